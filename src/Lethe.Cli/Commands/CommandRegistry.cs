@@ -18,5 +18,7 @@ public static class CommandRegistry
         yield return WorldGenerateCommand.Build();
         yield return EvalCommand.Build();
         yield return UnlearnCommand.Build();
+        yield return DemoCommand.Build();
+        yield return ReproCommand.Build();
     }
 }

@@ -87,11 +87,7 @@ public static class EvalCommand
                 Abstention = bridge is { CanAbstain: true } ? bridge : null,
                 RefusalText = bridge is { CanAbstain: true } ? bridge.Refusal : EvalModel.DefaultRefusal,
             };
-            var results = EvalSuite.Run(evalModel, built, task =>
-            {
-                var bar = new Progress(task.Name, task.Count, "items", quiet, ReferenceEquals(err, Console.Error) ? null : err);
-                return (n => bar.Advance(n), bar);
-            }, cancel);
+            var results = EvalSuite.Run(evalModel, built, CliProgress.ForTasks(parse), cancel);
 
             var report = new EvalReport(modelPath, suiteName, results);
             var output = parse.InvocationConfiguration.Output;

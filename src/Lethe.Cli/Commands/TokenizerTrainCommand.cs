@@ -14,15 +14,16 @@ public static class TokenizerTrainCommand
         var output = new Option<string>("--out") { Description = "Where to write tokenizer.json", Required = true };
         var minFrequency = new Option<int>("--min-frequency") { Description = "Stop when the best pair occurs fewer times", DefaultValueFactory = _ => 2 };
         var special = new Option<string[]>("--special-tokens") { Description = "Special tokens, given the first ids (default: <|endoftext|>)", AllowMultipleArgumentsPerToken = true };
+        var bos = new Option<string?>("--bos") { Description = "A special token to put before every encoded text (as Llama's tokenizers do), e.g. <s>" };
         var train = new Command("train", "Train a byte-level BPE tokenizer and write tokenizer.json");
-        train.Add(corpus); train.Add(vocabSize); train.Add(output); train.Add(minFrequency); train.Add(special);
+        train.Add(corpus); train.Add(vocabSize); train.Add(output); train.Add(minFrequency); train.Add(special); train.Add(bos);
         train.SetAction(parse =>
         {
             var err = parse.InvocationConfiguration.Error;
             bool quiet = parse.GetValue(LetheCli.Quiet);
             var specials = parse.GetValue(special);
             var options = new BpeTrainerOptions(parse.GetValue(vocabSize), parse.GetValue(minFrequency),
-                specials is { Length: > 0 } ? specials : null);
+                specials is { Length: > 0 } ? specials : null, parse.GetValue(bos));
             string json = BpeTrainer.TrainFiles(parse.GetValue(corpus)!, options, quiet ? null : m => err.WriteLine(m));
             string outPath = parse.GetValue(output)!;
             string full = Path.GetFullPath(outPath);

@@ -134,7 +134,7 @@ public static class UnlearnCommand
         using var model = CliArgs.LoadModel(parse, c.Model, c.DType);
         var tokenizer = Tokenizer.Load(parse.GetValue(c.Model)!);
         var err = parse.InvocationConfiguration.Error;
-        using var progress = new CliProgress("probing", parse.GetValue(LetheCli.Quiet), ReferenceEquals(err, Console.Error) ? null : err);
+        using var progress = CliProgress.ForFit(parse, "probing");
         var adapter = fit(model, tokenizer, forget, retain, progress);
         progress.Dispose();
         adapter.Save(outPath);
@@ -142,14 +142,6 @@ public static class UnlearnCommand
         if (parse.GetValue(c.Json) is { } json) AtomicFile.WriteAllText(json, ReportJson(adapter, outPath).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         after?.Invoke(adapter);
         return 0;
-    }
-
-    private sealed class CliProgress(string label, bool quiet, TextWriter? stderr) : IFitProgress, IDisposable
-    {
-        private Progress? bar;
-        public void Begin(long totalTokens) => bar = new Progress(label, totalTokens, "tok", quiet, stderr);
-        public void Advance(long tokens) => bar?.Advance(tokens);
-        public void Dispose() { bar?.Dispose(); bar = null; }
     }
 
     /// <summary>"all", "last", or items "3", "-1" (from the end), "2..5" (inclusive), comma-separated.</summary>

@@ -35,6 +35,13 @@ public abstract class EvalTask
 
     public abstract TaskResult Run(EvalModel model, TaskRunOptions? options = null);
 
+    /// <summary>
+    /// Every item as the model sees it (the prompt, few-shot examples included) and its gold
+    /// completion in the same format: what probe sets for unlearning are made of, so that fitting
+    /// sees exactly the queries the evaluation asks. Perplexity documents have an empty completion.
+    /// </summary>
+    public abstract IReadOnlyList<(string Prompt, string Completion)> Examples();
+
     protected static double Mean(IEnumerable<double> values)
     {
         double sum = 0; int n = 0;

@@ -10,7 +10,9 @@ using System.Text.Json;
 
 namespace Lethe.Tokenizers;
 
-public sealed record BpeTrainerOptions(int VocabSize, int MinFrequency = 2, IReadOnlyList<string>? SpecialTokens = null);
+/// <param name="BosToken">A special token that encoding with special tokens puts first (a TemplateProcessing
+/// post-processor, as Llama's tokenizers do), or null for none.</param>
+public sealed record BpeTrainerOptions(int VocabSize, int MinFrequency = 2, IReadOnlyList<string>? SpecialTokens = null, string? BosToken = null);
 
 public static class BpeTrainer
 {
@@ -79,6 +81,13 @@ public static class BpeTrainer
     {
         var specials = (options.SpecialTokens ?? new[] { "<|endoftext|>" }).Distinct().ToList();
         if (specials.Any(string.IsNullOrEmpty)) throw new LetheException("tokenizer train: a special token is empty");
+        int? bos = null;
+        if (options.BosToken is { } bosToken)
+        {
+            int at = specials.IndexOf(bosToken);
+            if (at < 0) throw new LetheException($"tokenizer train: the BOS token '{bosToken}' is not one of the special tokens ({string.Join(", ", specials)}); add it with --special-tokens");
+            bos = at;
+        }
         int minVocab = specials.Count + 256;
         if (options.VocabSize < minVocab)
             throw new LetheException($"tokenizer train: --vocab-size {options.VocabSize} is too small; it must hold the {specials.Count} special token(s) and the 256 byte symbols (at least {minVocab})");
@@ -177,10 +186,10 @@ public static class BpeTrainer
             }
             if (progress != null && merges.Count % 1000 == 0) progress($"{merges.Count} merges, vocabulary {tokens.Count}");
         }
-        return Write(tokens, specials.Count, merges);
+        return Write(tokens, specials.Count, merges, bos);
     }
 
-    static string Write(List<string> tokens, int specialCount, List<(string, string)> merges)
+    static string Write(List<string> tokens, int specialCount, List<(string, string)> merges, int? bos)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -204,9 +213,9 @@ public static class BpeTrainer
             }
             w.WriteEndArray();
             w.WriteNull("normalizer");
-            void ByteLevel(string name, bool addPrefixSpace, bool trimOffsets)
+            void ByteLevel(string? name, bool addPrefixSpace, bool trimOffsets)
             {
-                w.WriteStartObject(name);
+                if (name is null) w.WriteStartObject(); else w.WriteStartObject(name);
                 w.WriteString("type", "ByteLevel");
                 w.WriteBoolean("add_prefix_space", addPrefixSpace);
                 w.WriteBoolean("trim_offsets", trimOffsets);
@@ -214,7 +223,39 @@ public static class BpeTrainer
                 w.WriteEndObject();
             }
             ByteLevel("pre_tokenizer", false, true);
-            ByteLevel("post_processor", false, true);
+            if (bos is int id)
+            {
+                // Llama 3's layout: ByteLevel (offsets only), then the template that puts BOS first.
+                w.WriteStartObject("post_processor");
+                w.WriteString("type", "Sequence");
+                w.WriteStartArray("processors");
+                ByteLevel(null, false, true);
+                w.WriteStartObject();
+                w.WriteString("type", "TemplateProcessing");
+                void Template(string name, params string[] sequences)
+                {
+                    w.WriteStartArray(name);
+                    foreach (var seq in sequences)
+                    {
+                        w.WriteStartObject(); w.WriteStartObject("SpecialToken"); w.WriteString("id", tokens[id]); w.WriteNumber("type_id", 0); w.WriteEndObject(); w.WriteEndObject();
+                        w.WriteStartObject(); w.WriteStartObject("Sequence"); w.WriteString("id", seq); w.WriteNumber("type_id", 0); w.WriteEndObject(); w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
+                Template("single", "A");
+                Template("pair", "A", "B");
+                w.WriteStartObject("special_tokens");
+                w.WriteStartObject(tokens[id]);
+                w.WriteString("id", tokens[id]);
+                w.WriteStartArray("ids"); w.WriteNumberValue(id); w.WriteEndArray();
+                w.WriteStartArray("tokens"); w.WriteStringValue(tokens[id]); w.WriteEndArray();
+                w.WriteEndObject();
+                w.WriteEndObject();
+                w.WriteEndObject();
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            else ByteLevel("post_processor", false, true);
             ByteLevel("decoder", false, true);
             w.WriteStartObject("model");
             w.WriteString("type", "BPE");

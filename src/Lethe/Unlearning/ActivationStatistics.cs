@@ -7,6 +7,8 @@
 //   - KeyLayers: the key vector blocks.{ℓ}.mlp.coeff at the last real token of each text — Key
 //     Space Detection. One row of d_ff floats per text and layer (the hypercube's k* is a max over
 //     the probe vectors, so they are kept; texts, not tokens, set this size).
+//   - TracedNeurons: every real token's mlp.pre_act value of a few chosen neurons — for plots of
+//     their forget/retain distributions (memory: tokens × traced neurons).
 // Texts are sorted by length and batched with right padding; KeyLengths masks the padded keys and
 // the hooks read only rows of real tokens, so padding never enters a statistic. Hooks copy or
 // accumulate during the call: activation memory is recycled after it. Time is linear in tokens
@@ -26,6 +28,8 @@ public sealed record ProbeStatisticsOptions
     public bool CoeffAbsMeans { get; init; }
     /// <summary>Layers whose last-token key vectors are kept.</summary>
     public IReadOnlyList<int> KeyLayers { get; init; } = Array.Empty<int>();
+    /// <summary>Neurons (layer, index) whose pre-activation values at every real token are kept.</summary>
+    public IReadOnlyList<(int Layer, int Index)> TracedNeurons { get; init; } = Array.Empty<(int, int)>();
 }
 
 /// <summary>What one probe set left behind. Arrays are indexed by layer; Keys[layer][text] is a key vector [d_ff].</summary>
@@ -39,6 +43,8 @@ public sealed class ProbeStatistics
     public RunningMoments[]? PreAct { get; init; }
     public AbsoluteMean[]? CoeffAbs { get; init; }
     public required IReadOnlyDictionary<int, float[][]> Keys { get; init; }
+    /// <summary>Per traced neuron, its pre-activation at every real token, in processing order.</summary>
+    public IReadOnlyDictionary<(int Layer, int Index), List<float>> Traces { get; init; } = new Dictionary<(int, int), List<float>>();
 }
 
 public static class ActivationStatistics
@@ -54,6 +60,8 @@ public static class ActivationStatistics
         if (options.BatchSize < 1) throw new LetheException($"--batch-size must be at least 1, got {options.BatchSize}");
         foreach (int layer in options.KeyLayers)
             if (layer < 0 || layer >= L) throw new LetheException($"key layer {layer} is outside the model's layers 0..{L - 1}");
+        foreach (var (layer, index) in options.TracedNeurons)
+            if (layer < 0 || layer >= L || index < 0 || index >= width) throw new LetheException($"traced neuron ({layer}, {index}) is outside the model's {L} layers × {width} neurons");
         for (int i = 0; i < texts.Count; i++)
         {
             if (texts[i].Length == 0) throw new LetheException($"probe text {i} has no tokens");
@@ -64,8 +72,10 @@ public static class ActivationStatistics
         var preAct = options.PreActMoments ? Enumerable.Range(0, L).Select(_ => new RunningMoments(width)).ToArray() : null;
         var coeffAbs = options.CoeffAbsMeans ? Enumerable.Range(0, L).Select(_ => new AbsoluteMean(width)).ToArray() : null;
         var keys = options.KeyLayers.Distinct().ToDictionary(l => l, _ => new float[texts.Count][]);
-        int lastLayer = preAct is not null || coeffAbs is not null ? L - 1 : keys.Count > 0 ? keys.Keys.Max() : -1;
-        if (lastLayer < 0) throw new LetheException("ActivationStatistics.Collect: nothing to collect; enable moments, absolute means or key layers");
+        var traces = options.TracedNeurons.Distinct().ToDictionary(n => n, _ => new List<float>());
+        int lastLayer = preAct is not null || coeffAbs is not null ? L - 1
+            : Math.Max(keys.Count > 0 ? keys.Keys.Max() : -1, traces.Count > 0 ? traces.Keys.Max(n => n.Layer) : -1);
+        if (lastLayer < 0) throw new LetheException("ActivationStatistics.Collect: nothing to collect; enable moments, absolute means, key layers or traced neurons");
 
         // The batch being run, read by the hooks: its length T, each text's real length and index.
         int T = 0; int[] lengths = Array.Empty<int>(); int[] members = Array.Empty<int>();
@@ -81,6 +91,19 @@ public static class ActivationStatistics
             {
                 var acc = coeffAbs[layer];
                 hooks.Add(HookNames.Block(layer, "mlp.coeff"), (_, x) => { AddRealRows(x, T, lengths, acc.AddRows); return null; });
+            }
+            var traced = traces.Where(t => t.Key.Layer == layer).Select(t => (t.Key.Index, t.Value)).ToArray();
+            if (traced.Length > 0)
+            {
+                hooks.Add(HookNames.Block(layer, "mlp.pre_act"), (_, x) =>
+                {
+                    AddRealRows(x, T, lengths, rows =>
+                    {
+                        foreach (var (index, values) in traced)
+                            for (int r = index; r < rows.Length; r += width) values.Add(rows[r]);
+                    });
+                    return null;
+                });
             }
             if (keys.TryGetValue(layer, out var store))
             {
@@ -114,7 +137,7 @@ public static class ActivationStatistics
             tokens += batchTokens;
             onTokens?.Invoke(batchTokens);
         }
-        return new ProbeStatistics { NumLayers = L, Width = width, Texts = texts.Count, Tokens = tokens, PreAct = preAct, CoeffAbs = coeffAbs, Keys = keys };
+        return new ProbeStatistics { NumLayers = L, Width = width, Texts = texts.Count, Tokens = tokens, PreAct = preAct, CoeffAbs = coeffAbs, Keys = keys, Traces = traces };
     }
 
     /// <summary>Feeds the rows of real tokens (sequence b: rows b·T .. b·T + length_b − 1) of x [B·T, width] to add.</summary>

@@ -35,6 +35,9 @@ public sealed class CodeTask : EvalTask
     public string Prompt(CodeProblem item) => prompts.WithShots(
         shots.Select(s => Bare(s) + EvalPrompts.Fill(prompts.CodeCompletion, ("code", s.Code))), Bare(item));
 
+    public override IReadOnlyList<(string Prompt, string Completion)> Examples() =>
+        items.Select(i => (Prompt(i), EvalPrompts.Fill(prompts.CodeCompletion, ("code", i.Code)))).ToList();
+
     /// <summary>The tests a problem's solution must pass, in order.</summary>
     public IReadOnlyList<string> TestsOf(CodeProblem p)
     {

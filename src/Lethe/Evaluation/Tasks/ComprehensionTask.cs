@@ -29,6 +29,9 @@ public sealed class ComprehensionTask : EvalTask
     public string Prompt(ComprehensionItem item) => prompts.WithShots(
         shots.Select(s => Bare(s) + EvalPrompts.Fill(prompts.ComprehensionCompletion, ("answer", s.Answers[0]))), Bare(item));
 
+    public override IReadOnlyList<(string Prompt, string Completion)> Examples() =>
+        items.Select(i => (Prompt(i), EvalPrompts.Fill(prompts.ComprehensionCompletion, ("answer", i.Answers[0])))).ToList();
+
     public override TaskResult Run(EvalModel model, TaskRunOptions? options = null)
     {
         options ??= new TaskRunOptions();

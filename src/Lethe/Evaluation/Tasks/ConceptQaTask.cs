@@ -33,6 +33,9 @@ public sealed class ConceptQaTask : EvalTask
     public string Prompt(ConceptQuestion qa) => prompts.WithShots(
         shots.Select(s => Bare(s.Question) + EvalPrompts.Fill(prompts.ConceptQaCompletion, ("answer", s.Answer))), Bare(qa.Question));
 
+    public override IReadOnlyList<(string Prompt, string Completion)> Examples() =>
+        questions.Select(q => (Prompt(q.qa), EvalPrompts.Fill(prompts.ConceptQaCompletion, ("answer", q.qa.Answer)))).ToList();
+
     public override TaskResult Run(EvalModel model, TaskRunOptions? options = null)
     {
         options ??= new TaskRunOptions();

@@ -28,6 +28,9 @@ public sealed class MathTask : EvalTask
         shots.Select(s => EvalPrompts.Fill(prompts.Math, ("question", s.Question)) + EvalPrompts.Fill(prompts.MathCompletion, ("answer", s.Answer))),
         EvalPrompts.Fill(prompts.Math, ("question", item.Question)));
 
+    public override IReadOnlyList<(string Prompt, string Completion)> Examples() =>
+        items.Select(i => (Prompt(i), EvalPrompts.Fill(prompts.MathCompletion, ("answer", i.Answer)))).ToList();
+
     public override TaskResult Run(EvalModel model, TaskRunOptions? options = null)
     {
         options ??= new TaskRunOptions();

@@ -28,6 +28,8 @@ public sealed class MultipleChoiceTask : EvalTask
         shots.Select(s => prompts.MultipleChoicePrompt(s.Subject, s.Question, s.Choices) + Answer(s.Answer)),
         prompts.MultipleChoicePrompt(item.Subject, item.Question, item.Choices));
 
+    public override IReadOnlyList<(string Prompt, string Completion)> Examples() => items.Select(i => (Prompt(i), Answer(i.Answer))).ToList();
+
     public override TaskResult Run(EvalModel model, TaskRunOptions? options = null)
     {
         options ??= new TaskRunOptions();

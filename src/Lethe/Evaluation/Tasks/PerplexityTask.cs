@@ -22,6 +22,8 @@ public sealed class PerplexityTask : EvalTask
 
     public override int Count => documents.Count;
 
+    public override IReadOnlyList<(string Prompt, string Completion)> Examples() => documents.Select(d => (d.Text, "")).ToList();
+
     public override TaskResult Run(EvalModel model, TaskRunOptions? options = null)
     {
         options ??= new TaskRunOptions();

@@ -1,0 +1,128 @@
+// `lethe demo [--out DIR]`: the whole story of training-free unlearning on the shipped model, in a
+// few minutes. It writes the small demo world into OUT/world (test and probe splits disjoint from
+// the model's training corpus), evaluates every skill, fits Key Space Detection and Neuron Adjust
+// to forget math (probe splits: math against every other skill), evaluates again under each
+// adapter, and writes OUT/results.json, OUT/report.html and the adapters (OUT/adapters/). The
+// relative-performance table goes to stdout, progress to stderr. A folder holding anything but a
+// previous demo's output is refused, so nothing of the user's is overwritten.
+using System.CommandLine;
+using System.Diagnostics;
+using Lethe.Data.World;
+using Lethe.Experiments;
+using Lethe.Models;
+using Lethe.Tokenizers;
+using Lethe.Unlearning;
+using Lethe.Util;
+
+namespace Lethe.Cli.Commands;
+
+public static class DemoCommand
+{
+    public const string DefaultOut = "demo-output";
+    /// <summary>What a demo writes into OUT: the only names it will replace.</summary>
+    private static readonly string[] OwnEntries = { "world", "adapters", "results.json", "report.html" };
+
+    public static Command Build()
+    {
+        var output = new Option<string>("--out") { Description = $"Folder for results.json, report.html, the adapters and the world (default: {DefaultOut})", DefaultValueFactory = _ => DefaultOut };
+        var model = new Option<string?>("--model") { Description = $"Model folder (default: the shipped {ShippedModel.RelativePath})" };
+        var forget = new Option<string>("--forget") { Description = $"Skill to forget: {string.Join(", ", WorldProbes.Skills)}", DefaultValueFactory = _ => "math" };
+        var limit = new Option<int?>("--limit") { Description = "Test items per task (default: the small world's test splits, 50 per task)" };
+        var probeLimit = new Option<int?>("--probe-limit") { Description = "Probe items per skill (default: the small world's probe splits, 50 per skill)" };
+        var percent = new Option<double>("--na-percent") { Description = "Neuron Adjust: percent of MLP neurons adjusted ([S1] uses 3 for math and code, 0.5 for languages)", DefaultValueFactory = _ => 3.0 };
+        var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 16 };
+        var cmd = new Command("demo", "Unlearn a skill from the shipped model with Key Space Detection and Neuron Adjust; evaluate every skill before and after; write a report")
+            { output, model, forget, limit, probeLimit, percent, batch };
+        cmd.SetAction((parse, cancel) =>
+        {
+            var clock = Stopwatch.StartNew();
+            var o = parse.InvocationConfiguration.Output;
+            var err = parse.InvocationConfiguration.Error;
+            bool quiet = parse.GetValue(LetheCli.Quiet);
+            string outDir = Path.GetFullPath(parse.GetValue(output)!);
+            string forgetSkill = parse.GetValue(forget)!;
+            if (!WorldProbes.Skills.Contains(forgetSkill)) throw new LetheException($"--forget {forgetSkill}: not a skill of the demo world; use one of {string.Join(", ", WorldProbes.Skills)}");
+            if (parse.GetValue(batch) < 1) throw new LetheException($"--batch-size must be ≥ 1, got {parse.GetValue(batch)}");
+            if (!(parse.GetValue(percent) is > 0 and <= 100)) throw new LetheException($"--na-percent must be in (0, 100], got {parse.GetValue(percent)}");
+            string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
+            PrepareOutput(outDir, err, quiet);
+
+            // 1. The world: small, seeded, written fresh (a second or two).
+            string worldDir = Path.Combine(outDir, "world");
+            if (!quiet) err.WriteLine($"demo: writing the demo world (small, seed {WorldOptions.DefaultSeed}) to {worldDir}");
+            WorldGenerator.Generate(worldDir, new WorldOptions(WorldOptions.DefaultSeed, WorldSize.Small), force: true);
+
+            // 2. The model.
+            using var m = ModelLoader.Load(modelDir);
+            var tokenizer = Tokenizer.Load(modelDir);
+            var experiment = new SkillUnlearning(m, tokenizer, modelDir, worldDir)
+            {
+                TestLimit = parse.GetValue(limit), ProbeLimit = parse.GetValue(probeLimit), BatchSize = parse.GetValue(batch), Seed = parse.GetValue(LetheCli.Seed) ?? 0,
+            };
+            if (!quiet) err.WriteLine($"demo: model {modelDir} ({m.Config.NumLayers} layers, d {m.Config.HiddenSize}); forgetting '{forgetSkill}'");
+
+            // 3. Before.
+            var step = Stopwatch.StartNew();
+            var before = experiment.Evaluate(null, CliProgress.ForTasks(parse, "before: "), cancel);
+            var beforeTime = step.Elapsed;
+
+            // 4. Each method: fit, save the adapter, evaluate under it.
+            var methods = new[] { MethodSpec.Ksd, MethodSpec.NeuronAdjust(parse.GetValue(percent), "neuron-adjust") };
+            var outcomes = new List<MethodOutcome>();
+            Directory.CreateDirectory(Path.Combine(outDir, "adapters"));
+            foreach (var method in methods)
+            {
+                step.Restart();
+                UnlearningAdapter adapter;
+                using (var progress = CliProgress.ForFit(parse, $"fit {method.Label}")) adapter = experiment.Fit(method, forgetSkill, progress, cancel);
+                var fitTime = step.Elapsed;
+                adapter.Save(Path.Combine(outDir, "adapters", method.Key + ".safetensors"));
+                step.Restart();
+                var after = experiment.Evaluate(adapter.CreateIntervention(m), CliProgress.ForTasks(parse, $"{method.Label}: "), cancel);
+                outcomes.Add(new MethodOutcome(method, adapter, after, fitTime, step.Elapsed));
+            }
+
+            // 5. The neurons NA moves most, traced on the probes for the report's histograms.
+            var adjusted = outcomes.Select(x => x.Adapter.NeuronAdjust).FirstOrDefault(x => x is not null);
+            var traces = new List<NeuronTrace>();
+            if (adjusted is not null)
+            {
+                var top = adjusted.Neurons.OrderByDescending(n => n.Delta).Take(3).ToList();
+                var (f, r) = experiment.TraceNeurons(forgetSkill, top.Select(n => (n.Layer, n.Index)).ToList(), cancel);
+                traces.AddRange(top.Select(n => new NeuronTrace(n, f[(n.Layer, n.Index)], r[(n.Layer, n.Index)])));
+            }
+
+            var result = new DemoResult(modelDir, worldDir, forgetSkill, before, beforeTime, outcomes, traces);
+            AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), DemoReport.ResultsJsonText(result));
+            AtomicFile.WriteAllText(Path.Combine(outDir, "report.html"), DemoReport.Html(result));
+
+            o.WriteLine($"Unlearning '{forgetSkill}' from {modelDir} without training (Li, Sun & Weng, NAACL 2025); scores on the demo world's test sets:");
+            o.WriteLine();
+            o.Write(DemoReport.Table(result));
+            o.WriteLine();
+            o.WriteLine("relative = after / before. KSD refuses the queries it detects; Neuron Adjust rewrites neurons at inference.");
+            o.WriteLine($"wrote {Path.Combine(outDir, "results.json")}");
+            o.WriteLine($"wrote {Path.Combine(outDir, "report.html")} (open it in a browser)");
+            o.WriteLine($"adapters in {Path.Combine(outDir, "adapters")} (use with `lethe eval … --adapter` or `lethe generate … --adapter`)");
+            o.WriteLine($"done in {clock.Elapsed.TotalSeconds:F0} s");
+            return Task.FromResult(0);
+        });
+        return cmd;
+    }
+
+    /// <summary>Creates OUT, or accepts it when empty or holding only a previous demo's output (whose files are then replaced).</summary>
+    private static void PrepareOutput(string outDir, TextWriter err, bool quiet)
+    {
+        if (File.Exists(outDir)) throw new LetheException($"--out {outDir} is a file; give a folder");
+        if (Directory.Exists(outDir))
+        {
+            var foreign = Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Where(n => !OwnEntries.Contains(n)).ToList();
+            if (foreign.Count > 0)
+                throw new LetheException($"--out {outDir} holds files the demo did not write ({string.Join(", ", foreign.Take(5))}{(foreign.Count > 5 ? ", …" : "")}); choose an empty or new folder");
+            if (Directory.EnumerateFileSystemEntries(outDir).Any() && !quiet) err.WriteLine($"demo: replacing the previous demo output in {outDir}");
+            string adapters = Path.Combine(outDir, "adapters");
+            if (Directory.Exists(adapters)) Directory.Delete(adapters, recursive: true);
+        }
+        Directory.CreateDirectory(outDir);
+    }
+}

@@ -1,0 +1,128 @@
+// The training-free skill-unlearning experiment of [S1] on a world folder: evaluate every skill of
+// the demo suite, fit a method to forget one skill (probe sets from WorldProbes: the forgotten
+// skill's probes against every other skill's), evaluate again under the adapter, and compare.
+// `lethe demo` runs it once (KSD and Neuron Adjust, forget math); `lethe repro skill-unlearning`
+// runs the paper's grid (forget math, code and each language; NA at three p, Selective Pruning,
+// KSD). Relative performance is after / before for every task, perplexity included (there a
+// value above 1 means worse).
+using System.Globalization;
+using Lethe.Evaluation;
+using Lethe.Evaluation.Code;
+using Lethe.Models;
+using Lethe.Tokenizers;
+using Lethe.Unlearning;
+
+namespace Lethe.Experiments;
+
+/// <summary>One method and its setting, as run by the experiment. Key names it in results files.</summary>
+public sealed record MethodSpec(string Key, string Method, double Percent = 0)
+{
+    public static MethodSpec Ksd { get; } = new("ksd", AdapterMethods.KeySpaceDetection);
+    public static MethodSpec NeuronAdjust(double percent, string? key = null) => new(key ?? $"na-{Format(percent)}", AdapterMethods.NeuronAdjust, percent);
+    public static MethodSpec Pruning(double percent, string? key = null) => new(key ?? $"prune-{Format(percent)}", AdapterMethods.SelectivePruning, percent);
+
+    public string Label => Method switch
+    {
+        AdapterMethods.KeySpaceDetection => "KSD",
+        AdapterMethods.NeuronAdjust => $"NA {Format(Percent)} %",
+        _ => $"SP {Format(Percent)} %",
+    };
+
+    private static string Format(double p) => p.ToString("0.###", CultureInfo.InvariantCulture);
+}
+
+public sealed class SkillUnlearning
+{
+    private readonly Lazy<PythonRunner> runner;
+    private List<EvalTask>? tasks;
+
+    public SkillUnlearning(TransformerModel model, Tokenizer tokenizer, string modelName, string worldDir)
+    {
+        Model = model; Tokenizer = tokenizer; ModelName = modelName; WorldDir = worldDir;
+        runner = new Lazy<PythonRunner>(() => new PythonRunner(Python));
+    }
+
+    public TransformerModel Model { get; }
+    public Tokenizer Tokenizer { get; }
+    public string ModelName { get; }
+    public string WorldDir { get; }
+    /// <summary>Items per test task (null: the whole test split).</summary>
+    public int? TestLimit { get; init; }
+    /// <summary>Items per probe set (null: the whole probe split).</summary>
+    public int? ProbeLimit { get; init; }
+    public int BatchSize { get; init; } = 8;
+    public ulong Seed { get; init; }
+    /// <summary>KSD: fraction of each probe set held out to measure coverage and false positives honestly.</summary>
+    public double KsdHoldout { get; init; } = 0.2;
+    public double KsdTargetFalsePositiveRate { get; init; } = 0.01;
+    public PythonRunOptions Python { get; init; } = new();
+    /// <summary>Evaluate only these tasks of the demo suite (null: all).</summary>
+    public IReadOnlyList<string>? TaskNames { get; init; }
+
+    /// <summary>The demo suite's tasks found in the world folder, built once.</summary>
+    public IReadOnlyList<EvalTask> Tasks => tasks ??= EvalSuite.DemoTasks(WorldDir)
+        .Where(t => TaskNames is null || TaskNames.Contains(t.Name))
+        .Select(t => EvalSuite.CreateTask(t.Name, t.Path, new TaskSettings { Limit = TestLimit, Python = Python }, runner)).ToList();
+
+    /// <summary>Every task, under an intervention or none. progress(task) as for EvalSuite.Run.</summary>
+    public List<TaskResult> Evaluate(InferenceIntervention? intervention, Func<EvalTask, (Action<int> advance, IDisposable done)>? progress = null, CancellationToken cancel = default)
+    {
+        var bridge = intervention is null ? null : new EvaluationAdapter(intervention);
+        var model = new EvalModel(Model, Tokenizer, ModelName)
+        {
+            BatchSize = BatchSize, Intervention = bridge,
+            Abstention = bridge is { CanAbstain: true } ? bridge : null,
+            RefusalText = bridge is { CanAbstain: true } ? bridge.Refusal : EvalModel.DefaultRefusal,
+        };
+        return EvalSuite.Run(model, Tasks, progress, cancel);
+    }
+
+    /// <summary>
+    /// Fits a method to forget one skill. KSD fits on prompts (the queries it must catch, last token
+    /// as in [S1]) with a held-out fraction for honest coverage figures; NA and SP on prompts with
+    /// their gold answers (the skill being exercised), every token.
+    /// </summary>
+    public UnlearningAdapter Fit(MethodSpec method, string forgetSkill, IFitProgress? progress = null, CancellationToken cancel = default)
+    {
+        var part = method.Method == AdapterMethods.KeySpaceDetection ? ProbeTextPart.Prompt : ProbeTextPart.Full;
+        var forget = new[] { WorldProbes.Read(WorldDir, forgetSkill, part, ProbeLimit) };
+        var retain = WorldProbes.RetainSet(WorldDir, forgetSkill, part, ProbeLimit);
+        return method.Method switch
+        {
+            AdapterMethods.KeySpaceDetection => AdapterFitter.FitKeySpaceDetection(Model, Tokenizer, forget, retain, new KeySpaceDetectionOptions
+            {
+                BatchSize = BatchSize, Part = part, Holdout = KsdHoldout, TargetFalsePositiveRate = KsdTargetFalsePositiveRate, Seed = Seed,
+            }, progress, cancel),
+            AdapterMethods.NeuronAdjust => AdapterFitter.FitNeuronAdjust(Model, Tokenizer, forget, retain, new NeuronAdjustOptions
+            {
+                BatchSize = BatchSize, Part = part, Percent = method.Percent, Seed = Seed,
+            }, progress, cancel),
+            AdapterMethods.SelectivePruning => AdapterFitter.FitSelectivePruning(Model, Tokenizer, forget, retain, new SelectivePruningOptions
+            {
+                BatchSize = BatchSize, Part = part, Percent = method.Percent,
+            }, progress, cancel),
+            _ => throw new LetheException($"unknown unlearning method '{method.Method}'"),
+        };
+    }
+
+    /// <summary>Pre-activation values of chosen neurons at every token of the forget and retain probe sets (full texts).</summary>
+    public (IReadOnlyDictionary<(int Layer, int Index), List<float>> forget, IReadOnlyDictionary<(int Layer, int Index), List<float>> retain)
+        TraceNeurons(string forgetSkill, IReadOnlyList<(int Layer, int Index)> neurons, CancellationToken cancel = default)
+    {
+        var what = new ProbeStatisticsOptions { BatchSize = BatchSize, TracedNeurons = neurons };
+        IReadOnlyDictionary<(int, int), List<float>> Trace(IEnumerable<ProbeFile> files)
+        {
+            var encoded = ProbeSets.Encode(Tokenizer, files.SelectMany(f => f.Texts), Model.Config.MaxPositions, Model.Config.VocabSize);
+            return ActivationStatistics.Collect(Model, encoded.Ids, what, null, cancel).Traces;
+        }
+        return (Trace(new[] { WorldProbes.Read(WorldDir, forgetSkill, ProbeTextPart.Full, ProbeLimit) }),
+                Trace(WorldProbes.RetainSet(WorldDir, forgetSkill, ProbeTextPart.Full, ProbeLimit)));
+    }
+
+    /// <summary>Task name → headline score.</summary>
+    public static Dictionary<string, double> Scores(IEnumerable<TaskResult> results) => results.ToDictionary(r => r.Name, r => r.Score);
+
+    /// <summary>after / before per task; NaN where before is 0 or either is missing.</summary>
+    public static Dictionary<string, double> Relative(IReadOnlyDictionary<string, double> before, IReadOnlyDictionary<string, double> after) =>
+        before.ToDictionary(b => b.Key, b => after.TryGetValue(b.Key, out double a) && b.Value != 0 ? a / b.Value : double.NaN);
+}
