@@ -49,6 +49,39 @@ public class TrainerTests
     }
 
     [Fact]
+    public void A_bos_token_is_put_first_by_the_post_processor_as_in_the_reference()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "lethe-train-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string json = BpeTrainer.TrainTexts(new[] { TrainingText() }, new BpeTrainerOptions(500, 2, new[] { "<s>", "</s>" }, BosToken: "<s>"));
+            string path = Path.Combine(dir, "tokenizer.json");
+            File.WriteAllText(path, json);
+            var tok = Tokenizer.Load(path);
+            var texts = new[] { "Question: what is 12 + 30?\nAnswer:", "hello </s> world" };
+            var request = new JsonObject
+            {
+                ["tokenizers"] = new JsonArray(new JsonObject { ["name"] = "bos", ["tokenizer"] = path, ["config"] = null }),
+                ["texts"] = new JsonArray(texts.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray()),
+                ["decode"] = false,
+            };
+            var reference = JsReference.Encode(request)["bos"]!.AsObject();
+            for (int i = 0; i < texts.Length; i++)
+            {
+                var withSpecial = tok.Encode(texts[i], addSpecialTokens: true);
+                Assert.Equal(0, withSpecial[0]);
+                Assert.Equal(tok.Encode(texts[i]), withSpecial[1..]);
+                Assert.Equal(RealTokenizers.Ints(reference["ids_special"]!.AsArray()[i]!), withSpecial);
+                Assert.Equal(RealTokenizers.Ints(reference["ids"]!.AsArray()[i]!), tok.Encode(texts[i]));
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+        var e = Assert.Throws<LetheException>(() => BpeTrainer.TrainTexts(new[] { "abc abc" }, new BpeTrainerOptions(300, 2, new[] { "<s>" }, BosToken: "<bos>")));
+        Assert.Contains("not one of the special tokens", e.Message);
+    }
+
+    [Fact]
     public void Training_is_deterministic()
     {
         var texts = new[] { TrainingText() };

@@ -92,3 +92,36 @@ public class ActivationStatisticsTests
         Assert.Contains("--max-tokens", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, tooLong, new ProbeStatisticsOptions { PreActMoments = true })).Message);
     }
 }
+
+public class NeuronTraceTests
+{
+    [Fact]
+    public void TracesHoldEveryRealTokensPreActivationOfTheChosenNeurons()
+    {
+        using var model = ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama"));
+        var rng = new Rng(3);
+        var texts = Enumerable.Range(0, 7).Select(_ => Enumerable.Range(0, 2 + rng.NextInt(9)).Select(_ => 2 + rng.NextInt(model.Config.VocabSize - 2)).ToArray()).ToList();
+        int width = model.Config.IntermediateSize, last = model.Config.NumLayers - 1;
+        var neurons = new[] { (0, 1), (last, width - 1) };
+        var traced = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { BatchSize = 3, TracedNeurons = neurons }).Traces;
+
+        // Reference: each text alone, values read by a plain hook.
+        var expected = neurons.ToDictionary(n => n, _ => new List<float>());
+        var hooks = new HookSet();
+        foreach (var (layer, index) in neurons)
+        {
+            var list = expected[(layer, index)];
+            hooks.Add(HookNames.Block(layer, "mlp.pre_act"), (_, x) => { var a = x.ToArray(); for (int r = 0; r < x.Dim(0); r++) list.Add(a[r * width + index]); return null; });
+        }
+        using (Tape.NoGrad()) foreach (var t in texts) model.Forward(t, 1, new ForwardOptions { Hooks = hooks });
+
+        foreach (var n in neurons)
+        {
+            Assert.Equal(texts.Sum(t => t.Length), traced[n].Count);
+            // Batches run longest first, so compare as multisets.
+            var a = traced[n].OrderBy(v => v).ToArray(); var b = expected[n].OrderBy(v => v).ToArray();
+            for (int i = 0; i < a.Length; i++) Assert.Equal(b[i], a[i], 1e-4f);
+        }
+        Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { TracedNeurons = new[] { (0, width) } }));
+    }
+}
