@@ -7,7 +7,11 @@
 //    choice: one forward per question instead of one per option).
 //  - Score: log-probabilities of continuations (answer probability, perplexity).
 // Prompts longer than the model's context are cut from the left (the question and the answer cue
-// are at the end), keeping a leading BOS; the number of cut prompts is reported by the tasks.
+// are at the end), keeping a leading BOS; the number of cut prompts is reported by the tasks. In
+// generation a prompt keeps everything but the room reserved for the answer — the task's token
+// limit, at most half the context — and a batch then generates up to the task's limit or the end of
+// the context, whichever comes first (a code task's 512-token limit on a 512-position model must not
+// cut every prompt to nothing).
 using Lethe.Models;
 using Lethe.Models.Generation;
 using Lethe.Tensors;
@@ -94,8 +98,9 @@ public sealed class EvalModel
     {
         if (maxNewTokens < 1) throw new LetheException($"{Name}: a generation task needs at least 1 new token, got {maxNewTokens}");
         int maxNew = Math.Min(maxNewTokens, ContextLimit - 1);
+        int reserved = Math.Min(maxNew, Math.Max(1, ContextLimit / 2));
         var truncated = new bool[prompts.Count];
-        var ids = prompts.Select((p, i) => FitLeft(EncodePrompt(p), ContextLimit - maxNew, out truncated[i])).ToArray();
+        var ids = prompts.Select((p, i) => FitLeft(EncodePrompt(p), ContextLimit - reserved, out truncated[i])).ToArray();
         var stopList = stops.Where(s => s.Length > 0).ToArray();
         var results = new Completion[prompts.Count];
         var generator = new Generator(Model);
@@ -103,7 +108,8 @@ public sealed class EvalModel
         {
             var hooks = RunHooks(batch.Length, withAbstention: true);
             var abstained = new bool[batch.Length];
-            var options = new GenerationOptions { MaxNewTokens = maxNew, Hooks = hooks };
+            int room = Math.Min(maxNew, ContextLimit - batch.Max(i => ids[i].Length));
+            var options = new GenerationOptions { MaxNewTokens = room, Hooks = hooks };
             var outputs = generator.Generate(batch.Select(i => ids[i]).ToArray(), options, (b, _, generated) =>
             {
                 if (Abstention is not null && Abstention.Triggered(b)) { abstained[b] = true; return true; }
