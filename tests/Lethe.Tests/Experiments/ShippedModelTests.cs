@@ -1,0 +1,78 @@
+// The shipped demo model (models/lethe-demo/): a standard Llama folder within the size limit, that
+// clears a floor on a small subset of the test splits (the small world's test sets are prefixes of
+// the full ones, none of them in the training corpus); and the end-to-end check of training-free
+// unlearning on it with small probe sets: forgetting math removes math and keeps the other skills.
+// The floors sit well below the measured scores (MODEL_CARD.md) so that only a broken model,
+// loader, tokenizer or harness fails them, not the noise of 20 items.
+using System.Text.Json;
+using Lethe.Experiments;
+using Lethe.Models;
+using Lethe.Tests.Data;
+using Lethe.Tokenizers;
+using Lethe.Unlearning;
+using Xunit;
+
+namespace Lethe.Tests.Experiments;
+
+[Collection("small world")]
+public class ShippedModelTests(SmallWorld world)
+{
+    private static readonly string Dir = ShippedModel.Find();
+
+    [Fact]
+    public void IsAStandardLlamaFolderWithinTheSizeLimit()
+    {
+        Assert.InRange(new FileInfo(Path.Combine(Dir, "model.safetensors")).Length, 1_000_000, 40_000_000);
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "config.json")));
+        Assert.Equal("llama", config.RootElement.GetProperty("model_type").GetString());
+        Assert.Equal("LlamaForCausalLM", config.RootElement.GetProperty("architectures")[0].GetString());
+        using var model = ModelLoader.Load(Dir);
+        Assert.True(model.Config.NumKvHeads < model.Config.NumHeads);   // grouped-query attention
+        var tokenizer = Tokenizer.Load(Dir);
+        Assert.Equal(model.Config.VocabSize, tokenizer.VocabSize);
+        var ids = tokenizer.Encode("Question: what is 3 + 4?", addSpecialTokens: true);
+        Assert.Equal(model.Config.BosTokenId, ids[0]);
+        Assert.Equal("Question: what is 3 + 4?", tokenizer.Decode(ids, skipSpecialTokens: true));
+
+        // The committed training log: one line per step, the loss falling.
+        var log = File.ReadAllLines(Path.Combine(Dir, "training_log.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.True(log.Count >= 1000, $"{log.Count} steps in the training log");
+        Assert.True(log[^1].GetProperty("loss").GetDouble() < log[0].GetProperty("loss").GetDouble() / 4);
+        Assert.True(File.Exists(Path.Combine(Dir, "MODEL_CARD.md")));
+    }
+
+    [Fact]
+    public void ClearsAFloorOnASmallTestSubset()
+    {
+        using var model = ModelLoader.Load(Dir);
+        var floors = new Dictionary<string, double>
+        {
+            ["math"] = FloorMath, ["code"] = FloorCode, ["comprehension.en"] = FloorComprehension, ["comprehension.zh"] = FloorComprehension,
+            ["comprehension.hi"] = FloorComprehension, ["general_mc"] = FloorGeneralMc, ["sensitive_mc"] = FloorSensitiveMc, ["concept_qa"] = FloorConceptQa,
+        };
+        var experiment = new SkillUnlearning(model, Tokenizer.Load(Dir), Dir, world.Folder) { TestLimit = 20, TaskNames = floors.Keys.ToList(), BatchSize = 10 };
+        var scores = SkillUnlearning.Scores(experiment.Evaluate(null));
+        foreach (var (task, floor) in floors)
+            Assert.True(scores[task] >= floor, $"{task}: {scores[task]:F3} on 20 test items, below the floor {floor}");
+    }
+
+    [Fact]
+    public void ForgettingMathWithKeySpaceDetectionRemovesMathAndKeepsTheOtherSkills()
+    {
+        using var model = ModelLoader.Load(Dir);
+        var experiment = new SkillUnlearning(model, Tokenizer.Load(Dir), Dir, world.Folder)
+        {
+            TestLimit = 20, ProbeLimit = 30, BatchSize = 10, TaskNames = new[] { "math", "comprehension.en", "comprehension.de", "general_mc" },
+        };
+        var before = SkillUnlearning.Scores(experiment.Evaluate(null));
+        var adapter = experiment.Fit(MethodSpec.Ksd, "math");
+        var after = SkillUnlearning.Scores(experiment.Evaluate(adapter.CreateIntervention(model)));
+        Assert.True(before["math"] >= FloorMath, $"math before: {before["math"]:F3}");
+        Assert.True(after["math"] <= 0.1 * before["math"], $"math: {before["math"]:F3} before, {after["math"]:F3} after");
+        foreach (var task in new[] { "comprehension.en", "comprehension.de", "general_mc" })
+            Assert.True(after[task] >= before[task] - 0.1, $"{task}: {before[task]:F3} before, {after[task]:F3} after");
+    }
+
+    // Floors for 20 items (the measured scores on the full test splits are in MODEL_CARD.md).
+    private const double FloorMath = 0.3, FloorCode = 0.2, FloorComprehension = 0.3, FloorGeneralMc = 0.4, FloorSensitiveMc = 0.4, FloorConceptQa = 0.2;
+}
