@@ -14,7 +14,7 @@ public sealed record Distribution(string Name, string Color, IReadOnlyList<float
 
 public static class SvgChart
 {
-    private const int Left = 52, Right = 16, Top = 28, Bottom = 70;
+    private const int Left = 52, Right = 16, Top = 44, Bottom = 70;
 
     private static string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
     private static string Esc(string s) => WebUtility.HtmlEncode(s);
@@ -47,14 +47,14 @@ public static class SvgChart
         double x = Left;
         foreach (var (name, color) in items)
         {
-            sb.Append($"<rect x=\"{F(x)}\" y=\"20\" width=\"10\" height=\"10\" fill=\"{color}\"/><text x=\"{F(x + 14)}\" y=\"29\">{Esc(name)}</text>");
+            sb.Append($"<rect x=\"{F(x)}\" y=\"25\" width=\"10\" height=\"10\" fill=\"{color}\"/><text x=\"{F(x + 14)}\" y=\"34\">{Esc(name)}</text>");
             x += 24 + 6.5 * name.Length;
             if (x > width - 80) break;
         }
     }
 
     /// <summary>Bars per category, one per series, on a 0..yMax axis (NaN values are left out).</summary>
-    public static string GroupedBars(string title, IReadOnlyList<string> categories, IReadOnlyList<Series> series, double yMax, string yLabel, int width = 900, int height = 320)
+    public static string GroupedBars(string title, IReadOnlyList<string> categories, IReadOnlyList<Series> series, double yMax, string yLabel, int width = 900, int height = 336)
     {
         var sb = Begin(width, height + 14, title);
         Axes(sb, width, height, 0, yMax, yLabel);
@@ -79,7 +79,7 @@ public static class SvgChart
     }
 
     /// <summary>Overlaid normalised histograms (densities) with optional density curves.</summary>
-    public static string Histograms(string title, IReadOnlyList<Distribution> distributions, string xLabel, int bins = 40, int width = 420, int height = 260)
+    public static string Histograms(string title, IReadOnlyList<Distribution> distributions, string xLabel, int bins = 40, int width = 420, int height = 276)
     {
         var all = distributions.SelectMany(d => d.Samples).Where(float.IsFinite).ToArray();
         var sb = Begin(width, height, title);
@@ -135,7 +135,7 @@ public static class SvgChart
 
     /// <summary>Lines over a shared x; marks an x value with a dashed vertical line when given.</summary>
     public static string Lines(string title, IReadOnlyList<double> x, IReadOnlyList<Series> series, string xLabel, string yLabel, double yMax = 1,
-        double? markX = null, string? markLabel = null, int width = 560, int height = 300)
+        double? markX = null, string? markLabel = null, int width = 560, int height = 316)
     {
         var sb = Begin(width, height, title);
         Axes(sb, width, height, 0, yMax, yLabel);
