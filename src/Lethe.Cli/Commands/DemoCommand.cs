@@ -27,8 +27,8 @@ public static class DemoCommand
         var output = new Option<string>("--out") { Description = $"Folder for results.json, report.html, the adapters and the world (default: {DefaultOut})", DefaultValueFactory = _ => DefaultOut };
         var model = new Option<string?>("--model") { Description = $"Model folder (default: the shipped {ShippedModel.RelativePath})" };
         var forget = new Option<string>("--forget") { Description = $"Skill to forget: {string.Join(", ", WorldProbes.Skills)}", DefaultValueFactory = _ => "math" };
-        var limit = new Option<int?>("--limit") { Description = "Test items per task (default: the small world's test splits, 50 per task)" };
-        var probeLimit = new Option<int?>("--probe-limit") { Description = "Probe items per skill (default: the small world's probe splits, 50 per skill)" };
+        var limit = new Option<int?>("--limit") { Description = "Test items per task (the first ones of each test split)", DefaultValueFactory = _ => 50 };
+        var probeLimit = new Option<int?>("--probe-limit") { Description = "Probe items per skill that fit the methods", DefaultValueFactory = _ => 200 };
         var percent = new Option<double>("--na-percent") { Description = "Neuron Adjust: percent of MLP neurons adjusted ([S1] uses 3 for math and code, 0.5 for languages)", DefaultValueFactory = _ => 3.0 };
         var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 16 };
         var cmd = new Command("demo", "Unlearn a skill from the shipped model with Key Space Detection and Neuron Adjust; evaluate every skill before and after; write a report")
@@ -47,10 +47,11 @@ public static class DemoCommand
             string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
             PrepareOutput(outDir, err, quiet);
 
-            // 1. The world: small, seeded, written fresh (a second or two).
+            // 1. The world, seeded, written fresh (a few seconds): full size, for its larger probe
+            //    splits (KSD's box needs a few hundred forget queries to cover new ones).
             string worldDir = Path.Combine(outDir, "world");
-            if (!quiet) err.WriteLine($"demo: writing the demo world (small, seed {WorldOptions.DefaultSeed}) to {worldDir}");
-            WorldGenerator.Generate(worldDir, new WorldOptions(WorldOptions.DefaultSeed, WorldSize.Small), force: true);
+            if (!quiet) err.WriteLine($"demo: writing the demo world (full, seed {WorldOptions.DefaultSeed}) to {worldDir}");
+            WorldGenerator.Generate(worldDir, new WorldOptions(WorldOptions.DefaultSeed, WorldSize.Full), force: true);
 
             // 2. The model.
             using var m = ModelLoader.Load(modelDir);

@@ -27,9 +27,9 @@ public static class ReproCommand
     {
         var output = new Option<string>("--out") { Description = "Folder for skill-unlearning.md and .json (e.g. docs/results)", Required = true };
         var model = new Option<string?>("--model") { Description = $"Model folder (default: the shipped {ShippedModel.RelativePath})" };
-        var world = new Option<string?>("--world") { Description = "A world folder (default: the small demo world, generated into a temporary folder)" };
-        var limit = new Option<int?>("--limit") { Description = "Test items per task (default: the whole test split of the world)" };
-        var probeLimit = new Option<int?>("--probe-limit") { Description = "Probe items per skill (default: the whole probe split)" };
+        var world = new Option<string?>("--world") { Description = "A world folder (default: the full demo world, seed 1, generated into a temporary folder)" };
+        var limit = new Option<int?>("--limit") { Description = "Test items per task", DefaultValueFactory = _ => 50 };
+        var probeLimit = new Option<int?>("--probe-limit") { Description = "Probe items per skill", DefaultValueFactory = _ => 200 };
         var forget = new Option<string?>("--forget") { Description = $"Comma-separated forget skills (default: all of {string.Join(", ", SkillUnlearningGrid.ForgetSkills)})" };
         var resume = new Option<bool>("--resume") { Description = "Continue a run: keep the cells already in OUT/skill-unlearning.json" };
         var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 16 };
@@ -57,14 +57,14 @@ public static class ReproCommand
             string worldDir = parse.GetValue(world) ?? (tempWorld = Directory.CreateTempSubdirectory("lethe-world-").FullName);
             try
             {
-                if (tempWorld is not null) WorldGenerator.Generate(worldDir, new WorldOptions(WorldOptions.DefaultSeed, WorldSize.Small), force: true);
+                if (tempWorld is not null) WorldGenerator.Generate(worldDir, new WorldOptions(WorldOptions.DefaultSeed, WorldSize.Full), force: true);
                 using var m = ModelLoader.Load(modelDir);
                 var experiment = new SkillUnlearning(m, Tokenizer.Load(modelDir), modelDir, worldDir)
                 {
                     TestLimit = parse.GetValue(limit), ProbeLimit = parse.GetValue(probeLimit), BatchSize = parse.GetValue(batch),
                     Seed = parse.GetValue(LetheCli.Seed) ?? 0, TaskNames = SkillUnlearningGrid.Columns,
                 };
-                var grid = SkillUnlearningGrid.Load(jsonPath) ?? new SkillUnlearningGrid(modelDir, parse.GetValue(world) ?? "demo world (small, seed 1)", experiment.TestLimit, experiment.ProbeLimit);
+                var grid = SkillUnlearningGrid.Load(jsonPath) ?? new SkillUnlearningGrid(modelDir, parse.GetValue(world) ?? "demo world (full, seed 1)", experiment.TestLimit, experiment.ProbeLimit);
                 if (grid.TestLimit != experiment.TestLimit || grid.ProbeLimit != experiment.ProbeLimit)
                     throw new LetheException($"{jsonPath} was made with --limit {grid.TestLimit?.ToString() ?? "none"} --probe-limit {grid.ProbeLimit?.ToString() ?? "none"}; resume with the same settings or start a new --out");
                 if (grid.Before is null)

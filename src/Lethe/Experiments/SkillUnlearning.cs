@@ -92,6 +92,7 @@ public sealed class SkillUnlearning
             AdapterMethods.KeySpaceDetection => AdapterFitter.FitKeySpaceDetection(Model, Tokenizer, forget, retain, new KeySpaceDetectionOptions
             {
                 BatchSize = BatchSize, Part = part, Holdout = KsdHoldout, TargetFalsePositiveRate = KsdTargetFalsePositiveRate, Seed = Seed,
+                CalibrateOnAnswers = true, // KSD also checks every generated token: calibrate on what it will check
             }, progress, cancel),
             AdapterMethods.NeuronAdjust => AdapterFitter.FitNeuronAdjust(Model, Tokenizer, forget, retain, new NeuronAdjustOptions
             {

@@ -41,9 +41,11 @@ public static class WorldProbes
         if (!File.Exists(path)) throw new LetheException($"{path}: the probe set of '{skill}' is missing; is {worldDir} a world folder written by `lethe world generate`?");
         // The code task's runner is never started here: Examples() only formats prompts.
         var task = EvalSuite.CreateTask(skill, path, new TaskSettings { Limit = limit }, new Lazy<PythonRunner>(() => null!));
-        var texts = task.Examples().Select(e => part == ProbeTextPart.Prompt ? e.Prompt : e.Prompt + e.Completion).ToList();
+        var examples = task.Examples();
+        var texts = examples.Select(e => part == ProbeTextPart.Prompt ? e.Prompt : e.Prompt + e.Completion).ToList();
+        var answers = part == ProbeTextPart.Prompt ? examples.Select(e => e.Completion).ToList() : null;
         string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
-        return new ProbeFile(Path.GetFullPath(path), sha, $"{skill} ({(part == ProbeTextPart.Prompt ? "prompts" : "prompts + gold answers")} in the evaluation format)", texts);
+        return new ProbeFile(Path.GetFullPath(path), sha, $"{skill} ({(part == ProbeTextPart.Prompt ? "prompts" : "prompts + gold answers")} in the evaluation format)", texts, answers);
     }
 
     /// <summary>Probe sets of every skill but the forgotten one: the retain side.</summary>

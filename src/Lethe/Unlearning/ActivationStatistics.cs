@@ -7,6 +7,9 @@
 //   - KeyLayers: the key vector blocks.{ℓ}.mlp.coeff at the last real token of each text — Key
 //     Space Detection. One row of d_ff floats per text and layer (the hypercube's k* is a max over
 //     the probe vectors, so they are kept; texts, not tokens, set this size).
+//   - AnswerScores: with hypercubes already fitted, each text's smallest combined box score over its
+//     positions from a given first one to its end — the α at which Key Space Detection, which checks
+//     the prompt's last token and every generated token, would first fire on it. One number per text.
 //   - TracedNeurons: every real token's mlp.pre_act value of a few chosen neurons — for plots of
 //     their forget/retain distributions (memory: tokens × traced neurons).
 // Texts are sorted by length and batched with right padding; KeyLengths masks the padded keys and
@@ -28,9 +31,14 @@ public sealed record ProbeStatisticsOptions
     public bool CoeffAbsMeans { get; init; }
     /// <summary>Layers whose last-token key vectors are kept.</summary>
     public IReadOnlyList<int> KeyLayers { get; init; } = Array.Empty<int>();
+    /// <summary>Boxes to score every position from FirstPosition[text] on (see ProbeStatistics.AnswerScores).</summary>
+    public AnswerScoring? AnswerScores { get; init; }
     /// <summary>Neurons (layer, index) whose pre-activation values at every real token are kept.</summary>
     public IReadOnlyList<(int Layer, int Index)> TracedNeurons { get; init; } = Array.Empty<(int, int)>();
 }
+
+/// <summary>Hypercubes (layer → box), how they combine, and per text the first position to score.</summary>
+public sealed record AnswerScoring(IReadOnlyDictionary<int, HypercubeFit> Boxes, BoxCombine Combine, IReadOnlyList<int> FirstPosition);
 
 /// <summary>What one probe set left behind. Arrays are indexed by layer; Keys[layer][text] is a key vector [d_ff].</summary>
 public sealed class ProbeStatistics
@@ -43,6 +51,8 @@ public sealed class ProbeStatistics
     public RunningMoments[]? PreAct { get; init; }
     public AbsoluteMean[]? CoeffAbs { get; init; }
     public required IReadOnlyDictionary<int, float[][]> Keys { get; init; }
+    /// <summary>Per text, the smallest combined relative box score over the scored positions (AnswerScoring); null when not asked.</summary>
+    public double[]? AnswerScores { get; init; }
     /// <summary>Per traced neuron, its pre-activation at every real token, in processing order.</summary>
     public IReadOnlyDictionary<(int Layer, int Index), List<float>> Traces { get; init; } = new Dictionary<(int, int), List<float>>();
 }
@@ -73,13 +83,46 @@ public static class ActivationStatistics
         var coeffAbs = options.CoeffAbsMeans ? Enumerable.Range(0, L).Select(_ => new AbsoluteMean(width)).ToArray() : null;
         var keys = options.KeyLayers.Distinct().ToDictionary(l => l, _ => new float[texts.Count][]);
         var traces = options.TracedNeurons.Distinct().ToDictionary(n => n, _ => new List<float>());
+        var scoring = options.AnswerScores;
+        if (scoring is not null && scoring.FirstPosition.Count != texts.Count)
+            throw new LetheException($"answer scoring: {scoring.FirstPosition.Count} first positions for {texts.Count} texts");
+        var answerScores = scoring is null ? null : Enumerable.Repeat(double.PositiveInfinity, texts.Count).ToArray();
+        int scoringLast = scoring is null ? -1 : scoring.Boxes.Keys.Max();
         int lastLayer = preAct is not null || coeffAbs is not null ? L - 1
-            : Math.Max(keys.Count > 0 ? keys.Keys.Max() : -1, traces.Count > 0 ? traces.Keys.Max(n => n.Layer) : -1);
-        if (lastLayer < 0) throw new LetheException("ActivationStatistics.Collect: nothing to collect; enable moments, absolute means, key layers or traced neurons");
+            : Math.Max(Math.Max(keys.Count > 0 ? keys.Keys.Max() : -1, traces.Count > 0 ? traces.Keys.Max(n => n.Layer) : -1), scoringLast);
+        if (lastLayer < 0) throw new LetheException("ActivationStatistics.Collect: nothing to collect; enable moments, absolute means, key layers, answer scores or traced neurons");
 
         // The batch being run, read by the hooks: its length T, each text's real length and index.
         int T = 0; int[] lengths = Array.Empty<int>(); int[] members = Array.Empty<int>();
         var hooks = new HookSet();
+        // Answer scoring: each box layer writes its relative scores per (sequence, position); the
+        // highest box layer combines them (max for All, min for Any) and keeps each text's minimum.
+        var positionScores = scoring?.Boxes.Keys.ToDictionary(l => l, _ => Array.Empty<double>()) ?? new Dictionary<int, double[]>();
+        if (scoring is not null)
+        {
+            foreach (var (boxLayer, box) in scoring.Boxes)
+            {
+                int layer = boxLayer;
+                hooks.Add(HookNames.Block(layer, "mlp.coeff"), (_, x) =>
+                {
+                    var rows = x.AsReadOnlySpan();
+                    var mine = positionScores[layer] = new double[lengths.Length * T];
+                    for (int b = 0; b < lengths.Length; b++)
+                        for (int t = FirstScored(scoring, members[b], lengths[b]); t < lengths[b]; t++)
+                            mine[b * T + t] = box.RelativeScore(rows.Slice((b * T + t) * width, width));
+                    if (layer != scoringLast) return null;
+                    for (int b = 0; b < lengths.Length; b++)
+                        for (int t = FirstScored(scoring, members[b], lengths[b]); t < lengths[b]; t++)
+                        {
+                            double combined = scoring.Combine == BoxCombine.All ? 0 : double.PositiveInfinity;
+                            foreach (var s in positionScores.Values)
+                                combined = scoring.Combine == BoxCombine.All ? Math.Max(combined, s[b * T + t]) : Math.Min(combined, s[b * T + t]);
+                            answerScores![members[b]] = Math.Min(answerScores[members[b]], combined);
+                        }
+                    return null;
+                });
+            }
+        }
         for (int layer = 0; layer < L; layer++)
         {
             if (preAct is not null)
@@ -137,8 +180,11 @@ public static class ActivationStatistics
             tokens += batchTokens;
             onTokens?.Invoke(batchTokens);
         }
-        return new ProbeStatistics { NumLayers = L, Width = width, Texts = texts.Count, Tokens = tokens, PreAct = preAct, CoeffAbs = coeffAbs, Keys = keys, Traces = traces };
+        return new ProbeStatistics { NumLayers = L, Width = width, Texts = texts.Count, Tokens = tokens, PreAct = preAct, CoeffAbs = coeffAbs, Keys = keys, Traces = traces, AnswerScores = answerScores };
     }
+
+    /// <summary>The first scored position of a text: its given first position, within the text (a cut text keeps its last token).</summary>
+    private static int FirstScored(AnswerScoring scoring, int text, int length) => Math.Clamp(scoring.FirstPosition[text], 0, length - 1);
 
     /// <summary>Feeds the rows of real tokens (sequence b: rows b·T .. b·T + length_b − 1) of x [B·T, width] to add.</summary>
     private static void AddRealRows(Tensor x, int T, int[] lengths, SpanAction add)

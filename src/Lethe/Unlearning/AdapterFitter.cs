@@ -31,6 +31,12 @@ public sealed record KeySpaceDetectionOptions : ProbeOptions
     /// <summary>Fraction of each probe set held out of fitting to measure coverage and false positives (0: none).</summary>
     public double Holdout { get; init; }
     public ulong Seed { get; init; }
+    /// <summary>
+    /// Measure false positives (for α) and coverage over every position the detector checks at
+    /// inference — the query's last token and each token of its answer (the probes' gold answers,
+    /// teacher-forced) — instead of the query's last token alone. Needs probe files with answers.
+    /// </summary>
+    public bool CalibrateOnAnswers { get; init; }
 }
 
 public sealed record NeuronAdjustOptions : ProbeOptions
@@ -59,10 +65,13 @@ public static class AdapterFitter
 {
     private sealed record Encoded(IReadOnlyList<ProbeFile> Files, List<int[]> Ids, List<ProbeFileRecord> Records);
 
+    /// <summary>Tokens kept of each probe text: --max-tokens, and no more than the model's positions.</summary>
+    private static int TokenBudget(TransformerModel model, ProbeOptions o) =>
+        model.Config.RotaryDim > 0 || model.Config.LearnedPositions ? Math.Min(o.MaxTokens, model.Config.MaxPositions) : o.MaxTokens;
+
     private static Encoded Encode(string role, IReadOnlyList<ProbeFile> files, Tokenizer tokenizer, TransformerModel model, ProbeOptions o)
     {
-        int budget = o.MaxTokens;
-        if (model.Config.RotaryDim > 0 || model.Config.LearnedPositions) budget = Math.Min(budget, model.Config.MaxPositions);
+        int budget = TokenBudget(model, o);
         var ids = new List<int[]>(); var records = new List<ProbeFileRecord>();
         foreach (var f in files)
         {
@@ -75,12 +84,35 @@ public static class AdapterFitter
 
     /// <summary>Both probe sets, encoded, with the progress total set to their token count.</summary>
     private static (Encoded forget, Encoded retain) EncodeProbes(IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles,
-        Tokenizer tokenizer, TransformerModel model, ProbeOptions o, IFitProgress? progress)
+        Tokenizer tokenizer, TransformerModel model, ProbeOptions o, IFitProgress? progress, long extraTokens = 0)
     {
         var forget = Encode("forget", forgetFiles, tokenizer, model, o);
         var retain = Encode("retain", retainFiles, tokenizer, model, o);
-        progress?.Begin(forget.Ids.Sum(t => (long)t.Length) + retain.Ids.Sum(t => (long)t.Length));
+        progress?.Begin(forget.Ids.Sum(t => (long)t.Length) + retain.Ids.Sum(t => (long)t.Length) + extraTokens);
         return (forget, retain);
+    }
+
+    /// <summary>Each probe's query followed by its answer, encoded; fails when a file has no answers.</summary>
+    private static List<int[]> EncodeWithAnswers(IReadOnlyList<ProbeFile> files, Tokenizer tokenizer, TransformerModel model, ProbeOptions o)
+    {
+        var ids = new List<int[]>();
+        foreach (var f in files)
+        {
+            if (f.Answers is null || f.Answers.Count != f.Texts.Count)
+                throw new LetheException($"{f.Path}: calibrating Key Space Detection on answers needs each probe's answer, and this file gives queries only; calibrate on the queries instead");
+            ids.AddRange(ProbeSets.Encode(tokenizer, f.Texts.Select((t, i) => t + f.Answers[i]), TokenBudget(model, o), model.Config.VocabSize).Ids);
+        }
+        return ids;
+    }
+
+    /// <summary>Per probe: the smallest box score over its query's last token and its answer's tokens.</summary>
+    private static double[] AnswerScores(TransformerModel model, Encoded queries, List<int[]> withAnswers, IReadOnlyDictionary<int, HypercubeFit> boxes,
+        KeySpaceDetectionOptions o, IFitProgress? progress, CancellationToken cancel)
+    {
+        if (withAnswers.Count != queries.Ids.Count) throw new LetheException("Key Space Detection: a probe's query or answer encodes to no tokens; remove empty probes");
+        var first = queries.Ids.Select(q => q.Length - 1).ToArray();
+        var what = new ProbeStatisticsOptions { AnswerScores = new AnswerScoring(boxes, o.Combine, first) };
+        return Collect(model, withAnswers, o, what, progress, cancel).AnswerScores!;
     }
 
     private static ProbeStatistics Collect(TransformerModel model, List<int[]> ids, ProbeOptions o, ProbeStatisticsOptions what, IFitProgress? progress, CancellationToken cancel) =>
@@ -99,7 +131,10 @@ public static class AdapterFitter
         if (!(o.Holdout >= 0 && o.Holdout < 1)) throw new LetheException($"--holdout must be in [0, 1), got {o.Holdout}");
         if (o.Alpha is null && retainFiles.Count == 0) throw new LetheException("Key Space Detection: give --retain FILE to calibrate α, or a fixed --alpha");
         var layers = NeuronAdjust.Layers(o.Layers ?? new[] { model.Config.NumLayers - 1 }, model.Config.NumLayers);
-        var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress);
+        var forgetAnswers = o.CalibrateOnAnswers ? EncodeWithAnswers(forgetFiles, tokenizer, model, o) : null;
+        var retainAnswers = o.CalibrateOnAnswers ? EncodeWithAnswers(retainFiles, tokenizer, model, o) : null;
+        long extra = (forgetAnswers?.Sum(t => (long)t.Length) ?? 0) + (retainAnswers?.Sum(t => (long)t.Length) ?? 0);
+        var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress, extra);
         var what = new ProbeStatisticsOptions { KeyLayers = layers };
         var forgetKeys = Collect(model, forget.Ids, o, what, progress, cancel).Keys;
         var retainKeys = retain.Ids.Count > 0 ? Collect(model, retain.Ids, o, what, progress, cancel).Keys : null;
@@ -110,10 +145,15 @@ public static class AdapterFitter
         if (forgetFit.Length < 2) throw new LetheException($"Key Space Detection needs at least 2 forget probe texts to fit on, got {forgetFit.Length} (after --holdout {o.Holdout})");
         var boxes = layers.ToDictionary(l => l, l => HypercubeFit.Fit(forgetFit.Select(i => forgetKeys[l][i]).ToList()));
 
-        double[] Scores(IReadOnlyDictionary<int, float[][]>? keys, int[] which) => keys is null ? Array.Empty<double>()
+        // A probe's score is the α from which it is detected: at its last token, or (CalibrateOnAnswers)
+        // at the first of its last token and answer tokens to fall inside.
+        var forgetAll = forgetAnswers is null ? null : AnswerScores(model, forget, forgetAnswers, boxes, o, progress, cancel);
+        var retainAll = retainAnswers is null || retain.Ids.Count == 0 ? null : AnswerScores(model, retain, retainAnswers, boxes, o, progress, cancel);
+        double[] Scores(IReadOnlyDictionary<int, float[][]>? keys, double[]? withAnswers, int[] which) => keys is null ? Array.Empty<double>()
+            : withAnswers is not null ? which.Select(i => withAnswers[i]).ToArray()
             : which.Select(i => KeySpaceDetector.CombinedScore(boxes, o.Combine, l => keys[l][i])).ToArray();
-        var sForgetFit = Scores(forgetKeys, forgetFit); var sForgetHeld = Scores(forgetKeys, forgetHeld);
-        var sRetainFit = Scores(retainKeys, retainFit); var sRetainHeld = Scores(retainKeys, retainHeld);
+        var sForgetFit = Scores(forgetKeys, forgetAll, forgetFit); var sForgetHeld = Scores(forgetKeys, forgetAll, forgetHeld);
+        var sRetainFit = Scores(retainKeys, retainAll, retainFit); var sRetainHeld = Scores(retainKeys, retainAll, retainHeld);
 
         AlphaCalibrationResult? calibration = o.Alpha is null ? AlphaCalibration.ForFalsePositiveRate(sRetainFit, o.TargetFalsePositiveRate) : null;
         double alpha = o.Alpha ?? calibration!.Alpha;
@@ -133,6 +173,7 @@ public static class AdapterFitter
         hyper["alpha"] = o.Alpha; hyper["target_fpr"] = o.Alpha is null ? o.TargetFalsePositiveRate : null;
         hyper["combine"] = o.Combine == BoxCombine.All ? "all" : "any"; hyper["refusal"] = o.Refusal;
         hyper["holdout"] = o.Holdout; hyper["seed"] = o.Seed;
+        hyper["calibrated_on"] = o.CalibrateOnAnswers ? "query last token and answer tokens" : "query last token";
         var report = new JsonObject
         {
             ["boxes"] = new JsonArray(layers.Select(l => (JsonNode)new JsonObject { ["layer"] = l, ["k_star"] = boxes[l].KStar, ["width"] = boxes[l].Width }).ToArray()),

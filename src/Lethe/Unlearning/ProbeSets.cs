@@ -19,8 +19,12 @@ namespace Lethe.Unlearning;
 
 public enum ProbeTextPart { Full, Prompt }
 
-/// <summary>One probe file: where it came from, its content hash, the schema found, and its texts.</summary>
-public sealed record ProbeFile(string Path, string Sha256, string Schema, IReadOnlyList<string> Texts);
+/// <summary>
+/// One probe file: where it came from, its content hash, the schema found, and its texts. Answers,
+/// when known, holds each text's gold continuation (the texts are then the queries): Key Space
+/// Detection can calibrate on the answer tokens, which it also checks during generation.
+/// </summary>
+public sealed record ProbeFile(string Path, string Sha256, string Schema, IReadOnlyList<string> Texts, IReadOnlyList<string>? Answers = null);
 
 /// <summary>Texts encoded for the model: ids per text (truncated to a token budget) and how many were cut.</summary>
 public sealed record EncodedProbes(IReadOnlyList<int[]> Ids, int Truncated, long Tokens);
