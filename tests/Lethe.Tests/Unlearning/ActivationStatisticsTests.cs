@@ -125,3 +125,40 @@ public class NeuronTraceTests
         Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { TracedNeurons = new[] { (0, width) } }));
     }
 }
+
+public class AnswerScoreTests
+{
+    [Fact]
+    public void EachTextGetsItsSmallestBoxScoreFromItsFirstScoredPositionOn()
+    {
+        using var model = ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama"));
+        var rng = new Rng(9);
+        int vocab = model.Config.VocabSize, last = model.Config.NumLayers - 1, width = model.Config.IntermediateSize;
+        var texts = Enumerable.Range(0, 6).Select(_ => Enumerable.Range(0, 4 + rng.NextInt(8)).Select(_ => 2 + rng.NextInt(vocab - 2)).ToArray()).ToList();
+        var keys = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { KeyLayers = new[] { last } }).Keys[last];
+        var box = HypercubeFit.Fit(keys);
+        var first = texts.Select((t, i) => i == 0 ? 99 : t.Length - 3).ToArray();   // text 0: past its end → its last token only
+        var scores = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions
+        {
+            BatchSize = 4, AnswerScores = new AnswerScoring(new Dictionary<int, HypercubeFit> { [last] = box }, BoxCombine.All, first),
+        }).AnswerScores!;
+
+        // Reference: each text alone, every row read by a plain hook, the minimum taken here.
+        for (int i = 0; i < texts.Count; i++)
+        {
+            var rows = new List<float[]>();
+            var hooks = new HookSet().Add(HookNames.Block(last, "mlp.coeff"), (_, x) =>
+            {
+                var a = x.ToArray();
+                for (int r = 0; r < x.Dim(0); r++) rows.Add(a[(r * width)..((r + 1) * width)]);
+                return null;
+            });
+            using (Tape.NoGrad()) model.Forward(texts[i], 1, new ForwardOptions { Hooks = hooks });
+            int from = Math.Clamp(first[i], 0, texts[i].Length - 1);
+            double expected = rows.Skip(from).Min(r => box.RelativeScore(r));
+            Assert.Equal(expected, scores[i], 4);   // batched and padded vs alone: float32 rounding
+        }
+        // The last token of a probe is inside the box fitted on those probes (k* is the max), so text 0 scores ≤ 1.
+        Assert.InRange(scores[0], 0, 1 + 1e-9);
+    }
+}

@@ -127,3 +127,27 @@ public sealed class AdapterTests : IDisposable
         Assert.Contains("folder", Assert.Throws<LetheException>(() => UnlearningAdapter.Load(dir)).Message);
     }
 }
+
+public class KsdAnswerCalibrationTests
+{
+    [Fact]
+    public void CalibratingOnAnswersNeedsProbeAnswersAndRecordsWhatItUsed()
+    {
+        using var model = Lethe.Models.ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama"));
+        var tokenizer = Lethe.Tokenizers.Tokenizer.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama"));
+        ProbeFile File(string name, int n, bool answers) => new(name, new string('0', 64), "test",
+            Enumerable.Range(0, n).Select(i => $"{name} query {i}: how much is {i} and {i + 1}?").ToList(),
+            answers ? Enumerable.Range(0, n).Select(i => $" it is {2 * i + 1}").ToList() : null);
+        var options = new KeySpaceDetectionOptions { CalibrateOnAnswers = true, Holdout = 0.25, Seed = 1 };
+        var e = Assert.Throws<LetheException>(() => AdapterFitter.FitKeySpaceDetection(model, tokenizer, new[] { File("f", 8, false) }, new[] { File("r", 8, true) }, options));
+        Assert.Contains("needs each probe's answer", e.Message);
+
+        var onAnswers = AdapterFitter.FitKeySpaceDetection(model, tokenizer, new[] { File("f", 12, true) }, new[] { File("r", 12, true) }, options);
+        var onQueries = AdapterFitter.FitKeySpaceDetection(model, tokenizer, new[] { File("f", 12, true) }, new[] { File("r", 12, true) }, options with { CalibrateOnAnswers = false });
+        Assert.Equal("query last token and answer tokens", (string)onAnswers.Hyperparameters["calibrated_on"]!);
+        Assert.Equal("query last token", (string)onQueries.Hyperparameters["calibrated_on"]!);
+        // Same box; more positions can only lower a retain probe's score, so α can only shrink.
+        Assert.Equal(onQueries.Detector!.Boxes.Values.Single().KStar, onAnswers.Detector!.Boxes.Values.Single().KStar, 12);
+        Assert.True(onAnswers.Detector.Alpha <= onQueries.Detector.Alpha + 1e-12, $"{onAnswers.Detector.Alpha} > {onQueries.Detector.Alpha}");
+    }
+}
