@@ -56,8 +56,9 @@ public static class UnlearnCommand
         var combine = new Option<string>("--combine") { Description = "With several layers: flag when inside all boxes or any box", DefaultValueFactory = _ => "all" };
         var refusal = new Option<string>("--refusal") { Description = "The answer given instead when a query is detected", DefaultValueFactory = _ => KeySpaceDetector.DefaultRefusal };
         var holdout = new Option<double>("--holdout") { Description = "Fraction of each probe set held out to measure coverage and false positives (0 = in-sample)" };
+        var calibrateOn = new Option<string>("--calibrate-on") { Description = "query: α from the queries' last tokens; answer: also every token of each probe's answer (needs --probe-text prompt and files with answers), as the detector checks generated tokens too", DefaultValueFactory = _ => "query" };
         var cmd = new Command("ksd", "Key Space Detection: abstain when a query's key vector falls in the forget skill's hypercube");
-        c.AddTo(cmd); cmd.Add(alpha); cmd.Add(fpr); cmd.Add(combine); cmd.Add(refusal); cmd.Add(holdout);
+        c.AddTo(cmd); cmd.Add(alpha); cmd.Add(fpr); cmd.Add(combine); cmd.Add(refusal); cmd.Add(holdout); cmd.Add(calibrateOn);
         cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse, c, cancel, (model, tokenizer, forget, retain, progress) =>
         {
             if (parse.GetValue(alpha) is not null && parse.GetValue(fpr) is not null) throw new LetheException("give either --alpha or --target-fpr, not both");
@@ -68,6 +69,13 @@ public static class UnlearnCommand
                 Alpha = parse.GetValue(alpha), TargetFalsePositiveRate = parse.GetValue(fpr) ?? 0.01,
                 Combine = parse.GetValue(combine) switch { "all" => BoxCombine.All, "any" => BoxCombine.Any, var v => throw new LetheException($"--combine: '{v}' is neither 'all' nor 'any'") },
                 Refusal = parse.GetValue(refusal)!, Holdout = parse.GetValue(holdout), Seed = parse.GetValue(LetheCli.Seed) ?? 0,
+                CalibrateOnAnswers = parse.GetValue(calibrateOn) switch
+                {
+                    "query" => false,
+                    "answer" when c.Part(parse) == ProbeTextPart.Prompt => true,
+                    "answer" => throw new LetheException("--calibrate-on answer needs --probe-text prompt (the probes are queries, their answers are read from the same lines)"),
+                    var v => throw new LetheException($"--calibrate-on: '{v}' is neither 'query' nor 'answer'"),
+                },
             };
             return AdapterFitter.FitKeySpaceDetection(model, tokenizer, forget, retain, options, progress, cancel);
         })));

@@ -175,7 +175,10 @@ public static class DemoReport
                 new Series($"forget queries detected ({r.Forget})", Palette[1], coverage),
                 new Series("retain queries refused (false positives)", Palette[2], fpr),
             }, "k (box half-width in standard deviations)", "fraction of queries", 1.0, alpha * kStar, $"α = {alpha.ToString("0.##", CultureInfo.InvariantCulture)}"));
-            sb.Append($"<figcaption>Measured on {E(rep["measured_on"]?.ToString() ?? "")}. A wider box catches more forget queries " +
+            string positions = m.Adapter.Hyperparameters["calibrated_on"]?.ToString() == "query last token and answer tokens"
+                ? " A query counts as caught (or refused) when the key vector of its last token, or of any token of its answer, falls in the box: the detector checks every generated token too."
+                : "";
+            sb.Append($"<figcaption>Measured on {E(rep["measured_on"]?.ToString() ?? "")}.{positions} A wider box catches more forget queries " +
                       "(coverage) but also refuses more retain queries (leakage into the skills to keep). α was " +
                       (rep["calibration"] is JsonObject cal ? $"calibrated to a {Cell((double)cal["target_fpr"]! * 100, "0.#")} % false-positive rate on retain probes" : "given") +
                       ".</figcaption></figure>");

@@ -39,11 +39,11 @@ public static class ProbeSets
         if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
             throw new LetheException($"{path}: a .json probe file is not read; write one JSON object per line as .jsonl (for example {{\"text\": \"...\"}})");
         var text = new System.Text.UTF8Encoding(false, true).GetString(bytes).TrimStart('\uFEFF');
-        List<string> texts; string schema;
-        if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) (texts, schema) = ReadJsonl(path, text, part);
+        List<string> texts; string schema; List<string>? answers = null;
+        if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) (texts, schema, answers) = ReadJsonl(path, text, part);
         else (texts, schema) = (SplitPlainText(text), "text lines/paragraphs");
         if (texts.Count == 0) throw new LetheException($"{path}: no probe texts in this file; a probe set needs at least one non-empty text");
-        return new ProbeFile(System.IO.Path.GetFullPath(path), sha, schema, texts);
+        return new ProbeFile(System.IO.Path.GetFullPath(path), sha, schema, texts, answers);
     }
 
     public static IReadOnlyList<ProbeFile> ReadAll(IEnumerable<string> paths, ProbeTextPart part = ProbeTextPart.Full) =>
@@ -57,9 +57,11 @@ public static class ProbeSets
         return parts.Select(p => p.Trim()).Where(p => p.Length > 0).ToList();
     }
 
-    private static (List<string>, string) ReadJsonl(string path, string content, ProbeTextPart part)
+    /// <summary>Texts, schemas, and — for prompt texts whose schema has an answer (every line's) — each answer: the full text after the prompt.</summary>
+    private static (List<string>, string, List<string>?) ReadJsonl(string path, string content, ProbeTextPart part)
     {
         var texts = new List<string>();
+        List<string>? answers = part == ProbeTextPart.Prompt ? new List<string>() : null;
         var schemas = new SortedSet<string>(StringComparer.Ordinal);
         int lineNo = 0;
         foreach (var raw in content.Split('\n'))
@@ -78,8 +80,14 @@ public static class ProbeSets
             if (t.Trim().Length == 0) throw new LetheException($"{path}:{lineNo}: the probe text is empty");
             texts.Add(t);
             schemas.Add(schema);
+            if (answers is not null)
+            {
+                var full = TextOf(o, ProbeTextPart.Full)!.Value.Item1;
+                if (full.Length > t.Length && full.StartsWith(t, StringComparison.Ordinal)) answers.Add(full[t.Length..]);
+                else answers = null; // a schema without an answer (plain text, articles): no answers for the file
+            }
         }
-        return (texts, string.Join("+", schemas));
+        return (texts, string.Join("+", schemas), answers);
     }
 
     private static string? Str(JsonElement o, string key) => o.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;

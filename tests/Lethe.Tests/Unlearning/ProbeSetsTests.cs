@@ -19,6 +19,19 @@ public sealed class ProbeSetsTests : IDisposable
     }
 
     [Fact]
+    public void PromptTextsCarryTheirAnswersWhenEveryLineHasOne()
+    {
+        string path = Write("qa.jsonl",
+            """{"question": "2+3?", "answer": "5\n#### 5"}""",
+            """{"question": "Sky?", "subject": "s", "choices": ["red", "blue"], "answer": 1}""");
+        var prompts = ProbeSets.Read(path, ProbeTextPart.Prompt);
+        Assert.Equal(new[] { "2+3?", "Sky?\nA. red\nB. blue" }, prompts.Texts);
+        Assert.Equal(new[] { "\n5\n#### 5", "\nAnswer: B" }, prompts.Answers);
+        Assert.Null(ProbeSets.Read(path).Answers);                                   // full texts: nothing after them
+        Assert.Null(ProbeSets.Read(Write("mixed.jsonl", """{"question": "2+3?", "answer": "5"}""", """{"text": "plain"}"""), ProbeTextPart.Prompt).Answers);
+    }
+
+    [Fact]
     public void KnownSchemasMapToTexts()
     {
         string path = Write("mixed.jsonl",
