@@ -51,6 +51,9 @@ public static class ReproCommand
             if (File.Exists(jsonPath) && !parse.GetValue(resume))
                 throw new LetheException($"{jsonPath} exists: pass --resume to continue that run, or move it away to start again");
             string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
+            // Results files name the model as given, or relative to here when it lies below (so committed tables carry no machine paths).
+            string rel = Path.GetRelativePath(Directory.GetCurrentDirectory(), modelDir);
+            string modelName = rel.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(rel) ? modelDir : rel;
             Directory.CreateDirectory(outDir);
 
             string? tempWorld = null;
@@ -59,12 +62,12 @@ public static class ReproCommand
             {
                 if (tempWorld is not null) WorldGenerator.Generate(worldDir, new WorldOptions(WorldOptions.DefaultSeed, WorldSize.Full), force: true);
                 using var m = ModelLoader.Load(modelDir);
-                var experiment = new SkillUnlearning(m, Tokenizer.Load(modelDir), modelDir, worldDir)
+                var experiment = new SkillUnlearning(m, Tokenizer.Load(modelDir), modelName, worldDir)
                 {
                     TestLimit = parse.GetValue(limit), ProbeLimit = parse.GetValue(probeLimit), BatchSize = parse.GetValue(batch),
                     Seed = parse.GetValue(LetheCli.Seed) ?? 0, TaskNames = SkillUnlearningGrid.Columns,
                 };
-                var grid = SkillUnlearningGrid.Load(jsonPath) ?? new SkillUnlearningGrid(modelDir, parse.GetValue(world) ?? "demo world (full, seed 1)", experiment.TestLimit, experiment.ProbeLimit);
+                var grid = SkillUnlearningGrid.Load(jsonPath) ?? new SkillUnlearningGrid(modelName, parse.GetValue(world) ?? "demo world (full, seed 1)", experiment.TestLimit, experiment.ProbeLimit);
                 if (grid.TestLimit != experiment.TestLimit || grid.ProbeLimit != experiment.ProbeLimit)
                     throw new LetheException($"{jsonPath} was made with --limit {grid.TestLimit?.ToString() ?? "none"} --probe-limit {grid.ProbeLimit?.ToString() ?? "none"}; resume with the same settings or start a new --out");
                 if (grid.Before is null)

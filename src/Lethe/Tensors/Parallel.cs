@@ -25,11 +25,19 @@ public static class Engine
         if (chunks <= 1) { body(0, n); return; }
         if (chunks - 1 <= Team.Size && Team.TryRun(n, chunks, body)) return;
         // The team is busy (another thread's op, or a nested For): the thread pool runs the same chunks.
-        System.Threading.Tasks.Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
+        // A chunk's exception reaches the caller as itself (the first one), as it does from the team.
+        try
         {
-            int start = (int)((long)n * c / chunks), end = (int)((long)n * (c + 1) / chunks);
-            if (end > start) body(start, end);
-        });
+            System.Threading.Tasks.Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
+            {
+                int start = (int)((long)n * c / chunks), end = (int)((long)n * (c + 1) / chunks);
+                if (end > start) body(start, end);
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
     }
 
     private static WorkerTeam? team;

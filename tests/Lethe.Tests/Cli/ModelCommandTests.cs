@@ -3,19 +3,13 @@ using Lethe.Cli;
 using Lethe.IO;
 using Lethe.Tests.Engine;
 using Xunit;
+using static Lethe.Tests.Cli.CliRun;
 
 namespace Lethe.Tests.Cli;
 
 public class ModelCommandTests
 {
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "models", name);
-
-    private static (int rc, string stdout, string stderr) Run(params string[] args)
-    {
-        var o = new StringWriter(); var e = new StringWriter();
-        int rc = LetheCli.Run(args, o, e);
-        return (rc, o.ToString(), e.ToString());
-    }
 
     [Fact]
     public void LogitsCommandWritesTheReferenceLogits()

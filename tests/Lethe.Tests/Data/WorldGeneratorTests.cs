@@ -136,12 +136,7 @@ public class WorldGeneratorTests(SmallWorld small)
         Assert.Equal(WorldCounts.Full.CodeProbe, full.Code.Probe.Count);
     }
 
-    private static (int rc, string stdout, string stderr) Cli(params string[] args)
-    {
-        var o = new StringWriter(); var e = new StringWriter();
-        int rc = LetheCli.Run(args, o, e);
-        return (rc, o.ToString(), e.ToString());
-    }
+    private static (int rc, string stdout, string stderr) Cli(params string[] args) => Lethe.Tests.Cli.CliRun.Run(args);
 
     [Fact]
     public void TheCliRefusesAFolderThatIsNotEmptyUnlessForced()

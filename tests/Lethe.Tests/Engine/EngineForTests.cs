@@ -24,6 +24,17 @@ public class EngineForTests
     }
 
     [Fact]
+    public void AnExceptionInANestedForReachesTheCallerAsItself()
+    {
+        // A nested For finds the team busy and runs on the thread pool: its failure must not arrive wrapped.
+        var e = Assert.Throws<InvalidOperationException>(() => Lethe.Tensors.Engine.For(1000, 10, (s, _) =>
+        {
+            if (s == 0) Lethe.Tensors.Engine.For(1000, 10, (a, _) => { if (a > 0) throw new InvalidOperationException("inner chunk failed"); });
+        }));
+        Assert.Equal("inner chunk failed", e.Message);
+    }
+
+    [Fact]
     public void AnExceptionInAChunkReachesTheCaller()
     {
         var e = Assert.Throws<InvalidOperationException>(() =>

@@ -4,19 +4,13 @@ using Lethe.Cli;
 using Lethe.Evaluation;
 using Lethe.Tests.Data;
 using Xunit;
+using static Lethe.Tests.Cli.CliRun;
 
 namespace Lethe.Tests.Evaluation;
 
 public class EvalCliTests
 {
     private static readonly string ModelDir = Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama");
-
-    private static (int rc, string stdout, string stderr) Run(params string[] args)
-    {
-        var o = new StringWriter(); var e = new StringWriter();
-        int rc = LetheCli.Run(args, o, e);
-        return (rc, o.ToString(), e.ToString());
-    }
 
     [Fact]
     public void EvaluatesGivenFilesAndWritesTheScores()

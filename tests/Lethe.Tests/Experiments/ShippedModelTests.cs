@@ -1,7 +1,7 @@
 // The shipped demo model (models/lethe-demo/): a standard Llama folder within the size limit, that
 // clears a floor on a small subset of the test splits (the small world's test sets are prefixes of
 // the full ones, none of them in the training corpus); and the end-to-end check of training-free
-// unlearning on it with small probe sets: forgetting math removes math and keeps the other skills.
+// unlearning on it with 120 probe items per skill: forgetting math removes math and keeps the other skills.
 // The floors sit well below the measured scores (MODEL_CARD.md) so that only a broken model,
 // loader, tokenizer or harness fails them, not the noise of 20 items.
 using System.Text.Json;
@@ -59,10 +59,23 @@ public class ShippedModelTests(SmallWorld world)
     [Fact]
     public void ForgettingMathWithKeySpaceDetectionRemovesMathAndKeepsTheOtherSkills()
     {
-        using var model = ModelLoader.Load(Dir);
-        var experiment = new SkillUnlearning(model, Tokenizer.Load(Dir), Dir, world.Folder)
+        // The box needs more forget queries than the small world's 50 probes (docs/unlearning-training-free.md):
+        // the full world's probe splits, 120 items per skill; its first 20 test items are the small world's.
+        string full = Path.Combine(Path.GetTempPath(), $"lethe-full-world-{Guid.NewGuid():N}");
+        try
         {
-            TestLimit = 20, ProbeLimit = 30, BatchSize = 10, TaskNames = new[] { "math", "comprehension.en", "comprehension.de", "general_mc" },
+            Lethe.Data.World.WorldGenerator.Generate(full, new Lethe.Data.World.WorldOptions(Lethe.Data.World.WorldOptions.DefaultSeed, Lethe.Data.World.WorldSize.Full));
+            ForgetMath(full);
+        }
+        finally { Directory.Delete(full, recursive: true); }
+    }
+
+    private static void ForgetMath(string worldDir)
+    {
+        using var model = ModelLoader.Load(Dir);
+        var experiment = new SkillUnlearning(model, Tokenizer.Load(Dir), Dir, worldDir)
+        {
+            TestLimit = 20, ProbeLimit = 120, BatchSize = 10, TaskNames = new[] { "math", "comprehension.en", "comprehension.de", "general_mc" },
         };
         var before = SkillUnlearning.Scores(experiment.Evaluate(null));
         var adapter = experiment.Fit(MethodSpec.Ksd, "math");

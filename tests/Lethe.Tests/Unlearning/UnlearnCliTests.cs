@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Lethe.Cli;
 using Lethe.Unlearning;
 using Xunit;
+using static Lethe.Tests.Cli.CliRun;
 
 namespace Lethe.Tests.Unlearning;
 
@@ -13,13 +14,6 @@ public sealed class UnlearnCliTests : IDisposable
 {
     private readonly string dir = SyntheticProbes.TempDir("unlearn-cli");
     public void Dispose() => Directory.Delete(dir, recursive: true);
-
-    private static (int rc, string stdout, string stderr) Run(params string[] args)
-    {
-        var o = new StringWriter(); var e = new StringWriter();
-        int rc = LetheCli.Run(args, o, e);
-        return (rc, o.ToString(), e.ToString());
-    }
 
     private string Generate(string model, string prompt, params string[] extra)
     {
