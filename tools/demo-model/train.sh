@@ -63,6 +63,8 @@ OUT=models/lethe-demo
 mkdir -p "$OUT"
 cp "$WORK/train/model/config.json" "$WORK/train/model/model.safetensors" "$WORK/train/model/tokenizer.json" "$WORK/train/model/scores.json" "$OUT/"
 cp "$WORK/train/metrics.jsonl" "$OUT/training_log.jsonl"
+# The scores name the installed folder, not the work folder they were measured in.
+/usr/bin/env python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d["model"]="models/lethe-demo"; open(p,"w").write(json.dumps(d, indent=2, ensure_ascii=False)+"\n")' "$OUT/scores.json"
 : > "$OUT/checkpoint_scores.jsonl"
 for snap in $(ls -d "$WORK"/snaps/step-* 2>/dev/null | sort -t- -k2 -n); do
   step=${snap##*step-}
