@@ -1,6 +1,6 @@
 // `lethe demo [--out DIR]`: the whole story of training-free unlearning on the shipped model, in a
-// few minutes. It writes the small demo world into OUT/world (test and probe splits disjoint from
-// the model's training corpus), evaluates every skill, fits Key Space Detection and Neuron Adjust
+// minute and a half. It writes the full demo world into OUT/world (test and probe splits disjoint
+// from the model's training corpus), evaluates every skill, fits Key Space Detection and Neuron Adjust
 // to forget math (probe splits: math against every other skill), evaluates again under each
 // adapter, and writes OUT/results.json, OUT/report.html and the adapters (OUT/adapters/). The
 // relative-performance table goes to stdout, progress to stderr. A folder holding anything but a

@@ -2,8 +2,9 @@
 // Experiments/SkillUnlearningGrid): forget math, code and each of the 7 languages; Neuron Adjust at
 // 0.5 / 1.5 / 3 %, Selective Pruning 1.5 %, Key Space Detection; relative performance of every skill
 // and of general MC. Writes DIR/skill-unlearning.json after every cell (a rerun with --resume skips
-// the cells done) and DIR/skill-unlearning.md at the end. The world is generated (small, seeded)
-// into a temporary folder unless --world gives one.
+// the cells done) and DIR/skill-unlearning.md at the end. The world is generated (full size, seed
+// 1, for its larger probe splits) into a temporary folder unless --world gives one; by default 200
+// probe items per skill fit each method and the first 50 test items of each task score it.
 using System.CommandLine;
 using System.Diagnostics;
 using Lethe.Data.World;

@@ -134,7 +134,7 @@ public sealed class SkillUnlearningGrid
         sb.AppendLine("# Training-free skill unlearning on the demo world");
         sb.AppendLine();
         sb.AppendLine("Reproduction of the main table of Li, Sun & Weng, *Effective Skill Unlearning through Intervention and Abstention* (NAACL 2025)");
-        sb.AppendLine("on Lethe's demo world and shipped model — a laboratory result on a 7 M-parameter model, not a claim about large models.");
+        sb.AppendLine("on Lethe's demo world — a laboratory result on a small model (below), not a claim about large models.");
         sb.AppendLine();
         sb.AppendLine($"- Model: `{Model}`; test items per task: {(TestLimit?.ToString(CultureInfo.InvariantCulture) ?? "all")}; probe items per skill: {(ProbeLimit?.ToString(CultureInfo.InvariantCulture) ?? "all")}.");
         sb.AppendLine("- Probes: the forgotten skill's probe split against the probe splits of every other skill (disjoint from the test splits).");
