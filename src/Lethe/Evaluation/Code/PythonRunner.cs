@@ -98,8 +98,9 @@ public sealed class PythonRunner
         if (!exited) Kill(process);
         cancel.ThrowIfCancellationRequested();
         process.WaitForExit(2000);
-        // A grandchild that escaped the kill could hold the pipes open; do not wait for it forever.
-        try { Task.WaitAll(new Task[] { stdout, stderr }, 2000); }
+        // A grandchild that escaped the kill could hold the pipes open; do not wait for it forever
+        // (but long enough for the readers to drain on a loaded machine).
+        try { Task.WaitAll(new Task[] { stdout, stderr }, TimeSpan.FromSeconds(10)); }
         catch (AggregateException) { } // a pipe that failed to read counts as no output (the tests then fail)
         return (stdout.IsCompletedSuccessfully ? stdout.Result : "", !exited);
     }
@@ -193,8 +194,10 @@ public sealed class PythonRunner
             var stdout = ReadCapped(process.StandardOutput, OutputCap);
             var stderr = ReadCapped(process.StandardError, ErrorCap);
             if (!process.WaitForExit(TimeSpan.FromSeconds(30))) { Kill(process); return (-1, ""); }
-            try { Task.WaitAll(new Task[] { stdout, stderr }, 2000); }
-        catch (AggregateException) { } // a pipe that failed to read counts as no output (the tests then fail)
+            // The process has exited: its pipes reach their end as soon as the readers get CPU time
+            // (seconds on a loaded machine), so wait generously rather than read an empty answer.
+            try { Task.WaitAll(new Task[] { stdout, stderr }, TimeSpan.FromSeconds(30)); }
+            catch (AggregateException) { } // a pipe that failed to read counts as no output
             return (process.ExitCode, stdout.IsCompletedSuccessfully ? stdout.Result : "");
         }
     }
