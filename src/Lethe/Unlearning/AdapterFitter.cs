@@ -84,11 +84,11 @@ public static class AdapterFitter
 
     /// <summary>Both probe sets, encoded, with the progress total set to their token count.</summary>
     private static (Encoded forget, Encoded retain) EncodeProbes(IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles,
-        Tokenizer tokenizer, TransformerModel model, ProbeOptions o, IFitProgress? progress, long extraTokens = 0)
+        Tokenizer tokenizer, TransformerModel model, ProbeOptions o, IFitProgress? progress, long extraTokens = 0, bool retainRun = true)
     {
         var forget = Encode("forget", forgetFiles, tokenizer, model, o);
         var retain = Encode("retain", retainFiles, tokenizer, model, o);
-        progress?.Begin(forget.Ids.Sum(t => (long)t.Length) + retain.Ids.Sum(t => (long)t.Length) + extraTokens);
+        progress?.Begin(forget.Ids.Sum(t => (long)t.Length) + (retainRun ? retain.Ids.Sum(t => (long)t.Length) : 0) + extraTokens);
         return (forget, retain);
     }
 
@@ -134,10 +134,12 @@ public static class AdapterFitter
         var forgetAnswers = o.CalibrateOnAnswers ? EncodeWithAnswers(forgetFiles, tokenizer, model, o) : null;
         var retainAnswers = o.CalibrateOnAnswers ? EncodeWithAnswers(retainFiles, tokenizer, model, o) : null;
         long extra = (forgetAnswers?.Sum(t => (long)t.Length) ?? 0) + (retainAnswers?.Sum(t => (long)t.Length) ?? 0);
-        var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress, extra);
+        // Calibrating on answers scores the retain probes from their query-and-answer pass alone: their
+        // query-only keys are not needed, so that pass is skipped.
+        var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress, extra, retainRun: retainAnswers is null);
         var what = new ProbeStatisticsOptions { KeyLayers = layers };
         var forgetKeys = Collect(model, forget.Ids, o, what, progress, cancel).Keys;
-        var retainKeys = retain.Ids.Count > 0 ? Collect(model, retain.Ids, o, what, progress, cancel).Keys : null;
+        var retainKeys = retain.Ids.Count > 0 && retainAnswers is null ? Collect(model, retain.Ids, o, what, progress, cancel).Keys : null;
 
         var rng = new Rng(o.Seed);
         var (forgetFit, forgetHeld) = Split(forget.Ids.Count, o.Holdout, rng);
@@ -149,8 +151,9 @@ public static class AdapterFitter
         // at the first of its last token and answer tokens to fall inside.
         var forgetAll = forgetAnswers is null ? null : AnswerScores(model, forget, forgetAnswers, boxes, o, progress, cancel);
         var retainAll = retainAnswers is null || retain.Ids.Count == 0 ? null : AnswerScores(model, retain, retainAnswers, boxes, o, progress, cancel);
-        double[] Scores(IReadOnlyDictionary<int, float[][]>? keys, double[]? withAnswers, int[] which) => keys is null ? Array.Empty<double>()
-            : withAnswers is not null ? which.Select(i => withAnswers[i]).ToArray()
+        double[] Scores(IReadOnlyDictionary<int, float[][]>? keys, double[]? withAnswers, int[] which) =>
+            withAnswers is not null ? which.Select(i => withAnswers[i]).ToArray()
+            : keys is null ? Array.Empty<double>()
             : which.Select(i => KeySpaceDetector.CombinedScore(boxes, o.Combine, l => keys[l][i])).ToArray();
         var sForgetFit = Scores(forgetKeys, forgetAll, forgetFit); var sForgetHeld = Scores(forgetKeys, forgetAll, forgetHeld);
         var sRetainFit = Scores(retainKeys, retainAll, retainFit); var sRetainHeld = Scores(retainKeys, retainAll, retainHeld);

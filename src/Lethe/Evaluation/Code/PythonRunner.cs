@@ -89,9 +89,7 @@ public sealed class PythonRunner
     {
         var psi = StartInfo(dir, Isolation == NetworkIsolation.NetworkNamespace, "harness.py");
         using var process = Process.Start(psi) ?? throw new LetheException($"code evaluation: could not start {psi.FileName}");
-        try { process.StandardInput.Close(); } catch (IOException) { } // the program may already have exited
-        var stdout = ReadCapped(process.StandardOutput, OutputCap);
-        var stderr = ReadCapped(process.StandardError, ErrorCap);
+        var (stdout, stderr) = StartReading(process);
         bool exited;
         using (cancel.Register(() => Kill(process)))
             exited = process.WaitForExit(options.TimeLimit);
@@ -100,9 +98,22 @@ public sealed class PythonRunner
         process.WaitForExit(2000);
         // A grandchild that escaped the kill could hold the pipes open; do not wait for it forever
         // (but long enough for the readers to drain on a loaded machine).
-        try { Task.WaitAll(new Task[] { stdout, stderr }, TimeSpan.FromSeconds(10)); }
+        return (Drained(stdout, stderr, TimeSpan.FromSeconds(10)), !exited);
+    }
+
+    /// <summary>Closes the child's stdin (it may already have exited) and starts reading both output pipes, capped.</summary>
+    private static (Task<string> stdout, Task<string> stderr) StartReading(Process process)
+    {
+        try { process.StandardInput.Close(); } catch (IOException) { }
+        return (ReadCapped(process.StandardOutput, OutputCap), ReadCapped(process.StandardError, ErrorCap));
+    }
+
+    /// <summary>Waits up to `wait` for both readers; stdout as read, or "" when its pipe failed or did not end in time.</summary>
+    private static string Drained(Task<string> stdout, Task<string> stderr, TimeSpan wait)
+    {
+        try { Task.WaitAll(new Task[] { stdout, stderr }, wait); }
         catch (AggregateException) { } // a pipe that failed to read counts as no output (the tests then fail)
-        return (stdout.IsCompletedSuccessfully ? stdout.Result : "", !exited);
+        return stdout.IsCompletedSuccessfully ? stdout.Result : "";
     }
 
     private static void Kill(Process process)
@@ -190,15 +201,11 @@ public sealed class PythonRunner
         catch (System.ComponentModel.Win32Exception) { return (null, ""); }
         using (process)
         {
-            process.StandardInput.Close();
-            var stdout = ReadCapped(process.StandardOutput, OutputCap);
-            var stderr = ReadCapped(process.StandardError, ErrorCap);
+            var (stdout, stderr) = StartReading(process);
             if (!process.WaitForExit(TimeSpan.FromSeconds(30))) { Kill(process); return (-1, ""); }
             // The process has exited: its pipes reach their end as soon as the readers get CPU time
             // (seconds on a loaded machine), so wait generously rather than read an empty answer.
-            try { Task.WaitAll(new Task[] { stdout, stderr }, TimeSpan.FromSeconds(30)); }
-            catch (AggregateException) { } // a pipe that failed to read counts as no output
-            return (process.ExitCode, stdout.IsCompletedSuccessfully ? stdout.Result : "");
+            return (process.ExitCode, Drained(stdout, stderr, TimeSpan.FromSeconds(30)));
         }
     }
 
