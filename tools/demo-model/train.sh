@@ -1,47 +1,53 @@
 #!/usr/bin/env bash
 # Trains the shipped demo model (models/lethe-demo/) from nothing, with Lethe only, and installs it:
-#   1. the full demo world (seed 1), whose pre-training corpus is the training data;
+#   1. the full demo world (seed 1): its pre-training corpus (pretrain/corpus.txt) is the stage-1
+#      data, its practice mix (pretrain/practice.txt, corpus documents only) the stage-2 data;
 #   2. a 4,096-token byte-level BPE tokenizer trained on that corpus (<s> put first on encoding);
-#   3. a 7 M-parameter Llama (tools/demo-model/config.json) trained from random weights (seed 1):
-#      3,000 steps of 16 × 256 tokens (~1.2 epochs), AdamW, peak lr 2e-3, 50 warm-up steps, cosine;
-#      the weights are copied every 500 steps (WORK/snaps) for the per-checkpoint scores;
-#   4. each snapshot evaluated on the first 50 test items of every task, the final model on all;
-#   5. models/lethe-demo/ gets config.json, model.safetensors, tokenizer.json, training_log.jsonl
-#      (one line per step), checkpoint_scores.jsonl and scores.json.
-# Resumable: run it again after an interruption and it continues from WORK/train/checkpoint (every
-# 100 steps); finished stages are skipped. About 75 minutes on 2 cores.
+#   3. stage 1: a 7 M-parameter Llama (tools/demo-model/config.json) trained from random weights
+#      (seed 1): 3,000 steps of 16 × 256 tokens (~1.2 epochs), AdamW, peak lr 2e-3, 50 warm-up
+#      steps, cosine; the weights are copied every 500 steps (WORK/snaps);
+#   4. stage 2: 1,600 more steps from the stage-1 weights on the practice mix (reading comprehension
+#      in every language, the knowledge domains, a tenth of math, code and general text; about one
+#      pass), a fresh AdamW, peak lr 1e-3, 50 warm-up steps, cosine, seed 2; copies every 400 steps;
+#   5. each copy evaluated on the first 50 test items of every task, the final model on all;
+#   6. models/lethe-demo/ gets config.json, model.safetensors, tokenizer.json, training_log.jsonl
+#      (one line per step of both stages), checkpoint_scores.jsonl and scores.json.
+# Resumable: run it again after an interruption and it continues from the running stage's
+# checkpoint (every 100 steps); finished stages are skipped. About 2 hours on 2 cores.
 # Usage: tools/demo-model/train.sh [WORK]     (WORK defaults to ../lethe-demo-training)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=$(realpath -m "${1:-../lethe-demo-training}")
 LETHE=./lethe
-STEPS=3000
-mkdir -p "$WORK/model" "$WORK/snaps"
+STEPS=3000          # stage 1
+STEPS2=1600         # stage 2
+mkdir -p "$WORK/model" "$WORK/snaps" "$WORK/snaps2"
 
 [ -f "$WORK/world/manifest.json" ] || $LETHE world generate --out "$WORK/world" --size full --seed 1 --force
 [ -f "$WORK/model/tokenizer.json" ] || $LETHE tokenizer train --corpus "$WORK/world/pretrain/corpus.txt" --vocab-size 4096 \
     --special-tokens "<s>" "</s>" --bos "<s>" --out "$WORK/model/tokenizer.json"
 cp tools/demo-model/config.json "$WORK/model/config.json"
 
-# Snapshot the checkpoint's weights at every multiple of 500 steps while training runs.
-snapshot() {
+# Snapshot a stage's checkpoint weights at every multiple of EVERY steps while it trains.
+snapshot() {  # TRAIN_DIR EVERY SNAPS_DIR
   while true; do
-    state="$WORK/train/checkpoint/trainer_state.json"
+    state="$1/checkpoint/trainer_state.json"
     if [ -f "$state" ]; then
       step=$(grep -m1 '"step"' "$state" | tr -dc '0-9')
-      if [ -n "$step" ] && [ $((step % 500)) -eq 0 ] && [ ! -d "$WORK/snaps/step-$step" ]; then
-        rm -rf "$WORK/snaps/tmp" && mkdir -p "$WORK/snaps/tmp" &&
-          cp "$WORK/train/checkpoint/model.safetensors" "$WORK/model/config.json" "$WORK/model/tokenizer.json" "$WORK/snaps/tmp/" &&
-          mv "$WORK/snaps/tmp" "$WORK/snaps/step-$step" || true
+      if [ -n "$step" ] && [ $((step % $2)) -eq 0 ] && [ ! -d "$3/step-$step" ]; then
+        rm -rf "$3/tmp" && mkdir -p "$3/tmp" &&
+          cp "$1/checkpoint/model.safetensors" "$WORK/model/config.json" "$WORK/model/tokenizer.json" "$3/tmp/" &&
+          mv "$3/tmp" "$3/step-$step" || true
       fi
     fi
     sleep 10
   done
 }
+WATCH=
+trap '[ -z "$WATCH" ] || kill $WATCH 2>/dev/null || true' EXIT
 
 if [ ! -f "$WORK/train/model/model.safetensors" ]; then
-  snapshot & WATCH=$!
-  trap 'kill $WATCH 2>/dev/null || true' EXIT
+  snapshot "$WORK/train" 500 "$WORK/snaps" & WATCH=$!
   ARGS=(--data "$WORK/world/pretrain/corpus.txt" --out "$WORK/train" --steps $STEPS --batch-size 16 --seq-len 256
         --lr 2e-3 --warmup 50 --checkpoint-every 100 --seed 1)
   if [ -d "$WORK/train/checkpoint" ]; then
@@ -50,24 +56,46 @@ if [ ! -f "$WORK/train/model/model.safetensors" ]; then
     rm -f "$WORK/model/model.safetensors"       # --init writes the random start here
     $LETHE train "$WORK/model" --init "${ARGS[@]}"
   fi
-  kill $WATCH 2>/dev/null || true
+  kill $WATCH 2>/dev/null || true; WATCH=
 fi
 
-# Scores per checkpoint (first 50 test items per task) and of the final model (every test item).
-for snap in $(ls -d "$WORK"/snaps/step-* 2>/dev/null | sort -t- -k2 -n); do
+if [ ! -f "$WORK/practice/model/model.safetensors" ]; then
+  snapshot "$WORK/practice" 400 "$WORK/snaps2" & WATCH=$!
+  ARGS=(--data "$WORK/world/pretrain/practice.txt" --out "$WORK/practice" --steps $STEPS2 --batch-size 16 --seq-len 256
+        --lr 1e-3 --warmup 50 --checkpoint-every 100 --seed 2)
+  if [ -d "$WORK/practice/checkpoint" ]; then
+    $LETHE train "$WORK/train/model" "${ARGS[@]}" --resume
+  else
+    $LETHE train "$WORK/train/model" "${ARGS[@]}"
+  fi
+  kill $WATCH 2>/dev/null || true; WATCH=
+fi
+
+# Scores per copy (first 50 test items per task) and of the final model (every test item).
+for snap in $(ls -d "$WORK"/snaps/step-* "$WORK"/snaps2/step-* 2>/dev/null); do
   [ -f "$snap/scores.json" ] || $LETHE eval "$snap" --suite demo --data "$WORK/world" --limit 50 --batch-size 16 --json "$snap/scores.json" --quiet
 done
-[ -f "$WORK/train/model/scores.json" ] || $LETHE eval "$WORK/train/model" --suite demo --data "$WORK/world" --batch-size 16 --json "$WORK/train/model/scores.json" --quiet
+[ -f "$WORK/practice/model/scores.json" ] || $LETHE eval "$WORK/practice/model" --suite demo --data "$WORK/world" --batch-size 16 --json "$WORK/practice/model/scores.json" --quiet
 
 OUT=models/lethe-demo
 mkdir -p "$OUT"
-cp "$WORK/train/model/config.json" "$WORK/train/model/model.safetensors" "$WORK/train/model/tokenizer.json" "$WORK/train/model/scores.json" "$OUT/"
-cp "$WORK/train/metrics.jsonl" "$OUT/training_log.jsonl"
+cp "$WORK/practice/model/config.json" "$WORK/practice/model/model.safetensors" "$WORK/practice/model/tokenizer.json" "$WORK/practice/model/scores.json" "$OUT/"
+# One log for both stages: stage 2's steps continue stage 1's count.
+/usr/bin/env python3 -c '
+import json, sys
+with open(sys.argv[3], "w") as out:
+    for stage, path, offset in ((1, sys.argv[1], 0), (2, sys.argv[2], int(sys.argv[4]))):
+        for line in open(path):
+            row = json.loads(line); row["step"] += offset
+            out.write(json.dumps({"stage": stage, **row}) + "\n")' "$WORK/train/metrics.jsonl" "$WORK/practice/metrics.jsonl" "$OUT/training_log.jsonl" $STEPS
 # The scores name the installed folder, not the work folder they were measured in.
 /usr/bin/env python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d["model"]="models/lethe-demo"; open(p,"w").write(json.dumps(d, indent=2, ensure_ascii=False)+"\n")' "$OUT/scores.json"
 : > "$OUT/checkpoint_scores.jsonl"
-for snap in $(ls -d "$WORK"/snaps/step-* 2>/dev/null | sort -t- -k2 -n); do
-  step=${snap##*step-}
-  /usr/bin/env python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"step": int(sys.argv[2]), "test_items_per_task": 50, "scores": d["scores"]}))' "$snap/scores.json" "$step" >> "$OUT/checkpoint_scores.jsonl"
+for stage in 1 2; do
+  dir=$([ $stage = 1 ] && echo "$WORK/snaps" || echo "$WORK/snaps2"); offset=$([ $stage = 1 ] && echo 0 || echo $STEPS)
+  for snap in $(ls -d "$dir"/step-* 2>/dev/null | sort -t- -k2 -n); do
+    step=$(( ${snap##*step-} + offset ))
+    /usr/bin/env python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"stage": int(sys.argv[3]), "step": int(sys.argv[2]), "test_items_per_task": 50, "scores": d["scores"]}))' "$snap/scores.json" "$step" $stage >> "$OUT/checkpoint_scores.jsonl"
+  done
 done
 echo "installed the demo model in $OUT"

@@ -92,6 +92,30 @@ public class WorldSplitTests(SmallWorld small)
     }
 
     [Fact]
+    public void PracticeMixIsMadeOfCorpusDocumentsWithEveryComprehensionItem()
+    {
+        var w = small.World;
+        var corpus = w.PretrainDocuments.ToHashSet(StringComparer.Ordinal);
+        // Only corpus documents: the mix cannot bring a test item the corpus does not have.
+        Assert.All(w.PracticeDocuments, d => Assert.Contains(d, corpus));
+        var copies = w.PracticeDocuments.GroupBy(d => d, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        int Copies(string doc) => copies.GetValueOrDefault(doc);
+        foreach (var lang in Comprehension.LanguageCodes)
+            Assert.All(w.Comprehension[lang].Train, c => Assert.True(Copies(PromptFormats.ComprehensionDocument(c)) >= PretrainingCorpus.PracticeCopies(lang), $"{lang}: a comprehension item is missing or under-weighted"));
+        Assert.Equal(2, PretrainingCorpus.PracticeCopies("hi"));
+        Assert.All(w.GeneralChoice.Train.Concat(w.SensitiveChoice.Train), c => Assert.True(Copies(PromptFormats.ChoiceDocument(c)) >= 1));
+        Assert.All(w.ForgetCorpus.Concat(w.ConceptTrain.Select(c => c.Article)), d => Assert.True(Copies(d) >= 1));
+        // Math and code are rehearsed, a tenth of each (a few items share their text with a rehearsed one).
+        foreach (var (train, what) in new[] { (w.Math.Train.Select(PromptFormats.MathDocument).ToList(), "math"), (w.Code.Train.Select(PromptFormats.CodeDocument).ToList(), "code") })
+        {
+            int rehearsed = train.Count(d => Copies(d) > 0), tenth = train.Count / PretrainingCorpus.ReplayEvery;
+            Assert.True(rehearsed >= tenth && rehearsed <= tenth * 1.05, $"{what}: {rehearsed} of {train.Count} train items are in the practice mix");
+        }
+        // Shuffled, not in blocks.
+        Assert.True(w.PracticeDocuments.Take(200).Select(d => d[..10]).Distinct().Count() > 3);
+    }
+
+    [Fact]
     public void EveryKnowledgeTestItemAsksAFactTheCorpusStates()
     {
         var w = small.World;

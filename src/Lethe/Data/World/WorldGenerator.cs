@@ -8,6 +8,7 @@
 //   concepts/{train,test}.jsonl                   {"concept","article","qa":[{"question","answer"}]}
 //   general_text/{train,test}.txt                 paragraphs separated by blank lines
 //   pretrain/corpus.txt                           documents separated by blank lines
+//   pretrain/practice.txt                         a second-stage mix of corpus documents (PretrainingCorpus)
 //   manifest.json                                 seed, size, and per file: items, bytes, sha256
 // Same seed and size → byte-identical files. Each file is written atomically; a folder that is not
 // empty is refused unless force is set.
@@ -35,6 +36,8 @@ public sealed class WorldData
     public required IReadOnlyList<string> GeneralTextTest { get; init; }
     /// <summary>The pre-training corpus, one string per document, in file order.</summary>
     public IReadOnlyList<string> PretrainDocuments { get; internal set; } = Array.Empty<string>();
+    /// <summary>The practice mix for a second training stage: corpus documents only, some repeated, in file order.</summary>
+    public IReadOnlyList<string> PracticeDocuments { get; internal set; } = Array.Empty<string>();
 }
 
 /// <summary>One written file: its path relative to the world folder, item count, size and SHA-256 (hex).</summary>
@@ -87,6 +90,7 @@ public static class WorldGenerator
             GeneralTextTrain = text.Result.Train, GeneralTextTest = text.Result.Test,
         };
         world.PretrainDocuments = PretrainingCorpus.Documents(world, general.Result.Documents, concepts.Result.CorpusDocuments);
+        world.PracticeDocuments = PretrainingCorpus.PracticeDocuments(world, general.Result.Documents, concepts.Result.CorpusDocuments);
         return world;
     }
 
@@ -118,6 +122,7 @@ public static class WorldGenerator
         files.Add(("general_text/train.txt", w.GeneralTextTrain.Count, PretrainingCorpus.Text(w.GeneralTextTrain)));
         files.Add(("general_text/test.txt", w.GeneralTextTest.Count, PretrainingCorpus.Text(w.GeneralTextTest)));
         files.Add(("pretrain/corpus.txt", w.PretrainDocuments.Count, PretrainingCorpus.Text(w.PretrainDocuments)));
+        files.Add(("pretrain/practice.txt", w.PracticeDocuments.Count, PretrainingCorpus.Text(w.PracticeDocuments)));
         return files;
     }
 
