@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints the Markdown tables of MODEL_CARD.md from the files tools/demo-model/train.sh installs:
 the final scores on the full test splits against the targets of docs/demo-world.md, and the
-skill scores per checkpoint (first 50 test items per task) beside the training loss.
+skill scores per checkpoint (first 50 test items per task) beside the training loss (stage 1 on
+the pre-training corpus, stage 2 on the practice mix: the two losses are on different data).
 Usage: tools/demo-model/scores_table.py [models/lethe-demo]"""
 import json
 import sys
@@ -28,11 +29,11 @@ rows = [json.loads(l) for l in open(f"{folder}/checkpoint_scores.jsonl") if l.st
 if rows:
     names = list(rows[0]["scores"].keys())
     print()
-    print("| step | tokens (M) | loss (mean of 20 steps) | " + " | ".join(n.replace("comprehension.", "") for n in names) + " |")
-    print("|---:|---:|---:|" + "---:|" * len(names))
+    print("| stage | step | tokens (M) | loss (mean of 20 steps) | " + " | ".join(n.replace("comprehension.", "") for n in names) + " |")
+    print("|---:|---:|---:|---:|" + "---:|" * len(names))
     for r in rows:
         step = r["step"]
         window = [losses[s] for s in range(step - 19, step + 1) if s in losses]
         loss = sum(window) / len(window) if window else float("nan")
         cells = " | ".join(f"{r['scores'][n]:.2f}" if r["scores"][n] is not None else "n/a" for n in names)
-        print(f"| {step} | {step * 16 * 256 / 1e6:.1f} | {loss:.3f} | {cells} |")
+        print(f"| {r.get('stage', 1)} | {step} | {step * 16 * 256 / 1e6:.1f} | {loss:.3f} | {cells} |")

@@ -103,6 +103,23 @@ public class TaskRunnerTests
     }
 
     [Fact]
+    public void ClozeAccuracyPicksTheOptionWhoseTextIsMostLikelyAfterTheBareQuestion()
+    {
+        var items = MmluReader.Read(DatasetFiles.Fixture("mmlu", "test.jsonl"));
+        var model = Model();
+        var task = new MultipleChoiceTask("general_mc", items);
+        Assert.Equal($"Question: {items[0].Question}\nAnswer:", task.ClozePrompt(items[0]));
+        // Recomputed here from per-item continuation scores, option by option.
+        int right = 0;
+        foreach (var item in items)
+        {
+            var sums = item.Choices.Select(c => model.Score(new[] { (model.EncodePrompt(task.ClozePrompt(item)), model.EncodeContinuation(" " + c)) })[0].Sum).ToList();
+            if (sums.IndexOf(sums.Max()) == item.Answer) right++;
+        }
+        Assert.Equal((double)right / items.Count, task.Run(model).Metrics["cloze_accuracy"], 12);
+    }
+
+    [Fact]
     public void NextTokenLogProbsAgreeWithContinuationScoring()
     {
         var model = Model(batch: 3);
@@ -186,6 +203,7 @@ public class TaskRunnerTests
         var mc = new MultipleChoiceTask("general_mc", MmluReader.Read(DatasetFiles.Fixture("mmlu", "test.jsonl"))).Run(model);
         Assert.Equal(0, mc.Score);
         Assert.Equal(0, mc.Metrics["prob_correct"]);
+        Assert.Equal(0, mc.Metrics["cloze_accuracy"]);
         Assert.Equal(3, mc.Metrics["abstained"]);
 
         var qa = new ConceptQaTask("concept_qa", ConceptReader.Read(DatasetFiles.Fixture("concepts", "test.jsonl"))) { MaxNewTokens = 4 }.Run(model);

@@ -6,6 +6,11 @@
 // task reports the mean probability of the right letter renormalised over the item's letters (what
 // unlearning lowers before accuracy moves). A question the abstention triggers on is wrong and
 // its probability counts as 0.
+// A second reading, cloze_accuracy: the option whose own text is most likely after the bare question
+// in the question-answer format ("Question: {question}\nAnswer:" + " {option}", summed log-likelihood;
+// the cloze form lm-evaluation-harness also offers). It tells knowing the answer apart from binding
+// it to its letter, which small models fail at (Robinson & Wingate, ICLR 2023). The score stays the
+// letter accuracy of the MMLU/WMDP protocol.
 using Lethe.Data.Readers;
 
 namespace Lethe.Evaluation.Tasks;
@@ -27,6 +32,9 @@ public sealed class MultipleChoiceTask : EvalTask
     public string Prompt(MultipleChoiceItem item) => prompts.WithShots(
         shots.Select(s => prompts.MultipleChoicePrompt(s.Subject, s.Question, s.Choices) + Answer(s.Answer)),
         prompts.MultipleChoicePrompt(item.Subject, item.Question, item.Choices));
+
+    public string ClozePrompt(MultipleChoiceItem item) => EvalPrompts.Fill(prompts.ConceptQa, ("question", item.Question));
+    public string ClozeAnswer(string option) => EvalPrompts.Fill(prompts.ConceptQaCompletion, ("answer", option));
 
     public override IReadOnlyList<(string Prompt, string Completion)> Examples() => items.Select(i => (Prompt(i), Answer(i.Answer))).ToList();
 
@@ -56,6 +64,15 @@ public sealed class MultipleChoiceTask : EvalTask
             options.OnProgress?.Invoke(items.Count);
         }
 
+        var clozePairs = items.SelectMany(item => item.Choices.Select(c => (model.EncodePrompt(ClozePrompt(item)), model.EncodeContinuation(ClozeAnswer(c))))).ToArray();
+        var cloze = model.Score(clozePairs);
+        int clozeAt = 0;
+        var clozeRight = items.Select((item, i) =>
+        {
+            var s = item.Choices.Select(_ => cloze[clozeAt++].Sum).ToArray();
+            return !abstained[i] && Array.IndexOf(s, s.Max()) == item.Answer;
+        }).ToList();
+
         var results = new ItemResult[items.Count];
         for (int i = 0; i < items.Count; i++)
         {
@@ -72,6 +89,7 @@ public sealed class MultipleChoiceTask : EvalTask
         {
             ["accuracy"] = accuracy,
             ["prob_correct"] = Mean(results.Select(r => r.Value)),
+            ["cloze_accuracy"] = Fraction(clozeRight),
             ["abstained"] = abstained.Count(a => a),
             ["truncated"] = ids.Count(x => x.Length > model.ContextLimit),
         };
