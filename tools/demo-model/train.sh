@@ -43,6 +43,11 @@ snapshot() {  # TRAIN_DIR EVERY SNAPS_DIR
     sleep 10
   done
 }
+# The last step's copy is the final model (the watcher may stop before it sees that checkpoint).
+final_snapshot() {  # MODEL_DIR STEPS SNAPS_DIR
+  [ -d "$3/step-$2" ] || { rm -rf "$3/tmp" && mkdir -p "$3/tmp" &&
+    cp "$1/model.safetensors" "$1/config.json" "$1/tokenizer.json" "$3/tmp/" && mv "$3/tmp" "$3/step-$2"; }
+}
 WATCH=
 trap '[ -z "$WATCH" ] || kill $WATCH 2>/dev/null || true' EXIT
 
@@ -58,6 +63,7 @@ if [ ! -f "$WORK/train/model/model.safetensors" ]; then
   fi
   kill $WATCH 2>/dev/null || true; WATCH=
 fi
+final_snapshot "$WORK/train/model" $STEPS "$WORK/snaps"
 
 if [ ! -f "$WORK/practice/model/model.safetensors" ]; then
   snapshot "$WORK/practice" 400 "$WORK/snaps2" & WATCH=$!
@@ -70,6 +76,7 @@ if [ ! -f "$WORK/practice/model/model.safetensors" ]; then
   fi
   kill $WATCH 2>/dev/null || true; WATCH=
 fi
+final_snapshot "$WORK/practice/model" $STEPS2 "$WORK/snaps2"
 
 # Scores per copy (first 50 test items per task) and of the final model (every test item).
 for snap in $(ls -d "$WORK"/snaps/step-* "$WORK"/snaps2/step-* 2>/dev/null); do
@@ -93,7 +100,7 @@ with open(sys.argv[3], "w") as out:
 : > "$OUT/checkpoint_scores.jsonl"
 for stage in 1 2; do
   dir=$([ $stage = 1 ] && echo "$WORK/snaps" || echo "$WORK/snaps2"); offset=$([ $stage = 1 ] && echo 0 || echo $STEPS)
-  for snap in $(ls -d "$dir"/step-* 2>/dev/null | sort -t- -k2 -n); do
+  for snap in $(ls -d "$dir"/step-* 2>/dev/null | sort -V); do
     step=$(( ${snap##*step-} + offset ))
     /usr/bin/env python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"stage": int(sys.argv[3]), "step": int(sys.argv[2]), "test_items_per_task": 50, "scores": d["scores"]}))' "$snap/scores.json" "$step" $stage >> "$OUT/checkpoint_scores.jsonl"
   done
