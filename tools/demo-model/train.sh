@@ -51,32 +51,27 @@ final_snapshot() {  # MODEL_DIR STEPS SNAPS_DIR
 WATCH=
 trap '[ -z "$WATCH" ] || kill $WATCH 2>/dev/null || true' EXIT
 
-if [ ! -f "$WORK/train/model/model.safetensors" ]; then
-  snapshot "$WORK/train" 500 "$WORK/snaps" & WATCH=$!
-  ARGS=(--data "$WORK/world/pretrain/corpus.txt" --out "$WORK/train" --steps $STEPS --batch-size 16 --seq-len 256
-        --lr 2e-3 --warmup 50 --checkpoint-every 100 --seed 1)
-  if [ -d "$WORK/train/checkpoint" ]; then
-    $LETHE train "$WORK/model" "${ARGS[@]}" --resume
-  else
-    rm -f "$WORK/model/model.safetensors"       # --init writes the random start here
-    $LETHE train "$WORK/model" --init "${ARGS[@]}"
+# A stage: train FROM into OUT (resuming OUT's checkpoint if there is one), copying the weights every
+# EVERY steps into SNAPS; skipped once OUT/model exists.
+stage() {  # FROM OUT EVERY SNAPS STEPS [lethe train options...]
+  local from=$1 out=$2 every=$3 snaps=$4 steps=$5; shift 5
+  if [ ! -f "$out/model/model.safetensors" ]; then
+    snapshot "$out" "$every" "$snaps" & WATCH=$!
+    if [ -d "$out/checkpoint" ]; then
+      $LETHE train "$from" --out "$out" --steps "$steps" "$@" --resume
+    else
+      $LETHE train "$from" --out "$out" --steps "$steps" "$@" $([ "$from" = "$WORK/model" ] && echo --init)
+    fi
+    kill $WATCH 2>/dev/null || true; WATCH=
   fi
-  kill $WATCH 2>/dev/null || true; WATCH=
-fi
-final_snapshot "$WORK/train/model" $STEPS "$WORK/snaps"
+  final_snapshot "$out/model" "$steps" "$snaps"
+}
+COMMON=(--batch-size 16 --seq-len 256 --warmup 50 --checkpoint-every 100)
 
-if [ ! -f "$WORK/practice/model/model.safetensors" ]; then
-  snapshot "$WORK/practice" 400 "$WORK/snaps2" & WATCH=$!
-  ARGS=(--data "$WORK/world/pretrain/practice.txt" --out "$WORK/practice" --steps $STEPS2 --batch-size 16 --seq-len 256
-        --lr 1e-3 --warmup 50 --checkpoint-every 100 --seed 2)
-  if [ -d "$WORK/practice/checkpoint" ]; then
-    $LETHE train "$WORK/train/model" "${ARGS[@]}" --resume
-  else
-    $LETHE train "$WORK/train/model" "${ARGS[@]}"
-  fi
-  kill $WATCH 2>/dev/null || true; WATCH=
-fi
-final_snapshot "$WORK/practice/model" $STEPS2 "$WORK/snaps2"
+# Stage 1 starts from random weights: --init writes them into WORK/model.
+[ -d "$WORK/train/checkpoint" ] || [ -f "$WORK/train/model/model.safetensors" ] || rm -f "$WORK/model/model.safetensors"
+stage "$WORK/model" "$WORK/train" 500 "$WORK/snaps" $STEPS --data "$WORK/world/pretrain/corpus.txt" --lr 2e-3 --seed 1 "${COMMON[@]}"
+stage "$WORK/train/model" "$WORK/practice" 400 "$WORK/snaps2" $STEPS2 --data "$WORK/world/pretrain/practice.txt" --lr 1e-3 --seed 2 "${COMMON[@]}"
 
 # Scores per copy (first 50 test items per task) and of the final model (every test item).
 for snap in $(ls -d "$WORK"/snaps/step-* "$WORK"/snaps2/step-* 2>/dev/null); do

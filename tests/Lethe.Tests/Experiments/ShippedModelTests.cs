@@ -45,15 +45,19 @@ public class ShippedModelTests(SmallWorld world)
     public void ClearsAFloorOnASmallTestSubset()
     {
         using var model = ModelLoader.Load(Dir);
-        var floors = new Dictionary<string, double>
+        var floors = new Dictionary<string, double> { ["math"] = FloorMath, ["code"] = FloorCode, ["concept_qa"] = FloorConceptQa };
+        foreach (var lang in new[] { "en", "de", "es", "ar", "zh", "vi", "hi" }) floors[$"comprehension.{lang}"] = FloorComprehension;
+        var experiment = new SkillUnlearning(model, Tokenizer.Load(Dir), Dir, world.Folder)
         {
-            ["math"] = FloorMath, ["code"] = FloorCode, ["comprehension.en"] = FloorComprehension, ["comprehension.de"] = FloorComprehension,
-            ["comprehension.vi"] = FloorComprehension, ["concept_qa"] = FloorConceptQa,
+            TestLimit = 20, TaskNames = floors.Keys.Append("general_mc").Append("sensitive_mc").ToList(), BatchSize = 10,
         };
-        var experiment = new SkillUnlearning(model, Tokenizer.Load(Dir), Dir, world.Folder) { TestLimit = 20, TaskNames = floors.Keys.ToList(), BatchSize = 10 };
-        var scores = SkillUnlearning.Scores(experiment.Evaluate(null));
+        var results = experiment.Evaluate(null);
+        var scores = SkillUnlearning.Scores(results);
         foreach (var (task, floor) in floors)
             Assert.True(scores[task] >= floor, $"{task}: {scores[task]:F3} on 20 test items, below the floor {floor}");
+        // Multiple choice: the letter score is at chance, but the knowledge is there when the options' text is scored.
+        foreach (var mc in results.Where(r => r.Name.EndsWith("_mc", StringComparison.Ordinal)))
+            Assert.True(mc.Metrics["cloze_accuracy"] >= FloorCloze, $"{mc.Name}: cloze accuracy {mc.Metrics["cloze_accuracy"]:F3} on 20 test items, below the floor {FloorCloze}");
     }
 
     [Fact]
@@ -86,9 +90,9 @@ public class ShippedModelTests(SmallWorld world)
             Assert.True(after[task] >= before[task] - 0.15, $"{task}: {before[task]:F3} before, {after[task]:F3} after");
     }
 
-    // Floors for 20 items, well below the scores on the full test splits (MODEL_CARD.md: math 0.88,
-    // code 0.57, comprehension en/de/vi 0.52/0.62/0.61, concept QA 0.83). The multiple-choice tasks
-    // have no floor: the model is at chance on them (MODEL_CARD.md says why), and a floor at chance
-    // could not fail.
-    private const double FloorMath = 0.5, FloorCode = 0.25, FloorComprehension = 0.25, FloorConceptQa = 0.5;
+    // Floors for 20 items, well below the scores on the full test splits (MODEL_CARD.md: math 0.79,
+    // code 0.59, comprehension 0.71–0.90, concept QA 0.995, MC cloze accuracy 0.80 / 0.77). The
+    // multiple-choice letter scores have no floor: the model is at chance on them (MODEL_CARD.md says
+    // why), and a floor at chance could not fail.
+    private const double FloorMath = 0.5, FloorCode = 0.3, FloorComprehension = 0.4, FloorConceptQa = 0.6, FloorCloze = 0.5;
 }

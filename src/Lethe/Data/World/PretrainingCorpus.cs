@@ -23,16 +23,22 @@ internal static class PretrainingCorpus
         docs.AddRange(w.Math.Train.Select(PromptFormats.MathDocument));
         docs.AddRange(w.Code.Train.Select(PromptFormats.CodeDocument));
         foreach (var lang in Comprehension.LanguageCodes) docs.AddRange(w.Comprehension[lang].Train.Select(PromptFormats.ComprehensionDocument));
+        AddKnowledge(docs, w, generalKnowledgeDocuments, conceptDocuments);
+        docs.AddRange(w.GeneralTextTrain);
+        foreach (var d in docs) Check(d);
+        WorldRandom.Stream(w.Options.Seed, $"pretrain/order/{w.Options.Size}").Shuffle(docs);
+        return docs;
+    }
+
+    /// <summary>The knowledge documents: statements (encyclopedia, forget and retain corpora, concepts) and practice questions.</summary>
+    private static void AddKnowledge(List<string> docs, WorldData w, IReadOnlyList<string> generalKnowledgeDocuments, IReadOnlyList<string> conceptDocuments)
+    {
         docs.AddRange(w.GeneralChoice.Train.Select(PromptFormats.ChoiceDocument));
         docs.AddRange(generalKnowledgeDocuments);
         docs.AddRange(w.SensitiveChoice.Train.Select(PromptFormats.ChoiceDocument));
         docs.AddRange(w.ForgetCorpus);
         docs.AddRange(w.RetainCorpus);
         docs.AddRange(conceptDocuments);
-        docs.AddRange(w.GeneralTextTrain);
-        foreach (var d in docs) Check(d);
-        WorldRandom.Stream(w.Options.Seed, $"pretrain/order/{w.Options.Size}").Shuffle(docs);
-        return docs;
     }
 
     /// <summary>Copies of each language's comprehension documents in the practice mix: the languages whose text costs the most tokens, or scored lowest after the first stage, twice.</summary>
@@ -47,12 +53,7 @@ internal static class PretrainingCorpus
         foreach (var lang in Comprehension.LanguageCodes)
             for (int copy = 0; copy < PracticeCopies(lang); copy++)
                 docs.AddRange(w.Comprehension[lang].Train.Select(PromptFormats.ComprehensionDocument));
-        docs.AddRange(w.GeneralChoice.Train.Select(PromptFormats.ChoiceDocument));
-        docs.AddRange(generalKnowledgeDocuments);
-        docs.AddRange(w.SensitiveChoice.Train.Select(PromptFormats.ChoiceDocument));
-        docs.AddRange(w.ForgetCorpus);
-        docs.AddRange(w.RetainCorpus);
-        docs.AddRange(conceptDocuments);
+        AddKnowledge(docs, w, generalKnowledgeDocuments, conceptDocuments);
         static IEnumerable<string> Replay(IEnumerable<string> all) => all.Where((_, i) => i % ReplayEvery == 0);
         docs.AddRange(Replay(w.Math.Train.Select(PromptFormats.MathDocument)));
         docs.AddRange(Replay(w.Code.Train.Select(PromptFormats.CodeDocument)));
