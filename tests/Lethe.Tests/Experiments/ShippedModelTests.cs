@@ -56,7 +56,9 @@ public class ShippedModelTests(SmallWorld world)
         foreach (var (task, floor) in floors)
             Assert.True(scores[task] >= floor, $"{task}: {scores[task]:F3} on 20 test items, below the floor {floor}");
         // Multiple choice: the letter score is at chance, but the knowledge is there when the options' text is scored.
-        foreach (var mc in results.Where(r => r.Name.EndsWith("_mc", StringComparison.Ordinal)))
+        var choice = results.Where(r => r.Name.EndsWith("_mc", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, choice.Count);
+        foreach (var mc in choice)
             Assert.True(mc.Metrics["cloze_accuracy"] >= FloorCloze, $"{mc.Name}: cloze accuracy {mc.Metrics["cloze_accuracy"]:F3} on 20 test items, below the floor {FloorCloze}");
     }
 
