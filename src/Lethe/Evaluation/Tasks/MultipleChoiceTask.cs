@@ -64,7 +64,11 @@ public sealed class MultipleChoiceTask : EvalTask
             options.OnProgress?.Invoke(items.Count);
         }
 
-        var clozePairs = items.SelectMany(item => item.Choices.Select(c => (model.EncodePrompt(ClozePrompt(item)), model.EncodeContinuation(ClozeAnswer(c))))).ToArray();
+        var clozePairs = items.SelectMany(item =>
+        {
+            var question = model.EncodePrompt(ClozePrompt(item));   // once per item, shared by its options
+            return item.Choices.Select(c => (question, model.EncodeContinuation(ClozeAnswer(c))));
+        }).ToArray();
         var cloze = model.Score(clozePairs);
         int clozeAt = 0;
         var clozeRight = items.Select((item, i) =>
