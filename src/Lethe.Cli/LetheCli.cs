@@ -1,6 +1,7 @@
 // Builds the command tree and runs it with the project's exit-code conventions:
 // 0 success; 1 a problem with the user's input (LetheException: message only, no stack trace);
-// 2 an internal error (stack trace with --verbose); 130 interrupted.
+// 2 an internal error, i.e. a bug in Lethe (stack trace with --verbose); 130 interrupted. Errors of
+// the environment (permissions, a read-only or full disk, a symlink loop) count as the user's: 1.
 using System.CommandLine;
 using Lethe.Cli.Commands;
 
@@ -42,6 +43,11 @@ public static class LetheCli
             err.WriteLine($"error: {e.Message}");
             return 1;
         }
+        catch (Exception e) when (EnvironmentError(e) is { } message)
+        {
+            err.WriteLine($"error: {message}");
+            return 1;
+        }
         catch (OperationCanceledException)
         {
             err.WriteLine("interrupted");
@@ -57,5 +63,23 @@ public static class LetheCli
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>
+    /// Errors the machine or the user's files cause rather than Lethe (a read-only or full disk, a
+    /// permission, a symlink loop, a path that vanished): exit 1 with the system's own message.
+    /// Places that can name the file and the fix throw LetheException themselves; this is the net.
+    /// </summary>
+    private static string? EnvironmentError(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerExceptions[0];
+        if (e is LetheException) return e.Message;
+        return e switch
+        {
+            UnauthorizedAccessException => $"{e.Message} (permission denied or a read-only file system); check the path's permissions",
+            IOException => $"{e.Message}; check the path, the free disk space and that the file system is writable",
+            System.Text.DecoderFallbackException => $"a file is not valid UTF-8 ({e.Message}); convert it to UTF-8",
+            _ => null,
+        };
     }
 }

@@ -68,7 +68,7 @@ stage() {  # FROM OUT EVERY SNAPS STEPS [lethe train options...]
 }
 COMMON=(--batch-size 16 --seq-len 256 --warmup 50 --checkpoint-every 100)
 
-# Stage 1 starts from random weights: --init writes them into WORK/model.
+# Stage 1 starts from random weights: --init writes them into WORK/train/init (WORK/model is only read).
 [ -d "$WORK/train/checkpoint" ] || [ -f "$WORK/train/model/model.safetensors" ] || rm -f "$WORK/model/model.safetensors"
 stage "$WORK/model" "$WORK/train" 500 "$WORK/snaps" $STEPS --data "$WORK/world/pretrain/corpus.txt" --lr 2e-3 --seed 1 "${COMMON[@]}"
 stage "$WORK/train/model" "$WORK/practice" 400 "$WORK/snaps2" $STEPS2 --data "$WORK/world/pretrain/practice.txt" --lr 1e-3 --seed 2 "${COMMON[@]}"

@@ -9,6 +9,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Lethe.Data.World;
 using Lethe.Experiments;
+using Lethe.IO;
 using Lethe.Models;
 using Lethe.Tokenizers;
 using Lethe.Unlearning;
@@ -33,19 +34,23 @@ public static class DemoCommand
         var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 16 };
         var cmd = new Command("demo", "Unlearn a skill from the shipped model with Key Space Detection and Neuron Adjust; evaluate every skill before and after; write a report")
             { output, model, forget, limit, probeLimit, percent, batch };
+        var force = CliChecks.Force();
+        cmd.Add(force);
         cmd.SetAction((parse, cancel) =>
         {
             var clock = Stopwatch.StartNew();
             var o = parse.InvocationConfiguration.Output;
             var err = parse.InvocationConfiguration.Error;
             bool quiet = parse.GetValue(LetheCli.Quiet);
-            string outDir = Path.GetFullPath(parse.GetValue(output)!);
             string forgetSkill = parse.GetValue(forget)!;
             if (!WorldProbes.Skills.Contains(forgetSkill)) throw new LetheException($"--forget {forgetSkill}: not a skill of the demo world; use one of {string.Join(", ", WorldProbes.Skills)}");
             if (parse.GetValue(batch) < 1) throw new LetheException($"--batch-size must be ≥ 1, got {parse.GetValue(batch)}");
             if (!(parse.GetValue(percent) is > 0 and <= 100)) throw new LetheException($"--na-percent must be in (0, 100], got {parse.GetValue(percent)}");
             string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
-            PrepareOutput(outDir, err, quiet);
+            // Exclusive (a lock) and transactional: everything is written into a staging folder that replaces OUT only when complete.
+            using var staged = StagedFolder.Begin(CliChecks.Outputs(parse, "demo", force).Inputs(modelDir), "--out", parse.GetValue(output), OutputPolicy.FolderOf(OwnEntries));
+            if (Directory.Exists(staged.Final) && !quiet) err.WriteLine($"demo: the previous demo output in {staged.Final} is replaced when this run completes");
+            string outDir = staged.Staging;
 
             // 1. The world, seeded, written fresh (a few seconds): full size, for its larger probe
             //    splits (KSD's box needs a few hundred forget queries to cover new ones).
@@ -93,9 +98,11 @@ public static class DemoCommand
                 traces.AddRange(top.Select(n => new NeuronTrace(n, f[(n.Layer, n.Index)], r[(n.Layer, n.Index)])));
             }
 
-            var result = new DemoResult(modelDir, worldDir, forgetSkill, before, beforeTime, outcomes, traces);
+            var result = new DemoResult(modelDir, Path.Combine(staged.Final, "world"), forgetSkill, before, beforeTime, outcomes, traces);
             AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), DemoReport.ResultsJsonText(result));
             AtomicFile.WriteAllText(Path.Combine(outDir, "report.html"), DemoReport.Html(result));
+            staged.Commit();
+            outDir = staged.Final;
 
             o.WriteLine($"Unlearning '{forgetSkill}' from {modelDir} without training (Li, Sun & Weng, NAACL 2025); scores on the demo world's test sets:");
             o.WriteLine();
@@ -109,21 +116,5 @@ public static class DemoCommand
             return Task.FromResult(0);
         });
         return cmd;
-    }
-
-    /// <summary>Creates OUT, or accepts it when empty or holding only a previous demo's output (whose files are then replaced).</summary>
-    private static void PrepareOutput(string outDir, TextWriter err, bool quiet)
-    {
-        if (File.Exists(outDir)) throw new LetheException($"--out {outDir} is a file; give a folder");
-        if (Directory.Exists(outDir))
-        {
-            var foreign = Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Where(n => !OwnEntries.Contains(n)).ToList();
-            if (foreign.Count > 0)
-                throw new LetheException($"--out {outDir} holds files the demo did not write ({string.Join(", ", foreign.Take(5))}{(foreign.Count > 5 ? ", …" : "")}); choose an empty or new folder");
-            if (Directory.EnumerateFileSystemEntries(outDir).Any() && !quiet) err.WriteLine($"demo: replacing the previous demo output in {outDir}");
-            string adapters = Path.Combine(outDir, "adapters");
-            if (Directory.Exists(adapters)) Directory.Delete(adapters, recursive: true);
-        }
-        Directory.CreateDirectory(outDir);
     }
 }

@@ -6,6 +6,7 @@
 using System.CommandLine;
 using Lethe.Evaluation;
 using Lethe.Evaluation.Code;
+using Lethe.IO;
 using Lethe.Tokenizers;
 using Lethe.Unlearning;
 using Lethe.Util;
@@ -32,6 +33,8 @@ public static class EvalCommand
         var adapters = new Option<string[]>("--adapter") { Description = "Evaluate under an unlearning adapter written by `lethe unlearn` (repeatable)" };
         var cmd = new Command("eval", "Evaluate a model's skills: math, code, comprehension, multiple choice, concept QA, perplexity")
             { model, dtype, suite, data, tasks, limit, json, shots, batch, prompts, python, codeTimeout, challenge, adapters };
+        var force = CliChecks.Force();
+        cmd.Add(force);
         cmd.SetAction((parse, cancel) =>
         {
             string modelPath = parse.GetValue(model)!;
@@ -39,10 +42,17 @@ public static class EvalCommand
             var taskArgs = parse.GetValue(tasks) ?? Array.Empty<string>();
             if (suiteName is null && taskArgs.Length == 0) throw new LetheException("eval: nothing to evaluate; give --suite demo --data DIR and/or --task NAME=PATH");
             if (parse.GetValue(batch) < 1) throw new LetheException($"--batch-size must be ≥ 1, got {parse.GetValue(batch)}");
-            if (!(parse.GetValue(codeTimeout) > 0)) throw new LetheException($"--code-timeout must be a positive number of seconds, got {parse.GetValue(codeTimeout)}");
+            CliChecks.InRange(parse.GetValue(codeTimeout), "--code-timeout", 0, 3600, minOpen: true);
+            CliChecks.AtLeast(parse.GetValue(limit), 0, "--limit");
+            CliChecks.AtLeast(parse.GetValue(shots), 0, "--shots");
             string? jsonPath = parse.GetValue(json);
-            if (jsonPath is not null && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(jsonPath))))
-                throw new LetheException($"--json {jsonPath}: the folder does not exist; create it first");
+            if (jsonPath is not null)
+            {
+                jsonPath = CliChecks.Outputs(parse, "eval", force)
+                    .Inputs(modelPath, parse.GetValue(data), taskArgs.Select(t => t[(t.IndexOf('=') + 1)..].Trim()), parse.GetValue(adapters), parse.GetValue(prompts))
+                    .File("--json", jsonPath, OutputPolicy.JsonWithKeys("model", "scores"));
+                if (!Directory.Exists(Path.GetDirectoryName(jsonPath))) throw new LetheException($"--json {parse.GetValue(json)}: the folder does not exist; create it first");
+            }
             bool quiet = parse.GetValue(LetheCli.Quiet);
             var err = parse.InvocationConfiguration.Error;
 

@@ -9,6 +9,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Lethe.Data.World;
 using Lethe.Experiments;
+using Lethe.IO;
 using Lethe.Models;
 using Lethe.Tokenizers;
 using Lethe.Util;
@@ -36,14 +37,21 @@ public static class ReproCommand
         var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 16 };
         var cmd = new Command("skill-unlearning", "Li, Sun & Weng (NAACL 2025): NA at 0.5/1.5/3 %, Selective Pruning and KSD, forgetting math, code and each language in turn")
             { output, model, world, limit, probeLimit, forget, resume, batch };
+        var force = CliChecks.Force();
+        cmd.Add(force);
         cmd.SetAction((parse, cancel) =>
         {
             var clock = Stopwatch.StartNew();
             var o = parse.InvocationConfiguration.Output;
             var err = parse.InvocationConfiguration.Error;
             bool quiet = parse.GetValue(LetheCli.Quiet);
-            string outDir = Path.GetFullPath(parse.GetValue(output)!);
-            string jsonPath = Path.Combine(outDir, "skill-unlearning.json"), mdPath = Path.Combine(outDir, "skill-unlearning.md");
+            string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
+            // OUT may hold other files (docs/results does): repro owns only its two files there. One run at a time per folder.
+            var policy = CliChecks.Outputs(parse, "repro skill-unlearning", force).Inputs(modelDir, parse.GetValue(world));
+            string outDir = policy.Folder("--out", parse.GetValue(output), _ => true);
+            using var runLock = RunLock.Acquire(outDir, policy.Verb);
+            string jsonPath = policy.File("--out", Path.Combine(outDir, "skill-unlearning.json"), OutputPolicy.JsonWithKeys("experiment", "cells"));
+            string mdPath = policy.File("--out", Path.Combine(outDir, "skill-unlearning.md"), OutputPolicy.TextStartingWith("# Training-free skill unlearning"));
             var skills = parse.GetValue(forget) is { } list
                 ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList()
                 : SkillUnlearningGrid.ForgetSkills.ToList();
@@ -51,11 +59,11 @@ public static class ReproCommand
                 if (!SkillUnlearningGrid.ForgetSkills.Contains(s)) throw new LetheException($"--forget {s}: not one of {string.Join(", ", SkillUnlearningGrid.ForgetSkills)}");
             if (File.Exists(jsonPath) && !parse.GetValue(resume))
                 throw new LetheException($"{jsonPath} exists: pass --resume to continue that run, or move it away to start again");
-            string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
             // Results files name the model as given, or relative to here when it lies below (so committed tables carry no machine paths).
             string rel = Path.GetRelativePath(Directory.GetCurrentDirectory(), modelDir);
             string modelName = rel.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(rel) ? modelDir : rel;
             Directory.CreateDirectory(outDir);
+            if (!parse.GetValue(resume) && File.Exists(mdPath)) File.Delete(mdPath); // a new run: no earlier table may stand beside its partial JSON
 
             string? tempWorld = null;
             string worldDir = parse.GetValue(world) ?? (tempWorld = Directory.CreateTempSubdirectory("lethe-world-").FullName);

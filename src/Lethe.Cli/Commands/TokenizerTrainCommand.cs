@@ -1,7 +1,9 @@
 // `lethe tokenizer train --corpus FILE... --vocab-size N --out tokenizer.json`: trains a byte-level
 // BPE tokenizer (GPT-2 recipe) and writes a standard tokenizer.json (atomically: temp file + move).
 using System.CommandLine;
+using Lethe.IO;
 using Lethe.Tokenizers;
+using Lethe.Util;
 
 namespace Lethe.Cli.Commands;
 
@@ -16,21 +18,20 @@ public static class TokenizerTrainCommand
         var special = new Option<string[]>("--special-tokens") { Description = "Special tokens, given the first ids (default: <|endoftext|>)", AllowMultipleArgumentsPerToken = true };
         var bos = new Option<string?>("--bos") { Description = "A special token to put before every encoded text (as Llama's tokenizers do), e.g. <s>" };
         var train = new Command("train", "Train a byte-level BPE tokenizer and write tokenizer.json");
-        train.Add(corpus); train.Add(vocabSize); train.Add(output); train.Add(minFrequency); train.Add(special); train.Add(bos);
+        var force = CliChecks.Force();
+        train.Add(corpus); train.Add(vocabSize); train.Add(output); train.Add(minFrequency); train.Add(special); train.Add(bos); train.Add(force);
         train.SetAction(parse =>
         {
             var err = parse.InvocationConfiguration.Error;
             bool quiet = parse.GetValue(LetheCli.Quiet);
+            string full = CliChecks.Outputs(parse, "tokenizer train", force).Inputs(parse.GetValue(corpus)).File("--out", parse.GetValue(output), OutputPolicy.JsonWithKeys("model", "pre_tokenizer"));
             var specials = parse.GetValue(special);
             var options = new BpeTrainerOptions(parse.GetValue(vocabSize), parse.GetValue(minFrequency),
                 specials is { Length: > 0 } ? specials : null, parse.GetValue(bos));
             string json = BpeTrainer.TrainFiles(parse.GetValue(corpus)!, options, quiet ? null : m => err.WriteLine(m));
             string outPath = parse.GetValue(output)!;
-            string full = Path.GetFullPath(outPath);
             Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            string temp = full + ".tmp-" + Environment.ProcessId;
-            File.WriteAllText(temp, json);
-            File.Move(temp, full, overwrite: true);
+            AtomicFile.WriteAllText(full, json);
             var check = Tokenizer.Load(full);
             parse.InvocationConfiguration.Output.WriteLine($"wrote {outPath}: vocabulary {check.VocabSize}");
             return 0;

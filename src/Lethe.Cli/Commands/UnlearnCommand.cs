@@ -8,6 +8,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Lethe.IO;
 using Lethe.Tokenizers;
 using Lethe.Unlearning;
 using Lethe.Util;
@@ -38,8 +39,11 @@ public static class UnlearnCommand
         public readonly Option<int> MaxTokens = new("--max-tokens") { Description = "Tokens kept of each probe text (its beginning)", DefaultValueFactory = _ => 512 };
         public readonly Option<string> ProbeText = new("--probe-text") { Description = "full: whole items (question + answer…); prompt: only the query part", DefaultValueFactory = _ => "full" };
         public readonly Option<string?> Json = new("--json") { Description = "Also write the fit report as JSON to this file" };
+        public readonly Option<bool> Force = CliChecks.Force();
+        /// <summary>prune's --export-model: a folder output checked with the others before the fit.</summary>
+        public Option<string?>? Export;
 
-        public void AddTo(Command c) { c.Add(Model); c.Add(DType); c.Add(Forget); c.Add(Retain); c.Add(Out); c.Add(Layers); c.Add(BatchSize); c.Add(MaxTokens); c.Add(ProbeText); c.Add(Json); }
+        public void AddTo(Command c) { c.Add(Model); c.Add(DType); c.Add(Forget); c.Add(Retain); c.Add(Out); c.Add(Layers); c.Add(BatchSize); c.Add(MaxTokens); c.Add(ProbeText); c.Add(Json); c.Add(Force); }
 
         public ProbeTextPart Part(ParseResult p) => p.GetValue(ProbeText) switch
         {
@@ -108,6 +112,7 @@ public static class UnlearnCommand
         var c = new Common();
         var p = new Option<double>("--p", "--percent") { Description = "Percent of all MLP neurons to prune (global top by mean|m| forget ÷ retain)", DefaultValueFactory = _ => 1.5 };
         var export = new Option<string?>("--export-model") { Description = "Also write the pruned model (down_proj columns zeroed) as a Hugging Face folder" };
+        c.Export = export;
         var cmd = new Command("prune", "Selective Pruning (baseline): zero the MLP neurons most specific to the forget skill");
         c.AddTo(cmd); cmd.Add(p); cmd.Add(export);
         cmd.SetAction((parse, cancel) => Task.FromResult(Run(parse, c, cancel, (model, tokenizer, forget, retain, progress) =>
@@ -123,6 +128,7 @@ public static class UnlearnCommand
         {
             if (parse.GetValue(export) is not { } dir) return;
             adapter.Pruning!.Export(parse.GetValue(c.Model)!, dir);
+            OutputPolicy.Mark(dir, "unlearn prune");
             parse.InvocationConfiguration.Output.WriteLine($"pruned model written to {dir}");
         })));
         return cmd;
@@ -133,10 +139,20 @@ public static class UnlearnCommand
     private static int Run(ParseResult parse, Common c, CancellationToken cancel, Fit fit, Action<UnlearningAdapter>? after = null)
     {
         var o = parse.InvocationConfiguration.Output;
-        string outPath = parse.GetValue(c.Out)!;
         var part = c.Part(parse);
-        var forget = ProbeSets.ReadAll(parse.GetValue(c.Forget) ?? Array.Empty<string>(), part);
-        var retain = ProbeSets.ReadAll(parse.GetValue(c.Retain) ?? Array.Empty<string>(), part);
+        // Outputs are checked against every input before anything is read or fitted.
+        string method = parse.CommandResult.Command.Name, modelDir = parse.GetValue(c.Model)!;
+        string[] forgetFiles = parse.GetValue(c.Forget) ?? Array.Empty<string>(), retainFiles = parse.GetValue(c.Retain) ?? Array.Empty<string>();
+        var policy = CliChecks.Outputs(parse, "unlearn " + method, c.Force).Inputs(modelDir, forgetFiles, retainFiles);
+        string outPath = policy.File("--out", parse.GetValue(c.Out), OutputPolicy.SafetensorsWith("method", method));
+        if (parse.GetValue(c.Json) is { } jsonOut) policy.File("--json", jsonOut, OutputPolicy.JsonWithKeys("adapter", "method", "report"));
+        if (c.Export is not null && parse.GetValue(c.Export) is { } exportDir) policy.Folder("--export-model", exportDir);
+        CliChecks.AtLeast(parse.GetValue(c.BatchSize), 1, "--batch-size");
+        CliChecks.AtLeast(parse.GetValue(c.MaxTokens), 1, "--max-tokens");
+        var shared = forgetFiles.Select(OutputPolicy.Canonical).Intersect(retainFiles.Select(OutputPolicy.Canonical)).FirstOrDefault();
+        if (shared is not null) throw new LetheException($"{shared} is given both as --forget and as --retain; the two probe sets must differ (the fit separates one from the other)");
+        var forget = ProbeSets.ReadAll(forgetFiles, part);
+        var retain = ProbeSets.ReadAll(retainFiles, part);
         if (forget.Count == 0) throw new LetheException("give the forget probes: --forget FILE");
         cancel.ThrowIfCancellationRequested();
         using var model = CliArgs.LoadModel(parse, c.Model, c.DType);

@@ -22,7 +22,7 @@ public static class WorldGenerateCommand
             bool quiet = parse.GetValue(LetheCli.Quiet);
             var options = new WorldOptions(parse.GetValue(LetheCli.Seed) ?? WorldOptions.DefaultSeed, WorldOptions.ParseSize(parse.GetValue(size)!));
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            string outDir = parse.GetValue(output)!;
+            string outDir = new Lethe.IO.OutputPolicy("world generate", parse.GetValue(force)).Folder("--out", parse.GetValue(output), _ => true); // WorldGenerator refuses a non-empty folder without --force
             var files = WorldGenerator.Generate(outDir, options, parse.GetValue(force), quiet ? null : m => err.WriteLine(m));
             long bytes = files.Sum(f => f.Bytes);
             var corpus = files.First(f => f.Path == "pretrain/corpus.txt");

@@ -41,6 +41,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             throw new LetheException($"{path}: is a folder, not a .safetensors file; open a model folder with SafeTensorsCheckpoint.Open");
         if (!File.Exists(path))
             throw new LetheException($"{path}: file not found; check the path");
+        InputFiles.RequireRegular(path, "safetensors file"); // a FIFO or device would block or never end
         var mapping = new MappedFile(path);
         try
         {

@@ -63,15 +63,18 @@ public sealed record ModelConfig
 
     public int QueriesPerKv => NumHeads / NumKvHeads;
 
+    /// <summary>Plausibility bounds checked before anything is sized by the config.</summary>
+    public const int MaxLayers = 1000, MaxPositionsLimit = 1 << 20;
+
     /// <summary>Reads and validates DIR/config.json (or a path to a config file).</summary>
     public static ModelConfig Load(string path)
     {
         string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
-        if (!File.Exists(file)) throw new LetheException($"{file}: not found; a model folder needs config.json, *.safetensors and tokenizer.json");
+        if (!File.Exists(file)) throw new LetheException($"{file}: not found (or a broken symbolic link); a model folder needs config.json, *.safetensors and tokenizer.json");
         JsonObject json;
         try
         {
-            json = JsonNode.Parse(File.ReadAllText(file), documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) as JsonObject
+            json = JsonNode.Parse(Lethe.IO.InputFiles.ReadAllText(file), documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) as JsonObject
                 ?? throw new LetheException($"{file}: the top level must be a JSON object");
         }
         catch (JsonException e) { throw new LetheException($"{file}: not valid JSON ({e.Message})"); }
@@ -92,19 +95,22 @@ public sealed record ModelConfig
     {
         void Fail(string field, string why) => throw new LetheException($"{SourcePath}: field '{field}' {why}");
         if (HiddenSize <= 0) Fail("hidden_size", $"must be positive, got {HiddenSize}");
-        if (NumLayers <= 0) Fail("num_hidden_layers", $"must be positive, got {NumLayers}");
-        if (NumHeads <= 0) Fail("num_attention_heads", $"must be positive, got {NumHeads}");
+        if (NumLayers <= 0 || NumLayers > MaxLayers) Fail("num_hidden_layers", $"must lie in 1..{MaxLayers}, got {NumLayers}");
+        if (NumHeads <= 0 || NumHeads > 4096) Fail("num_attention_heads", $"must lie in 1..4096, got {NumHeads}");
         if (NumKvHeads <= 0 || NumHeads % NumKvHeads != 0) Fail("num_key_value_heads", $"must be a positive divisor of num_attention_heads ({NumHeads}), got {NumKvHeads}");
         if (HeadDim <= 0) Fail("head_dim", $"must be positive, got {HeadDim} (hidden_size {HiddenSize} / heads {NumHeads})");
         if (IntermediateSize <= 0) Fail("intermediate_size", $"must be positive, got {IntermediateSize}");
         if (VocabSize <= 0) Fail("vocab_size", $"must be positive, got {VocabSize}");
+        if (MaxPositions <= 0 || MaxPositions > MaxPositionsLimit) Fail("max_position_embeddings", $"must lie in 1..{MaxPositionsLimit}, got {MaxPositions}");
         if (RotaryDim < 0 || RotaryDim > HeadDim || RotaryDim % 2 != 0) Fail("rotary dimensions", $"must be even and at most head_dim {HeadDim}, got {RotaryDim}");
         if (!(NormEps > 0) || NormEps > 1) Fail("norm epsilon", $"must lie in (0, 1], got {NormEps}");
-        if (SlidingWindows.Length != NumLayers) Fail("sliding_window", "does not give one value per layer");
-        // Guard against configs that would allocate absurd amounts before any weight is read.
+        if (!(RopeTheta > 0) || double.IsInfinity(RopeTheta)) Fail("rope_theta", $"must be a finite positive number, got {RopeTheta}");
+        // Guard against configs that would allocate absurd amounts before any weight is read (the
+        // weights file is then checked tensor by tensor against these sizes by WeightLayout.Verify).
         long embed = (long)VocabSize * HiddenSize;
-        if (embed > 4L << 30 || (long)HiddenSize * IntermediateSize > 4L << 30 || NumLayers > 1000 || NumHeads > 4096)
-            Fail("sizes", $"describe an implausibly large model (vocab {VocabSize} × hidden {HiddenSize}, intermediate {IntermediateSize}, {NumLayers} layers)");
+        if (embed > 4L << 30 || (long)HiddenSize * IntermediateSize > 4L << 30 || (long)NumHeads * HeadDim > 1L << 16)
+            Fail("sizes", $"describe an implausibly large model (vocab {VocabSize} × hidden {HiddenSize}, intermediate {IntermediateSize}, {NumHeads} heads × {HeadDim})");
+        if (SlidingWindows.Length != NumLayers) Fail("sliding_window", "does not give one value per layer");
     }
 }
 

@@ -17,7 +17,10 @@ public static class ModelFamilies
         _ => throw new LetheException($"{r.File}: model_type '{modelType}' is not supported; supported: {string.Join(", ", Supported)}"),
     };
 
-    private static int[] Windows(int layers, Func<int, int> windowOf) => Enumerable.Range(0, layers).Select(windowOf).ToArray();
+    // Sized only for a plausible layer count: a config saying 2e9 (or −1) layers is refused by
+    // ModelConfig.Validate with its field's name, before anything of that size is allocated.
+    private static int[] Windows(int layers, Func<int, int> windowOf) =>
+        layers is > 0 and <= ModelConfig.MaxLayers ? Enumerable.Range(0, layers).Select(windowOf).ToArray() : Array.Empty<int>();
 
     private static RopeScalingConfig? RopeScaling(ConfigReader r)
     {

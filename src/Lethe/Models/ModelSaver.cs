@@ -14,7 +14,7 @@ public static class ModelSaver
     public static void Save(TransformerModel model, string outDir, long maxShardBytes = SafeTensorsWriter.DefaultMaxShardBytes, DType? dtype = null)
     {
         string source = Path.GetDirectoryName(Path.GetFullPath(model.Config.SourcePath))!;
-        if (Path.GetFullPath(outDir) == source)
+        if (OutputPolicy.Canonical(outDir) == OutputPolicy.Canonical(source))
             throw new LetheException($"{outDir}: is the folder the model was loaded from; write to a new folder so the original stays intact");
         Directory.CreateDirectory(outDir);
         foreach (var f in SideFiles)

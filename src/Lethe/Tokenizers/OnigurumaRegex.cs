@@ -13,13 +13,16 @@ namespace Lethe.Tokenizers;
 
 internal static class OnigurumaRegex
 {
+    /// <summary>The bound on one match: a sound tokenizer pattern needs microseconds per piece; one that backtracks catastrophically is stopped here.</summary>
+    public static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>Compiles <paramref name="pattern"/>; <paramref name="context"/> names the JSON place for errors.</summary>
     public static Regex Compile(string pattern, string context)
     {
         string translated = Translate(pattern, context);
         try
         {
-            return new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(30));
+            return new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.Compiled, MatchTimeout);
         }
         catch (ArgumentException e)
         {

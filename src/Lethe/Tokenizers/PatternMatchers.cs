@@ -17,11 +17,22 @@ internal interface IPatternMatcher
 internal sealed class RegexMatcher : IPatternMatcher
 {
     readonly Regex regex;
-    public RegexMatcher(Regex regex) { this.regex = regex; }
+    readonly string where;
+    /// <param name="where">The pattern as written and its place, named when a match runs past the regex's time bound.</param>
+    public RegexMatcher(Regex regex, string where = "") { this.regex = regex; this.where = where; }
 
     public void FindMatches(ReadOnlySpan<char> text, List<(int Start, int End)> matches)
     {
-        foreach (var m in regex.EnumerateMatches(text)) matches.Add((m.Index, m.Index + m.Length));
+        try
+        {
+            foreach (var m in regex.EnumerateMatches(text)) matches.Add((m.Index, m.Index + m.Length));
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // Catastrophic backtracking: a pattern that needs exponential time on some text. Bounded
+            // by OnigurumaRegex.MatchTimeout per match, then refused with the pattern named.
+            throw new LetheException($"{where}: the tokenizer regex {(where.Length == 0 ? regex + " " : "")}took more than {OnigurumaRegex.MatchTimeout.TotalSeconds:F0} s on a text of {text.Length} characters (catastrophic backtracking); fix the pattern in tokenizer.json");
+        }
     }
 }
 

@@ -65,6 +65,7 @@ public sealed class Tokenizer
         }
         else if (!File.Exists(path))
             throw new LetheException($"{path}: no such file or folder; pass a tokenizer.json file or a model folder");
+        IO.InputFiles.RequireRegular(file, "tokenizer.json");
         byte[] bytes = File.ReadAllBytes(file);
         string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", "tokenizer_config.json");
         byte[]? config = File.Exists(configPath) ? File.ReadAllBytes(configPath) : null;

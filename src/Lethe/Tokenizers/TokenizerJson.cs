@@ -128,7 +128,7 @@ internal static class TokenizerJson
             if (OptStr(e, "Regex") is { } r)
             {
                 var family = FamilyMatcher.For(r);
-                return (family ?? (IPatternMatcher)new RegexMatcher(OnigurumaRegex.Compile(r, $"{ctx.Source}: {path}")), null);
+                return (family ?? (IPatternMatcher)new RegexMatcher(OnigurumaRegex.Compile(r, $"{ctx.Source}: {path}"), $"{ctx.Source}: {path} {Quoting.Quote(r)}"), null);
             }
         }
         if (e.ValueKind == JsonValueKind.String) { string s = e.GetString()!; return (new LiteralMatcher(s), s); }

@@ -157,10 +157,14 @@ public sealed class UnlearningAdapter
         T[] Read<T>(string name) where T : unmanaged
         {
             if (!f.Contains(name)) throw new LetheException($"{path}: tensor '{name}' is missing; the adapter file is damaged");
-            return f.ReadArray<T>(name);
+            var values = f.ReadArray<T>(name);
+            // A NaN or infinite statistic would silently poison every forward pass under the adapter.
+            if (values is double[] d && Array.FindIndex(d, x => !double.IsFinite(x)) is int bad and >= 0)
+                throw new LetheException($"{path}: tensor '{name}' holds {d[bad]} at index {bad}; an adapter's values must be finite — the file is damaged, refit the adapter");
+            return values;
         }
-        double Number(string key) => double.TryParse(Meta(key), NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? x
-            : throw new LetheException($"{path}: metadata '{key}' = '{Meta(key)}' is not a number");
+        double Number(string key) => double.TryParse(Meta(key), NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x) ? x
+            : throw new LetheException($"{path}: metadata '{key}' = '{Meta(key)}' is not a finite number");
 
         var model = ModelIdentity.FromJson(Parse("model") as JsonObject ?? throw new LetheException($"{path}: metadata 'model' must be a JSON object"), path);
         List<ProbeFileRecord> probes;

@@ -34,6 +34,7 @@ public static class ProbeSets
     public static ProbeFile Read(string path, ProbeTextPart part = ProbeTextPart.Full)
     {
         if (!File.Exists(path)) throw new LetheException($"{path}: probe file not found; give a .jsonl (GSM8K, MBPP, MLQA, {{\"text\"}}) or a .txt file");
+        IO.InputFiles.RequireText(path, "probe file"); // a regular file of valid UTF-8: a bad byte names its line
         var bytes = File.ReadAllBytes(path);
         string sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
         if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))

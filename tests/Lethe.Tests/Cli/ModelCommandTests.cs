@@ -104,7 +104,10 @@ public class ModelCommandTests
                 var (rc, _, err) = Run("train", d, "--init", "--seed", "9", "--data", data, "--out", d + "-run", "--steps", "1", "--batch-size", "1", "--seq-len", "8", "--quiet");
                 Assert.True(rc == 0, err);
             }
-            Assert.Equal(File.ReadAllBytes(Path.Combine(a, "model.safetensors")), File.ReadAllBytes(Path.Combine(b, "model.safetensors")));
+            // The seeded start lives in OUT/init; MODEL, an input, is never written.
+            Assert.Equal(File.ReadAllBytes(Path.Combine(a + "-run", "init", "model.safetensors")), File.ReadAllBytes(Path.Combine(b + "-run", "init", "model.safetensors")));
+            Assert.Empty(Directory.GetFiles(a, "*.safetensors"));
+            File.Copy(Path.Combine(a + "-run", "init", "model.safetensors"), Path.Combine(a, "model.safetensors"));
             var (rc2, _, err2) = Run("train", a, "--init", "--data", data, "--out", a + "-run2", "--steps", "1", "--quiet");
             Assert.Equal(1, rc2);
             Assert.Contains("already holds weights", err2);

@@ -1,4 +1,4 @@
-// Small file checks shared by the readers: the file exists, what its first character is (to tell a
+// Small file checks shared by the readers: the file exists and is regular UTF-8 text, what its first character is (to tell a
 // JSON array from JSON Lines, or SQuAD's {"data": ...} from a flattened line), and a readable label
 // for a file name (MMLU's "high_school_physics_test.csv" → "high school physics").
 namespace Lethe.Data.Readers;
@@ -9,6 +9,7 @@ public static class DatasetFile
     {
         if (Directory.Exists(path)) throw new LetheException($"{path}: is a folder; give a data set file (.jsonl, .json, .csv or .txt)");
         if (!File.Exists(path)) throw new LetheException($"{path}: data set file not found; check the path");
+        Lethe.IO.InputFiles.RequireText(path, "data set file"); // not a pipe; strict UTF-8 (a bad byte names its line)
     }
 
     /// <summary>The first character that is not whitespace or a byte-order mark, or '\0' for an empty file.</summary>

@@ -18,11 +18,12 @@ public sealed record SamplingOptions
 
     public void Validate()
     {
-        if (Temperature < 0 || !float.IsFinite(Temperature)) throw new LetheException($"--temperature must be ≥ 0, got {Temperature}");
+        // Written as "!(inside)" so that NaN, which fails every comparison, is refused too.
+        if (!(Temperature >= 0 && float.IsFinite(Temperature))) throw new LetheException($"--temperature must be a finite number ≥ 0, got {Temperature}");
         if (TopK < 0) throw new LetheException($"--top-k must be ≥ 0, got {TopK}");
-        if (TopP is <= 0 or > 1) throw new LetheException($"--top-p must lie in (0, 1], got {TopP}");
-        if (MinP is < 0 or > 1) throw new LetheException($"--min-p must lie in [0, 1], got {MinP}");
-        if (RepetitionPenalty <= 0) throw new LetheException($"--repetition-penalty must be positive, got {RepetitionPenalty}");
+        if (!(TopP > 0 && TopP <= 1)) throw new LetheException($"--top-p must lie in (0, 1], got {TopP}");
+        if (!(MinP >= 0 && MinP <= 1)) throw new LetheException($"--min-p must lie in [0, 1], got {MinP}");
+        if (!(RepetitionPenalty > 0 && float.IsFinite(RepetitionPenalty))) throw new LetheException($"--repetition-penalty must be a finite positive number, got {RepetitionPenalty}");
     }
 }
 

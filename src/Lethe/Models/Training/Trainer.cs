@@ -71,6 +71,7 @@ public sealed class Trainer
         if (until > options.Steps) throw new LetheException($"cannot run to step {until}: the run has {options.Steps} steps");
         var history = new List<StepMetrics>();
         if (options.OutDir is not null) Directory.CreateDirectory(options.OutDir);
+        if (!metricsTrimmed) { TrimMetrics(); metricsTrimmed = true; }
         using var arena = new TensorArena();
         using var progress = new Progress("train", until - Step, "steps", options.Quiet, stderr);
         var clock = Stopwatch.StartNew();
@@ -120,26 +121,90 @@ public sealed class Trainer
         File.AppendAllText(Path.Combine(options.OutDir, "metrics.jsonl"), line + "\n");
     }
 
+    private bool metricsTrimmed;
+
+    /// <summary>
+    /// Keeps only the metrics lines of steps the run has really done (≤ Step): after a resume the
+    /// steps since the checkpoint are run again and must not appear twice; a line cut by a kill is
+    /// dropped. Rewritten atomically.
+    /// </summary>
+    private void TrimMetrics()
+    {
+        if (options.OutDir is null) return;
+        string path = Path.Combine(options.OutDir, "metrics.jsonl");
+        if (!File.Exists(path)) return;
+        var kept = new List<string>();
+        foreach (var line in File.ReadLines(path))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.TryGetProperty("step", out var s) && s.TryGetInt64(out long step) && step <= Step) kept.Add(line);
+            }
+            catch (JsonException) { }
+        }
+        AtomicFile.WriteAllText(path, string.Concat(kept.Select(l => l + "\n")));
+    }
+
+    // The checkpoint swap. A checkpoint folder is complete when its trainer_state.json exists: that
+    // file is written last (atomically) and deleted first. Saving writes checkpoint.tmp, renames
+    // checkpoint → checkpoint.old, checkpoint.tmp → checkpoint, then deletes checkpoint.old; a kill
+    // at any instant leaves at least one complete folder, and Recover picks the newest one.
+    private const string CompleteMarker = "trainer_state.json";
+
+    private static bool IsComplete(string dir) => File.Exists(Path.Combine(dir, CompleteMarker));
+
+    private static void DeleteCheckpointFolder(string dir)
+    {
+        if (!Directory.Exists(dir)) return;
+        File.Delete(Path.Combine(dir, CompleteMarker)); // first: a half-deleted folder never looks complete
+        Directory.Delete(dir, true);
+    }
+
+    /// <summary>Whether OUT holds a checkpoint (possibly mid-swap) that --resume would continue.</summary>
+    public static bool HasCheckpoint(string outDir)
+    {
+        string dir = Path.Combine(outDir, "checkpoint");
+        return IsComplete(dir) || IsComplete(dir + ".tmp") || IsComplete(dir + ".old");
+    }
+
+    /// <summary>After a kill mid-swap: makes OUT/checkpoint the newest complete checkpoint (tmp is newer than the current one, old is older).</summary>
+    private static void Recover(string dir)
+    {
+        string temp = dir + ".tmp", old = dir + ".old";
+        if (!IsComplete(dir))
+        {
+            string? source = IsComplete(temp) ? temp : IsComplete(old) ? old : null;
+            if (source is null) return;
+            if (Directory.Exists(dir)) Directory.Delete(dir, true); // incomplete: never had its marker
+            Directory.Move(source, dir);
+        }
+        if (Directory.Exists(temp) && !IsComplete(temp)) Directory.Delete(temp, true);
+    }
+
     /// <summary>Writes OUT/checkpoint/ as a whole: a new folder is completed, then swapped in.</summary>
     public void SaveCheckpoint()
     {
         string dir = CheckpointDir ?? throw new LetheException("no --out folder was given, so there is nowhere to save a checkpoint");
         string temp = dir + ".tmp", old = dir + ".old";
-        if (Directory.Exists(temp)) Directory.Delete(temp, true);
+        Recover(dir);
+        DeleteCheckpointFolder(temp);
         Directory.CreateDirectory(temp);
         ModelSaver.SaveWeights(model, Path.Combine(temp, "model.safetensors"));
-        TrainingState.Save(temp, optimizer, Step, data.Position);
-        if (Directory.Exists(old)) Directory.Delete(old, true);
-        if (Directory.Exists(dir)) Directory.Move(dir, old);
+        TrainingState.Save(temp, optimizer, Step, data.Position); // trainer_state.json last: the folder is now complete
+        if (IsComplete(dir)) { DeleteCheckpointFolder(old); Directory.Move(dir, old); }
+        else if (Directory.Exists(dir)) Directory.Delete(dir, true);
         Directory.Move(temp, dir);
-        if (Directory.Exists(old)) Directory.Delete(old, true);
+        DeleteCheckpointFolder(old);
     }
 
     /// <summary>Restores weights, optimizer state, step and data position from OUT/checkpoint/ if present.</summary>
     public bool TryResume()
     {
         string? dir = CheckpointDir;
-        if (dir is null || !Directory.Exists(dir)) return false;
+        if (dir is null) return false;
+        Recover(dir);
+        if (!IsComplete(dir)) return false;
         ModelSaver.LoadWeightsInto(model, Path.Combine(dir, "model.safetensors"));
         var (step, position) = TrainingState.Load(dir, optimizer);
         Step = step; data.Position = position;

@@ -29,7 +29,7 @@ public static class TrainingData
             if (file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
             {
                 int lineNo = 0;
-                foreach (var line in File.ReadLines(file))
+                foreach (var line in Lethe.IO.InputFiles.ReadLines(file))
                 {
                     lineNo++;
                     if (string.IsNullOrWhiteSpace(line)) continue;
@@ -49,7 +49,7 @@ public static class TrainingData
             }
             else
             {
-                var text = File.ReadAllText(file);
+                var text = Lethe.IO.InputFiles.ReadAllText(file);
                 foreach (var doc in text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) AddDocument(doc);
             }
         }
