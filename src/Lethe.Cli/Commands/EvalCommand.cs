@@ -34,7 +34,9 @@ public static class EvalCommand
         var cmd = new Command("eval", "Evaluate a model's skills: math, code, comprehension, multiple choice, concept QA, perplexity")
             { model, dtype, suite, data, tasks, limit, json, shots, batch, prompts, python, codeTimeout, challenge, adapters };
         var force = CliChecks.Force();
-        cmd.Add(force);
+        var allowCode = new Option<bool>("--allow-code-execution") { Description = "Run the test code of code-task files that are not Lethe's own demo world (it runs in the sandbox; see docs/evaluation.md)" };
+        var allowUnsafe = new Option<bool>("--allow-unsafe-code") { Description = "Run generated programs even where the sandbox cannot be made (only network, time, memory and file-size limits then)" };
+        cmd.Add(force); cmd.Add(allowCode); cmd.Add(allowUnsafe);
         cmd.SetAction((parse, cancel) =>
         {
             string modelPath = parse.GetValue(model)!;
@@ -73,12 +75,16 @@ public static class EvalCommand
                 wanted.Add((name, path));
             }
 
+            // Code tasks run the data file's own test code: only Lethe's generated world runs without an explicit opt-in.
+            foreach (var (name, path) in wanted)
+                if (name == "code" && !parse.GetValue(allowCode) && !Lethe.Data.World.WorldCode.IsGenerated(path))
+                    throw new LetheException($"{path}: a code task runs this file's test_setup_code and test_list as programs, and the file is not Lethe's own demo world; pass --allow-code-execution to run it (in the sandbox), or leave the code task out");
             var settings = new TaskSettings
             {
                 Limit = parse.GetValue(limit),
                 Shots = parse.GetValue(shots),
                 Prompts = parse.GetValue(prompts) is string p ? EvalPrompts.Load(p) : EvalPrompts.Default,
-                Python = new PythonRunOptions { Python = parse.GetValue(python)!, TimeLimit = TimeSpan.FromSeconds(parse.GetValue(codeTimeout)) },
+                Python = new PythonRunOptions { Python = parse.GetValue(python)!, TimeLimit = TimeSpan.FromSeconds(parse.GetValue(codeTimeout)), AllowUnsafe = parse.GetValue(allowUnsafe) },
                 IncludeChallengeTests = parse.GetValue(challenge),
             };
             var runner = new Lazy<PythonRunner>(() => new PythonRunner(settings.Python));

@@ -79,7 +79,7 @@ public class PythonRunnerTests
 
     [Fact]
     public void NetworkAccessFailsUnderThePythonLevelFenceAlone() =>
-        NetworkAccessFailsUnder(new PythonRunner(new PythonRunOptions { TimeLimit = TimeSpan.FromSeconds(1), Isolation = NetworkIsolation.PythonSocketsOnly }));
+        NetworkAccessFailsUnder(new PythonRunner(new PythonRunOptions { TimeLimit = TimeSpan.FromSeconds(1), Isolation = NetworkIsolation.PythonSocketsOnly, AllowUnsafe = true }));
 
     private static void NetworkAccessFailsUnder(PythonRunner runner)
     {
