@@ -119,7 +119,7 @@ public static class UnlearnRunner
         {
             (step, previousSeconds) = LoadCheckpoint(checkpoint, trained, optimizer, sources, objective);
             KeepMetricsUpTo(metricsPath, step);
-            o.Stderr?.WriteLine($"resumed {method.Name} at step {step}");
+            if (!o.Quiet) (o.Stderr ?? Console.Error).WriteLine($"resumed {method.Name} at step {step}");
         }
         else
         {

@@ -35,7 +35,9 @@ public class Rmu : ITrainingMethod
 
     protected virtual IEnumerable<MethodParameter> OwnParameters => new[]
     {
-        new MethodParameter("steering", "6.5", "c, the norm of the forget target c·u") { Presets = new Dictionary<string, string> { ["demo"] = "30" } },
+        // Demo: [S3]'s reasoning (c must dwarf the activations it replaces), with c ≈ 5 × the mean token norm
+        // of the demo model's layer-3 output on the sensitive forget corpus (≈ 142), as Adaptive RMU's β = 5 would set it.
+        new MethodParameter("steering", "6.5", "c, the norm of the forget target c·u") { Presets = new Dictionary<string, string> { ["demo"] = "700" } },
     };
 
     public int Layer(ModelConfig config, MethodSettings settings)
