@@ -17,7 +17,7 @@ public static class CommandRegistry
         yield return TokenizerTrainCommand.Build();
         yield return WorldGenerateCommand.Build();
         yield return EvalCommand.Build();
-        yield return UnlearnCommand.Build();
+        yield return UnlearnTrainCommand.AddTo(UnlearnCommand.Build());
         yield return DemoCommand.Build();
         yield return ReproCommand.Build();
     }

@@ -57,6 +57,9 @@ public sealed class Fixture
 
     public bool Has(string name) => tensors.TryGetProperty(name, out _);
 
+    /// <summary>The names of the fixture's tensors, in file order.</summary>
+    public IEnumerable<string> Tensors() => tensors.EnumerateObject().Select(p => p.Name).ToList();
+
     private JsonElement Entry(string name) =>
         tensors.TryGetProperty(name, out var e) ? e : throw new InvalidDataException($"fixture {Path} has no tensor \"{name}\"");
 

@@ -110,13 +110,18 @@ public class TaskRunnerTests
         var task = new MultipleChoiceTask("general_mc", items);
         Assert.Equal($"Question: {items[0].Question}\nAnswer:", task.ClozePrompt(items[0]));
         // Recomputed here from per-item continuation scores, option by option.
-        int right = 0;
+        // cloze_accuracy_norm divides each sum by the continuation's length in characters (lm-eval acc_norm).
+        int right = 0, rightNorm = 0;
         foreach (var item in items)
         {
             var sums = item.Choices.Select(c => model.Score(new[] { (model.EncodePrompt(task.ClozePrompt(item)), model.EncodeContinuation(" " + c)) })[0].Sum).ToList();
+            var perChar = sums.Select((s, k) => s / (" " + item.Choices[k]).Length).ToList();
             if (sums.IndexOf(sums.Max()) == item.Answer) right++;
+            if (perChar.IndexOf(perChar.Max()) == item.Answer) rightNorm++;
         }
-        Assert.Equal((double)right / items.Count, task.Run(model).Metrics["cloze_accuracy"], 12);
+        var metrics = task.Run(model).Metrics;
+        Assert.Equal((double)right / items.Count, metrics["cloze_accuracy"], 12);
+        Assert.Equal((double)rightNorm / items.Count, metrics["cloze_accuracy_norm"], 12);
     }
 
     [Fact]
@@ -204,6 +209,7 @@ public class TaskRunnerTests
         Assert.Equal(0, mc.Score);
         Assert.Equal(0, mc.Metrics["prob_correct"]);
         Assert.Equal(0, mc.Metrics["cloze_accuracy"]);
+        Assert.Equal(0, mc.Metrics["cloze_accuracy_norm"]);
         Assert.Equal(3, mc.Metrics["abstained"]);
 
         var qa = new ConceptQaTask("concept_qa", ConceptReader.Read(DatasetFiles.Fixture("concepts", "test.jsonl"))) { MaxNewTokens = 4 }.Run(model);

@@ -10,7 +10,9 @@
 // in the question-answer format ("Question: {question}\nAnswer:" + " {option}", summed log-likelihood;
 // the cloze form lm-evaluation-harness also offers). It tells knowing the answer apart from binding
 // it to its letter, which small models fail at (Robinson & Wingate, ICLR 2023). The score stays the
-// letter accuracy of the MMLU/WMDP protocol.
+// letter accuracy of the MMLU/WMDP protocol. cloze_accuracy_norm is lm-evaluation-harness's
+// acc_norm of the same reading: each option's summed log-likelihood divided by the length in
+// characters of its continuation string (" {option}"), so long options are not penalised for length.
 using Lethe.Data.Readers;
 
 namespace Lethe.Evaluation.Tasks;
@@ -71,11 +73,15 @@ public sealed class MultipleChoiceTask : EvalTask
         }).ToArray();
         var cloze = model.Score(clozePairs);
         int clozeAt = 0;
-        var clozeRight = items.Select((item, i) =>
+        var clozeRight = new List<bool>(); var clozeNormRight = new List<bool>();
+        for (int i = 0; i < items.Count; i++)
         {
+            var item = items[i];
             var s = item.Choices.Select(_ => cloze[clozeAt++].Sum).ToArray();
-            return !abstained[i] && Array.IndexOf(s, s.Max()) == item.Answer;
-        }).ToList();
+            var byChars = s.Select((x, k) => x / Math.Max(1, ClozeAnswer(item.Choices[k]).Length)).ToArray();
+            clozeRight.Add(!abstained[i] && Array.IndexOf(s, s.Max()) == item.Answer);
+            clozeNormRight.Add(!abstained[i] && Array.IndexOf(byChars, byChars.Max()) == item.Answer);
+        }
 
         var results = new ItemResult[items.Count];
         for (int i = 0; i < items.Count; i++)
@@ -94,6 +100,7 @@ public sealed class MultipleChoiceTask : EvalTask
             ["accuracy"] = accuracy,
             ["prob_correct"] = Mean(results.Select(r => r.Value)),
             ["cloze_accuracy"] = Fraction(clozeRight),
+            ["cloze_accuracy_norm"] = Fraction(clozeNormRight),
             ["abstained"] = abstained.Count(a => a),
             ["truncated"] = ids.Count(x => x.Length > model.ContextLimit),
         };

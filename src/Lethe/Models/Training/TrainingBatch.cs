@@ -7,6 +7,9 @@ public sealed record TrainingBatch(int[] Ids, int[] Targets, int Batch, int Leng
 {
     public const int IgnoreIndex = -100;
 
+    /// <summary>Per sequence, how many input positions are real tokens (the rest is right padding); null = all.</summary>
+    public int[]? RowLengths { get; init; }
+
     /// <summary>Number of positions that contribute to the loss.</summary>
     public int CountedTokens => Targets.Count(t => t != IgnoreIndex);
 }
@@ -99,13 +102,15 @@ public sealed class PromptAnswerSource : IBatchSource
         if (T < 1) throw new LetheException("a training example has fewer than 2 tokens; each needs a prompt and an answer");
         var ids = new int[batch * T]; var targets = new int[batch * T];
         Array.Fill(ids, padId); Array.Fill(targets, TrainingBatch.IgnoreIndex);
+        var lengths = new int[batch];
         for (int b = 0; b < batch; b++)
         {
             var (seq, promptLength) = rows[b];
+            lengths[b] = Math.Min(T, seq.Length);
             for (int t = 0; t < Math.Min(T, seq.Length); t++) ids[b * T + t] = seq[t];
             // Position t predicts seq[t + 1]; count it when that token belongs to the answer.
             for (int t = Math.Max(0, promptLength - 1); t + 1 < seq.Length && t < T; t++) targets[b * T + t] = seq[t + 1];
         }
-        return new TrainingBatch(ids, targets, batch, T);
+        return new TrainingBatch(ids, targets, batch, T) { RowLengths = lengths };
     }
 }

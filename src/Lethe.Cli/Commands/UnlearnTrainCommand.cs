@@ -1,0 +1,65 @@
+// `lethe unlearn ga|graddiff|graddiff-kl|npo|simnpo|dpo|idkdpo|rmu|adaptive-rmu MODEL --forget FILE...
+//  [--retain FILE...] --out DIR [--params PATTERN]... [--preset zephyr-7b|demo] [--resume] [--<parameter> VALUE]...`
+// One verb per weight-editing method of MethodRegistry, each with a flag per declared parameter
+// (the parameter's name with dashes: retain_weight → --retain-weight). The library does the run
+// (UnlearnRunner); this file only parses and prints. OUT is a new Hugging Face folder (with
+// unlearn_run.json and metrics.jsonl), built in OUT.partial and renamed when complete.
+using System.CommandLine;
+using Lethe.Unlearning.Training;
+
+namespace Lethe.Cli.Commands;
+
+public static class UnlearnTrainCommand
+{
+    /// <summary>Adds a verb per weight-editing method to the `unlearn` command and returns it.</summary>
+    public static Command AddTo(Command unlearn)
+    {
+        foreach (var method in MethodRegistry.Training) unlearn.Add(Build(method));
+        return unlearn;
+    }
+
+    public static string Flag(string parameter) => "--" + parameter.Replace('_', '-');
+
+    private static Command Build(ITrainingMethod method)
+    {
+        var model = CliArgs.Model();
+        var forget = new Option<string[]>("--forget") { Description = "Forget data: .jsonl ({text}, {question, answer}, {article}), .json arrays, .txt; FILE#NAME picks one concept's article", Required = true, AllowMultipleArgumentsPerToken = true };
+        var retain = new Option<string[]>("--retain") { Description = "Retain data, same formats", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string>("--out", "-o") { Description = "The unlearned model folder to create (must not exist)", Required = true };
+        var patterns = new Option<string[]>("--params") { Description = "Tensors to train, by glob over checkpoint names (default: the method's)", AllowMultipleArgumentsPerToken = true };
+        var preset = new Option<string?>("--preset") { Description = "Parameter defaults: zephyr-7b (the published recipe) or demo (the shipped demo model)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the unfinished run in OUT.partial" };
+        var cmd = new Command(method.Name, method.Summary) { model, forget, retain, output, patterns, preset, resume };
+        var flags = method.Parameters.Select(p =>
+        {
+            string presets = p.Presets.Count == 0 ? "" : "; " + string.Join(", ", p.Presets.Select(kv => $"{kv.Key}: {kv.Value}"));
+            var o = new Option<string?>(Flag(p.Name)) { Description = $"{p.Help} (default {p.Default}{presets})" };
+            if (p.Choices is { } choices) o.AcceptOnlyFromAmong(choices);
+            cmd.Add(o);
+            return (p.Name, o);
+        }).ToList();
+        cmd.SetAction((parse, cancel) =>
+        {
+            var given = flags.Where(f => parse.GetValue(f.o) is not null).ToDictionary(f => f.Name, f => parse.GetValue(f.o)!);
+            var settings = MethodSettings.Resolve(method, parse.GetValue(preset), given);
+            var err = parse.InvocationConfiguration.Error;
+            var result = UnlearnRunner.Run(method, settings, new UnlearnRunOptions
+            {
+                ModelDir = parse.GetValue(model)!, OutDir = parse.GetValue(output)!,
+                Forget = parse.GetValue(forget) ?? Array.Empty<string>(), Retain = parse.GetValue(retain) ?? Array.Empty<string>(),
+                Patterns = parse.GetValue(patterns) ?? Array.Empty<string>(), Seed = parse.GetValue(LetheCli.Seed) ?? 0,
+                Resume = parse.GetValue(resume), Quiet = parse.GetValue(LetheCli.Quiet),
+                Stderr = ReferenceEquals(err, Console.Error) ? null : err,
+            }, cancel);
+            var o = parse.InvocationConfiguration.Output;
+            if (result.History.Count > 0)
+            {
+                var first = result.History[0]; var last = result.History[^1];
+                o.WriteLine($"{method.Name}: {result.Steps} steps, loss {first["loss"]:G5} -> {last["loss"]:G5}, {result.WallSeconds:F1} s, peak memory {result.PeakMemoryBytes / 1e6:F0} MB");
+            }
+            o.WriteLine($"saved {result.OutDir}");
+            return Task.FromResult(0);
+        });
+        return cmd;
+    }
+}

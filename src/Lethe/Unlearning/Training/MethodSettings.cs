@@ -1,0 +1,100 @@
+// Resolved parameter values of one run: declared defaults, then the preset's values, then what the
+// user set. Unknown names and malformed values are refused naming the parameter. Also the training
+// parameters every weight-editing method shares (TrainingParameters), with per-method defaults.
+using System.Globalization;
+
+namespace Lethe.Unlearning.Training;
+
+public sealed class MethodSettings
+{
+    private readonly Dictionary<string, string> values;
+
+    public string MethodName { get; }
+    public string? Preset { get; }
+    public IReadOnlyDictionary<string, string> Values => values;
+
+    private MethodSettings(string method, string? preset, Dictionary<string, string> values)
+    {
+        MethodName = method; Preset = preset; this.values = values;
+    }
+
+    public static MethodSettings Resolve(IUnlearningMethod method, string? preset, IReadOnlyDictionary<string, string>? given)
+    {
+        var known = method.Parameters.ToDictionary(p => p.Name);
+        if (preset is not null && !method.Parameters.Any(p => p.Presets.ContainsKey(preset)) && preset is not ("demo" or "zephyr-7b"))
+            throw new LetheException($"{method.Name}: unknown preset '{preset}'; known: demo, zephyr-7b");
+        var values = new Dictionary<string, string>();
+        foreach (var p in method.Parameters)
+            values[p.Name] = preset is not null && p.Presets.TryGetValue(preset, out var v) ? v : p.Default;
+        foreach (var (name, value) in given ?? new Dictionary<string, string>())
+        {
+            if (!known.TryGetValue(name, out var p))
+                throw new LetheException($"{method.Name}: has no parameter '{name}'; its parameters are {string.Join(", ", known.Keys)}");
+            if (p.Choices is { } choices && !choices.Contains(value))
+                throw new LetheException($"{method.Name}: {name} '{value}' is not one of {string.Join(", ", choices)}");
+            values[name] = value;
+        }
+        var settings = new MethodSettings(method.Name, preset, values);
+        foreach (var p in method.Parameters.Where(p => p.Choices is null && p.Default != "")) settings.Number(p.Name); // validate early
+        return settings;
+    }
+
+    public string Text(string name) => values.TryGetValue(name, out var v) ? v : throw new LetheException($"{MethodName}: no parameter '{name}'");
+
+    public double Number(string name)
+    {
+        string v = Text(name);
+        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) || !double.IsFinite(x))
+            throw new LetheException($"{MethodName}: {name} must be a finite number, got '{v}'");
+        return x;
+    }
+
+    public int Integer(string name, int min = int.MinValue)
+    {
+        double x = Number(name);
+        if (x != Math.Floor(x) || x < min || x > int.MaxValue)
+            throw new LetheException($"{MethodName}: {name} must be a whole number ≥ {min}, got '{Text(name)}'");
+        return (int)x;
+    }
+
+    /// <summary>An optional whole number: "" means unset.</summary>
+    public int? OptionalInteger(string name, int min = int.MinValue) => Text(name) == "" ? null : Integer(name, min);
+}
+
+/// <summary>The optimisation parameters every weight-editing method has, with that method's defaults.</summary>
+public static class TrainingParameters
+{
+    public sealed record Defaults(int Steps, double Lr, int Batch, int MaxTokens, double WeightDecay, double AdamEps, double Clip)
+    {
+        public IReadOnlyDictionary<string, string>? Zephyr { get; init; }
+        public IReadOnlyDictionary<string, string>? Demo { get; init; }
+    }
+
+    public static List<MethodParameter> For(Defaults d)
+    {
+        MethodParameter P(string name, object value, string help) => new(name, Convert.ToString(value, CultureInfo.InvariantCulture)!, help)
+        {
+            Presets = Presets(name, d),
+        };
+        return new List<MethodParameter>
+        {
+            P("steps", d.Steps, "optimizer steps"),
+            P("lr", d.Lr, "AdamW learning rate (constant after warm-up)"),
+            P("warmup", 0, "linear warm-up steps"),
+            P("batch_size", d.Batch, "examples per batch (of each set)"),
+            P("max_tokens", d.MaxTokens, "tokens kept per example (longer ones are truncated)"),
+            P("weight_decay", d.WeightDecay, "AdamW decoupled weight decay"),
+            P("adam_eps", d.AdamEps, "AdamW epsilon"),
+            P("clip", d.Clip, "clip gradients to this global norm; 0 = off"),
+            P("checkpoint_every", 25, "steps between resumable checkpoints"),
+        };
+    }
+
+    private static Dictionary<string, string> Presets(string name, Defaults d)
+    {
+        var r = new Dictionary<string, string>();
+        if (d.Zephyr?.TryGetValue(name, out var z) == true) r["zephyr-7b"] = z;
+        if (d.Demo?.TryGetValue(name, out var m) == true) r["demo"] = m;
+        return r;
+    }
+}
