@@ -237,8 +237,9 @@ public static class GgufTokenizer
         }).ToList();
 
         bool byteFallback = (bool?)model["byte_fallback"] ?? false;
-        string preText = root["pre_tokenizer"]?.ToJsonString() ?? "null";
-        string normText = root["normalizer"]?.ToJsonString() ?? "null";
+        var raw = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        string preText = root["pre_tokenizer"]?.ToJsonString(raw) ?? "null";
+        string normText = root["normalizer"]?.ToJsonString(raw) ?? "null";
         bool llama = byteFallback && (normText.Contains(Space) || preText.Contains("Metaspace"));
         bool byteLevel = preText.Contains("\"ByteLevel\"");
         if (!llama && !byteLevel) throw Bad("pre_tokenizer", "is neither SentencePiece-style (byte fallback with ▁) nor byte-level");
