@@ -19,6 +19,13 @@ Commands:
   gguf_reference.py fixtures     writes tests/fixtures/gguf/quant_blocks.gguf (random blocks of each
                                  type next to their dequantized values as F32 tensors, and a Q8_0
                                  quantisation of an F32 vector by the reference rule)
+  gguf_reference.py stories      writes tests/fixtures/gguf/stories260K_reference.gguf: logits of the
+                                 real stories260K.gguf for a token sequence from an independent
+                                 float64 forward pass that runs on the file's own layout (llama.cpp's
+                                 interleaved-pair RoPE on the permuted q/k rows, no un-permuting),
+                                 and token ids of a few texts from a SentencePiece-style BPE by scores
+                                 (highest-scoring adjacent pair merged first, leftmost on ties, bytes
+                                 as <0xXX> fallback), as llama.cpp's "llama" tokenizer does
   gguf_reference.py dump FILE    prints the metadata (arrays shortened) and the tensor table
 
 The fixture is deterministic (fixed seed); rerunning writes the same bytes.
@@ -191,7 +198,7 @@ def pack_value(v):
     if isinstance(v, float):
         return F32, struct.pack("<f", v)
     if isinstance(v, list):
-        et = pack_value(v[0])[0] if v else U8
+        et = pack_value(v[0])[0] if v else I32
         return ARR, struct.pack("<IQ", et, len(v)) + b"".join(pack_value(x)[1] for x in v)
     raise TypeError(type(v))
 
@@ -273,6 +280,107 @@ def fixtures(root):
     print(f"wrote {path} ({os.path.getsize(path)} bytes, {len(tensors)} tensors)")
 
 
+def matrix(tensors, name):
+    t, ne, raw = tensors[name]
+    return DEQUANT[t](raw).astype(np.float64).reshape(ne[::-1])
+
+
+def rms_norm(x, w, eps):
+    return x / np.sqrt((x * x).mean(axis=-1, keepdims=True) + eps) * w
+
+
+def rope_pairs(x, positions, base):
+    """x [T, heads, d]: rotate adjacent pairs (x[2i], x[2i+1]) by pos * base^(-2i/d) (llama.cpp's normal mode)."""
+    d = x.shape[-1]
+    inv = base ** (-np.arange(0, d, 2, dtype=np.float64) / d)
+    ang = positions[:, None] * inv[None, :]
+    cos, sin = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
+    a, b = x[..., 0::2], x[..., 1::2]
+    out = np.empty_like(x)
+    out[..., 0::2] = a * cos - b * sin
+    out[..., 1::2] = a * sin + b * cos
+    return out
+
+
+def llama_logits(meta, tensors, ids):
+    arch = meta["general.architecture"]
+    nh, nkv = meta[f"{arch}.attention.head_count"], meta[f"{arch}.attention.head_count_kv"]
+    eps = meta[f"{arch}.attention.layer_norm_rms_epsilon"]
+    base = meta.get(f"{arch}.rope.freq_base", 10000.0)
+    x = matrix(tensors, "token_embd.weight")[ids]
+    T, dim = x.shape
+    hd = dim // nh
+    pos = np.arange(T, dtype=np.float64)
+    mask = np.triu(np.full((T, T), -np.inf), 1)
+    for i in range(meta[f"{arch}.block_count"]):
+        w = lambda n: matrix(tensors, f"blk.{i}.{n}.weight")
+        h = rms_norm(x, w("attn_norm"), eps)
+        q = rope_pairs((h @ w("attn_q").T).reshape(T, nh, hd), pos, base)
+        k = rope_pairs((h @ w("attn_k").T).reshape(T, nkv, hd), pos, base)
+        v = (h @ w("attn_v").T).reshape(T, nkv, hd)
+        out = np.empty((T, nh, hd))
+        for head in range(nh):
+            kv = head // (nh // nkv)
+            s = q[:, head] @ k[:, kv].T / np.sqrt(hd) + mask
+            p = np.exp(s - s.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            out[:, head] = p @ v[:, kv]
+        x = x + out.reshape(T, dim) @ w("attn_output").T
+        h = rms_norm(x, w("ffn_norm"), eps)
+        g = h @ w("ffn_gate").T
+        x = x + ((g / (1 + np.exp(-g))) * (h @ w("ffn_up").T)) @ w("ffn_down").T
+    x = rms_norm(x, matrix(tensors, "output_norm.weight"), eps)
+    return x @ matrix(tensors, "output.weight").T
+
+
+def spm_encode(text, tokens, scores):
+    """SentencePiece BPE by scores with byte fallback (space prefix, spaces as U+2581)."""
+    index = {t: i for i, t in enumerate(tokens)}
+    symbols = list(("\u2581" + text.replace(" ", "\u2581")))
+    while True:
+        best = None
+        for j in range(len(symbols) - 1):
+            merged = symbols[j] + symbols[j + 1]
+            if merged in index and (best is None or scores[index[merged]] > best[0]):
+                best = (scores[index[merged]], j)
+        if best is None:
+            break
+        j = best[1]
+        symbols[j:j + 2] = [symbols[j] + symbols[j + 1]]
+    ids = []
+    for sym in symbols:
+        if sym in index:
+            ids.append(index[sym])
+        else:
+            ids.extend(index["<0x%02X>" % b] for b in sym.encode("utf-8"))
+    return ids
+
+
+STORIES_TEXTS = [
+    "Once upon a time, there was a little girl named Lily.",
+    "She said: \"I can't!\"  Tom ran   away.\nThe end",
+    "caf\u00e9 na\u00efve \u4e16\u754c 42 \U0001F600 [ok]~",
+    "  leading and trailing spaces  ",
+]
+
+
+def stories(root):
+    src = os.path.join(root, "tests", "fixtures", "gguf", "stories260K.gguf")
+    meta, tensors = read_gguf(src)
+    tokens, scores = meta["tokenizer.ggml.tokens"], meta["tokenizer.ggml.scores"]
+    ids = [1] + spm_encode("Once upon a time, there was a little", tokens, scores)
+    logits = llama_logits(meta, tensors, ids).astype(np.float32)
+    out_meta = {"general.architecture": "lethe-test", "general.name": "stories260K reference",
+                "reference.ids": [(I32, i) for i in ids]}
+    for n, text in enumerate(STORIES_TEXTS):
+        out_meta[f"reference.text.{n}"] = text
+        out_meta[f"reference.text_ids.{n}"] = [(I32, i) for i in spm_encode(text, tokens, scores)]
+    path = os.path.join(root, "tests", "fixtures", "gguf", "stories260K_reference.gguf")
+    write_gguf(path, out_meta, [("logits", "F32", [logits.shape[1], logits.shape[0]], logits.astype("<f4").tobytes())])
+    greedy = int(np.argmax(logits[-1]))
+    print(f"wrote {path}: {len(ids)} ids, next token {tokens[greedy]!r}")
+
+
 def dump(path):
     meta, tensors = read_gguf(path)
     for k, v in meta.items():
@@ -290,5 +398,7 @@ if __name__ == "__main__":
         dump(sys.argv[2])
     elif len(sys.argv) >= 2 and sys.argv[1] == "fixtures":
         fixtures(root)
+    elif len(sys.argv) >= 2 and sys.argv[1] == "stories":
+        stories(root)
     else:
         print(__doc__)

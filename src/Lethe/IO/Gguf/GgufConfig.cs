@@ -26,7 +26,7 @@ public static class GgufConfig
     }
 
     /// <summary>The config.json of a GGUF model (vocabulary size and tying come from its tensor table).</summary>
-    public static JsonObject ToHfConfig(GgufMetadata m, int vocabSize, bool tied)
+    public static JsonObject ToHfConfig(GgufMetadata m, int vocabSize, bool tied, float[]? ropeFreqs = null)
     {
         string arch = Architecture(m);
         string K(string field) => $"{arch}.{field}";
@@ -68,6 +68,17 @@ public static class GgufConfig
             json["rope_scaling"] = new JsonObject { ["type"] = "linear", ["factor"] = m.OptionalFloat(K("rope.scaling.factor")) ?? linear ?? 1.0 };
         else if (scaling != "none")
             throw new LetheException($"{m.Source}: metadata '{K("rope.scaling.type")}' is \"{scaling}\"; Lethe supports none and linear RoPE scaling from GGUF");
+        if (ropeFreqs is not null)
+        {
+            double theta = (double)json["rope_theta"]!;
+            var fit = FitLlama3(ropeFreqs, theta, headDim)
+                ?? throw new LetheException($"{m.Source}: tensor 'rope_freqs.weight' holds RoPE frequency factors that no Llama 3 rope_scaling (factor, low/high frequency factors, original context) reproduces; Lethe cannot run them");
+            json["rope_scaling"] = new JsonObject
+            {
+                ["rope_type"] = "llama3", ["factor"] = fit.Factor, ["low_freq_factor"] = fit.LowFreqFactor,
+                ["high_freq_factor"] = fit.HighFreqFactor, ["original_max_position_embeddings"] = fit.OriginalMaxPositions,
+            };
+        }
         if (m.OptionalInt("tokenizer.ggml.bos_token_id", 0) is { } bos) json["bos_token_id"] = bos;
         if (m.OptionalInt("tokenizer.ggml.eos_token_id", 0) is { } eos) json["eos_token_id"] = eos;
         return json;
@@ -84,8 +95,8 @@ public static class GgufConfig
         };
         if (c.SlidingWindows.Any(w => w > 0 && w < c.MaxPositions))
             throw new LetheException($"{c.SourcePath}: the model uses a sliding attention window of {c.SlidingWindows.Max()} tokens, which llama.cpp's '{arch}' architecture does not apply; set sliding_window to null in config.json if that is acceptable");
-        if (c.RopeScaling is { Type: not "linear" } s)
-            throw new LetheException($"{c.SourcePath}: rope_scaling type '{s.Type}' cannot be written as GGUF by Lethe (only linear)");
+        if (c.RopeScaling is { Type: not ("linear" or "llama3") } s)
+            throw new LetheException($"{c.SourcePath}: rope_scaling type '{s.Type}' cannot be written as GGUF by Lethe (only linear and llama3)");
         if (arch == "llama" && (c.AttentionBias || c.AttentionOutBias || c.MlpBias))
             throw new LetheException($"{c.SourcePath}: a Llama model with attention or MLP biases cannot be written as GGUF by Lethe");
         string K(string field) => $"{arch}.{field}";
@@ -106,11 +117,53 @@ public static class GgufConfig
             (K("attention.layer_norm_rms_epsilon"), GgufValue.Of(c.NormEps)),
             (K("vocab_size"), GgufValue.Of((uint)c.VocabSize)),
         };
-        if (c.RopeScaling is { } r)
+        if (c.RopeScaling is { Type: "linear" } r)
         {
             list.Add((K("rope.scaling.type"), GgufValue.Of("linear")));
             list.Add((K("rope.scaling.factor"), GgufValue.Of((float)r.Factor)));
         }
         return list;
+    }
+
+    /// <summary>
+    /// Llama 3's per-frequency RoPE divisors, as llama.cpp's converter stores them in the
+    /// rope_freqs.weight tensor (head_dim/2 values): 1 for short wavelengths, factor for long ones,
+    /// and a smooth blend between (the rule of transformers' llama3 rope_scaling).
+    /// </summary>
+    public static float[] Llama3Factors(double theta, int headDim, RopeScalingConfig s)
+    {
+        var factors = new float[headDim / 2];
+        double lowWavelen = s.OriginalMaxPositions / s.LowFreqFactor, highWavelen = s.OriginalMaxPositions / s.HighFreqFactor;
+        for (int i = 0; i < factors.Length; i++)
+        {
+            double freq = 1.0 / Math.Pow(theta, 2.0 * i / headDim), wavelen = 2 * Math.PI / freq;
+            if (wavelen < highWavelen) factors[i] = 1;
+            else if (wavelen > lowWavelen) factors[i] = (float)s.Factor;
+            else
+            {
+                double smooth = (s.OriginalMaxPositions / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+                factors[i] = (float)(1 / ((1 - smooth) / s.Factor + smooth));
+            }
+        }
+        return factors;
+    }
+
+    /// <summary>
+    /// The llama3 rope_scaling whose factors equal a rope_freqs tensor (within 1e-5 relative), found
+    /// among the values real checkpoints use; null when none does.
+    /// </summary>
+    public static RopeScalingConfig? FitLlama3(float[] factors, double theta, int headDim)
+    {
+        if (factors.Length != headDim / 2 || factors.Any(f => !(f >= 1) || !float.IsFinite(f))) return null;
+        double factor = factors.Max();
+        foreach (int log2 in Enumerable.Range(6, 15))
+            foreach (double low in new[] { 1.0, 2.0 })
+                foreach (double high in new[] { 4.0, 2.0, 8.0 })
+                {
+                    var candidate = new RopeScalingConfig("llama3", factor, low, high, 1 << log2);
+                    var expected = Llama3Factors(theta, headDim, candidate);
+                    if (expected.Zip(factors).All(p => Math.Abs(p.First - p.Second) <= 1e-5 * p.Second)) return candidate;
+                }
+        return null;
     }
 }

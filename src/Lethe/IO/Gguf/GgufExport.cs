@@ -36,6 +36,11 @@ public static class GgufExport
             writer.Add(k, v);
 
         string arch = c.ModelType is "qwen2" or "qwen3" ? c.ModelType : "llama";
+        if (c.RopeScaling is { Type: "llama3" } llama3)
+        {
+            float[] factors = GgufConfig.Llama3Factors(c.RopeTheta, c.HeadDim, llama3);
+            writer.AddTensor(GgufModel.RopeFreqs, new[] { factors.Length }, GgmlType.F32, () => Encode(factors, GgmlType.F32));
+        }
         foreach (var (hf, shape) in WeightLayout.Expected(c))
         {
             var weight = model.Weights[hf];

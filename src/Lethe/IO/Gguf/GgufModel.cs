@@ -14,12 +14,16 @@ namespace Lethe.IO.Gguf;
 
 public static class GgufModel
 {
+    /// <summary>llama.cpp's tensor of Llama 3 RoPE frequency divisors (read into rope_scaling, not a weight).</summary>
+    public const string RopeFreqs = "rope_freqs.weight";
+
     /// <summary>The config.json a GGUF file corresponds to (as a Hugging Face folder would hold it).</summary>
     public static JsonObject HfConfig(GgufFile file)
     {
         var embed = file.Contains("token_embd.weight") ? file.Tensor("token_embd.weight")
             : throw new LetheException($"{file.Path}: tensor 'token_embd.weight' is missing; it is not a Llama-family GGUF model");
-        return GgufConfig.ToHfConfig(file.Metadata, embed.Shape[0], tied: !file.Contains("output.weight"));
+        float[]? ropeFreqs = file.Contains(RopeFreqs) ? file.ReadF32(file.Tensor(RopeFreqs)) : null;
+        return GgufConfig.ToHfConfig(file.Metadata, embed.Shape[0], tied: !file.Contains("output.weight"), ropeFreqs);
     }
 
     public static ModelConfig Config(GgufFile file) => ModelConfig.Parse(HfConfig(file), file.Path);
@@ -40,8 +44,7 @@ public static class GgufModel
         var unknown = new List<string>();
         foreach (var t in file.Tensors)
         {
-            if (t.Name == "rope_freqs.weight")
-                throw new LetheException($"{path}: tensor 'rope_freqs.weight' (Llama 3.1-style RoPE frequency factors) is not supported when loading GGUF yet; convert the original Hugging Face model instead");
+            if (t.Name == RopeFreqs) continue; // became rope_scaling in the config
             if (GgufTensorNames.ToHf(t.Name) is { } hf) byHf[hf] = t; else unknown.Add(t.Name);
         }
         if (unknown.Count > 0)
