@@ -9,6 +9,7 @@ public static class CommandRegistry
     {
         yield return EngineInfoCommand.Build();
         yield return InfoCommand.Build();
+        yield return ConvertCommand.Build();
         yield return LogitsCommand.Build();
         yield return GenerateCommand.Build();
         yield return TrainCommand.Build();

@@ -5,6 +5,7 @@
 // load (for example bf16 to halve memory); `writable` copies the weights into memory so they can
 // be trained or edited (training needs dtype f32 and writable).
 // Names and shapes are verified against the architecture before anything is used.
+// A path to a .gguf file is loaded by GgufModel (dequantized into memory) instead.
 using Lethe.IO;
 using Lethe.Tensors;
 
@@ -14,6 +15,7 @@ public static class ModelLoader
 {
     public static TransformerModel Load(string folder, DType? dtype = null, bool writable = false)
     {
+        if (IO.Gguf.GgufFile.LooksLikeGguf(folder)) return IO.Gguf.GgufModel.Load(folder, dtype, writable);
         if (!Directory.Exists(folder)) throw new LetheException($"{folder}: not a folder; MODEL is a folder with config.json, *.safetensors and tokenizer.json");
         var config = ModelConfig.Load(folder);
         var checkpoint = SafeTensorsCheckpoint.Open(folder);

@@ -1,5 +1,5 @@
 // Writes a model back as a Hugging Face folder: config.json and tokenizer files copied from the
-// source, weights under their checkpoint names and layouts (fused tensors converted back), in
+// source (or derived from it when the model was loaded from a .gguf file), weights under their checkpoint names and layouts (fused tensors converted back), in
 // safetensors, sharded above a size limit, every file atomic. Also loads saved weights into a
 // model in place (training resume).
 using Lethe.IO;
@@ -17,8 +17,10 @@ public static class ModelSaver
         if (OutputPolicy.Canonical(outDir) == OutputPolicy.Canonical(source))
             throw new LetheException($"{outDir}: is the folder the model was loaded from; write to a new folder so the original stays intact");
         Directory.CreateDirectory(outDir);
-        foreach (var f in SideFiles)
-            if (File.Exists(Path.Combine(source, f))) File.Copy(Path.Combine(source, f), Path.Combine(outDir, f), overwrite: true);
+        if (IO.Gguf.GgufFile.LooksLikeGguf(model.Config.SourcePath)) IO.Gguf.GgufModel.WriteHfSideFiles(model.Config.SourcePath, outDir);
+        else
+            foreach (var f in SideFiles)
+                if (File.Exists(Path.Combine(source, f))) File.Copy(Path.Combine(source, f), Path.Combine(outDir, f), overwrite: true);
         Writer(model, dtype).SaveSharded(outDir, maxShardBytes);
     }
 

@@ -52,11 +52,13 @@ public sealed class Tokenizer
 
     /// <summary>
     /// Loads a tokenizer from a tokenizer.json file or from a model folder holding one (and then also
-    /// reads tokenizer_config.json beside it, for the chat template and special-token names).
+    /// reads tokenizer_config.json beside it, for the chat template and special-token names), or from
+    /// a .gguf file's embedded tokenizer.
     /// </summary>
     public static Tokenizer Load(string path)
     {
         string file = path;
+        if (IO.Gguf.GgufFile.LooksLikeGguf(path)) return FromGguf(path);
         if (Directory.Exists(path))
         {
             file = Path.Combine(path, "tokenizer.json");
@@ -70,6 +72,14 @@ public sealed class Tokenizer
         string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", "tokenizer_config.json");
         byte[]? config = File.Exists(configPath) ? File.ReadAllBytes(configPath) : null;
         return FromUtf8(bytes, config, file, configPath);
+    }
+
+    /// <summary>The tokenizer embedded in a GGUF file, as the tokenizer.json that Hugging Face builds for it.</summary>
+    static Tokenizer FromGguf(string path)
+    {
+        using var file = IO.Gguf.GgufFile.Open(path);
+        var (json, config) = IO.Gguf.GgufTokenizer.ToHf(file.Metadata);
+        return FromJson(json, config, path);
     }
 
     /// <summary>Builds a tokenizer from the text of a tokenizer.json (and optionally of tokenizer_config.json).</summary>

@@ -1,0 +1,94 @@
+// Loads a GGUF file (Llama-family architectures, GgufConfig) as a TransformerModel: metadata →
+// config.json (validated by ModelConfig like any Hugging Face folder), llama.cpp tensor names →
+// Hugging Face names, every tensor dequantized once at load, q/k rows un-permuted for "llama".
+// Memory dtype: f32 when every stored matrix is F32, f16 for F16, otherwise bf16 (BF16 and the
+// quantized types; quantized values are not exact in bf16 — pass dtype f32 to keep them exact).
+// Norm weights are always f32 (the fused norm kernels read f32), as in ModelLoader.
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Lethe.Models;
+using Lethe.Tensors;
+using Lethe.Util;
+
+namespace Lethe.IO.Gguf;
+
+public static class GgufModel
+{
+    /// <summary>llama.cpp's tensor of Llama 3 RoPE frequency divisors (read into rope_scaling, not a weight).</summary>
+    public const string RopeFreqs = "rope_freqs.weight";
+
+    /// <summary>The config.json a GGUF file corresponds to (as a Hugging Face folder would hold it).</summary>
+    public static JsonObject HfConfig(GgufFile file)
+    {
+        var embed = file.Contains("token_embd.weight") ? file.Tensor("token_embd.weight")
+            : throw new LetheException($"{file.Path}: tensor 'token_embd.weight' is missing; it is not a Llama-family GGUF model");
+        float[]? ropeFreqs = file.Contains(RopeFreqs) ? file.ReadF32(file.Tensor(RopeFreqs)) : null;
+        return GgufConfig.ToHfConfig(file.Metadata, embed.Shape[0], tied: !file.Contains("output.weight"), ropeFreqs);
+    }
+
+    public static ModelConfig Config(GgufFile file) => ModelConfig.Parse(HfConfig(file), file.Path);
+
+    /// <summary>The default in-memory dtype for a file's matrices (see the header comment).</summary>
+    public static DType DefaultDType(GgufFile file)
+    {
+        var types = file.Tensors.Where(t => t.Shape.Length > 1).Select(t => t.Type).Distinct().ToList();
+        return types.All(t => t == GgmlType.F32) ? DType.F32 : types.All(t => t is GgmlType.F32 or GgmlType.F16) ? DType.F16 : DType.BF16;
+    }
+
+    public static TransformerModel Load(string path, DType? dtype = null, bool writable = false)
+    {
+        using var file = GgufFile.Open(path);
+        var config = Config(file);
+        string arch = GgufConfig.Architecture(file.Metadata);
+        var byHf = new Dictionary<string, GgufTensorInfo>();
+        var unknown = new List<string>();
+        foreach (var t in file.Tensors)
+        {
+            if (t.Name == RopeFreqs) continue; // became rope_scaling in the config
+            if (GgufTensorNames.ToHf(t.Name) is { } hf) byHf[hf] = t; else unknown.Add(t.Name);
+        }
+        if (unknown.Count > 0)
+            throw new LetheException($"{path}: tensors {string.Join(", ", unknown.Take(8))}{(unknown.Count > 8 ? ", ..." : "")} are not part of the {arch} layout Lethe reads");
+        WeightLayout.Verify(config, byHf.ToDictionary(kv => kv.Key, kv => kv.Value.Shape), path);
+
+        var memory = dtype ?? DefaultDType(file);
+        var owned = new List<IDisposable>();
+        try
+        {
+            var weights = new Dictionary<string, Tensor>();
+            foreach (var (name, shape) in WeightLayout.Expected(config))
+            {
+                var info = byHf[name];
+                float[] values = file.ReadF32(info);
+                foreach (float v in values)
+                    if (!float.IsFinite(v)) throw new LetheException($"{path}: tensor '{info.Name}' holds NaN or infinite values; the file is corrupt");
+                int heads = GgufConfig.PermutesQk(arch) ? GgufTensorNames.PermutedHeads(name, config.NumHeads, config.NumKvHeads) : 0;
+                if (heads > 0) values = GgufTensorNames.PermuteRows(values, heads, shape.Length == 2 ? shape[1] : 1, toHf: true);
+                var t = Tensor.FromArray(values, shape, shape.Length == 1 ? DType.F32 : memory);
+                t.Name = name;
+                owned.Add(t);
+                weights[name] = t;
+            }
+            _ = writable; // every tensor is a fresh in-memory copy, writable either way
+            return new TransformerModel(config, weights, owned);
+        }
+        catch
+        {
+            foreach (var o in owned) o.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Writes config.json, tokenizer.json and tokenizer_config.json of a GGUF file into a folder.</summary>
+    public static void WriteHfSideFiles(string ggufPath, string folder)
+    {
+        using var file = GgufFile.Open(ggufPath);
+        var options = new JsonSerializerOptions { WriteIndented = true };
+        var config = HfConfig(file);
+        ModelConfig.Parse(config, ggufPath); // refuse what Lethe could not load back
+        var (tokenizer, tokenizerConfig) = GgufTokenizer.ToHf(file.Metadata);
+        AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString(options) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer.json"), tokenizer + "\n");
+        AtomicFile.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), tokenizerConfig + "\n");
+    }
+}
