@@ -20,5 +20,6 @@ public static class CommandRegistry
         yield return UnlearnCommand.Build();
         yield return DemoCommand.Build();
         yield return ReproCommand.Build();
+        yield return DissectCommand.Build();
     }
 }
