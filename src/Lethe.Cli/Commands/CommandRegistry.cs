@@ -21,5 +21,6 @@ public static class CommandRegistry
         yield return DemoCommand.Build();
         yield return ReproCommand.Build();
         yield return DissectCommand.Build();
+        yield return VectorsCommand.Build();
     }
 }

@@ -12,6 +12,7 @@ using Lethe.Tensors.Autograd;
 
 namespace Lethe.Analysis;
 
+/// <summary>A token of a vocabulary projection: its id, its text (decoded alone) and its logit.</summary>
 public sealed record TokenScore(int Id, string Token, float Logit);
 
 public sealed record LayerDrift(int Layer, double MeanCosine, double MinCosine, int MinCosineDim, double ValueRelativeL2, double KeyRelativeL2, double AttentionRelativeL2);
@@ -57,7 +58,7 @@ public static class ValueVectors
     public static List<TokenScore> Top(ReadOnlySpan<float> logits, int k, Tokenizers.Tokenizer tokenizer)
     {
         var list = new List<TokenScore>();
-        foreach (int id in TopIds(logits, k)) list.Add(new TokenScore(id, tokenizer.IdToToken(id) ?? $"<{id}>", logits[id]));
+        foreach (int id in TopIds(logits, k)) list.Add(new TokenScore(id, tokenizer.Decode(new[] { id }), logits[id]));
         return list;
     }
 
