@@ -21,5 +21,7 @@ public static class CommandRegistry
         yield return UnlearnTrainCommand.AddTo(UnlearnCommand.Build());
         yield return DemoCommand.Build();
         yield return ReproCommand.Build();
+        yield return DissectCommand.Build();
+        yield return VectorsCommand.Build();
     }
 }

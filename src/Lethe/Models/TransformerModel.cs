@@ -171,6 +171,12 @@ public sealed class TransformerModel : IDisposable
     [ThreadStatic] private static int scratchDepth;
     private static TensorArena[] Scratch => scratch ??= new[] { new TensorArena(16L << 20), new TensorArena(16L << 20) };
 
+    /// <summary>
+    /// Rows [n, d] read as if they were the last block's output: final norm, LM head (and soft-cap) →
+    /// logits [n, vocab]. The logit lens; dissection projects value vectors onto the vocabulary with it.
+    /// </summary>
+    public Tensor ToVocabulary(Tensor rows) => Head(rows, new ForwardOptions(), null);
+
     /// <summary>Final norm and LM head (only at the requested rows), allocated in the caller's arena or heap.</summary>
     private Tensor Head(Tensor x, ForwardOptions options, HookSet? hooks)
     {

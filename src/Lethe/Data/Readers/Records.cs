@@ -28,11 +28,26 @@ public sealed record ComprehensionItem(string Id, string Title, string Context, 
 /// <summary>A multiple-choice question (MMLU/WMDP). Answer is the index of the right choice; Subject may be empty.</summary>
 public sealed record MultipleChoiceItem(string Question, string Subject, IReadOnlyList<string> Choices, int Answer, SourcePlace Place);
 
-/// <summary>One question about a concept, with the gold answer.</summary>
+/// <summary>One question about a concept, with the gold answer ("" when the data set has none: ConceptVectors' own files).</summary>
 public sealed record ConceptQuestion(string Question, string Answer);
 
-/// <summary>A concept (a person, a place...) with its article and its questions (ConceptVectors/TOFU style).</summary>
-public sealed record ConceptItem(string Concept, string Article, IReadOnlyList<ConceptQuestion> Questions, SourcePlace Place);
+/// <summary>A text-completion probe of ConceptVectors: a sentence of the article cut in two.</summary>
+public sealed record TextCompletion(string FirstHalf, string SecondHalf);
+
+/// <summary>
+/// A concept (a person, a place...) with its article and its questions (ConceptVectors/TOFU style).
+/// Layer/Dim: where ConceptVectors located its value vector (null when not given); UnrelatedQuestions:
+/// questions about other things, to check that an edit keeps them; HasGoldAnswers: false when the
+/// questions came without answers (then the original model's own answers are the reference).
+/// </summary>
+public sealed record ConceptItem(string Concept, string Article, IReadOnlyList<ConceptQuestion> Questions, SourcePlace Place)
+{
+    public int? Layer { get; init; }
+    public int? Dim { get; init; }
+    public IReadOnlyList<string> UnrelatedQuestions { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<TextCompletion> TextCompletions { get; init; } = Array.Empty<TextCompletion>();
+    public bool HasGoldAnswers { get; init; } = true;
+}
 
 /// <summary>A document of plain text (a paragraph of a .txt file, or one {"text"} line of a corpus).</summary>
 public sealed record TextDocument(string Text, SourcePlace Place);

@@ -20,6 +20,9 @@ public sealed class ConceptQaTask : EvalTask
     /// <summary>limit: at most this many questions (in file order), or all.</summary>
     public ConceptQaTask(string name, IReadOnlyList<ConceptItem> concepts, IReadOnlyList<ConceptItem>? shots = null, EvalPrompts? prompts = null, int? limit = null) : base(name)
     {
+        if (concepts.Concat(shots ?? Array.Empty<ConceptItem>()).FirstOrDefault(c => !c.HasGoldAnswers) is { } bare)
+            throw new LetheException($"{bare.Place}: concept '{bare.Concept}' has questions without gold answers (ConceptVectors' own format), so concept QA cannot score it; "
+                + "add a \"QA_answers\" list, or use `lethe dissect`, which scores against the original model's own answers");
         var all = concepts.SelectMany(c => c.Questions.Select(q => (c, q)));
         questions = (limit is int n ? all.Take(n) : all).ToList();
         this.shots = (shots ?? Array.Empty<ConceptItem>()).SelectMany(c => c.Questions).ToList();

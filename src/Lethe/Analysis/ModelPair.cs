@@ -1,0 +1,51 @@
+// An original / unlearned pair must be the same network with other weights: same architecture and
+// shapes, same tokenizer (the answers are token ids of the original's tokenizer, teacher-forced into
+// both). Anything else is refused before a model is loaded, with both folders named.
+using System.Security.Cryptography;
+using Lethe.Models;
+using Lethe.Tokenizers;
+
+namespace Lethe.Analysis;
+
+public static class ModelPair
+{
+    /// <summary>Throws a LetheException naming both folders when the two models cannot be compared.</summary>
+    public static void RequireComparable(string original, string unlearned)
+    {
+        var a = ModelConfig.Load(original); var b = ModelConfig.Load(unlearned);
+        var diffs = new List<string>();
+        void Check<T>(string what, T x, T y) { if (!EqualityComparer<T>.Default.Equals(x, y)) diffs.Add($"{what} {x} vs {y}"); }
+        Check("model_type", a.ModelType, b.ModelType);
+        Check("layers", a.NumLayers, b.NumLayers);
+        Check("hidden size", a.HiddenSize, b.HiddenSize);
+        Check("MLP width", a.IntermediateSize, b.IntermediateSize);
+        Check("heads", a.NumHeads, b.NumHeads);
+        Check("key/value heads", a.NumKvHeads, b.NumKvHeads);
+        Check("head dim", a.HeadDim, b.HeadDim);
+        Check("vocabulary", a.VocabSize, b.VocabSize);
+        Check("norm", a.Norm, b.Norm);
+        Check("activation", a.Act, b.Act);
+        Check("gated MLP", a.GatedMlp, b.GatedMlp);
+        Check("tied embeddings", a.TieEmbeddings, b.TieEmbeddings);
+        if (diffs.Count > 0)
+            throw new LetheException($"{original} and {unlearned} are different architectures ({string.Join("; ", diffs)}); "
+                + "dissection compares two versions of one model: give the unlearned model made from this original");
+        if (!SameTokenizer(original, unlearned, out string why))
+            throw new LetheException($"{original} and {unlearned} have different tokenizers ({why}); the original's answers are token ids and must mean "
+                + "the same text in both models: give the unlearned model with the original's tokenizer.json");
+    }
+
+    private static bool SameTokenizer(string a, string b, out string why)
+    {
+        string fa = Path.Combine(a, "tokenizer.json"), fb = Path.Combine(b, "tokenizer.json");
+        why = "";
+        if (!File.Exists(fa) || !File.Exists(fb)) { why = $"{(File.Exists(fa) ? fb : fa)} is missing"; return false; }
+        if (SHA256.HashData(File.ReadAllBytes(fa)).AsSpan().SequenceEqual(SHA256.HashData(File.ReadAllBytes(fb)))) return true;
+        // Different bytes can still be the same vocabulary (re-serialised); compare token by token.
+        var ta = Tokenizer.Load(a); var tb = Tokenizer.Load(b);
+        if (ta.VocabSize != tb.VocabSize) { why = $"{ta.VocabSize} vs {tb.VocabSize} tokens"; return false; }
+        for (int id = 0; id < ta.VocabSize; id++)
+            if (ta.IdToToken(id) != tb.IdToToken(id)) { why = $"token {id} is '{ta.IdToToken(id)}' vs '{tb.IdToToken(id)}'"; return false; }
+        return true;
+    }
+}
