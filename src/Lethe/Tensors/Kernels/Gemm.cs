@@ -20,6 +20,17 @@ public static unsafe class Gemm
     internal static readonly KernelKind Best =
         GemmMicroKernel512.IsSupported ? KernelKind.Avx512 : GemmMicroKernel256.IsSupported ? KernelKind.Avx2 : KernelKind.Scalar;
 
+    /// <summary>The micro-kernel in use, for `lethe engine`: "AVX-512 14×32", "AVX2+FMA 6×16" or "scalar 4×8".</summary>
+    public static string KernelName => Best switch
+    {
+        KernelKind.Avx512 => $"AVX-512 {GemmMicroKernel512.MR}×{GemmMicroKernel512.NR}",
+        KernelKind.Avx2 => $"AVX2+FMA {GemmMicroKernel256.MR}×{GemmMicroKernel256.NR}",
+        _ => $"scalar {GemmMicroKernelScalar.MR}×{GemmMicroKernelScalar.NR}",
+    };
+
+    /// <summary>The cache blocking (KC, MC, NC) in use, derived from this CPU's caches (GemmBlocking).</summary>
+    public static (int KC, int MC, int NC) Blocking => (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC);
+
     public static void Multiply(bool transA, bool transB, int M, int N, int K,
         float* A, int lda, void* B, DType bType, int ldb, float* C, int ldc, bool accumulate)
         => Multiply(transA, transB, M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate, Best);
