@@ -115,7 +115,7 @@ public static class ModelBench
         if (!File.Exists("/usr/bin/python3")) return null;
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { script, modelDir, c, threads.ToString(), reps.ToString() }) psi.ArgumentList.Add(a);
-        psi.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
+        psi.Environment["OPENBLAS_CORETYPE"] = OpenBlas.WantedCore;
         psi.Environment["OMP_NUM_THREADS"] = threads.ToString();
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd(); string err = p.StandardError.ReadToEnd();
