@@ -97,7 +97,7 @@ public static unsafe class AttentionBench
             }
         if (script == null || !File.Exists("/usr/bin/python3")) return null;
         var start = new ProcessStartInfo("/usr/bin/python3", $"{script} {T} {threads} {reps}") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
+        start.Environment["OPENBLAS_CORETYPE"] = OpenBlas.WantedCore;
         start.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);   // else OpenBLAS adds its own pool
         start.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
         using var process = Process.Start(start)!;

@@ -37,8 +37,12 @@ public sealed class BenchOptions
 /// <summary>One JSON object per line; values are strings, numbers, booleans or null.</summary>
 public static class JsonLine
 {
+    /// <summary>Fields appended to every line a suite prints from now on (the gemm suite: the CPU model).</summary>
+    public static (string Key, object? Value)[] Always = Array.Empty<(string, object?)>();
+
     public static void Print(params (string Key, object? Value)[] fields)
     {
+        fields = [.. fields, .. Always];
         var sb = new StringBuilder("{");
         for (int i = 0; i < fields.Length; i++)
         {
@@ -154,14 +158,6 @@ public static class Timing
 
 public static class Machine
 {
-    public static string CpuModel()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/cpuinfo"))
-                if (line.StartsWith("model name")) return line[(line.IndexOf(':') + 1)..].Trim();
-        }
-        catch (IOException) { }
-        return "unknown";
-    }
+    /// <summary>Model name with family and model numbers (Lethe.Tensors.CpuInfo).</summary>
+    public static string CpuModel() => Lethe.Tensors.CpuInfo.Model;
 }

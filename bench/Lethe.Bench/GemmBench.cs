@@ -61,6 +61,8 @@ public static unsafe class GemmBench
         GemmProfile.Enabled = options.Has("profile");
         if (options.Get("shared-pack-min") is string sharedMin) GemmBlocking.SharedPackMinFloats = long.Parse(sharedMin, System.Globalization.CultureInfo.InvariantCulture);
 
+        // Every line names the CPU: figures from different machines must never be mixed up.
+        JsonLine.Always = [("cpu", Machine.CpuModel())];
         string? problem = "--no-peer given";
         var blas = options.Has("no-peer") ? null : OpenBlas.TryLoad(out problem);
         if (OpenBlas.EnsureCoreType(blas, new[] { "gemm" }.Concat(args).ToArray()) is int rerunExit) return rerunExit;
@@ -73,7 +75,7 @@ public static unsafe class GemmBench
 
         double peak = FmaPeak.Measure(threads);
         double peakOne = FmaPeak.Measure(1);
-        JsonLine.Print(("bench", "gemm"), ("case", "setup"), ("cpu", Machine.CpuModel()), ("cores", Environment.ProcessorCount),
+        JsonLine.Print(("bench", "gemm"), ("case", "setup"), ("caches", CpuInfo.Caches.ToString()), ("cores", Environment.ProcessorCount),
             ("threads", threads), ("reps", reps), ("settle_ms", settle.TotalMilliseconds), ("clock", clock), ("kernel", Gemm.Best.ToString()),
             ("kc", GemmBlocking.KC), ("mc", GemmBlocking.MC), ("nc", GemmBlocking.NC),
             ("peer", peerName), ("peer_core", blas?.CoreName), ("peer_config", blas?.Config),

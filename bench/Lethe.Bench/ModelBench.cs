@@ -2,7 +2,10 @@
 // 49152, tied) — forward of 1×512 tokens, a training step (forward + backward + AdamW) on 1×512,
 // and decoding 128 tokens after a 128-token prompt — Lethe against eager PyTorch fp32
 // (tools/reference/bench_model_torch.py, OPENBLAS_CORETYPE=SkylakeX, same threads), for f32 and
-// bf16 Lethe weights. Each case runs in a child process so its peak RSS (VmHWM) is its own.
+// bf16 Lethe weights, and for decoding also q8_0 (int8 Linear weights quantized from the bf16
+// ones, Q8Gemm). Each case runs in a child process so its peak RSS (VmHWM) is its own.
+// `--model DIR` runs the same cases on a model folder instead (e.g. models/lethe-demo), converting
+// it on load to each dtype; `--no-peer` skips PyTorch. Every line names the CPU.
 // Prints one JSON object per case:
 //   {"bench":"model","case":..,"dtype":..,"lethe_tok_s":..,"peer":"pytorch-fp32","peer_tok_s":..,"ratio":..,
 //    "peak_rss_mb":..,"weight_mb":..,"kv_cache_mb":..,"threads":..}
@@ -29,38 +32,48 @@ public static class ModelBench
         int threads = IntArg(args, "--threads", Environment.ProcessorCount), reps = IntArg(args, "--reps", 3);
         string? only = StrArg(args, "--case");
         string? child = StrArg(args, "--child");
-        string dir = StrArg(args, "--dir") ?? Path.Combine(Path.GetTempPath(), "lethe-bench-smollm135m");
+        string? modelDir = StrArg(args, "--model");
+        bool noPeer = args.Contains("--no-peer");
+        string dir = modelDir ?? StrArg(args, "--dir") ?? Path.Combine(Path.GetTempPath(), "lethe-bench-smollm135m");
         Engine.Threads = threads;
-        if (child is not null) return RunChild(dir, child, StrArg(args, "--dtype")!, reps);
+        if (child is not null) return RunChild(dir, child, StrArg(args, "--dtype")!, reps, args.Contains("--given-model"));
 
-        WriteModel(Path.Combine(dir, "f32"), DType.F32);
-        WriteModel(Path.Combine(dir, "bf16"), DType.BF16);
+        if (modelDir is null)
+        {
+            WriteModel(Path.Combine(dir, "f32"), DType.F32);
+            WriteModel(Path.Combine(dir, "bf16"), DType.BF16);
+        }
+        string peerDir = modelDir ?? Path.Combine(dir, "f32");
         foreach (var c in new[] { "forward", "train", "decode" })
         {
             if (only is not null && !c.Contains(only)) continue;
-            var peer = Peer(Path.Combine(dir, "f32"), c, threads, reps);
+            var peer = noPeer ? null : Peer(peerDir, c, threads, reps);
             // PyTorch's OpenMP pool and OpenBLAS's threads can oversubscribe 2 cores (decode at 2
             // threads measured 5x slower than at 1), so the peer's 1-thread figure is reported too and
             // the ratio is also given against the better of the two.
-            var peer1 = threads > 1 ? Peer(Path.Combine(dir, "f32"), c, 1, reps) : null;
-            foreach (var dtype in new[] { "f32", "bf16" })
+            var peer1 = threads > 1 && !noPeer ? Peer(peerDir, c, 1, reps) : null;
+            double? bf16Tok = null;
+            foreach (var dtype in new[] { "f32", "bf16", "q8_0" })
             {
-                if (c == "train" && dtype == "bf16") continue; // training needs writable f32 weights
-                var lethe = Child(dir, c, dtype, threads, reps);
+                if (c == "train" && dtype != "f32") continue; // training needs writable f32 weights
+                if (c != "decode" && dtype == "q8_0") continue; // int8 weights are for decoding
+                var lethe = Child(dir, c, dtype, threads, reps, modelDir is not null);
                 double letheTok = lethe["tok_s"]!.GetValue<double>();
+                if (dtype == "bf16") bf16Tok = letheTok;
                 double? peerTok = peer?["tok_s"]!.GetValue<double>();
                 double? peer1Tok = peer1?["tok_s"]!.GetValue<double>();
                 double? peerBest = peerTok is null ? peer1Tok : peer1Tok is null ? peerTok : Math.Max(peerTok.Value, peer1Tok.Value);
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    bench = "model", @case = c, dtype, lethe_tok_s = Math.Round(letheTok, 1),
+                    bench = "model", @case = c, model = modelDir ?? "smollm-135m-shape (random)", dtype, lethe_tok_s = Math.Round(letheTok, 1),
+                    vs_bf16 = dtype == "q8_0" && bf16Tok is not null ? Math.Round(letheTok / bf16Tok.Value, 2) : (double?)null,
                     peer = peer is null ? "pytorch-fp32 (unavailable: install python3-torch)" : "pytorch-fp32",
                     peer_tok_s = peerTok is null ? (double?)null : Math.Round(peerTok.Value, 1),
                     ratio = peerTok is null ? (double?)null : Math.Round(letheTok / peerTok.Value, 2),
                     peer_1thread_tok_s = peer1Tok is null ? (double?)null : Math.Round(peer1Tok.Value, 1),
                     ratio_vs_peer_best = peerBest is null ? (double?)null : Math.Round(letheTok / peerBest.Value, 2),
                     peak_rss_mb = lethe["peak_rss_mb"]!.GetValue<double>(), weight_mb = lethe["weight_mb"]!.GetValue<double>(),
-                    kv_cache_mb = lethe["kv_cache_mb"]!.GetValue<double>(), threads,
+                    kv_cache_mb = lethe["kv_cache_mb"]!.GetValue<double>(), threads, cpu = Machine.CpuModel(),
                 }));
             }
         }
@@ -83,11 +96,12 @@ public static class ModelBench
         ModelInit.WriteRandomWeights(dir, seed: 1, std: 0.02f, matrixDType: dtype);
     }
 
-    private static JsonObject Child(string dir, string c, string dtype, int threads, int reps)
+    private static JsonObject Child(string dir, string c, string dtype, int threads, int reps, bool givenModel)
     {
         var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => a != "model")) psi.ArgumentList.Add(a);
         foreach (var a in new[] { "model", "--child", c, "--dtype", dtype, "--threads", threads.ToString(), "--reps", reps.ToString(), "--dir", dir }) psi.ArgumentList.Add(a);
+        if (givenModel) psi.ArgumentList.Add("--given-model");
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
@@ -101,7 +115,7 @@ public static class ModelBench
         if (!File.Exists("/usr/bin/python3")) return null;
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { script, modelDir, c, threads.ToString(), reps.ToString() }) psi.ArgumentList.Add(a);
-        psi.Environment["OPENBLAS_CORETYPE"] = "SkylakeX";
+        psi.Environment["OPENBLAS_CORETYPE"] = OpenBlas.WantedCore;
         psi.Environment["OMP_NUM_THREADS"] = threads.ToString();
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd(); string err = p.StandardError.ReadToEnd();
@@ -114,13 +128,20 @@ public static class ModelBench
         return (JsonObject)JsonNode.Parse(output.Trim().Split('\n')[^1])!;
     }
 
-    private static int RunChild(string dir, string c, string dtype, int reps)
+    private static int RunChild(string dir, string c, string dtype, int reps, bool givenModel)
     {
-        bool train = c == "train";
-        using var model = ModelLoader.Load(Path.Combine(dir, dtype), train ? DType.F32 : null, writable: train);
-        double weightMb = model.Weights.Values.Distinct().Sum(w => w.Length * (double)w.DType.SizeOf()) / (1 << 20);
+        bool train = c == "train", q8 = dtype == "q8_0";
+        // The random model exists as f32 and bf16 folders (q8_0 is quantized from bf16); a given
+        // model folder is converted on load (q8_0 quantized from the values as stored).
+        using var model = givenModel
+            ? ModelLoader.Load(dir, q8 ? null : DTypes.Parse(dtype), writable: train)
+            : ModelLoader.Load(Path.Combine(dir, q8 ? "bf16" : dtype), train ? DType.F32 : null, writable: train);
+        if (q8) model.QuantizeLinearWeightsQ8(keepOthers: false);
+        // Bytes of weights as the forward reads them (a weight with an int8 copy counts as that copy).
+        double weightMb = model.Weights.Values.Distinct().Sum(w => w.Quantized is { } q ? q.ByteLength + 4.0 * q.Rows * q.BlocksPerRow : w.Length * (double)w.DType.SizeOf()) / (1 << 20);
         var rng = new Rng(7);
-        var ids = Enumerable.Range(0, 512).Select(_ => rng.NextInt(Vocab)).ToArray();
+        int vocab = model.Config.VocabSize, layers = model.Config.NumLayers, kvHeads = model.Config.NumKvHeads, headDim = model.Config.HeadDim;
+        var ids = Enumerable.Range(0, 512).Select(_ => rng.NextInt(vocab)).ToArray();
         double kvMb = 0;
         Func<(int tokens, double seconds)> step;
         using var arena = new TensorArena();
@@ -157,7 +178,7 @@ public static class ModelBench
             default:
             {
                 var prompt = ids.Take(128).ToArray();
-                kvMb = 2.0 * Layers * 256 * KvHeads * (Hidden / Heads) * 4 / (1 << 20);
+                kvMb = 2.0 * layers * 256 * kvHeads * headDim * 4 / (1 << 20);
                 step = () =>
                 {
                     var sw = new Stopwatch();

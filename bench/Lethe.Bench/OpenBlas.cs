@@ -13,7 +13,12 @@ namespace Lethe.Bench;
 
 public sealed unsafe class OpenBlas
 {
-    public const string WantedCore = "SkylakeX";
+    /// <summary>
+    /// OpenBLAS's AVX-512 kernels where the CPU has AVX-512 (its detection misreads the Zen 4 and
+    /// Xeon VMs seen so far), else its AVX2 ones (Haswell): SkylakeX on an AVX2-only CPU dies of an
+    /// illegal instruction.
+    /// </summary>
+    public static readonly string WantedCore = System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "SkylakeX" : "Haswell";
     private const int RowMajor = 101, NoTrans = 111, Trans = 112;
 
     private readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> sgemm;

@@ -9,11 +9,33 @@ internal static class CliArgs
 {
     public static Argument<string> Model() => new("MODEL") { Description = "A model folder: config.json, *.safetensors, tokenizer.json" };
 
-    public static Option<string?> DType() => new("--dtype") { Description = "Convert weights on load: f32, f16 or bf16 (default: as stored)" };
+    public static Option<string?> DType() => new("--dtype") { Description = "Convert weights on load: f32, f16 or bf16 (default: as stored); q8_0 (int8 weights, inference only) where the verb allows it" };
 
-    public static TransformerModel LoadModel(ParseResult parse, Argument<string> model, Option<string?> dtype)
+    /// <summary>With --dtype q8_0: what to do with matrices that Q8_0 cannot hold (last dimension not a multiple of 32).</summary>
+    public static Option<string?> Q8Fallback() => new("--q8-fallback") { Description = "With --dtype q8_0: keep matrices whose last dimension is not a multiple of 32 in bf16 (the only value) instead of stopping" };
+
+    /// <summary>
+    /// Loads MODEL with --dtype. q8_0 is accepted only when the verb passes q8Fallback (inference
+    /// verbs: generate, eval): the model is loaded as stored, or as bf16 with --q8-fallback bf16,
+    /// and every Linear weight gets an int8 copy (TransformerModel.QuantizeLinearWeightsQ8).
+    /// </summary>
+    public static TransformerModel LoadModel(ParseResult parse, Argument<string> model, Option<string?> dtype, Option<string?>? q8Fallback = null)
     {
         string? d = parse.GetValue(dtype);
+        if (d is not null && d.Equals("q8_0", StringComparison.OrdinalIgnoreCase))
+        {
+            if (q8Fallback is null)
+                throw new LetheException($"--dtype q8_0: int8 weights are for inference only (generate, eval); `{parse.CommandResult.Command.Name}` needs weights it can compute with exactly or update: use --dtype f32 or bf16");
+            string? fallback = parse.GetValue(q8Fallback);
+            if (fallback is not null && !fallback.Equals("bf16", StringComparison.OrdinalIgnoreCase))
+                throw new LetheException($"--q8-fallback: '{fallback}' is not supported; the only fallback is bf16 (--q8-fallback bf16)");
+            var m = ModelLoader.Load(parse.GetValue(model)!, fallback is null ? null : Lethe.Tensors.DType.BF16);
+            try { m.QuantizeLinearWeightsQ8(keepOthers: fallback is not null); }
+            catch { m.Dispose(); throw; }
+            return m;
+        }
+        if (q8Fallback is not null && parse.GetValue(q8Fallback) is not null)
+            throw new LetheException("--q8-fallback applies only with --dtype q8_0");
         return ModelLoader.Load(parse.GetValue(model)!, d is null ? null : DTypes.Parse(d));
     }
 

@@ -1,4 +1,5 @@
-// `lethe engine`: what the tensor engine will use on this machine (SIMD width, threads).
+// `lethe engine`: what the tensor engine will use on this machine: CPU, caches, SIMD width,
+// threads, the GEMM micro-kernel and cache blocking derived from the caches, int8 dot products.
 using System.CommandLine;
 using System.Runtime.Intrinsics;
 
@@ -8,15 +9,21 @@ public static class EngineInfoCommand
 {
     public static Command Build()
     {
-        var cmd = new Command("engine", "Show the tensor engine's view of this machine (SIMD, threads)");
+        var cmd = new Command("engine", "Show the tensor engine's view of this machine (CPU, caches, SIMD, threads, GEMM blocking)");
         cmd.SetAction(parse =>
         {
             var o = parse.InvocationConfiguration.Output;
+            var (kc, mc, nc) = Lethe.Tensors.Kernels.Gemm.Blocking;
+            o.WriteLine($"cpu:          {Lethe.Tensors.CpuInfo.Model}");
+            o.WriteLine($"caches:       {Lethe.Tensors.CpuInfo.Caches} (from {Lethe.Tensors.CpuInfo.CacheSource})");
             o.WriteLine($"cores:        {Environment.ProcessorCount}");
             o.WriteLine($"threads:      {Lethe.Tensors.Engine.Threads}");
             o.WriteLine($"Vector512:    {(Vector512.IsHardwareAccelerated ? "yes" : "no")}");
             o.WriteLine($"Vector256:    {(Vector256.IsHardwareAccelerated ? "yes" : "no")}");
             o.WriteLine($"FMA:          {(System.Runtime.Intrinsics.X86.Fma.IsSupported ? "yes" : "no")}");
+            o.WriteLine($"gemm kernel:  {Lethe.Tensors.Kernels.Gemm.KernelName}");
+            o.WriteLine($"gemm blocks:  KC {kc}, MC {mc}, NC {nc} (derived from the caches)");
+            o.WriteLine($"int8 dot:     {Lethe.Tensors.Kernels.Q8Gemm.DotKind} (for --dtype q8_0)");
             return 0;
         });
         return cmd;

@@ -272,6 +272,36 @@ public sealed class TransformerModel : IDisposable
         return Hook(hooks, hn.ResidPost, post);
     }
 
+    /// <summary>
+    /// Inference with int8 weights (--dtype q8_0): gives every Linear weight (q, k, v, o, MLP, LM
+    /// head) a Q8_0 copy (Tensor.Quantized) that Linear's forward then uses. A matrix whose last
+    /// dimension is not a multiple of 32 stops with a message naming it, unless keepOthers is set:
+    /// it then stays in its loaded dtype. Returns the number of matrices quantized. The unquantized
+    /// weights stay loaded (embedding lookup, and gradients if any are asked for, read them).
+    /// </summary>
+    public int QuantizeLinearWeightsQ8(bool keepOthers)
+    {
+        var head = WeightLayout.LmHeadName(Config) is { } headName ? W(headName) : W(WeightLayout.EmbedName(Config));
+        var linear = new List<(Tensor W, string Name)> { (head, head.Name ?? "lm_head") };
+        for (int i = 0; i < layers.Length; i++)
+        {
+            var lw = layers[i];
+            foreach (var (w, part) in new[] { (lw.Q, "q"), (lw.K, "k"), (lw.V, "v"), (lw.O, "o"), (lw.Up, "up"), (lw.Down, "down"), (lw.Gate, "gate") })
+                if (w is not null) linear.Add((w, w.Name ?? $"layer {i} {part} projection"));
+        }
+        int count = 0;
+        foreach (var (t, name) in linear)
+        {
+            if (t.Quantized is not null) continue;
+            if (!Q8Matrix.CanQuantize(t.Dim(0), t.Dim(1)) && keepOthers) continue;
+            var q = Q8Matrix.FromTensor(t, name); // throws, naming the tensor and its shape, when it cannot be
+            owned.Add(q);
+            t.Quantized = q;
+            count++;
+        }
+        return count;
+    }
+
     public void Dispose()
     {
         foreach (var o in owned) o.Dispose();

@@ -30,6 +30,11 @@ public sealed unsafe class Tensor : IDisposable
     public bool IsLeaf { get; internal set; } = true;
     /// <summary>Optional name (a parameter's Hugging Face name, or an op's output name) for messages.</summary>
     public string? Name { get; set; }
+    /// <summary>
+    /// The same matrix quantized to Q8_0 (inference only, `--dtype q8_0`): when set, Linear's forward
+    /// multiplies by it instead of this tensor's own values. Whoever sets it owns and disposes it.
+    /// </summary>
+    public Q8Matrix? Quantized { get; set; }
 
     internal Tensor(Storage storage, long offset, int[] shape, long[] strides, DType dtype, bool ownsStorage)
     {

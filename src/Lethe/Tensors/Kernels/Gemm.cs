@@ -3,8 +3,8 @@
 //   B: f32, f16 or bf16, [K, N] with row stride ldb, or [N, K] when transB (the nn.Linear weight
 //      layout; op(B) = Bᵀ); half precision is widened to fp32 while packing, never stored widened
 //   C: fp32 [M, N] with row stride ldc; accumulate = true adds to C, false overwrites it
-// Dispatch: a few rows of A (one-token decoding, small batches) go to Gemv, which streams B
-// without packing; everything else goes to the packed, cache-blocked GemmDriver with the widest
+// Dispatch: a few rows of A (one-token decoding, small batches) go to Gemv (AVX-512) or, for the
+// Linear forward with f32/bf16 weights on AVX2-only CPUs, Gemv256; both stream B without packing; everything else goes to the packed, cache-blocked GemmDriver with the widest
 // micro-kernel the CPU accelerates (AVX-512, else AVX2+FMA, else scalar). The choice depends only
 // on the shapes and the CPU, never on the thread count, and each path has a fixed per-element
 // accumulation order, so results are bit-identical for any Engine.Threads and from run to run.
@@ -19,6 +19,17 @@ public static unsafe class Gemm
     /// <summary>The micro-kernel family this CPU runs best: AVX-512, else AVX2+FMA, else scalar.</summary>
     internal static readonly KernelKind Best =
         GemmMicroKernel512.IsSupported ? KernelKind.Avx512 : GemmMicroKernel256.IsSupported ? KernelKind.Avx2 : KernelKind.Scalar;
+
+    /// <summary>The micro-kernel in use, for `lethe engine`: "AVX-512 14×32", "AVX2+FMA 6×16" or "scalar 4×8".</summary>
+    public static string KernelName => Best switch
+    {
+        KernelKind.Avx512 => $"AVX-512 {GemmMicroKernel512.MR}×{GemmMicroKernel512.NR}",
+        KernelKind.Avx2 => $"AVX2+FMA {GemmMicroKernel256.MR}×{GemmMicroKernel256.NR}",
+        _ => $"scalar {GemmMicroKernelScalar.MR}×{GemmMicroKernelScalar.NR}",
+    };
+
+    /// <summary>The cache blocking (KC, MC, NC) in use, derived from this CPU's caches (GemmBlocking).</summary>
+    public static (int KC, int MC, int NC) Blocking => (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC);
 
     public static void Multiply(bool transA, bool transB, int M, int N, int K,
         float* A, int lda, void* B, DType bType, int ldb, float* C, int ldc, bool accumulate)
@@ -39,6 +50,11 @@ public static unsafe class Gemm
         if (M <= Gemv.MaxRows && kernel == KernelKind.Avx512 && Gemv.IsSupported)
         {
             Gemv.Multiply(transA, transB, M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate);
+            return;
+        }
+        if (kernel == KernelKind.Avx2 && Gemv256.Takes(transA, transB, M, bType))
+        {
+            Gemv256.Multiply(M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate);
             return;
         }
         switch (kernel)

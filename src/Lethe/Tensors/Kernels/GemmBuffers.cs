@@ -10,8 +10,8 @@ internal sealed unsafe class GemmBuffers
 {
     [ThreadStatic] private static GemmBuffers? current;
 
-    private readonly float*[] slots = new float*[5];
-    private readonly long[] capacities = new long[5];
+    private readonly float*[] slots = new float*[7];
+    private readonly long[] capacities = new long[7];
 
     public static GemmBuffers ForThread() => current ??= new GemmBuffers();
 
@@ -24,6 +24,10 @@ internal sealed unsafe class GemmBuffers
     public float* Row(long floats) => Get(3, floats);
     /// <summary>All of op(A) packed, shared by the threads of one GEMM (owned by the calling thread).</summary>
     public float* SharedA(long floats) => Get(4, floats);
+
+    /// <summary>Q8Gemm: the rows of A quantized to int8 (sized in floats: bytes / 4), and their block scales.</summary>
+    public float* QuantA(long floats) => Get(5, floats);
+    public float* QuantAScales(long floats) => Get(6, floats);
 
     private float* Get(int slot, long floats)
     {

@@ -16,53 +16,6 @@ using System.Runtime.CompilerServices;
 
 namespace Lethe.Tensors.Kernels;
 
-/// <summary>
-/// Cache blocking for the packed GEMM (elements), for Zen 4 (32 KB L1d, 1 MB L2 per core, 32 MB
-/// L3). The micro-kernel loads little per FMA (2 vectors + 14 broadcasts per 28 FMAs), so it keeps
-/// full speed with its panels in L2; what costs is passing over C (each k block reads and writes
-/// all of C, which for the LM-head shape is 100 MB) and packing. Hence a deep KC. Chosen by a
-/// sweep in one-thread CPU time (bench gemm --kc/--mc/--nc --clock cpu --threads 1, ratios to
-/// OpenBLAS, two rounds): KC 640 / MC 168 / NC 512 gave 1.00-1.09 on every case; KC 256 gave
-/// 0.96-1.05 (0.92 before A was packed once per thread), KC 768 and NC 256/1024 no better.
-/// </summary>
-internal static class GemmBlocking
-{
-    /// <summary>Largest k depth of a block (see BlockDepth): K = 576 runs as one block, 4096 as 7 of 592.</summary>
-    public static int KC = 640;
-    /// <summary>Rows of C per packed A block (rounded to MR): MC × KC floats (430 KB) sit in L2.</summary>
-    public static int MC = 168;
-    /// <summary>Columns of C per packed B block (rounded to NR): KC × NC floats sit in L2/L3.</summary>
-    public static int NC = 512;
-    /// <summary>
-    /// The k depth actually used for K: K split into equal blocks of at most KC, rounded up to a
-    /// multiple of 16 (whole vector transposes when packing), so no block is a thin remainder.
-    /// Depends on K alone, which keeps the accumulation order independent of threads and tiles.
-    /// </summary>
-    public static int BlockDepth(int K)
-    {
-        int blocks = (K + KC - 1) / KC;
-        int depth = (K + blocks - 1) / blocks;
-        return Math.Min(K, (depth + 15) / 16 * 16);
-    }
-
-    /// <summary>
-    /// op(A) is packed once (shared by the threads, or by one thread's column blocks) rather than
-    /// once per column block and thread, when it has at most this many floats (16 MB: 512 tokens ×
-    /// 4096 features is 8 MB). The kernels then read A panels from L3 or memory, which at 56 bytes
-    /// per 28 FMAs is far below what either delivers.
-    /// </summary>
-    public static long PackAOnceFloats = 1L << 22;
-
-    /// <summary>
-    /// Sharing the packing of op(A) among threads costs one more parallel dispatch (10-20 µs);
-    /// below this many floats (about 20 µs of packing per thread) each thread packs its own copy.
-    /// </summary>
-    public static long SharedPackMinFloats = 1L << 16;
-
-    /// <summary>Below this many flops a GEMM runs on the calling thread only.</summary>
-    public static double MinParallelFlops = 2e6;
-}
-
 internal static unsafe class GemmDriver<TK> where TK : struct, IGemmMicroKernel
 {
     public static void Multiply(bool transA, bool transB, int M, int N, int K,

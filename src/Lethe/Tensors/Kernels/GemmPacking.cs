@@ -25,17 +25,10 @@ internal static unsafe class GemmPacking
     public static void PackA(bool transA, float* A, long lda, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
         if (Vector512Packing && mr <= 16) { PackA512(transA, A, lda, i0, mc, p0, kc, mr, dst); return; }
+        if (transA) { PackATransposed<CopyScalar>(A, lda, i0, mc, p0, kc, mr, dst); return; }
         for (int r0 = 0; r0 < mc; r0 += mr)
         {
             int rows = Math.Min(mr, mc - r0);
-            if (transA)
-            {
-                // A [K, M]: the rows of one k are contiguous, so each k step is a short copy.
-                float* src = A + (long)p0 * lda + i0 + r0;
-                for (int k = 0; k < kc; k++, src += lda, dst += rows)
-                    for (int i = 0; i < rows; i++) dst[i] = src[i];
-            }
-            else
             {
                 // A [M, K]: read each row contiguously and scatter with stride `rows`.
                 for (int i = 0; i < rows; i++)
@@ -52,19 +45,10 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA512(bool transA, float* A, long lda, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
+        if (transA) { PackATransposed<CopyMasked512>(A, lda, i0, mc, p0, kc, mr, dst); return; }
         for (int r0 = 0; r0 < mc; r0 += mr, dst += (long)mr * kc)
         {
             int rows = Math.Min(mr, mc - r0);
-            if (transA)
-            {
-                // A [K, M]: one masked 16-float load and store per k (reads stay inside the
-                // matrix, writes inside the panel).
-                var mask = RowMask(rows);
-                float* src = A + (long)p0 * lda + i0 + r0;
-                for (int k = 0; k < kc; k++, src += lda)
-                    Avx512F.MaskStore(dst + (long)k * rows, mask, Avx512F.MaskLoad(src, mask, Vector512<float>.Zero));
-            }
-            else
             {
                 long offset = (long)(i0 + r0) * lda + p0;
                 int k = 0;
@@ -73,6 +57,58 @@ internal static unsafe class GemmPacking
                 for (; k < kc; k++)
                     for (int i = 0; i < rows; i++) dst[(long)k * rows + i] = A[offset + i * lda + k];
             }
+        }
+    }
+
+    /// <summary>
+    /// PackA for A [K, M] (op(A) = Aᵀ, the weight gradient dyᵀ·x): the mr values of a panel at one
+    /// k are contiguous in A, so each panel row is one short copy (TC). The order matters: walking
+    /// one panel down all kc rows of A reads 56 bytes every lda floats (6 KB apart for M = 1536),
+    /// a stride that Intel's prefetchers do not follow and that maps every row to the same few L1
+    /// sets, so each panel re-fetched lines the previous one had just loaded. Instead, k goes in
+    /// chunks of 16: within a chunk, every panel of the block is copied, so each of the 16 rows of
+    /// A is read left to right across the whole block (sequential, 16 × mc floats stay in L1),
+    /// and the next chunk's rows are prefetched while this one is copied.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackATransposed<TC>(float* A, long lda, int i0, int mc, int p0, int kc, int mr, float* dst) where TC : struct, ICopyPanelRow
+    {
+        const int Chunk = 16;
+        for (int k0 = 0; k0 < kc; k0 += Chunk)
+        {
+            int k1 = Math.Min(kc, k0 + Chunk);
+            for (int k = k1; k < Math.Min(kc, k1 + Chunk) && Sse.IsSupported; k++)
+            {
+                float* next = A + (long)(p0 + k) * lda + i0;
+                for (int i = 0; i < mc; i += 16) Sse.Prefetch0(next + i);
+            }
+            for (int r0 = 0; r0 < mc; r0 += mr)
+            {
+                int rows = Math.Min(mr, mc - r0);
+                float* panel = dst + (long)r0 * kc;
+                float* src = A + (long)(p0 + k0) * lda + i0 + r0;
+                for (int k = k0; k < k1; k++, src += lda) TC.Copy(src, panel + (long)k * rows, rows);
+            }
+        }
+    }
+
+    /// <summary>Copies `rows` (≤ 16) floats of one panel row; must not touch memory past them.</summary>
+    private interface ICopyPanelRow { static abstract void Copy(float* src, float* dst, int rows); }
+
+    private struct CopyScalar : ICopyPanelRow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Copy(float* src, float* dst, int rows) { for (int i = 0; i < rows; i++) dst[i] = src[i]; }
+    }
+
+    /// <summary>One masked 16-float load and store (reads stay inside the matrix, writes inside the panel).</summary>
+    private struct CopyMasked512 : ICopyPanelRow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Copy(float* src, float* dst, int rows)
+        {
+            var mask = RowMask(rows);
+            Avx512F.MaskStore(dst, mask, Avx512F.MaskLoad(src, mask, Vector512<float>.Zero));
         }
     }
 

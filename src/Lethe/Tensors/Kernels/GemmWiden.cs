@@ -15,6 +15,8 @@ internal unsafe interface IWidenB
 {
     /// <summary>Elements [index, index+16) of b as fp32 (AVX-512 only).</summary>
     static abstract Vector512<float> Load(void* b, long index);
+    /// <summary>Elements [index, index+8) of b as fp32 (AVX2; Gemv256).</summary>
+    static abstract Vector256<float> Load8(void* b, long index);
     static abstract float Scalar(void* b, long index);
     /// <summary>Asks for the cache line holding element `index` (streaming weights ahead of use).</summary>
     static abstract void Prefetch(void* b, long index);
@@ -27,6 +29,8 @@ internal unsafe struct WidenF32 : IWidenB
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(void* b, long index) => Vector512.Load((float*)b + index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load8(void* b, long index) => Vector256.Load((float*)b + index);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Scalar(void* b, long index) => ((float*)b)[index];
 }
 
@@ -37,6 +41,9 @@ internal unsafe struct WidenBF16 : IWidenB
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(void* b, long index) =>
         Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)b + index)), 16).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load8(void* b, long index) =>
+        Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)b + index)), 16).AsSingle();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Scalar(void* b, long index) => BitConverter.Int32BitsToSingle(((ushort*)b)[index] << 16);
 }
@@ -59,6 +66,13 @@ internal unsafe struct WidenF16 : IWidenB
         var subnormal = (bits + Vector512.Create(1u << 23)).AsSingle() - Vector512.Create(113u << 23).AsSingle();
         bits = Vector512.ConditionalSelect(Vector512.Equals(exponent, Vector512<uint>.Zero), subnormal.AsUInt32(), bits);
         return (bits | sign).AsSingle();
+    }
+    /// <summary>Not used on a hot path (Gemv256 does not take f16): eight scalar conversions.</summary>
+    public static Vector256<float> Load8(void* b, long index)
+    {
+        ushort* h = (ushort*)b + index;
+        return Vector256.Create(DTypes.F16ToF32(h[0]), DTypes.F16ToF32(h[1]), DTypes.F16ToF32(h[2]), DTypes.F16ToF32(h[3]),
+                                DTypes.F16ToF32(h[4]), DTypes.F16ToF32(h[5]), DTypes.F16ToF32(h[6]), DTypes.F16ToF32(h[7]));
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Scalar(void* b, long index) => DTypes.F16ToF32(((ushort*)b)[index]);

@@ -1,6 +1,8 @@
 // Linear layer and plain matrix product, with backward, on top of the GEMM kernel.
 //   Linear: x [.., in] · Wᵀ (W [out, in], f32/f16/bf16, the Hugging Face layout) (+ bias [out]) -> [.., out]
 //   backward: dx += dy · W (A·B layout); dW += dyᵀ · x (Aᵀ·B layout); db += Σ_rows dy.
+// A weight with a Q8_0 copy (Tensor.Quantized, inference with --dtype q8_0) is multiplied in int8
+// by Q8Gemm in the forward; a backward through it (for an input gradient) uses the unquantized W.
 using Lethe.Tensors.Autograd;
 using Lethe.Tensors.Kernels;
 
@@ -21,7 +23,8 @@ public static unsafe partial class Op
         int rows = Check.Rows(x);
         var outShape = x.Shape.ToArray(); outShape[^1] = outF;
         var y = Tensor.Zeros(outShape);
-        Gemm.Multiply(false, true, rows, outF, inF, x.F32Ptr, inF, weight.BytePtr, weight.DType, inF, y.F32Ptr, outF, accumulate: false);
+        if (weight.Quantized is { } q8) Q8Gemm.Multiply(rows, x.F32Ptr, inF, q8, y.F32Ptr, outF, accumulate: false);
+        else Gemm.Multiply(false, true, rows, outF, inF, x.F32Ptr, inF, weight.BytePtr, weight.DType, inF, y.F32Ptr, outF, accumulate: false);
         if (bias != null)
         {
             var bs = bias.AsReadOnlySpan(); var ys = y.AsSpan();
