@@ -32,8 +32,7 @@ public sealed class RunLock : IDisposable
         try { s = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
         catch (IOException)
         {
-            string holder = "";
-            try { holder = File.ReadAllText(path).Trim(); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            string holder = ReadUnlocked(path);
             throw new LetheException($"{folder}: another run is writing this folder{(holder.Length > 0 ? $" ({holder})" : "")}, holding {path}; wait for it to finish, or choose another output folder");
         }
         s.SetLength(0);
@@ -41,6 +40,30 @@ public sealed class RunLock : IDisposable
         s.Flush();
         return new RunLock(path, s);
     }
+
+    /// <summary>The holder's line, read with plain read(2): .NET's own file API would honour the lock and refuse.</summary>
+    private static string ReadUnlocked(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return "";
+        int fd = open(path, 0);
+        if (fd < 0) return "";
+        try
+        {
+            var buffer = new byte[512];
+            nint n = read(fd, buffer, buffer.Length);
+            return n > 0 ? Encoding.UTF8.GetString(buffer, 0, (int)n).Trim() : "";
+        }
+        finally { close(fd); }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int open([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern nint read(int fd, byte[] buffer, nint count);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int close(int fd);
 
     public void Dispose()
     {

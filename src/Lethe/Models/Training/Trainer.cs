@@ -157,7 +157,7 @@ public sealed class Trainer
     private static void DeleteCheckpointFolder(string dir)
     {
         if (!Directory.Exists(dir)) return;
-        File.Delete(Path.Combine(dir, CompleteMarker)); // first: a half-deleted folder never looks complete
+        File.Delete(Path.Combine(dir, CompleteMarker)); // first: a half-deleted folder never looks complete (after a kill here, Recover removes the rest)
         Directory.Delete(dir, true);
     }
 
@@ -168,7 +168,7 @@ public sealed class Trainer
         return IsComplete(dir) || IsComplete(dir + ".tmp") || IsComplete(dir + ".old");
     }
 
-    /// <summary>After a kill mid-swap: makes OUT/checkpoint the newest complete checkpoint (tmp is newer than the current one, old is older).</summary>
+    /// <summary>After a kill mid-swap: makes OUT/checkpoint the newest complete checkpoint (tmp is newer than the current one, old is older) and removes the rest.</summary>
     private static void Recover(string dir)
     {
         string temp = dir + ".tmp", old = dir + ".old";
@@ -179,7 +179,8 @@ public sealed class Trainer
             if (Directory.Exists(dir)) Directory.Delete(dir, true); // incomplete: never had its marker
             Directory.Move(source, dir);
         }
-        if (Directory.Exists(temp) && !IsComplete(temp)) Directory.Delete(temp, true);
+        DeleteCheckpointFolder(temp);
+        DeleteCheckpointFolder(old);
     }
 
     /// <summary>Writes OUT/checkpoint/ as a whole: a new folder is completed, then swapped in.</summary>
@@ -188,7 +189,6 @@ public sealed class Trainer
         string dir = CheckpointDir ?? throw new LetheException("no --out folder was given, so there is nowhere to save a checkpoint");
         string temp = dir + ".tmp", old = dir + ".old";
         Recover(dir);
-        DeleteCheckpointFolder(temp);
         Directory.CreateDirectory(temp);
         ModelSaver.SaveWeights(model, Path.Combine(temp, "model.safetensors"));
         TrainingState.Save(temp, optimizer, Step, data.Position); // trainer_state.json last: the folder is now complete
