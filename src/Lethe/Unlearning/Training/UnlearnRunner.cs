@@ -225,10 +225,25 @@ public static class UnlearnRunner
     private static void CheckMemory(TransformerModel model, IReadOnlyList<string> trained, int batch, int maxTokens, int? lastLayer, long? available)
     {
         long estimate = EstimateMemory(model, trained, batch, maxTokens, lastLayer);
-        long have = available ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        long have = available ?? AvailableMemory();
         if (estimate > have)
             throw new LetheException($"the run needs about {estimate / 1e9:F2} GB (weights, {trained.Count} trained tensors with gradients and Adam moments, activations of {batch} × {maxTokens} tokens) " +
                 $"but {have / 1e9:F2} GB are available; lower batch_size or max_tokens, or train fewer tensors");
+    }
+
+    /// <summary>MemAvailable of /proc/meminfo on Linux (what can be used without swapping), else the runtime's memory limit.</summary>
+    public static long AvailableMemory()
+    {
+        long limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/meminfo"))
+                if (line.StartsWith("MemAvailable:") && long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], out long kb))
+                    return Math.Min(limit, kb * 1024);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return limit;
     }
 
     private static long PeakMemory() { using var p = Process.GetCurrentProcess(); p.Refresh(); return p.PeakWorkingSet64; }
