@@ -20,16 +20,24 @@ public static class UnlearnTrainCommand
 
     public static string Flag(string parameter) => "--" + parameter.Replace('_', '-');
 
+    /// <summary>The file of a data argument: FILE#NAME picks one concept of FILE.</summary>
+    private static string DataFile(string spec)
+    {
+        int hash = spec.LastIndexOf('#');
+        return hash > 0 && !File.Exists(spec) ? spec[..hash] : spec;
+    }
+
     private static Command Build(ITrainingMethod method)
     {
         var model = CliArgs.Model();
         var forget = new Option<string[]>("--forget") { Description = "Forget data: .jsonl ({text}, {question, answer}, {article}), .json arrays, .txt; FILE#NAME picks one concept's article", Required = true, AllowMultipleArgumentsPerToken = true };
         var retain = new Option<string[]>("--retain") { Description = "Retain data, same formats", AllowMultipleArgumentsPerToken = true };
-        var output = new Option<string>("--out", "-o") { Description = "The unlearned model folder to create (must not exist)", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "The unlearned model folder to create (new, empty, this verb's own earlier output, or any folder with --force; never an input)", Required = true };
         var patterns = new Option<string[]>("--params") { Description = "Tensors to train, by glob over checkpoint names (default: the method's)", AllowMultipleArgumentsPerToken = true };
         var preset = new Option<string?>("--preset") { Description = "Parameter defaults: zephyr-7b (the published recipe) or demo (the shipped demo model)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the unfinished run in OUT.partial" };
-        var cmd = new Command(method.Name, method.Summary) { model, forget, retain, output, patterns, preset, resume };
+        var force = CliChecks.Force();
+        var cmd = new Command(method.Name, method.Summary) { model, forget, retain, output, patterns, preset, resume, force };
         var flags = method.Parameters.Select(p =>
         {
             string presets = p.Presets.Count == 0 ? "" : "; " + string.Join(", ", p.Presets.Select(kv => $"{kv.Key}: {kv.Value}"));
@@ -40,13 +48,18 @@ public static class UnlearnTrainCommand
         }).ToList();
         cmd.SetAction((parse, cancel) =>
         {
+            // Outputs are checked against every input (model, data files) before any work.
+            string verb = "unlearn " + method.Name, modelDir = parse.GetValue(model)!;
+            string[] forgetSpecs = parse.GetValue(forget) ?? Array.Empty<string>(), retainSpecs = parse.GetValue(retain) ?? Array.Empty<string>();
+            var policy = CliChecks.Outputs(parse, verb, force).Inputs(modelDir, forgetSpecs.Select(DataFile), retainSpecs.Select(DataFile));
+            string outDir = policy.Folder("--out", parse.GetValue(output));
             var given = flags.Where(f => parse.GetValue(f.o) is not null).ToDictionary(f => f.Name, f => parse.GetValue(f.o)!);
             var settings = MethodSettings.Resolve(method, parse.GetValue(preset), given);
             var err = parse.InvocationConfiguration.Error;
             var result = UnlearnRunner.Run(method, settings, new UnlearnRunOptions
             {
-                ModelDir = parse.GetValue(model)!, OutDir = parse.GetValue(output)!,
-                Forget = parse.GetValue(forget) ?? Array.Empty<string>(), Retain = parse.GetValue(retain) ?? Array.Empty<string>(),
+                ModelDir = modelDir, OutDir = outDir, Verb = verb, ReplaceExisting = Directory.Exists(outDir),
+                Forget = forgetSpecs, Retain = retainSpecs,
                 Patterns = parse.GetValue(patterns) ?? Array.Empty<string>(), Seed = parse.GetValue(LetheCli.Seed) ?? 0,
                 Resume = parse.GetValue(resume), Quiet = parse.GetValue(LetheCli.Quiet),
                 Stderr = ReferenceEquals(err, Console.Error) ? null : err,

@@ -123,79 +123,24 @@ public sealed class Trainer
 
     private bool metricsTrimmed;
 
-    /// <summary>
-    /// Keeps only the metrics lines of steps the run has really done (≤ Step): after a resume the
-    /// steps since the checkpoint are run again and must not appear twice; a line cut by a kill is
-    /// dropped. Rewritten atomically.
-    /// </summary>
+    /// <summary>Keeps only the metrics lines of steps the run has really done (≤ Step); see CheckpointFolder.TrimMetrics.</summary>
     private void TrimMetrics()
     {
-        if (options.OutDir is null) return;
-        string path = Path.Combine(options.OutDir, "metrics.jsonl");
-        if (!File.Exists(path)) return;
-        var kept = new List<string>();
-        foreach (var line in File.ReadLines(path))
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                if (doc.RootElement.TryGetProperty("step", out var s) && s.TryGetInt64(out long step) && step <= Step) kept.Add(line);
-            }
-            catch (JsonException) { }
-        }
-        AtomicFile.WriteAllText(path, string.Concat(kept.Select(l => l + "\n")));
-    }
-
-    // The checkpoint swap. A checkpoint folder is complete when its trainer_state.json exists: that
-    // file is written last (atomically) and deleted first. Saving writes checkpoint.tmp, renames
-    // checkpoint → checkpoint.old, checkpoint.tmp → checkpoint, then deletes checkpoint.old; a kill
-    // at any instant leaves at least one complete folder, and Recover picks the newest one.
-    private const string CompleteMarker = "trainer_state.json";
-
-    private static bool IsComplete(string dir) => File.Exists(Path.Combine(dir, CompleteMarker));
-
-    private static void DeleteCheckpointFolder(string dir)
-    {
-        if (!Directory.Exists(dir)) return;
-        File.Delete(Path.Combine(dir, CompleteMarker)); // first: a half-deleted folder never looks complete (after a kill here, Recover removes the rest)
-        Directory.Delete(dir, true);
+        if (options.OutDir is not null) CheckpointFolder.TrimMetrics(Path.Combine(options.OutDir, "metrics.jsonl"), Step);
     }
 
     /// <summary>Whether OUT holds a checkpoint (possibly mid-swap) that --resume would continue.</summary>
-    public static bool HasCheckpoint(string outDir)
-    {
-        string dir = Path.Combine(outDir, "checkpoint");
-        return IsComplete(dir) || IsComplete(dir + ".tmp") || IsComplete(dir + ".old");
-    }
+    public static bool HasCheckpoint(string outDir) => CheckpointFolder.Exists(Path.Combine(outDir, "checkpoint"));
 
-    /// <summary>After a kill mid-swap: makes OUT/checkpoint the newest complete checkpoint (tmp is newer than the current one, old is older) and removes the rest.</summary>
-    private static void Recover(string dir)
-    {
-        string temp = dir + ".tmp", old = dir + ".old";
-        if (!IsComplete(dir))
-        {
-            string? source = IsComplete(temp) ? temp : IsComplete(old) ? old : null;
-            if (source is null) return;
-            if (Directory.Exists(dir)) Directory.Delete(dir, true); // incomplete: never had its marker
-            Directory.Move(source, dir);
-        }
-        DeleteCheckpointFolder(temp);
-        DeleteCheckpointFolder(old);
-    }
-
-    /// <summary>Writes OUT/checkpoint/ as a whole: a new folder is completed, then swapped in.</summary>
+    /// <summary>Writes OUT/checkpoint/ as a whole (CheckpointFolder: a kill at any instant leaves a complete copy).</summary>
     public void SaveCheckpoint()
     {
-        string dir = CheckpointDir ?? throw new LetheException("no --out folder was given, so there is nowhere to save a checkpoint");
-        string temp = dir + ".tmp", old = dir + ".old";
-        Recover(dir);
-        Directory.CreateDirectory(temp);
-        ModelSaver.SaveWeights(model, Path.Combine(temp, "model.safetensors"));
-        TrainingState.Save(temp, optimizer, Step, data.Position); // trainer_state.json last: the folder is now complete
-        if (IsComplete(dir)) { DeleteCheckpointFolder(old); Directory.Move(dir, old); }
-        else if (Directory.Exists(dir)) Directory.Delete(dir, true);
-        Directory.Move(temp, dir);
-        DeleteCheckpointFolder(old);
+        string dir = CheckpointDir ?? throw new LetheException("no output folder was given, so there is nowhere to save a checkpoint");
+        CheckpointFolder.Save(dir, temp =>
+        {
+            ModelSaver.SaveWeights(model, Path.Combine(temp, "model.safetensors"));
+            TrainingState.Save(temp, optimizer, Step, data.Position); // trainer_state.json last: the folder is now complete
+        });
     }
 
     /// <summary>Restores weights, optimizer state, step and data position from OUT/checkpoint/ if present.</summary>
@@ -203,8 +148,8 @@ public sealed class Trainer
     {
         string? dir = CheckpointDir;
         if (dir is null) return false;
-        Recover(dir);
-        if (!IsComplete(dir)) return false;
+        CheckpointFolder.Recover(dir);
+        if (!CheckpointFolder.IsComplete(dir)) return false;
         ModelSaver.LoadWeightsInto(model, Path.Combine(dir, "model.safetensors"));
         var (step, position) = TrainingState.Load(dir, optimizer);
         Step = step; data.Position = position;

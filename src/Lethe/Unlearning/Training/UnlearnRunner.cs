@@ -45,6 +45,10 @@ public sealed record UnlearnRunOptions
     public long? StopAfterStep { get; init; }
     /// <summary>Memory the run may use; null = the machine's available memory.</summary>
     public long? AvailableMemoryBytes { get; init; }
+    /// <summary>Replace an existing OUT (the caller's output policy allowed it: Lethe's own earlier output of this verb, or --force); otherwise OUT must not exist.</summary>
+    public bool ReplaceExisting { get; init; }
+    /// <summary>The verb recorded in OUT's output marker (Lethe.IO.OutputPolicy), so a rerun of the same verb recognizes its own folder.</summary>
+    public string? Verb { get; init; }
 }
 
 public sealed record UnlearnResult(string OutDir, long Steps, IReadOnlyList<IReadOnlyDictionary<string, double>> History, double WallSeconds, long PeakMemoryBytes, bool Finished);
@@ -58,7 +62,7 @@ public static class UnlearnRunner
         var clock = Stopwatch.StartNew();
         string outDir = Path.GetFullPath(o.OutDir), modelDir = Path.GetFullPath(o.ModelDir);
         string work = outDir + PartialSuffix, checkpoint = Path.Combine(work, "checkpoint");
-        CheckOutput(outDir, modelDir);
+        CheckOutput(outDir, modelDir, o.ReplaceExisting);
         if (Directory.Exists(work) && !o.Resume)
             throw new LetheException($"{work} holds an unfinished run: resume it (--resume) or delete it");
 
@@ -115,10 +119,11 @@ public static class UnlearnRunner
         long step = 0;
         double previousSeconds = 0;
         string metricsPath = Path.Combine(work, "metrics.jsonl");
-        if (o.Resume && Directory.Exists(checkpoint))
+        CheckpointFolder.Recover(checkpoint);
+        if (o.Resume && CheckpointFolder.IsComplete(checkpoint))
         {
             (step, previousSeconds) = LoadCheckpoint(checkpoint, trained, optimizer, sources, objective);
-            KeepMetricsUpTo(metricsPath, step);
+            CheckpointFolder.TrimMetrics(metricsPath, step);
             if (!o.Quiet) (o.Stderr ?? Console.Error).WriteLine($"resumed {method.Name} at step {step}");
         }
         else
@@ -191,18 +196,22 @@ public static class UnlearnRunner
             ["final"] = history.Count > 0 ? new JsonObject(history[^1].Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))) : null,
         };
         AtomicFile.WriteAllText(Path.Combine(work, "unlearn_run.json"), record.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        if (Directory.Exists(checkpoint)) Directory.Delete(checkpoint, true);
+        CheckpointFolder.Remove(checkpoint);
+        if (o.Verb is not null) OutputPolicy.Mark(work, o.Verb);
+        string replaced = outDir + ".replaced";
+        if (Directory.Exists(outDir)) { if (Directory.Exists(replaced)) Directory.Delete(replaced, true); Directory.Move(outDir, replaced); }
         Directory.Move(work, outDir);
+        if (Directory.Exists(replaced)) Directory.Delete(replaced, true);
         return new UnlearnResult(outDir, step, history, wall, PeakMemory(), Finished: true);
     }
 
     /// <summary>OUT must be new and must not be, contain or lie inside the model's folder.</summary>
-    public static void CheckOutput(string outDir, string modelDir)
+    public static void CheckOutput(string outDir, string modelDir, bool replaceExisting = false)
     {
         static string Slash(string p) => p.EndsWith(Path.DirectorySeparatorChar) ? p : p + Path.DirectorySeparatorChar;
         if (Slash(outDir) == Slash(modelDir) || Slash(outDir).StartsWith(Slash(modelDir)) || Slash(modelDir).StartsWith(Slash(outDir)))
             throw new LetheException($"{outDir}: the output folder overlaps the input model folder {modelDir}; write the unlearned model to a new folder");
-        if (Directory.Exists(outDir) || File.Exists(outDir))
+        if (File.Exists(outDir) || (Directory.Exists(outDir) && !replaceExisting))
             throw new LetheException($"{outDir} already exists; choose a new output folder (the unlearned model is written as a whole new folder)");
     }
 
@@ -254,27 +263,21 @@ public static class UnlearnRunner
     private static JsonObject Hashes(IEnumerable<UnlearnDataSet> sets) =>
         new(sets.SelectMany(d => d.Sha256).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
 
-    private static void SaveCheckpoint(string dir, TrainedModel trained, Optimizer optimizer, IReadOnlyList<IBatchSource?> sources, IUnlearningObjective objective, long step, double seconds)
-    {
-        string temp = dir + ".tmp", old = dir + ".old";
-        if (Directory.Exists(temp)) Directory.Delete(temp, true);
-        Directory.CreateDirectory(temp);
-        var writer = new SafeTensorsWriter();
-        foreach (var (name, t) in trained.TrainedNames.Zip(trained.Parameters)) writer.Add(name, t);
-        writer.Save(Path.Combine(temp, "trained.safetensors"));
-        TrainingState.Save(temp, optimizer, step, dataPosition: 0);
-        var state = new JsonObject
+    private static void SaveCheckpoint(string dir, TrainedModel trained, Optimizer optimizer, IReadOnlyList<IBatchSource?> sources, IUnlearningObjective objective, long step, double seconds) =>
+        CheckpointFolder.Save(dir, temp =>
         {
-            ["positions"] = new JsonArray(sources.Select(x => (JsonNode?)(x?.Position ?? -1)).ToArray()),
-            ["seconds"] = seconds,
-            ["method_state"] = objective.SaveState() is { } ms ? new JsonObject(ms.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))) : null,
-        };
-        AtomicFile.WriteAllText(Path.Combine(temp, "unlearn_state.json"), state.ToJsonString());
-        if (Directory.Exists(old)) Directory.Delete(old, true);
-        if (Directory.Exists(dir)) Directory.Move(dir, old);
-        Directory.Move(temp, dir);
-        if (Directory.Exists(old)) Directory.Delete(old, true);
-    }
+            var writer = new SafeTensorsWriter();
+            foreach (var (name, t) in trained.TrainedNames.Zip(trained.Parameters)) writer.Add(name, t);
+            writer.Save(Path.Combine(temp, "trained.safetensors"));
+            var state = new JsonObject
+            {
+                ["positions"] = new JsonArray(sources.Select(x => (JsonNode?)(x?.Position ?? -1)).ToArray()),
+                ["seconds"] = seconds,
+                ["method_state"] = objective.SaveState() is { } ms ? new JsonObject(ms.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))) : null,
+            };
+            AtomicFile.WriteAllText(Path.Combine(temp, "unlearn_state.json"), state.ToJsonString());
+            TrainingState.Save(temp, optimizer, step, dataPosition: 0); // trainer_state.json last: the folder is now complete
+        });
 
     private static (long step, double seconds) LoadCheckpoint(string dir, TrainedModel trained, Optimizer optimizer, IReadOnlyList<IBatchSource?> sources, IUnlearningObjective objective)
     {
@@ -294,13 +297,5 @@ public static class UnlearnRunner
         for (int i = 0; i < sources.Count; i++) if (sources[i] is { } src) src.Position = positions[i]!.GetValue<long>();
         if (json["method_state"] is JsonObject ms) objective.LoadState(ms.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()));
         return (step, json["seconds"]?.GetValue<double>() ?? 0);
-    }
-
-    /// <summary>Drops metrics lines of steps after the checkpoint (a killed run may have logged some).</summary>
-    private static void KeepMetricsUpTo(string path, long step)
-    {
-        if (!File.Exists(path)) return;
-        var keep = File.ReadAllLines(path).Where(l => l.Length > 0 && JsonNode.Parse(l)!["step"]!.GetValue<double>() <= step).ToList();
-        AtomicFile.WriteAllText(path, string.Concat(keep.Select(l => l + "\n")));
     }
 }

@@ -38,4 +38,31 @@ public class UnlearnTrainCliTests
         Assert.Equal(1, rc);
         Assert.Contains("layer 5 is outside", stderr);
     }
+
+    [Fact]
+    public void ReplacesItsOwnOutputButAnotherVerbsOnlyWithForce()
+    {
+        using var dir = new TempFolder();
+        var (forget, retain) = UnlearnRunnerTests.Data(dir);
+        string model = UnlearnRunnerTests.ModelDir, outDir = dir.File("out");
+        string[] Args(string verb, params string[] extra) =>
+            new[] { "unlearn", verb, model, "--forget", forget, "--retain", retain, "--out", outDir, "--steps", "1", "--batch-size", "2", "--params", "model.layers.1.*", "-q" }.Concat(extra).ToArray();
+
+        var (rc, _, stderr) = CliRun.Run(Args("ga"));
+        Assert.True(rc == 0, stderr);
+        Assert.True(Lethe.IO.OutputPolicy.IsMarked(outDir, "unlearn ga"));
+        (rc, _, stderr) = CliRun.Run(Args("ga"));                 // its own earlier output: replaced
+        Assert.True(rc == 0, stderr);
+        Assert.False(Directory.Exists(outDir + ".replaced"));
+
+        (rc, _, stderr) = CliRun.Run(Args("npo"));                // another verb's folder: refused
+        Assert.Equal(1, rc);
+        Assert.Contains("pass --force", stderr);
+        Assert.Contains("\"method\": \"ga\"", File.ReadAllText(Path.Combine(outDir, "unlearn_run.json")));
+
+        (rc, _, stderr) = CliRun.Run(Args("npo", "--force"));
+        Assert.True(rc == 0, stderr);
+        Assert.Contains("\"method\": \"npo\"", File.ReadAllText(Path.Combine(outDir, "unlearn_run.json")));
+        Assert.True(Lethe.IO.OutputPolicy.IsMarked(outDir, "unlearn npo"));
+    }
 }
