@@ -48,4 +48,53 @@ internal static class FuzzHarness
         }
         return (loaded, rejected, kinds, clock.Elapsed);
     }
+
+    /// <summary>Kinds 0..ByteMutationKinds−1 of ByteMutation.</summary>
+    public const int ByteMutationKinds = 5;
+
+    /// <summary>
+    /// The byte-level mutations every reader faces: 0 up to 8 bit flips anywhere, 1 a bit flip in
+    /// [headerStart, headerEnd), 2 an overwritten byte, 3 truncation, 4 up to 63 appended bytes.
+    /// </summary>
+    public static byte[] ByteMutation(byte[] original, int kind, int headerStart, int headerEnd, Random rng, out string description)
+    {
+        var b = (byte[])original.Clone();
+        switch (kind)
+        {
+            case 0:
+            {
+                int flips = rng.Next(1, 9);
+                for (int k = 0; k < flips; k++) { int i = rng.Next(b.Length); b[i] ^= (byte)(1 << rng.Next(8)); }
+                description = $"bitflip x{flips} anywhere";
+                return b;
+            }
+            case 1:
+            {
+                int i = headerStart + rng.Next(headerEnd - headerStart);
+                b[i] ^= (byte)(1 << rng.Next(8));
+                description = $"bitflip header byte {i}";
+                return b;
+            }
+            case 2:
+            {
+                int i = rng.Next(b.Length);
+                b[i] = (byte)rng.Next(256);
+                description = $"overwrite byte {i}";
+                return b;
+            }
+            case 3:
+            {
+                int length = rng.Next(b.Length);
+                description = $"truncate to {length}";
+                return b[..length];
+            }
+            default:
+            {
+                var extra = new byte[rng.Next(1, 64)];
+                rng.NextBytes(extra);
+                description = $"append {extra.Length} bytes";
+                return b.Concat(extra).ToArray();
+            }
+        }
+    }
 }

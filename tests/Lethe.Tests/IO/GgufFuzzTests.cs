@@ -54,43 +54,11 @@ public class GgufFuzzTests(ITestOutputHelper output)
 
     private static byte[] Mutate(byte[] original, int headerEnd, Random rng, out string description)
     {
+        int kind = rng.Next(8);
+        if (kind < FuzzHarness.ByteMutationKinds) return FuzzHarness.ByteMutation(original, kind, 0, headerEnd, rng, out description);
         var b = (byte[])original.Clone();
-        switch (rng.Next(8))
+        switch (kind)
         {
-            case 0:
-            {
-                int flips = rng.Next(1, 9);
-                for (int k = 0; k < flips; k++) { int i = rng.Next(b.Length); b[i] ^= (byte)(1 << rng.Next(8)); }
-                description = $"bitflip x{flips} anywhere";
-                return b;
-            }
-            case 1:
-            {
-                int i = rng.Next(headerEnd);
-                b[i] ^= (byte)(1 << rng.Next(8));
-                description = $"bitflip header byte {i}";
-                return b;
-            }
-            case 2:
-            {
-                int i = rng.Next(headerEnd);
-                b[i] = (byte)rng.Next(256);
-                description = $"overwrite header byte {i}";
-                return b;
-            }
-            case 3:
-            {
-                int length = rng.Next(b.Length);
-                description = $"truncate to {length}";
-                return b[..length];
-            }
-            case 4:
-            {
-                var extra = new byte[rng.Next(1, 64)];
-                rng.NextBytes(extra);
-                description = $"append {extra.Length} bytes";
-                return b.Concat(extra).ToArray();
-            }
             default:
             {
                 // An 8-byte word anywhere in the header set to a hostile value: hits counts, lengths, dims, offsets.

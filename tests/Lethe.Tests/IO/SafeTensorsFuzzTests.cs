@@ -61,44 +61,12 @@ public class SafeTensorsFuzzTests(ITestOutputHelper output)
 
     private static byte[] Mutate(byte[] original, Random rng, out string description)
     {
-        var b = (byte[])original.Clone();
         int headerLength = (int)BitConverter.ToUInt64(original, 0);
-        switch (rng.Next(11))
+        int kind = rng.Next(11);
+        if (kind < FuzzHarness.ByteMutationKinds) return FuzzHarness.ByteMutation(original, kind, 8, 8 + headerLength, rng, out description);
+        var b = (byte[])original.Clone();
+        switch (kind)
         {
-            case 0:
-            {
-                int flips = rng.Next(1, 9);
-                for (int k = 0; k < flips; k++) { int i = rng.Next(b.Length); b[i] ^= (byte)(1 << rng.Next(8)); }
-                description = $"bitflip x{flips} anywhere";
-                return b;
-            }
-            case 1:
-            {
-                int i = 8 + rng.Next(headerLength);
-                b[i] ^= (byte)(1 << rng.Next(8));
-                description = $"bitflip header byte {i}";
-                return b;
-            }
-            case 2:
-            {
-                int i = rng.Next(b.Length);
-                b[i] = (byte)rng.Next(256);
-                description = $"overwrite byte {i}";
-                return b;
-            }
-            case 3:
-            {
-                int length = rng.Next(b.Length);
-                description = $"truncate to {length}";
-                return b[..length];
-            }
-            case 4:
-            {
-                var extra = new byte[rng.Next(1, 64)];
-                rng.NextBytes(extra);
-                description = $"append {extra.Length} bytes";
-                return b.Concat(extra).ToArray();
-            }
             case 5:
             {
                 ulong n = rng.Next(4) switch
