@@ -7,7 +7,7 @@ namespace Lethe.Cli.Commands;
 
 internal static class CliArgs
 {
-    public static Argument<string> Model() => new("MODEL") { Description = "A model folder: config.json, *.safetensors, tokenizer.json" };
+    public static Argument<string> Model() => new("MODEL") { Description = "A model folder (config.json, *.safetensors, tokenizer.json) or a .gguf file" };
 
     public static Option<string?> DType() => new("--dtype") { Description = "Convert weights on load: f32, f16 or bf16 (default: as stored); q8_0 (int8 weights, inference only) where the verb allows it" };
 

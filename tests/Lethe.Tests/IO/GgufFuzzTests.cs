@@ -5,7 +5,6 @@
 // dimensions, type codes and offsets) — and every outcome must be a clean load (model, tokenizer
 // and every tensor readable) or a LetheException naming the file: never another exception, a hang,
 // or an allocation out of proportion to the file.
-using System.Diagnostics;
 using Lethe.IO.Gguf;
 using Lethe.Models;
 using Lethe.Tokenizers;
@@ -27,41 +26,13 @@ public class GgufFuzzTests(ITestOutputHelper output)
         var bases = new[] { File.ReadAllBytes(tiny), File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "fixtures", "gguf", "quant_blocks.gguf")) };
         var headerEnds = bases.Select((_, i) => { using var f = GgufFile.Open(i == 0 ? tiny : Path.Combine(AppContext.BaseDirectory, "fixtures", "gguf", "quant_blocks.gguf")); return (int)f.DataStart; }).ToArray();
         var rng = new Random(20261203);
-        int loaded = 0, rejected = 0;
-        var kinds = new Dictionary<string, int>();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < Mutations; i++)
-        {
-            int which = i % 2;
-            var bytes = Mutate(bases[which], headerEnds[which], rng, out string description);
-            string path = dir.File($"mutant{i}.gguf");
-            using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write)) stream.Write(bytes);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            try
-            {
-                Exercise(path);
-                loaded++;
-            }
-            catch (LetheException e)
-            {
-                rejected++;
-                Assert.True(e.Message.Contains(path), $"mutation {i} ({description}): message does not name the file: {e.Message}");
-            }
-            catch (Exception e)
-            {
-                Assert.Fail($"mutation {i} ({description}) threw {e.GetType().Name} instead of a LetheException: {e}");
-            }
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            File.Delete(path);
-            Assert.True(allocated < (16 << 20) + 64L * bytes.Length, $"mutation {i} ({description}) allocated {allocated} bytes for a {bytes.Length}-byte file");
-            string kind = description.Split(' ')[0];
-            kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
-        }
-        clock.Stop();
-        output.WriteLine($"{Mutations} mutations: {loaded} loaded, {rejected} rejected, {clock.Elapsed.TotalSeconds:F2} s; kinds: {string.Join(", ", kinds.Select(k => $"{k.Key} {k.Value}"))}");
+        var (loaded, rejected, kinds, elapsed) = FuzzHarness.Run(dir, ".gguf", Mutations,
+            (int i, out string description) => Mutate(bases[i % 2], headerEnds[i % 2], rng, out description), (path, _) => Exercise(path), 16 << 20);
+        output.WriteLine($"{Mutations} mutations: {loaded} loaded, {rejected} rejected, {elapsed.TotalSeconds:F2} s; kinds: {string.Join(", ", kinds.Select(k => $"{k.Key} {k.Value}"))}");
         Assert.True(loaded > Mutations / 20, $"only {loaded} mutants loaded ({rejected} rejected)");
         Assert.True(rejected > Mutations / 4, $"only {rejected} mutants rejected ({loaded} loaded)");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"{Mutations} mutations took {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.True(elapsed < TimeSpan.FromSeconds(60), $"{Mutations} mutations took {elapsed.TotalSeconds:F1} s");
+        Assert.True(kinds.Count >= 5, "mutation kinds used: " + string.Join(", ", kinds.Keys));
     }
 
     /// <summary>Reads what the model loader and tokenizer would read.</summary>
@@ -83,43 +54,11 @@ public class GgufFuzzTests(ITestOutputHelper output)
 
     private static byte[] Mutate(byte[] original, int headerEnd, Random rng, out string description)
     {
+        int kind = rng.Next(8);
+        if (kind < FuzzHarness.ByteMutationKinds) return FuzzHarness.ByteMutation(original, kind, 0, headerEnd, rng, out description);
         var b = (byte[])original.Clone();
-        switch (rng.Next(8))
+        switch (kind)
         {
-            case 0:
-            {
-                int flips = rng.Next(1, 9);
-                for (int k = 0; k < flips; k++) { int i = rng.Next(b.Length); b[i] ^= (byte)(1 << rng.Next(8)); }
-                description = $"bitflip x{flips} anywhere";
-                return b;
-            }
-            case 1:
-            {
-                int i = rng.Next(headerEnd);
-                b[i] ^= (byte)(1 << rng.Next(8));
-                description = $"bitflip header byte {i}";
-                return b;
-            }
-            case 2:
-            {
-                int i = rng.Next(headerEnd);
-                b[i] = (byte)rng.Next(256);
-                description = $"overwrite header byte {i}";
-                return b;
-            }
-            case 3:
-            {
-                int length = rng.Next(b.Length);
-                description = $"truncate to {length}";
-                return b[..length];
-            }
-            case 4:
-            {
-                var extra = new byte[rng.Next(1, 64)];
-                rng.NextBytes(extra);
-                description = $"append {extra.Length} bytes";
-                return b.Concat(extra).ToArray();
-            }
             default:
             {
                 // An 8-byte word anywhere in the header set to a hostile value: hits counts, lengths, dims, offsets.

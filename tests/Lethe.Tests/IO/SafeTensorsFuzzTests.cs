@@ -22,43 +22,13 @@ public class SafeTensorsFuzzTests(ITestOutputHelper output)
         using var dir = new TempFolder();
         var original = File.ReadAllBytes(WriteRichSample(dir.File("base.safetensors")));
         var rng = new Random(20240611);
-        int loaded = 0, rejected = 0;
-        var kinds = new Dictionary<string, int>();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < Mutations; i++)
-        {
-            var bytes = Mutate(original, rng, out string description);
-            // Written without File.WriteAllBytes: it preallocates (fallocate), and freeing those
-            // blocks again costs milliseconds per file on a filesystem mounted with discard.
-            string path = dir.File($"mutant{i}.safetensors");
-            using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write)) stream.Write(bytes);
-            long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-            try
-            {
-                Exercise(path, bytes.LongLength);
-                loaded++;
-            }
-            catch (LetheException e)
-            {
-                rejected++;
-                Assert.True(e.Message.Contains(path), $"mutation {i} ({description}): message does not name the file: {e.Message}");
-            }
-            catch (Exception e)
-            {
-                Assert.Fail($"mutation {i} ({description}) threw {e.GetType().Name} instead of a LetheException: {e}");
-            }
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-            File.Delete(path);
-            Assert.True(allocated < (8 << 20) + 64L * bytes.Length, $"mutation {i} ({description}) allocated {allocated} bytes for a {bytes.Length}-byte file");
-            string kind = description.Split(' ')[0];
-            kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
-        }
-        clock.Stop();
-        output.WriteLine($"{Mutations} mutations: {loaded} loaded, {rejected} rejected, {clock.Elapsed.TotalSeconds:F2} s; kinds: {string.Join(", ", kinds.Select(k => $"{k.Key} {k.Value}"))}");
+        var (loaded, rejected, kinds, elapsed) = FuzzHarness.Run(dir, ".safetensors", Mutations,
+            (int _, out string description) => Mutate(original, rng, out description), Exercise, 8 << 20);
+        output.WriteLine($"{Mutations} mutations: {loaded} loaded, {rejected} rejected, {elapsed.TotalSeconds:F2} s; kinds: {string.Join(", ", kinds.Select(k => $"{k.Key} {k.Value}"))}");
         // Both outcomes must occur often, or the mutations are not exercising the loader.
         Assert.True(loaded > Mutations / 20, $"only {loaded} mutants loaded ({rejected} rejected)");
         Assert.True(rejected > Mutations / 4, $"only {rejected} mutants rejected ({loaded} loaded)");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"{Mutations} mutations took {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"{Mutations} mutations took {elapsed.TotalSeconds:F1} s");
         Assert.True(kinds.Count >= 8, "mutation kinds used: " + string.Join(", ", kinds.Keys));
     }
 
@@ -91,44 +61,12 @@ public class SafeTensorsFuzzTests(ITestOutputHelper output)
 
     private static byte[] Mutate(byte[] original, Random rng, out string description)
     {
-        var b = (byte[])original.Clone();
         int headerLength = (int)BitConverter.ToUInt64(original, 0);
-        switch (rng.Next(11))
+        int kind = rng.Next(11);
+        if (kind < FuzzHarness.ByteMutationKinds) return FuzzHarness.ByteMutation(original, kind, 8, 8 + headerLength, rng, out description);
+        var b = (byte[])original.Clone();
+        switch (kind)
         {
-            case 0:
-            {
-                int flips = rng.Next(1, 9);
-                for (int k = 0; k < flips; k++) { int i = rng.Next(b.Length); b[i] ^= (byte)(1 << rng.Next(8)); }
-                description = $"bitflip x{flips} anywhere";
-                return b;
-            }
-            case 1:
-            {
-                int i = 8 + rng.Next(headerLength);
-                b[i] ^= (byte)(1 << rng.Next(8));
-                description = $"bitflip header byte {i}";
-                return b;
-            }
-            case 2:
-            {
-                int i = rng.Next(b.Length);
-                b[i] = (byte)rng.Next(256);
-                description = $"overwrite byte {i}";
-                return b;
-            }
-            case 3:
-            {
-                int length = rng.Next(b.Length);
-                description = $"truncate to {length}";
-                return b[..length];
-            }
-            case 4:
-            {
-                var extra = new byte[rng.Next(1, 64)];
-                rng.NextBytes(extra);
-                description = $"append {extra.Length} bytes";
-                return b.Concat(extra).ToArray();
-            }
             case 5:
             {
                 ulong n = rng.Next(4) switch
