@@ -18,6 +18,13 @@ public static class ConvertCommand
         {
             string inPath = parse.GetValue(input)!, outPath = parse.GetValue(output)!;
             var target = GgufConvert.ParseTarget(parse.GetValue(to)!);
+            // The shared output policy (symlinks resolved: never into or over the input); convert
+            // itself never overwrites, so an existing OUT is refused by GgufConvert with its own message.
+            if (!File.Exists(outPath) && !Directory.Exists(outPath))
+            {
+                var policy = CliChecks.Outputs(parse, "convert", null).Inputs(inPath);
+                if (target == ConvertTarget.Gguf) policy.File("OUT", outPath); else policy.Folder("OUT", outPath);
+            }
             GgufConvert.Run(inPath, outPath, target, parse.GetValue(type));
             parse.InvocationConfiguration.Output.WriteLine($"wrote {outPath}");
             return 0;

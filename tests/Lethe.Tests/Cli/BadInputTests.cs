@@ -134,6 +134,7 @@ public sealed class BadInputTests(BadInputWorkspace w) : IClassFixture<BadInputW
         new("output: unlearned model into the input model folder via a symlink", w => A("unlearn", "ga", w.P("model-link"), "--forget", w.Forget, "--out", w.P("model-link/sub"), "--steps", "1"), "input"),
         new("output: unlearned model over a foreign folder", w => A("unlearn", "ga", w.Model, "--forget", w.Forget, "--out", w.P("world"), "--steps", "1"), "pass --force"),
         new("output: unlearned model over a data file", w => A("unlearn", "ga", w.Model, "--forget", w.Forget, "--out", w.Forget, "--steps", "1"), "is a file"),
+        new("output: convert into the input model folder via a symlink", w => A("convert", w.P("model-link"), w.P("model-link/m.gguf"), "--to", "gguf"), "weights"),
         new("output: eval --json over a data file", w => A("eval", w.Model, "--task", "math=" + w.P("world/math/test.jsonl"), "--json", w.P("world/math/test.jsonl")), "is an input"),
         new("output: logits over the weights", w => A("logits", w.Model, "--ids", "1,2", "--out", w.P("model/model.safetensors")), "already exists inside the input folder"),
         new("output: tokenizer train over its corpus", w => A("tokenizer", "train", "--corpus", w.P("corpus.txt"), "--vocab-size", "300", "--out", w.P("corpus.txt")), "is an input"),
