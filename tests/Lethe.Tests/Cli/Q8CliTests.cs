@@ -4,13 +4,12 @@
 using Lethe.Experiments;
 using Xunit;
 using static Lethe.Tests.Cli.CliRun;
+using static Lethe.Tests.Unlearning.SyntheticProbes;
 
 namespace Lethe.Tests.Cli;
 
 public class Q8CliTests
 {
-    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "models", name);
-
     [Fact]
     public void GenerateRunsWithInt8WeightsOnTheShippedModel()
     {
@@ -46,7 +45,7 @@ public class Q8CliTests
         string dir = Directory.CreateTempSubdirectory("lethe-q8cli-").FullName;
         try
         {
-            var (forget, retain) = Lethe.Tests.Unlearning.SyntheticProbes.Write(dir, count: 10);
+            var (forget, retain) = Write(dir, count: 10);
             string adapter = Path.Combine(dir, "ksd.safetensors");
             (rc, _, err) = Run("unlearn", "ksd", Fixture("llama"), "--dtype", "q8_0", "--forget", forget, "--retain", retain, "--out", adapter);
             Assert.Equal(1, rc);

@@ -53,18 +53,11 @@ public static unsafe class Q8Gemm
         else job.Columns(0, N);
     }
 
-    /// <summary>Q8_0 quantization of one activation row, scale kept in fp32 (same rule as Q8Matrix).</summary>
+    /// <summary>Q8_0 quantization of one activation row, scales kept in fp32 (same rule as the weights).</summary>
     internal static void QuantizeRow(float* x, int K, sbyte* q, float* scales)
     {
         for (int b = 0; b < K / Q8Matrix.BlockSize; b++)
-        {
-            float* v = x + b * Q8Matrix.BlockSize;
-            float amax = 0;
-            for (int j = 0; j < Q8Matrix.BlockSize; j++) amax = Math.Max(amax, Math.Abs(v[j]));
-            float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
-            scales[b] = d;
-            for (int j = 0; j < Q8Matrix.BlockSize; j++) q[b * Q8Matrix.BlockSize + j] = (sbyte)MathF.Round(v[j] * id, MidpointRounding.AwayFromZero);
-        }
+            scales[b] = Q8Matrix.QuantizeBlock(x + b * Q8Matrix.BlockSize, q + b * Q8Matrix.BlockSize);
     }
 
     private sealed class Job(int M, int K, int nb, sbyte* qa, float* sa, Q8Matrix W, float* C, long ldc, bool accumulate)
