@@ -36,7 +36,6 @@ public sealed unsafe class Q8Matrix : IDisposable
         long blocks = (long)rows * (cols / BlockSize);
         Blocks = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, blocks * BlockBytes + 64), 64);
         Scales = (float*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, blocks * 4 + 64), 64);
-        if (Blocks == null || Scales == null) { Dispose(); throw new OutOfMemoryException($"could not allocate {blocks * (BlockBytes + 4)} bytes for the q8_0 weight {name}"); }
         if (blocks * BlockBytes > 1 << 20) GC.AddMemoryPressure(blocks * (BlockBytes + 4));
     }
 

@@ -105,6 +105,7 @@ public static unsafe class Q8Gemm
             long stride = (long)nb * Q8Matrix.BlockBytes;
             byte* w0 = W.Blocks + (long)j * stride + 2;
             byte* w1 = w0 + (n > 1 ? stride : 0), w2 = w0 + (n > 2 ? 2 * stride : 0), w3 = w0 + (n > 3 ? 3 * stride : 0);
+            byte* ahead = w0 + 4 * stride;
             float* s0 = W.Scales + (long)j * nb;
             float* s1 = s0 + (n > 1 ? nb : 0), s2 = s0 + (n > 2 ? 2 * nb : 0), s3 = s0 + (n > 3 ? 3 * nb : 0);
             for (int b = 0; b < nb; b++)
@@ -113,8 +114,11 @@ public static unsafe class Q8Gemm
                 var ax = Avx2.Abs(x);
                 float sx = sai[b];
                 long o = (long)b * Q8Matrix.BlockBytes;
-                Sse.Prefetch0(w0 + o + 8 * Q8Matrix.BlockBytes); Sse.Prefetch0(w1 + o + 8 * Q8Matrix.BlockBytes);
-                Sse.Prefetch0(w2 + o + 8 * Q8Matrix.BlockBytes); Sse.Prefetch0(w3 + o + 8 * Q8Matrix.BlockBytes);
+                // Stream the next 4 rows of W in while these are multiplied (memory bound): the same
+                // block of rows j+4..j+7, a whole row group ahead (far enough to cover DRAM latency).
+                // Past the last row this asks for addresses that are never read; prefetches do not fault.
+                Sse.Prefetch0(ahead + o); Sse.Prefetch0(ahead + stride + o);
+                Sse.Prefetch0(ahead + 2 * stride + o); Sse.Prefetch0(ahead + 3 * stride + o);
                 acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.Load((sbyte*)(w0 + o)), x))), Vector256.Create(sx * s0[b]), acc0);
                 acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.Load((sbyte*)(w1 + o)), x))), Vector256.Create(sx * s1[b]), acc1);
                 acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.Load((sbyte*)(w2 + o)), x))), Vector256.Create(sx * s2[b]), acc2);
