@@ -43,6 +43,7 @@ public static class ModelBench
             WriteModel(Path.Combine(dir, "f32"), DType.F32);
             WriteModel(Path.Combine(dir, "bf16"), DType.BF16);
         }
+        if (only == "decode-ab") return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps);
         string peerDir = modelDir ?? Path.Combine(dir, "f32");
         foreach (var c in new[] { "forward", "train", "decode" })
         {
@@ -197,6 +198,44 @@ public static class ModelBench
             tok_s = median.tokens / median.seconds, peak_rss_mb = Math.Round(PeakRssMb(), 1),
             weight_mb = Math.Round(weightMb, 1), kv_cache_mb = Math.Round(kvMb, 1),
         }));
+        return 0;
+    }
+
+    /// <summary>
+    /// `--case decode-ab`: bf16 against q8_0 decoding in one process, alternating per repetition
+    /// (which goes first alternates too), each timed in this thread's CPU time with one kernel
+    /// thread, so that other processes on the cores hit both alike. The q8_0 model is the same
+    /// folder loaded again and quantized. Prints each repetition's ratio and their median.
+    /// </summary>
+    private static int DecodeAB(string folder, int reps)
+    {
+        Engine.Threads = 1;
+        using var bf16 = ModelLoader.Load(folder, DType.BF16);
+        using var q8 = ModelLoader.Load(folder, DType.BF16);
+        q8.QuantizeLinearWeightsQ8(keepOthers: false);
+        var rng = new Rng(7);
+        var prompt = Enumerable.Range(0, 128).Select(_ => rng.NextInt(bf16.Config.VocabSize)).ToArray();
+        double Decode(TransformerModel m)
+        {
+            long start = 0;
+            new Generator(m).Generate(new[] { prompt }, new GenerationOptions { MaxNewTokens = 129, EosIds = Array.Empty<int>() },
+                (b, tok, soFar) => { if (soFar.Count == 1) start = Lethe.Tensors.Kernels.GemmProfile.ThreadNs(); return false; });
+            return 128 / ((Lethe.Tensors.Kernels.GemmProfile.ThreadNs() - start) * 1e-9);
+        }
+        Decode(bf16); Decode(q8); // warm-up
+        var ratios = new List<double>();
+        for (int r = 0; r < reps; r++)
+        {
+            double a, b;
+            if (r % 2 == 0) { a = Decode(bf16); b = Decode(q8); } else { b = Decode(q8); a = Decode(bf16); }
+            ratios.Add(b / a);
+            JsonLine.Print(("bench", "model"), ("case", "decode-ab"), ("model", folder), ("rep", r), ("bf16_tok_s_cpu", Math.Round(a, 1)),
+                ("q8_0_tok_s_cpu", Math.Round(b, 1)), ("q8_0_vs_bf16", Math.Round(b / a, 2)), ("cpu", Machine.CpuModel()));
+        }
+        ratios.Sort();
+        JsonLine.Print(("bench", "model"), ("case", "decode-ab:median"), ("model", folder), ("reps", reps),
+            ("q8_0_vs_bf16_median", Math.Round(ratios[ratios.Count / 2], 2)), ("min", Math.Round(ratios[0], 2)), ("max", Math.Round(ratios[^1], 2)),
+            ("clock", "thread CPU time, 1 thread"), ("cpu", Machine.CpuModel()));
         return 0;
     }
 

@@ -25,7 +25,7 @@ internal static class CliArgs
         if (d is not null && d.Equals("q8_0", StringComparison.OrdinalIgnoreCase))
         {
             if (q8Fallback is null)
-                throw new LetheException($"--dtype q8_0: int8 weights are for inference only (generate, eval); `{parse.CommandResult.Command.Name}` needs weights it can compute with exactly or update: use --dtype f32 or bf16");
+                throw new LetheException($"--dtype q8_0: `{parse.CommandResult.Command.Name}` does not take int8 weights (q8_0 is for inference: generate, eval); use --dtype f32, f16 or bf16");
             string? fallback = parse.GetValue(q8Fallback);
             if (fallback is not null && !fallback.Equals("bf16", StringComparison.OrdinalIgnoreCase))
                 throw new LetheException($"--q8-fallback: '{fallback}' is not supported; the only fallback is bf16 (--q8-fallback bf16)");

@@ -36,7 +36,6 @@ public sealed unsafe class Q8Matrix : IDisposable
         long blocks = (long)rows * (cols / BlockSize);
         Blocks = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, blocks * BlockBytes + 64), 64);
         Scales = (float*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, blocks * 4 + 64), 64);
-        if (Blocks == null || Scales == null) { Dispose(); throw new OutOfMemoryException($"could not allocate {blocks * (BlockBytes + 4)} bytes for the q8_0 weight {name}"); }
         if (blocks * BlockBytes > 1 << 20) GC.AddMemoryPressure(blocks * (BlockBytes + 4));
     }
 
@@ -115,23 +114,29 @@ public sealed unsafe class Q8Matrix : IDisposable
     private void QuantizeRow(int r, ReadOnlySpan<float> x)
     {
         int nb = BlocksPerRow;
-        for (int b = 0; b < nb; b++)
-        {
-            var v = x.Slice(b * BlockSize, BlockSize);
-            float amax = 0;
-            foreach (float f in v)
+        foreach (float f in x)
+            if (!float.IsFinite(f)) throw new LetheException($"q8_0: weight '{Name ?? "?"}' has a non-finite value in row {r}; it cannot be quantized");
+        fixed (float* row = x)
+            for (int b = 0; b < nb; b++)
             {
-                if (!float.IsFinite(f)) throw new LetheException($"q8_0: weight '{Name ?? "?"}' has a non-finite value in row {r}; it cannot be quantized");
-                amax = Math.Max(amax, Math.Abs(f));
+                byte* block = Blocks + ((long)r * nb + b) * BlockBytes;
+                ushort half = DTypes.F32ToF16(QuantizeBlock(row + b * BlockSize, (sbyte*)(block + 2)));
+                *(ushort*)block = half;
+                Scales[(long)r * nb + b] = DTypes.F16ToF32(half);
             }
-            float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
-            byte* block = Blocks + ((long)r * nb + b) * BlockBytes;
-            ushort half = DTypes.F32ToF16(d);
-            *(ushort*)block = half;
-            Scales[(long)r * nb + b] = DTypes.F16ToF32(half);
-            sbyte* q = (sbyte*)(block + 2);
-            for (int j = 0; j < BlockSize; j++) q[j] = (sbyte)MathF.Round(v[j] * id, MidpointRounding.AwayFromZero);
-        }
+    }
+
+    /// <summary>
+    /// One block of 32: q = round(x / d) (half away from zero) with d = max|x| / 127, returned in
+    /// fp32 (the weights store it as fp16, activations keep fp32). All-zero block: d = 0, q = 0.
+    /// </summary>
+    internal static float QuantizeBlock(float* v, sbyte* q)
+    {
+        float amax = 0;
+        for (int j = 0; j < BlockSize; j++) amax = Math.Max(amax, Math.Abs(v[j]));
+        float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
+        for (int j = 0; j < BlockSize; j++) q[j] = (sbyte)MathF.Round(v[j] * id, MidpointRounding.AwayFromZero);
+        return d;
     }
 
     /// <summary>Row r as fp32 (d · q per block): what the quantized weights stand for.</summary>

@@ -1,6 +1,6 @@
 // Cache blocking from the CPU (GemmBlocking.Derive, CpuInfo): the rule reproduces the blocking
 // hand-tuned on AMD Zen 4 (KC 640 / MC 168 / NC 512), gives the Intel Xeon of issue 16 (48 KB L1d,
-// 2 MB L2) its own larger blocks, keeps every block inside its cache budget, and the sysfs reader
+// 2 MB L2) its own larger A and B blocks, keeps every block inside its cache budget, and the sysfs reader
 // parses sizes and sharing lists (a fake folder) and falls back to defaults when it has nothing.
 // That GEMM results stay correct under the Intel blocking is tested in GemmTests.
 using Lethe.Tensors;
@@ -26,15 +26,16 @@ public class GemmBlockingTests
     public void GivesTheIntelL2ItsOwnBlocks()
     {
         var (kc, mc, nc) = GemmBlocking.Derive(IntelXeon, GemmMicroKernel512.MR, GemmMicroKernel512.NR);
-        Assert.Equal((896, 224, 736), (kc, mc, nc));
-        // The packed A block uses about 40 % of the 2 MB L2, the B block 1.25 × L2.
+        Assert.Equal((640, 322, 1024), (kc, mc, nc));
+        // Same depth as on Zen 4; the A block uses about 40 % of the 2 MB L2 (twice Zen 4's rows),
+        // the B block 1.25 × L2.
         Assert.InRange(4.0 * kc * mc / IntelXeon.L2, 0.35, 0.45);
         Assert.InRange(4.0 * kc * nc / IntelXeon.L2, 1.1, 1.4);
     }
 
     [Theory]
     [InlineData(32, 256, 2, 6, 16)]       // small L2, the AVX2 kernel
-    [InlineData(32, 512, 16, 6, 16)]      // Zen 3 as in this repository's later sessions
+    [InlineData(32, 512, 16, 6, 16)]      // Zen 3 (AMD EPYC family 25 model 1)
     [InlineData(48, 1280, 8, 14, 32)]     // Ice Lake server
     [InlineData(64, 4096, 2, 14, 32)]     // an unusually large L2, small L3 share
     [InlineData(32, 8, 1, 4, 8)]          // absurd report: clamps keep blocks usable
@@ -42,6 +43,7 @@ public class GemmBlockingTests
     {
         var caches = new CacheSizes(l1Kb << 10, l2Kb << 10, (long)l3Mb << 20);
         var (kc, mc, nc) = GemmBlocking.Derive(caches, mr, nr);
+        if (l2Kb >= 256) Assert.Equal(GemmBlocking.DeepKC, kc);
         Assert.Equal(0, mc % mr); Assert.Equal(0, nc % nr); Assert.Equal(0, kc % 64);
         Assert.InRange(kc, 128, 2048); Assert.True(mc >= 2 * mr); Assert.True(nc >= 4 * nr);
         if (l2Kb >= 256)

@@ -1,24 +1,25 @@
 // Cache blocking for the packed GEMM (GemmDriver), derived from the cache sizes the CPU reports
 // (CpuInfo.Caches) and the micro-kernel's tile (MR rows × NR columns), once per process.
 //   KC: k depth of a block; MC: rows of C per packed A block; NC: columns of C per packed B block.
-// The rule (Derive) was calibrated on AMD Zen 4 (32 KB L1d, 1 MB L2 per core), where a sweep in
-// one-thread CPU time against OpenBLAS (bench gemm --kc/--mc/--nc --clock cpu) had picked KC 640 /
-// MC 168 / NC 512: 1.00-1.09× OpenBLAS on every case, KC 256 0.96-1.05×, KC 768 and NC 256/1024 no
-// better. What that sweep showed, and the rule keeps:
-//   - The 14 × 32 micro-kernel loads little per FMA (2 vectors + 14 broadcasts per 28 FMAs), so it
-//     keeps full speed with its B micro-panel streaming from L2 (640 × 32 floats = 80 KB, 2.5× L1d).
-//     L1d is therefore not a constraint; what costs is passing over C (each k block reads and
-//     writes all of C) and packing, so KC is made deep.
-//   - The packed A block (MC × KC) takes 40 % of L2, shaped KC ≈ 4 × MC (deep k, as above); the
-//     rest of L2 holds the B micro-panel being streamed, the C tiles and the next A panel.
-//   - The packed B block (KC × NC) is 1.25 × L2 (partly in L2, partly in L3), and at most half of
-//     this core's share of L3.
-// On Zen 4 this gives exactly 640 / 168 / 512. On Intel Xeon with 2 MB of L2 (Sapphire Rapids) it
-// gives a larger A block (KC 896, MC 224), so each k block costs fewer passes over C; that choice
-// has not been measured on Intel (no session with that CPU since), see docs/engine-gemm.md.
+// What the measurements showed, and the rule (Derive) keeps:
+//   - Deep k blocks: each k block reads and writes all of C once, and that pass costs more than
+//     keeping the B micro-panel in L1 saves. On Zen 4 (AVX-512 14 × 32 kernel, 32 KB L1d, 1 MB L2)
+//     a sweep in one-thread CPU time against OpenBLAS chose KC 640 / MC 168 / NC 512 (1.00-1.09×
+//     on every case; KC 256 0.96-1.05×; KC 768, NC 256 or 1024 no better). On Zen 3 (AVX2 6 × 16
+//     kernel, 512 KB L2) KC 640 again beat a shallower 448, which splits K = 576 into two passes
+//     (docs/engine-gemm.md). So KC is 640 whatever the L1 size (the B micro-panel then streams
+//     from L2: 640 × 32 floats is 2.5× a 32 KB L1d), lowered only when L2 is too small to hold an
+//     A block of 4 micro-panels.
+//   - MC from L2: the packed A block (MC × KC), reused for every column panel, takes 40 % of L2;
+//     the rest holds the B micro-panel being streamed, C tiles and the next A panel.
+//   - NC from L2 and L3: the packed B block (KC × NC) is 1.25 × L2 (partly in L2, partly in L3),
+//     at most half of this core's share of L3.
+// Zen 4 gets exactly 640 / 168 / 512. The Intel Xeon of issue 16 (2 MB L2) gets a taller A block
+// (MC 322) and a wider B block (NC 1024); that has not been measured on Intel (no session with
+// that CPU since), see docs/engine-gemm.md.
 // Determinism: the k blocks of a product depend on K and KC only (BlockDepth), and KC depends only
 // on the CPU, so results are bit-identical for any thread count and from run to run on one machine;
-// two CPUs with different L2 sizes may round differently (fp32 sums in a different grouping).
+// a CPU with a tiny L2 (KC below 640) may group the fp32 sums of a long K differently.
 namespace Lethe.Tensors.Kernels;
 
 internal static class GemmBlocking
@@ -33,17 +34,20 @@ internal static class GemmBlocking
     /// <summary>Columns of C per packed B block (rounded down to NR by the driver).</summary>
     public static int NC = ForThisCpu.NC;
 
+    /// <summary>The k depth wanted on every CPU measured so far (see the file header).</summary>
+    public const int DeepKC = 640;
+
     /// <summary>
     /// Blocking for caches `c` and an MR × NR micro-kernel (the rule in the file header):
-    /// MC × KC floats = 0.4 × L2 with KC ≈ 4 × MC, MC a multiple of MR, KC of 64; KC × NC floats =
-    /// min(1.25 × L2, L3 / 2), NC a multiple of NR. Clamped to sane ranges for odd cache reports.
+    /// KC = 640 unless 40 % of L2 cannot hold 4 × MR rows of that depth (then the depth it can, a
+    /// multiple of 64, at least 128); MC × KC floats = 0.4 × L2, MC a multiple of MR;
+    /// KC × NC floats = min(1.25 × L2, L3 / 2), NC a multiple of NR. Clamped for odd cache reports.
     /// </summary>
     public static (int KC, int MC, int NC) Derive(CacheSizes c, int mr, int nr)
     {
         double aFloats = 0.4 * c.L2 / 4;
-        double mcIdeal = Math.Sqrt(aFloats / 4);
-        int mc = Math.Clamp((int)Math.Round(mcIdeal / mr) * mr, 2 * mr, 64 * mr);
-        int kc = Math.Clamp((int)Math.Round(4 * mcIdeal / 64) * 64, 128, 2048);
+        int kc = Math.Clamp((int)(aFloats / (4 * mr) / 64) * 64, 128, DeepKC);
+        int mc = Math.Clamp((int)Math.Round(aFloats / kc / mr) * mr, 2 * mr, 64 * mr);
         double bFloats = Math.Min(1.25 * c.L2, 0.5 * c.L3) / 4;
         int nc = Math.Clamp((int)Math.Round(bFloats / kc / nr) * nr, 4 * nr, 256 * nr);
         return (kc, mc, nc);

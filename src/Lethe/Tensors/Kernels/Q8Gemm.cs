@@ -53,18 +53,11 @@ public static unsafe class Q8Gemm
         else job.Columns(0, N);
     }
 
-    /// <summary>Q8_0 quantization of one activation row, scale kept in fp32 (same rule as Q8Matrix).</summary>
+    /// <summary>Q8_0 quantization of one activation row, scales kept in fp32 (same rule as the weights).</summary>
     internal static void QuantizeRow(float* x, int K, sbyte* q, float* scales)
     {
         for (int b = 0; b < K / Q8Matrix.BlockSize; b++)
-        {
-            float* v = x + b * Q8Matrix.BlockSize;
-            float amax = 0;
-            for (int j = 0; j < Q8Matrix.BlockSize; j++) amax = Math.Max(amax, Math.Abs(v[j]));
-            float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
-            scales[b] = d;
-            for (int j = 0; j < Q8Matrix.BlockSize; j++) q[b * Q8Matrix.BlockSize + j] = (sbyte)MathF.Round(v[j] * id, MidpointRounding.AwayFromZero);
-        }
+            scales[b] = Q8Matrix.QuantizeBlock(x + b * Q8Matrix.BlockSize, q + b * Q8Matrix.BlockSize);
     }
 
     private sealed class Job(int M, int K, int nb, sbyte* qa, float* sa, Q8Matrix W, float* C, long ldc, bool accumulate)
@@ -112,6 +105,7 @@ public static unsafe class Q8Gemm
             long stride = (long)nb * Q8Matrix.BlockBytes;
             byte* w0 = W.Blocks + (long)j * stride + 2;
             byte* w1 = w0 + (n > 1 ? stride : 0), w2 = w0 + (n > 2 ? 2 * stride : 0), w3 = w0 + (n > 3 ? 3 * stride : 0);
+            byte* ahead = w0 + 4 * stride;
             float* s0 = W.Scales + (long)j * nb;
             float* s1 = s0 + (n > 1 ? nb : 0), s2 = s0 + (n > 2 ? 2 * nb : 0), s3 = s0 + (n > 3 ? 3 * nb : 0);
             for (int b = 0; b < nb; b++)
@@ -120,8 +114,11 @@ public static unsafe class Q8Gemm
                 var ax = Avx2.Abs(x);
                 float sx = sai[b];
                 long o = (long)b * Q8Matrix.BlockBytes;
-                Sse.Prefetch0(w0 + o + 8 * Q8Matrix.BlockBytes); Sse.Prefetch0(w1 + o + 8 * Q8Matrix.BlockBytes);
-                Sse.Prefetch0(w2 + o + 8 * Q8Matrix.BlockBytes); Sse.Prefetch0(w3 + o + 8 * Q8Matrix.BlockBytes);
+                // Stream the next 4 rows of W in while these are multiplied (memory bound): the same
+                // block of rows j+4..j+7, a whole row group ahead (far enough to cover DRAM latency).
+                // Past the last row this asks for addresses that are never read; prefetches do not fault.
+                Sse.Prefetch0(ahead + o); Sse.Prefetch0(ahead + stride + o);
+                Sse.Prefetch0(ahead + 2 * stride + o); Sse.Prefetch0(ahead + 3 * stride + o);
                 acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.Load((sbyte*)(w0 + o)), x))), Vector256.Create(sx * s0[b]), acc0);
                 acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.Load((sbyte*)(w1 + o)), x))), Vector256.Create(sx * s1[b]), acc1);
                 acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.Load((sbyte*)(w2 + o)), x))), Vector256.Create(sx * s2[b]), acc2);

@@ -1,0 +1,57 @@
+// `--dtype q8_0` in the CLI: generate runs on the shipped model (dimensions multiples of 32);
+// a model with other dimensions stops with a message naming the tensor and its shape, unless
+// `--q8-fallback bf16` is given; verbs that do not run int8 weights refuse it with a message.
+using Lethe.Experiments;
+using Xunit;
+using static Lethe.Tests.Cli.CliRun;
+using static Lethe.Tests.Unlearning.SyntheticProbes;
+
+namespace Lethe.Tests.Cli;
+
+public class Q8CliTests
+{
+    [Fact]
+    public void GenerateRunsWithInt8WeightsOnTheShippedModel()
+    {
+        var (rc, stdout, err) = Run("generate", ShippedModel.Find(), "--prompt", "Question: what is 3 + 4?", "--max-new-tokens", "5", "--temperature", "0", "--dtype", "q8_0", "-q");
+        Assert.True(rc == 0, err);
+        Assert.NotEqual("", stdout.Trim());
+    }
+
+    [Fact]
+    public void DimensionsThatAreNotMultiplesOf32AreNamedUnlessFallbackIsAsked()
+    {
+        // The llama fixture: hidden 40, intermediate 43, vocab 103.
+        var (rc, _, err) = Run("generate", Fixture("llama"), "--prompt", "a", "--max-new-tokens", "2", "--dtype", "q8_0");
+        Assert.Equal(1, rc);
+        Assert.Contains("q8_0: weight '", err);
+        Assert.Contains(", 40]", err);                  // the shape, last dimension 40
+        Assert.Contains("--q8-fallback bf16", err);
+        Assert.DoesNotContain("   at ", err);
+        (rc, _, err) = Run("generate", Fixture("llama"), "--prompt", "a", "--max-new-tokens", "2", "--dtype", "q8_0", "--q8-fallback", "bf16", "-q");
+        Assert.True(rc == 0, err);
+        (rc, _, err) = Run("generate", Fixture("llama"), "--prompt", "a", "--dtype", "q8_0", "--q8-fallback", "f16");
+        Assert.Equal(1, rc); Assert.Contains("only fallback is bf16", err);
+        (rc, _, err) = Run("generate", Fixture("llama"), "--prompt", "a", "--q8-fallback", "bf16");
+        Assert.Equal(1, rc); Assert.Contains("only with --dtype q8_0", err);
+    }
+
+    [Fact]
+    public void VerbsThatDoNotRunInt8WeightsRefuseIt()
+    {
+        var (rc, _, err) = Run("info", Fixture("llama"), "--dtype", "q8_0");
+        Assert.Equal(1, rc);
+        Assert.Contains("`info` does not take int8 weights", err);
+        string dir = Directory.CreateTempSubdirectory("lethe-q8cli-").FullName;
+        try
+        {
+            var (forget, retain) = Write(dir, count: 10);
+            string adapter = Path.Combine(dir, "ksd.safetensors");
+            (rc, _, err) = Run("unlearn", "ksd", Fixture("llama"), "--dtype", "q8_0", "--forget", forget, "--retain", retain, "--out", adapter);
+            Assert.Equal(1, rc);
+            Assert.Contains("`ksd` does not take int8 weights", err);
+            Assert.False(File.Exists(adapter));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
