@@ -4,9 +4,10 @@
 //      cached as plain copies; it is closed;
 //   2. the unlearned model is loaded (writable when parameters are to be restored): baseline
 //      D(M_o, M_u) per question, activation patching original → unlearned for every point ×
-//      positions × layer window, then parameter restoration per group × window (the original's
-//      checkpoint is opened memory-mapped and only the restored tensors' pages are read) and the
-//      value-vector drift; with --reverse its own activations are cached too; it is closed;
+//      positions × layer window, then parameter restoration per group × window and the value-vector
+//      drift per layer (the original's tensors of one window or layer are copied out of its files,
+//      which are closed again: CheckpointWeights); with --reverse its own activations are cached
+//      too; it is closed;
 //   3. with --reverse the original is loaded again and patched unlearned → original.
 // KRS per question and intervention, summarised by KrsSummary (mean over questions, bootstrap
 // interval; "undefined" when the two models agree exactly). The memory plan's numbers — one model's
@@ -102,20 +103,22 @@ public static class Dissection
                 log?.Invoke($"dissect: baseline D(original, unlearned) = {baseline.Average():G4} over {answers.Items.Count} answers");
                 if (o.Reverse) { fromUnlearned = SourceRun.Capture(unlearned, answers, components); cacheBytes += fromUnlearned.Bytes; }
                 patching.AddRange(Sweep(Forward, unlearned, fromOriginal, baseline, windows, o, log));
-                using (var originalWeights = ModelLoader.Load(originalDir, o.DType))
+                foreach (var group in o.Restore)
+                    foreach (var w in windows)
+                    {
+                        var names = ParameterGroups.Names(config, group, w);
+                        double[] d;
+                        using (var originalWeights = CheckpointWeights.Read(originalDir, config, names))
+                        using (ParameterRestoration.Restore(unlearned, originalWeights.Tensors, names))
+                            d = ActivationPatching.Distances(unlearned, fromOriginal, _ => null);
+                        restoration.Add(new RestoreResult(group, w, KnowledgeRecoveryScore.Summarise(baseline, d, o.Seed)));
+                    }
+                if (o.Restore.Count > 0) log?.Invoke($"dissect: restored {string.Join(", ", o.Restore)} over {windows.Count} windows");
+                drift = Enumerable.Range(0, config.NumLayers).Select(l =>
                 {
-                    foreach (var group in o.Restore)
-                        foreach (var w in windows)
-                        {
-                            var names = ParameterGroups.Names(config, group, w);
-                            double[] d;
-                            using (ParameterRestoration.Restore(unlearned, originalWeights, names))
-                                d = ActivationPatching.Distances(unlearned, fromOriginal, _ => null);
-                            restoration.Add(new RestoreResult(group, w, KnowledgeRecoveryScore.Summarise(baseline, d, o.Seed)));
-                        }
-                    if (o.Restore.Count > 0) log?.Invoke($"dissect: restored {string.Join(", ", o.Restore)} over {windows.Count} windows");
-                    drift = ValueVectors.Drift(originalWeights, unlearned);
-                }
+                    using var originalLayer = CheckpointWeights.Read(originalDir, config, ValueVectors.DriftNames(config, l));
+                    return ValueVectors.LayerDriftOf(config, l, originalLayer.Tensors, unlearned.Weights);
+                }).ToList();
             }
             if (fromUnlearned is not null)
             {

@@ -6,8 +6,8 @@
 //   attention  q, k, v (or the fused qkv), o, their biases and q/k norms
 //   norms      the block's norm weights and biases
 // Any other text is a regular expression matched against the checkpoint names of the window's
-// layers (for example "self_attn\.o_proj"). The target must be loaded writable; the source can be
-// memory-mapped (only the restored tensors' pages are read).
+// layers (for example "self_attn\.o_proj"). The target must be loaded writable; the source is
+// another model or just the restored tensors (CheckpointWeights reads them from the original's files).
 using System.Text.RegularExpressions;
 using Lethe.Models;
 using Lethe.Tensors;
@@ -60,7 +60,10 @@ public static class ParameterGroups
 public static class ParameterRestoration
 {
     /// <summary>Copies the named weights from source into target; disposing the result puts the target's own weights back.</summary>
-    public static IDisposable Restore(TransformerModel target, TransformerModel source, IEnumerable<string> names)
+    public static IDisposable Restore(TransformerModel target, TransformerModel source, IEnumerable<string> names) => Restore(target, source.Weights, names);
+
+    /// <summary>Copies the named weights (compute layout, by checkpoint name) into target; disposing the result puts the target's own weights back.</summary>
+    public static IDisposable Restore(TransformerModel target, IReadOnlyDictionary<string, Tensor> source, IEnumerable<string> names)
     {
         var saved = new List<(Tensor target, Tensor copy)>();
         try
@@ -70,7 +73,7 @@ public static class ParameterRestoration
                 var t = target.Weights[name];
                 if (t.Storage.ReadOnly) throw new LetheException($"{name}: the unlearned model's weights are memory-mapped read-only; load it writable to restore parameters");
                 saved.Add((t, t.Clone()));
-                t.CopyFrom(source.Weights[name]);
+                t.CopyFrom(source[name]);
             }
         }
         catch { Undo(saved); throw; }
