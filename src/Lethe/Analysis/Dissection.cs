@@ -2,7 +2,7 @@
 //   1. the original (memory-mapped) answers every question greedily; its logits at the scored
 //      answer rows and its activations at the patch points (every layer, every position) are
 //      cached as plain copies; it is closed;
-//   2. the unlearned model is loaded (writable when parameters are to be restored): baseline
+//   2. the unlearned model is opened (memory-mapped, like the original): baseline
 //      D(M_o, M_u) per question, activation patching original → unlearned for every point ×
 //      positions × layer window, then parameter restoration per group × window and the value-vector
 //      drift per layer (the original's tensors of one window or layer are copied out of its files,
@@ -97,7 +97,7 @@ public static class Dissection
         long cacheBytes = fromOriginal.Bytes;
         try
         {
-            using (var unlearned = ModelLoader.Load(unlearnedDir, o.DType, writable: o.Restore.Count > 0))
+            using (var unlearned = ModelLoader.Load(unlearnedDir, o.DType))
             {
                 baseline = answers.Items.Select((q, i) => KnowledgeRecoveryScore.Distance(fromOriginal.Logits[i], ActivationPatching.ScoredLogits(unlearned, q))).ToArray();
                 log?.Invoke($"dissect: baseline D(original, unlearned) = {baseline.Average():G4} over {answers.Items.Count} answers");
@@ -109,8 +109,8 @@ public static class Dissection
                         var names = ParameterGroups.Names(config, group, w);
                         double[] d;
                         using (var originalWeights = CheckpointWeights.Read(originalDir, config, names))
-                        using (ParameterRestoration.Restore(unlearned, originalWeights.Tensors, names))
-                            d = ActivationPatching.Distances(unlearned, fromOriginal, _ => null);
+                        using (var restored = ParameterRestoration.With(unlearned, originalWeights.Tensors))
+                            d = ActivationPatching.Distances(restored, fromOriginal, _ => null);
                         restoration.Add(new RestoreResult(group, w, KnowledgeRecoveryScore.Summarise(baseline, d, o.Seed)));
                     }
                 if (o.Restore.Count > 0) log?.Invoke($"dissect: restored {string.Join(", ", o.Restore)} over {windows.Count} windows");

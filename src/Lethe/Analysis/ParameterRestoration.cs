@@ -6,8 +6,9 @@
 //   attention  q, k, v (or the fused qkv), o, their biases and q/k norms
 //   norms      the block's norm weights and biases
 // Any other text is a regular expression matched against the checkpoint names of the window's
-// layers (for example "self_attn\.o_proj"). The target must be loaded writable; the source is
-// another model or just the restored tensors (CheckpointWeights reads them from the original's files).
+// layers (for example "self_attn\.o_proj"). Two ways: With builds a model over the target's own
+// (possibly memory-mapped) tensors with the group replaced — what dissection uses, no copy of the
+// target; Restore copies into a writable target and undoes on dispose.
 using System.Text.RegularExpressions;
 using Lethe.Models;
 using Lethe.Tensors;
@@ -59,11 +60,26 @@ public static class ParameterGroups
 
 public static class ParameterRestoration
 {
-    /// <summary>Copies the named weights from source into target; disposing the result puts the target's own weights back.</summary>
-    public static IDisposable Restore(TransformerModel target, TransformerModel source, IEnumerable<string> names) => Restore(target, source.Weights, names);
+    /// <summary>
+    /// A model that computes with target's weights except the given replacements (compute layout, by
+    /// checkpoint name). Nothing is copied or written: the new model shares target's tensors, so a
+    /// memory-mapped target serves restoration without a writable copy. Disposing it frees nothing
+    /// of target's (the replacements stay the caller's).
+    /// </summary>
+    public static TransformerModel With(TransformerModel target, IReadOnlyDictionary<string, Tensor> replacements)
+    {
+        var weights = new Dictionary<string, Tensor>(target.Weights);
+        foreach (var (name, t) in replacements)
+        {
+            if (!weights.TryGetValue(name, out var own)) throw new LetheException($"weight '{name}' is not part of the model {target.Config.SourcePath}");
+            if (!Tensors.Shape.Equal(own.Shape, t.Shape)) throw ShapeMismatchException.Of($"restoring '{name}'", "the original's", t.Shape, "the unlearned model's", own.Shape);
+            weights[name] = t;
+        }
+        return new TransformerModel(target.Config, weights);
+    }
 
-    /// <summary>Copies the named weights (compute layout, by checkpoint name) into target; disposing the result puts the target's own weights back.</summary>
-    public static IDisposable Restore(TransformerModel target, IReadOnlyDictionary<string, Tensor> source, IEnumerable<string> names)
+    /// <summary>Copies the named weights from source into target; disposing the result puts the target's own weights back.</summary>
+    public static IDisposable Restore(TransformerModel target, TransformerModel source, IEnumerable<string> names)
     {
         var saved = new List<(Tensor target, Tensor copy)>();
         try
@@ -73,7 +89,7 @@ public static class ParameterRestoration
                 var t = target.Weights[name];
                 if (t.Storage.ReadOnly) throw new LetheException($"{name}: the unlearned model's weights are memory-mapped read-only; load it writable to restore parameters");
                 saved.Add((t, t.Clone()));
-                t.CopyFrom(source[name]);
+                t.CopyFrom(source.Weights[name]);
             }
         }
         catch { Undo(saved); throw; }
