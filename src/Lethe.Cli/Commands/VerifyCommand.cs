@@ -21,18 +21,19 @@ public static class VerifyCommand
         var unrelated = new Option<string[]>("--unrelated-data") { Description = "Unrelated text for the same attack (a control)", AllowMultipleArgumentsPerToken = true };
         var steps = new Option<int>("--relearn-steps") { Description = "Fine-tuning steps of the attack", DefaultValueFactory = _ => 20 };
         var lr = new Option<float>("--relearn-lr") { Description = "Learning rate of the attack (constant)", DefaultValueFactory = _ => 1e-4f };
+        var seqLen = new Option<int>("--relearn-seq-len") { Description = "Tokens per training sequence of the attack", DefaultValueFactory = _ => 64 };
         var radius = new Option<int>("--radius") { Description = "Sliding windows [l - r, l + r] for the patching check", DefaultValueFactory = _ => 2 };
         var answerTokens = new Option<int>("--answer-tokens") { Description = "Greedy answer length of the original model", DefaultValueFactory = _ => AnswerSet.DefaultAnswerTokens };
         var dtype = CliArgs.DType();
         var cmd = new Command("verify", "Did it really forget? Patching recovery, relearning attack, linear probe and token confidence, with verdicts")
-        { original, unlearned, forget, retain, output, relearn, unrelated, steps, lr, radius, answerTokens, dtype };
+        { original, unlearned, forget, retain, output, relearn, unrelated, steps, lr, seqLen, radius, answerTokens, dtype };
         cmd.SetAction(parse =>
         {
             string? d = parse.GetValue(dtype);
             var options = new VerifyOptions
             {
                 RelearnData = parse.GetValue(relearn) ?? Array.Empty<string>(), UnrelatedData = parse.GetValue(unrelated) ?? Array.Empty<string>(),
-                RelearnSteps = parse.GetValue(steps), RelearnLearningRate = parse.GetValue(lr), Radius = parse.GetValue(radius),
+                RelearnSteps = parse.GetValue(steps), RelearnLearningRate = parse.GetValue(lr), RelearnSeqLen = parse.GetValue(seqLen), Radius = parse.GetValue(radius),
                 AnswerTokens = parse.GetValue(answerTokens), DType = d is null ? null : DTypes.Parse(d), Seed = parse.GetValue(LetheCli.Seed) ?? 1,
             };
             bool quiet = parse.GetValue(LetheCli.Quiet);

@@ -36,7 +36,7 @@ public sealed record VerifyOptions
     public int RelearnSteps { get; init; } = 20;
     public float RelearnLearningRate { get; init; } = 1e-4f;
     public int RelearnBatch { get; init; } = 4;
-    public int RelearnSeqLen { get; init; } = 128;
+    public int RelearnSeqLen { get; init; } = 64;
     public ulong Seed { get; init; } = 1;
     public DType? DType { get; init; }
 }
