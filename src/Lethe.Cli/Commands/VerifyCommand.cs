@@ -36,6 +36,7 @@ public static class VerifyCommand
                 RelearnSteps = parse.GetValue(steps), RelearnLearningRate = parse.GetValue(lr), RelearnSeqLen = parse.GetValue(seqLen), Radius = parse.GetValue(radius),
                 AnswerTokens = parse.GetValue(answerTokens), DType = d is null ? null : DTypes.Parse(d), Seed = parse.GetValue(LetheCli.Seed) ?? 1,
             };
+            Dissection.RequireOutput(parse.GetValue(output)!, parse.GetValue(original)!, parse.GetValue(unlearned)!);
             bool quiet = parse.GetValue(LetheCli.Quiet);
             var err = parse.InvocationConfiguration.Error;
             var result = Verification.Run(parse.GetValue(original)!, parse.GetValue(unlearned)!, QuestionSource.Read(parse.GetValue(forget)!),

@@ -261,12 +261,18 @@ public static class Dissection
         }
     }
 
+    /// <summary>Refuses an output folder that is one of the input model folders (results never go into an input).</summary>
+    public static void RequireOutput(string outDir, params string[] modelFolders)
+    {
+        foreach (var input in modelFolders)
+            if (Path.GetFullPath(outDir).TrimEnd('/') == Path.GetFullPath(input).TrimEnd('/'))
+                throw new LetheException($"--out {outDir} is the model folder {input}; write the results to a folder of their own");
+    }
+
     /// <summary>Writes dissection.json and dissection.txt into outDir, each atomically.</summary>
     public static (string json, string table) Write(DissectionResult r, string outDir)
     {
-        foreach (var input in new[] { r.Original, r.Unlearned })
-            if (Path.GetFullPath(outDir).TrimEnd('/') == Path.GetFullPath(input).TrimEnd('/'))
-                throw new LetheException($"--out {outDir} is the model folder {input}; write the results to a folder of their own");
+        RequireOutput(outDir, r.Original, r.Unlearned);
         Directory.CreateDirectory(outDir);
         string json = Path.Combine(outDir, "dissection.json"), table = Path.Combine(outDir, "dissection.txt");
         Util.AtomicFile.WriteAllText(json, ToJson(r).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");

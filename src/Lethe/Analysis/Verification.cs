@@ -248,9 +248,7 @@ public static class Verification
 
     public static (string json, string html) Write(VerifyResult r, string outDir)
     {
-        foreach (var input in new[] { r.Original, r.Unlearned })
-            if (Path.GetFullPath(outDir).TrimEnd('/') == Path.GetFullPath(input).TrimEnd('/'))
-                throw new LetheException($"--out {outDir} is the model folder {input}; write the results to a folder of their own");
+        Dissection.RequireOutput(outDir, r.Original, r.Unlearned);
         Directory.CreateDirectory(outDir);
         string json = Path.Combine(outDir, "verify.json"), html = Path.Combine(outDir, "verify.html");
         Util.AtomicFile.WriteAllText(json, ToJson(r).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
