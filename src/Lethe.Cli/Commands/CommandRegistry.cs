@@ -23,5 +23,6 @@ public static class CommandRegistry
         yield return ReproCommand.Build();
         yield return DissectCommand.Build();
         yield return VectorsCommand.Build();
+        yield return VerifyCommand.Build();
     }
 }

@@ -40,6 +40,7 @@ public static class DissectCommand
                 Seed = parse.GetValue(LetheCli.Seed) ?? 1,
             };
             if (options.Points.Count == 0 || options.Positions.Count == 0) throw new LetheException("--points and --positions need at least one entry each");
+            Dissection.RequireOutput(parse.GetValue(output)!, parse.GetValue(original)!, parse.GetValue(unlearned)!);
             var qs = QuestionSource.Read(parse.GetValue(questions)!, parse.GetValue(concept));
             bool quiet = parse.GetValue(LetheCli.Quiet);
             var err = parse.InvocationConfiguration.Error;

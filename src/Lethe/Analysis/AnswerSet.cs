@@ -44,9 +44,13 @@ public sealed record AnswerSet(IReadOnlyList<AnsweredQuestion> Items, IReadOnlyL
             if (prompt.Length == 0 || prompt.Length + answerTokens > original.Config.MaxPositions) { tooLong.Add(questions[i]); onDone?.Invoke(i + 1); continue; }
             var answer = generator.Generate(new[] { prompt }, new GenerationOptions { MaxNewTokens = answerTokens })[0];
             if (answer.Count == 0) empty.Add(questions[i]);
-            else items.Add(new AnsweredQuestion(questions[i].Trim(), tokenizer.Decode(answer, skipSpecialTokens: true), prompt.Concat(answer).ToArray(), prompt.Length));
+            else items.Add(new AnsweredQuestion(questions[i].Trim(), Text(tokenizer, answer), prompt.Concat(answer).ToArray(), prompt.Length));
             onDone?.Invoke(i + 1);
         }
         return new AnswerSet(items, empty, tooLong);
     }
+
+    /// <summary>The answer as text, for reports; ids past the tokenizer's vocabulary (a model may have padding rows) show as &lt;id N&gt;.</summary>
+    private static string Text(Tokenizer tokenizer, List<int> ids) =>
+        ids.All(id => id < tokenizer.VocabSize) ? tokenizer.Decode(ids, skipSpecialTokens: true) : string.Join("", ids.Select(id => id < tokenizer.VocabSize ? tokenizer.Decode(new[] { id }, skipSpecialTokens: true) : $"<id {id}>"));
 }

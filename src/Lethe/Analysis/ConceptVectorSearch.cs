@@ -152,25 +152,5 @@ public static class ConceptVectorSearch
     }
 
     /// <summary>Mean log-probability per answer token of the set's answers, teacher-forced.</summary>
-    public static double Score(TransformerModel m, AnswerSet set)
-    {
-        if (set.Items.Count == 0) return double.NaN;
-        double total = 0; int tokens = 0;
-        int vocab = m.Config.VocabSize;
-        foreach (var q in set.Items)
-        {
-            var logits = ActivationPatching.ScoredLogits(m, q);
-            for (int t = 0; t < q.AnswerLength; t++)
-            {
-                var row = logits.AsSpan(t * vocab, vocab);
-                float max = float.NegativeInfinity;
-                foreach (float v in row) max = Math.Max(max, v);
-                double sum = 0;
-                foreach (float v in row) sum += Math.Exp(v - max);
-                total += row[q.Ids[q.PromptLength + t]] - max - Math.Log(sum);
-                tokens++;
-            }
-        }
-        return total / tokens;
-    }
+    public static double Score(TransformerModel m, AnswerSet set) => Verification.ConfidenceOf(m, set).LogProb;
 }

@@ -2,11 +2,12 @@
 //   1. the original (memory-mapped) answers every question greedily; its logits at the scored
 //      answer rows and its activations at the patch points (every layer, every position) are
 //      cached as plain copies; it is closed;
-//   2. the unlearned model is loaded (writable when parameters are to be restored): baseline
+//   2. the unlearned model is opened (memory-mapped, like the original): baseline
 //      D(M_o, M_u) per question, activation patching original → unlearned for every point ×
-//      positions × layer window, then parameter restoration per group × window (the original's
-//      checkpoint is opened memory-mapped and only the restored tensors' pages are read) and the
-//      value-vector drift; with --reverse its own activations are cached too; it is closed;
+//      positions × layer window, then parameter restoration per group × window and the value-vector
+//      drift per layer (the original's tensors of one window or layer are copied out of its files,
+//      which are closed again: CheckpointWeights); with --reverse its own activations are cached
+//      too; it is closed;
 //   3. with --reverse the original is loaded again and patched unlearned → original.
 // KRS per question and intervention, summarised by KrsSummary (mean over questions, bootstrap
 // interval; "undefined" when the two models agree exactly). The memory plan's numbers — one model's
@@ -96,26 +97,28 @@ public static class Dissection
         long cacheBytes = fromOriginal.Bytes;
         try
         {
-            using (var unlearned = ModelLoader.Load(unlearnedDir, o.DType, writable: o.Restore.Count > 0))
+            using (var unlearned = ModelLoader.Load(unlearnedDir, o.DType))
             {
                 baseline = answers.Items.Select((q, i) => KnowledgeRecoveryScore.Distance(fromOriginal.Logits[i], ActivationPatching.ScoredLogits(unlearned, q))).ToArray();
                 log?.Invoke($"dissect: baseline D(original, unlearned) = {baseline.Average():G4} over {answers.Items.Count} answers");
                 if (o.Reverse) { fromUnlearned = SourceRun.Capture(unlearned, answers, components); cacheBytes += fromUnlearned.Bytes; }
                 patching.AddRange(Sweep(Forward, unlearned, fromOriginal, baseline, windows, o, log));
-                using (var originalWeights = ModelLoader.Load(originalDir, o.DType))
+                foreach (var group in o.Restore)
+                    foreach (var w in windows)
+                    {
+                        var names = ParameterGroups.Names(config, group, w);
+                        double[] d;
+                        using (var originalWeights = CheckpointWeights.Read(originalDir, config, names))
+                        using (var restored = ParameterRestoration.With(unlearned, originalWeights.Tensors))
+                            d = ActivationPatching.Distances(restored, fromOriginal, _ => null);
+                        restoration.Add(new RestoreResult(group, w, KnowledgeRecoveryScore.Summarise(baseline, d, o.Seed)));
+                    }
+                if (o.Restore.Count > 0) log?.Invoke($"dissect: restored {string.Join(", ", o.Restore)} over {windows.Count} windows");
+                drift = Enumerable.Range(0, config.NumLayers).Select(l =>
                 {
-                    foreach (var group in o.Restore)
-                        foreach (var w in windows)
-                        {
-                            var names = ParameterGroups.Names(config, group, w);
-                            double[] d;
-                            using (ParameterRestoration.Restore(unlearned, originalWeights, names))
-                                d = ActivationPatching.Distances(unlearned, fromOriginal, _ => null);
-                            restoration.Add(new RestoreResult(group, w, KnowledgeRecoveryScore.Summarise(baseline, d, o.Seed)));
-                        }
-                    if (o.Restore.Count > 0) log?.Invoke($"dissect: restored {string.Join(", ", o.Restore)} over {windows.Count} windows");
-                    drift = ValueVectors.Drift(originalWeights, unlearned);
-                }
+                    using var originalLayer = CheckpointWeights.Read(originalDir, config, ValueVectors.DriftNames(config, l));
+                    return ValueVectors.LayerDriftOf(config, l, originalLayer.Tensors, unlearned.Weights);
+                }).ToList();
             }
             if (fromUnlearned is not null)
             {
@@ -258,12 +261,18 @@ public static class Dissection
         }
     }
 
+    /// <summary>Refuses an output folder that is one of the input model folders (results never go into an input).</summary>
+    public static void RequireOutput(string outDir, params string[] modelFolders)
+    {
+        foreach (var input in modelFolders)
+            if (Path.GetFullPath(outDir).TrimEnd('/') == Path.GetFullPath(input).TrimEnd('/'))
+                throw new LetheException($"--out {outDir} is the model folder {input}; write the results to a folder of their own");
+    }
+
     /// <summary>Writes dissection.json and dissection.txt into outDir, each atomically.</summary>
     public static (string json, string table) Write(DissectionResult r, string outDir)
     {
-        foreach (var input in new[] { r.Original, r.Unlearned })
-            if (Path.GetFullPath(outDir).TrimEnd('/') == Path.GetFullPath(input).TrimEnd('/'))
-                throw new LetheException($"--out {outDir} is the model folder {input}; write the results to a folder of their own");
+        RequireOutput(outDir, r.Original, r.Unlearned);
         Directory.CreateDirectory(outDir);
         string json = Path.Combine(outDir, "dissection.json"), table = Path.Combine(outDir, "dissection.txt");
         Util.AtomicFile.WriteAllText(json, ToJson(r).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");

@@ -6,8 +6,9 @@
 //   attention  q, k, v (or the fused qkv), o, their biases and q/k norms
 //   norms      the block's norm weights and biases
 // Any other text is a regular expression matched against the checkpoint names of the window's
-// layers (for example "self_attn\.o_proj"). The target must be loaded writable; the source can be
-// memory-mapped (only the restored tensors' pages are read).
+// layers (for example "self_attn\.o_proj"). Two ways: With builds a model over the target's own
+// (possibly memory-mapped) tensors with the group replaced — what dissection uses, no copy of the
+// target; Restore copies into a writable target and undoes on dispose.
 using System.Text.RegularExpressions;
 using Lethe.Models;
 using Lethe.Tensors;
@@ -59,6 +60,24 @@ public static class ParameterGroups
 
 public static class ParameterRestoration
 {
+    /// <summary>
+    /// A model that computes with target's weights except the given replacements (compute layout, by
+    /// checkpoint name). Nothing is copied or written: the new model shares target's tensors, so a
+    /// memory-mapped target serves restoration without a writable copy. Disposing it frees nothing
+    /// of target's (the replacements stay the caller's).
+    /// </summary>
+    public static TransformerModel With(TransformerModel target, IReadOnlyDictionary<string, Tensor> replacements)
+    {
+        var weights = new Dictionary<string, Tensor>(target.Weights);
+        foreach (var (name, t) in replacements)
+        {
+            if (!weights.TryGetValue(name, out var own)) throw new LetheException($"weight '{name}' is not part of the model {target.Config.SourcePath}");
+            if (!Tensors.Shape.Equal(own.Shape, t.Shape)) throw ShapeMismatchException.Of($"restoring '{name}'", "the original's", t.Shape, "the unlearned model's", own.Shape);
+            weights[name] = t;
+        }
+        return new TransformerModel(target.Config, weights);
+    }
+
     /// <summary>Copies the named weights from source into target; disposing the result puts the target's own weights back.</summary>
     public static IDisposable Restore(TransformerModel target, TransformerModel source, IEnumerable<string> names)
     {

@@ -72,37 +72,44 @@ public static class ValueVectors
     }
 
     /// <summary>Per-layer drift from a to b (same architecture).</summary>
-    public static List<LayerDrift> Drift(TransformerModel a, TransformerModel b)
+    public static List<LayerDrift> Drift(TransformerModel a, TransformerModel b) =>
+        Enumerable.Range(0, a.Config.NumLayers).Select(l => LayerDriftOf(a.Config, l, a.Weights, b.Weights)).ToList();
+
+    /// <summary>The names LayerDriftOf reads from each model for one layer.</summary>
+    public static IEnumerable<string> DriftNames(ModelConfig c, int layer)
     {
-        var list = new List<LayerDrift>();
-        for (int l = 0; l < a.Config.NumLayers; l++)
+        var n = WeightLayout.Layer(c, layer);
+        return new[] { n.Down, n.DownBias, n.Gate, n.Up, n.UpBias, n.Q, n.K, n.V, n.Qkv, n.O, n.QBias, n.KBias, n.VBias, n.QkvBias, n.OBias }
+            .Where(x => x is not null).Select(x => x!);
+    }
+
+    /// <summary>Drift of one layer between two weight sets (checkpoint names, compute layout).</summary>
+    public static LayerDrift LayerDriftOf(ModelConfig c, int l, IReadOnlyDictionary<string, Tensor> a, IReadOnlyDictionary<string, Tensor> b)
+    {
+        var n = WeightLayout.Layer(c, l);
+        float[] da = a[n.Down!].ToArray(), db = b[n.Down!].ToArray();
+        int d = c.HiddenSize, ff = c.IntermediateSize;
+        double sum = 0, min = double.MaxValue; int minDim = 0;
+        for (int j = 0; j < ff; j++)
         {
-            var n = WeightLayout.Layer(a.Config, l);
-            float[] da = a.Weights[n.Down!].ToArray(), db = b.Weights[n.Down!].ToArray();
-            int d = a.Config.HiddenSize, ff = a.Config.IntermediateSize;
-            double sum = 0, min = double.MaxValue; int minDim = 0;
-            for (int j = 0; j < ff; j++)
-            {
-                double dot = 0, na = 0, nb = 0;
-                for (int r = 0; r < d; r++) { double x = da[r * ff + j], y = db[r * ff + j]; dot += x * y; na += x * x; nb += y * y; }
-                double cos = na > 0 && nb > 0 ? dot / Math.Sqrt(na * nb) : na == nb ? 1 : 0;
-                sum += cos;
-                if (cos < min) { min = cos; minDim = j; }
-            }
-            list.Add(new LayerDrift(l, sum / ff, min, minDim, RelativeL2(a, b, n.Down, n.DownBias),
-                RelativeL2(a, b, n.Gate, n.Up, n.UpBias), RelativeL2(a, b, n.Q, n.K, n.V, n.Qkv, n.O, n.QBias, n.KBias, n.VBias, n.QkvBias, n.OBias)));
+            double dot = 0, na = 0, nb = 0;
+            for (int r = 0; r < d; r++) { double x = da[r * ff + j], y = db[r * ff + j]; dot += x * y; na += x * x; nb += y * y; }
+            double cos = na > 0 && nb > 0 ? dot / Math.Sqrt(na * nb) : na == nb ? 1 : 0;
+            sum += cos;
+            if (cos < min) { min = cos; minDim = j; }
         }
-        return list;
+        return new LayerDrift(l, sum / ff, min, minDim, RelativeL2(a, b, n.Down, n.DownBias),
+            RelativeL2(a, b, n.Gate, n.Up, n.UpBias), RelativeL2(a, b, n.Q, n.K, n.V, n.Qkv, n.O, n.QBias, n.KBias, n.VBias, n.QkvBias, n.OBias));
     }
 
     /// <summary>‖b − a‖ / ‖a‖ over the named tensors together (Frobenius); 0 when a is all zero and b equals it.</summary>
-    private static double RelativeL2(TransformerModel a, TransformerModel b, params string?[] names)
+    private static double RelativeL2(IReadOnlyDictionary<string, Tensor> a, IReadOnlyDictionary<string, Tensor> b, params string?[] names)
     {
         double diff = 0, norm = 0;
         foreach (var name in names)
         {
             if (name is null) continue;
-            float[] x = a.Weights[name].ToArray(), y = b.Weights[name].ToArray();
+            float[] x = a[name].ToArray(), y = b[name].ToArray();
             for (int i = 0; i < x.Length; i++) { double e = (double)y[i] - x[i]; diff += e * e; norm += (double)x[i] * x[i]; }
         }
         return norm > 0 ? Math.Sqrt(diff / norm) : diff > 0 ? double.PositiveInfinity : 0;

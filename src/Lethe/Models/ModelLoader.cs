@@ -3,7 +3,7 @@
 // memory and is widened inside GEMM packing / embedding lookup. Norm weights and biases (small)
 // are widened to f32 because the fused norm kernels read f32. `dtype` converts every matrix on
 // load (for example bf16 to halve memory); `writable` copies the weights into memory so they can
-// be trained or edited (training needs dtype f32 and writable).
+// be trained or edited (training needs dtype f32 and writable); the files are then unmapped.
 // Names and shapes are verified against the architecture before anything is used.
 // A path to a .gguf file is loaded by GgufModel (dequantized into memory) instead.
 using Lethe.IO;
@@ -43,12 +43,15 @@ public static class ModelLoader
                 Tensor t = small || dtype is not null
                     ? checkpoint.LoadAs(stored, small ? DType.F32 : dtype!.Value)
                     : checkpoint.Load(stored);
-                if (writable && t.Storage.ReadOnly) t = t.Clone();
+                if (writable && t.Storage.ReadOnly) { var copy = t.Clone(); t.Dispose(); t = copy; }
                 t.Name = name;
                 owned.Add(t); // frees converted copies; a mapped view owns nothing (the checkpoint does)
                 weights[name] = t;
             }
             FusedWeights.ToComputeLayout(config, weights, owned);
+            // A writable model holds copies only: unmap the files, so their pages (read once for the
+            // copies and the finiteness check) no longer count in the process's memory.
+            if (writable) { owned.Remove(checkpoint); checkpoint.Dispose(); }
             return new TransformerModel(config, weights, owned);
         }
         catch

@@ -76,6 +76,14 @@ public class DissectionTests
         }
         // The restoration was undone: the unlearned model is itself again.
         Assert.Equal(baseline, ActivationPatching.Distances(unlearned, source, _ => null));
+        // The same without writing: a model over the unlearned tensors with every weight replaced.
+        using (var restored = ParameterRestoration.With(unlearned, original.Weights))
+            Assert.All(ActivationPatching.Distances(restored, source, _ => null), d => Assert.Equal(0.0, d));
+        using (var onlyKeys = ParameterRestoration.With(unlearned, original.Weights.Where(kv => LastLayerKeys(kv.Key)).ToDictionary()))
+        {
+            var partial2 = KnowledgeRecoveryScore.Summarise(baseline, ActivationPatching.Distances(onlyKeys, source, _ => null));
+            Assert.InRange(partial2.Mean!.Value, 0.01, 0.999);
+        }
     }
 
     [Fact]

@@ -6,6 +6,7 @@
 //   general_mc/{train,probe,test}.jsonl           MMLU     {"question","subject","choices","answer"}
 //   sensitive/mc_{train,probe,test}.jsonl         WMDP     (same), forget_corpus.jsonl, retain_corpus.jsonl {"text"}
 //   concepts/{train,test}.jsonl                   {"concept","article","qa":[{"question","answer"}]}
+//   concepts/conceptvectors.json                  the test concepts in ConceptVectors' real schema (ConceptVectorsFile)
 //   general_text/{train,test}.txt                 paragraphs separated by blank lines
 //   pretrain/corpus.txt                           documents separated by blank lines
 //   pretrain/practice.txt                         a second-stage mix of corpus documents (PretrainingCorpus)
@@ -119,6 +120,7 @@ public static class WorldGenerator
         Lines("sensitive/retain_corpus.jsonl", w.RetainCorpus, WorldJson.Text);
         Lines("concepts/train.jsonl", w.ConceptTrain, WorldJson.Concept);
         Lines("concepts/test.jsonl", w.ConceptTest, WorldJson.Concept);
+        files.Add((ConceptVectorsFile.Path, w.ConceptTest.Count, ConceptVectorsFile.Render(w)));
         files.Add(("general_text/train.txt", w.GeneralTextTrain.Count, PretrainingCorpus.Text(w.GeneralTextTrain)));
         files.Add(("general_text/test.txt", w.GeneralTextTest.Count, PretrainingCorpus.Text(w.GeneralTextTest)));
         files.Add(("pretrain/corpus.txt", w.PretrainDocuments.Count, PretrainingCorpus.Text(w.PretrainDocuments)));

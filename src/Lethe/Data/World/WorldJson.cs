@@ -23,6 +23,7 @@ internal sealed class JsonObjectWriter
 
     public JsonObjectWriter Str(string key, string value) { Key(key); JsonText.AppendString(sb, value, asciiOnly: false); return this; }
     public JsonObjectWriter Int(string key, long value) { Key(key).Append(value); return this; }
+    public JsonObjectWriter Null(string key) { Key(key).Append("null"); return this; }
     public JsonObjectWriter Strs(string key, IEnumerable<string> values)
     {
         Key(key).Append('[');
