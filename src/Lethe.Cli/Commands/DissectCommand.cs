@@ -3,6 +3,7 @@
 // layer window (both directions with --reverse), of parameter restoration per group, and the drift
 // of the value vectors. Writes DIR/dissection.json and DIR/dissection.txt (the tables, also printed).
 using System.CommandLine;
+using Lethe.IO;
 using Lethe.Analysis;
 using Lethe.Tensors;
 
@@ -27,6 +28,8 @@ public static class DissectCommand
         var dtype = CliArgs.DType();
         var cmd = new Command("dissect", "Is the knowledge gone or only hidden? KRS of activation patching and parameter restoration between an original and an unlearned model")
         { original, unlearned, questions, concept, output, points, positions, radius, layers, restore, reverse, answerTokens, dtype };
+        var force = CliChecks.Force();
+        cmd.Add(force);
         cmd.SetAction(parse =>
         {
             static string[] List(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -40,7 +43,8 @@ public static class DissectCommand
                 Seed = parse.GetValue(LetheCli.Seed) ?? 1,
             };
             if (options.Points.Count == 0 || options.Positions.Count == 0) throw new LetheException("--points and --positions need at least one entry each");
-            Dissection.RequireOutput(parse.GetValue(output)!, parse.GetValue(original)!, parse.GetValue(unlearned)!);
+            CliChecks.Outputs(parse, "dissect", force).Inputs(parse.GetValue(original), parse.GetValue(unlearned), parse.GetValue(questions))
+                .Folder("--out", parse.GetValue(output), OutputPolicy.FolderOf("dissection.json", "dissection.txt"));
             var qs = QuestionSource.Read(parse.GetValue(questions)!, parse.GetValue(concept));
             bool quiet = parse.GetValue(LetheCli.Quiet);
             var err = parse.InvocationConfiguration.Error;

@@ -5,6 +5,7 @@
 //   --locate OUT.json --data FILE          the best value vector of every concept in FILE, as JSON
 //   --compare MODEL2                       drift per layer: value-vector cosine, relative L2 changes
 using System.CommandLine;
+using Lethe.IO;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lethe.Analysis;
@@ -34,9 +35,15 @@ public static class VectorsCommand
         var dtype = CliArgs.DType();
         var cmd = new Command("vectors", "Value vectors and concept vectors: vocabulary projection, concept search with a noise test, drift between two models")
         { model, layer, dim, top, concept, data, candidates, perturb, noise, locate, compare, json, dtype };
+        var force = CliChecks.Force();
+        cmd.Add(force);
         cmd.SetAction(parse =>
         {
             string folder = parse.GetValue(model)!;
+            // Outputs (--locate, --json) are checked against the inputs before any work.
+            var policy = CliChecks.Outputs(parse, "vectors", force).Inputs(folder, parse.GetValue(data), parse.GetValue(compare));
+            if (parse.GetValue(locate) is { } locateOut) policy.File("--locate", locateOut, OutputPolicy.JsonWithKeys("concepts"));
+            if (parse.GetValue(json) is { } jsonOut) policy.File("--json", jsonOut);
             var o = parse.InvocationConfiguration.Output;
             string? d = parse.GetValue(dtype);
             DType? dt = d is null ? null : DTypes.Parse(d);

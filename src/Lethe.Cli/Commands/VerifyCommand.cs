@@ -3,6 +3,7 @@
 // attack (with --relearn-data), a linear probe per layer and token confidence, each with a plain
 // verdict. Writes DIR/verify.json and DIR/verify.html (inline SVG plots); prints the verdicts.
 using System.CommandLine;
+using Lethe.IO;
 using Lethe.Analysis;
 using Lethe.Tensors;
 
@@ -27,6 +28,8 @@ public static class VerifyCommand
         var dtype = CliArgs.DType();
         var cmd = new Command("verify", "Did it really forget? Patching recovery, relearning attack, linear probe and token confidence, with verdicts")
         { original, unlearned, forget, retain, output, relearn, unrelated, steps, lr, seqLen, radius, answerTokens, dtype };
+        var force = CliChecks.Force();
+        cmd.Add(force);
         cmd.SetAction(parse =>
         {
             string? d = parse.GetValue(dtype);
@@ -36,7 +39,9 @@ public static class VerifyCommand
                 RelearnSteps = parse.GetValue(steps), RelearnLearningRate = parse.GetValue(lr), RelearnSeqLen = parse.GetValue(seqLen), Radius = parse.GetValue(radius),
                 AnswerTokens = parse.GetValue(answerTokens), DType = d is null ? null : DTypes.Parse(d), Seed = parse.GetValue(LetheCli.Seed) ?? 1,
             };
-            Dissection.RequireOutput(parse.GetValue(output)!, parse.GetValue(original)!, parse.GetValue(unlearned)!);
+            CliChecks.Outputs(parse, "verify", force)
+                .Inputs(parse.GetValue(original), parse.GetValue(unlearned), parse.GetValue(forget), parse.GetValue(retain), parse.GetValue(relearn), parse.GetValue(unrelated))
+                .Folder("--out", parse.GetValue(output), OutputPolicy.FolderOf("verify.json", "verify.html"));
             bool quiet = parse.GetValue(LetheCli.Quiet);
             var err = parse.InvocationConfiguration.Error;
             var result = Verification.Run(parse.GetValue(original)!, parse.GetValue(unlearned)!, QuestionSource.Read(parse.GetValue(forget)!),

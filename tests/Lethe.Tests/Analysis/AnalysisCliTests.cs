@@ -24,7 +24,7 @@ public class AnalysisCliTests
         (rc, _, stderr) = CliRun.Run("dissect", "--original", PairFixtures.Original, "--unlearned", u, "--questions", questions, "--out", output, "--layers", "0-9");
         Assert.Equal(1, rc); Assert.Contains("layers 0-1", stderr);
         (rc, _, stderr) = CliRun.Run("dissect", "--original", PairFixtures.Original, "--unlearned", u, "--questions", questions, "--out", u);
-        Assert.Equal(1, rc); Assert.Contains("is the model folder", stderr);
+        Assert.Equal(1, rc); Assert.Contains("is an input", stderr);
         (rc, _, stderr) = CliRun.Run("dissect", "--original", PairFixtures.Original, "--unlearned", u, "--questions", questions, "--out", output, "--positions", "middle");
         Assert.Equal(1, rc); Assert.Contains("give all, answer", stderr);
     }
