@@ -54,7 +54,7 @@ public static class UnlearnCommand
         var alpha = new Option<double?>("--alpha") { Description = "Box size factor: μ ± α·k*·σ (default: calibrated to --target-fpr on the retain probes)" };
         var fpr = new Option<double?>("--target-fpr") { Description = "False-positive rate on retain probes that calibrates α (default 0.01)" };
         var combine = new Option<string>("--combine") { Description = "With several layers: flag when inside all boxes or any box", DefaultValueFactory = _ => "all" };
-        var refusal = new Option<string>("--refusal") { Description = "The answer given instead when a query is detected", DefaultValueFactory = _ => KeySpaceDetector.DefaultRefusal };
+        var refusal = new Option<string>("--refusal") { Description = "The answer given instead when a query is detected", DefaultValueFactory = _ => Lethe.Models.Generation.InferenceIntervention.DefaultRefusal };
         var holdout = new Option<double>("--holdout") { Description = "Fraction of each probe set held out to measure coverage and false positives (0 = in-sample)" };
         var calibrateOn = new Option<string>("--calibrate-on") { Description = "query: α from the queries' last tokens; answer: also every token of each probe's answer (needs --probe-text prompt and files with answers), as the detector checks generated tokens too", DefaultValueFactory = _ => "query" };
         var cmd = new Command("ksd", "Key Space Detection: abstain when a query's key vector falls in the forget skill's hypercube");

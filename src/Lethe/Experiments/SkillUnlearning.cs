@@ -9,6 +9,7 @@ using System.Globalization;
 using Lethe.Evaluation;
 using Lethe.Evaluation.Code;
 using Lethe.Models;
+using Lethe.Models.Generation;
 using Lethe.Tokenizers;
 using Lethe.Unlearning;
 
@@ -17,6 +18,9 @@ namespace Lethe.Experiments;
 /// <summary>One method and its setting, as run by the experiment. Key names it in results files.</summary>
 public sealed record MethodSpec(string Key, string Method, double Percent = 0)
 {
+    /// <summary>Neuron Adjust: one draw per element (Lethe) or per sequence, layer and pass ([S1]'s code).</summary>
+    public NeuronAdjustDraw Draw { get; init; } = NeuronAdjustDraw.PerElement;
+
     public static MethodSpec Ksd { get; } = new("ksd", AdapterMethods.KeySpaceDetection);
     public static MethodSpec NeuronAdjust(double percent, string? key = null) => new(key ?? $"na-{Format(percent)}", AdapterMethods.NeuronAdjust, percent);
     public static MethodSpec Pruning(double percent, string? key = null) => new(key ?? $"prune-{Format(percent)}", AdapterMethods.SelectivePruning, percent);
@@ -67,13 +71,7 @@ public sealed class SkillUnlearning
     /// <summary>Every task, under an intervention or none. progress(task) as for EvalSuite.Run.</summary>
     public List<TaskResult> Evaluate(InferenceIntervention? intervention, Func<EvalTask, (Action<int> advance, IDisposable done)>? progress = null, CancellationToken cancel = default)
     {
-        var bridge = intervention is null ? null : new EvaluationAdapter(intervention);
-        var model = new EvalModel(Model, Tokenizer, ModelName)
-        {
-            BatchSize = BatchSize, Intervention = bridge,
-            Abstention = bridge is { CanAbstain: true } ? bridge : null,
-            RefusalText = bridge is { CanAbstain: true } ? bridge.Refusal : EvalModel.DefaultRefusal,
-        };
+        var model = new EvalModel(Model, Tokenizer, ModelName) { BatchSize = BatchSize, Intervention = intervention };
         return EvalSuite.Run(model, Tasks, progress, cancel);
     }
 
@@ -96,7 +94,7 @@ public sealed class SkillUnlearning
             }, progress, cancel),
             AdapterMethods.NeuronAdjust => AdapterFitter.FitNeuronAdjust(Model, Tokenizer, forget, retain, new NeuronAdjustOptions
             {
-                BatchSize = BatchSize, Part = part, Percent = method.Percent, Seed = Seed,
+                BatchSize = BatchSize, Part = part, Percent = method.Percent, Seed = Seed, Draw = method.Draw,
             }, progress, cancel),
             AdapterMethods.SelectivePruning => AdapterFitter.FitSelectivePruning(Model, Tokenizer, forget, retain, new SelectivePruningOptions
             {

@@ -6,6 +6,7 @@
 // held-out texts (without a holdout they are in-sample and labelled so).
 using System.Text.Json.Nodes;
 using Lethe.Models;
+using Lethe.Models.Generation;
 using Lethe.Tensors;
 using Lethe.Tokenizers;
 
@@ -27,7 +28,7 @@ public sealed record KeySpaceDetectionOptions : ProbeOptions
     public double? Alpha { get; init; }
     public double TargetFalsePositiveRate { get; init; } = 0.01;
     public BoxCombine Combine { get; init; } = BoxCombine.All;
-    public string Refusal { get; init; } = KeySpaceDetector.DefaultRefusal;
+    public string Refusal { get; init; } = InferenceIntervention.DefaultRefusal;
     /// <summary>Fraction of each probe set held out of fitting to measure coverage and false positives (0: none).</summary>
     public double Holdout { get; init; }
     public ulong Seed { get; init; }
@@ -43,6 +44,7 @@ public sealed record NeuronAdjustOptions : ProbeOptions
 {
     public double Percent { get; init; } = 0.5;
     public NeuronAdjustMap Map { get; init; } = NeuronAdjustMap.Reflected;
+    public NeuronAdjustDraw Draw { get; init; } = NeuronAdjustDraw.PerElement;
     /// <summary>Layers whose neurons may be selected (null: all).</summary>
     public IReadOnlyList<int>? Layers { get; init; }
     public ulong Seed { get; init; }
@@ -217,11 +219,12 @@ public static class AdapterFitter
         var what = new ProbeStatisticsOptions { PreActMoments = true };
         var fs = Collect(model, forget.Ids, o, what, progress, cancel);
         var rs = Collect(model, retain.Ids, o, what, progress, cancel);
-        var adjust = Lethe.Unlearning.NeuronAdjust.Select(fs, rs, o.Percent, o.Layers, o.Map, o.Seed);
+        var adjust = Lethe.Unlearning.NeuronAdjust.Select(fs, rs, o.Percent, o.Layers, o.Map, o.Seed, o.Draw);
         if (adjust.Neurons.Count == 0)
             throw new LetheException("Neuron Adjust: no neuron is more active on the forget probes than on the retain probes (Δ = μ_forget − μ_retain > 0), so there is nothing to adjust; check that --forget and --retain are not swapped or the same skill");
         var hyper = Common(o);
         hyper["p"] = o.Percent; hyper["map"] = o.Map == NeuronAdjustMap.Reflected ? "reflected" : "unreflected"; hyper["seed"] = o.Seed;
+        hyper["draw"] = o.Draw == NeuronAdjustDraw.Shared ? "shared" : "per-element";
         hyper["layers"] = o.Layers is null ? "all" : new JsonArray(o.Layers.Select(l => (JsonNode)l).ToArray());
         var report = new JsonObject
         {

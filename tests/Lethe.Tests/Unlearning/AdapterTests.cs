@@ -61,8 +61,8 @@ public sealed class AdapterTests : IDisposable
 
         var prompts = new[] { "++=+=#", "=+==+=+#", "abc de fgh", "hello there" }.Select(p => tokenizer.Encode(p, addSpecialTokens: true)).ToArray();
         var options1 = new GenerationOptions { MaxNewTokens = 5 };
-        var fromFit = InterventionGenerator.Generate(model, a.CreateIntervention(model), prompts, options1);
-        var fromFile = InterventionGenerator.Generate(model, b.CreateIntervention(model), prompts, options1);
+        var fromFit = new Generator(model).GenerateSequences(prompts, options1 with { Intervention = a.CreateIntervention(model) });
+        var fromFile = new Generator(model).GenerateSequences(prompts, options1 with { Intervention = b.CreateIntervention(model) });
         Assert.Equal(fromFit.Select(o => o.Abstained), fromFile.Select(o => o.Abstained));
         Assert.Equal(fromFit.Select(o => string.Join(",", o.Tokens)), fromFile.Select(o => string.Join(",", o.Tokens)));
     }
