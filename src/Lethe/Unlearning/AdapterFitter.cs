@@ -63,7 +63,7 @@ public interface IFitProgress
     void Advance(long tokens);
 }
 
-public static class AdapterFitter
+public static partial class AdapterFitter
 {
     private sealed record Encoded(IReadOnlyList<ProbeFile> Files, List<int[]> Ids, List<ProbeFileRecord> Records);
 
