@@ -160,7 +160,8 @@ public sealed class EvalModel
     /// </summary>
     public float[][] NextTokenLogProbs(IReadOnlyList<int[]> prompts, IReadOnlyList<int> candidates, Action<int>? onDone = null)
     {
-        var fitted = prompts.Select(p => FitLeft(p, ContextLimit, out _)).ToArray();
+        // Room for the one candidate token, exactly as continuation scoring cuts a context: both paths see the same prompt.
+        var fitted = prompts.Select(p => FitLeft(p, ContextLimit - 1, out _)).ToArray();
         var result = new float[prompts.Count][];
         using var arena = new TensorArena();
         using var noGrad = Tape.NoGrad();

@@ -98,8 +98,22 @@ public class TaskRunnerTests
         WellFormed(r, 3, "accuracy", "prob_correct");
         Assert.All(r.Items, i => Assert.Contains(i.Output, new[] { "A", "B", "C", "D" }));
         // Single-token letters take the one-forward path; it must pick what continuation scoring picks.
-        var single = new MultipleChoiceTask("general_mc", items, prompts: EvalPrompts.Default with { ChoiceAnswer = "{letter}" }).Run(Model());
+        var model = Model();
+        var task = new MultipleChoiceTask("general_mc", items, prompts: EvalPrompts.Default with { ChoiceAnswer = "{letter}" });
+        var single = task.Run(model);
         WellFormed(single, 3, "accuracy", "prob_correct");
+        Assert.All(new[] { "A", "B", "C", "D" }, l => Assert.Single(model.EncodeContinuation(l))); // so the fast path was the one taken
+        double probability = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            var prompt = model.EncodePrompt(task.Prompt(items[i]));
+            var sums = items[i].Choices.Select((_, k) => model.Score(new[] { (prompt, model.EncodeContinuation(EvalPrompts.Letter(k))) })[0].Sum).ToList();
+            int pick = sums.IndexOf(sums.Max());
+            Assert.Equal(EvalPrompts.Letter(pick), single.Items[i].Output);
+            double max = sums.Max();
+            probability += Math.Exp(sums[items[i].Answer] - max) / sums.Sum(x => Math.Exp(x - max));
+        }
+        Assert.Equal(probability / items.Count, single.Metrics["prob_correct"], 4);
     }
 
     [Fact]
