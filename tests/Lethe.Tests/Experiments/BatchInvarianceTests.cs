@@ -24,6 +24,7 @@ public class BatchInvarianceTests(SmallWorld world)
         SkillUnlearning Experiment(int batch) => new(model, tokenizer, dir, world.Folder)
         {
             TestLimit = 6, ProbeLimit = 40, BatchSize = batch, TaskNames = new[] { "math", "code", "comprehension.en", "general_mc" },
+            KsdSweepLayers = false, KsdOwnAnswers = false, // what is tested is the batch, not the choice of layers
         };
         var fitter = Experiment(8);
         var ksd = fitter.Fit(MethodSpec.Ksd, "math");
