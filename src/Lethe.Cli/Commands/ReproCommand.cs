@@ -36,9 +36,10 @@ public static class ReproCommand
         var percent = new Option<string?>("--percent") { Description = "Neuron Adjust: percents of MLP neurons adjusted, comma-separated (default 0.5,1.5,3)" };
         var draw = UnlearnCommand.NaDrawOption();
         var resume = new Option<bool>("--resume") { Description = "Continue a run: keep the cells already in OUT/skill-unlearning.json" };
+        var reportOnly = new Option<bool>("--report-only") { Description = "Only write OUT/skill-unlearning.md from the cells already in OUT/skill-unlearning.json (a partial run included); run nothing" };
         var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 16 };
         var cmd = new Command("skill-unlearning", "Li, Sun & Weng (NAACL 2025): NA at 0.5/1.5/3 %, Selective Pruning and KSD, forgetting math, code and each language in turn")
-            { model, output, world, limit, probeLimit, forget, percent, draw, resume, batch };
+            { model, output, world, limit, probeLimit, forget, percent, draw, resume, reportOnly, batch };
         cmd.SetAction((parse, cancel) =>
         {
             var clock = Stopwatch.StartNew();
@@ -58,6 +59,16 @@ public static class ReproCommand
                     : throw new LetheException($"--percent: '{x}' is not a percentage in (0, 100]")).ToList()
                 : SkillUnlearningGrid.NaPercents.ToList();
             var naDraw = UnlearnCommand.ParseNaDraw(parse.GetValue(draw)!);
+            string command = "lethe repro skill-unlearning --out " + parse.GetValue(output) +
+                (parse.GetValue(limit) is int l ? $" --limit {l}" : "") + (parse.GetValue(probeLimit) is int pl2 && pl2 != 200 ? $" --probe-limit {pl2}" : "") +
+                (parse.GetValue(percent) is { } pp ? $" --percent {pp}" : "") + (naDraw == Unlearning.NeuronAdjustDraw.Shared ? " --na-draw shared" : "");
+            if (parse.GetValue(reportOnly))
+            {
+                var saved = SkillUnlearningGrid.Load(jsonPath) ?? throw new LetheException($"{jsonPath} not found: --report-only renders an existing run");
+                AtomicFile.WriteAllText(mdPath, saved.Markdown(command));
+                o.WriteLine($"wrote {mdPath} from the cells in {jsonPath}");
+                return Task.FromResult(0);
+            }
             if (File.Exists(jsonPath) && !parse.GetValue(resume))
                 throw new LetheException($"{jsonPath} exists: pass --resume to continue that run, or move it away to start again");
             string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
@@ -99,10 +110,8 @@ public static class ReproCommand
                     var after = experiment.Evaluate(adapter.CreateIntervention(m), CliProgress.ForTasks(parse, $"{method.Label}: "), cancel);
                     grid.SetCell(skill, method, SkillUnlearning.ItemValues(after), adapter.Report, step.Elapsed.TotalSeconds);
                     grid.Save(jsonPath);
+                    AtomicFile.WriteAllText(mdPath, grid.Markdown(command)); // a partial run has a page too
                 }
-                string command = "lethe repro skill-unlearning --out " + parse.GetValue(output) +
-                    (parse.GetValue(limit) is int l ? $" --limit {l}" : "") + (parse.GetValue(probeLimit) is int p ? $" --probe-limit {p}" : "") +
-                    (parse.GetValue(percent) is { } pp ? $" --percent {pp}" : "") + (naDraw == Unlearning.NeuronAdjustDraw.Shared ? " --na-draw shared" : "");
                 AtomicFile.WriteAllText(mdPath, grid.Markdown(command));
                 o.Write(grid.Markdown(command));
                 o.WriteLine();
