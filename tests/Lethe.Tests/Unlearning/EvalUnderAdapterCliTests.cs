@@ -8,7 +8,7 @@ using Xunit;
 
 namespace Lethe.Tests.Unlearning;
 
-public sealed class EvaluationAdapterTests : IDisposable
+public sealed class EvalUnderAdapterCliTests : IDisposable
 {
     private readonly string dir = SyntheticProbes.TempDir("eval-adapter");
     public void Dispose() => Directory.Delete(dir, recursive: true);
