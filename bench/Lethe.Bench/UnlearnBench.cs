@@ -72,9 +72,10 @@ public static class UnlearnBench
         foreach (var (name, make) in interventions)
         {
             var intervention = make();
-            var probe = InterventionGenerator.Generate(model, intervention, new[] { prompt }, options)[0];
+            var withAdapter = options with { Intervention = intervention };
+            var probe = new Generator(model).GenerateSequences(new[] { prompt }, withAdapter)[0];
             if (probe.Abstained || probe.Tokens.Count != newTokens) throw new LetheException($"unlearn bench: {name} stopped early; the timing would not compare like with like");
-            var (plain, adapted) = Timing.MedianPair(Plain, () => InterventionGenerator.Generate(model, intervention, new[] { prompt }, options), reps, TimeSpan.Zero);
+            var (plain, adapted) = Timing.MedianPair(Plain, () => new Generator(model).GenerateSequences(new[] { prompt }, withAdapter), reps, TimeSpan.Zero);
             double hooks = HookSeconds(model, intervention, prompt, newTokens, reps);
             JsonLine.Print(("bench", "unlearn"), ("case", "generate"), ("adapter", name), ("prompt_tokens", promptTokens), ("new_tokens", newTokens),
                 ("value", adapted * 1000), ("unit", "ms"), ("plain_ms", plain * 1000), ("overhead_pct", (adapted / plain - 1) * 100),
@@ -98,7 +99,7 @@ public static class UnlearnBench
         for (int rep = 0; rep < reps; rep++)
         {
             double spent = 0;
-            intervention.Reset(1);
+            intervention.Begin(1);
             foreach (var n in names)
             {
                 prefill[n].CopyFrom(captured[n]);

@@ -1,5 +1,5 @@
-// `lethe demo [--out DIR]`: the whole story of training-free unlearning on the shipped model, in a
-// minute and a half. It writes the full demo world into OUT/world (test and probe splits disjoint
+// `lethe demo [MODEL] [--out DIR]`: the whole story of training-free unlearning on the shipped model,
+// scored on the full test splits (--limit N for a quick look). It writes the full demo world into OUT/world (test and probe splits disjoint
 // from the model's training corpus), evaluates every skill, fits Key Space Detection and Neuron Adjust
 // to forget math (probe splits: math against every other skill), evaluates again under each
 // adapter, and writes OUT/results.json, OUT/report.html and the adapters (OUT/adapters/). The
@@ -26,14 +26,16 @@ public static class DemoCommand
     public static Command Build()
     {
         var output = new Option<string>("--out") { Description = $"Folder for results.json, report.html, the adapters and the world (default: {DefaultOut})", DefaultValueFactory = _ => DefaultOut };
-        var model = new Option<string?>("--model") { Description = $"Model folder (default: the shipped {ShippedModel.RelativePath})" };
+        var model = new Argument<string?>("MODEL") { Description = $"Model folder (default: the shipped {ShippedModel.RelativePath})", Arity = ArgumentArity.ZeroOrOne };
         var forget = new Option<string>("--forget") { Description = $"Skill to forget: {string.Join(", ", WorldProbes.Skills)}", DefaultValueFactory = _ => "math" };
-        var limit = new Option<int?>("--limit") { Description = "Test items per task (the first ones of each test split)", DefaultValueFactory = _ => 50 };
+        var limit = new Option<int?>("--limit") { Description = "Test items per task, the first ones of each test split (default: the full test splits)" };
         var probeLimit = new Option<int?>("--probe-limit") { Description = "Probe items per skill that fit the methods", DefaultValueFactory = _ => 200 };
-        var percent = new Option<double>("--na-percent") { Description = "Neuron Adjust: percent of MLP neurons adjusted ([S1] uses 3 for math and code, 0.5 for languages)", DefaultValueFactory = _ => 3.0 };
+        var percent = new Option<double>("--percent", "--na-percent") { Description = "Neuron Adjust: percent of MLP neurons adjusted ([S1] uses 3 for math and code, 0.5 for languages)", DefaultValueFactory = _ => 3.0 };
+        var seeds = new Option<int>("--na-seeds") { Description = "Neuron Adjust: seeds of its draws, evaluated each (the table shows their mean)", DefaultValueFactory = _ => 3 };
+        var draw = UnlearnCommand.NaDrawOption();
         var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 16 };
         var cmd = new Command("demo", "Unlearn a skill from the shipped model with Key Space Detection and Neuron Adjust; evaluate every skill before and after; write a report")
-            { output, model, forget, limit, probeLimit, percent, batch };
+            { model, output, forget, limit, probeLimit, percent, seeds, draw, batch };
         var force = CliChecks.Force();
         cmd.Add(force);
         cmd.SetAction((parse, cancel) =>
@@ -45,7 +47,9 @@ public static class DemoCommand
             string forgetSkill = parse.GetValue(forget)!;
             if (!WorldProbes.Skills.Contains(forgetSkill)) throw new LetheException($"--forget {forgetSkill}: not a skill of the demo world; use one of {string.Join(", ", WorldProbes.Skills)}");
             if (parse.GetValue(batch) < 1) throw new LetheException($"--batch-size must be ≥ 1, got {parse.GetValue(batch)}");
-            if (!(parse.GetValue(percent) is > 0 and <= 100)) throw new LetheException($"--na-percent must be in (0, 100], got {parse.GetValue(percent)}");
+            if (!(parse.GetValue(percent) is > 0 and <= 100)) throw new LetheException($"--percent must be in (0, 100], got {parse.GetValue(percent)}");
+            if (parse.GetValue(seeds) is < 1 or > 10) throw new LetheException($"--na-seeds must be in 1..10, got {parse.GetValue(seeds)}");
+            var naDraw = UnlearnCommand.ParseNaDraw(parse.GetValue(draw)!);
             string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
             // Exclusive (a lock) and transactional: everything is written into a staging folder that replaces OUT only when complete.
             using var staged = StagedFolder.Begin(CliChecks.Outputs(parse, "demo", force).Inputs(modelDir), "--out", parse.GetValue(output), OutputPolicy.FolderOf(OwnEntries));
@@ -73,7 +77,7 @@ public static class DemoCommand
             var beforeTime = step.Elapsed;
 
             // 4. Each method: fit, save the adapter, evaluate under it.
-            var methods = new[] { MethodSpec.Ksd, MethodSpec.NeuronAdjust(parse.GetValue(percent), "neuron-adjust") };
+            var methods = new[] { MethodSpec.Ksd, MethodSpec.NeuronAdjust(parse.GetValue(percent), "neuron-adjust") with { Draw = naDraw } };
             var outcomes = new List<MethodOutcome>();
             Directory.CreateDirectory(Path.Combine(outDir, "adapters"));
             foreach (var method in methods)
@@ -84,8 +88,11 @@ public static class DemoCommand
                 var fitTime = step.Elapsed;
                 adapter.Save(Path.Combine(outDir, "adapters", method.Key + ".safetensors"));
                 step.Restart();
-                var after = experiment.Evaluate(adapter.CreateIntervention(m), CliProgress.ForTasks(parse, $"{method.Label}: "), cancel);
-                outcomes.Add(new MethodOutcome(method, adapter, after, fitTime, step.Elapsed));
+                // Neuron Adjust is random: each seed of its draws is evaluated (the fit is the same; only the draws differ).
+                int runs = method.Method == AdapterMethods.NeuronAdjust ? parse.GetValue(seeds) : 1;
+                var afters = Enumerable.Range(0, runs).Select(k => experiment.Evaluate(adapter.CreateIntervention(m, runs > 1 ? (ulong)k : null),
+                    CliProgress.ForTasks(parse, $"{method.Label}{(runs > 1 ? $" seed {k}" : "")}: "), cancel)).ToList();
+                outcomes.Add(new MethodOutcome(method, adapter, afters[0], fitTime, step.Elapsed) { Seeds = runs > 1 ? afters : Array.Empty<IReadOnlyList<Evaluation.TaskResult>>() });
             }
 
             // 5. The neurons NA moves most, traced on the probes for the report's histograms.
@@ -108,7 +115,8 @@ public static class DemoCommand
             o.WriteLine();
             o.Write(DemoReport.Table(result));
             o.WriteLine();
-            o.WriteLine("relative = after / before. KSD refuses the queries it detects; Neuron Adjust rewrites neurons at inference.");
+            o.WriteLine("relative = after / before; the interval is a 95 % paired bootstrap over items (multiple choice: of cloze accuracy, shown when it differs).");
+            o.WriteLine("KSD refuses the queries it detects; Neuron Adjust rewrites neurons at inference (mean over its seeds).");
             o.WriteLine($"wrote {Path.Combine(outDir, "results.json")}");
             o.WriteLine($"wrote {Path.Combine(outDir, "report.html")} (open it in a browser)");
             o.WriteLine($"adapters in {Path.Combine(outDir, "adapters")} (use with `lethe eval … --adapter` or `lethe generate … --adapter`)");

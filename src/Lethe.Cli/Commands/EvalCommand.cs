@@ -7,6 +7,7 @@ using System.CommandLine;
 using Lethe.Evaluation;
 using Lethe.Evaluation.Code;
 using Lethe.IO;
+using Lethe.Models.Generation;
 using Lethe.Tokenizers;
 using Lethe.Unlearning;
 using Lethe.Util;
@@ -94,16 +95,10 @@ public static class EvalCommand
             using var m = CliArgs.LoadModel(parse, model, dtype, q8Fallback);
             var tokenizer = Tokenizer.Load(modelPath);
             // Under adapters, hooks act in every pass; one that can abstain (KSD) replaces triggered answers by its refusal.
-            var bridge = parse.GetValue(adapters) is { Length: > 0 } adapterFiles
-                ? new EvaluationAdapter(InferenceIntervention.Combine(
-                    adapterFiles.Select(f => UnlearningAdapter.Load(f).CreateIntervention(m, parse.GetValue(LetheCli.Seed))).ToArray()))
+            var intervention = parse.GetValue(adapters) is { Length: > 0 } adapterFiles
+                ? InferenceIntervention.Combine(adapterFiles.Select(f => UnlearningAdapter.Load(f).CreateIntervention(m, parse.GetValue(LetheCli.Seed))).ToArray())
                 : null;
-            var evalModel = new EvalModel(m, tokenizer, modelPath)
-            {
-                BatchSize = parse.GetValue(batch), Intervention = bridge,
-                Abstention = bridge is { CanAbstain: true } ? bridge : null,
-                RefusalText = bridge is { CanAbstain: true } ? bridge.Refusal : EvalModel.DefaultRefusal,
-            };
+            var evalModel = new EvalModel(m, tokenizer, modelPath) { BatchSize = parse.GetValue(batch), Intervention = intervention };
             var results = EvalSuite.Run(evalModel, built, CliProgress.ForTasks(parse), cancel);
 
             var report = new EvalReport(modelPath, suiteName, results);

@@ -48,13 +48,12 @@ public static class GenerateCommand
                 var intervention = InferenceIntervention.Combine(adapterFiles.Select(f => UnlearningAdapter.Load(f).CreateIntervention(m)).ToArray());
                 if (intervention.CanAbstain)
                 {
-                    var answer = InterventionGenerator.GenerateText(m, tokenizer, intervention, parse.GetValue(prompt)!, options, parse.GetValue(stop), parse.GetValue(chat), cancel);
+                    var answer = new TextGenerator(m, tokenizer).Answer(parse.GetValue(prompt)!, options with { Intervention = intervention }, parse.GetValue(stop), parse.GetValue(chat), cancel);
                     output.WriteLine(answer.Text);
                     if (answer.Abstained && parse.GetValue(LetheCli.Verbose)) parse.InvocationConfiguration.Error.WriteLine("(the adapter abstained: the query fell in the forget skill's key-space box)");
                     return 0;
                 }
-                intervention.Reset(1);
-                options = options with { Hooks = intervention.Hooks };
+                options = options with { Intervention = intervention };
             }
             await foreach (var piece in new TextGenerator(m, tokenizer).StreamAsync(parse.GetValue(prompt)!, options, parse.GetValue(stop), parse.GetValue(chat), cancel))
             {

@@ -1,10 +1,11 @@
-// `lethe repro skill-unlearning --out DIR`: the table of [S1] on the demo world (see
+// `lethe repro skill-unlearning [MODEL] --out DIR`: the table of [S1] on the demo world (see
 // Experiments/SkillUnlearningGrid): forget math, code and each of the 7 languages; Neuron Adjust at
-// 0.5 / 1.5 / 3 %, Selective Pruning 1.5 %, Key Space Detection; relative performance of every skill
-// and of general MC. Writes DIR/skill-unlearning.json after every cell (a rerun with --resume skips
-// the cells done) and DIR/skill-unlearning.md at the end. The world is generated (full size, seed
-// 1, for its larger probe splits) into a temporary folder unless --world gives one; by default 200
-// probe items per skill fit each method and the first 50 test items of each task score it.
+// --percent (default 0.5 / 1.5 / 3 %, 3 seeds), Selective Pruning 1.5 %, Key Space Detection (layers
+// chosen on the validation split); relative performance of every skill and of general MC (cloze),
+// with 95 % paired bootstrap intervals. Writes DIR/skill-unlearning.json after every cell (a rerun
+// with --resume skips the cells done; KSD cells come first) and DIR/skill-unlearning.md at the end.
+// The world is generated (full size, seed 1) into a temporary folder unless --world gives one; by
+// default 200 probe items per skill fit each method and the full test splits score it.
 using System.CommandLine;
 using System.Diagnostics;
 using Lethe.Data.World;
@@ -29,15 +30,18 @@ public static class ReproCommand
     private static Command BuildSkillUnlearning()
     {
         var output = new Option<string>("--out") { Description = "Folder for skill-unlearning.md and .json (e.g. docs/results)", Required = true };
-        var model = new Option<string?>("--model") { Description = $"Model folder (default: the shipped {ShippedModel.RelativePath})" };
+        var model = new Argument<string?>("MODEL") { Description = $"Model folder (default: the shipped {ShippedModel.RelativePath})", Arity = ArgumentArity.ZeroOrOne };
         var world = new Option<string?>("--world") { Description = "A world folder (default: the full demo world, seed 1, generated into a temporary folder)" };
-        var limit = new Option<int?>("--limit") { Description = "Test items per task", DefaultValueFactory = _ => 50 };
+        var limit = new Option<int?>("--limit") { Description = "Test items per task (default: the full test splits)" };
         var probeLimit = new Option<int?>("--probe-limit") { Description = "Probe items per skill", DefaultValueFactory = _ => 200 };
-        var forget = new Option<string?>("--forget") { Description = $"Comma-separated forget skills (default: all of {string.Join(", ", SkillUnlearningGrid.ForgetSkills)})" };
+        var forget = new Option<string?>("--forget") { Description = $"The skills to forget, comma-separated (default: all of {string.Join(", ", SkillUnlearningGrid.ForgetSkills)})" };
+        var percent = new Option<string?>("--percent") { Description = "Neuron Adjust: percents of MLP neurons adjusted, comma-separated (default 0.5,1.5,3)" };
+        var draw = UnlearnCommand.NaDrawOption();
         var resume = new Option<bool>("--resume") { Description = "Continue a run: keep the cells already in OUT/skill-unlearning.json" };
+        var reportOnly = new Option<bool>("--report-only") { Description = "Only write OUT/skill-unlearning.md from the cells already in OUT/skill-unlearning.json (a partial run included); run nothing" };
         var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 16 };
         var cmd = new Command("skill-unlearning", "Li, Sun & Weng (NAACL 2025): NA at 0.5/1.5/3 %, Selective Pruning and KSD, forgetting math, code and each language in turn")
-            { output, model, world, limit, probeLimit, forget, resume, batch };
+            { model, output, world, limit, probeLimit, forget, percent, draw, resume, reportOnly, batch };
         var force = CliChecks.Force();
         cmd.Add(force);
         cmd.SetAction((parse, cancel) =>
@@ -58,6 +62,22 @@ public static class ReproCommand
                 : SkillUnlearningGrid.ForgetSkills.ToList();
             foreach (var s in skills)
                 if (!SkillUnlearningGrid.ForgetSkills.Contains(s)) throw new LetheException($"--forget {s}: not one of {string.Join(", ", SkillUnlearningGrid.ForgetSkills)}");
+            var percents = parse.GetValue(percent) is { } pl
+                ? pl.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(x =>
+                    double.TryParse(x, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && v > 0 && v <= 100 ? v
+                    : throw new LetheException($"--percent: '{x}' is not a percentage in (0, 100]")).ToList()
+                : SkillUnlearningGrid.NaPercents.ToList();
+            var naDraw = UnlearnCommand.ParseNaDraw(parse.GetValue(draw)!);
+            string command = "lethe repro skill-unlearning --out " + parse.GetValue(output) +
+                (parse.GetValue(limit) is int l ? $" --limit {l}" : "") + (parse.GetValue(probeLimit) is int pl2 && pl2 != 200 ? $" --probe-limit {pl2}" : "") +
+                (parse.GetValue(percent) is { } pp ? $" --percent {pp}" : "") + (naDraw == Unlearning.NeuronAdjustDraw.Shared ? " --na-draw shared" : "");
+            if (parse.GetValue(reportOnly))
+            {
+                var saved = SkillUnlearningGrid.Load(jsonPath) ?? throw new LetheException($"{jsonPath} not found: --report-only renders an existing run");
+                AtomicFile.WriteAllText(mdPath, saved.Markdown(command));
+                o.WriteLine($"wrote {mdPath} from the cells in {jsonPath}");
+                return Task.FromResult(0);
+            }
             if (File.Exists(jsonPath) && !parse.GetValue(resume))
                 throw new LetheException($"{jsonPath} exists: pass --resume to continue that run, or move it away to start again");
             // Results files name the model as given, or relative to here when it lies below (so committed tables carry no machine paths).
@@ -82,25 +102,25 @@ public static class ReproCommand
                     throw new LetheException($"{jsonPath} was made with --limit {grid.TestLimit?.ToString() ?? "none"} --probe-limit {grid.ProbeLimit?.ToString() ?? "none"}; resume with the same settings or start a new --out");
                 if (grid.Before is null)
                 {
-                    grid.SetBefore(SkillUnlearning.Scores(experiment.Evaluate(null, CliProgress.ForTasks(parse, "before: "), cancel)));
+                    grid.SetBefore(SkillUnlearning.ItemValues(experiment.Evaluate(null, CliProgress.ForTasks(parse, "before: "), cancel)));
                     grid.Save(jsonPath);
                 }
-                int total = skills.Count * SkillUnlearningGrid.Methods.Count, done = 0;
-                foreach (var skill in skills)
-                    foreach (var method in SkillUnlearningGrid.Methods)
-                    {
-                        done++;
-                        if (grid.Has(skill, method)) continue;
-                        if (!quiet) err.WriteLine($"repro: [{done}/{total}] forget {skill} with {method.Label}");
-                        var step = Stopwatch.StartNew();
-                        Unlearning.UnlearningAdapter adapter;
-                        using (var progress = CliProgress.ForFit(parse, "fit")) adapter = experiment.Fit(method, skill, progress, cancel);
-                        var after = experiment.Evaluate(adapter.CreateIntervention(m), CliProgress.ForTasks(parse, $"{method.Label}: "), cancel);
-                        grid.SetCell(skill, method, SkillUnlearning.Scores(after), adapter.Report, step.Elapsed.TotalSeconds);
-                        grid.Save(jsonPath);
-                    }
-                string command = "lethe repro skill-unlearning --out " + parse.GetValue(output) +
-                    (parse.GetValue(limit) is int l ? $" --limit {l}" : "") + (parse.GetValue(probeLimit) is int p ? $" --probe-limit {p}" : "");
+                var runs = SkillUnlearningGrid.Runs(skills, percents).ToList();
+                int done = 0;
+                foreach (var (skill, spec) in runs)
+                {
+                    var method = spec.Method == Unlearning.AdapterMethods.NeuronAdjust ? spec with { Draw = naDraw } : spec;
+                    done++;
+                    if (grid.Has(skill, method)) continue;
+                    if (!quiet) err.WriteLine($"repro: [{done}/{runs.Count}] forget {skill} with {method.Label}{(method.Seed is ulong sd ? $", seed {sd}" : "")}");
+                    var step = Stopwatch.StartNew();
+                    Unlearning.UnlearningAdapter adapter;
+                    using (var progress = CliProgress.ForFit(parse, "fit")) adapter = experiment.Fit(method, skill, progress, cancel);
+                    var after = experiment.Evaluate(adapter.CreateIntervention(m), CliProgress.ForTasks(parse, $"{method.Label}: "), cancel);
+                    grid.SetCell(skill, method, SkillUnlearning.ItemValues(after), adapter.Report, step.Elapsed.TotalSeconds);
+                    grid.Save(jsonPath);
+                    AtomicFile.WriteAllText(mdPath, grid.Markdown(command)); // a partial run has a page too
+                }
                 AtomicFile.WriteAllText(mdPath, grid.Markdown(command));
                 o.Write(grid.Markdown(command));
                 o.WriteLine();

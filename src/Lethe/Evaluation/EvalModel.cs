@@ -1,8 +1,12 @@
-// A model as the task runners see it: the transformer, its tokenizer, an optional intervention and
-// abstention (Interventions.cs), and the batched primitives every task is built from:
+// A model as the task runners see it: the transformer, its tokenizer, an optional intervention
+// (Models/Generation/Intervention.cs: activation edits, abstention, or both), and the batched
+// primitives every task is built from:
 //  - Generate: greedy continuations of many prompts, BatchSize at a time (prompts sorted by length
 //    so a batch pads little), each stopped at the first stop string, an end-of-sequence token or
-//    the token limit; an abstaining sequence's answer is replaced by RefusalText.
+//    the token limit; an abstaining sequence's answer is replaced by RefusalText. The Generator
+//    latches each sequence's verdict when it finishes, so scores do not depend on BatchSize.
+//  - Abstains: whether the intervention abstains on each prompt at its last token (scoring tasks
+//    ask it before they score, so an abstained question counts wrong there as well).
 //  - NextTokenLogProbs: log-probabilities of candidate next tokens after each prompt (multiple
 //    choice: one forward per question instead of one per option).
 //  - Score: log-probabilities of continuations (answer probability, perplexity).
@@ -26,14 +30,13 @@ public sealed record Completion(string Text, bool Abstained, bool Truncated);
 
 public sealed class EvalModel
 {
-    public const string DefaultRefusal = "Sorry, your query is not valid";
-
     public TransformerModel Model { get; }
     public Tokenizer Tokenizer { get; }
     public string Name { get; }
-    public IIntervention? Intervention { get; init; }
-    public IAbstention? Abstention { get; init; }
-    public string RefusalText { get; init; } = DefaultRefusal;
+    /// <summary>Acts in every forward pass (generation and scoring); when it can abstain, generation and Abstains ask it.</summary>
+    public InferenceIntervention? Intervention { get; init; }
+    /// <summary>The answer recorded for an abstained item.</summary>
+    public string RefusalText => Intervention is { CanAbstain: true } i ? i.Refusal : InferenceIntervention.DefaultRefusal;
     /// <summary>Sequences per forward pass.</summary>
     public int BatchSize { get; init; } = 8;
 
@@ -73,13 +76,12 @@ public sealed class EvalModel
         return kept;
     }
 
-    private HookSet? RunHooks(int batch, bool withAbstention)
+    /// <summary>The intervention's hooks for one scoring pass over these right-padded sequences of T positions (null without one).</summary>
+    private HookSet? ScoringHooks(IReadOnlyList<int[]> contexts, int T)
     {
-        if (Intervention is null && (Abstention is null || !withAbstention)) return null;
-        var hooks = new HookSet();
-        Intervention?.AddHooks(hooks);
-        if (withAbstention) Abstention?.Begin(hooks, batch);
-        return hooks;
+        if (Intervention is null) return null;
+        Intervention.BeginScoring(contexts, T);
+        return Intervention.Hooks;
     }
 
     /// <summary>Batches of indices into items, longest first, so each batch pads little; results go back by index.</summary>
@@ -106,22 +108,19 @@ public sealed class EvalModel
         var generator = new Generator(Model);
         foreach (var batch in Batches(ids.Select(x => x.Length).ToArray()))
         {
-            var hooks = RunHooks(batch.Length, withAbstention: true);
-            var abstained = new bool[batch.Length];
             int room = Math.Min(maxNew, ContextLimit - batch.Max(i => ids[i].Length));
-            var options = new GenerationOptions { MaxNewTokens = room, Hooks = hooks };
-            var outputs = generator.Generate(batch.Select(i => ids[i]).ToArray(), options, (b, _, generated) =>
+            var options = new GenerationOptions { MaxNewTokens = room, Intervention = Intervention };
+            var outputs = generator.GenerateSequences(batch.Select(i => ids[i]).ToArray(), options, (_, _, generated) =>
             {
-                if (Abstention is not null && Abstention.Triggered(b)) { abstained[b] = true; return true; }
                 if (stopList.Length == 0) return false;
                 string text = Tokenizer.Decode(generated, skipSpecialTokens: true);
                 return stopList.Any(s => text.Contains(s, StringComparison.Ordinal));
             }, cancel);
             for (int b = 0; b < batch.Length; b++)
             {
-                if (Abstention is not null && Abstention.Triggered(b)) abstained[b] = true;
-                string text = abstained[b] ? RefusalText : CutAtStop(Tokenizer.Decode(outputs[b], skipSpecialTokens: true), stopList);
-                results[batch[b]] = new Completion(text, abstained[b], truncated[batch[b]]);
+                bool abstained = outputs[b].Abstained;
+                string text = abstained ? RefusalText : CutAtStop(Tokenizer.Decode(outputs[b].Tokens, skipSpecialTokens: true), stopList);
+                results[batch[b]] = new Completion(text, abstained, truncated[batch[b]]);
             }
             onDone?.Invoke(batch.Length);
         }
@@ -139,18 +138,17 @@ public sealed class EvalModel
         return text[..cut];
     }
 
-    /// <summary>Whether the abstention triggers on each prompt (checked at its last token); all false without an abstention.</summary>
+    /// <summary>Whether the intervention abstains on each prompt (checked at its last token); all false without one that can abstain.</summary>
     public bool[] Abstains(IReadOnlyList<int[]> prompts, CancellationToken cancel = default)
     {
         var result = new bool[prompts.Count];
-        if (Abstention is null) return result;
+        if (Intervention is not { CanAbstain: true }) return result;
         var generator = new Generator(Model);
         var fitted = prompts.Select(p => FitLeft(p, ContextLimit - 1, out _)).ToArray();
         foreach (var batch in Batches(fitted.Select(p => p.Length).ToArray()))
         {
-            var hooks = RunHooks(batch.Length, withAbstention: true);
-            generator.Generate(batch.Select(i => fitted[i]).ToArray(), new GenerationOptions { MaxNewTokens = 1, Hooks = hooks }, null, cancel);
-            for (int b = 0; b < batch.Length; b++) result[batch[b]] = Abstention.Triggered(b);
+            var outputs = generator.GenerateSequences(batch.Select(i => fitted[i]).ToArray(), new GenerationOptions { MaxNewTokens = 1, Intervention = Intervention }, null, cancel);
+            for (int b = 0; b < batch.Length; b++) result[batch[b]] = outputs[b].Abstained;
         }
         return result;
     }
@@ -162,7 +160,8 @@ public sealed class EvalModel
     /// </summary>
     public float[][] NextTokenLogProbs(IReadOnlyList<int[]> prompts, IReadOnlyList<int> candidates, Action<int>? onDone = null)
     {
-        var fitted = prompts.Select(p => FitLeft(p, ContextLimit, out _)).ToArray();
+        // Room for the one candidate token, exactly as continuation scoring cuts a context: both paths see the same prompt.
+        var fitted = prompts.Select(p => FitLeft(p, ContextLimit - 1, out _)).ToArray();
         var result = new float[prompts.Count][];
         using var arena = new TensorArena();
         using var noGrad = Tape.NoGrad();
@@ -178,7 +177,7 @@ public sealed class EvalModel
             }
             using (arena.Activate())
             {
-                var logProbs = Op.LogSoftmax(Model.Forward(ids, B, new ForwardOptions { LogitRows = rows, Hooks = RunHooks(B, withAbstention: false) }));
+                var logProbs = Op.LogSoftmax(Model.Forward(ids, B, new ForwardOptions { LogitRows = rows, Hooks = ScoringHooks(batch.Select(i => fitted[i]).ToArray(), T) }));
                 var lp = logProbs.AsReadOnlySpan();
                 int vocab = logProbs.Dim(1);
                 for (int b = 0; b < B; b++)
@@ -210,7 +209,11 @@ public sealed class EvalModel
         {
             ContinuationScore[] scores;
             using (arena.Activate())
-                scores = Scorer.Score(Model, batch.Select(i => fitted[i]).ToArray(), 0, RunHooks(batch.Length, withAbstention: false));
+            {
+                var chunk = batch.Select(i => fitted[i]).ToArray();
+                int T = chunk.Max(p => p.Item1.Length + p.continuation.Length) - 1;
+                scores = Scorer.Score(Model, chunk, 0, ScoringHooks(chunk.Select(p => p.Item1).ToArray(), T));
+            }
             arena.Reset();
             for (int b = 0; b < batch.Length; b++) result[batch[b]] = scores[b];
             onDone?.Invoke(batch.Length);

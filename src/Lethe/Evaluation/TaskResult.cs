@@ -12,6 +12,8 @@ public sealed record TaskResult(string Name, double Score, int Count, IReadOnlyD
     public required string ScoreName { get; init; }
     /// <summary>Perplexity: lower is better; every other headline score is a fraction right in [0, 1].</summary>
     public bool LowerIsBetter { get; init; }
+    /// <summary>Per-item values of metrics other than the headline (e.g. cloze_accuracy: 1 or 0 per question), for paired statistics.</summary>
+    public IReadOnlyDictionary<string, double[]> ItemMetrics { get; init; } = new Dictionary<string, double[]>();
     /// <summary>Facts about how the task ran (e.g. the isolation of code execution).</summary>
     public IReadOnlyDictionary<string, string> Notes { get; init; } = new Dictionary<string, string>();
 }

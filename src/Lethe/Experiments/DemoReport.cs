@@ -12,8 +12,15 @@ using Lethe.Unlearning;
 
 namespace Lethe.Experiments;
 
-/// <summary>One method's run: its adapter, the scores under it, and the time fitting and evaluating took.</summary>
-public sealed record MethodOutcome(MethodSpec Spec, UnlearningAdapter Adapter, IReadOnlyList<TaskResult> After, TimeSpan FitTime, TimeSpan EvalTime);
+/// <summary>
+/// One method's run: its adapter, the scores under it (for Neuron Adjust one list per seed of its
+/// draws; After is the first), and the time fitting and evaluating took.
+/// </summary>
+public sealed record MethodOutcome(MethodSpec Spec, UnlearningAdapter Adapter, IReadOnlyList<TaskResult> After, TimeSpan FitTime, TimeSpan EvalTime)
+{
+    public IReadOnlyList<IReadOnlyList<TaskResult>> Seeds { get; init; } = Array.Empty<IReadOnlyList<TaskResult>>();
+    public IReadOnlyList<IReadOnlyList<TaskResult>> Runs => Seeds.Count > 0 ? Seeds : new[] { After };
+}
 
 /// <summary>A traced neuron: its fitted statistics and its pre-activation values on the forget and retain probes.</summary>
 public sealed record NeuronTrace(AdjustedNeuron Neuron, IReadOnlyList<float> Forget, IReadOnlyList<float> Retain);
@@ -22,8 +29,24 @@ public sealed record DemoResult(string Model, string World, string Forget, IRead
     IReadOnlyList<MethodOutcome> Methods, IReadOnlyList<NeuronTrace> Neurons)
 {
     public IReadOnlyDictionary<string, double> BeforeScores => SkillUnlearning.Scores(Before);
-    public IReadOnlyDictionary<string, double> AfterScores(MethodOutcome m) => SkillUnlearning.Scores(m.After);
+    /// <summary>Each task's score after, the mean over the method's seeds.</summary>
+    public IReadOnlyDictionary<string, double> AfterScores(MethodOutcome m) =>
+        Before.ToDictionary(t => t.Name, t => m.Runs.Average(run => run.FirstOrDefault(r => r.Name == t.Name)?.Score ?? double.NaN));
     public IReadOnlyDictionary<string, double> RelativeScores(MethodOutcome m) => SkillUnlearning.Relative(BeforeScores, AfterScores(m));
+
+    /// <summary>
+    /// The relative score by items (1 right, 0 wrong; multiple choice: cloze accuracy), averaged over
+    /// seeds, with its 95 % paired bootstrap interval; perplexity has none (null).
+    /// </summary>
+    public (double Relative, Interval? Interval)? ItemRelative(MethodOutcome m, string task)
+    {
+        var before = Before.FirstOrDefault(r => r.Name == task);
+        if (before is null || before.LowerIsBetter) return null;
+        var b = PairedBootstrap.ItemValues(before);
+        var runs = m.Runs.Select(run => PairedBootstrap.ItemValues(run.First(r => r.Name == task))).ToList();
+        var a = Enumerable.Range(0, b.Length).Select(i => runs.Average(r => r[i])).ToArray();
+        return (b.Sum() == 0 ? double.NaN : a.Sum() / b.Sum(), PairedBootstrap.RatioInterval(b, a));
+    }
     public IEnumerable<string> LowerIsBetter => Before.Where(r => r.LowerIsBetter).Select(r => r.Name);
 }
 
@@ -46,6 +69,9 @@ public static class DemoReport
             {
                 ["after"] = ScoreObject(r.AfterScores(m), order),
                 ["relative"] = ScoreObject(r.RelativeScores(m), order),
+                ["relative_by_items"] = new JsonObject(order.Select(t => KeyValuePair.Create(t, r.ItemRelative(m, t) is var (rel, iv)
+                    ? (JsonNode?)new JsonObject { ["relative"] = Num(rel), ["interval_95"] = iv is null ? null : new JsonArray(Num(iv.Low), Num(iv.High)) } : null))),
+                ["seeds"] = m.Runs.Count,
                 ["label"] = m.Spec.Label,
                 ["hyperparameters"] = m.Adapter.Hyperparameters.DeepClone(),
                 ["fit"] = m.Adapter.Report.DeepClone(),
@@ -61,6 +87,7 @@ public static class DemoReport
             ["test_items"] = new JsonObject(r.Before.Select(t => KeyValuePair.Create(t.Name, (JsonNode?)t.Count))),
             ["lower_is_better"] = new JsonArray(r.LowerIsBetter.Select(n => (JsonNode)n).ToArray()),
             ["before"] = ScoreObject(r.BeforeScores, order),
+            ["relative_by_items_note"] = "after / before over the items of each task (multiple choice: cloze accuracy), mean over seeds, with a 95 % paired bootstrap interval (1000 resamples, seed 0)",
             ["before_eval_seconds"] = Math.Round(r.BeforeTime.TotalSeconds, 2),
             ["methods"] = methods,
         };
@@ -77,7 +104,7 @@ public static class DemoReport
     public static string Table(DemoResult r)
     {
         var header = new List<string> { "skill", "before" };
-        foreach (var m in r.Methods) { header.Add(m.Spec.Label); header.Add("relative"); }
+        foreach (var m in r.Methods) { header.Add(m.Spec.Label + (m.Runs.Count > 1 ? $" ({m.Runs.Count} seeds)" : "")); header.Add("relative"); header.Add("95 % interval"); }
         var rows = r.Before.Select(t =>
         {
             var row = new List<string> { t.Name + (t.LowerIsBetter ? " (lower is better)" : ""), Cell(t.Score, "F3") };
@@ -86,6 +113,9 @@ public static class DemoReport
                 row.Add(Cell(r.AfterScores(m).GetValueOrDefault(t.Name, double.NaN), "F3"));
                 double rel = r.RelativeScores(m).GetValueOrDefault(t.Name, double.NaN);
                 row.Add(double.IsFinite(rel) ? (rel * 100).ToString("F0", CultureInfo.InvariantCulture) + " %" : "n/a");
+                row.Add(r.ItemRelative(m, t.Name) is (var byItems, { } iv)
+                    ? $"{Cell(iv.Low * 100, "F0")}–{Cell(iv.High * 100, "F0")} %" + (Math.Abs(byItems - rel) > 1e-9 ? $" (cloze {Cell(byItems * 100, "F0")} %)" : "")
+                    : "");
             }
             return row;
         }).ToList();

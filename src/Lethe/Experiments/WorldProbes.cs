@@ -11,12 +11,17 @@
 //   concept_qa         concepts/train.jsonl
 // ProbeTextPart.Prompt keeps the query only (for KSD); Full appends the gold completion (for the
 // statistics of Neuron Adjust and Selective Pruning, which should see the skill being exercised).
+// ProbeSplit.Validation reads the validation split beside each probe split (validation.jsonl,
+// sensitive/mc_validation.jsonl; concept QA has none): what is tuned is decided there, never on test.
+// A split with fewer than 20 items of a skill is refused (AdapterFitter.MinProbesPerSkill).
 using System.Security.Cryptography;
 using Lethe.Evaluation;
 using Lethe.Evaluation.Code;
 using Lethe.Unlearning;
 
 namespace Lethe.Experiments;
+
+public enum ProbeSplit { Probe, Validation }
 
 public static class WorldProbes
 {
@@ -34,10 +39,14 @@ public static class WorldProbes
         _ => throw new LetheException($"no probe set for '{skill}'; skills with probes: {string.Join(", ", Skills)}"),
     };
 
-    /// <summary>The probe texts of one skill: at most limit items, prompts only or prompt + gold completion.</summary>
-    public static ProbeFile Read(string worldDir, string skill, ProbeTextPart part, int? limit = null)
+    /// <summary>Where a skill's validation split lies (null: the skill has none).</summary>
+    public static string? ValidationPath(string skill) => skill == "concept_qa" ? null : RelativePath(skill).Replace("probe.jsonl", "validation.jsonl");
+
+    /// <summary>The probe (or validation) texts of one skill: at most limit items, prompts only or prompt + gold completion.</summary>
+    public static ProbeFile Read(string worldDir, string skill, ProbeTextPart part, int? limit = null, ProbeSplit split = ProbeSplit.Probe)
     {
-        string path = Path.Combine(worldDir, RelativePath(skill));
+        string relative = split == ProbeSplit.Probe ? RelativePath(skill) : ValidationPath(skill) ?? throw new LetheException($"'{skill}' has no validation split");
+        string path = Path.Combine(worldDir, relative);
         if (!File.Exists(path)) throw new LetheException($"{path}: the probe set of '{skill}' is missing; is {worldDir} a world folder written by `lethe world generate`?");
         // The code task's runner is never started here: Examples() only formats prompts.
         var task = EvalSuite.CreateTask(skill, path, new TaskSettings { Limit = limit }, new Lazy<PythonRunner>(() => null!));
@@ -45,10 +54,12 @@ public static class WorldProbes
         var texts = examples.Select(e => part == ProbeTextPart.Prompt ? e.Prompt : e.Prompt + e.Completion).ToList();
         var answers = part == ProbeTextPart.Prompt ? examples.Select(e => e.Completion).ToList() : null;
         string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
-        return new ProbeFile(Path.GetFullPath(path), sha, $"{skill} ({(part == ProbeTextPart.Prompt ? "prompts" : "prompts + gold answers")} in the evaluation format)", texts, answers);
+        var file = new ProbeFile(Path.GetFullPath(path), sha, $"{skill} ({(part == ProbeTextPart.Prompt ? "prompts" : "prompts + gold answers")} in the evaluation format)", texts, answers) { Skill = skill };
+        AdapterFitter.RequireEnoughProbes(file, split == ProbeSplit.Probe ? "probe" : "validation");
+        return file;
     }
 
     /// <summary>Probe sets of every skill but the forgotten one: the retain side.</summary>
-    public static List<ProbeFile> RetainSet(string worldDir, string forgetSkill, ProbeTextPart part, int? limit = null) =>
-        Skills.Where(s => s != forgetSkill).Select(s => Read(worldDir, s, part, limit)).ToList();
+    public static List<ProbeFile> RetainSet(string worldDir, string forgetSkill, ProbeTextPart part, int? limit = null, ProbeSplit split = ProbeSplit.Probe) =>
+        Skills.Where(s => s != forgetSkill && (split == ProbeSplit.Probe || ValidationPath(s) is not null)).Select(s => Read(worldDir, s, part, limit, split)).ToList();
 }

@@ -37,8 +37,15 @@ public sealed record ProbeStatisticsOptions
     public IReadOnlyList<(int Layer, int Index)> TracedNeurons { get; init; } = Array.Empty<(int, int)>();
 }
 
-/// <summary>Hypercubes (layer → box), how they combine, and per text the first position to score.</summary>
-public sealed record AnswerScoring(IReadOnlyDictionary<int, HypercubeFit> Boxes, BoxCombine Combine, IReadOnlyList<int> FirstPosition);
+/// <summary>
+/// Hypercubes (layer → box), how they combine, and per text the first position to score. Sweep, when
+/// given, also scores every listed configuration (a subset of the box layers and how they combine)
+/// in the same pass: a layer sweep costs one pass over the probes, not one per configuration.
+/// </summary>
+public sealed record AnswerScoring(IReadOnlyDictionary<int, HypercubeFit> Boxes, BoxCombine Combine, IReadOnlyList<int> FirstPosition)
+{
+    public IReadOnlyList<(IReadOnlyList<int> Layers, BoxCombine Combine)>? Sweep { get; init; }
+}
 
 /// <summary>What one probe set left behind. Arrays are indexed by layer; Keys[layer][text] is a key vector [d_ff].</summary>
 public sealed class ProbeStatistics
@@ -53,6 +60,8 @@ public sealed class ProbeStatistics
     public required IReadOnlyDictionary<int, float[][]> Keys { get; init; }
     /// <summary>Per text, the smallest combined relative box score over the scored positions (AnswerScoring); null when not asked.</summary>
     public double[]? AnswerScores { get; init; }
+    /// <summary>Per configuration of AnswerScoring.Sweep, per text, the same minimum for that configuration.</summary>
+    public double[][]? SweepScores { get; init; }
     /// <summary>Per traced neuron, its pre-activation at every real token, in processing order.</summary>
     public IReadOnlyDictionary<(int Layer, int Index), List<float>> Traces { get; init; } = new Dictionary<(int, int), List<float>>();
 }
@@ -87,6 +96,12 @@ public static class ActivationStatistics
         if (scoring is not null && scoring.FirstPosition.Count != texts.Count)
             throw new LetheException($"answer scoring: {scoring.FirstPosition.Count} first positions for {texts.Count} texts");
         var answerScores = scoring is null ? null : Enumerable.Repeat(double.PositiveInfinity, texts.Count).ToArray();
+        var sweep = scoring?.Sweep;
+        var sweepScores = sweep?.Select(_ => Enumerable.Repeat(double.PositiveInfinity, texts.Count).ToArray()).ToArray();
+        if (sweep is not null)
+            foreach (var (layers, _) in sweep)
+                foreach (int l in layers)
+                    if (!scoring!.Boxes.ContainsKey(l)) throw new LetheException($"answer scoring: the sweep names layer {l}, which has no box");
         int scoringLast = scoring is null ? -1 : scoring.Boxes.Keys.Max();
         int lastLayer = preAct is not null || coeffAbs is not null ? L - 1
             : Math.Max(Math.Max(keys.Count > 0 ? keys.Keys.Max() : -1, traces.Count > 0 ? traces.Keys.Max(n => n.Layer) : -1), scoringLast);
@@ -118,6 +133,13 @@ public static class ActivationStatistics
                             foreach (var s in positionScores.Values)
                                 combined = scoring.Combine == BoxCombine.All ? Math.Max(combined, s[b * T + t]) : Math.Min(combined, s[b * T + t]);
                             answerScores![members[b]] = Math.Min(answerScores[members[b]], combined);
+                            for (int c = 0; sweep is not null && c < sweep.Count; c++)
+                            {
+                                var (layers, how) = sweep[c];
+                                double v = how == BoxCombine.All ? 0 : double.PositiveInfinity;
+                                foreach (int l in layers) v = how == BoxCombine.All ? Math.Max(v, positionScores[l][b * T + t]) : Math.Min(v, positionScores[l][b * T + t]);
+                                sweepScores![c][members[b]] = Math.Min(sweepScores[c][members[b]], v);
+                            }
                         }
                     return null;
                 });
@@ -180,7 +202,7 @@ public static class ActivationStatistics
             tokens += batchTokens;
             onTokens?.Invoke(batchTokens);
         }
-        return new ProbeStatistics { NumLayers = L, Width = width, Texts = texts.Count, Tokens = tokens, PreAct = preAct, CoeffAbs = coeffAbs, Keys = keys, Traces = traces, AnswerScores = answerScores };
+        return new ProbeStatistics { NumLayers = L, Width = width, Texts = texts.Count, Tokens = tokens, PreAct = preAct, CoeffAbs = coeffAbs, Keys = keys, Traces = traces, AnswerScores = answerScores, SweepScores = sweepScores };
     }
 
     /// <summary>The first scored position of a text: its given first position, within the text (a cut text keeps its last token).</summary>

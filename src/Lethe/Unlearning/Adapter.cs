@@ -4,7 +4,7 @@
 //   __metadata__: format = "lethe.adapter", version = "1", method = ksd | neuron-adjust | prune,
 //     hyperparameters (JSON), layers (JSON array), model (JSON, ModelIdentity), probes (JSON array:
 //     role, path, sha256 of the file, schema, texts, tokens, truncated), report (JSON: fit figures),
-//     and per method: ksd.alpha, ksd.combine, ksd.refusal; na.map, na.seed.
+//     and per method: ksd.alpha, ksd.combine, ksd.refusal; na.map, na.seed, na.draw (per-element when absent).
 //   tensors: ksd.layers I32 [n], ksd.kstar F64 [n], ksd.{layer}.mean / ksd.{layer}.std F64 [d_ff];
 //     na.layer, na.index I32 [k], na.forget_mean, na.forget_std, na.retain_mean, na.retain_std F64 [k];
 //     prune.layer, prune.index I32 [k], prune.score F64 [k].
@@ -15,6 +15,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Lethe.IO;
 using Lethe.Models;
+using Lethe.Models.Generation;
 
 namespace Lethe.Unlearning;
 
@@ -117,6 +118,7 @@ public sealed class UnlearningAdapter
                 var a = NeuronAdjust!; int k = a.Neurons.Count;
                 meta["na.map"] = a.Map == NeuronAdjustMap.Reflected ? "reflected" : "unreflected";
                 meta["na.seed"] = a.Seed.ToString(CultureInfo.InvariantCulture);
+                meta["na.draw"] = a.Draw == NeuronAdjustDraw.Shared ? "shared" : "per-element";
                 w.Add("na.layer", a.Neurons.Select(n => n.Layer).ToArray(), k);
                 w.Add("na.index", a.Neurons.Select(n => n.Index).ToArray(), k);
                 w.Add("na.forget_mean", a.Neurons.Select(n => n.ForgetMean).ToArray(), k);
@@ -214,7 +216,12 @@ public sealed class UnlearningAdapter
                 };
                 if (!ulong.TryParse(Meta("na.seed"), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed))
                     throw new LetheException($"{path}: na.seed '{Meta("na.seed")}' is not an unsigned integer");
-                adapter = new UnlearningAdapter(new NeuronAdjust(neurons, map, seed), model, probes, hyper, report);
+                var draw = meta.TryGetValue("na.draw", out var d) ? d switch
+                {
+                    "per-element" => NeuronAdjustDraw.PerElement, "shared" => NeuronAdjustDraw.Shared,
+                    _ => throw new LetheException($"{path}: na.draw '{d}' is neither 'per-element' nor 'shared'"),
+                } : NeuronAdjustDraw.PerElement;
+                adapter = new UnlearningAdapter(new NeuronAdjust(neurons, map, seed, draw), model, probes, hyper, report);
                 break;
             }
             case AdapterMethods.SelectivePruning:

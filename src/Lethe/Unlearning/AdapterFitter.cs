@@ -6,6 +6,7 @@
 // held-out texts (without a holdout they are in-sample and labelled so).
 using System.Text.Json.Nodes;
 using Lethe.Models;
+using Lethe.Models.Generation;
 using Lethe.Tensors;
 using Lethe.Tokenizers;
 
@@ -27,7 +28,7 @@ public sealed record KeySpaceDetectionOptions : ProbeOptions
     public double? Alpha { get; init; }
     public double TargetFalsePositiveRate { get; init; } = 0.01;
     public BoxCombine Combine { get; init; } = BoxCombine.All;
-    public string Refusal { get; init; } = KeySpaceDetector.DefaultRefusal;
+    public string Refusal { get; init; } = InferenceIntervention.DefaultRefusal;
     /// <summary>Fraction of each probe set held out of fitting to measure coverage and false positives (0: none).</summary>
     public double Holdout { get; init; }
     public ulong Seed { get; init; }
@@ -43,6 +44,7 @@ public sealed record NeuronAdjustOptions : ProbeOptions
 {
     public double Percent { get; init; } = 0.5;
     public NeuronAdjustMap Map { get; init; } = NeuronAdjustMap.Reflected;
+    public NeuronAdjustDraw Draw { get; init; } = NeuronAdjustDraw.PerElement;
     /// <summary>Layers whose neurons may be selected (null: all).</summary>
     public IReadOnlyList<int>? Layers { get; init; }
     public ulong Seed { get; init; }
@@ -61,7 +63,7 @@ public interface IFitProgress
     void Advance(long tokens);
 }
 
-public static class AdapterFitter
+public static partial class AdapterFitter
 {
     private sealed record Encoded(IReadOnlyList<ProbeFile> Files, List<int[]> Ids, List<ProbeFileRecord> Records);
 
@@ -92,15 +94,22 @@ public static class AdapterFitter
         return (forget, retain);
     }
 
-    /// <summary>Each probe's query followed by its answer, encoded; fails when a file has no answers.</summary>
-    private static List<int[]> EncodeWithAnswers(IReadOnlyList<ProbeFile> files, Tokenizer tokenizer, TransformerModel model, ProbeOptions o)
+    /// <summary>
+    /// Each probe's query followed by its gold answer (or, own, the model's greedy answer), encoded;
+    /// fails when a file has no gold answers; own gives null when no file carries the model's answers.
+    /// </summary>
+    private static List<int[]>? EncodeWithAnswers(IReadOnlyList<ProbeFile> files, Tokenizer tokenizer, TransformerModel model, ProbeOptions o, bool own = false)
     {
+        if (own && files.All(f => f.ModelAnswers is null)) return null;
         var ids = new List<int[]>();
         foreach (var f in files)
         {
             if (f.Answers is null || f.Answers.Count != f.Texts.Count)
                 throw new LetheException($"{f.Path}: calibrating Key Space Detection on answers needs each probe's answer, and this file gives queries only; calibrate on the queries instead");
-            ids.AddRange(ProbeSets.Encode(tokenizer, f.Texts.Select((t, i) => t + f.Answers[i]), TokenBudget(model, o), model.Config.VocabSize).Ids);
+            // A file without the model's answers contributes its gold ones again (the minimum is then unchanged).
+            var answers = own ? f.ModelAnswers ?? f.Answers : f.Answers;
+            if (answers.Count != f.Texts.Count) throw new LetheException($"{f.Path}: {answers.Count} model answers for {f.Texts.Count} probes");
+            ids.AddRange(ProbeSets.Encode(tokenizer, f.Texts.Select((t, i) => t + answers[i]), TokenBudget(model, o), model.Config.VocabSize).Ids);
         }
         return ids;
     }
@@ -125,15 +134,31 @@ public static class AdapterFitter
 
     // ---- Key Space Detection ----
 
+    /// <summary>Probes per skill below which a fit or a calibration means little (one probe would be 5 % of the skill).</summary>
+    public const int MinProbesPerSkill = 20;
+
+    /// <summary>Refuses a probe file (one skill) with fewer than MinProbesPerSkill texts, naming it and its count.</summary>
+    public static void RequireEnoughProbes(ProbeFile file, string role)
+    {
+        if (file.Texts.Count < MinProbesPerSkill)
+            throw new LetheException($"{file.Path}: the {role} set of '{file.Skill}' has {file.Texts.Count} items, fewer than {MinProbesPerSkill}; " +
+                $"one item would decide more than 5 % of its rate — give at least {MinProbesPerSkill} probes per skill");
+    }
+
     public static UnlearningAdapter FitKeySpaceDetection(TransformerModel model, Tokenizer tokenizer, IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles,
         KeySpaceDetectionOptions o, IFitProgress? progress = null, CancellationToken cancel = default)
     {
         if (!(o.Holdout >= 0 && o.Holdout < 1)) throw new LetheException($"--holdout must be in [0, 1), got {o.Holdout}");
         if (o.Alpha is null && retainFiles.Count == 0) throw new LetheException("Key Space Detection: give --retain FILE to calibrate α, or a fixed --alpha");
+        foreach (var f in forgetFiles) RequireEnoughProbes(f, "forget");
+        foreach (var f in retainFiles) RequireEnoughProbes(f, "retain");
         var layers = NeuronAdjust.Layers(o.Layers ?? new[] { model.Config.NumLayers - 1 }, model.Config.NumLayers);
         var forgetAnswers = o.CalibrateOnAnswers ? EncodeWithAnswers(forgetFiles, tokenizer, model, o) : null;
         var retainAnswers = o.CalibrateOnAnswers ? EncodeWithAnswers(retainFiles, tokenizer, model, o) : null;
-        long extra = (forgetAnswers?.Sum(t => (long)t.Length) ?? 0) + (retainAnswers?.Sum(t => (long)t.Length) ?? 0);
+        // The model's own greedy answers, where the probe files carry them: the detector checks the tokens it generates.
+        var forgetOwn = o.CalibrateOnAnswers ? EncodeWithAnswers(forgetFiles, tokenizer, model, o, own: true) : null;
+        var retainOwn = o.CalibrateOnAnswers ? EncodeWithAnswers(retainFiles, tokenizer, model, o, own: true) : null;
+        long extra = new[] { forgetAnswers, retainAnswers, forgetOwn, retainOwn }.Sum(l => l?.Sum(t => (long)t.Length) ?? 0);
         // Calibrating on answers scores the retain probes from their query-and-answer pass alone: their
         // query-only keys are not needed, so that pass is skipped.
         var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress, extra, retainRun: retainAnswers is null);
@@ -141,16 +166,30 @@ public static class AdapterFitter
         var forgetKeys = Collect(model, forget.Ids, o, what, progress, cancel).Keys;
         var retainKeys = retain.Ids.Count > 0 && retainAnswers is null ? Collect(model, retain.Ids, o, what, progress, cancel).Keys : null;
 
+        // Held-out probes are drawn per skill (stratified), so every retain skill has its own held-out rate.
         var rng = new Rng(o.Seed);
-        var (forgetFit, forgetHeld) = Split(forget.Ids.Count, o.Holdout, rng);
-        var (retainFit, retainHeld) = Split(retain.Ids.Count, o.Holdout, rng);
+        var forgetSkill = SkillOf(forget);
+        var retainSkill = SkillOf(retain);
+        var (forgetFit, forgetHeld) = StratifiedSplit(forgetSkill, o.Holdout, rng);
+        var (retainFit, retainHeld) = StratifiedSplit(retainSkill, o.Holdout, rng);
         if (forgetFit.Length < 2) throw new LetheException($"Key Space Detection needs at least 2 forget probe texts to fit on, got {forgetFit.Length} (after --holdout {o.Holdout})");
         var boxes = layers.ToDictionary(l => l, l => HypercubeFit.Fit(forgetFit.Select(i => forgetKeys[l][i]).ToList()));
 
         // A probe's score is the α from which it is detected: at its last token, or (CalibrateOnAnswers)
-        // at the first of its last token and answer tokens to fall inside.
-        var forgetAll = forgetAnswers is null ? null : AnswerScores(model, forget, forgetAnswers, boxes, o, progress, cancel);
-        var retainAll = retainAnswers is null || retain.Ids.Count == 0 ? null : AnswerScores(model, retain, retainAnswers, boxes, o, progress, cancel);
+        // at the first of its last token and answer tokens — gold or the model's own — to fall inside.
+        double[]? WithAnswers(Encoded queries, List<int[]>? gold, List<int[]>? own)
+        {
+            if (gold is null || queries.Ids.Count == 0) return null;
+            var scores = AnswerScores(model, queries, gold, boxes, o, progress, cancel);
+            if (own is { Count: > 0 })
+            {
+                var fromOwn = AnswerScores(model, queries, own, boxes, o, progress, cancel);
+                for (int i = 0; i < scores.Length; i++) scores[i] = Math.Min(scores[i], fromOwn[i]);
+            }
+            return scores;
+        }
+        var forgetAll = WithAnswers(forget, forgetAnswers, forgetOwn);
+        var retainAll = WithAnswers(retain, retainAnswers, retainOwn);
         double[] Scores(IReadOnlyDictionary<int, float[][]>? keys, double[]? withAnswers, int[] which) =>
             withAnswers is not null ? which.Select(i => withAnswers[i]).ToArray()
             : keys is null ? Array.Empty<double>()
@@ -158,7 +197,13 @@ public static class AdapterFitter
         var sForgetFit = Scores(forgetKeys, forgetAll, forgetFit); var sForgetHeld = Scores(forgetKeys, forgetAll, forgetHeld);
         var sRetainFit = Scores(retainKeys, retainAll, retainFit); var sRetainHeld = Scores(retainKeys, retainAll, retainHeld);
 
-        AlphaCalibrationResult? calibration = o.Alpha is null ? AlphaCalibration.ForFalsePositiveRate(sRetainFit, o.TargetFalsePositiveRate) : null;
+        // α: every retain skill's own rate ≤ the target. A skill that only an α below every forget
+        // probe's score protects (a box that detects nothing) is reported and does not limit α.
+        var skills = retain.Files.Select(f => f.Skill).Distinct().ToList();
+        IReadOnlyList<double> Of(string skill, int[] which, double[] scores) => which.Select((i, k) => (i, k)).Where(x => retainSkill[x.i] == skill).Select(x => scores[x.k]).ToList();
+        PerSkillCalibration? calibration = o.Alpha is null
+            ? PerSkillAlphaCalibration.Calibrate(skills.Select(sk => (sk, Of(sk, retainFit, sRetainFit))).ToList(), o.TargetFalsePositiveRate, useless: sForgetFit.Min())
+            : null;
         double alpha = o.Alpha ?? calibration!.Alpha;
         var detector = new KeySpaceDetector(boxes, alpha, o.Combine, o.Refusal);
 
@@ -170,22 +215,38 @@ public static class AdapterFitter
         double maxAlpha = Math.Max(2, 1.5 * alpha), step = Math.Max(0.1, CoverageCurve.NiceStep(maxAlpha / 40));
         var curve = CoverageCurve.Compute(coverageScores, fprScores, firstKStar, maxAlpha: Math.Ceiling(maxAlpha / step) * step, step: step, extra: new[] { 1.0, alpha });
         var atAlpha = curve.First(p => p.Alpha == alpha);
+        static double? Rate(IReadOnlyList<double> scores, double a) => scores.Count == 0 ? null : (double)scores.Count(s => s <= a) / scores.Count;
 
         var hyper = Common(o);
         hyper["layers"] = new JsonArray(layers.Select(l => (JsonNode)l).ToArray());
         hyper["alpha"] = o.Alpha; hyper["target_fpr"] = o.Alpha is null ? o.TargetFalsePositiveRate : null;
+        hyper["calibration"] = o.Alpha is null ? "per retain skill" : null;
         hyper["combine"] = o.Combine == BoxCombine.All ? "all" : "any"; hyper["refusal"] = o.Refusal;
         hyper["holdout"] = o.Holdout; hyper["seed"] = o.Seed;
-        hyper["calibrated_on"] = o.CalibrateOnAnswers ? "query last token and answer tokens" : "query last token";
+        hyper["calibrated_on"] = !o.CalibrateOnAnswers ? "query last token"
+            : forgetOwn is { Count: > 0 } || retainOwn is { Count: > 0 } ? "query last token and answer tokens (gold and the model's greedy answers)"
+            : "query last token and answer tokens";
         var report = new JsonObject
         {
             ["boxes"] = new JsonArray(layers.Select(l => (JsonNode)new JsonObject { ["layer"] = l, ["k_star"] = boxes[l].KStar, ["width"] = boxes[l].Width }).ToArray()),
             ["alpha"] = alpha,
             ["calibration"] = calibration is null ? null : new JsonObject
             {
-                ["target_fpr"] = calibration.TargetFalsePositiveRate, ["achieved_fpr"] = calibration.AchievedFalsePositiveRate, ["retain_queries"] = calibration.RetainQueries,
-                ["expected_fpr_new_queries"] = calibration.ExpectedFalsePositiveRate,
+                ["target_fpr"] = calibration.TargetFalsePositiveRate, ["rule"] = "each retain skill's false-positive rate on its own calibration probes ≤ the target",
+                ["achieved_fpr"] = Rate(sRetainFit, alpha), ["retain_queries"] = sRetainFit.Length,
+                ["unprotected"] = new JsonArray(calibration.Unprotected.Select(n => (JsonNode)n).ToArray()),
             },
+            ["per_retain_skill"] = new JsonArray(skills.Select(sk =>
+            {
+                var fit = Of(sk, retainFit, sRetainFit); var held = Of(sk, retainHeld, sRetainHeld);
+                var own = calibration?.Skills.First(x => x.Skill == sk);
+                return (JsonNode)new JsonObject
+                {
+                    ["skill"] = sk, ["calibration_probes"] = fit.Count, ["calibration_fpr"] = Rate(fit, alpha),
+                    ["held_out_probes"] = held.Count, ["held_out_fpr"] = Rate(held, alpha),
+                    ["own_alpha"] = own?.Calibration.Alpha, ["protected"] = own?.Protected,
+                };
+            }).ToArray()),
             ["measured_on"] = heldOut ? "held-out probes" : "fit probes (in-sample)",
             ["forget_fit"] = forgetFit.Length, ["forget_held_out"] = forgetHeld.Length,
             ["retain_fit"] = retainFit.Length, ["retain_held_out"] = retainHeld.Length,
@@ -196,6 +257,23 @@ public static class AdapterFitter
             }).ToArray()),
         };
         return new UnlearningAdapter(detector, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
+    }
+
+    /// <summary>The skill (probe file) of each encoded probe, in order.</summary>
+    private static string[] SkillOf(Encoded e) =>
+        e.Files.Zip(e.Records).SelectMany(x => Enumerable.Repeat(x.First.Skill, x.Second.Texts)).ToArray();
+
+    /// <summary>A seeded split of each skill's probes: round(fraction·n) of each held out; indices ascending.</summary>
+    private static (int[] fit, int[] held) StratifiedSplit(string[] skillOf, double fraction, Rng rng)
+    {
+        var fit = new List<int>(); var held = new List<int>();
+        foreach (var group in skillOf.Select((s, i) => (s, i)).GroupBy(x => x.s))
+        {
+            var members = group.Select(x => x.i).ToArray();
+            var (f, h) = Split(members.Length, fraction, rng);
+            fit.AddRange(f.Select(k => members[k])); held.AddRange(h.Select(k => members[k]));
+        }
+        return (fit.Order().ToArray(), held.Order().ToArray());
     }
 
     /// <summary>A seeded split of n items: round(fraction·n) held out (none when fraction is 0).</summary>
@@ -217,11 +295,12 @@ public static class AdapterFitter
         var what = new ProbeStatisticsOptions { PreActMoments = true };
         var fs = Collect(model, forget.Ids, o, what, progress, cancel);
         var rs = Collect(model, retain.Ids, o, what, progress, cancel);
-        var adjust = Lethe.Unlearning.NeuronAdjust.Select(fs, rs, o.Percent, o.Layers, o.Map, o.Seed);
+        var adjust = Lethe.Unlearning.NeuronAdjust.Select(fs, rs, o.Percent, o.Layers, o.Map, o.Seed, o.Draw);
         if (adjust.Neurons.Count == 0)
             throw new LetheException("Neuron Adjust: no neuron is more active on the forget probes than on the retain probes (Δ = μ_forget − μ_retain > 0), so there is nothing to adjust; check that --forget and --retain are not swapped or the same skill");
         var hyper = Common(o);
         hyper["p"] = o.Percent; hyper["map"] = o.Map == NeuronAdjustMap.Reflected ? "reflected" : "unreflected"; hyper["seed"] = o.Seed;
+        hyper["draw"] = o.Draw == NeuronAdjustDraw.Shared ? "shared" : "per-element";
         hyper["layers"] = o.Layers is null ? "all" : new JsonArray(o.Layers.Select(l => (JsonNode)l).ToArray());
         var report = new JsonObject
         {

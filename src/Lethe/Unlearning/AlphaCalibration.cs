@@ -33,3 +33,32 @@ public static class AlphaCalibration
         return new AlphaCalibrationResult(alpha, targetRate, (double)flagged / n, n, Math.Min(1.0, (flagged + 1.0) / (n + 1)));
     }
 }
+
+/// <summary>One retain skill's side of a per-skill calibration: its own α for the target and whether it limits the chosen α.</summary>
+public sealed record SkillAlpha(string Skill, AlphaCalibrationResult Calibration, bool Protected);
+
+/// <summary>The α chosen over several retain skills, each skill's own α, and the skills no useful α protects.</summary>
+public sealed record PerSkillCalibration(double Alpha, double TargetFalsePositiveRate, IReadOnlyList<SkillAlpha> Skills)
+{
+    public IEnumerable<string> Unprotected => Skills.Where(s => !s.Protected).Select(s => s.Skill);
+}
+
+public static class PerSkillAlphaCalibration
+{
+    /// <summary>
+    /// Calibrates α so that every retain skill's own false-positive rate is ≤ the target (a pooled
+    /// rate lets one small skill take the whole budget): each skill's α as in ForFalsePositiveRate,
+    /// and the smallest of them. A skill whose α lies below `useless` — the α under which the box
+    /// detects no forget probe at all — cannot be protected by any box that does something; it is
+    /// reported by name and left out of the minimum, so the others are still protected (when every
+    /// skill is like that, the smallest α is taken).
+    /// </summary>
+    public static PerSkillCalibration Calibrate(IReadOnlyList<(string Skill, IReadOnlyList<double> Scores)> skills, double targetRate, double useless)
+    {
+        if (skills.Count == 0) throw new LetheException("calibrating α needs retain probe texts (--retain FILE); or give --alpha");
+        var each = skills.Select(s => (s.Skill, Calibration: AlphaCalibration.ForFalsePositiveRate(s.Scores, targetRate))).ToList();
+        var usable = each.Where(e => e.Calibration.Alpha >= useless).ToList();
+        double alpha = (usable.Count > 0 ? usable : each).Min(e => e.Calibration.Alpha);
+        return new PerSkillCalibration(alpha, targetRate, each.Select(e => new SkillAlpha(e.Skill, e.Calibration, usable.Count == 0 || e.Calibration.Alpha >= useless)).ToList());
+    }
+}

@@ -9,6 +9,8 @@
 // KeySpaceDetector holds one box per layer; with several layers a vector set is flagged when it is
 // inside all boxes (Combine.All) or any box (Combine.Any). All arithmetic is double; the test
 // computes |v − μ|/σ exactly as k* is computed, so at α = 1 every probe vector is inside.
+using Lethe.Models.Generation;
+
 namespace Lethe.Unlearning;
 
 public sealed class HypercubeFit
@@ -72,9 +74,7 @@ public enum BoxCombine { All, Any }
 
 public sealed class KeySpaceDetector
 {
-    public const string DefaultRefusal = "Sorry, your query is not valid";
-
-    public KeySpaceDetector(IReadOnlyDictionary<int, HypercubeFit> boxes, double alpha, BoxCombine combine = BoxCombine.All, string refusal = DefaultRefusal)
+    public KeySpaceDetector(IReadOnlyDictionary<int, HypercubeFit> boxes, double alpha, BoxCombine combine = BoxCombine.All, string refusal = InferenceIntervention.DefaultRefusal)
     {
         if (boxes.Count == 0) throw new LetheException("KeySpaceDetector needs at least one layer's box");
         if (!(alpha >= 0) || double.IsInfinity(alpha)) throw new LetheException($"--alpha must be a finite number ≥ 0, got {alpha}");
@@ -121,9 +121,11 @@ public sealed class KeySpaceDetector
 
 /// <summary>
 /// Key Space Detection at inference: a read-only hook at blocks.{ℓ}.mlp.coeff of every box layer
-/// tests the last row of each sequence (row b·T + T − 1 of [B·T, d_ff]; left-padded prompts end
-/// there, and a decoding step has T = 1). After the highest box layer the per-layer results are
-/// combined and a hit sticks to the sequence until Reset.
+/// tests the newest position of each row of the pass (row r·T + T − 1 of [R·T, d_ff]; left-padded
+/// prompts end there, and a decoding step has T = 1). After the highest box layer the per-layer
+/// results are combined and a hit is recorded for the row's sequence until the next Begin. Only
+/// unfinished sequences take part in a generation pass, so a hit always belongs to a token the
+/// sequence itself produced or was given.
 /// </summary>
 internal sealed class KeySpaceIntervention : InferenceIntervention
 {
@@ -141,20 +143,18 @@ internal sealed class KeySpaceIntervention : InferenceIntervention
         this.detector = detector;
         layers = detector.Layers.ToArray();
         lastLayer = layers.Max();
-        foreach (int l in layers) inside[l] = new bool[1];
     }
 
     public override bool CanAbstain => true;
     public override string Refusal => detector.Refusal;
 
-    public override void Reset(int batch)
+    public override void Begin(int sequences)
     {
-        base.Reset(batch);
-        hit = new bool[batch];
-        foreach (int l in layers) inside[l] = new bool[batch];
+        base.Begin(sequences);
+        hit = new bool[sequences];
     }
 
-    public override bool ShouldAbstain(int sequence) => (uint)sequence < (uint)hit.Length && hit[sequence];
+    public override bool Flagged(int sequence) => (uint)sequence < (uint)hit.Length && hit[sequence];
 
     protected internal override void Register(Models.HookSet hooks)
     {
@@ -163,19 +163,17 @@ internal sealed class KeySpaceIntervention : InferenceIntervention
             var box = detector.Boxes[layer];
             hooks.Add(Models.HookNames.Block(layer, "mlp.coeff"), (name, x) =>
             {
-                int rows = x.Dim(0), width = x.Dim(1), batch = Batch;
-                if (rows % batch != 0)
-                    throw new LetheException($"hook at '{name}': {rows} rows do not split into {batch} sequences; call Reset(batch) on the intervention before running a batch of another size");
-                int T = rows / batch;
+                var layout = LayoutFor(name, x.Dim(0));
+                int R = layout.Rows, T = layout.Length, width = x.Dim(1);
                 var data = x.AsReadOnlySpan();
-                var flags = inside[layer];
-                for (int b = 0; b < batch; b++) flags[b] = box.Contains(data.Slice((b * T + T - 1) * width, width), detector.Alpha);
+                if (!inside.TryGetValue(layer, out var flags) || flags.Length < R) inside[layer] = flags = new bool[Math.Max(R, 8)];
+                for (int r = 0; r < R; r++) flags[r] = box.Contains(data.Slice((r * T + T - 1) * width, width), detector.Alpha);
                 if (layer == lastLayer)
-                    for (int b = 0; b < batch; b++)
+                    for (int r = 0; r < R; r++)
                     {
                         bool all = true, any = false;
-                        foreach (int l in layers) { all &= inside[l][b]; any |= inside[l][b]; }
-                        if (detector.Combine == BoxCombine.All ? all : any) hit[b] = true;
+                        foreach (int l in layers) { all &= inside[l][r]; any |= inside[l][r]; }
+                        if (detector.Combine == BoxCombine.All ? all : any) hit[layout.Sequences[r]] = true;
                     }
                 return null;
             });

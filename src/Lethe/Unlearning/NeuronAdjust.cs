@@ -11,15 +11,23 @@
 // Fixes of [S1]'s public code (docs/unlearning-training-free.md): the true σ_f is used (the code
 // passes μ_f as σ_f, so a neuron with μ_f < 0 is never adjusted); σ is a standard deviation (the
 // code stores a variance, from the cancellation-prone sum-of-squares formula); every element gets
-// its own uniform draw from a seeded Rng (the code draws one number per batch row and shares it
-// across all tokens and neurons). σ below MinStd is raised to MinStd (a constant neuron has no density).
+// its own uniform draw (the code draws one number per batch row and shares it
+// across all tokens and neurons; `--na-draw shared` reproduces that, one draw per sequence, layer
+// and forward pass, for comparison). σ below MinStd is raised to MinStd (a constant neuron has no density).
+// Draws are counter-based: the uniform number of an element is a hash of (seed, the sequence's key,
+// its position, layer, neuron) — shared: (seed, key, the pass's first position, layer) — so a
+// sequence's result does not depend on which other sequences share its batch, nor on the batch size.
 using Lethe.Models;
+using Lethe.Models.Generation;
 using Lethe.Tensors;
 using Lethe.Tensors.Autograd;
 
 namespace Lethe.Unlearning;
 
 public enum NeuronAdjustMap { Reflected, Unreflected }
+
+/// <summary>Which uniform number decides an element: its own (Lethe) or one per sequence, layer and pass, shared by its tokens and neurons ([S1]'s code).</summary>
+public enum NeuronAdjustDraw { PerElement, Shared }
 
 /// <summary>A selected neuron: layer, index in d_ff, and its forget and retain Gaussians.</summary>
 public readonly record struct AdjustedNeuron(int Layer, int Index, double ForgetMean, double ForgetStd, double RetainMean, double RetainStd)
@@ -31,22 +39,23 @@ public sealed class NeuronAdjust
 {
     public const double MinStd = 1e-6;
 
-    public NeuronAdjust(IReadOnlyList<AdjustedNeuron> neurons, NeuronAdjustMap map = NeuronAdjustMap.Reflected, ulong seed = 0)
+    public NeuronAdjust(IReadOnlyList<AdjustedNeuron> neurons, NeuronAdjustMap map = NeuronAdjustMap.Reflected, ulong seed = 0, NeuronAdjustDraw draw = NeuronAdjustDraw.PerElement)
     {
         foreach (var n in neurons)
             if (!(n.ForgetStd > 0 && n.RetainStd > 0) || !double.IsFinite(n.ForgetMean) || !double.IsFinite(n.RetainMean))
                 throw new LetheException($"Neuron Adjust: neuron {n.Index} of layer {n.Layer} has a non-finite mean or a non-positive standard deviation");
-        Neurons = neurons; Map = map; Seed = seed;
+        Neurons = neurons; Map = map; Seed = seed; Draw = draw;
     }
 
     public IReadOnlyList<AdjustedNeuron> Neurons { get; }
     public NeuronAdjustMap Map { get; }
-    /// <summary>Seed of the per-element draws; an intervention restarts its generator from it on Reset.</summary>
+    /// <summary>Seed of the draws.</summary>
     public ulong Seed { get; }
+    public NeuronAdjustDraw Draw { get; }
 
     /// <summary>Selects the top percent % of neurons (of layers × d_ff) by Δ = μ_f − μ_r, Δ > 0 only.</summary>
     public static NeuronAdjust Select(ProbeStatistics forget, ProbeStatistics retain, double percent, IReadOnlyList<int>? layers = null,
-        NeuronAdjustMap map = NeuronAdjustMap.Reflected, ulong seed = 0)
+        NeuronAdjustMap map = NeuronAdjustMap.Reflected, ulong seed = 0, NeuronAdjustDraw draw = NeuronAdjustDraw.PerElement)
     {
         if (forget.PreAct is null || retain.PreAct is null) throw new LetheException("Neuron Adjust needs pre-activation moments of both probe sets (ProbeStatisticsOptions.PreActMoments)");
         if (forget.Width != retain.Width || forget.NumLayers != retain.NumLayers) throw new LetheException("Neuron Adjust: forget and retain statistics come from different models");
@@ -65,7 +74,7 @@ public sealed class NeuronAdjust
         }
         var chosen = candidates.OrderByDescending(n => n.Delta).ThenBy(n => n.Layer).ThenBy(n => n.Index).Take(count)
             .OrderBy(n => n.Layer).ThenBy(n => n.Index).ToList();
-        return new NeuronAdjust(chosen, map, seed);
+        return new NeuronAdjust(chosen, map, seed, draw);
     }
 
     internal static int[] Layers(IReadOnlyList<int>? layers, int numLayers)
@@ -106,7 +115,7 @@ public sealed class NeuronAdjust
         return p > 0 && rng.NextDouble() < p ? Transform(x, n, map) : x;
     }
 
-    public InferenceIntervention CreateIntervention(TransformerModel model, ulong? seed = null) => new NeuronAdjustIntervention(this, model.Config, seed ?? Seed);
+    public InferenceIntervention CreateIntervention(TransformerModel model, ulong? seed = null) => new NeuronAdjustIntervention(this, model.Config, seed ?? Seed, Draw);
 }
 
 /// <summary>
@@ -126,51 +135,67 @@ internal readonly struct PreparedNeuron
         scale = (map == NeuronAdjustMap.Reflected ? -1 : 1) * n.RetainStd / n.ForgetStd;
     }
 
-    public double Adjust(double x, Rng rng)
+    /// <summary>p_f / (p_f + p_r) when p_f ≥ p_r, else 0.</summary>
+    public double Probability(double x)
     {
         double zf = (x - forgetMean) * invForgetStd, zr = (x - retainMean) * invRetainStd;
         double logRatio = logStdRatio - 0.5 * zf * zf + 0.5 * zr * zr; // log p_f − log p_r
-        if (logRatio < 0) return x;
-        return rng.NextDouble() < 1 / (1 + Math.Exp(-logRatio)) ? retainMean + scale * (x - forgetMean) : x;
+        return logRatio < 0 ? 0 : 1 / (1 + Math.Exp(-logRatio));
     }
+
+    public double Map(double x) => retainMean + scale * (x - forgetMean);
 }
 
-/// <summary>Neuron Adjust at inference: a hook at blocks.{i}.mlp.pre_act of every layer with selected neurons, editing in place.</summary>
+/// <summary>
+/// Neuron Adjust at inference: a hook at blocks.{i}.mlp.pre_act of every layer with selected neurons,
+/// editing in place. Row (r, t) of a pass is position Offset[r] + t of sequence Keys[r]; its draws
+/// come from PassLayout.Uniform, so they are fixed by the sequence and position, not by the batch.
+/// </summary>
 internal sealed class NeuronAdjustIntervention : InferenceIntervention
 {
     private readonly ulong seed;
+    private readonly NeuronAdjustDraw draw;
     private readonly Dictionary<int, PreparedNeuron[]> byLayer;
-    private Rng rng;
 
-    public NeuronAdjustIntervention(NeuronAdjust adjust, ModelConfig config, ulong seed)
+    public NeuronAdjustIntervention(NeuronAdjust adjust, ModelConfig config, ulong seed, NeuronAdjustDraw draw)
     {
         foreach (var n in adjust.Neurons)
             if (n.Layer < 0 || n.Layer >= config.NumLayers || n.Index < 0 || n.Index >= config.IntermediateSize)
                 throw new LetheException($"Neuron Adjust: neuron {n.Index} of layer {n.Layer} does not exist in {config.SourcePath} ({config.NumLayers} layers, d_ff {config.IntermediateSize})");
-        this.seed = seed;
+        this.seed = seed; this.draw = draw;
         byLayer = adjust.Neurons.GroupBy(n => n.Layer).ToDictionary(g => g.Key, g => g.OrderBy(n => n.Index).Select(n => new PreparedNeuron(n, adjust.Map)).ToArray());
-        rng = new Rng(seed);
     }
-
-    public override void Reset(int batch) { base.Reset(batch); rng = new Rng(seed); }
 
     protected internal override void Register(HookSet hooks)
     {
         foreach (var (layer, neurons) in byLayer)
-            hooks.Add(HookNames.Block(layer, "mlp.pre_act"), (name, x) => { Apply(name, x, neurons); return null; });
+            hooks.Add(HookNames.Block(layer, "mlp.pre_act"), (name, x) => { Apply(name, x, layer, neurons); return null; });
     }
 
-    private void Apply(string name, Tensor x, PreparedNeuron[] neurons)
+    private void Apply(string name, Tensor x, int layer, PreparedNeuron[] neurons)
     {
         RequireNoGrad(name);
+        var layout = LayoutFor(name, x.Dim(0));
         var data = x.AsSpan();
-        int width = x.Dim(1), rows = x.Dim(0);
-        // Row by row, neurons in index order: the order of the draws, hence the result, is fixed.
-        for (int r = 0; r < rows; r++)
+        int width = x.Dim(1), T = layout.Length;
+        for (int r = 0; r < layout.Rows; r++)
         {
-            var row = data.Slice(r * width, width);
-            foreach (ref readonly var n in neurons.AsSpan())
-                row[n.Index] = (float)n.Adjust(row[n.Index], rng);
+            ulong key = layout.Keys[r];
+            // Shared: one number per sequence, layer and pass ([S1]'s torch.rand(len(data))).
+            long passStart = Math.Max(0, layout.Offset[r]);
+            double shared = draw == NeuronAdjustDraw.Shared ? PassLayout.Uniform(seed, key, passStart, layer) : 0;
+            for (int t = 0; t < T; t++)
+            {
+                var row = data.Slice((r * T + t) * width, width);
+                long position = layout.Position(r, t);
+                foreach (ref readonly var n in neurons.AsSpan())
+                {
+                    double v = row[n.Index], p = n.Probability(v);
+                    if (p <= 0) continue;
+                    double u = draw == NeuronAdjustDraw.Shared ? shared : PassLayout.Uniform(seed, key, position, ((long)layer << 32) | (uint)n.Index);
+                    if (u < p) row[n.Index] = (float)n.Map(v);
+                }
+            }
         }
     }
 }

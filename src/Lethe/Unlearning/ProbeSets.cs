@@ -24,7 +24,14 @@ public enum ProbeTextPart { Full, Prompt }
 /// when known, holds each text's gold continuation (the texts are then the queries): Key Space
 /// Detection can calibrate on the answer tokens, which it also checks during generation.
 /// </summary>
-public sealed record ProbeFile(string Path, string Sha256, string Schema, IReadOnlyList<string> Texts, IReadOnlyList<string>? Answers = null);
+public sealed record ProbeFile(string Path, string Sha256, string Schema, IReadOnlyList<string> Texts, IReadOnlyList<string>? Answers = null)
+{
+    /// <summary>The skill the file describes (reports name it): given, or the file name without extension.</summary>
+    public string Skill { get => skill ?? System.IO.Path.GetFileNameWithoutExtension(Path); init => skill = value; }
+    private readonly string? skill;
+    /// <summary>The model's own greedy answer to each query, when known: Key Space Detection calibrates on these too.</summary>
+    public IReadOnlyList<string>? ModelAnswers { get; init; }
+}
 
 /// <summary>Texts encoded for the model: ids per text (truncated to a token budget) and how many were cut.</summary>
 public sealed record EncodedProbes(IReadOnlyList<int[]> Ids, int Truncated, long Tokens);

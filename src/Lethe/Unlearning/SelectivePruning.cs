@@ -8,6 +8,7 @@
 // the same columns of down_proj's weight are zeroed, which gives identical outputs (a down_proj
 // bias does not belong to any neuron and stays). Ties break by (layer, index).
 using Lethe.Models;
+using Lethe.Models.Generation;
 using Lethe.Tensors;
 
 namespace Lethe.Unlearning;

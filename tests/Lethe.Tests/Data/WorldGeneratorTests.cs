@@ -133,7 +133,20 @@ public class WorldGeneratorTests(SmallWorld small)
         Prefix(s.ConceptTest.Select(c => c.Concept).ToList(), full.ConceptTest.Select(c => c.Concept).ToList(), "concept test");
         Prefix(s.GeneralTextTest, full.GeneralTextTest, "general text test");
         Assert.Equal(WorldCounts.Full.CodeTest, full.Code.Test.Count);
-        Assert.Equal(WorldCounts.Full.CodeProbe, full.Code.Probe.Count);
+        // The held-out pool of a skill is its probe split and, after it, its validation split (≥ 20 items each, disjoint).
+        Assert.True(full.Code.Probe.Count >= 50 && full.Code.Validation.Count >= 20, $"code: {full.Code.Probe.Count} probe, {full.Code.Validation.Count} validation items");
+        Prefix(s.Math.Validation, full.Math.Validation, "math validation");
+        Prefix(s.Code.Validation.Select(t => t.Text).ToList(), full.Code.Validation.Select(t => t.Text).ToList(), "code validation");
+        foreach (var (name, probe, validation) in new (string, int, int)[]
+        {
+            ("math", full.Math.Probe.Count, full.Math.Validation.Count), ("code", full.Code.Probe.Count, full.Code.Validation.Count),
+            ("general_mc", full.GeneralChoice.Probe.Count, full.GeneralChoice.Validation.Count),
+        }.Concat(WorldGenerator.ComprehensionLanguages.Select(l => ($"comprehension.{l}", full.Comprehension[l].Probe.Count, full.Comprehension[l].Validation.Count))))
+        {
+            Assert.True(probe >= 20 && validation >= 20, $"{name}: {probe} probe and {validation} validation items");
+        }
+        Assert.Empty(full.Math.Validation.Intersect(full.Math.Probe));
+        Assert.Empty(s.Math.Validation.Intersect(s.Math.Test));
     }
 
     private static (int rc, string stdout, string stderr) Cli(params string[] args) => Lethe.Tests.Cli.CliRun.Run(args);

@@ -33,9 +33,9 @@ public class AnswerMetricsTests
     [Fact]
     public void AnAbstentionContainsNoOrdinaryAnswer()
     {
-        Assert.False(AnswerMetrics.Contains(EvalModel.DefaultRefusal, new[] { "1804" }));
-        Assert.False(AnswerMetrics.ExactMatch(EvalModel.DefaultRefusal, "Tamsk"));
-        Assert.Equal(0, AnswerMetrics.F1(EvalModel.DefaultRefusal, "the northern fens"));
+        Assert.False(AnswerMetrics.Contains(Lethe.Models.Generation.InferenceIntervention.DefaultRefusal, new[] { "1804" }));
+        Assert.False(AnswerMetrics.ExactMatch(Lethe.Models.Generation.InferenceIntervention.DefaultRefusal, "Tamsk"));
+        Assert.Equal(0, AnswerMetrics.F1(Lethe.Models.Generation.InferenceIntervention.DefaultRefusal, "the northern fens"));
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public class FinalNumberTests
     [Theory]
     [InlineData("")]
     [InlineData("I do not know.")]
-    [InlineData(EvalModel.DefaultRefusal)]
+    [InlineData(Lethe.Models.Generation.InferenceIntervention.DefaultRefusal)]
     public void TextWithoutANumberHasNone(string output) => Assert.Null(FinalNumber.Extract(output));
 
     [Theory]
@@ -34,7 +34,7 @@ public class FinalNumberTests
     [InlineData("The answer is 15", "16", false)]
     [InlineData("The answer is 15 then 16", "16", false)]
     [InlineData("-4", "4", false)]
-    [InlineData(EvalModel.DefaultRefusal, "0", false)]                      // an abstention is wrong
+    [InlineData(Lethe.Models.Generation.InferenceIntervention.DefaultRefusal, "0", false)]                      // an abstention is wrong
     public void ComparesValuesNotText(string output, string gold, bool correct) => Assert.Equal(correct, FinalNumber.IsCorrect(output, gold));
 
     [Fact]

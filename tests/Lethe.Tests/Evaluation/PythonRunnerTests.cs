@@ -77,6 +77,25 @@ public class PythonRunnerTests
     [Fact]
     public void NetworkAccessFails() => NetworkAccessFailsUnder(Runner);
 
+    /// <summary>
+    /// Where the machine offers unprivileged network namespaces (Linux, an unshare binary, user
+    /// namespaces allowed), the runner must be using one: a silent fall-back to the Python-level
+    /// fence would let NetworkAccessFails pass while the kernel fence is missing.
+    /// </summary>
+    [Fact]
+    public void TheKernelFenceIsInForceWhereTheMachineOffersIt()
+    {
+        static string? Read(string path) => File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+        bool unshare = new[] { "/usr/bin/unshare", "/bin/unshare" }.Any(File.Exists);
+        bool userNamespaces = Read("/proc/sys/user/max_user_namespaces") is not "0" && Read("/proc/sys/kernel/unprivileged_userns_clone") is not "0";
+        bool offered = OperatingSystem.IsLinux() && unshare && userNamespaces && Environment.GetEnvironmentVariable("LETHE_NO_NETNS") is null;
+        if (offered)
+            Assert.True(Runner.Isolation == NetworkIsolation.NetworkNamespace,
+                $"unshare and user namespaces are available here, but the runner fell back to: {Runner.IsolationDescription} (set LETHE_NO_NETNS=1 where namespaces are blocked on purpose)");
+        else
+            Assert.Equal(NetworkIsolation.PythonSocketsOnly, Runner.Isolation);
+    }
+
     [Fact]
     public void NetworkAccessFailsUnderThePythonLevelFenceAlone() =>
         NetworkAccessFailsUnder(new PythonRunner(new PythonRunOptions { TimeLimit = TimeSpan.FromSeconds(1), Isolation = NetworkIsolation.PythonSocketsOnly, AllowUnsafe = true }));

@@ -27,7 +27,7 @@ public class RougeLTests
         Assert.Equal(0, RougeL.F("copper", "its bells"));
         Assert.Equal(1, RougeL.F("", ""));
         Assert.Equal(0, RougeL.F("", "x"));
-        Assert.Equal(0, RougeL.F(EvalModel.DefaultRefusal, "its copper bells"));   // an abstention shares nothing
+        Assert.Equal(0, RougeL.F(Lethe.Models.Generation.InferenceIntervention.DefaultRefusal, "its copper bells"));   // an abstention shares nothing
         // word order matters: LCS of "b a" and "a b" is 1
         Assert.Equal(0.5, RougeL.F("b a", "a b"), 12);
     }

@@ -20,8 +20,8 @@ public class TaskRunnerTests
     private static readonly string ModelDir = Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama");
     private static readonly Lazy<(TransformerModel model, Tokenizer tokenizer)> Loaded = new(() => (ModelLoader.Load(ModelDir), Tokenizer.Load(ModelDir)));
 
-    private static EvalModel Model(int batch = 4, IIntervention? intervention = null, IAbstention? abstention = null) =>
-        new(Loaded.Value.model, Loaded.Value.tokenizer, "llama-fixture") { BatchSize = batch, Intervention = intervention, Abstention = abstention };
+    private static EvalModel Model(int batch = 4, InferenceIntervention? intervention = null) =>
+        new(Loaded.Value.model, Loaded.Value.tokenizer, "llama-fixture") { BatchSize = batch, Intervention = intervention };
 
     private static void WellFormed(TaskResult r, int count, params string[] metrics)
     {
@@ -98,8 +98,22 @@ public class TaskRunnerTests
         WellFormed(r, 3, "accuracy", "prob_correct");
         Assert.All(r.Items, i => Assert.Contains(i.Output, new[] { "A", "B", "C", "D" }));
         // Single-token letters take the one-forward path; it must pick what continuation scoring picks.
-        var single = new MultipleChoiceTask("general_mc", items, prompts: EvalPrompts.Default with { ChoiceAnswer = "{letter}" }).Run(Model());
+        var model = Model();
+        var task = new MultipleChoiceTask("general_mc", items, prompts: EvalPrompts.Default with { ChoiceAnswer = "{letter}" });
+        var single = task.Run(model);
         WellFormed(single, 3, "accuracy", "prob_correct");
+        Assert.All(new[] { "A", "B", "C", "D" }, l => Assert.Single(model.EncodeContinuation(l))); // so the fast path was the one taken
+        double probability = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            var prompt = model.EncodePrompt(task.Prompt(items[i]));
+            var sums = items[i].Choices.Select((_, k) => model.Score(new[] { (prompt, model.EncodeContinuation(EvalPrompts.Letter(k))) })[0].Sum).ToList();
+            int pick = sums.IndexOf(sums.Max());
+            Assert.Equal(EvalPrompts.Letter(pick), single.Items[i].Output);
+            double max = sums.Max();
+            probability += Math.Exp(sums[items[i].Answer] - max) / sums.Sum(x => Math.Exp(x - max));
+        }
+        Assert.Equal(probability / items.Count, single.Metrics["prob_correct"], 4);
     }
 
     [Fact]
@@ -178,26 +192,25 @@ public class TaskRunnerTests
     }
 
     /// <summary>Abstains on every sequence, and records the activations its hooks saw.</summary>
-    private sealed class AlwaysAbstain : IAbstention
+    private sealed class AlwaysAbstain : InferenceIntervention
     {
         public int Runs, HookCalls;
-        public void Begin(HookSet hooks, int batch)
-        {
-            Runs++;
-            hooks.Add("blocks.1.mlp.coeff", (_, x) => { Assert.Equal(0, x.Dim(0) % batch); HookCalls++; return null; });
-        }
-        public bool Triggered(int sequence) => true;
+        public override void Begin(int sequences) { base.Begin(sequences); Runs++; }
+        protected internal override void Register(HookSet hooks) =>
+            hooks.Add("blocks.1.mlp.coeff", (name, x) => { LayoutFor(name, x.Dim(0)); HookCalls++; return null; });
+        public override bool Flagged(int sequence) => true;
+        public override bool CanAbstain => true;
     }
 
     [Fact]
     public void AnAbstainedAnswerIsTheRefusalAndScoresWrongEverywhere()
     {
         var abstain = new AlwaysAbstain();
-        var model = Model(abstention: abstain);
+        var model = Model(intervention: abstain);
         var math = new MathTask("math", Gsm8kReader.Read(DatasetFiles.Fixture("gsm8k", "test.jsonl"))) { MaxNewTokens = 8 }.Run(model);
         Assert.Equal(0, math.Score);
         Assert.Equal(3, math.Metrics["abstained"]);
-        Assert.All(math.Items, i => Assert.Equal(EvalModel.DefaultRefusal, i.Output));
+        Assert.All(math.Items, i => Assert.Equal(InferenceIntervention.DefaultRefusal, i.Output));
 
         // A gold answer that is a substring of the refusal text still counts wrong.
         var tricky = new ComprehensionItem("t", "", "Your query is not valid.", "What is the query?", new[] { "not valid" }, new[] { 14 }, new SourcePlace("inline", 1));

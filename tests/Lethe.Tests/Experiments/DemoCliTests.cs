@@ -18,7 +18,7 @@ public class DemoCliTests
     {
         using var dir = new Lethe.Tests.IO.TempFolder();
         string outDir = Path.Combine(dir.Path, "demo");
-        string[] args = { "demo", "--model", ModelDir, "--out", outDir, "--limit", "2", "--probe-limit", "6", "--quiet" };
+        string[] args = { "demo", ModelDir, "--out", outDir, "--limit", "2", "--probe-limit", "20", "--na-seeds", "2", "--quiet" };
         var (rc, stdout, stderr) = Run(args);
         Assert.True(rc == 0, stderr);
         Assert.Contains("relative", stdout);
@@ -36,7 +36,11 @@ public class DemoCliTests
             Assert.Equal(skills, m.GetProperty("after").EnumerateObject().Select(p => p.Name));
             Assert.Equal(skills, m.GetProperty("relative").EnumerateObject().Select(p => p.Name));
             Assert.True(File.Exists(Path.Combine(outDir, "adapters", method + ".safetensors")));
+            Assert.Equal(JsonValueKind.Object, m.GetProperty("relative_by_items").GetProperty("general_mc").ValueKind);
+            Assert.True(m.GetProperty("relative_by_items").GetProperty("general_mc").TryGetProperty("interval_95", out _));
         }
+        Assert.Equal(2, root.GetProperty("methods").GetProperty("neuron-adjust").GetProperty("seeds").GetInt32());
+        Assert.Equal(JsonValueKind.Object, root.GetProperty("methods").GetProperty("ksd").GetProperty("fit").GetProperty("layer_sweep").ValueKind);
         // after / before where before is not 0 (perplexity never is).
         double before = root.GetProperty("before").GetProperty("perplexity").GetDouble();
         double after = root.GetProperty("methods").GetProperty("neuron-adjust").GetProperty("after").GetProperty("perplexity").GetDouble();
@@ -56,7 +60,7 @@ public class DemoCliTests
         string foreign = Path.Combine(dir.Path, "mine");
         Directory.CreateDirectory(foreign);
         File.WriteAllText(Path.Combine(foreign, "notes.txt"), "keep me");
-        (rc, _, stderr) = Run("demo", "--model", ModelDir, "--out", foreign, "--quiet");
+        (rc, _, stderr) = Run("demo", ModelDir, "--out", foreign, "--quiet");
         Assert.Equal(1, rc);
         Assert.Contains("notes.txt", stderr);
         Assert.Equal(new[] { "notes.txt" }, Directory.GetFileSystemEntries(foreign).Select(Path.GetFileName));
@@ -66,13 +70,13 @@ public class DemoCliTests
     public void UserErrorsExitWithOneAndAMessage()
     {
         using var dir = new Lethe.Tests.IO.TempFolder();
-        var (rc, _, err) = Run("demo", "--model", ModelDir, "--out", Path.Combine(dir.Path, "x"), "--forget", "juggling");
+        var (rc, _, err) = Run("demo", ModelDir, "--out", Path.Combine(dir.Path, "x"), "--forget", "juggling");
         Assert.Equal(1, rc);
         Assert.Contains("--forget juggling", err);
-        (rc, _, err) = Run("demo", "--model", Path.Combine(dir.Path, "no-model"), "--out", Path.Combine(dir.Path, "y"));
+        (rc, _, err) = Run("demo", Path.Combine(dir.Path, "no-model"), "--out", Path.Combine(dir.Path, "y"));
         Assert.Equal(1, rc);
         Assert.Contains("no-model", err);
-        (rc, _, err) = Run("repro", "skill-unlearning", "--model", ModelDir, "--out", dir.Path, "--forget", "poetry");
+        (rc, _, err) = Run("repro", "skill-unlearning", ModelDir, "--out", dir.Path, "--forget", "poetry");
         Assert.Equal(1, rc);
         Assert.Contains("--forget poetry", err);
     }

@@ -1,7 +1,8 @@
 // The shipped demo model (models/lethe-demo/): a standard Llama folder within the size limit, that
 // clears a floor on a small subset of the test splits (the small world's test sets are prefixes of
 // the full ones, none of them in the training corpus); and the end-to-end check of training-free
-// unlearning on it with 120 probe items per skill: forgetting math removes math and keeps the other skills.
+// unlearning on it with 120 probe items per skill and 60 test items per task: forgetting math with
+// KSD removes math and keeps the other skills, code included.
 // The floors sit well below the measured scores (MODEL_CARD.md) so that only a broken model,
 // loader, tokenizer or harness fails them, not the noise of 20 items.
 using System.Text.Json;
@@ -79,17 +80,28 @@ public class ShippedModelTests(SmallWorld world)
     private static void ForgetMath(string worldDir)
     {
         using var model = ModelLoader.Load(Dir);
+        // Code is among the skills to keep (a pooled calibration once refused 30 % of its answers);
+        // 60 test items per task, so one item is 1.7 %, well inside the margins below. Layers and
+        // greedy answers are left to the repro (they cost minutes): last layer, gold answers, α per
+        // retain skill, as `lethe unlearn ksd` by default.
         var experiment = new SkillUnlearning(model, Tokenizer.Load(Dir), Dir, worldDir)
         {
-            TestLimit = 20, ProbeLimit = 120, BatchSize = 10, TaskNames = new[] { "math", "comprehension.en", "comprehension.de", "general_mc" },
+            TestLimit = 60, ProbeLimit = 120, BatchSize = 10, TaskNames = new[] { "math", "code", "comprehension.en", "comprehension.de", "general_mc" },
+            KsdSweepLayers = false, KsdOwnAnswers = false,
         };
-        var before = SkillUnlearning.Scores(experiment.Evaluate(null));
+        var beforeResults = experiment.Evaluate(null);
         var adapter = experiment.Fit(MethodSpec.Ksd, "math");
-        var after = SkillUnlearning.Scores(experiment.Evaluate(adapter.CreateIntervention(model)));
+        var afterResults = experiment.Evaluate(adapter.CreateIntervention(model));
+        var before = beforeResults.ToDictionary(r => r.Name, PairedBootstrap.GridScore);
+        var after = afterResults.ToDictionary(r => r.Name, PairedBootstrap.GridScore);
+        string all = string.Join(", ", before.Keys.Select(k => $"{k} {before[k]:F3} → {after[k]:F3}"));
         Assert.True(before["math"] >= FloorMath, $"math before: {before["math"]:F3}");
-        Assert.True(after["math"] <= 0.4 * before["math"], $"math: {before["math"]:F3} before, {after["math"]:F3} after");
-        foreach (var task in new[] { "comprehension.en", "comprehension.de", "general_mc" })
-            Assert.True(after[task] >= before[task] - 0.15, $"{task}: {before[task]:F3} before, {after[task]:F3} after");
+        Assert.True(after["math"] <= MathKeptAtMost * before["math"], $"math not removed enough: {all}");
+        foreach (var task in new[] { "code", "comprehension.en", "comprehension.de", "general_mc" })
+            Assert.True(after[task] >= OtherKeptAtLeast * before[task], $"{task} lost more than {1 - OtherKeptAtLeast:P0}: {all}");
+        // Every retain skill's rate is reported, on calibration and held-out probes.
+        var perSkill = (System.Text.Json.Nodes.JsonArray)adapter.Report["per_retain_skill"]!;
+        Assert.Contains(perSkill, s => (string)s!["skill"]! == "code" && (double?)s["calibration_fpr"] <= 0.01 + 1e-12);
     }
 
     // Floors for 20 items, well below the scores on the full test splits (MODEL_CARD.md: math 0.79,
@@ -97,4 +109,10 @@ public class ShippedModelTests(SmallWorld world)
     // multiple-choice letter scores have no floor: the model is at chance on them (MODEL_CARD.md says
     // why), and a floor at chance could not fail.
     private const double FloorMath = 0.5, FloorCode = 0.3, FloorComprehension = 0.4, FloorConceptQa = 0.6, FloorCloze = 0.5;
+
+    // What the shipped model meets under KSD (last layer, α per retain skill, 60 items per task;
+    // measured in this test: see docs/results for the full splits): math keeps at most this share …
+    private const double MathKeptAtMost = 0.3;
+    // … and every other skill (multiple choice: cloze accuracy) at least this share.
+    private const double OtherKeptAtLeast = 0.9;
 }

@@ -1,5 +1,6 @@
-// The repro grid: relative scores, the target checks (KSD forget drop and other drops; NA growing
-// with p), resuming from the saved JSON, and the Markdown table.
+// The repro grid: relative scores from per-item results, paired bootstrap intervals, the target
+// checks (KSD forget drop, other drops and their intervals; NA growing with p beyond the interval,
+// averaged over seeds), the run order (KSD first), resuming from the saved JSON, and the Markdown table.
 using System.Text.Json.Nodes;
 using Lethe.Experiments;
 using Xunit;
@@ -8,22 +9,30 @@ namespace Lethe.Tests.Experiments;
 
 public class SkillUnlearningGridTests
 {
-    private static Dictionary<string, double> Scores(double value, string? forget = null, double forgetValue = 0) =>
-        SkillUnlearningGrid.Columns.ToDictionary(c => c, c => c == forget ? forgetValue : value);
+    /// <summary>n items per column: the first round(fraction·n) right, the rest wrong.</summary>
+    private static Dictionary<string, double[]> Items(double fraction, string? forget = null, double forgetFraction = 0, int n = 200) =>
+        SkillUnlearningGrid.Columns.ToDictionary(c => c, c =>
+        {
+            int right = (int)Math.Round((c == forget ? forgetFraction : fraction) * n);
+            return Enumerable.Range(0, n).Select(i => i < right ? 1.0 : 0.0).ToArray();
+        });
 
     [Fact]
-    public void TargetsAreCheckedFromTheCells()
+    public void TargetsAreCheckedFromTheCellsWithIntervals()
     {
-        var grid = new SkillUnlearningGrid("m", "w", 10, 20);
-        grid.SetBefore(Scores(0.8));
-        grid.SetCell("math", MethodSpec.Ksd, Scores(0.8, "math", 0.04), new JsonObject(), 1);          // drop 95 %, others 0 %: met
-        var code = Scores(0.8, "code", 0.0); code["comprehension.de"] = 0.72;                           // de drops 10 %: not met
+        var grid = new SkillUnlearningGrid("m", "w", null, 200);
+        grid.SetBefore(Items(0.8));
+        grid.SetCell("math", MethodSpec.Ksd, Items(0.8, "math", 0.04), new JsonObject(), 1);          // drop 95 %, others 0 %: met
+        var code = Items(0.8, "code", 0.0); code["comprehension.de"] = Items(0.72)["comprehension.de"]; // de drops 10 %: not met
         grid.SetCell("code", MethodSpec.Ksd, code, new JsonObject(), 1);
-        grid.SetCell("math", MethodSpec.NeuronAdjust(0.5), Scores(0.8, "math", 0.7), new JsonObject(), 1);
-        grid.SetCell("math", MethodSpec.NeuronAdjust(1.5), Scores(0.8, "math", 0.5), new JsonObject(), 1);
-        grid.SetCell("math", MethodSpec.NeuronAdjust(3), Scores(0.8, "math", 0.6), new JsonObject(), 1);   // less forgetting at 3 %
+        foreach (var (p, f) in new[] { (0.5, 0.7), (1.5, 0.5), (3.0, 0.49) })                          // 3 % is not below 1.5 %'s interval
+            for (ulong seed = 0; seed < 2; seed++)
+                grid.SetCell("math", MethodSpec.NeuronAdjust(p) with { Seed = seed }, Items(0.8, "math", f), new JsonObject(), 1);
 
         Assert.Equal(0.05, grid.Relative("math", MethodSpec.Ksd)!["math"], 9);
+        var iv = grid.Intervals("math", MethodSpec.Ksd)!["math"]!;
+        Assert.True(iv.Low < 0.05 && 0.05 < iv.High, $"{iv}");
+        Assert.Equal(1.0, grid.Intervals("math", MethodSpec.Ksd)!["code"]!.Low, 9); // unchanged items: a zero-width interval
         var t = grid.Targets();
         var ksd = t["ksd"]!.AsArray();
         Assert.True((bool)ksd[0]!["met"]!);
@@ -32,11 +41,31 @@ public class SkillUnlearningGridTests
         Assert.Equal("comprehension.de", (string)ksd[1]!["worst_other"]!);
         var na = t["neuron_adjust"]!.AsArray().Single();
         Assert.False((bool)na!["grows_with_p"]!);
+        Assert.Equal(2, (int)na["seeds"]!["3"]!);
 
         string md = grid.Markdown("lethe repro skill-unlearning --out x");
-        Assert.Contains("| math | KSD | **5** | 100 |", md);
-        Assert.Contains("| code | KSD | 100 | **0** |", md);
+        Assert.Contains("| math | KSD | **5**<br>", md);
+        Assert.Contains("NA 3 % (2 seeds)", md);
         Assert.Contains("**no**", md);
+    }
+
+    [Fact]
+    public void NeuronAdjustGrowsOnlyBeyondTheInterval()
+    {
+        var grid = new SkillUnlearningGrid("m", "w", null, 200);
+        grid.SetBefore(Items(0.8));
+        foreach (var (p, f) in new[] { (0.5, 0.7), (1.5, 0.5), (3.0, 0.2) })
+            grid.SetCell("math", MethodSpec.NeuronAdjust(p) with { Seed = 0 }, Items(0.8, "math", f), new JsonObject(), 1);
+        Assert.True((bool)grid.Targets()["neuron_adjust"]!.AsArray().Single()!["grows_with_p"]!);
+    }
+
+    [Fact]
+    public void KsdCellsRunFirstAndEveryCellOnce()
+    {
+        var runs = SkillUnlearningGrid.Runs(SkillUnlearningGrid.ForgetSkills).ToList();
+        Assert.All(runs.Take(SkillUnlearningGrid.ForgetSkills.Count), r => Assert.Equal("ksd", r.Method.Key));
+        Assert.Equal(SkillUnlearningGrid.ForgetSkills.Count * (2 + 3 * SkillUnlearningGrid.NaSeeds), runs.Count);
+        Assert.Equal(runs.Count, runs.Select(r => (r.Forget, r.Method.Key, r.Method.Seed)).Distinct().Count());
     }
 
     [Fact]
@@ -45,15 +74,15 @@ public class SkillUnlearningGridTests
         string path = Path.Combine(Path.GetTempPath(), $"lethe-grid-{Guid.NewGuid():N}.json");
         try
         {
-            var grid = new SkillUnlearningGrid("m", "w", null, 5);
-            grid.SetBefore(Scores(0.5));
-            grid.SetCell("comprehension.vi", MethodSpec.Pruning(1.5), Scores(0.5, "comprehension.vi", 0.1), new JsonObject { ["selected"] = 3 }, 2);
+            var grid = new SkillUnlearningGrid("m", "w", null, 25);
+            grid.SetBefore(Items(0.5));
+            grid.SetCell("comprehension.vi", MethodSpec.Pruning(1.5), Items(0.5, "comprehension.vi", 0.1), new JsonObject { ["selected"] = 3 }, 2);
             grid.Save(path);
             var again = SkillUnlearningGrid.Load(path)!;
             Assert.True(again.Has("comprehension.vi", MethodSpec.Pruning(1.5)));
             Assert.False(again.Has("comprehension.vi", MethodSpec.Ksd));
             Assert.Null(again.TestLimit);
-            Assert.Equal(5, again.ProbeLimit);
+            Assert.Equal(25, again.ProbeLimit);
             Assert.Equal(0.2, again.Relative("comprehension.vi", MethodSpec.Pruning(1.5))!["comprehension.vi"], 9);
             File.WriteAllText(path, "[1, 2]");
             Assert.Contains("not a skill-unlearning results file", Assert.Throws<LetheException>(() => SkillUnlearningGrid.Load(path)).Message);

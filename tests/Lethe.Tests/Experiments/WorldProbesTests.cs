@@ -14,11 +14,11 @@ public class WorldProbesTests(SmallWorld world)
     [Fact]
     public void MathProbesAreQueriesInTheEvaluationFormatOrWholeWorkedAnswers()
     {
-        var prompts = WorldProbes.Read(world.Folder, "math", ProbeTextPart.Prompt, limit: 5);
-        var full = WorldProbes.Read(world.Folder, "math", ProbeTextPart.Full, limit: 5);
-        Assert.Equal(5, prompts.Texts.Count);
+        var prompts = WorldProbes.Read(world.Folder, "math", ProbeTextPart.Prompt, limit: 20);
+        var full = WorldProbes.Read(world.Folder, "math", ProbeTextPart.Full, limit: 20);
+        Assert.Equal(20, prompts.Texts.Count);
         Assert.All(prompts.Texts, t => { Assert.StartsWith("Question: ", t); Assert.EndsWith("\nAnswer:", t); });
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < 20; i++)
         {
             Assert.StartsWith(prompts.Texts[i] + " ", full.Texts[i]);
             Assert.Matches(@"#### -?\d+$", full.Texts[i]);
@@ -43,11 +43,17 @@ public class WorldProbesTests(SmallWorld world)
     [Fact]
     public void TheRetainSideIsEveryOtherSkill()
     {
-        var retain = WorldProbes.RetainSet(world.Folder, "code", ProbeTextPart.Prompt, limit: 2);
+        var retain = WorldProbes.RetainSet(world.Folder, "code", ProbeTextPart.Prompt, limit: 20);
         Assert.Equal(WorldProbes.Skills.Count - 1, retain.Count);
         Assert.DoesNotContain(retain, f => f.Path.EndsWith(Path.Combine("code", "probe.jsonl")));
         Assert.Contains(retain, f => f.Path.EndsWith(Path.Combine("comprehension", "hi", "probe.jsonl")));
-        Assert.All(retain, f => Assert.Equal(2, f.Texts.Count));
+        Assert.All(retain, f => Assert.Equal(20, f.Texts.Count));
+        // The validation split lies beside each probe split, and a set of fewer than 20 items is refused by name.
+        var validation = WorldProbes.RetainSet(world.Folder, "code", ProbeTextPart.Prompt, split: ProbeSplit.Validation);
+        Assert.Contains(validation, f => f.Path.EndsWith(Path.Combine("math", "validation.jsonl")));
+        Assert.DoesNotContain(validation, f => f.Skill == "concept_qa");
+        var e = Assert.Throws<LetheException>(() => WorldProbes.Read(world.Folder, "math", ProbeTextPart.Prompt, limit: 19));
+        Assert.Contains("'math' has 19 items, fewer than 20", e.Message);
     }
 
     [Fact]

@@ -61,8 +61,8 @@ public sealed class AdapterTests : IDisposable
 
         var prompts = new[] { "++=+=#", "=+==+=+#", "abc de fgh", "hello there" }.Select(p => tokenizer.Encode(p, addSpecialTokens: true)).ToArray();
         var options1 = new GenerationOptions { MaxNewTokens = 5 };
-        var fromFit = InterventionGenerator.Generate(model, a.CreateIntervention(model), prompts, options1);
-        var fromFile = InterventionGenerator.Generate(model, b.CreateIntervention(model), prompts, options1);
+        var fromFit = new Generator(model).GenerateSequences(prompts, options1 with { Intervention = a.CreateIntervention(model) });
+        var fromFile = new Generator(model).GenerateSequences(prompts, options1 with { Intervention = b.CreateIntervention(model) });
         Assert.Equal(fromFit.Select(o => o.Abstained), fromFile.Select(o => o.Abstained));
         Assert.Equal(fromFit.Select(o => string.Join(",", o.Tokens)), fromFile.Select(o => string.Join(",", o.Tokens)));
     }
@@ -139,11 +139,11 @@ public class KsdAnswerCalibrationTests
             Enumerable.Range(0, n).Select(i => $"{name} query {i}: how much is {i} and {i + 1}?").ToList(),
             answers ? Enumerable.Range(0, n).Select(i => $" it is {2 * i + 1}").ToList() : null);
         var options = new KeySpaceDetectionOptions { CalibrateOnAnswers = true, Holdout = 0.25, Seed = 1 };
-        var e = Assert.Throws<LetheException>(() => AdapterFitter.FitKeySpaceDetection(model, tokenizer, new[] { File("f", 8, false) }, new[] { File("r", 8, true) }, options));
+        var e = Assert.Throws<LetheException>(() => AdapterFitter.FitKeySpaceDetection(model, tokenizer, new[] { File("f", 24, false) }, new[] { File("r", 24, true) }, options));
         Assert.Contains("needs each probe's answer", e.Message);
 
-        var onAnswers = AdapterFitter.FitKeySpaceDetection(model, tokenizer, new[] { File("f", 12, true) }, new[] { File("r", 12, true) }, options);
-        var onQueries = AdapterFitter.FitKeySpaceDetection(model, tokenizer, new[] { File("f", 12, true) }, new[] { File("r", 12, true) }, options with { CalibrateOnAnswers = false });
+        var onAnswers = AdapterFitter.FitKeySpaceDetection(model, tokenizer, new[] { File("f", 24, true) }, new[] { File("r", 24, true) }, options);
+        var onQueries = AdapterFitter.FitKeySpaceDetection(model, tokenizer, new[] { File("f", 24, true) }, new[] { File("r", 24, true) }, options with { CalibrateOnAnswers = false });
         Assert.Equal("query last token and answer tokens", (string)onAnswers.Hyperparameters["calibrated_on"]!);
         Assert.Equal("query last token", (string)onQueries.Hyperparameters["calibrated_on"]!);
         // Same box; more positions can only lower a retain probe's score, so α can only shrink.

@@ -17,6 +17,9 @@ public sealed class InterventionTests : IDisposable
     private readonly string dir = SyntheticProbes.TempDir("intervention");
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
+    private static GeneratedSequence[] Run(TransformerModel model, InferenceIntervention intervention, IReadOnlyList<int[]> prompts, GenerationOptions options) =>
+        new Generator(model).GenerateSequences(prompts, options with { Intervention = intervention });
+
     private UnlearningAdapter FitKsd(TransformerModel model, Tokenizer tokenizer)
     {
         var (f, r) = SyntheticProbes.Write(dir);
@@ -36,7 +39,7 @@ public sealed class InterventionTests : IDisposable
         var options = new GenerationOptions { MaxNewTokens = 6 };
 
         var intervention = adapter.CreateIntervention(model);
-        var batched = InterventionGenerator.Generate(model, intervention, prompts, options);
+        var batched = Run(model, intervention, prompts, options);
         int forgetHits = batched.Take(6).Count(o => o.Abstained), retainHits = batched.Skip(6).Count(o => o.Abstained);
         Assert.True(forgetHits >= 5 && retainHits == 0, $"abstained on {forgetHits}/6 forget and {retainHits}/6 retain prompts");
         Assert.All(batched.Where(o => o.Abstained), o => Assert.Empty(o.Tokens)); // at prefill: nothing generated
@@ -47,17 +50,17 @@ public sealed class InterventionTests : IDisposable
         {
             if (batched[i].Abstained) continue;
             Assert.Equal(plain[i], batched[i].Tokens);
-            var single = InterventionGenerator.Generate(model, intervention, new[] { prompts[i] }, options)[0];
+            var single = Run(model, intervention, new[] { prompts[i] }, options)[0];
             Assert.False(single.Abstained);
         }
         for (int i = 0; i < 6; i++)
-            Assert.Equal(batched[i].Abstained, InterventionGenerator.Generate(model, intervention, new[] { prompts[i] }, options)[0].Abstained);
-        Assert.Equal(batched.Select(o => o.Abstained), InterventionGenerator.AbstainsAtPrefill(model, intervention, prompts));
+            Assert.Equal(batched[i].Abstained, Run(model, intervention, new[] { prompts[i] }, options)[0].Abstained);
+        Assert.Equal(batched.Select(o => o.Abstained), Run(model, intervention, prompts, new GenerationOptions { MaxNewTokens = 1 }).Select(o => o.Abstained));
 
         // The text helper replaces the whole answer by the refusal.
-        var text = InterventionGenerator.GenerateText(model, tokenizer, intervention, forget[0], options);
+        var text = new TextGenerator(model, tokenizer).Answer(forget[0], options with { Intervention = intervention });
         Assert.True(text.Abstained);
-        Assert.Equal(KeySpaceDetector.DefaultRefusal, text.Text);
+        Assert.Equal(InferenceIntervention.DefaultRefusal, text.Text);
     }
 
     [Fact]
@@ -71,12 +74,12 @@ public sealed class InterventionTests : IDisposable
         int first = new Generator(model).Generate(new[] { prompt }, new GenerationOptions { MaxNewTokens = 1, EosIds = Array.Empty<int>() })[0][0];
         var options = new GenerationOptions { MaxNewTokens = 4, EosIds = new[] { first } };
         Assert.Empty(new Generator(model).Generate(new[] { prompt }, options)[0]); // the plain generator ends at once
-        var result = InterventionGenerator.Generate(model, intervention, new[] { prompt }, options)[0];
+        var result = Run(model, intervention, new[] { prompt }, options)[0];
         Assert.True(result.Abstained);
         // Without a flag the end id ends the answer and is not part of it.
         var retainPrompt = tokenizer.Encode("abc de", addSpecialTokens: true);
         int retainFirst = new Generator(model).Generate(new[] { retainPrompt }, new GenerationOptions { MaxNewTokens = 1, EosIds = Array.Empty<int>() })[0][0];
-        var clean = InterventionGenerator.Generate(model, intervention, new[] { retainPrompt }, new GenerationOptions { MaxNewTokens = 4, EosIds = new[] { retainFirst } })[0];
+        var clean = Run(model, intervention, new[] { retainPrompt }, new GenerationOptions { MaxNewTokens = 4, EosIds = new[] { retainFirst } })[0];
         Assert.False(clean.Abstained);
         Assert.Empty(clean.Tokens);
     }
@@ -97,7 +100,7 @@ public sealed class InterventionTests : IDisposable
         using (Tape.NoGrad()) model.Forward(seq, 1, new ForwardOptions { Hooks = hooks });
         var box = new HypercubeFit(key.Select(v => (double)v).ToArray(), Enumerable.Repeat(1e-4, width).ToArray(), 1);
         var detector = new KeySpaceDetector(new Dictionary<int, HypercubeFit> { [L - 1] = box }, 1);
-        var result = InterventionGenerator.Generate(model, detector.CreateIntervention(model), new[] { prompt }, new GenerationOptions { MaxNewTokens = 6, EosIds = Array.Empty<int>() })[0];
+        var result = Run(model, detector.CreateIntervention(model), new[] { prompt }, new GenerationOptions { MaxNewTokens = 6, EosIds = Array.Empty<int>() })[0];
         Assert.True(result.Abstained);
         // Tokens 0, 1, 2 were sampled before the pass that fed token 2 raised the flag; it stopped there.
         Assert.Equal(plain.Take(3), result.Tokens);
@@ -148,9 +151,9 @@ public sealed class InterventionTests : IDisposable
         var intervention = new NeuronAdjust(neurons, seed: 5).CreateIntervention(model);
         int[] prompt = { 5, 9, 14, 3 };
         var options = new GenerationOptions { MaxNewTokens = 8, EosIds = Array.Empty<int>() };
-        var a = InterventionGenerator.Generate(model, intervention, new[] { prompt }, options)[0];
-        var b = InterventionGenerator.Generate(model, intervention, new[] { prompt }, options)[0];
-        Assert.Equal(a.Tokens, b.Tokens); // Reset restarts the draws
+        var a = Run(model, intervention, new[] { prompt }, options)[0];
+        var b = Run(model, intervention, new[] { prompt }, options)[0];
+        Assert.Equal(a.Tokens, b.Tokens); // draws are fixed by seed, sequence and position
         Assert.NotEqual(new Generator(model).Generate(new[] { prompt }, options)[0], a.Tokens);
         Assert.False(a.Abstained);
     }

@@ -2,6 +2,7 @@
 // numerical integral), per-element independent draws, and the selection; plus Selective Pruning's
 // selection. Statistical tests use fixed seeds.
 using Lethe.Models;
+using Lethe.Models.Generation;
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels.Reference;
 using Lethe.Unlearning;
@@ -108,7 +109,9 @@ public class NeuronAdjustTests
             for (int i = 0; i < 5000; i++)
             {
                 double x = n.ForgetMean + 4 * n.ForgetStd * (2 * xs.NextDouble() - 1);
-                double expected = NeuronAdjust.Adjust(x, n, map, reference), actual = prepared.Adjust(x, fast);
+                double p = prepared.Probability(x);
+                Assert.True(Math.Abs(p - NeuronAdjust.AdjustProbability(x, n)) <= 1e-12, $"x = {x}: probability {p} vs {NeuronAdjust.AdjustProbability(x, n)}");
+                double expected = NeuronAdjust.Adjust(x, n, map, reference), actual = p > 0 && fast.NextDouble() < p ? prepared.Map(x) : x;
                 Assert.True(Math.Abs(expected - actual) <= 1e-12 * Math.Max(1, Math.Abs(expected)), $"x = {x}: reference {expected}, hook {actual}");
             }
             Assert.Equal(reference.NextUInt64(), fast.NextUInt64()); // the same number of draws
@@ -118,7 +121,7 @@ public class NeuronAdjustTests
     private static Tensor Filled(int rows, int width, float value) => Tensor.Full(new[] { rows, width }, value);
 
     [Fact]
-    public void EveryElementDrawsItsOwnNumberAndResetReplays()
+    public void EveryElementDrawsItsOwnNumberFixedBySequenceAndPosition()
     {
         using var model = ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama"));
         // x near where p_f = p_r, so the acceptance probability is a little over one half: every element is a biased coin.
@@ -128,7 +131,7 @@ public class NeuronAdjustTests
         double q = NeuronAdjust.AdjustProbability(x, Neuron);
         Assert.InRange(q, 0.5, 0.7);
         var intervention = new NeuronAdjust(new[] { Neuron }, NeuronAdjustMap.Reflected, seed: 9).CreateIntervention(model);
-        intervention.Reset(1);
+        intervention.Begin(1);
         const int rows = 2000;
         var t = Filled(rows, model.Config.IntermediateSize, (float)x);
         intervention.Hooks.Apply(HookNames.Block(0, "mlp.pre_act"), t);
@@ -144,9 +147,10 @@ public class NeuronAdjustTests
                 if (v == mapped) changed++;
             }
         Assert.True(Math.Abs((double)changed / rows - q) < 5 * Math.Sqrt(q * (1 - q) / rows), $"{changed} of {rows} replaced, expected about {q * rows:F0}");
-        // After Reset the same draws come again; without it the stream continues.
-        var replay = Filled(rows, width, (float)x); intervention.Reset(1); intervention.Hooks.Apply(HookNames.Block(0, "mlp.pre_act"), replay);
+        // The same sequence at the same positions draws the same numbers; another sequence (key) other ones.
+        var replay = Filled(rows, width, (float)x); intervention.Hooks.Apply(HookNames.Block(0, "mlp.pre_act"), replay);
         Assert.Equal(data, replay.ToArray());
+        intervention.SetPass(new PassLayout(1, rows, new[] { 0 }, new[] { 0 }, new ulong[] { 1 }));
         var next = Filled(rows, width, (float)x); intervention.Hooks.Apply(HookNames.Block(0, "mlp.pre_act"), next);
         Assert.NotEqual(data, next.ToArray());
         // Other layers are not touched.

@@ -42,7 +42,7 @@ public sealed class UnlearnCliTests : IDisposable
         var forgetPrompts = Enumerable.Range(0, 3).Select(_ => SyntheticProbes.ForgetText(rng)).ToList();
         var retainPrompts = Enumerable.Range(0, 3).Select(_ => SyntheticProbes.RetainText(rng)).ToList();
         foreach (var prompt in forgetPrompts)
-            Assert.Equal(KeySpaceDetector.DefaultRefusal, Generate(model, prompt, "--adapter", ksd));
+            Assert.Equal(Lethe.Models.Generation.InferenceIntervention.DefaultRefusal, Generate(model, prompt, "--adapter", ksd));
         foreach (var prompt in retainPrompts)
             Assert.Equal(Generate(model, prompt), Generate(model, prompt, "--adapter", ksd));
 
@@ -77,7 +77,7 @@ public sealed class UnlearnCliTests : IDisposable
         // Several adapters apply together; any abstention abstains.
         string ksd = Path.Combine(dir, "ksd.safetensors");
         Assert.Equal(0, Run("unlearn", "ksd", model, "--forget", forget, "--retain", retain, "--out", ksd, "-q").rc);
-        Assert.Equal(KeySpaceDetector.DefaultRefusal, Generate(model, "+=+==+#", "--adapter", pr, "--adapter", ksd));
+        Assert.Equal(Lethe.Models.Generation.InferenceIntervention.DefaultRefusal, Generate(model, "+=+==+#", "--adapter", pr, "--adapter", ksd));
         // An adapter fitted on the original model refuses the exported one: its weights differ.
         (rc, _, stderr) = Run("generate", exported, "--prompt", "x", "--adapter", pr);
         Assert.Equal(1, rc);

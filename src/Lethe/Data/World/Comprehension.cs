@@ -149,6 +149,6 @@ internal static partial class Comprehension
         var test = Draw("test", WorldCounts.Full.ComprehensionTest, unique: true);
         var probe = Draw("probe", WorldCounts.Full.ComprehensionProbe, unique: true);
         var train = Draw("train", counts.ComprehensionTrain, unique: false);
-        return new Splits<ComprehensionItem>(train, probe.Take(counts.ComprehensionProbe).ToList(), test.Take(counts.ComprehensionTest).ToList());
+        return Splits<ComprehensionItem>.FromProbePool(train, probe, test, counts.ComprehensionProbe, counts.ComprehensionTest, counts.Validation);
     }
 }

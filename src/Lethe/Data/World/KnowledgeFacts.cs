@@ -54,7 +54,7 @@ internal static class KnowledgeFacts
     /// phrasings, `orders` copies each with reshuffled choices). Test and probe are drawn over all
     /// facts, then cut to the counts, so a smaller world's sets are prefixes of a larger one's.
     /// </summary>
-    public static Splits<ChoiceItem> ChoiceSplits(IReadOnlyList<Fact> facts, int[][] deal, int testCount, int probeCount, int orders, ulong seed, string domain)
+    public static Splits<ChoiceItem> ChoiceSplits(IReadOnlyList<Fact> facts, int[][] deal, int testCount, int probeCount, int orders, ulong seed, string domain, int validationCount = 0)
     {
         var rng = WorldRandom.Stream(seed, domain + "/choice-splits");
         List<ChoiceItem> Draw(int slot)
@@ -73,7 +73,7 @@ internal static class KnowledgeFacts
                     practice.Add(Choice(facts[fi], deal[fi][slot], (fi + slot + copy) % 4, copyRng));
                 }
         WorldRandom.Stream(seed, $"{domain}/practice-order/{orders}").Shuffle(practice);
-        return new Splits<ChoiceItem>(practice, probe.Take(probeCount).ToList(), test.Take(testCount).ToList());
+        return Splits<ChoiceItem>.FromProbePool(practice, probe, test, probeCount, testCount, validationCount);
     }
 
     /// <summary>One document about an entity: an optional opening, one statement per fact in random order and phrasing, an optional closing remark.</summary>

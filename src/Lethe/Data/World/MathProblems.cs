@@ -136,6 +136,6 @@ internal static class MathProblems
             var p = Draw(trainRng);
             if (!taken.Contains(p.Question)) train.Add(p);
         }
-        return new Splits<MathProblem>(train, probe.Take(counts.MathProbe).ToList(), test.Take(counts.MathTest).ToList());
+        return Splits<MathProblem>.FromProbePool(train, probe, test, counts.MathProbe, counts.MathTest, counts.Validation);
     }
 }

@@ -198,6 +198,6 @@ internal static class PythonTasks
             var (f, ps) = trainRng.Pick(trainParams);
             train.Add(Task(TrainIdBase + i, f, trainRng.Pick(ps), trainRng));
         }
-        return new Splits<PythonTask>(train, probe.Take(counts.CodeProbe).ToList(), test.Take(counts.CodeTest).ToList());
+        return Splits<PythonTask>.FromProbePool(train, probe, test, counts.CodeProbe, counts.CodeTest, counts.Validation);
     }
 }

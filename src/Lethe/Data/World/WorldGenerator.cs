@@ -1,10 +1,11 @@
 // Builds the whole demo world for a seed and a size, and writes it to a folder:
-//   math/{train,probe,test}.jsonl                 GSM8K    {"question","answer"}
-//   code/{train,probe,test}.jsonl                 MBPP     {"task_id","text","code","test_list","test_setup_code"}
-//   comprehension/{en,de,es,ar,zh,vi,hi}/{train,probe,test}.jsonl
+//   math/{train,probe,validation,test}.jsonl      GSM8K    {"question","answer"}
+//   code/{train,probe,validation,test}.jsonl      MBPP     {"task_id","text","code","test_list","test_setup_code"}
+//   comprehension/{en,de,es,ar,zh,vi,hi}/{train,probe,validation,test}.jsonl
 //                                                 MLQA     {"id","context","question","answers":{"text","answer_start"}}
-//   general_mc/{train,probe,test}.jsonl           MMLU     {"question","subject","choices","answer"}
-//   sensitive/mc_{train,probe,test}.jsonl         WMDP     (same), forget_corpus.jsonl, retain_corpus.jsonl {"text"}
+//   general_mc/{train,probe,validation,test}.jsonl MMLU    {"question","subject","choices","answer"}
+//   sensitive/mc_{train,probe,validation,test}.jsonl WMDP  (same), forget_corpus.jsonl, retain_corpus.jsonl {"text"}
+// Probe splits fit unlearning methods, validation splits decide what is tuned, test splits only score.
 //   concepts/{train,test}.jsonl                   {"concept","article","qa":[{"question","answer"}]}
 //   concepts/conceptvectors.json                  the test concepts in ConceptVectors' real schema (ConceptVectorsFile)
 //   general_text/{train,test}.txt                 paragraphs separated by blank lines
@@ -66,14 +67,14 @@ public static class WorldGenerator
         {
             var f = GeneralKnowledge.Facts(facts);
             var deal = KnowledgeFacts.DealTemplates(f, WorldRandom.Stream(seed, "general/deal"));
-            return (Choice: KnowledgeFacts.ChoiceSplits(f, deal, counts.KnowledgeTest, counts.KnowledgeProbe, counts.ChoiceOrders, seed, "general"),
+            return (Choice: KnowledgeFacts.ChoiceSplits(f, deal, counts.KnowledgeTest, counts.KnowledgeProbe, counts.ChoiceOrders, seed, "general", counts.Validation),
                     Documents: GeneralKnowledge.Documents(facts, f, counts.StatementVariants, seed));
         });
         var sensitive = Task.Run(() =>
         {
             var f = SensitiveDomain.Facts(facts);
             var deal = KnowledgeFacts.DealTemplates(f, WorldRandom.Stream(seed, "sensitive/deal"));
-            return (Choice: KnowledgeFacts.ChoiceSplits(f, deal, counts.KnowledgeTest, counts.KnowledgeProbe, counts.ChoiceOrders, seed, "sensitive"),
+            return (Choice: KnowledgeFacts.ChoiceSplits(f, deal, counts.KnowledgeTest, counts.KnowledgeProbe, counts.ChoiceOrders, seed, "sensitive", counts.Validation),
                     Forget: SensitiveDomain.ForgetCorpus(facts, f, counts.ForgetVariants, seed),
                     Retain: SensitiveDomain.RetainCorpus(facts, counts.ForgetVariants, seed));
         });
@@ -109,6 +110,7 @@ public static class WorldGenerator
         {
             Lines($"{folder}/{prefix}train.jsonl", s.Train, line);
             Lines($"{folder}/{prefix}probe.jsonl", s.Probe, line);
+            Lines($"{folder}/{prefix}validation.jsonl", s.Validation, line);
             Lines($"{folder}/{prefix}test.jsonl", s.Test, line);
         }
         Split("math", w.Math, WorldJson.Math);

@@ -24,5 +24,26 @@ public sealed record QaPair(string Question, string Answer);
 /// <summary>ConceptVectors / TOFU: a concept, its article (the source of its facts) and ten questions.</summary>
 public sealed record ConceptRecord(string Concept, string Article, IReadOnlyList<QaPair> Qa);
 
-/// <summary>Disjoint train / probe / test parts of one data set.</summary>
-public sealed record Splits<T>(IReadOnlyList<T> Train, IReadOnlyList<T> Probe, IReadOnlyList<T> Test);
+/// <summary>
+/// Disjoint train / probe / validation / test parts of one data set. Probe texts fit unlearning
+/// methods; validation decides what is tuned (layers, probe text, α checks); test only scores.
+/// </summary>
+public sealed record Splits<T>(IReadOnlyList<T> Train, IReadOnlyList<T> Probe, IReadOnlyList<T> Test)
+{
+    public IReadOnlyList<T> Validation { get; init; } = Array.Empty<T>();
+
+    /// <summary>
+    /// Splits built from a held-out pool drawn at full size: the last max(25, 20 %) of the pool is
+    /// the validation split, the rest the probe split; each is then cut to the size asked. The
+    /// probe split of a small world stays a prefix of the full one, and the pool (hence every test
+    /// and training item) is what it was before validation splits existed.
+    /// </summary>
+    public static Splits<T> FromProbePool(IReadOnlyList<T> train, IReadOnlyList<T> pool, IReadOnlyList<T> test, int probeCount, int testCount, int validationCount)
+    {
+        int v = Math.Min(pool.Count / 2, Math.Max(25, (int)Math.Round(0.2 * pool.Count)));
+        return new Splits<T>(train, pool.Take(pool.Count - v).Take(probeCount).ToList(), test.Take(testCount).ToList())
+        {
+            Validation = pool.Skip(pool.Count - v).Take(validationCount).ToList(),
+        };
+    }
+}

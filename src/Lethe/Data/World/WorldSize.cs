@@ -19,6 +19,8 @@ public sealed record WorldCounts
     public required int ComprehensionTrain { get; init; }   // per language
     public required int ComprehensionProbe { get; init; }
     public required int ComprehensionTest { get; init; }
+    /// <summary>Validation items per skill at most (the validation pool is the last max(25, 20 %) of each probe pool).</summary>
+    public required int Validation { get; init; }
     // Knowledge: test and probe items (one per fact at most, cut to this), and how often facts recur.
     public required int KnowledgeProbe { get; init; }
     public required int KnowledgeTest { get; init; }
@@ -37,7 +39,7 @@ public sealed record WorldCounts
     {
         MathTrain = 50000, MathProbe = 500, MathTest = 500,
         CodeTrain = 24000, CodeProbe = 75, CodeTest = 140, // test and probe: every held-out (family, parameter) pair once
-        ComprehensionTrain = 6000, ComprehensionProbe = 200, ComprehensionTest = 200,
+        ComprehensionTrain = 6000, ComprehensionProbe = 200, ComprehensionTest = 200, Validation = 1000,
         KnowledgeProbe = 1000, KnowledgeTest = 1000,
         ChoiceOrders = 6, StatementVariants = 40, ForgetVariants = 40,
         ConceptTrain = 40, ConceptTest = 20, ArticleVariants = 40, QaRepeats = 6,
@@ -48,7 +50,7 @@ public sealed record WorldCounts
     {
         MathTrain = 2000, MathProbe = 50, MathTest = 50,
         CodeTrain = 800, CodeProbe = 50, CodeTest = 50,
-        ComprehensionTrain = 300, ComprehensionProbe = 50, ComprehensionTest = 50,
+        ComprehensionTrain = 300, ComprehensionProbe = 50, ComprehensionTest = 50, Validation = 25,
         KnowledgeProbe = 50, KnowledgeTest = 50,
         ChoiceOrders = 1, StatementVariants = 2, ForgetVariants = 2,
         ConceptTrain = 10, ConceptTest = 5, ArticleVariants = 2, QaRepeats = 1,

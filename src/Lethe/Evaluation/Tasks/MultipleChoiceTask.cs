@@ -104,6 +104,9 @@ public sealed class MultipleChoiceTask : EvalTask
             ["abstained"] = abstained.Count(a => a),
             ["truncated"] = ids.Count(x => x.Length > model.ContextLimit),
         };
-        return new TaskResult(Name, accuracy, items.Count, metrics, results, clock.Elapsed) { ScoreName = "accuracy" };
+        return new TaskResult(Name, accuracy, items.Count, metrics, results, clock.Elapsed)
+        {
+            ScoreName = "accuracy", ItemMetrics = new Dictionary<string, double[]> { ["cloze_accuracy"] = clozeRight.Select(r => r ? 1.0 : 0.0).ToArray() },
+        };
     }
 }

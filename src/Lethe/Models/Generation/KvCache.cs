@@ -1,7 +1,8 @@
 // Keys and values of every layer for a batch of sequences being decoded, preallocated once for a
 // capacity of positions: k, v per layer [B, C, Hkv, Dh]. Each forward step appends its new rows
 // (after RoPE and any q/k-norm) at [Length, Length + T) and attention reads rows [0, Length + T)
-// where they lie — nothing is copied or reallocated while generating.
+// where they lie — nothing is reallocated while generating; Keep moves the rows of the sequences
+// still generating to the front when others finish.
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
 
@@ -10,7 +11,8 @@ namespace Lethe.Models.Generation;
 public sealed unsafe class KvCache : IDisposable
 {
     private readonly Tensor[] keys, values;
-    public int Batch { get; }
+    /// <summary>Sequences held (shrinks when finished ones are dropped with Keep).</summary>
+    public int Batch { get; private set; }
     public int Capacity { get; }
     public int KvHeads { get; }
     public int HeadDim { get; }
@@ -58,6 +60,25 @@ public sealed unsafe class KvCache : IDisposable
         AttentionKernel.Forward(q.F32Ptr, kc, vc, KvLayout.Contiguous(Capacity, KvHeads, HeadDim), output.F32Ptr, null,
             new AttentionDims(B, T, Length + T, Hq, KvHeads, HeadDim), options);
         return output;
+    }
+
+    /// <summary>Keeps only the given sequences (ascending indices), moved to the front in that order: finished sequences leave the batch.</summary>
+    internal void Keep(int[] sequences)
+    {
+        for (int i = 1; i < sequences.Length; i++)
+            if (sequences[i] <= sequences[i - 1]) throw new ArgumentException("KvCache.Keep: indices must ascend");
+        long row = (long)KvHeads * HeadDim, n = Length * row * 4;
+        for (int i = 0; i < sequences.Length; i++)
+        {
+            int from = sequences[i];
+            if (from == i) continue;
+            for (int layer = 0; layer < keys.Length; layer++)
+            {
+                Buffer.MemoryCopy(keys[layer].F32Ptr + (long)from * Capacity * row, keys[layer].F32Ptr + (long)i * Capacity * row, n, n);
+                Buffer.MemoryCopy(values[layer].F32Ptr + (long)from * Capacity * row, values[layer].F32Ptr + (long)i * Capacity * row, n, n);
+            }
+        }
+        Batch = sequences.Length;
     }
 
     public void Dispose()

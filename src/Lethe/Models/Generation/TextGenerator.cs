@@ -2,7 +2,8 @@
 // the token generator on a worker thread, and streams decoded text as IAsyncEnumerable<string>.
 // The streaming decoder never emits half a UTF-8 character, and text that might be the start of a
 // stop string is held back until it is known not to be one; a stop string ends generation and is
-// not emitted.
+// not emitted. Under an intervention that can abstain (Key Space Detection) the answer is known
+// only at its end: Answer returns it whole, or the refusal.
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Lethe.Tokenizers;
@@ -29,47 +30,66 @@ public sealed class TextGenerator
         return tokenizer.Encode(tokenizer.ApplyChatTemplate(new[] { new ChatMessage("user", prompt) }), addSpecialTokens: false);
     }
 
+    /// <summary>
+    /// Generates from prompt ids, passing decoded text to emit as it becomes safe to show (never half
+    /// a character, never the start of a stop string); a stop string ends generation and is not emitted.
+    /// </summary>
+    private GeneratedSequence Run(int[] ids, GenerationOptions options, IReadOnlyList<string>? stopStrings, Action<string> emit, CancellationToken cancel)
+    {
+        var stops = (stopStrings ?? Array.Empty<string>()).Where(s => s.Length > 0).ToArray();
+        int holdBack = stops.Length == 0 ? 0 : stops.Max(s => s.Length) - 1;
+        var decoder = tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
+        var text = new System.Text.StringBuilder();
+        int emitted = 0;
+        var result = new Generator(model).GenerateSequences(new[] { ids }, options, (_, token, _) =>
+        {
+            text.Append(decoder.Push(token));
+            string all = text.ToString();
+            foreach (var stop in stops)
+            {
+                int at = all.IndexOf(stop, Math.Max(0, emitted - holdBack), StringComparison.Ordinal);
+                if (at < 0) continue;
+                if (at > emitted) emit(all[emitted..at]);
+                emitted = int.MaxValue;
+                return true;
+            }
+            int safe = all.Length - holdBack;
+            if (safe > emitted) { emit(all[emitted..safe]); emitted = safe; }
+            return false;
+        }, cancel)[0];
+        if (emitted != int.MaxValue)
+        {
+            string rest = text.Append(decoder.Flush()).ToString();
+            if (rest.Length > emitted) emit(rest[emitted..]);
+        }
+        return result;
+    }
+
     public async IAsyncEnumerable<string> StreamAsync(string prompt, GenerationOptions options, IReadOnlyList<string>? stopStrings = null,
         bool chat = false, [EnumeratorCancellation] CancellationToken cancel = default)
     {
+        if (options.Intervention is { CanAbstain: true })
+            throw new LetheException("an intervention that can abstain decides only at the end of the answer; use Answer, not StreamAsync");
         var ids = EncodePrompt(prompt, chat);
-        var stops = (stopStrings ?? Array.Empty<string>()).Where(s => s.Length > 0).ToArray();
-        int holdBack = stops.Length == 0 ? 0 : stops.Max(s => s.Length) - 1;
         var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var worker = Task.Run(() =>
         {
-            var decoder = tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
-            var text = new System.Text.StringBuilder();
-            int emitted = 0;
-            try
-            {
-                new Generator(model).Generate(new[] { ids }, options, (_, token, _) =>
-                {
-                    text.Append(decoder.Push(token));
-                    string all = text.ToString();
-                    foreach (var stop in stops)
-                    {
-                        int at = all.IndexOf(stop, Math.Max(0, emitted - holdBack), StringComparison.Ordinal);
-                        if (at < 0) continue;
-                        if (at > emitted) channel.Writer.TryWrite(all[emitted..at]);
-                        emitted = int.MaxValue;
-                        return true;
-                    }
-                    int safe = all.Length - holdBack;
-                    if (safe > emitted) { channel.Writer.TryWrite(all[emitted..safe]); emitted = safe; }
-                    return false;
-                }, cancel);
-                if (emitted != int.MaxValue)
-                {
-                    string rest = text.Append(decoder.Flush()).ToString();
-                    if (rest.Length > emitted) channel.Writer.TryWrite(rest[emitted..]);
-                }
-                channel.Writer.Complete();
-            }
+            try { Run(ids, options, stopStrings, piece => channel.Writer.TryWrite(piece), cancel); channel.Writer.Complete(); }
             catch (Exception e) { channel.Writer.Complete(e); }
         }, cancel);
         await foreach (var piece in channel.Reader.ReadAllAsync(cancel)) yield return piece;
         await worker;
+    }
+
+    /// <summary>
+    /// The whole answer, cut before the first stop string; under an intervention that abstains on
+    /// it, the intervention's refusal (Abstained is then true).
+    /// </summary>
+    public (string Text, bool Abstained) Answer(string prompt, GenerationOptions options, IReadOnlyList<string>? stopStrings = null, bool chat = false, CancellationToken cancel = default)
+    {
+        var sb = new System.Text.StringBuilder();
+        var result = Run(EncodePrompt(prompt, chat), options, stopStrings, piece => sb.Append(piece), cancel);
+        return result.Abstained ? (options.Intervention!.Refusal, true) : (sb.ToString(), false);
     }
 
     /// <summary>The whole continuation as one string.</summary>

@@ -1,0 +1,92 @@
+// Which layers Key Space Detection should watch, decided on a validation split (issue 11, item 4).
+// Boxes are fitted on the forget probe queries at every layer; then, for every single layer and
+// every pair of layers (combined with all / any), each probe's score is the smallest α that flags
+// it at its query's last token or any token of its answers (gold, and the model's own greedy
+// answer where known) — one pass per probe set scores every configuration (AnswerScoring.Sweep).
+// Per configuration: α calibrated per retain skill on the retain probe split (as the fit does),
+// then on the validation split the forget coverage and each retain skill's false-positive rate at
+// that α, and the separation at α = 1 (retain validation probes inside the box, forget coverage).
+// The chosen configuration maximises validation coverage minus the worst retain skill's validation
+// false-positive rate (ties: fewer layers, then lower layers). Test splits are never read here.
+using System.Text.Json.Nodes;
+using Lethe.Models;
+using Lethe.Tokenizers;
+
+namespace Lethe.Unlearning;
+
+/// <summary>One configuration's figures; rates on the validation split.</summary>
+public sealed record LayerSweepRow(IReadOnlyList<int> Layers, BoxCombine Combine, double Alpha, double Coverage, double WorstRetainFpr, string WorstRetainSkill,
+    double CoverageAtOne, double RetainInsideAtOne, IReadOnlyDictionary<string, double> RetainFpr)
+{
+    public double Separation => Coverage - WorstRetainFpr;
+    public string Name => Layers.Count == 1 ? $"{Layers[0]}" : $"{string.Join("+", Layers)} ({(Combine == BoxCombine.All ? "all" : "any")})";
+
+    public JsonObject ToJson() => new()
+    {
+        ["layers"] = new JsonArray(Layers.Select(l => (JsonNode)l).ToArray()), ["combine"] = Combine == BoxCombine.All ? "all" : "any",
+        ["alpha"] = Alpha, ["validation_coverage"] = Coverage, ["worst_validation_retain_fpr"] = WorstRetainFpr, ["worst_retain_skill"] = WorstRetainSkill,
+        ["coverage_at_alpha_1"] = CoverageAtOne, ["retain_inside_at_alpha_1"] = RetainInsideAtOne,
+        ["validation_retain_fpr"] = new JsonObject(RetainFpr.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+    };
+}
+
+public static partial class AdapterFitter
+{
+    /// <summary>Sweeps single layers and pairs of layers; returns every row and the chosen one.</summary>
+    public static (IReadOnlyList<LayerSweepRow> Rows, LayerSweepRow Best) SweepKeySpaceLayers(TransformerModel model, Tokenizer tokenizer,
+        ProbeFile forget, IReadOnlyList<ProbeFile> retain, ProbeFile forgetValidation, IReadOnlyList<ProbeFile> retainValidation,
+        KeySpaceDetectionOptions o, CancellationToken cancel = default)
+    {
+        int L = model.Config.NumLayers;
+        var all = Enumerable.Range(0, L).ToArray();
+        var configs = new List<(IReadOnlyList<int> Layers, BoxCombine Combine)>();
+        foreach (int l in all) configs.Add((new[] { l }, BoxCombine.All));
+        for (int a = 0; a < L; a++)
+            for (int b = a + 1; b < L; b++)
+            {
+                configs.Add((new[] { a, b }, BoxCombine.All));
+                configs.Add((new[] { a, b }, BoxCombine.Any));
+            }
+        var forgetQueries = Encode("forget", new[] { forget }, tokenizer, model, o);
+        var keys = Collect(model, forgetQueries.Ids, o, new ProbeStatisticsOptions { KeyLayers = all }, null, cancel).Keys;
+        var boxes = all.ToDictionary(l => l, l => HypercubeFit.Fit(keys[l]));
+
+        // Per set: per configuration, per probe, the smallest α that flags it (gold and own answers).
+        double[][] Scores(IReadOnlyList<ProbeFile> files)
+        {
+            var queries = Encode("probe", files, tokenizer, model, o);
+            var first = queries.Ids.Select(q => q.Length - 1).ToArray();
+            var what = new ProbeStatisticsOptions { AnswerScores = new AnswerScoring(boxes, BoxCombine.All, first) { Sweep = configs } };
+            var gold = Collect(model, EncodeWithAnswers(files, tokenizer, model, o)!, o, what, null, cancel).SweepScores!;
+            if (EncodeWithAnswers(files, tokenizer, model, o, own: true) is { } ownIds)
+            {
+                var own = Collect(model, ownIds, o, what, null, cancel).SweepScores!;
+                for (int c = 0; c < gold.Length; c++)
+                    for (int i = 0; i < gold[c].Length; i++) gold[c][i] = Math.Min(gold[c][i], own[c][i]);
+            }
+            return gold;
+        }
+        string[] Skills(IReadOnlyList<ProbeFile> files) => files.SelectMany(f => Enumerable.Repeat(f.Skill, f.Texts.Count)).ToArray();
+        var fProbe = Scores(new[] { forget }); var rProbe = Scores(retain);
+        var fVal = Scores(new[] { forgetValidation }); var rVal = Scores(retainValidation);
+        var rProbeSkill = Skills(retain); var rValSkill = Skills(retainValidation);
+        var skills = retain.Select(f => f.Skill).Distinct().ToList();
+        static double Rate(IEnumerable<double> s, double a) { var l = s.ToList(); return l.Count == 0 ? 0 : (double)l.Count(x => x <= a) / l.Count; }
+
+        var rows = new List<LayerSweepRow>();
+        for (int c = 0; c < configs.Count; c++)
+        {
+            int cc = c;
+            var calibration = PerSkillAlphaCalibration.Calibrate(
+                skills.Select(sk => (sk, (IReadOnlyList<double>)rProbe[cc].Where((_, i) => rProbeSkill[i] == sk).ToList())).ToList(),
+                o.TargetFalsePositiveRate, useless: fProbe[c].Min());
+            double alpha = calibration.Alpha;
+            var fpr = rValSkill.Distinct().ToDictionary(sk => sk, sk => Rate(rVal[cc].Where((_, i) => rValSkill[i] == sk), alpha));
+            var worst = fpr.MaxBy(kv => kv.Value);
+            rows.Add(new LayerSweepRow(configs[c].Layers, configs[c].Combine, alpha, Rate(fVal[c], alpha), worst.Value, worst.Key,
+                Rate(fVal[c], 1), Rate(rVal[c], 1), fpr));
+        }
+        var best = rows.OrderByDescending(r => r.Separation).ThenBy(r => r.Layers.Count).ThenBy(r => r.Layers[0]).ThenBy(r => r.Layers[^1]).First();
+        return (rows, best);
+    }
+}
