@@ -142,7 +142,7 @@ public sealed class BadInputTests(BadInputWorkspace w) : IClassFixture<BadInputW
         new("output: logits over the weights", w => A("logits", w.Model, "--ids", "1,2", "--out", w.P("model/model.safetensors")), "already exists inside the input folder"),
         new("output: tokenizer train over its corpus", w => A("tokenizer", "train", "--corpus", w.P("corpus.txt"), "--vocab-size", "300", "--out", w.P("corpus.txt")), "is an input"),
         new("output: read-only file system", w => A("logits", w.Model, "--ids", "1,2", "--out", "/proc/lethe-logits.safetensors"), "could not write"),
-        new("output: demo folder in use by another run", w => A("demo", "--out", w.P("locked-demo"), "--model", w.Model), "another run is writing"),
+        new("output: demo folder in use by another run", w => A("demo", w.Model, "--out", w.P("locked-demo")), "another run is writing"),
 
         // 4. Validate before allocating.
         new("config: 2e9 layers", w => A("info", w.P("huge")), "num_hidden_layers"),
