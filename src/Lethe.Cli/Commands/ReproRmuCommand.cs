@@ -1,6 +1,7 @@
-// `lethe repro rmu --out DIR [--world DIR] [--model DIR] [--layers 1,3,5] [--limit N] [--steps N] [--resume]`:
+// `lethe repro rmu [MODEL] --out DIR [--world DIR] [--layers 1,3,5] [--limit N] [--steps N] [--resume]`:
 // [S3]'s layer sweep of RMU and Adaptive RMU on the demo world (Experiments/RmuLayerSweep).
 using System.CommandLine;
+using Lethe.IO;
 using Lethe.Data.World;
 using Lethe.Experiments;
 
@@ -11,15 +12,25 @@ public static class ReproRmuCommand
     public static Command Build()
     {
         var output = new Option<string>("--out") { Description = "Folder for rmu-sweep.md, .json and .html (e.g. docs/results)", Required = true };
-        var model = new Option<string?>("--model") { Description = $"Model folder (default: the shipped {ShippedModel.RelativePath})" };
+        var model = new Argument<string?>("MODEL") { Description = $"Model folder (default: the shipped {ShippedModel.RelativePath})", Arity = ArgumentArity.ZeroOrOne };
         var world = new Option<string?>("--world") { Description = "A world folder (default: the small demo world, seed 1, generated into a temporary folder)" };
         var layers = new Option<string?>("--layers") { Description = "Comma-separated layers ℓ (default 1 … L−1)" };
         var limit = new Option<int>("--limit") { Description = "Test items per multiple-choice task", DefaultValueFactory = _ => 50 };
         var steps = new Option<int?>("--steps") { Description = "Steps per run (default: the demo preset's)" };
         var resume = new Option<bool>("--resume") { Description = "Keep the cells already in OUT/rmu-sweep.json" };
-        var cmd = new Command("rmu", "Dang et al. (AAAI 2025): RMU vs Adaptive RMU forgetting the sensitive domain, layer by layer") { output, model, world, layers, limit, steps, resume };
+        var cmd = new Command("rmu", "Dang et al. (AAAI 2025): RMU vs Adaptive RMU forgetting the sensitive domain, layer by layer") { model, output, world, layers, limit, steps, resume };
+        var force = CliChecks.Force();
+        cmd.Add(force);
         cmd.SetAction((parse, cancel) =>
         {
+            // OUT may hold other files (docs/results does): this verb owns only its three files there, one run at a time.
+            string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
+            var policy = CliChecks.Outputs(parse, "repro rmu", force).Inputs(modelDir, parse.GetValue(world));
+            string outDir = policy.Folder("--out", parse.GetValue(output), _ => true);
+            using var runLock = RunLock.Acquire(outDir, policy.Verb);
+            policy.File("--out", Path.Combine(outDir, "rmu-sweep.json"), OutputPolicy.JsonWithKeys("cells"));
+            policy.File("--out", Path.Combine(outDir, "rmu-sweep.md"), OutputPolicy.TextStartingWith("# RMU and Adaptive RMU across layers"));
+            policy.File("--out", Path.Combine(outDir, "rmu-sweep.html"), OutputPolicy.TextStartingWith("<!doctype html><html><head><meta charset=\"utf-8\"><title>RMU layer sweep"));
             string? worldDir = parse.GetValue(world), temp = null;
             if (worldDir is null)
             {
@@ -31,7 +42,7 @@ public static class ReproRmuCommand
             {
                 var sweep = new RmuLayerSweep
                 {
-                    ModelDir = parse.GetValue(model) ?? ShippedModel.Find(), WorldDir = worldDir, OutDir = parse.GetValue(output)!,
+                    ModelDir = modelDir, WorldDir = worldDir, OutDir = outDir,
                     Layers = parse.GetValue(layers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(s => int.TryParse(s, out int l) ? l : throw new LetheException($"--layers: '{s}' is not a layer number")).ToList(),
                     TestLimit = parse.GetValue(limit), Steps = parse.GetValue(steps), Resume = parse.GetValue(resume),
