@@ -44,6 +44,8 @@ public static class ReproCommand
             { model, output, world, limit, probeLimit, forget, percent, draw, resume, reportOnly, batch };
         var force = CliChecks.Force();
         cmd.Add(force);
+        var allowCode = new Option<bool>("--allow-code-execution") { Description = "Run the code task of a --world that is not Lethe's own generated world (its test code runs in the sandbox)" };
+        cmd.Add(allowCode);
         cmd.SetAction((parse, cancel) =>
         {
             var clock = Stopwatch.StartNew();
@@ -51,6 +53,10 @@ public static class ReproCommand
             var err = parse.InvocationConfiguration.Error;
             bool quiet = parse.GetValue(LetheCli.Quiet);
             string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
+            // A given world's code task runs that file's test code: as in `eval`, only Lethe's own generated world runs without an opt-in.
+            if (parse.GetValue(world) is { } givenWorld && !parse.GetValue(allowCode)
+                && Path.Combine(givenWorld, "code", "test.jsonl") is var codeFile && File.Exists(codeFile) && !Lethe.Data.World.WorldCode.IsGenerated(codeFile))
+                throw new LetheException($"{codeFile}: the code task runs this file's test_setup_code and test_list as programs, and it is not Lethe's own demo world; pass --allow-code-execution to run it (in the sandbox)");
             // OUT may hold other files (docs/results does): repro owns only its two files there. One run at a time per folder.
             var policy = CliChecks.Outputs(parse, "repro skill-unlearning", force).Inputs(modelDir, parse.GetValue(world));
             string outDir = policy.Folder("--out", parse.GetValue(output), _ => true);

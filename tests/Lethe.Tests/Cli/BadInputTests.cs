@@ -36,6 +36,8 @@ public sealed class BadInputWorkspace : IDisposable
         File.WriteAllText(P("foreign.txt"), "a file the user wrote\n");
         File.WriteAllBytes(P("latin1.txt"), Encoding.Latin1.GetBytes("first line\nd\u00e9j\u00e0 vu\n"));
         File.WriteAllBytes(P("latin1.jsonl"), Encoding.Latin1.GetBytes("{\"text\": \"fine\"}\n{\"text\": \"d\u00e9j\u00e0\"}\n"));
+        Directory.CreateDirectory(P("foreign-world/code"));
+        File.WriteAllText(P("foreign-world/code/test.jsonl"), "{\"task_id\": 1, \"text\": \"f\", \"code\": \"def f(): pass\", \"test_list\": [\"assert f() is None\"], \"test_setup_code\": \"\"}\n");
         Directory.CreateDirectory(P("world/math"));
         File.WriteAllBytes(P("world/math/test.jsonl"), Encoding.Latin1.GetBytes("{\"question\": \"1+1?\", \"answer\": \"#### 2\"}\n{\"question\": \"caf\u00e9\", \"answer\": \"#### 3\"}\n"));
         File.WriteAllText(P("unknown-key.json"), "{\"steps\": 2, \"learning_rate\": 0.1}");
@@ -139,6 +141,7 @@ public sealed class BadInputTests(BadInputWorkspace w) : IClassFixture<BadInputW
         new("output: verify into a foreign folder", w => A("verify", "--original", w.Model, "--unlearned", w.Model, "--forget", w.P("corpus.txt"), "--retain", w.P("corpus.txt"), "--out", w.P("world")), "pass --force"),
         new("output: vectors --json over the tokenizer", w => A("vectors", w.Model, "--layer", "0", "--dim", "0", "--json", w.P("model/tokenizer.json")), "already exists inside the input folder"),
         new("output: repro rmu into the model folder", w => A("repro", "rmu", w.Model, "--out", w.P("model-link")), "is an input"),
+        new("code: repro on a foreign world without --allow-code-execution", w => A("repro", "skill-unlearning", w.Model, "--out", w.P("repro-out"), "--world", w.P("foreign-world")), "--allow-code-execution"),
         new("output: eval --json over a data file", w => A("eval", w.Model, "--task", "math=" + w.P("world/math/test.jsonl"), "--json", w.P("world/math/test.jsonl")), "is an input"),
         new("output: logits over the weights", w => A("logits", w.Model, "--ids", "1,2", "--out", w.P("model/model.safetensors")), "already exists inside the input folder"),
         new("output: tokenizer train over its corpus", w => A("tokenizer", "train", "--corpus", w.P("corpus.txt"), "--vocab-size", "300", "--out", w.P("corpus.txt")), "is an input"),
