@@ -18,7 +18,8 @@ public static class ReproRmuCommand
         var limit = new Option<int>("--limit") { Description = "Test items per multiple-choice task", DefaultValueFactory = _ => 50 };
         var steps = new Option<int?>("--steps") { Description = "Steps per run (default: the demo preset's)" };
         var resume = new Option<bool>("--resume") { Description = "Keep the cells already in OUT/rmu-sweep.json" };
-        var cmd = new Command("rmu", "Dang et al. (AAAI 2025): RMU vs Adaptive RMU forgetting the sensitive domain, layer by layer") { model, output, world, layers, limit, steps, resume };
+        var skipChosen = new Option<bool>("--skip-chosen") { Description = "Do not score the configuration chosen on the selection split on every skill after the sweep" };
+        var cmd = new Command("rmu", "Dang et al. (AAAI 2025): RMU vs Adaptive RMU forgetting the sensitive domain, layer by layer") { model, output, world, layers, limit, steps, resume, skipChosen };
         var force = CliChecks.Force();
         cmd.Add(force);
         cmd.SetAction((parse, cancel) =>
@@ -45,7 +46,7 @@ public static class ReproRmuCommand
                     ModelDir = modelDir, WorldDir = worldDir, OutDir = outDir,
                     Layers = parse.GetValue(layers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(s => int.TryParse(s, out int l) ? l : throw new LetheException($"--layers: '{s}' is not a layer number")).ToList(),
-                    TestLimit = parse.GetValue(limit), Steps = parse.GetValue(steps), Resume = parse.GetValue(resume),
+                    TestLimit = parse.GetValue(limit), Steps = parse.GetValue(steps), Resume = parse.GetValue(resume), RunChosen = !parse.GetValue(skipChosen),
                     Log = parse.GetValue(LetheCli.Quiet) ? null : parse.InvocationConfiguration.Error,
                 };
                 var results = sweep.Run(cancel);

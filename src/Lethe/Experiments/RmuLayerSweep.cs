@@ -34,6 +34,8 @@ public sealed class RmuLayerSweep
     public int TestLimit { get; init; } = 50;
     public int? Steps { get; init; }
     public bool Resume { get; init; }
+    /// <summary>After the sweep, score the configuration chosen on the selection split on every skill (RmuChosenRun).</summary>
+    public bool RunChosen { get; init; } = true;
     public TextWriter? Log { get; init; }
 
     private string Forget => Path.Combine(WorldDir, "sensitive", "forget_corpus.jsonl");
@@ -81,6 +83,12 @@ public sealed class RmuLayerSweep
                 Save(results);
                 Log?.WriteLine($"  sensitive {cell["sensitive"]} general {cell["general"]} confidence {cell["confidence"]}");
             }
+        if (RunChosen && results["chosen"] is null)
+        {
+            cancel.ThrowIfCancellationRequested();
+            results["chosen"] = new RmuChosenRun { ModelDir = ModelDir, WorldDir = WorldDir, RunDir = Path.Combine(OutDir, "runs", "chosen"), Log = Log }.Run(cancel);
+            Save(results);
+        }
         AtomicFile.WriteAllText(Path.Combine(OutDir, "rmu-sweep.md"), Markdown(results));
         AtomicFile.WriteAllText(Path.Combine(OutDir, "rmu-sweep.html"), Html(results));
         return results;
@@ -171,6 +179,7 @@ public sealed class RmuLayerSweep
             int layer = c!["layer"]!.GetValue<int>();
             sb.AppendLine($"| {c["method"]} | {layer} | {r["norms"]![layer.ToString(CultureInfo.InvariantCulture)]} | {c["coefficient"]!.GetValue<double>():F0} | {Ci(c, "sensitive")} | {Ci(c, "general")} | {c["confidence"]} |");
         }
+        sb.Append(RmuChosenRun.Markdown(r["chosen"]));
         return sb.ToString();
     }
 

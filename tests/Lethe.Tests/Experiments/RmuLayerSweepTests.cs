@@ -15,7 +15,7 @@ public class RmuLayerSweepTests(SmallWorld world)
     public void WritesEveryCellAndResumes()
     {
         using var dir = new TempFolder();
-        RmuLayerSweep Sweep(bool resume) => new() { ModelDir = ShippedModel.Find(), WorldDir = world.Folder, OutDir = dir.Path, Layers = new[] { 2 }, Steps = 1, TestLimit = 4, Resume = resume };
+        RmuLayerSweep Sweep(bool resume) => new() { ModelDir = ShippedModel.Find(), WorldDir = world.Folder, OutDir = dir.Path, Layers = new[] { 2 }, Steps = 1, TestLimit = 4, Resume = resume, RunChosen = false };
         var results = Sweep(false).Run();
         var cells = results["cells"]!.AsArray();
         Assert.Equal(new[] { "rmu", "adaptive-rmu" }, cells.Select(c => c!["method"]!.GetValue<string>()));
@@ -35,6 +35,29 @@ public class RmuLayerSweepTests(SmallWorld world)
         Assert.Equal(json, File.ReadAllText(Path.Combine(dir.Path, "rmu-sweep.json")));
         Assert.Contains("| adaptive-rmu | 2 |", File.ReadAllText(Path.Combine(dir.Path, "rmu-sweep.md")));
         Assert.Contains("<svg", File.ReadAllText(Path.Combine(dir.Path, "rmu-sweep.html")));
+    }
+
+    [Fact]
+    public void ChosenRunReportJudgesEveryTarget()
+    {
+        JsonObject Task(double before, double after, double rel) => new() { ["n"] = 50, ["before"] = before, ["after"] = after, ["relative"] = rel, ["relative_ci"] = new JsonArray(rel - 0.05, rel + 0.05) };
+        JsonObject Result(double sensitive, double general, double math) => new()
+        {
+            ["method"] = "adaptive-rmu", ["parameters"] = new JsonObject { ["layer"] = "3" }, ["forget"] = "f", ["retain"] = "r", ["coefficient"] = 700, ["train_seconds"] = 1,
+            ["tasks"] = new JsonObject
+            {
+                ["sensitive_mc"] = Task(0.72, sensitive, sensitive / 0.72), ["general_mc"] = Task(0.82, general, general / 0.82), ["math"] = Task(0.8, math, math / 0.8),
+                ["perplexity"] = new JsonObject { ["n"] = 10, ["before"] = 9.5, ["after"] = 9.9, ["lower_is_better"] = true },
+            },
+        };
+        string met = RmuChosenRun.Markdown(Result(0.28, 0.80, 0.79));
+        Assert.DoesNotContain("not met", met);
+        Assert.Contains("| perplexity | 10 | 9.5 | 9.9 | — |", met);
+        Assert.Contains("0.280 — met", met);
+        Assert.Contains("0.780 — **not met**", RmuChosenRun.Markdown(Result(0.28, 0.78, 0.79))); // general 0.04 below the original
+        Assert.Contains("largest drop 12.5 % (math) — **not met**", RmuChosenRun.Markdown(Result(0.25, 0.82, 0.70)));
+        Assert.Contains("0.310 — **not met**", RmuChosenRun.Markdown(Result(0.31, 0.82, 0.8)));
+        Assert.Equal("", RmuChosenRun.Markdown(null));
     }
 
     [Fact]
