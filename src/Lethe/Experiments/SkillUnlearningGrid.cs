@@ -244,7 +244,7 @@ public sealed class SkillUnlearningGrid
                 if (Relative(forget, m) is not { } rel) continue;
                 var iv = Intervals(forget, m)!;
                 var seeds = RowCells(forget, m).Count;
-                string label = m.Method == Unlearning.AdapterMethods.NeuronAdjust ? $"{m.Label} ({seeds} seed{(seeds == 1 ? "" : "s")})" : m.Label;
+                string label = m.Registered.Random ? $"{m.Label} ({seeds} seed{(seeds == 1 ? "" : "s")})" : m.Label;
                 sb.AppendLine($"| {Short(forget)} | {label} | " + string.Join(" | ", Columns.Select(c =>
                 {
                     string v = Pct(rel.GetValueOrDefault(c, double.NaN));

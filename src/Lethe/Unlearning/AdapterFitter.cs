@@ -256,7 +256,7 @@ public static partial class AdapterFitter
                 ["alpha"] = p.Alpha, ["k"] = p.K, ["forget_coverage"] = p.ForgetCoverage, ["retain_fpr"] = p.RetainFalsePositiveRate,
             }).ToArray()),
         };
-        return new UnlearningAdapter(detector, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
+        return new UnlearningAdapter(AdapterMethods.KeySpaceDetection, detector, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
     }
 
     /// <summary>The skill (probe file) of each encoded probe, in order.</summary>
@@ -310,7 +310,7 @@ public static partial class AdapterFitter
             ["max_delta"] = adjust.Neurons.Count > 0 ? adjust.Neurons.Max(n => n.Delta) : null,
             ["forget_tokens"] = fs.Tokens, ["retain_tokens"] = rs.Tokens,
         };
-        return new UnlearningAdapter(adjust, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
+        return new UnlearningAdapter(AdapterMethods.NeuronAdjust, adjust, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
     }
 
     // ---- Selective Pruning ----
@@ -334,6 +334,6 @@ public static partial class AdapterFitter
             ["min_score"] = pruning.Neurons.Min(n => n.Score), ["max_score"] = pruning.Neurons.Max(n => n.Score),
             ["forget_tokens"] = fs.Tokens, ["retain_tokens"] = rs.Tokens,
         };
-        return new UnlearningAdapter(pruning, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
+        return new UnlearningAdapter(AdapterMethods.SelectivePruning, pruning, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
     }
 }

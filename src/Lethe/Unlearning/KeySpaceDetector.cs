@@ -72,7 +72,7 @@ public sealed class HypercubeFit
 
 public enum BoxCombine { All, Any }
 
-public sealed class KeySpaceDetector
+public sealed class KeySpaceDetector : IAdapterPayload
 {
     public KeySpaceDetector(IReadOnlyDictionary<int, HypercubeFit> boxes, double alpha, BoxCombine combine = BoxCombine.All, string refusal = InferenceIntervention.DefaultRefusal)
     {
@@ -117,6 +117,9 @@ public sealed class KeySpaceDetector
     }
 
     public InferenceIntervention CreateIntervention(Models.TransformerModel model) => new KeySpaceIntervention(this, model.Config);
+
+    /// <summary>The detector draws nothing at random: the seed is ignored.</summary>
+    InferenceIntervention IAdapterPayload.CreateIntervention(Models.TransformerModel model, ulong? seed) => CreateIntervention(model);
 }
 
 /// <summary>

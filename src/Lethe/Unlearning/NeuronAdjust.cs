@@ -35,7 +35,7 @@ public readonly record struct AdjustedNeuron(int Layer, int Index, double Forget
     public double Delta => ForgetMean - RetainMean;
 }
 
-public sealed class NeuronAdjust
+public sealed class NeuronAdjust : IAdapterPayload
 {
     public const double MinStd = 1e-6;
 
@@ -114,6 +114,8 @@ public sealed class NeuronAdjust
         double p = AdjustProbability(x, n);
         return p > 0 && rng.NextDouble() < p ? Transform(x, n, map) : x;
     }
+
+    IEnumerable<int> IAdapterPayload.Layers => Neurons.Select(n => n.Layer);
 
     public InferenceIntervention CreateIntervention(TransformerModel model, ulong? seed = null) => new NeuronAdjustIntervention(this, model.Config, seed ?? Seed, Draw);
 }
