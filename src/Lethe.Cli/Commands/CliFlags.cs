@@ -14,14 +14,11 @@ public static class CliFlags
     /// <summary>Library parameters whose flag is not "--" + the name with dashes.</summary>
     private static readonly Dictionary<string, string> Renamed = new()
     {
-        ["world_dir"] = "--data",
-        ["model_dir"] = "MODEL",
-        ["out_dir"] = "--out",
-        ["allow_unsafe_code"] = "--allow-unsafe-code",
-        ["python"] = "--python",
-        ["output_type"] = "--type",
-        ["target_format"] = "--to",
-        ["steps_per_run"] = "--steps",
+        ["world_dir"] = "--data",          // eval: the world folder
+        ["data_files"] = "--data",         // train: the training text
+        ["out_dir"] = "--out",             // world generate
+        ["python_executable"] = "--python",
+        ["target"] = "--to",               // convert
     };
 
     public static string Flag(string parameter) => Renamed.TryGetValue(parameter, out var f) ? f : "--" + parameter.Replace('_', '-');

@@ -76,7 +76,7 @@ public static class ActivationStatistics
         var config = model.Config;
         int L = config.NumLayers, width = config.IntermediateSize;
         if (texts.Count == 0) throw new LetheException("a probe set has no texts; give at least one");
-        if (options.BatchSize < 1) throw new LetheException($"--batch-size must be at least 1, got {options.BatchSize}");
+        if (options.BatchSize < 1) throw LetheException.About($"batch_size must be at least 1, got {options.BatchSize}", "batch_size");
         foreach (int layer in options.KeyLayers)
             if (layer < 0 || layer >= L) throw new LetheException($"key layer {layer} is outside the model's layers 0..{L - 1}");
         foreach (var (layer, index) in options.TracedNeurons)
@@ -85,7 +85,7 @@ public static class ActivationStatistics
         {
             if (texts[i].Length == 0) throw new LetheException($"probe text {i} has no tokens");
             if (texts[i].Length > config.MaxPositions && (config.RotaryDim > 0 || config.LearnedPositions))
-                throw new LetheException($"probe text {i} has {texts[i].Length} tokens, more than the model's {config.MaxPositions} positions; lower --max-tokens");
+                throw LetheException.About($"probe text {i} has {texts[i].Length} tokens, more than the model's {config.MaxPositions} positions; lower max_tokens", "max_tokens");
         }
 
         var preAct = options.PreActMoments ? Enumerable.Range(0, L).Select(_ => new RunningMoments(width)).ToArray() : null;

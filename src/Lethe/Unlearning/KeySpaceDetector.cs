@@ -77,7 +77,7 @@ public sealed class KeySpaceDetector : IAdapterPayload
     public KeySpaceDetector(IReadOnlyDictionary<int, HypercubeFit> boxes, double alpha, BoxCombine combine = BoxCombine.All, string refusal = InferenceIntervention.DefaultRefusal)
     {
         if (boxes.Count == 0) throw new LetheException("KeySpaceDetector needs at least one layer's box");
-        if (!(alpha >= 0) || double.IsInfinity(alpha)) throw new LetheException($"--alpha must be a finite number ≥ 0, got {alpha}");
+        if (!(alpha >= 0) || double.IsInfinity(alpha)) throw LetheException.About($"alpha must be a finite number ≥ 0, got {alpha}", "alpha");
         Boxes = boxes.OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key, kv => kv.Value);
         Alpha = alpha; Combine = combine; Refusal = refusal;
     }

@@ -89,7 +89,7 @@ public class ActivationStatisticsTests
         Assert.Contains("outside", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { KeyLayers = new[] { 7 } })).Message);
         Assert.Contains("no texts", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, new List<int[]>(), new ProbeStatisticsOptions { PreActMoments = true })).Message);
         var tooLong = new List<int[]> { Enumerable.Repeat(3, model.Config.MaxPositions + 1).ToArray() };
-        Assert.Contains("--max-tokens", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, tooLong, new ProbeStatisticsOptions { PreActMoments = true })).Message);
+        Assert.Contains("max_tokens", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, tooLong, new ProbeStatisticsOptions { PreActMoments = true })).Message);
     }
 }
 

@@ -64,7 +64,7 @@ public static class UnlearnRunner
         string work = outDir + PartialSuffix, checkpoint = Path.Combine(work, "checkpoint");
         CheckOutput(outDir, modelDir, o.ReplaceExisting);
         if (Directory.Exists(work) && !o.Resume)
-            throw new LetheException($"{work} holds an unfinished run: resume it (--resume) or delete it");
+            throw LetheException.About($"{work} holds an unfinished run: continue it with resume, or delete it", "resume");
 
         int steps = s.Integer("steps", 1), batchSize = s.Integer("batch_size", 1), maxTokens = s.Integer("max_tokens", 2);
         int every = s.Integer("checkpoint_every", 1), warmup = s.Integer("warmup", 0);
