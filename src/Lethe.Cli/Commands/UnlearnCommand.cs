@@ -74,7 +74,7 @@ public static class UnlearnCommand
             cancel.ThrowIfCancellationRequested();
             using var m = CliArgs.LoadModel(parse, model, dtype);
             using var progress = CliProgress.ForFit(parse, "probing");
-            var adapter = method.Fit(new AdapterFitContext
+            var adapter = method.Run(new AdapterFitContext
             {
                 Model = m, Tokenizer = Tokenizer.Load(modelDir), Settings = settings, Forget = forgetFiles, Retain = retainFiles,
                 ForgetValidation = validation ? WorldProbes.Read(world!, forgetItems[0], part, split: ProbeSplit.Validation) : null,
@@ -144,6 +144,6 @@ public static class UnlearnCommand
         {
             ["role"] = p.Role, ["path"] = p.Path, ["sha256"] = p.Sha256, ["schema"] = p.Schema, ["texts"] = p.Texts, ["tokens"] = p.Tokens, ["truncated"] = p.Truncated,
         }).ToArray()),
-        ["hyperparameters"] = a.Hyperparameters.DeepClone(), ["report"] = a.Report.DeepClone(),
+        ["settings"] = a.Settings?.DeepClone(), ["hyperparameters"] = a.Hyperparameters.DeepClone(), ["report"] = a.Report.DeepClone(),
     };
 }

@@ -155,7 +155,7 @@ public sealed class SkillUnlearning
         }
         var others = WorldProbes.Skills.Where(s => s != forgetSkill).ToList();
         bool validation = fitter.NeedsValidation(settings);
-        return fitter.Fit(new AdapterFitContext
+        return fitter.Run(new AdapterFitContext
         {
             Model = Model, Tokenizer = Tokenizer, Settings = settings, Seed = method.Seed ?? Seed, Progress = progress, Cancel = cancel,
             Forget = new[] { Read(forgetSkill, ProbeSplit.Probe) },

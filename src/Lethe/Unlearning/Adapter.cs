@@ -4,6 +4,7 @@
 //   __metadata__: format = "lethe.adapter", version = "1", method = ksd | neuron-adjust | prune,
 //     hyperparameters (JSON), layers (JSON array), model (JSON, ModelIdentity), probes (JSON array:
 //     role, path, sha256 of the file, schema, texts, tokens, truncated), report (JSON: fit figures),
+//     settings (JSON, optional — absent in files written before it: method, preset, every parameter),
 //     and per method: ksd.alpha, ksd.combine, ksd.refusal; na.map, na.seed, na.draw (per-element when absent).
 //   tensors: ksd.layers I32 [n], ksd.kstar F64 [n], ksd.{layer}.mean / ksd.{layer}.std F64 [d_ff];
 //     na.layer, na.index I32 [k], na.forget_mean, na.forget_std, na.retain_mean, na.retain_std F64 [k];
@@ -55,6 +56,8 @@ public sealed class UnlearningAdapter
     public JsonObject Hyperparameters { get; }
     /// <summary>Figures of the fit (k*, calibration, coverage curve, selected neurons per layer…).</summary>
     public JsonObject Report { get; }
+    /// <summary>The run record's settings part (method, preset, every parameter; MethodSettings.ToJson); null in files written before it was kept.</summary>
+    public JsonObject? Settings { get; set; }
     /// <summary>Where the adapter was loaded from (null when built in memory).</summary>
     public string? SourcePath { get; private set; }
 
@@ -88,6 +91,7 @@ public sealed class UnlearningAdapter
             ["texts"] = p.Texts, ["tokens"] = p.Tokens, ["truncated"] = p.Truncated,
         }).ToArray()));
         meta["report"] = Json(Report.DeepClone());
+        if (Settings is not null) meta["settings"] = Json(Settings.DeepClone());
         MethodRegistry.Adapter(Method).Write(Payload, w);
         w.Save(path);
     }
@@ -119,7 +123,10 @@ public sealed class UnlearningAdapter
         string method = file.Meta("method");
         var reader = MethodRegistry.Adapters.FirstOrDefault(m => m.Name == method)
             ?? throw new LetheException($"{path}: unknown adapter method '{method}'; this Lethe knows {string.Join(", ", MethodRegistry.Adapters.Select(m => m.Name))}");
-        var adapter = new UnlearningAdapter(method, reader.Read(file), model, probes, hyper, report);
+        var adapter = new UnlearningAdapter(method, reader.Read(file), model, probes, hyper, report)
+        {
+            Settings = file.Metadata.ContainsKey("settings") ? file.Json("settings") as JsonObject : null,
+        };
         adapter.SourcePath = Path.GetFullPath(path);
         return adapter;
     }

@@ -41,6 +41,17 @@ public interface IAdapterMethod : IUnlearningMethod
     IEnumerable<string> Describe(UnlearningAdapter adapter);
 }
 
+public static class AdapterMethodExtensions
+{
+    /// <summary>Fits and records the resolved settings in the adapter (the run record every method shares).</summary>
+    public static UnlearningAdapter Run(this IAdapterMethod method, AdapterFitContext context)
+    {
+        var adapter = method.Fit(context);
+        adapter.Settings = context.Settings.ToJson();
+        return adapter;
+    }
+}
+
 /// <summary>What a fitted inference-time method holds: the layers it acts on and its hooks for a model.</summary>
 public interface IAdapterPayload
 {

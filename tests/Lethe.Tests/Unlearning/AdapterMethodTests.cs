@@ -66,7 +66,7 @@ public sealed class AdapterMethodTests
     private static UnlearningAdapter Refit(string method, Dictionary<string, string> given, ulong seed = 0)
     {
         var (model, context) = Context(method, given, seed);
-        using (model) return MethodRegistry.Adapter(method).Fit(context);
+        using (model) return MethodRegistry.Adapter(method).Run(context);
     }
 
     [Fact]
@@ -112,7 +112,13 @@ public sealed class AdapterMethodTests
         try
         {
             nowNa.Save(path);
-            Assert.Equal(nowNa.NeuronAdjust.Neurons, UnlearningAdapter.Load(path).NeuronAdjust!.Neurons);
+            var back = UnlearningAdapter.Load(path);
+            Assert.Equal(nowNa.NeuronAdjust.Neurons, back.NeuronAdjust!.Neurons);
+            // The run record's settings part travels with the file (files of the former code have none).
+            Assert.Equal("neuron-adjust", (string)back.Settings!["method"]!);
+            Assert.Equal("10", (string)back.Settings["parameters"]!["p"]!);
+            Assert.Equal("unreflected", (string)back.Settings["parameters"]!["map"]!);
+            Assert.Null(oldNa.Settings);
         }
         finally { File.Delete(path); }
     }

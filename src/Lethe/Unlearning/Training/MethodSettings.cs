@@ -3,6 +3,7 @@
 // exception's Parameters, so a front end can show its own spelling). Also the training
 // parameters every weight-editing method shares (TrainingParameters), with per-method defaults.
 using System.Globalization;
+using System.Text.Json.Nodes;
 
 namespace Lethe.Unlearning.Training;
 
@@ -57,6 +58,18 @@ public sealed class MethodSettings
             throw LetheException.About($"{MethodName}: {name} must be a whole number ≥ {min}, got '{Text(name)}'", name);
         return (int)x;
     }
+
+    /// <summary>
+    /// The run record's settings part, the same for every kind of method: {"method", "preset",
+    /// "parameters": every resolved value by name, sorted}. unlearn_run.json starts with it; an
+    /// adapter file stores it as its "settings" metadata.
+    /// </summary>
+    public JsonObject ToJson() => new()
+    {
+        ["method"] = MethodName,
+        ["preset"] = Preset,
+        ["parameters"] = new JsonObject(values.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+    };
 
     /// <summary>An optional number: "" means unset.</summary>
     public double? OptionalNumber(string name) => Text(name) == "" ? null : Number(name);
