@@ -93,8 +93,8 @@ public static class ProbeParameters
     public static List<MethodParameter> For(string probeText, string layers) => new()
     {
         new("layers", layers, "layers: all, last, or a list like 0,3..5,-1 (negative counts from the end)") { IsText = true },
-        new("batch_size", "8", "probe texts per forward pass"),
-        new("max_tokens", "512", "tokens kept of each probe text (its beginning)"),
+        new("batch_size", "8", "probe texts per forward pass") { Min = 1 },
+        new("max_tokens", "512", "tokens kept of each probe text (its beginning)") { Min = 1 },
         new("probe_text", probeText, "full: whole items (question + answer…); prompt: only the query part", new[] { "full", "prompt" }),
     };
 

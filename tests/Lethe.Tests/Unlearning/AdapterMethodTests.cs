@@ -45,6 +45,11 @@ public sealed class AdapterMethodTests
         var e = Assert.Throws<LetheException>(() => MethodSettings.Resolve(ksd, null, new Dictionary<string, string> { ["holdout"] = "lots" }));
         Assert.Equal(new[] { "holdout" }, e.Parameters);
         Assert.Contains("ksd: holdout must be a finite number, got 'lots'", e.Message);
+        e = Assert.Throws<LetheException>(() => MethodSettings.Resolve(ksd, null, new Dictionary<string, string> { ["batch_size"] = "0" }));
+        Assert.Equal("ksd: batch_size must be ≥ 1, got 0", e.Message);
+        var (rc, _, err) = CliRun.Run("unlearn", "prune", SyntheticProbes.Fixture("llama"), "--forget", "no-such-probes.txt", "--out", Path.Combine(Path.GetTempPath(), $"x-{Guid.NewGuid():N}.safetensors"), "--max-tokens", "0");
+        Assert.Equal(1, rc);
+        Assert.Contains("prune: --max-tokens must be ≥ 1, got 0", err); // refused before anything is read
         e = Assert.Throws<LetheException>(() => MethodSettings.Resolve(ksd, null, new Dictionary<string, string> { ["combine"] = "some" }));
         Assert.Equal(new[] { "combine" }, e.Parameters);
         Assert.Throws<LetheException>(() => MethodRegistry.Adapter("ga")); // a training method is not an adapter method

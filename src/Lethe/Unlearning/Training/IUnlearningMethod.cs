@@ -24,6 +24,9 @@ public sealed record MethodParameter(string Name, string Default, string Help, s
     /// <summary>Values that replace Default under a preset ("zephyr-7b", "demo").</summary>
     public IReadOnlyDictionary<string, string> Presets { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The smallest value allowed, checked when the settings are resolved (null: no bound).</summary>
+    public double? Min { get; init; }
+
     /// <summary>A free-text value (not checked as a number when the settings are resolved; "" = unset for numbers).</summary>
     public bool IsText { get; init; }
 

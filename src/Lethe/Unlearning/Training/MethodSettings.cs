@@ -37,7 +37,9 @@ public sealed class MethodSettings
             values[name] = value;
         }
         var settings = new MethodSettings(method.Name, preset, values);
-        foreach (var p in method.Parameters.Where(p => p.Choices is null && !p.IsText && values[p.Name] != "")) settings.Number(p.Name); // validate early
+        foreach (var p in method.Parameters.Where(p => p.Choices is null && !p.IsText && values[p.Name] != "")) // validate early
+            if (settings.Number(p.Name) < p.Min)
+                throw LetheException.About($"{method.Name}: {p.Name} must be ≥ {p.Min.Value.ToString(CultureInfo.InvariantCulture)}, got {values[p.Name]}", p.Name);
         return settings;
     }
 
