@@ -50,6 +50,16 @@ public sealed class AdapterMethodTests
         var (rc, _, err) = CliRun.Run("unlearn", "prune", SyntheticProbes.Fixture("llama"), "--forget", "no-such-probes.txt", "--out", Path.Combine(Path.GetTempPath(), $"x-{Guid.NewGuid():N}.safetensors"), "--max-tokens", "0");
         Assert.Equal(1, rc);
         Assert.Contains("prune: --max-tokens must be ≥ 1, got 0", err); // refused before anything is read
+        // Checks inside a fit name the CLI's flags too.
+        string Fail(params string[] extra)
+        {
+            var r = CliRun.Run(new[] { "unlearn", "ksd", SyntheticProbes.Fixture("llama"), "--forget", V1("forget.txt"), "--retain", V1("retain.txt"),
+                "--out", Path.Combine(Path.GetTempPath(), $"x-{Guid.NewGuid():N}.safetensors") }.Concat(extra).ToArray());
+            Assert.Equal(1, r.rc);
+            return r.stderr;
+        }
+        Assert.Contains("ksd: --sweep-layers chooses layers on a validation probe set", Fail("--sweep-layers", "true")); // files have no validation split
+        Assert.Contains("ksd: --calibrate-on answer needs --probe-text prompt", Fail("--calibrate-on", "answer", "--probe-text", "full"));
         e = Assert.Throws<LetheException>(() => MethodSettings.Resolve(ksd, null, new Dictionary<string, string> { ["combine"] = "some" }));
         Assert.Equal(new[] { "combine" }, e.Parameters);
         Assert.Throws<LetheException>(() => MethodRegistry.Adapter("ga")); // a training method is not an adapter method
