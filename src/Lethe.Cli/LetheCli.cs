@@ -40,7 +40,7 @@ public static class LetheCli
         }
         catch (LetheException e)
         {
-            err.WriteLine($"error: {e.Message}");
+            err.WriteLine($"error: {CliFlags.Translate(e)}");
             return 1;
         }
         catch (Exception e) when (EnvironmentError(e) is { } message)
@@ -73,7 +73,7 @@ public static class LetheCli
     private static string? EnvironmentError(Exception e)
     {
         while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerExceptions[0];
-        if (e is LetheException) return e.Message;
+        if (e is LetheException l) return CliFlags.Translate(l);
         return e switch
         {
             UnauthorizedAccessException => $"{e.Message} (permission denied or a read-only file system); check the path's permissions",

@@ -89,7 +89,7 @@ public static class DemoCommand
                 adapter.Save(Path.Combine(outDir, "adapters", method.Key + ".safetensors"));
                 step.Restart();
                 // Neuron Adjust is random: each seed of its draws is evaluated (the fit is the same; only the draws differ).
-                int runs = method.Method == AdapterMethods.NeuronAdjust ? parse.GetValue(seeds) : 1;
+                int runs = method.Registered.Random ? parse.GetValue(seeds) : 1;
                 var afters = Enumerable.Range(0, runs).Select(k => experiment.Evaluate(adapter.CreateIntervention(m, runs > 1 ? (ulong)k : null),
                     CliProgress.ForTasks(parse, $"{method.Label}{(runs > 1 ? $" seed {k}" : "")}: "), cancel)).ToList();
                 outcomes.Add(new MethodOutcome(method, adapter, afters[0], fitTime, step.Elapsed) { Seeds = runs > 1 ? afters : Array.Empty<IReadOnlyList<Evaluation.TaskResult>>() });

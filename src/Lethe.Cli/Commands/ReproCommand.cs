@@ -115,7 +115,7 @@ public static class ReproCommand
                 int done = 0;
                 foreach (var (skill, spec) in runs)
                 {
-                    var method = spec.Method == Unlearning.AdapterMethods.NeuronAdjust ? spec with { Draw = naDraw } : spec;
+                    var method = spec with { Draw = naDraw }; // applies only to a method with that parameter (NA)
                     done++;
                     if (grid.Has(skill, method)) continue;
                     if (!quiet) err.WriteLine($"repro: [{done}/{runs.Count}] forget {skill} with {method.Label}{(method.Seed is ulong sd ? $", seed {sd}" : "")}");

@@ -18,7 +18,7 @@ public static class UnlearnTrainCommand
         return unlearn;
     }
 
-    public static string Flag(string parameter) => "--" + parameter.Replace('_', '-');
+    public static string Flag(string parameter) => CliFlags.Flag(parameter);
 
     /// <summary>The file of a data argument: FILE#NAME picks one concept of FILE.</summary>
     private static string DataFile(string spec)
@@ -38,14 +38,7 @@ public static class UnlearnTrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the unfinished run in OUT.partial" };
         var force = CliChecks.Force();
         var cmd = new Command(method.Name, method.Summary) { model, forget, retain, output, patterns, preset, resume, force };
-        var flags = method.Parameters.Select(p =>
-        {
-            string presets = p.Presets.Count == 0 ? "" : "; " + string.Join(", ", p.Presets.Select(kv => $"{kv.Key}: {kv.Value}"));
-            var o = new Option<string?>(Flag(p.Name)) { Description = $"{p.Help} (default {p.Default}{presets})" };
-            if (p.Choices is { } choices) o.AcceptOnlyFromAmong(choices);
-            cmd.Add(o);
-            return (p.Name, o);
-        }).ToList();
+        var flags = new MethodFlags(method, cmd);
         cmd.SetAction((parse, cancel) =>
         {
             // Outputs are checked against every input (model, data files) before any work.
@@ -53,8 +46,7 @@ public static class UnlearnTrainCommand
             string[] forgetSpecs = parse.GetValue(forget) ?? Array.Empty<string>(), retainSpecs = parse.GetValue(retain) ?? Array.Empty<string>();
             var policy = CliChecks.Outputs(parse, verb, force).Inputs(modelDir, forgetSpecs.Select(DataFile), retainSpecs.Select(DataFile));
             string outDir = policy.Folder("--out", parse.GetValue(output));
-            var given = flags.Where(f => parse.GetValue(f.o) is not null).ToDictionary(f => f.Name, f => parse.GetValue(f.o)!);
-            var settings = MethodSettings.Resolve(method, parse.GetValue(preset), given);
+            var settings = MethodSettings.Resolve(method, parse.GetValue(preset), flags.Given(parse));
             var err = parse.InvocationConfiguration.Error;
             var result = UnlearnRunner.Run(method, settings, new UnlearnRunOptions
             {

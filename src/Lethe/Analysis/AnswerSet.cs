@@ -33,7 +33,7 @@ public sealed record AnswerSet(IReadOnlyList<AnsweredQuestion> Items, IReadOnlyL
     public static AnswerSet Build(TransformerModel original, Tokenizer tokenizer, IReadOnlyList<string> questions, int answerTokens = DefaultAnswerTokens,
         Action<int>? onDone = null)
     {
-        if (answerTokens < 1) throw new LetheException($"--answer-tokens must be ≥ 1, got {answerTokens}");
+        if (answerTokens < 1) throw LetheException.About($"answer_tokens must be ≥ 1, got {answerTokens}", "answer_tokens");
         var generator = new Generator(original);
         var items = new List<AnsweredQuestion>();
         var empty = new List<string>(); var tooLong = new List<string>();

@@ -14,7 +14,7 @@ public static class LayerWindows
 {
     public static List<LayerWindow> Sliding(int layers, int radius = 2)
     {
-        if (radius < 0) throw new LetheException($"--radius must be ≥ 0 (the window is [ℓ − r, ℓ + r]), got {radius}");
+        if (radius < 0) throw LetheException.About($"radius must be ≥ 0 (the window is [ℓ − r, ℓ + r]), got {radius}", "radius");
         return Enumerable.Range(0, layers).Select(l => new LayerWindow(l, Math.Max(0, l - radius), Math.Min(layers - 1, l + radius))).ToList();
     }
 
@@ -23,15 +23,15 @@ public static class LayerWindows
     {
         var parts = text.Split('-', StringSplitOptions.TrimEntries);
         if (parts.Length is < 1 or > 2 || !parts.All(p => int.TryParse(p, out _)))
-            throw new LetheException($"--layers '{text}': give a layer or a range, for example --layers 5-7 (layers 0-{layers - 1})");
+            throw LetheException.About($"layers '{text}': give a layer or a range, for example 5-7 (layers 0-{layers - 1})", "layers");
         int from = int.Parse(parts[0]), to = int.Parse(parts[^1]);
-        return Require(new LayerWindow(from, from, to), layers, "--layers");
+        return Require(new LayerWindow(from, from, to), layers, "layers");
     }
 
     public static LayerWindow Require(LayerWindow w, int layers, string what)
     {
         if (w.From < 0 || w.To >= layers || w.From > w.To)
-            throw new LetheException($"{what} {w}: the model has layers 0-{layers - 1}; give a window inside that range with from ≤ to");
+            throw LetheException.About($"{what} {w}: the model has layers 0-{layers - 1}; give a window inside that range with from ≤ to", what);
         return w;
     }
 }

@@ -38,7 +38,7 @@ public static class ParameterGroups
             names.AddRange(picked.Where(x => x is not null)!);
         }
         if (names.Count == 0)
-            throw new LetheException($"--restore '{group}' matches no weight of layers {window}; give down_proj, gate_up, attention, norms or a regular expression over names such as {WeightLayout.Layer(c, window.From).Down}");
+            throw LetheException.About($"restore '{group}' matches no weight of layers {window}; give down_proj, gate_up, attention, norms or a regular expression over names such as {WeightLayout.Layer(c, window.From).Down}", "restore");
         return names;
     }
 
@@ -54,7 +54,7 @@ public static class ParameterGroups
     private static Regex Pattern(string group)
     {
         try { return new Regex(group, RegexOptions.CultureInvariant); }
-        catch (ArgumentException e) { throw new LetheException($"--restore '{group}' is neither a group (down_proj, gate_up, attention, norms) nor a valid regular expression: {e.Message}"); }
+        catch (ArgumentException e) { throw LetheException.About($"restore '{group}' is neither a group (down_proj, gate_up, attention, norms) nor a valid regular expression: {e.Message}", "restore"); }
     }
 }
 

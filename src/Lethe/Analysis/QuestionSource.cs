@@ -11,7 +11,7 @@ public static class QuestionSource
     {
         if (path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
         {
-            if (concepts is { Count: > 0 }) throw new LetheException($"{path}: --concept needs a concept file (.json/.jsonl), not a plain list of questions");
+            if (concepts is { Count: > 0 }) throw LetheException.About($"{path}: concept needs a concept file (.json/.jsonl), not a plain list of questions", "concept");
             DatasetFile.RequireFile(path);
             var lines = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
             return lines.Count > 0 ? lines : throw new LetheException($"{path}: holds no questions; expected one question per line");

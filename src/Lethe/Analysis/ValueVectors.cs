@@ -22,13 +22,13 @@ public static class ValueVectors
     /// <summary>The compute-layout down_proj [d, d_ff] of a layer (checked bounds).</summary>
     public static Tensor Down(TransformerModel m, int layer)
     {
-        if (layer < 0 || layer >= m.Config.NumLayers) throw new LetheException($"--layer {layer}: the model has layers 0-{m.Config.NumLayers - 1}");
+        if (layer < 0 || layer >= m.Config.NumLayers) throw LetheException.About($"layer {layer}: the model has layers 0-{m.Config.NumLayers - 1}", "layer");
         return m.Weights[WeightLayout.Layer(m.Config, layer).Down!];
     }
 
     public static void RequireDim(TransformerModel m, int dim)
     {
-        if (dim < 0 || dim >= m.Config.IntermediateSize) throw new LetheException($"--dim {dim}: value vectors are columns 0-{m.Config.IntermediateSize - 1} of down_proj (d_ff = {m.Config.IntermediateSize})");
+        if (dim < 0 || dim >= m.Config.IntermediateSize) throw LetheException.About($"dim {dim}: value vectors are columns 0-{m.Config.IntermediateSize - 1} of down_proj (d_ff = {m.Config.IntermediateSize})", "dim");
     }
 
     /// <summary>v_j of a layer, as d floats.</summary>

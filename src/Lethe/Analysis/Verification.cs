@@ -87,7 +87,7 @@ public static class Verification
 {
     public static VerifyResult Run(string originalDir, string unlearnedDir, IReadOnlyList<string> forget, IReadOnlyList<string> retain, VerifyOptions o, Action<string>? log = null)
     {
-        if (retain.Count == 0) throw new LetheException("--retain has no questions; the probe and the confidence check need retain questions");
+        if (retain.Count == 0) throw LetheException.About("retain has no questions; the probe and the confidence check need retain questions", "retain");
         var patching = Dissection.Run(originalDir, unlearnedDir, forget, new DissectionOptions
         {
             Points = new[] { "mlp.coeff" }, Restore = Array.Empty<string>(), Radius = o.Radius, AnswerTokens = o.AnswerTokens, DType = o.DType, Seed = o.Seed,

@@ -54,7 +54,7 @@ public static class EvalSuite
     /// <summary>The demo suite's (name, path) pairs found under dataDir; missing files are reported through onMissing and left out.</summary>
     public static List<(string Name, string Path)> DemoTasks(string dataDir, Action<string>? onMissing = null)
     {
-        if (!Directory.Exists(dataDir)) throw new LetheException($"{dataDir}: world folder not found; generate one with `lethe world generate` or pass --data DIR");
+        if (!Directory.Exists(dataDir)) throw LetheException.About($"{dataDir}: world folder not found; generate one with `lethe world generate` or point world_dir at one", "world_dir");
         var found = new List<(string, string)>();
         foreach (var (name, relative) in DemoLayout)
         {
@@ -70,8 +70,8 @@ public static class EvalSuite
     public static EvalTask CreateTask(string name, string path, TaskSettings settings, Lazy<PythonRunner>? runner = null)
     {
         if (!IsTaskName(name)) throw new LetheException($"unknown task '{name}'; use one of {TaskNameHelp}");
-        if (settings.Limit is < 0) throw new LetheException($"--limit must be ≥ 0, got {settings.Limit}");
-        if (settings.Shots < 0) throw new LetheException($"--shots must be ≥ 0, got {settings.Shots}");
+        if (settings.Limit is < 0) throw LetheException.About($"limit must be ≥ 0, got {settings.Limit}", "limit");
+        if (settings.Shots < 0) throw LetheException.About($"shots must be ≥ 0, got {settings.Shots}", "shots");
         List<T> Limit<T>(List<T> items) => settings.Limit is int n ? items.Take(n).ToList() : items;
         List<T> Shots<T>(Func<string, List<T>> read) => settings.Shots == 0 ? new List<T>() : read(TrainSplitOf(path)).Take(settings.Shots).ToList();
         var prompts = settings.Prompts;
@@ -103,8 +103,8 @@ public static class EvalSuite
         int at = file.LastIndexOf("test", StringComparison.OrdinalIgnoreCase);
         var candidates = at < 0 ? new List<string>() : new[] { "train", "dev" }.Select(s => Path.Combine(dir, file[..at] + s + file[(at + 4)..])).ToList();
         foreach (var c in candidates) if (File.Exists(c)) return c;
-        throw new LetheException($"{testPath}: --shots needs a train split beside the test file" +
-            (candidates.Count > 0 ? $" (looked for {string.Join(" and ", candidates)})" : " (its name has no \"test\" to replace)") + "; drop --shots or add the file");
+        throw LetheException.About($"{testPath}: shots needs a train split beside the test file" +
+            (candidates.Count > 0 ? $" (looked for {string.Join(" and ", candidates)})" : " (its name has no \"test\" to replace)") + "; use no shots or add the file", "shots");
     }
 
     /// <summary>Runs the tasks in order; makeProgress(task) gives each run its progress callback (and is disposed after).</summary>

@@ -55,6 +55,6 @@ public abstract class EvalTask
 
     protected static void RequireItems(string name, int count)
     {
-        if (count == 0) throw new LetheException($"task {name}: no items to evaluate (the data set is empty or --limit is 0)");
+        if (count == 0) throw LetheException.About($"task {name}: no items to evaluate (the data set is empty or limit is 0)", "limit");
     }
 }

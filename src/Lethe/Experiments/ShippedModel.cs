@@ -21,5 +21,5 @@ public static class ShippedModel
 
     public static string Find() => TryFind() ?? throw new LetheException(
         $"the shipped model ({RelativePath}/) was not found above {Directory.GetCurrentDirectory()} or above {AppContext.BaseDirectory}; " +
-        "run from the Lethe repository, or give a model folder with --model DIR");
+        "run from the Lethe repository, or give a model folder instead");
 }

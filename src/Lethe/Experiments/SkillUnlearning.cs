@@ -12,6 +12,7 @@ using Lethe.Models;
 using Lethe.Models.Generation;
 using Lethe.Tokenizers;
 using Lethe.Unlearning;
+using Lethe.Unlearning.Training;
 
 namespace Lethe.Experiments;
 
@@ -27,12 +28,25 @@ public sealed record MethodSpec(string Key, string Method, double Percent = 0)
     public static MethodSpec NeuronAdjust(double percent, string? key = null) => new(key ?? $"na-{Format(percent)}", AdapterMethods.NeuronAdjust, percent);
     public static MethodSpec Pruning(double percent, string? key = null) => new(key ?? $"prune-{Format(percent)}", AdapterMethods.SelectivePruning, percent);
 
-    public string Label => Method switch
+    public string Label => Registered.Label(Settings());
+
+    /// <summary>The registered method this spec runs.</summary>
+    public IAdapterMethod Registered => MethodRegistry.Adapter(Method);
+
+    /// <summary>
+    /// The method's settings: its defaults, then what this spec sets (p, the NA draw) and the given
+    /// experiment-wide values — each only where the method declares that parameter.
+    /// </summary>
+    public MethodSettings Settings(IReadOnlyDictionary<string, string>? experiment = null)
     {
-        AdapterMethods.KeySpaceDetection => "KSD",
-        AdapterMethods.NeuronAdjust => $"NA {Format(Percent)} %",
-        _ => $"SP {Format(Percent)} %",
-    };
+        var m = Registered;
+        var given = new Dictionary<string, string>();
+        void Set(string name, string value) { if (m.Parameters.Any(p => p.Name == name)) given[name] = value; }
+        foreach (var (name, value) in experiment ?? new Dictionary<string, string>()) Set(name, value);
+        if (Percent != 0) Set("p", Percent.ToString("R", CultureInfo.InvariantCulture));
+        Set("na_draw", Draw == NeuronAdjustDraw.Shared ? "shared" : "per-element");
+        return MethodSettings.Resolve(m, null, given);
+    }
 
     private static string Format(double p) => p.ToString("0.###", CultureInfo.InvariantCulture);
 }
@@ -115,59 +129,40 @@ public sealed class SkillUnlearning
     }
 
     /// <summary>
-    /// Fits a method to forget one skill. KSD fits on prompts (the queries it must catch) with a
-    /// held-out fraction for honest coverage figures, calibrated per retain skill on the query's
-    /// last token and every answer token (gold and the model's own), on the layers the validation
-    /// split chose (KsdSweepLayers; the sweep goes into the fit report); NA and SP on prompts with
-    /// their gold answers (the skill being exercised), every token.
+    /// Fits a method to forget one skill, the forgotten skill's probes against every other skill's.
+    /// The experiment's settings apply to every method that declares them: KSD fits on prompts with a
+    /// held-out fraction for honest coverage figures, calibrated per retain skill on the query's last
+    /// token and every answer token (gold and, KsdOwnAnswers, the model's own), on the layers the
+    /// validation split chose (KsdSweepLayers; the sweep goes into the fit report); NA and SP fit on
+    /// prompts with their gold answers (the skill being exercised), every token.
     /// </summary>
     public UnlearningAdapter Fit(MethodSpec method, string forgetSkill, IFitProgress? progress = null, CancellationToken cancel = default)
     {
-        var part = method.Method == AdapterMethods.KeySpaceDetection ? ProbeTextPart.Prompt : ProbeTextPart.Full;
-        if (method.Method == AdapterMethods.KeySpaceDetection) return FitKsd(forgetSkill, progress, cancel);
-        var forget = new[] { WorldProbes.Read(WorldDir, forgetSkill, part, ProbeLimit) };
-        var retain = WorldProbes.RetainSet(WorldDir, forgetSkill, part, ProbeLimit);
-        return method.Method switch
+        string Num(double x) => x.ToString("R", CultureInfo.InvariantCulture);
+        var settings = method.Settings(new Dictionary<string, string>
         {
-            AdapterMethods.NeuronAdjust => AdapterFitter.FitNeuronAdjust(Model, Tokenizer, forget, retain, new NeuronAdjustOptions
-            {
-                BatchSize = BatchSize, Part = part, Percent = method.Percent, Seed = method.Seed ?? Seed, Draw = method.Draw,
-            }, progress, cancel),
-            AdapterMethods.SelectivePruning => AdapterFitter.FitSelectivePruning(Model, Tokenizer, forget, retain, new SelectivePruningOptions
-            {
-                BatchSize = BatchSize, Part = part, Percent = method.Percent,
-            }, progress, cancel),
-            _ => throw new LetheException($"unknown unlearning method '{method.Method}'"),
-        };
-    }
-
-    private UnlearningAdapter FitKsd(string forgetSkill, IFitProgress? progress, CancellationToken cancel)
-    {
-        var others = WorldProbes.Skills.Where(s => s != forgetSkill).ToList();
-        var forget = KsdProbes(forgetSkill, ProbeSplit.Probe, cancel);
-        var retain = others.Select(s => KsdProbes(s, ProbeSplit.Probe, cancel)).ToList();
-        var options = new KeySpaceDetectionOptions
+            ["batch_size"] = Num(BatchSize), ["holdout"] = Num(KsdHoldout), ["target_fpr"] = Num(KsdTargetFalsePositiveRate),
+            ["calibrate_on"] = "answer", // KSD also checks every generated token: calibrate on what it will check
+            ["sweep_layers"] = KsdSweepLayers ? "true" : "false",
+        });
+        var fitter = method.Registered;
+        var part = ProbeParameters.Part(settings);
+        // Prompts are what a detector must catch: they carry the model's own answers when asked.
+        ProbeFile Read(string skill, ProbeSplit split)
         {
-            BatchSize = BatchSize, Part = ProbeTextPart.Prompt, Holdout = KsdHoldout, TargetFalsePositiveRate = KsdTargetFalsePositiveRate, Seed = Seed,
-            CalibrateOnAnswers = true, // KSD also checks every generated token: calibrate on what it will check
-        };
-        System.Text.Json.Nodes.JsonObject? sweepReport = null;
-        if (KsdSweepLayers)
-        {
-            var forgetValidation = KsdProbes(forgetSkill, ProbeSplit.Validation, cancel);
-            var retainValidation = others.Where(s => WorldProbes.ValidationPath(s) is not null).Select(s => KsdProbes(s, ProbeSplit.Validation, cancel)).ToList();
-            var (rows, best) = AdapterFitter.SweepKeySpaceLayers(Model, Tokenizer, forget, retain, forgetValidation, retainValidation, options, cancel);
-            options = options with { Layers = best.Layers, Combine = best.Combine };
-            sweepReport = new System.Text.Json.Nodes.JsonObject
-            {
-                ["decided_on"] = "validation split", ["rule"] = "max validation coverage − worst retain skill's validation FPR, α calibrated per retain skill on the probe split",
-                ["chosen"] = best.ToJson(),
-                ["rows"] = new System.Text.Json.Nodes.JsonArray(rows.Select(r => (System.Text.Json.Nodes.JsonNode)r.ToJson()).ToArray()),
-            };
+            var file = WorldProbes.Read(WorldDir, skill, part, ProbeLimit, split);
+            return part == ProbeTextPart.Prompt && KsdOwnAnswers ? file with { ModelAnswers = OwnAnswers(skill, split, cancel) } : file;
         }
-        var adapter = AdapterFitter.FitKeySpaceDetection(Model, Tokenizer, new[] { forget }, retain, options, progress, cancel);
-        if (sweepReport is not null) adapter.Report["layer_sweep"] = sweepReport;
-        return adapter;
+        var others = WorldProbes.Skills.Where(s => s != forgetSkill).ToList();
+        bool validation = fitter.NeedsValidation(settings);
+        return fitter.Run(new AdapterFitContext
+        {
+            Model = Model, Tokenizer = Tokenizer, Settings = settings, Seed = method.Seed ?? Seed, Progress = progress, Cancel = cancel,
+            Forget = new[] { Read(forgetSkill, ProbeSplit.Probe) },
+            Retain = others.Select(s => Read(s, ProbeSplit.Probe)).ToList(),
+            ForgetValidation = validation ? Read(forgetSkill, ProbeSplit.Validation) : null,
+            RetainValidation = validation ? others.Where(s => WorldProbes.ValidationPath(s) is not null).Select(s => Read(s, ProbeSplit.Validation)).ToList() : Array.Empty<ProbeFile>(),
+        });
     }
 
     /// <summary>Pre-activation values of chosen neurons at every token of the forget and retain probe sets (full texts).</summary>

@@ -63,12 +63,12 @@ public sealed class SkillUnlearningGrid
         try
         {
             var doc = (JsonObject)JsonNode.Parse(File.ReadAllText(path))!;
-            if (doc["before"] is JsonObject b && b["items"] is null) throw new InvalidCastException("it was written before per-item results were kept; start a new --out");
+            if (doc["before"] is JsonObject b && b["items"] is null) throw new InvalidCastException("it was written before per-item results were kept; start in a new output folder");
             return new SkillUnlearningGrid(doc);
         }
         catch (Exception e) when (e is JsonException or InvalidCastException)
         {
-            throw new LetheException($"{path}: not a skill-unlearning results file ({e.Message}); move it away or choose another --out");
+            throw new LetheException($"{path}: not a skill-unlearning results file ({e.Message}); move it away or choose another output folder");
         }
     }
 
@@ -244,7 +244,7 @@ public sealed class SkillUnlearningGrid
                 if (Relative(forget, m) is not { } rel) continue;
                 var iv = Intervals(forget, m)!;
                 var seeds = RowCells(forget, m).Count;
-                string label = m.Method == Unlearning.AdapterMethods.NeuronAdjust ? $"{m.Label} ({seeds} seed{(seeds == 1 ? "" : "s")})" : m.Label;
+                string label = m.Registered.Random ? $"{m.Label} ({seeds} seed{(seeds == 1 ? "" : "s")})" : m.Label;
                 sb.AppendLine($"| {Short(forget)} | {label} | " + string.Join(" | ", Columns.Select(c =>
                 {
                     string v = Pct(rel.GetValueOrDefault(c, double.NaN));

@@ -66,7 +66,7 @@ public sealed class OutputPolicy
             if (!InputFiles.IsRegularFile(full))
                 throw new LetheException($"{option} {path}: exists and is not a regular file (a pipe, device or socket); give a plain file path");
             if (!Force && !(isOwn?.Invoke(full) ?? false))
-                throw new LetheException($"{option} {path}: the file exists and is not a previous output of `lethe {Verb}`; pass --force to replace it, or choose another path");
+                throw LetheException.About($"{option} {path}: the file exists and is not a previous output of `lethe {Verb}`; pass force to replace it, or choose another path", "force");
         }
         return full;
     }
@@ -81,7 +81,7 @@ public sealed class OutputPolicy
             && !Force && !IsMarked(full, Verb) && !(isOwn?.Invoke(full) ?? false))
         {
             var some = Directory.EnumerateFileSystemEntries(full).Select(Path.GetFileName).Take(4).ToList();
-            throw new LetheException($"{option} {path}: the folder exists and is not a previous output of `lethe {Verb}` (it holds {string.Join(", ", some)}{(some.Count == 4 ? ", …" : "")}); pass --force to write into it, or choose a new or empty folder");
+            throw LetheException.About($"{option} {path}: the folder exists and is not a previous output of `lethe {Verb}` (it holds {string.Join(", ", some)}{(some.Count == 4 ? ", …" : "")}); pass force to write into it, or choose a new or empty folder", "force");
         }
         return full;
     }
@@ -193,7 +193,7 @@ public sealed class OutputPolicy
                 : isFolder && Inside(full, input) && !folder && WeightExtensions.Any(e => full.EndsWith(e, StringComparison.OrdinalIgnoreCase)) ? $"would add weights to the input folder {input}"
                 : null;
             if (why is not null)
-                throw new LetheException($"{option} {given}: {why}; Lethe never writes over its inputs (not even with --force); choose an output outside them");
+                throw LetheException.About($"{option} {given}: {why}; Lethe never writes over its inputs (not even with force); choose an output outside them", "force");
         }
     }
 }

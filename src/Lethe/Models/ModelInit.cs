@@ -17,7 +17,7 @@ public static class ModelInit
         var config = ModelConfig.Load(folder);
         string target = Path.Combine(folder, SafeTensorsWriter.SingleFileName);
         if (File.Exists(target) || File.Exists(Path.Combine(folder, SafeTensorsWriter.IndexFileName)))
-            throw new LetheException($"{folder}: already holds weights; --init only starts a model from config.json, it never overwrites weights");
+            throw LetheException.About($"{folder}: already holds weights; init only starts a model from config.json, it never overwrites weights", "init");
         var rng = new Rng(seed);
         var writer = new SafeTensorsWriter();
         writer.Metadata["format"] = "pt";

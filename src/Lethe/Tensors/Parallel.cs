@@ -11,7 +11,7 @@ public static class Engine
     public static int Threads
     {
         get => threads;
-        set => threads = value < 1 ? throw new LetheException($"--threads must be at least 1, got {value}") : value;
+        set => threads = value < 1 ? throw LetheException.About($"threads must be at least 1, got {value}", "threads") : value;
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ public sealed unsafe class Q8Matrix : IDisposable
     private static void Check(int rows, int cols, string? name)
     {
         if (!CanQuantize(rows, cols))
-            throw new LetheException($"q8_0: weight '{name ?? "?"}' has shape [{rows}, {cols}]; Q8_0 stores rows in blocks of {BlockSize}, so the last dimension must be a multiple of {BlockSize}. Load the model as bf16 instead (--dtype bf16), or pass --q8-fallback bf16 to keep such matrices in bf16");
+            throw LetheException.About($"q8_0: weight '{name ?? "?"}' has shape [{rows}, {cols}]; Q8_0 stores rows in blocks of {BlockSize}, so the last dimension must be a multiple of {BlockSize}. Load the model as bf16 instead (dtype bf16), or q8_fallback bf16 to keep such matrices in bf16", "dtype", "q8_fallback");
     }
 
     /// <summary>Quantizes row-major fp32 values [rows, cols].</summary>

@@ -85,13 +85,13 @@ public static class BpeTrainer
         if (options.BosToken is { } bosToken)
         {
             int at = specials.IndexOf(bosToken);
-            if (at < 0) throw new LetheException($"tokenizer train: the BOS token '{bosToken}' is not one of the special tokens ({string.Join(", ", specials)}); add it with --special-tokens");
+            if (at < 0) throw LetheException.About($"tokenizer train: the BOS token '{bosToken}' is not one of the special tokens ({string.Join(", ", specials)}); add it to special_tokens", "special_tokens");
             bos = at;
         }
         int minVocab = specials.Count + 256;
         if (options.VocabSize < minVocab)
-            throw new LetheException($"tokenizer train: --vocab-size {options.VocabSize} is too small; it must hold the {specials.Count} special token(s) and the 256 byte symbols (at least {minVocab})");
-        if (options.VocabSize > 1_000_000) throw new LetheException($"tokenizer train: --vocab-size {options.VocabSize} is beyond 1,000,000");
+            throw LetheException.About($"tokenizer train: vocab_size {options.VocabSize} is too small; it must hold the {specials.Count} special token(s) and the 256 byte symbols (at least {minVocab})", "vocab_size");
+        if (options.VocabSize > 1_000_000) throw LetheException.About($"tokenizer train: vocab_size {options.VocabSize} is beyond 1,000,000", "vocab_size");
         int minFrequency = Math.Max(1, options.MinFrequency);
 
         // Token strings: specials, then byte symbols, then merges.

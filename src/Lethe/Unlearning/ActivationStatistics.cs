@@ -12,6 +12,8 @@
 //     the prompt's last token and every generated token, would first fire on it. One number per text.
 //   - TracedNeurons: every real token's mlp.pre_act value of a few chosen neurons — for plots of
 //     their forget/retain distributions (memory: tokens × traced neurons).
+//   - Collectors: statistics defined outside this file (IProbeCollector) — a new method gathers what
+//     it needs in the same pass without a new flag here; the ones above are the [S1] methods' own.
 // Texts are sorted by length and batched with right padding; KeyLengths masks the padded keys and
 // the hooks read only rows of real tokens, so padding never enters a statistic. Hooks copy or
 // accumulate during the call: activation memory is recycled after it. Time is linear in tokens
@@ -35,6 +37,35 @@ public sealed record ProbeStatisticsOptions
     public AnswerScoring? AnswerScores { get; init; }
     /// <summary>Neurons (layer, index) whose pre-activation values at every real token are kept.</summary>
     public IReadOnlyList<(int Layer, int Index)> TracedNeurons { get; init; } = Array.Empty<(int, int)>();
+    /// <summary>Statistics of other methods, gathered in the same pass (each keeps its own result).</summary>
+    public IReadOnlyList<IProbeCollector> Collectors { get; init; } = Array.Empty<IProbeCollector>();
+}
+
+/// <summary>
+/// A statistic gathered in Collect's pass by code outside this file: it adds hooks (at hook points,
+/// so it works on every architecture) that read the running batch through ProbeBatch, and says how
+/// deep the pass must run. Its results stay in the collector.
+/// </summary>
+public interface IProbeCollector
+{
+    /// <summary>The last block whose hook points it reads.</summary>
+    int LastLayer(ModelConfig config);
+    void Attach(HookSet hooks, ProbeBatch batch);
+}
+
+/// <summary>The batch being run, as hooks see it: padded length T, each sequence's real length and its text's index.</summary>
+public sealed class ProbeBatch
+{
+    public int T { get; internal set; }
+    public int[] Lengths { get; internal set; } = Array.Empty<int>();
+    public int[] Members { get; internal set; } = Array.Empty<int>();
+
+    /// <summary>The rows of sequence b's real tokens in x [B·T, width] (padding is never seen).</summary>
+    public ReadOnlySpan<float> RealRows(Tensor x, int b)
+    {
+        int width = x.Dim(1);
+        return x.AsReadOnlySpan().Slice(b * T * width, Lengths[b] * width);
+    }
 }
 
 /// <summary>
@@ -76,7 +107,7 @@ public static class ActivationStatistics
         var config = model.Config;
         int L = config.NumLayers, width = config.IntermediateSize;
         if (texts.Count == 0) throw new LetheException("a probe set has no texts; give at least one");
-        if (options.BatchSize < 1) throw new LetheException($"--batch-size must be at least 1, got {options.BatchSize}");
+        if (options.BatchSize < 1) throw LetheException.About($"batch_size must be at least 1, got {options.BatchSize}", "batch_size");
         foreach (int layer in options.KeyLayers)
             if (layer < 0 || layer >= L) throw new LetheException($"key layer {layer} is outside the model's layers 0..{L - 1}");
         foreach (var (layer, index) in options.TracedNeurons)
@@ -85,7 +116,7 @@ public static class ActivationStatistics
         {
             if (texts[i].Length == 0) throw new LetheException($"probe text {i} has no tokens");
             if (texts[i].Length > config.MaxPositions && (config.RotaryDim > 0 || config.LearnedPositions))
-                throw new LetheException($"probe text {i} has {texts[i].Length} tokens, more than the model's {config.MaxPositions} positions; lower --max-tokens");
+                throw LetheException.About($"probe text {i} has {texts[i].Length} tokens, more than the model's {config.MaxPositions} positions; lower max_tokens", "max_tokens");
         }
 
         var preAct = options.PreActMoments ? Enumerable.Range(0, L).Select(_ => new RunningMoments(width)).ToArray() : null;
@@ -105,11 +136,19 @@ public static class ActivationStatistics
         int scoringLast = scoring is null ? -1 : scoring.Boxes.Keys.Max();
         int lastLayer = preAct is not null || coeffAbs is not null ? L - 1
             : Math.Max(Math.Max(keys.Count > 0 ? keys.Keys.Max() : -1, traces.Count > 0 ? traces.Keys.Max(n => n.Layer) : -1), scoringLast);
-        if (lastLayer < 0) throw new LetheException("ActivationStatistics.Collect: nothing to collect; enable moments, absolute means, key layers, answer scores or traced neurons");
+        foreach (var collector in options.Collectors)
+        {
+            int need = collector.LastLayer(config);
+            if (need < 0 || need >= L) throw new LetheException($"a probe collector needs layer {need}, outside the model's layers 0..{L - 1}");
+            lastLayer = Math.Max(lastLayer, need);
+        }
+        if (lastLayer < 0) throw new LetheException("ActivationStatistics.Collect: nothing to collect; enable moments, absolute means, key layers, answer scores, traced neurons or a collector");
 
         // The batch being run, read by the hooks: its length T, each text's real length and index.
         int T = 0; int[] lengths = Array.Empty<int>(); int[] members = Array.Empty<int>();
         var hooks = new HookSet();
+        var batch = new ProbeBatch();
+        foreach (var collector in options.Collectors) collector.Attach(hooks, batch);
         // Answer scoring: each box layer writes its relative scores per (sequence, position); the
         // highest box layer combines them (max for All, min for Any) and keeps each text's minimum.
         var positionScores = scoring?.Boxes.Keys.ToDictionary(l => l, _ => Array.Empty<double>()) ?? new Dictionary<int, double[]>();
@@ -193,6 +232,7 @@ public static class ActivationStatistics
             members = order.Skip(start).Take(options.BatchSize).ToArray();
             lengths = members.Select(i => texts[i].Length).ToArray();
             T = lengths.Max();
+            batch.T = T; batch.Lengths = lengths; batch.Members = members;
             var ids = new int[members.Length * T];
             for (int b = 0; b < members.Length; b++) texts[members[b]].CopyTo(ids, b * T);
             using (arena.Activate())

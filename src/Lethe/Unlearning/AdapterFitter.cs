@@ -148,8 +148,8 @@ public static partial class AdapterFitter
     public static UnlearningAdapter FitKeySpaceDetection(TransformerModel model, Tokenizer tokenizer, IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles,
         KeySpaceDetectionOptions o, IFitProgress? progress = null, CancellationToken cancel = default)
     {
-        if (!(o.Holdout >= 0 && o.Holdout < 1)) throw new LetheException($"--holdout must be in [0, 1), got {o.Holdout}");
-        if (o.Alpha is null && retainFiles.Count == 0) throw new LetheException("Key Space Detection: give --retain FILE to calibrate α, or a fixed --alpha");
+        if (!(o.Holdout >= 0 && o.Holdout < 1)) throw LetheException.About($"holdout must be in [0, 1), got {o.Holdout}", "holdout");
+        if (o.Alpha is null && retainFiles.Count == 0) throw LetheException.About("Key Space Detection: retain has no probe files; give some to calibrate α, or a fixed alpha", "retain", "alpha");
         foreach (var f in forgetFiles) RequireEnoughProbes(f, "forget");
         foreach (var f in retainFiles) RequireEnoughProbes(f, "retain");
         var layers = NeuronAdjust.Layers(o.Layers ?? new[] { model.Config.NumLayers - 1 }, model.Config.NumLayers);
@@ -172,7 +172,7 @@ public static partial class AdapterFitter
         var retainSkill = SkillOf(retain);
         var (forgetFit, forgetHeld) = StratifiedSplit(forgetSkill, o.Holdout, rng);
         var (retainFit, retainHeld) = StratifiedSplit(retainSkill, o.Holdout, rng);
-        if (forgetFit.Length < 2) throw new LetheException($"Key Space Detection needs at least 2 forget probe texts to fit on, got {forgetFit.Length} (after --holdout {o.Holdout})");
+        if (forgetFit.Length < 2) throw LetheException.About($"Key Space Detection needs at least 2 forget probe texts to fit on, got {forgetFit.Length} (after holdout {o.Holdout})", "holdout");
         var boxes = layers.ToDictionary(l => l, l => HypercubeFit.Fit(forgetFit.Select(i => forgetKeys[l][i]).ToList()));
 
         // A probe's score is the α from which it is detected: at its last token, or (CalibrateOnAnswers)
@@ -256,7 +256,7 @@ public static partial class AdapterFitter
                 ["alpha"] = p.Alpha, ["k"] = p.K, ["forget_coverage"] = p.ForgetCoverage, ["retain_fpr"] = p.RetainFalsePositiveRate,
             }).ToArray()),
         };
-        return new UnlearningAdapter(detector, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
+        return new UnlearningAdapter(AdapterMethods.KeySpaceDetection, detector, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
     }
 
     /// <summary>The skill (probe file) of each encoded probe, in order.</summary>
@@ -290,14 +290,14 @@ public static partial class AdapterFitter
     public static UnlearningAdapter FitNeuronAdjust(TransformerModel model, Tokenizer tokenizer, IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles,
         NeuronAdjustOptions o, IFitProgress? progress = null, CancellationToken cancel = default)
     {
-        if (retainFiles.Count == 0) throw new LetheException("Neuron Adjust needs retain probes: give --retain FILE");
+        if (retainFiles.Count == 0) throw LetheException.About("Neuron Adjust: retain has no probe files; it needs some", "retain");
         var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress);
         var what = new ProbeStatisticsOptions { PreActMoments = true };
         var fs = Collect(model, forget.Ids, o, what, progress, cancel);
         var rs = Collect(model, retain.Ids, o, what, progress, cancel);
         var adjust = Lethe.Unlearning.NeuronAdjust.Select(fs, rs, o.Percent, o.Layers, o.Map, o.Seed, o.Draw);
         if (adjust.Neurons.Count == 0)
-            throw new LetheException("Neuron Adjust: no neuron is more active on the forget probes than on the retain probes (Δ = μ_forget − μ_retain > 0), so there is nothing to adjust; check that --forget and --retain are not swapped or the same skill");
+            throw LetheException.About("Neuron Adjust: nothing to adjust — no neuron is more active on these probes than on the others (Δ = μ_forget − μ_retain > 0); check that forget and retain are not swapped or the same skill", "forget", "retain");
         var hyper = Common(o);
         hyper["p"] = o.Percent; hyper["map"] = o.Map == NeuronAdjustMap.Reflected ? "reflected" : "unreflected"; hyper["seed"] = o.Seed;
         hyper["draw"] = o.Draw == NeuronAdjustDraw.Shared ? "shared" : "per-element";
@@ -310,7 +310,7 @@ public static partial class AdapterFitter
             ["max_delta"] = adjust.Neurons.Count > 0 ? adjust.Neurons.Max(n => n.Delta) : null,
             ["forget_tokens"] = fs.Tokens, ["retain_tokens"] = rs.Tokens,
         };
-        return new UnlearningAdapter(adjust, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
+        return new UnlearningAdapter(AdapterMethods.NeuronAdjust, adjust, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
     }
 
     // ---- Selective Pruning ----
@@ -318,7 +318,7 @@ public static partial class AdapterFitter
     public static UnlearningAdapter FitSelectivePruning(TransformerModel model, Tokenizer tokenizer, IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles,
         SelectivePruningOptions o, IFitProgress? progress = null, CancellationToken cancel = default)
     {
-        if (retainFiles.Count == 0) throw new LetheException("Selective Pruning needs retain probes: give --retain FILE");
+        if (retainFiles.Count == 0) throw LetheException.About("Selective Pruning: retain has no probe files; it needs some", "retain");
         var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress);
         var what = new ProbeStatisticsOptions { CoeffAbsMeans = true };
         var fs = Collect(model, forget.Ids, o, what, progress, cancel);
@@ -334,6 +334,6 @@ public static partial class AdapterFitter
             ["min_score"] = pruning.Neurons.Min(n => n.Score), ["max_score"] = pruning.Neurons.Max(n => n.Score),
             ["forget_tokens"] = fs.Tokens, ["retain_tokens"] = rs.Tokens,
         };
-        return new UnlearningAdapter(pruning, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
+        return new UnlearningAdapter(AdapterMethods.SelectivePruning, pruning, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
     }
 }

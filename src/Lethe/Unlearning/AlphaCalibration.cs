@@ -16,8 +16,8 @@ public static class AlphaCalibration
 {
     public static AlphaCalibrationResult ForFalsePositiveRate(IReadOnlyList<double> retainScores, double targetRate)
     {
-        if (!(targetRate >= 0 && targetRate < 1)) throw new LetheException($"--target-fpr must be in [0, 1), got {targetRate}");
-        if (retainScores.Count == 0) throw new LetheException("calibrating α needs retain probe texts (--retain FILE); or give --alpha");
+        if (!(targetRate >= 0 && targetRate < 1)) throw LetheException.About($"target_fpr must be in [0, 1), got {targetRate}", "target_fpr");
+        if (retainScores.Count == 0) throw LetheException.About("calibrating α: retain has no probe texts; give some, or a fixed alpha", "retain", "alpha");
         var sorted = retainScores.OrderBy(s => s).ToArray();
         int n = sorted.Length, m = (int)Math.Floor(targetRate * n + 1e-9);
         double alpha;
@@ -55,7 +55,7 @@ public static class PerSkillAlphaCalibration
     /// </summary>
     public static PerSkillCalibration Calibrate(IReadOnlyList<(string Skill, IReadOnlyList<double> Scores)> skills, double targetRate, double useless)
     {
-        if (skills.Count == 0) throw new LetheException("calibrating α needs retain probe texts (--retain FILE); or give --alpha");
+        if (skills.Count == 0) throw LetheException.About("calibrating α: retain has no probe texts; give some, or a fixed alpha", "retain", "alpha");
         var each = skills.Select(s => (s.Skill, Calibration: AlphaCalibration.ForFalsePositiveRate(s.Scores, targetRate))).ToList();
         var usable = each.Where(e => e.Calibration.Alpha >= useless).ToList();
         double alpha = (usable.Count > 0 ? usable : each).Min(e => e.Calibration.Alpha);

@@ -72,12 +72,12 @@ public sealed class HypercubeFit
 
 public enum BoxCombine { All, Any }
 
-public sealed class KeySpaceDetector
+public sealed class KeySpaceDetector : IAdapterPayload
 {
     public KeySpaceDetector(IReadOnlyDictionary<int, HypercubeFit> boxes, double alpha, BoxCombine combine = BoxCombine.All, string refusal = InferenceIntervention.DefaultRefusal)
     {
         if (boxes.Count == 0) throw new LetheException("KeySpaceDetector needs at least one layer's box");
-        if (!(alpha >= 0) || double.IsInfinity(alpha)) throw new LetheException($"--alpha must be a finite number ≥ 0, got {alpha}");
+        if (!(alpha >= 0) || double.IsInfinity(alpha)) throw LetheException.About($"alpha must be a finite number ≥ 0, got {alpha}", "alpha");
         Boxes = boxes.OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key, kv => kv.Value);
         Alpha = alpha; Combine = combine; Refusal = refusal;
     }
@@ -117,6 +117,9 @@ public sealed class KeySpaceDetector
     }
 
     public InferenceIntervention CreateIntervention(Models.TransformerModel model) => new KeySpaceIntervention(this, model.Config);
+
+    /// <summary>The detector draws nothing at random: the seed is ignored.</summary>
+    InferenceIntervention IAdapterPayload.CreateIntervention(Models.TransformerModel model, ulong? seed) => CreateIntervention(model);
 }
 
 /// <summary>

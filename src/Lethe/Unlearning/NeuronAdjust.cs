@@ -35,7 +35,7 @@ public readonly record struct AdjustedNeuron(int Layer, int Index, double Forget
     public double Delta => ForgetMean - RetainMean;
 }
 
-public sealed class NeuronAdjust
+public sealed class NeuronAdjust : IAdapterPayload
 {
     public const double MinStd = 1e-6;
 
@@ -80,15 +80,15 @@ public sealed class NeuronAdjust
     internal static int[] Layers(IReadOnlyList<int>? layers, int numLayers)
     {
         var result = (layers ?? Enumerable.Range(0, numLayers).ToArray()).Distinct().OrderBy(l => l).ToArray();
-        foreach (int l in result) if (l < 0 || l >= numLayers) throw new LetheException($"--layers: layer {l} is outside the model's layers 0..{numLayers - 1}");
-        if (result.Length == 0) throw new LetheException("--layers selects no layer");
+        foreach (int l in result) if (l < 0 || l >= numLayers) throw LetheException.About($"layers: layer {l} is outside the model's layers 0..{numLayers - 1}", "layers");
+        if (result.Length == 0) throw LetheException.About("layers selects no layer", "layers");
         return result;
     }
 
     /// <summary>round(percent/100 · total), at least 1; percent in (0, 100].</summary>
     internal static int CountOf(double percent, long total)
     {
-        if (!(percent > 0 && percent <= 100)) throw new LetheException($"--p is a percentage in (0, 100], got {percent}");
+        if (!(percent > 0 && percent <= 100)) throw LetheException.About($"p is a percentage in (0, 100], got {percent}", "p");
         return (int)Math.Max(1, Math.Min(total, Math.Round(percent / 100 * total)));
     }
 
@@ -114,6 +114,8 @@ public sealed class NeuronAdjust
         double p = AdjustProbability(x, n);
         return p > 0 && rng.NextDouble() < p ? Transform(x, n, map) : x;
     }
+
+    IEnumerable<int> IAdapterPayload.Layers => Neurons.Select(n => n.Layer);
 
     public InferenceIntervention CreateIntervention(TransformerModel model, ulong? seed = null) => new NeuronAdjustIntervention(this, model.Config, seed ?? Seed, Draw);
 }

@@ -140,7 +140,7 @@ public static class ProbeSets
     /// </summary>
     public static EncodedProbes Encode(Tokenizer tokenizer, IEnumerable<string> texts, int maxTokens, int vocabSize)
     {
-        if (maxTokens < 1) throw new LetheException($"--max-tokens must be at least 1, got {maxTokens}");
+        if (maxTokens < 1) throw LetheException.About($"max_tokens must be at least 1, got {maxTokens}", "max_tokens");
         var ids = new List<int[]>();
         int truncated = 0; long tokens = 0;
         foreach (var t in texts)

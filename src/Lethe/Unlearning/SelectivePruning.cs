@@ -16,7 +16,7 @@ namespace Lethe.Unlearning;
 /// <summary>A pruned neuron and its importance score.</summary>
 public readonly record struct PrunedNeuron(int Layer, int Index, double Score);
 
-public sealed class SelectivePruning
+public sealed class SelectivePruning : IAdapterPayload
 {
     public const double Epsilon = 1e-8;
 
@@ -47,6 +47,11 @@ public sealed class SelectivePruning
             if (n.Layer < 0 || n.Layer >= config.NumLayers || n.Index < 0 || n.Index >= config.IntermediateSize)
                 throw new LetheException($"Selective Pruning: neuron {n.Index} of layer {n.Layer} does not exist in {config.SourcePath} ({config.NumLayers} layers, d_ff {config.IntermediateSize})");
     }
+
+    IEnumerable<int> IAdapterPayload.Layers => Neurons.Select(n => n.Layer);
+
+    /// <summary>Pruning draws nothing at random: the seed is ignored.</summary>
+    InferenceIntervention IAdapterPayload.CreateIntervention(TransformerModel model, ulong? seed) => CreateIntervention(model);
 
     public InferenceIntervention CreateIntervention(TransformerModel model)
     {

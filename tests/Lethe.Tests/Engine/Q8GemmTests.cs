@@ -91,7 +91,7 @@ public unsafe class Q8GemmTests
         var e = Assert.Throws<LetheException>(() => Q8Matrix.FromTensor(t));
         Assert.Contains("model.layers.2.self_attn.o_proj.weight", e.Message);
         Assert.Contains("[3, 40]", e.Message);
-        Assert.Contains("--q8-fallback bf16", e.Message);
+        Assert.Contains("q8_fallback bf16", e.Message);
     }
 
     /// <summary>The kernel's sums in double: Σ_b sa·sw·Σ qa·qw over the same quantized values.</summary>

@@ -161,7 +161,7 @@ public class CodeSandboxTests
     public void WithoutTheSandboxTheRunnerRefusesUnlessUnsafeIsAllowed()
     {
         var e = Assert.Throws<LetheException>(() => new PythonRunner(new PythonRunOptions { UnshareTool = "/no/such/unshare" }));
-        Assert.Contains("--allow-unsafe-code", e.Message);
+        Assert.Contains("allow_unsafe_code", e.Message);
         Assert.Contains("cannot be contained", e.Message);
         var unsafeRunner = new PythonRunner(new PythonRunOptions { UnshareTool = "/no/such/unshare", AllowUnsafe = true });
         Assert.Equal(CodeContainment.Unsafe, unsafeRunner.Containment);

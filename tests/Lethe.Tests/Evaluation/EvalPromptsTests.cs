@@ -54,7 +54,7 @@ public class EvalPromptsTests
         Assert.False(EvalSuite.IsTaskName("comprehension."));
         Assert.False(EvalSuite.IsTaskName("mmlu"));
         Assert.Equal(DatasetFiles.Fixture("gsm8k", "train.jsonl"), EvalSuite.TrainSplitOf(DatasetFiles.Fixture("gsm8k", "test.jsonl")));
-        Assert.Contains("--shots", Assert.Throws<LetheException>(() => EvalSuite.TrainSplitOf(DatasetFiles.Fixture("mmlu", "test.jsonl"))).Message);
+        Assert.Contains("shots needs a train split", Assert.Throws<LetheException>(() => EvalSuite.TrainSplitOf(DatasetFiles.Fixture("mmlu", "test.jsonl"))).Message);
         var task = EvalSuite.CreateTask("math", DatasetFiles.Fixture("gsm8k", "test.jsonl"), new TaskSettings { Limit = 2, Shots = 1 });
         Assert.Equal(2, task.Count);
         Assert.StartsWith("Question: Tom reads", ((MathTask)task).Prompt(Gsm8kReader.Read(DatasetFiles.Fixture("gsm8k", "test.jsonl"))[0]));

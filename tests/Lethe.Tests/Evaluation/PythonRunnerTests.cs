@@ -173,6 +173,6 @@ public class PythonRunnerTests
     public void AMissingInterpreterIsAUserError()
     {
         var e = Assert.Throws<LetheException>(() => new PythonRunner(new PythonRunOptions { Python = "/no/such/python3" }));
-        Assert.Contains("--python", e.Message);
+        Assert.Contains("python_executable", e.Message); Assert.Contains("python_executable", e.Parameters);
     }
 }

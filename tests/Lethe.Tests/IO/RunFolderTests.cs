@@ -37,7 +37,7 @@ public class RunFolderTests : IDisposable
         Directory.CreateDirectory(P("mine"));
         File.WriteAllText(P("mine/notes.txt"), "user's");
         var e = Assert.Throws<LetheException>(() => StagedFolder.Begin(policy, "--out", P("mine")));
-        Assert.Contains("--force", e.Message);
+        Assert.Contains("pass force", e.Message); Assert.Contains("force", e.Parameters);
     }
 
     [Fact]

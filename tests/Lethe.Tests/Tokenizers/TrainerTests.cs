@@ -92,7 +92,7 @@ public class TrainerTests
     public void Too_small_a_vocabulary_is_a_clear_error()
     {
         var e = Assert.Throws<LetheException>(() => BpeTrainer.TrainTexts(new[] { "abc" }, new BpeTrainerOptions(100)));
-        Assert.Contains("--vocab-size 100", e.Message);
+        Assert.Contains("vocab_size 100", e.Message);
         Assert.Contains("257", e.Message);
     }
 

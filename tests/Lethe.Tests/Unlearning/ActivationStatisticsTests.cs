@@ -89,7 +89,7 @@ public class ActivationStatisticsTests
         Assert.Contains("outside", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { KeyLayers = new[] { 7 } })).Message);
         Assert.Contains("no texts", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, new List<int[]>(), new ProbeStatisticsOptions { PreActMoments = true })).Message);
         var tooLong = new List<int[]> { Enumerable.Repeat(3, model.Config.MaxPositions + 1).ToArray() };
-        Assert.Contains("--max-tokens", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, tooLong, new ProbeStatisticsOptions { PreActMoments = true })).Message);
+        Assert.Contains("max_tokens", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, tooLong, new ProbeStatisticsOptions { PreActMoments = true })).Message);
     }
 }
 
@@ -160,5 +160,46 @@ public class AnswerScoreTests
         }
         // The last token of a probe is inside the box fitted on those probes (k* is the max), so text 0 scores ≤ 1.
         Assert.InRange(scores[0], 0, 1 + 1e-9);
+    }
+}
+
+/// <summary>IProbeCollector: a method's own statistic gathered in the same pass, real tokens only.</summary>
+public class ProbeCollectorTests
+{
+    /// <summary>A statistic defined outside ActivationStatistics: mean |mlp.coeff| of one layer, by hand.</summary>
+    private sealed class AbsCoeffCollector(int layer) : IProbeCollector
+    {
+        public double[] Sum = Array.Empty<double>();
+        public long Tokens;
+        public HashSet<int> Seen = new();
+        public int LastLayer(ModelConfig config) => layer;
+        public void Attach(HookSet hooks, ProbeBatch batch) => hooks.Add(HookNames.Block(layer, "mlp.coeff"), (_, x) =>
+        {
+            int width = x.Dim(1);
+            if (Sum.Length == 0) Sum = new double[width];
+            for (int b = 0; b < batch.Lengths.Length; b++)
+            {
+                var rows = batch.RealRows(x, b);
+                for (int r = 0; r < rows.Length; r++) Sum[r % width] += Math.Abs(rows[r]);
+                Tokens += batch.Lengths[b];
+                Seen.Add(batch.Members[b]);
+            }
+            return null;
+        });
+    }
+
+    [Fact]
+    public void ACollectorFromOutsideSeesOnlyRealTokensInTheSamePass()
+    {
+        using var model = ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama"));
+        var rng = new Rng(8);
+        var texts = Enumerable.Range(0, 9).Select(_ => Enumerable.Range(0, 2 + rng.NextInt(14)).Select(_ => 2 + rng.NextInt(model.Config.VocabSize - 2)).ToArray()).ToList();
+        var collector = new AbsCoeffCollector(0);
+        var stats = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { BatchSize = 4, Collectors = new[] { collector } });
+        Assert.Equal(texts.Sum(t => (long)t.Length), collector.Tokens);
+        Assert.Equal(Enumerable.Range(0, texts.Count), collector.Seen.Order());
+        var reference = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { BatchSize = 4, CoeffAbsMeans = true }).CoeffAbs![0].Mean();
+        for (int j = 0; j < reference.Length; j++) Assert.Equal(reference[j], collector.Sum[j] / collector.Tokens, 1e-9);
+        Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { Collectors = new[] { new AbsCoeffCollector(9) } }));
     }
 }

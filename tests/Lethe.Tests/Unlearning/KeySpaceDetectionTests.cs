@@ -108,8 +108,8 @@ public class KeySpaceDetectionTests
         // Ties: two equal smallest scores and a 1-of-2 allowance must not flag both.
         var tied = AlphaCalibration.ForFalsePositiveRate(new[] { 1.0, 1.0, 2.0, 3.0 }, 0.25);
         Assert.True(tied.Alpha < 1.0);
-        Assert.Contains("--target-fpr", Assert.Throws<LetheException>(() => AlphaCalibration.ForFalsePositiveRate(scores, 1.5)).Message);
-        Assert.Contains("--retain", Assert.Throws<LetheException>(() => AlphaCalibration.ForFalsePositiveRate(Array.Empty<double>(), 0.01)).Message);
+        Assert.Contains("target_fpr", Assert.Throws<LetheException>(() => AlphaCalibration.ForFalsePositiveRate(scores, 1.5)).Message);
+        Assert.Contains("retain has no probe texts", Assert.Throws<LetheException>(() => AlphaCalibration.ForFalsePositiveRate(Array.Empty<double>(), 0.01)).Message);
     }
 
     [Fact]

@@ -189,7 +189,7 @@ public class NeuronAdjustTests
         // Only Δ > 0 can be chosen, however large p is; restricted to layer 0 only layer 0's.
         Assert.Equal(5, NeuronAdjust.Select(forget, retain, 100).Neurons.Count);
         Assert.All(NeuronAdjust.Select(forget, retain, 100, layers: new[] { 0 }).Neurons, n => Assert.Equal(0, n.Layer));
-        Assert.Contains("--p", Assert.Throws<LetheException>(() => NeuronAdjust.Select(forget, retain, 0)).Message);
+        Assert.Contains("p is a percentage", Assert.Throws<LetheException>(() => NeuronAdjust.Select(forget, retain, 0)).Message);
     }
 
     [Fact]

@@ -136,9 +136,9 @@ public static class WorldGenerator
     public static List<WorldFile> Generate(string outDir, WorldOptions options, bool force = false, Action<string>? log = null)
     {
         string root = Path.GetFullPath(outDir);
-        if (File.Exists(root)) throw new LetheException($"{outDir}: a file has that name; give a folder for --out");
+        if (File.Exists(root)) throw LetheException.About($"{outDir}: a file has that name; give a folder as out_dir", "out_dir");
         if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any() && !force)
-            throw new LetheException($"{outDir}: the folder is not empty; choose a new folder or pass --force to overwrite the world's files in it");
+            throw LetheException.About($"{outDir}: the folder is not empty; choose a new folder, or overwrite the world's files in it (force)", "force");
         var world = Build(options, log);
         var written = new List<WorldFile>();
         foreach (var (path, items, text) in Render(world))

@@ -71,6 +71,6 @@ public sealed record WorldOptions(ulong Seed = WorldOptions.DefaultSeed, WorldSi
     {
         "small" => WorldSize.Small,
         "full" => WorldSize.Full,
-        _ => throw new LetheException($"--size: '{text}' is not a world size; use small (fast, for tests and the demo) or full (the training corpus of the shipped model)"),
+        _ => throw LetheException.About($"size: '{text}' is not a world size; use small (fast, for tests and the demo) or full (the training corpus of the shipped model)", "size"),
     };
 }

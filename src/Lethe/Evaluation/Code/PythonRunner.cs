@@ -65,8 +65,8 @@ public sealed class PythonRunner
     public string IsolationDescription => Containment == CodeContainment.Sandbox
         ? $"sandbox (unshare: user, mount, PID and network namespaces): read-only /usr and /etc, a private {options.TempBytes >> 20} MB /tmp the only writable place, no network, at most {options.MaxProcesses} processes, unprivileged, every process killed at the end"
         : Isolation == NetworkIsolation.NetworkNamespace
-            ? "UNSAFE (no sandbox, --allow-unsafe-code): network namespace (unshare -rn) only; files readable and writable with your permissions"
-            : "UNSAFE (no sandbox, --allow-unsafe-code): Python socket constructors disabled only (not a kernel-level fence); files readable and writable with your permissions";
+            ? "UNSAFE (no sandbox, unsafe code allowed): network namespace (unshare -rn) only; files readable and writable with your permissions"
+            : "UNSAFE (no sandbox, unsafe code allowed): Python socket constructors disabled only (not a kernel-level fence); files readable and writable with your permissions";
 
     private readonly CodeSandbox? sandbox;
 
@@ -94,7 +94,7 @@ public sealed class PythonRunner
             return;
         }
         if (!options.AllowUnsafe)
-            throw new LetheException($"code evaluation: generated programs cannot be contained on this machine ({why}); Lethe does not run them uncontained. Enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or user.max_user_namespaces > 0) and install util-linux, or pass --allow-unsafe-code to run them with only network, time, memory and file-size limits");
+            throw LetheException.About($"code evaluation: generated programs cannot be contained on this machine ({why}); Lethe does not run them uncontained. Enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or user.max_user_namespaces > 0) and install util-linux, or run them with only network, time, memory and file-size limits (allow_unsafe_code)", "allow_unsafe_code");
         Containment = CodeContainment.Unsafe;
         Isolation = options.Isolation != NetworkIsolation.PythonSocketsOnly && ProbeNamespace(interpreter) ? NetworkIsolation.NetworkNamespace : NetworkIsolation.PythonSocketsOnly;
         if (options.Isolation == NetworkIsolation.NetworkNamespace && Isolation != NetworkIsolation.NetworkNamespace)
@@ -223,10 +223,10 @@ public sealed class PythonRunner
         // Ask the interpreter for its real path: a launcher such as a pyenv shim needs environment
         // variables that the cleared child environment does not have.
         var (exit, stdout) = RunBriefly(python, "-I", "-S", "-c", "import sys; print(sys.executable); print(sys.base_prefix)");
-        if (exit is null) throw new LetheException($"code evaluation: the Python interpreter `{python}` was not found; install Python 3 or pass --python PATH");
+        if (exit is null) throw LetheException.About($"code evaluation: the Python interpreter `{python}` was not found; install Python 3 or give its path as python_executable", "python_executable");
         var lines = stdout.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (exit != 0 || lines.Length < 2 || !File.Exists(lines[0]))
-            throw new LetheException($"code evaluation: `{python} -I -S` does not run (exit {exit}); install Python 3 or pass --python PATH");
+            throw LetheException.About($"code evaluation: `{python} -I -S` does not run (exit {exit}); install Python 3 or give its path as python_executable", "python_executable");
         return (lines[0], lines[1]);
     }
 

@@ -15,7 +15,7 @@ public static class GgufConvert
     public static ConvertTarget ParseTarget(string s) => s.ToLowerInvariant() switch
     {
         "hf" => ConvertTarget.Hf, "gguf" => ConvertTarget.Gguf,
-        _ => throw new LetheException($"--to '{s}': use hf (a Hugging Face folder) or gguf (a llama.cpp / Ollama file)"),
+        _ => throw LetheException.About($"target '{s}': use hf (a Hugging Face folder) or gguf (a llama.cpp / Ollama file)", "target"),
     };
 
     /// <summary>Converts input to output; type is f32|f16|bf16|q8_0 (q8_0 only for GGUF), null = as the input stores it.</summary>
@@ -26,7 +26,7 @@ public static class GgufConvert
         bool inputIsGguf = GgufFile.LooksLikeGguf(input);
         if (!inputIsGguf && !Directory.Exists(input))
             throw new LetheException(File.Exists(input)
-                ? $"{input}: is neither a model folder nor a .gguf file; unlearning adapters (KSD, NA) stay Lethe adapters — convert the base model and apply the adapter with --adapter"
+                ? $"{input}: is neither a model folder nor a .gguf file; unlearning adapters (KSD, NA) stay Lethe adapters — convert the base model and apply the adapter file to it when it runs"
                 : $"{input}: not found; IN is a Hugging Face model folder or a .gguf file");
         if (outFull == inFull || outFull.StartsWith(inFull + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new LetheException($"{output}: is the input or lies inside it; write the conversion to a new path so the input stays intact");
@@ -39,7 +39,7 @@ public static class GgufConvert
         if (target == ConvertTarget.Hf)
         {
             DType? dtype = type is null ? null : type.ToLowerInvariant() == "q8_0"
-                ? throw new LetheException("--type q8_0 is a GGUF type; a Hugging Face folder is written as f32, f16 or bf16")
+                ? throw LetheException.About("type q8_0 is a GGUF type; a Hugging Face folder is written as f32, f16 or bf16", "type")
                 : DTypes.Parse(type);
             using var model = ModelLoader.Load(input, dtype);
             string temporary = Path.Combine(parent, $".{Path.GetFileName(outFull)}.{Guid.NewGuid():N}.lethe-tmp");

@@ -17,7 +17,7 @@ public static class GgufExport
     public static GgufOutputType ParseType(string s) => s.ToLowerInvariant() switch
     {
         "f32" => GgufOutputType.F32, "f16" => GgufOutputType.F16, "bf16" => GgufOutputType.BF16, "q8_0" => GgufOutputType.Q8_0,
-        _ => throw new LetheException($"--type '{s}' is not a GGUF output type; use f32, f16, bf16 or q8_0"),
+        _ => throw LetheException.About($"type '{s}' is not a GGUF output type; use f32, f16, bf16 or q8_0", "type"),
     };
 
     /// <summary>llama.cpp's general.file_type code (llama_ftype) of an output type.</summary>

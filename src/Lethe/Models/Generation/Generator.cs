@@ -48,11 +48,11 @@ public sealed class Generator
     {
         if (prompts.Count == 0) return Array.Empty<GeneratedSequence>();
         if (prompts.Any(p => p.Length == 0)) throw new LetheException("a prompt has no tokens; give at least one (for example the BOS token)");
-        if (options.MaxNewTokens < 0) throw new LetheException($"--max-new-tokens must be ≥ 0, got {options.MaxNewTokens}");
+        if (options.MaxNewTokens < 0) throw LetheException.About($"max_new_tokens must be ≥ 0, got {options.MaxNewTokens}", "max_new_tokens");
         int B = prompts.Count, P = prompts.Max(p => p.Length);
         int capacity = P + options.MaxNewTokens;
         if (capacity > model.Config.MaxPositions && (model.Config.RotaryDim > 0 || model.Config.LearnedPositions))
-            throw new LetheException($"prompt ({P} tokens) + --max-new-tokens ({options.MaxNewTokens}) exceed the model's {model.Config.MaxPositions} positions");
+            throw LetheException.About($"prompt ({P} tokens) + max_new_tokens ({options.MaxNewTokens}) exceed the model's {model.Config.MaxPositions} positions", "max_new_tokens");
         var eos = (options.EosIds ?? model.Config.EosTokenIds).ToHashSet();
         var intervention = options.Intervention;
         var hooks = intervention is null ? options.Hooks : options.Hooks is null ? intervention.Hooks : new HookSet().Include(options.Hooks).Include(intervention.Hooks);

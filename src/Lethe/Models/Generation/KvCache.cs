@@ -23,7 +23,7 @@ public sealed unsafe class KvCache : IDisposable
     {
         if (batch <= 0 || capacity <= 0) throw new LetheException($"a KV cache needs a positive batch and capacity, got {batch} and {capacity}");
         long bytes = 2L * config.NumLayers * batch * capacity * config.NumKvHeads * config.HeadDim * 4;
-        if (bytes > 64L << 30) throw new LetheException($"a KV cache for {batch} × {capacity} positions would need {bytes >> 30} GiB; lower the batch or --max-new-tokens");
+        if (bytes > 64L << 30) throw LetheException.About($"a KV cache for {batch} × {capacity} positions would need {bytes >> 30} GiB; lower the batch or max_new_tokens", "max_new_tokens");
         Batch = batch; Capacity = capacity; KvHeads = config.NumKvHeads; HeadDim = config.HeadDim;
         keys = new Tensor[config.NumLayers]; values = new Tensor[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)

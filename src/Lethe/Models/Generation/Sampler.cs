@@ -19,11 +19,11 @@ public sealed record SamplingOptions
     public void Validate()
     {
         // Written as "!(inside)" so that NaN, which fails every comparison, is refused too.
-        if (!(Temperature >= 0 && float.IsFinite(Temperature))) throw new LetheException($"--temperature must be a finite number ≥ 0, got {Temperature}");
-        if (TopK < 0) throw new LetheException($"--top-k must be ≥ 0, got {TopK}");
-        if (!(TopP > 0 && TopP <= 1)) throw new LetheException($"--top-p must lie in (0, 1], got {TopP}");
-        if (!(MinP >= 0 && MinP <= 1)) throw new LetheException($"--min-p must lie in [0, 1], got {MinP}");
-        if (!(RepetitionPenalty > 0 && float.IsFinite(RepetitionPenalty))) throw new LetheException($"--repetition-penalty must be a finite positive number, got {RepetitionPenalty}");
+        if (!(Temperature >= 0 && float.IsFinite(Temperature))) throw LetheException.About($"temperature must be a finite number ≥ 0, got {Temperature}", "temperature");
+        if (TopK < 0) throw LetheException.About($"top_k must be ≥ 0, got {TopK}", "top_k");
+        if (!(TopP > 0 && TopP <= 1)) throw LetheException.About($"top_p must lie in (0, 1], got {TopP}", "top_p");
+        if (!(MinP >= 0 && MinP <= 1)) throw LetheException.About($"min_p must lie in [0, 1], got {MinP}", "min_p");
+        if (!(RepetitionPenalty > 0 && float.IsFinite(RepetitionPenalty))) throw LetheException.About($"repetition_penalty must be a finite positive number, got {RepetitionPenalty}", "repetition_penalty");
     }
 }
 

@@ -48,8 +48,8 @@ public sealed class Trainer
     /// <param name="trainable">Weights to train (default: every weight of the model). They must be writable f32.</param>
     public Trainer(TransformerModel model, IBatchSource data, TrainOptions options, IEnumerable<Tensor>? trainable = null, TextWriter? stderr = null)
     {
-        if (options.Steps <= 0) throw new LetheException($"--steps must be positive, got {options.Steps}");
-        if (options.GradAccum <= 0) throw new LetheException($"--grad-accum must be positive, got {options.GradAccum}");
+        if (options.Steps <= 0) throw LetheException.About($"steps must be positive, got {options.Steps}", "steps");
+        if (options.GradAccum <= 0) throw LetheException.About($"grad_accum must be positive, got {options.GradAccum}", "grad_accum");
         this.model = model; this.data = data; this.options = options; this.stderr = stderr;
         var parameters = (trainable ?? model.Weights.Values).Distinct().ToArray();
         foreach (var p in parameters) p.RequiresGrad = true;
@@ -100,7 +100,7 @@ public sealed class Trainer
             optimizer.Step();
             Step++;
             double loss1 = lossSum / options.GradAccum;
-            if (!double.IsFinite(loss1)) throw new LetheException($"training diverged at step {Step}: the loss is {loss1}; lower --lr or raise --warmup");
+            if (!double.IsFinite(loss1)) throw LetheException.About($"training diverged at step {Step}: the loss is {loss1}; lower lr or raise warmup", "lr", "warmup");
             var m = new StepMetrics(Step, loss1, optimizer.LearningRate, gradNorm, tokens, tokens / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds);
             history.Add(m);
             AppendMetrics(m);

@@ -33,7 +33,7 @@ public sealed class TokenStreamSource : IBatchSource
     public TokenStreamSource(int[] tokens, int batch, int length)
     {
         if (batch <= 0 || length <= 0) throw new LetheException($"batch size and sequence length must be positive, got {batch} and {length}");
-        if (tokens.Length < length + 1) throw new LetheException($"the training corpus has {tokens.Length} tokens, fewer than one sequence of {length + 1}; lower --seq-len or add data");
+        if (tokens.Length < length + 1) throw LetheException.About($"the training corpus has {tokens.Length} tokens, fewer than one sequence of {length + 1}; lower seq_len or add data", "seq_len");
         this.tokens = tokens; this.batch = batch; this.length = length;
     }
 

@@ -13,7 +13,7 @@ public static class TrainingData
 {
     public static IBatchSource Open(IReadOnlyList<string> files, Tokenizer tokenizer, ModelConfig config, int batch, int seqLen, ulong seed)
     {
-        if (files.Count == 0) throw new LetheException("no training data: give --data FILE (txt or jsonl)");
+        if (files.Count == 0) throw LetheException.About("no training text: data_files is empty; give a txt or jsonl file", "data_files");
         var stream = new List<int>();
         var pairs = new List<(int[], int[])>();
         int? bos = config.BosTokenId; int? eos = config.EosTokenIds.Length > 0 ? config.EosTokenIds[0] : null;

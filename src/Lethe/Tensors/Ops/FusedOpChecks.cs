@@ -35,7 +35,7 @@ internal static class FusedOpChecks
     public static void CheckTrainable(string op, Tensor v, string what)
     {
         if (Autograd.Tape.Needs(v) && v.DType != DType.F32)
-            throw new LetheException($"{op}: cannot train the {v.DType.Name()} {what}{NameOf(v)}; load the model with --dtype f32 to train it");
+            throw LetheException.About($"{op}: cannot train the {v.DType.Name()} {what}{NameOf(v)}; load the model with dtype f32 to train it", "dtype");
     }
 
     private static string NameOf(Tensor t) => t.Name is null ? "" : $" '{t.Name}'";

@@ -40,7 +40,7 @@ public static unsafe partial class Op
                     Gemm.Multiply(false, false, rows, inF, outF, gy, outF, weight.BytePtr, weight.DType, inF, Grad.Buffer(x).F32Ptr, inF, accumulate: true);
                 if (weight.RequiresGrad)
                 {
-                    if (weight.DType != DType.F32) throw new LetheException($"Linear: cannot train the {weight.DType.Name()} weight '{weight.Name}'; load the model with --dtype f32 to train it");
+                    if (weight.DType != DType.F32) throw LetheException.About($"Linear: cannot train the {weight.DType.Name()} weight '{weight.Name}'; load the model with dtype f32 to train it", "dtype");
                     Gemm.Multiply(true, false, outF, inF, rows, gy, outF, x.F32Ptr, DType.F32, inF, Grad.Buffer(weight).F32Ptr, inF, accumulate: true);
                 }
                 if (bias != null && bias.RequiresGrad)

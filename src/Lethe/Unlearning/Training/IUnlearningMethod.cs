@@ -5,10 +5,11 @@
 //                       they need, how deep the model must run, and a per-run objective that gives
 //                       the loss of one step. UnlearnRunner does everything else (data, optimizer,
 //                       checkpoints, resume, run record, the output Hugging Face folder).
-// Inference-time methods (KSD, NA, pruning: they produce adapters) are meant to implement
-// IUnlearningMethod with MethodKind.Adapter and a fitting interface of their own; they are not
-// moved here yet. Parameter names are the library's own (snake_case); the CLI shows them as flags
-// with dashes (retain_weight → --retain-weight).
+//   IAdapterMethod      inference-time methods (KSD, Neuron Adjust, Selective Pruning; in
+//                       Unlearning/IAdapterMethod.cs): they fit an adapter file from probe sets.
+// Both kinds are listed in MethodRegistry and resolve their parameters through MethodSettings.
+// Parameter names are the library's own (snake_case); the CLI shows them as flags with dashes
+// (retain_weight → --retain-weight).
 using Lethe.Models;
 using Lethe.Models.Training;
 using Lethe.Tensors;
@@ -22,6 +23,15 @@ public sealed record MethodParameter(string Name, string Default, string Help, s
 {
     /// <summary>Values that replace Default under a preset ("zephyr-7b", "demo").</summary>
     public IReadOnlyDictionary<string, string> Presets { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The smallest value allowed, checked when the settings are resolved (null: no bound).</summary>
+    public double? Min { get; init; }
+
+    /// <summary>A free-text value (not checked as a number when the settings are resolved; "" = unset for numbers).</summary>
+    public bool IsText { get; init; }
+
+    /// <summary>Other names a front end may accept for it (the CLI's --percent beside --p).</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = Array.Empty<string>();
 }
 
 public interface IUnlearningMethod

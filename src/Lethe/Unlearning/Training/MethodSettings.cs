@@ -1,7 +1,9 @@
 // Resolved parameter values of one run: declared defaults, then the preset's values, then what the
-// user set. Unknown names and malformed values are refused naming the parameter. Also the training
+// user set. Unknown names and malformed values are refused naming the parameter (listed in the
+// exception's Parameters, so a front end can show its own spelling). Also the training
 // parameters every weight-editing method shares (TrainingParameters), with per-method defaults.
 using System.Globalization;
+using System.Text.Json.Nodes;
 
 namespace Lethe.Unlearning.Training;
 
@@ -31,11 +33,13 @@ public sealed class MethodSettings
             if (!known.TryGetValue(name, out var p))
                 throw new LetheException($"{method.Name}: has no parameter '{name}'; its parameters are {string.Join(", ", known.Keys)}");
             if (p.Choices is { } choices && !choices.Contains(value))
-                throw new LetheException($"{method.Name}: {name} '{value}' is not one of {string.Join(", ", choices)}");
+                throw LetheException.About($"{method.Name}: {name} '{value}' is not one of {string.Join(", ", choices)}", name);
             values[name] = value;
         }
         var settings = new MethodSettings(method.Name, preset, values);
-        foreach (var p in method.Parameters.Where(p => p.Choices is null && p.Default != "")) settings.Number(p.Name); // validate early
+        foreach (var p in method.Parameters.Where(p => p.Choices is null && !p.IsText && values[p.Name] != "")) // validate early
+            if (settings.Number(p.Name) < p.Min)
+                throw LetheException.About($"{method.Name}: {p.Name} must be ≥ {p.Min.Value.ToString(CultureInfo.InvariantCulture)}, got {values[p.Name]}", p.Name);
         return settings;
     }
 
@@ -45,7 +49,7 @@ public sealed class MethodSettings
     {
         string v = Text(name);
         if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) || !double.IsFinite(x))
-            throw new LetheException($"{MethodName}: {name} must be a finite number, got '{v}'");
+            throw LetheException.About($"{MethodName}: {name} must be a finite number, got '{v}'", name);
         return x;
     }
 
@@ -53,9 +57,36 @@ public sealed class MethodSettings
     {
         double x = Number(name);
         if (x != Math.Floor(x) || x < min || x > int.MaxValue)
-            throw new LetheException($"{MethodName}: {name} must be a whole number ≥ {min}, got '{Text(name)}'");
+            throw LetheException.About($"{MethodName}: {name} must be a whole number ≥ {min}, got '{Text(name)}'", name);
         return (int)x;
     }
+
+    /// <summary>
+    /// The run record's settings part, the same for every kind of method: {"method", "preset",
+    /// "parameters": every resolved value by name, sorted}. unlearn_run.json starts with it; an
+    /// adapter file stores it as its "settings" metadata.
+    /// </summary>
+    public JsonObject ToJson() => new()
+    {
+        ["method"] = MethodName,
+        ["preset"] = Preset,
+        ["parameters"] = new JsonObject(values.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+    };
+
+    /// <summary>An optional number: "" means unset.</summary>
+    public double? OptionalNumber(string name) => Text(name) == "" ? null : Number(name);
+
+    /// <summary>A number in [min, max] (either bound open when asked), refused naming the parameter and the range.</summary>
+    public double Number(string name, double min, double max, bool minOpen = false, bool maxOpen = false)
+    {
+        double x = Number(name);
+        if ((minOpen ? x > min : x >= min) && (maxOpen ? x < max : x <= max)) return x;
+        string range = $"{(minOpen ? "(" : "[")}{min.ToString(CultureInfo.InvariantCulture)}, {(double.IsPositiveInfinity(max) ? "∞)" : max.ToString(CultureInfo.InvariantCulture) + (maxOpen ? ")" : "]"))}";
+        throw LetheException.About($"{MethodName}: {name} must be in {range}, got {Text(name)}", name);
+    }
+
+    /// <summary>Whether the user (or the preset) gave this parameter a value other than its declared default.</summary>
+    public bool IsSet(string name) => Text(name) != "";
 
     /// <summary>An optional whole number: "" means unset.</summary>
     public int? OptionalInteger(string name, int min = int.MinValue) => Text(name) == "" ? null : Integer(name, min);

@@ -64,7 +64,7 @@ public static class UnlearnRunner
         string work = outDir + PartialSuffix, checkpoint = Path.Combine(work, "checkpoint");
         CheckOutput(outDir, modelDir, o.ReplaceExisting);
         if (Directory.Exists(work) && !o.Resume)
-            throw new LetheException($"{work} holds an unfinished run: resume it (--resume) or delete it");
+            throw LetheException.About($"{work} holds an unfinished run: continue it with resume, or delete it", "resume");
 
         int steps = s.Integer("steps", 1), batchSize = s.Integer("batch_size", 1), maxTokens = s.Integer("max_tokens", 2);
         int every = s.Integer("checkpoint_every", 1), warmup = s.Integer("warmup", 0);
@@ -175,11 +175,9 @@ public static class UnlearnRunner
         // Finish: the model folder and the run record, then one rename.
         ModelSaver.Save(trained.Trained, work, dtype: inputDType);
         double wall = previousSeconds + clock.Elapsed.TotalSeconds;
-        var record = new JsonObject
+        var record = s.ToJson();
+        foreach (var (key, value) in new JsonObject
         {
-            ["method"] = method.Name,
-            ["preset"] = s.Preset,
-            ["parameters"] = new JsonObject(s.Values.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             ["trained_tensors"] = new JsonArray(names.Select(n => (JsonNode?)n).ToArray()),
             ["trained_parameters"] = trained.Parameters.Sum(p => p.Length),
             ["model"] = modelDir,
@@ -194,7 +192,7 @@ public static class UnlearnRunner
             ["wall_seconds"] = Math.Round(wall, 3),
             ["peak_memory_bytes"] = PeakMemory(),
             ["final"] = history.Count > 0 ? new JsonObject(history[^1].Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))) : null,
-        };
+        }.ToList()) record[key] = value?.DeepClone();
         AtomicFile.WriteAllText(Path.Combine(work, "unlearn_run.json"), record.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         CheckpointFolder.Remove(checkpoint);
         if (o.Verb is not null) OutputPolicy.Mark(work, o.Verb);

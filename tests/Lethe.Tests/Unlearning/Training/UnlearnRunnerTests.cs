@@ -105,7 +105,7 @@ public class UnlearnRunnerTests
         Assert.True(Directory.Exists(dir.File("resumed") + UnlearnRunner.PartialSuffix));
         // A run left unfinished is not silently restarted.
         var e = Assert.Throws<LetheException>(() => Run(method, s, dir, "resumed"));
-        Assert.Contains("--resume", e.Message);
+        Assert.Contains("continue it with resume", e.Message);
         var resumed = Run(method, s, dir, "resumed", o => o with { Resume = true });
         Assert.True(resumed.Finished);
         Assert.Equal(2, resumed.History.Count);

@@ -1,0 +1,140 @@
+// The inference-time methods on the method contract: each registered IAdapterMethod is an `unlearn`
+// verb with a flag per declared parameter; settings are refused naming the parameter; adapter files
+// written by Lethe before the methods moved onto the contract (fixtures/unlearn/adapters-v1, written
+// by the CLI of commit 42b7abb from the probe files beside them) still load, and a fit through the
+// registry with the same settings gives the same adapter, value for value.
+using Lethe.Cli.Commands;
+using Lethe.Models;
+using Lethe.Tests.Cli;
+using Lethe.Tokenizers;
+using Lethe.Unlearning;
+using Lethe.Unlearning.Methods;
+using Lethe.Unlearning.Training;
+using Xunit;
+
+namespace Lethe.Tests.Unlearning;
+
+public sealed class AdapterMethodTests
+{
+    private static string V1(string file) => Path.Combine(AppContext.BaseDirectory, "fixtures", "unlearn", "adapters-v1", file);
+
+    [Fact]
+    public void EveryAdapterMethodIsAVerbWithItsParametersAsFlags()
+    {
+        Assert.Equal(new[] { "ksd", "neuron-adjust", "prune" }, MethodRegistry.Adapters.Select(m => m.Name));
+        foreach (var method in MethodRegistry.Adapters)
+        {
+            Assert.Equal(MethodKind.Adapter, method.Kind);
+            var (rc, stdout, _) = CliRun.Run("unlearn", method.Name, "--help");
+            Assert.Equal(0, rc);
+            foreach (var p in method.Parameters)
+            {
+                Assert.Contains(CliFlags.Flag(p.Name), stdout);
+                foreach (var alias in p.Aliases) Assert.Contains(CliFlags.Flag(alias), stdout);
+            }
+            Assert.Equal(method is IWeightExport, stdout.Contains("--export-model"));
+            // Every default resolves (numbers parse, choices are among the allowed).
+            MethodSettings.Resolve(method, null, null);
+        }
+    }
+
+    [Fact]
+    public void BadSettingsAreRefusedNamingTheParameter()
+    {
+        var ksd = MethodRegistry.Adapter("ksd");
+        var e = Assert.Throws<LetheException>(() => MethodSettings.Resolve(ksd, null, new Dictionary<string, string> { ["holdout"] = "lots" }));
+        Assert.Equal(new[] { "holdout" }, e.Parameters);
+        Assert.Contains("ksd: holdout must be a finite number, got 'lots'", e.Message);
+        e = Assert.Throws<LetheException>(() => MethodSettings.Resolve(ksd, null, new Dictionary<string, string> { ["batch_size"] = "0" }));
+        Assert.Equal("ksd: batch_size must be ≥ 1, got 0", e.Message);
+        var (rc, _, err) = CliRun.Run("unlearn", "prune", SyntheticProbes.Fixture("llama"), "--forget", "no-such-probes.txt", "--out", Path.Combine(Path.GetTempPath(), $"x-{Guid.NewGuid():N}.safetensors"), "--max-tokens", "0");
+        Assert.Equal(1, rc);
+        Assert.Contains("prune: --max-tokens must be ≥ 1, got 0", err); // refused before anything is read
+        // Checks inside a fit name the CLI's flags too.
+        string Fail(params string[] extra)
+        {
+            var r = CliRun.Run(new[] { "unlearn", "ksd", SyntheticProbes.Fixture("llama"), "--forget", V1("forget.txt"), "--retain", V1("retain.txt"),
+                "--out", Path.Combine(Path.GetTempPath(), $"x-{Guid.NewGuid():N}.safetensors") }.Concat(extra).ToArray());
+            Assert.Equal(1, r.rc);
+            return r.stderr;
+        }
+        Assert.Contains("ksd: --sweep-layers chooses layers on a validation probe set", Fail("--sweep-layers", "true")); // files have no validation split
+        Assert.Contains("ksd: --calibrate-on answer needs --probe-text prompt", Fail("--calibrate-on", "answer", "--probe-text", "full"));
+        e = Assert.Throws<LetheException>(() => MethodSettings.Resolve(ksd, null, new Dictionary<string, string> { ["combine"] = "some" }));
+        Assert.Equal(new[] { "combine" }, e.Parameters);
+        Assert.Throws<LetheException>(() => MethodRegistry.Adapter("ga")); // a training method is not an adapter method
+        Assert.Contains("unknown adapter method 'nope'", Assert.Throws<LetheException>(() => MethodRegistry.Adapter("nope")).Message);
+    }
+
+    private static (TransformerModel model, AdapterFitContext context) Context(string method, Dictionary<string, string> given, ulong seed)
+    {
+        var model = ModelLoader.Load(SyntheticProbes.Fixture("llama"));
+        var settings = MethodSettings.Resolve(MethodRegistry.Adapter(method), null, given);
+        var part = ProbeParameters.Part(settings);
+        return (model, new AdapterFitContext
+        {
+            Model = model, Tokenizer = Tokenizer.Load(SyntheticProbes.Fixture("llama")), Settings = settings, Seed = seed,
+            Forget = new[] { ProbeSets.Read(V1("forget.txt"), part) }, Retain = new[] { ProbeSets.Read(V1("retain.txt"), part) },
+        });
+    }
+
+    private static UnlearningAdapter Refit(string method, Dictionary<string, string> given, ulong seed = 0)
+    {
+        var (model, context) = Context(method, given, seed);
+        using (model) return MethodRegistry.Adapter(method).Run(context);
+    }
+
+    [Fact]
+    public void KsdFilesOfTheFormerCodeLoadAndMatchARefit()
+    {
+        // lethe unlearn ksd llama --forget forget.txt --retain retain.txt --layers 0,-1 --out ksd.safetensors
+        var old = UnlearningAdapter.Load(V1("ksd.safetensors"));
+        var now = Refit("ksd", new() { ["layers"] = "0,-1" });
+        Assert.Equal("ksd", old.Method);
+        Assert.Equal(new[] { 0, 1 }, old.Layers);
+        Assert.Equal(now.Detector!.Alpha, old.Detector!.Alpha);
+        Assert.Equal(now.Detector.Combine, old.Detector.Combine);
+        Assert.Equal(now.Detector.Refusal, old.Detector.Refusal);
+        foreach (var (layer, box) in now.Detector.Boxes)
+        {
+            Assert.Equal(box.Mean, old.Detector.Boxes[layer].Mean);
+            Assert.Equal(box.Std, old.Detector.Boxes[layer].Std);
+            Assert.Equal(box.KStar, old.Detector.Boxes[layer].KStar);
+        }
+        Assert.Equal(old.Hyperparameters.ToJsonString(), now.Hyperparameters.ToJsonString());
+        Assert.Equal(old.Report.ToJsonString(), now.Report.ToJsonString());
+    }
+
+    [Fact]
+    public void NeuronAdjustAndPruningFilesOfTheFormerCodeLoadAndMatchARefit()
+    {
+        // lethe unlearn neuron-adjust ... --p 10 --map unreflected --seed 3; lethe unlearn prune ... --percent 5
+        var oldNa = UnlearningAdapter.Load(V1("na.safetensors"));
+        var nowNa = Refit("neuron-adjust", new() { ["p"] = "10", ["map"] = "unreflected" }, seed: 3);
+        Assert.Equal(nowNa.NeuronAdjust!.Neurons, oldNa.NeuronAdjust!.Neurons);
+        Assert.Equal(NeuronAdjustMap.Unreflected, oldNa.NeuronAdjust.Map);
+        Assert.Equal(3UL, oldNa.NeuronAdjust.Seed);
+        Assert.Equal(nowNa.NeuronAdjust.Draw, oldNa.NeuronAdjust.Draw);
+        Assert.Equal(oldNa.Hyperparameters.ToJsonString(), nowNa.Hyperparameters.ToJsonString());
+
+        var oldPr = UnlearningAdapter.Load(V1("prune.safetensors"));
+        var nowPr = Refit("prune", new() { ["p"] = "5" });
+        Assert.Equal(nowPr.Pruning!.Neurons, oldPr.Pruning!.Neurons);
+        Assert.Equal(oldPr.Report.ToJsonString(), nowPr.Report.ToJsonString());
+
+        // A file written now reads back as the same payload.
+        string path = Path.Combine(Path.GetTempPath(), $"lethe-na-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            nowNa.Save(path);
+            var back = UnlearningAdapter.Load(path);
+            Assert.Equal(nowNa.NeuronAdjust.Neurons, back.NeuronAdjust!.Neurons);
+            // The run record's settings part travels with the file (files of the former code have none).
+            Assert.Equal("neuron-adjust", (string)back.Settings!["method"]!);
+            Assert.Equal("10", (string)back.Settings["parameters"]!["p"]!);
+            Assert.Equal("unreflected", (string)back.Settings["parameters"]!["map"]!);
+            Assert.Null(oldNa.Settings);
+        }
+        finally { File.Delete(path); }
+    }
+}
