@@ -1,0 +1,54 @@
+// An OpenAI-compatible server over the shipped model, in-process on a free loopback port, for the
+// serving tests: the same OpenAiService + OpenAiServer that `lethe serve` starts, with options and an
+// intervention of the test's choosing. Disposing stops the server and the decode loop.
+using System.Text;
+using System.Text.Json.Nodes;
+using Lethe.Cli.Serving;
+using Lethe.Models;
+using Lethe.Models.Generation;
+using Lethe.Serving;
+using Lethe.Tests.Tokenizers;
+using Lethe.Tokenizers;
+
+namespace Lethe.Tests.Serving;
+
+internal sealed class ServerFixture : IAsyncDisposable
+{
+    public static string ModelPath => Path.Combine(JsReference.RepoRoot, "models", "lethe-demo");
+    private static readonly Lazy<TransformerModel> SharedModel = new(() => ModelLoader.Load(ModelPath));
+    public static TransformerModel Model => SharedModel.Value;
+    public static Tokenizer Tokenizer { get; } = Tokenizer.Load(ModelPath);
+
+    public BatchScheduler Scheduler { get; }
+    public OpenAiServer Server { get; }
+    public HttpClient Http { get; }
+    public StringWriter Log { get; } = new();
+
+    private ServerFixture(BatchScheduler scheduler, OpenAiServer server)
+    {
+        Scheduler = scheduler; Server = server;
+        Http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(2) };
+    }
+
+    public static async Task<ServerFixture> StartAsync(SchedulerOptions? options = null, InferenceIntervention? intervention = null, long maxBody = 1 << 20)
+    {
+        var scheduler = new BatchScheduler(Model, Tokenizer, intervention, options);
+        var log = new StringWriter();
+        var server = await OpenAiServer.StartAsync(new OpenAiService(scheduler, "lethe-demo"), new ServerOptions { Port = 0, MaxBodyBytes = maxBody }, log);
+        return new ServerFixture(scheduler, server);
+    }
+
+    public async Task<(int Status, JsonNode? Body, HttpResponseMessage Response)> PostAsync(string path, string json, CancellationToken cancel = default)
+    {
+        var response = await Http.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"), cancel);
+        string text = await response.Content.ReadAsStringAsync(cancel);
+        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text), response);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await Server.DisposeAsync();
+        Scheduler.Dispose();
+    }
+}
