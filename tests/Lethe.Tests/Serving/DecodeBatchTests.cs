@@ -106,6 +106,32 @@ public class DecodeBatchTests
         Assert.Equal(Alone(m, new[] { 0, 9, 3, 4, 8, 10, 11 }, 6, new SamplingOptions()), spared.Tokens);
     }
 
+    [Fact]
+    public void AStepThatThrowsHandsBackEverySequenceAndTheBatchGoesOn()
+    {
+        using var m = Load("llama");
+        bool fail = false;
+        // Throws in the decode pass (one new position per row) once armed; prefills pass.
+        var failing = new HookIntervention(h => h.Add(HookNames.Embed, (_, x) => fail && x.Dim(0) == 1 ? throw new InvalidOperationException("injected") : null));
+        using var batch = new DecodeBatch(m, new DecodeBatchOptions { MaxRows = 3, Capacity = 30, EosIds = Array.Empty<int>(), Intervention = failing });
+        var running = new DecodeSequence(new[] { 0, 5, 6 }, 10, new SamplingOptions());
+        var done = new DecodeSequence(new[] { 0, 4 }, 1, new SamplingOptions());        // finishes in its prefill
+        var joining = new DecodeSequence(new[] { 0, 7, 8 }, 10, new SamplingOptions()); // prefilled in the failing step
+        batch.Add(running);
+        batch.Step();
+        batch.Add(done); batch.Add(joining);
+        fail = true;
+        Assert.Throws<InvalidOperationException>(() => batch.Step());
+        var abandoned = batch.Abandon();
+        Assert.Equal(new[] { running, done, joining }.ToHashSet(), abandoned.ToHashSet());
+        Assert.Equal(0, batch.Count);
+        fail = false;
+        var after = new DecodeSequence(new[] { 0, 9 }, 5, new SamplingOptions());
+        batch.Add(after);
+        while (batch.Count > 0) batch.Step();
+        Assert.Equal(Alone(m, new[] { 0, 9 }, 5, new SamplingOptions()), after.Tokens);
+    }
+
     /// <summary>Abstains on the sequence whose newest position in a pass is the given one (reads the pass layout only).</summary>
     private sealed class FlagAtPosition(int position) : InferenceIntervention
     {

@@ -51,21 +51,12 @@ public class OpenAiServerTests
         // The same prompt through the library's generator gives the same text (greedy).
         var ids = ChatPrompt.Encode(ServerFixture.Tokenizer, new[] { new Lethe.Tokenizers.ChatMessage("user", "What is 2 + 3?") });
         Assert.Equal(ids.Length, (int)chat["usage"]!["prompt_tokens"]!);
-        string expected = Expected(ids, 12, ChatPrompt.DefaultStops(ServerFixture.Tokenizer));
+        string expected = ServerFixture.Expected(ids, 12, ChatPrompt.DefaultStops(ServerFixture.Tokenizer));
         Assert.Equal(expected, (string?)choice["message"]!["content"]);
 
         var (s2, text, _) = await f.PostAsync("/v1/completions", """{"model":"lethe-demo","prompt":"The river","max_tokens":5,"stop":["\n"]}""");
         Assert.Equal(200, s2);
-        Assert.Equal(Expected(ServerFixture.Tokenizer.Encode("The river", addSpecialTokens: true), 5, new[] { "\n" }), (string?)text!["choices"]![0]!["text"]);
-    }
-
-    private static string Expected(int[] ids, int maxNew, IReadOnlyList<string> stops)
-    {
-        var sb = new System.Text.StringBuilder();
-        var stream = new StopTextStream(ServerFixture.Tokenizer, stops, p => sb.Append(p));
-        new Generator(ServerFixture.Model).GenerateSequences(new[] { ids }, new GenerationOptions { MaxNewTokens = maxNew }, (_, t, _) => stream.Push(t));
-        stream.Flush();
-        return sb.ToString();
+        Assert.Equal(ServerFixture.Expected(ServerFixture.Tokenizer.Encode("The river", addSpecialTokens: true), 5, new[] { "\n" }), (string?)text!["choices"]![0]!["text"]);
     }
 
     [Fact]

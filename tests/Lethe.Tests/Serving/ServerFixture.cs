@@ -45,6 +45,16 @@ internal sealed class ServerFixture : IAsyncDisposable
         return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text), response);
     }
 
+    /// <summary>What the library's generator answers to these prompt ids, cut at the stop strings (the server must answer the same).</summary>
+    public static string Expected(int[] ids, int maxNew, IReadOnlyList<string> stops, SamplingOptions? sampling = null)
+    {
+        var sb = new StringBuilder();
+        var stream = new StopTextStream(Tokenizer, stops, p => sb.Append(p));
+        new Generator(Model).GenerateSequences(new[] { ids }, new GenerationOptions { MaxNewTokens = maxNew, Sampling = sampling ?? new() }, (_, t, _) => stream.Push(t));
+        stream.Flush();
+        return sb.ToString();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

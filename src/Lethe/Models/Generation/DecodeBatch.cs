@@ -134,16 +134,21 @@ public sealed class DecodeBatch : IDisposable
     /// <summary>Runs one step (see the file header); returns the sequences that finished in it.</summary>
     public List<DecodeSequence> Step()
     {
-        var finished = new List<DecodeSequence>();
+        var finished = stepFinished = new List<DecodeSequence>();
+        stepJoining = null;
         using var noGrad = Tape.NoGrad();
-        var joining = Prefill(finished, out var fresh);
+        var joining = stepJoining = Prefill(finished, out var fresh);
         using (fresh)
         {
             Decode(finished);
             Join(joining, fresh);
         }
+        stepFinished = null; stepJoining = null;
         return finished;
     }
+
+    // What a step that throws midway holds outside rows and pending, so that Abandon ends it too.
+    private List<DecodeSequence>? stepFinished, stepJoining;
 
     private List<DecodeSequence> Prefill(List<DecodeSequence> finished, out KvCache? fresh)
     {
@@ -155,8 +160,7 @@ public sealed class DecodeBatch : IDisposable
             else if (s.MaxNewTokens == 0) Finish(s, FinishReason.Length, finished);
             else starting.Add(s);
         }
-        pending.Clear();
-        if (starting.Count == 0) return starting;
+        if (starting.Count == 0) { pending.Clear(); return starting; }
         int R = starting.Count, P = starting.Max(s => s.Prompt.Length);
         var ids = new int[R * P];
         Array.Fill(ids, options.PadId);
@@ -166,10 +170,16 @@ public sealed class DecodeBatch : IDisposable
             starting[r].Prompt.CopyTo(ids, r * P + starting[r].KeyStart);
         }
         fresh = new KvCache(model.Config, R, P);
-        var logits = Pass(ids, starting, P, fresh);
-        var survivors = Advance(starting, logits, finished);
-        if (survivors.Count < R) fresh.Keep(survivors.ToArray());
-        return survivors.Select(r => starting[r]).ToList();
+        try
+        {
+            var logits = Pass(ids, starting, P, fresh);
+            var survivors = Advance(starting, logits, finished);
+            if (survivors.Count < R) fresh.Keep(survivors.ToArray());
+            // Only now do they leave `pending`: a pass that throws leaves them there for Abandon.
+            pending.Clear();
+            return survivors.Select(r => starting[r]).ToList();
+        }
+        catch { fresh.Dispose(); fresh = null; throw; }
     }
 
     private void Decode(List<DecodeSequence> finished)
@@ -228,11 +238,12 @@ public sealed class DecodeBatch : IDisposable
             intervention.SetPass(new PassLayout(R, T, Enumerable.Range(0, R).ToArray(), keyStart.Select(k => kv.Length - k).ToArray(), seqs.Select(s => s.Key).ToArray()));
         }
         var logitRows = Enumerable.Range(0, R).Select(r => r * T + T - 1).ToArray();
-        float[] logits;
-        using (arena.Activate())
-            logits = model.Forward(ids, R, new ForwardOptions { Cache = kv, KeyStart = keyStart, LogitRows = logitRows, Hooks = hooks }).ToArray();
-        arena.Reset();
-        return logits;
+        try
+        {
+            using (arena.Activate())
+                return model.Forward(ids, R, new ForwardOptions { Cache = kv, KeyStart = keyStart, LogitRows = logitRows, Hooks = hooks }).ToArray();
+        }
+        finally { arena.Reset(); }
     }
 
     /// <summary>Samples each sequence's next token from its logits row; returns the rows that go on.</summary>
@@ -263,12 +274,13 @@ public sealed class DecodeBatch : IDisposable
         finished.Add(s);
     }
 
-    /// <summary>Ends every sequence in the batch or waiting (after a failed step): they are returned, marked Cancelled, and the batch is empty.</summary>
+    /// <summary>Ends every sequence in the batch or waiting to join (after a step that threw): they are returned, marked Cancelled, and the batch is empty.</summary>
     public List<DecodeSequence> Abandon()
     {
-        var all = rows.Concat(pending).ToList();
+        var all = rows.Concat(pending).Concat(stepJoining ?? new()).Concat(stepFinished ?? new()).Distinct().ToList();
         foreach (var s in all) s.Finish = FinishReason.Cancelled;
         rows.Clear(); pending.Clear(); cache.Clear();
+        stepFinished = null; stepJoining = null;
         return all;
     }
 
