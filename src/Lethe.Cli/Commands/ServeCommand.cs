@@ -3,7 +3,8 @@
 // an OpenAI-compatible HTTP server (GET /v1/models, POST /v1/chat/completions, POST /v1/completions)
 // over one model, its unlearning adapters acting on every request. Parses, loads, starts
 // (Lethe.Serving does the batching and the wire format, Serving/OpenAiServer the HTTP), prints the
-// address it listens on, and serves until Ctrl-C.
+// address it listens on, and serves until Ctrl-C. Without --threads the kernels use all cores but
+// one, leaving one to Kestrel.
 using System.CommandLine;
 using Lethe.Cli.Serving;
 using Lethe.Models.Generation;
@@ -36,6 +37,9 @@ public static class ServeCommand
             serverOptions.Validate();
             var schedulerOptions = new SchedulerOptions { MaxBatch = parse.GetValue(maxBatch), MaxQueue = parse.GetValue(maxQueue), MaxTokens = parse.GetValue(maxTokens) };
             schedulerOptions.Validate();
+            // The decode loop's kernel threads spin between jobs; without --threads they leave one
+            // core to the HTTP side, which otherwise waits for CPU while the batch decodes.
+            if (parse.GetValue(LetheCli.Threads) is null) Lethe.Tensors.Engine.Threads = ServeThreads();
             string modelPath = parse.GetValue(model)!;
             using var m = CliArgs.LoadModel(parse, model, dtype, q8Fallback);
             var tokenizer = Tokenizer.Load(modelPath);
@@ -54,4 +58,7 @@ public static class ServeCommand
         });
         return cmd;
     }
+
+    /// <summary>Kernel threads for serving when --threads is not given: all cores but one.</summary>
+    public static int ServeThreads() => Math.Max(1, Environment.ProcessorCount - 1);
 }
