@@ -33,7 +33,7 @@ public static class ServeBench
     {
         var o = new BenchOptions(args);
         string model = o.Get("model") ?? Path.Combine(Lethe.Tests.Tokenizers.JsReference.RepoRoot, "models", "lethe-demo");
-        int requests = o.Int("requests", 32), maxTokens = o.Int("max-tokens", 64);
+        int requests = o.Int("requests", 96), maxTokens = o.Int("max-tokens", 64);
         double temperature = o.Get("temperature") is { } t ? double.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : 0.8;
         // As `lethe serve`: all cores but one for the kernels unless --threads says otherwise.
         Lethe.Tensors.Engine.Threads = o.Get("threads") is not null ? o.Int("threads", 1) : Lethe.Cli.Commands.ServeCommand.ServeThreads();
