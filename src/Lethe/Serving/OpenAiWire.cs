@@ -68,6 +68,10 @@ public static class OpenAiWire
 {
     private static readonly JsonSerializerOptions Strict = new() { AllowTrailingCommas = false, NumberHandling = JsonNumberHandling.Strict };
 
+    // Responses keep text as it is ("+", "<", Chinese, Hindi) instead of \uXXXX escapes: the same
+    // JSON to a parser, readable in a log or curl. Only for API bodies, never embedded in HTML.
+    private static readonly JsonSerializerOptions Out = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Parses a request body; malformed JSON or a field of the wrong type is an OpenAiError (400) naming the field.</summary>
     public static T Parse<T>(ReadOnlySpan<byte> body) where T : WireRequest
     {
@@ -179,13 +183,13 @@ public static class OpenAiWire
     };
 
     public static string ErrorJson(string message, string type, string? param, string? code) =>
-        new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = param, ["code"] = code } }.ToJsonString();
+        new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = param, ["code"] = code } }.ToJsonString(Out);
 
     public static string ModelsJson(string modelId, long created) => new JsonObject
     {
         ["object"] = "list",
         ["data"] = new JsonArray(new JsonObject { ["id"] = modelId, ["object"] = "model", ["created"] = created, ["owned_by"] = "lethe" }),
-    }.ToJsonString();
+    }.ToJsonString(Out);
 
     public static JsonObject Usage(Finished f) => new()
     {
@@ -204,7 +208,7 @@ public static class OpenAiWire
         {
             ["id"] = id, ["object"] = chat ? "chat.completion" : "text_completion", ["created"] = created, ["model"] = model,
             ["choices"] = new JsonArray(choice), ["usage"] = Usage(f),
-        }.ToJsonString();
+        }.ToJsonString(Out);
     }
 
     /// <summary>The last chunk of a stream that asked for usage (stream_options.include_usage): no choices, the token counts.</summary>
@@ -212,7 +216,7 @@ public static class OpenAiWire
     {
         ["id"] = id, ["object"] = chat ? "chat.completion.chunk" : "text_completion", ["created"] = created, ["model"] = model,
         ["choices"] = new JsonArray(), ["usage"] = Usage(end),
-    }.ToJsonString();
+    }.ToJsonString(Out);
 
     /// <summary>One streamed chunk: a piece of text (the first with the assistant role) or the end (its finish reason); usage: null when the stream will end with a usage chunk.</summary>
     public static string Chunk(bool chat, string id, string model, long created, string? text, bool first, Finished? end, bool withUsage)
@@ -234,6 +238,6 @@ public static class OpenAiWire
             ["choices"] = new JsonArray(choice),
         };
         if (withUsage) chunk["usage"] = null;
-        return chunk.ToJsonString();
+        return chunk.ToJsonString(Out);
     }
 }
