@@ -4,7 +4,6 @@
 // (sampled with a seed, streamed and not) and sends an unknown model name. The server is the
 // `lethe serve` command in its own process on a free loopback port. What the client receives must
 // equal what Lethe's generator answers for the same prompt and sampling.
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Lethe.Models.Generation;
 using Lethe.Serving;
@@ -19,17 +18,9 @@ public class OpenAiClientTests
     public async Task TheOfficialOpenAiClientTalksToLetheServe()
     {
         string client = JsReference.InstallFolder(Path.Combine(JsReference.RepoRoot, "tools", "openai-client"));
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Lethe.Cli.dll"), "serve", ServerFixture.ModelPath, "--port", "0", "--max-tokens", "64" })
-            psi.ArgumentList.Add(a);
-        using var server = Process.Start(psi)!;
+        var (server, url) = await ServerFixture.StartServeProcessAsync("--max-tokens", "64");
         try
         {
-            string banner = await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2))
-                ?? throw new InvalidOperationException("lethe serve exited: " + await server.StandardError.ReadToEndAsync());
-            var url = System.Text.RegularExpressions.Regex.Match(banner, @"http://\S+/v1").Value;
-            Assert.False(string.IsNullOrEmpty(url), banner);
-
             var (code, output) = JsReference.Run("node", new[] { "client.mjs", url, "lethe-demo" }, client, TimeSpan.FromMinutes(3));
             Assert.True(code == 0, "node client.mjs failed:\n" + output);
             var seen = JsonNode.Parse(output)!;
@@ -55,10 +46,6 @@ public class OpenAiClientTests
             Assert.Equal("model", (string?)seen["badModel"]!["param"]);
             Assert.False(server.HasExited);
         }
-        finally
-        {
-            if (!server.HasExited) server.Kill(entireProcessTree: true);
-            await server.WaitForExitAsync();
-        }
+        finally { await ServerFixture.StopAsync(server); }
     }
 }

@@ -55,6 +55,31 @@ internal sealed class ServerFixture : IAsyncDisposable
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Starts `lethe serve` over the shipped model in its own process on a free loopback port (the
+    /// built Lethe.Cli.dll beside the tests) with extra arguments; returns the process and its /v1
+    /// address, read from the line it prints. The caller kills the process.
+    /// </summary>
+    public static async Task<(System.Diagnostics.Process Process, string Url)> StartServeProcessAsync(params string[] extra)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Lethe.Cli.dll"), "serve", ModelPath, "--port", "0" }.Concat(extra))
+            psi.ArgumentList.Add(a);
+        var server = System.Diagnostics.Process.Start(psi)!;
+        string banner = await server.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2))
+            ?? throw new InvalidOperationException("lethe serve exited: " + await server.StandardError.ReadToEndAsync());
+        var url = System.Text.RegularExpressions.Regex.Match(banner, @"http://\S+/v1").Value;
+        if (url.Length == 0) { server.Kill(true); throw new InvalidOperationException("lethe serve printed no address: " + banner); }
+        return (server, url);
+    }
+
+    public static async Task StopAsync(System.Diagnostics.Process server)
+    {
+        if (!server.HasExited) server.Kill(entireProcessTree: true);
+        await server.WaitForExitAsync();
+        server.Dispose();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
