@@ -12,6 +12,7 @@ public static class CommandRegistry
         yield return ConvertCommand.Build();
         yield return LogitsCommand.Build();
         yield return GenerateCommand.Build();
+        yield return ServeCommand.Build();
         yield return TrainCommand.Build();
         yield return TokenizeCommand.Build();
         yield return DetokenizeCommand.Build();

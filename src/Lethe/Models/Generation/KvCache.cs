@@ -2,7 +2,9 @@
 // capacity of positions: k, v per layer [B, C, Hkv, Dh]. Each forward step appends its new rows
 // (after RoPE and any q/k-norm) at [Length, Length + T) and attention reads rows [0, Length + T)
 // where they lie — nothing is reallocated while generating; Keep moves the rows of the sequences
-// still generating to the front when others finish.
+// still generating to the front when others finish. For a batch whose sequences come and go
+// (DecodeBatch), Shift moves every row's positions by the same amount (more or less left padding)
+// and Append adds the rows of another cache (freshly prefilled sequences) after the current ones.
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
 
@@ -19,12 +21,15 @@ public sealed unsafe class KvCache : IDisposable
     /// <summary>Positions already stored (the same for every sequence; left padding is part of it).</summary>
     public int Length { get; internal set; }
 
+    /// <summary>Rows allocated: Batch can grow back up to this with Append.</summary>
+    public int Rows { get; }
+
     public KvCache(ModelConfig config, int batch, int capacity)
     {
         if (batch <= 0 || capacity <= 0) throw new LetheException($"a KV cache needs a positive batch and capacity, got {batch} and {capacity}");
         long bytes = 2L * config.NumLayers * batch * capacity * config.NumKvHeads * config.HeadDim * 4;
         if (bytes > 64L << 30) throw LetheException.About($"a KV cache for {batch} × {capacity} positions would need {bytes >> 30} GiB; lower the batch or max_new_tokens", "max_new_tokens");
-        Batch = batch; Capacity = capacity; KvHeads = config.NumKvHeads; HeadDim = config.HeadDim;
+        Batch = batch; Rows = batch; Capacity = capacity; KvHeads = config.NumKvHeads; HeadDim = config.HeadDim;
         keys = new Tensor[config.NumLayers]; values = new Tensor[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
@@ -80,6 +85,51 @@ public sealed unsafe class KvCache : IDisposable
         }
         Batch = sequences.Length;
     }
+
+    /// <summary>
+    /// Moves every row's stored positions by delta (positive: toward the end, adding left padding;
+    /// negative: dropping that many leading positions, which must be padding of every row). The
+    /// caller moves each row's KeyStart by the same delta. Positions left behind keep stale values
+    /// that KeyStart masks.
+    /// </summary>
+    internal void Shift(int delta)
+    {
+        if (delta == 0) return;
+        if (Length + delta < 0 || Length + delta > Capacity)
+            throw new ArgumentException($"KvCache.Shift: moving {Length} positions by {delta} leaves the capacity {Capacity}");
+        long row = (long)KvHeads * HeadDim;
+        int from = Math.Max(0, -delta), count = Length - from;
+        for (int layer = 0; layer < keys.Length; layer++)
+            foreach (var t in new[] { keys[layer], values[layer] })
+                for (int b = 0; b < Batch; b++)
+                {
+                    // Span.CopyTo copies overlapping ranges as if through a temporary.
+                    var all = new Span<float>(t.F32Ptr + (long)b * Capacity * row, (int)(Capacity * row));
+                    all.Slice((int)(from * row), (int)(count * row)).CopyTo(all.Slice((int)((from + delta) * row)));
+                }
+        Length += delta;
+    }
+
+    /// <summary>Appends the rows of source (all its positions) as rows Batch.. of this cache, at positions [at, at + source.Length) where at + source.Length = Length.</summary>
+    internal void Append(KvCache source, int at)
+    {
+        if (source.KvHeads != KvHeads || source.HeadDim != HeadDim || source.keys.Length != keys.Length)
+            throw new ArgumentException("KvCache.Append: the caches belong to different models");
+        if (Batch + source.Batch > Rows || at < 0 || at + source.Length != Length)
+            throw new ArgumentException($"KvCache.Append: {source.Batch} rows of {source.Length} positions at {at} do not fit {Batch}/{Rows} rows of {Length}");
+        long row = (long)KvHeads * HeadDim, n = source.Length * row * 4;
+        for (int layer = 0; layer < keys.Length; layer++)
+            for (int b = 0; b < source.Batch; b++)
+            {
+                long dst = ((long)(Batch + b) * Capacity + at) * row, src = (long)b * source.Capacity * row;
+                Buffer.MemoryCopy(source.keys[layer].F32Ptr + src, keys[layer].F32Ptr + dst, n, n);
+                Buffer.MemoryCopy(source.values[layer].F32Ptr + src, values[layer].F32Ptr + dst, n, n);
+            }
+        Batch += source.Batch;
+    }
+
+    /// <summary>Drops every row: the cache is empty and ready for a new batch.</summary>
+    internal void Clear() { Batch = 0; Length = 0; }
 
     public void Dispose()
     {

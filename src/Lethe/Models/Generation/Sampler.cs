@@ -33,6 +33,7 @@ public sealed class Sampler
     private readonly Rng rng;
     private float[] probs = Array.Empty<float>();
     private int[] order = Array.Empty<int>();
+    private ulong[] keys = Array.Empty<ulong>();
 
     public Sampler(SamplingOptions options)
     {
@@ -51,17 +52,24 @@ public sealed class Sampler
         if (options.Temperature == 0f) return ArgMax(logits);
 
         int n = logits.Length;
-        if (probs.Length < n) { probs = new float[n]; order = new int[n]; }
+        if (probs.Length < n) { probs = new float[n]; order = new int[n]; keys = new ulong[n]; }
         // Softmax at the temperature, max-subtracted, in double for the normaliser.
         float max = float.NegativeInfinity;
         foreach (float l in logits) max = Math.Max(max, l);
         double sum = 0;
         for (int i = 0; i < n; i++) { probs[i] = MathF.Exp((logits[i] - max) / options.Temperature); sum += probs[i]; }
-        for (int i = 0; i < n; i++) { probs[i] = (float)(probs[i] / sum); order[i] = i; }
+        // Sort indices by probability, descending; ties by index so the order is fixed. The order is
+        // sorted as one 64-bit key per token (the bits of a non-negative float order as the float
+        // does, inverted for descending; the index below them breaks ties): a primitive sort, several
+        // times faster than sorting indices with a comparison delegate, in exactly the same order.
+        for (int i = 0; i < n; i++)
+        {
+            probs[i] = (float)(probs[i] / sum);
+            keys[i] = ((ulong)~BitConverter.SingleToUInt32Bits(probs[i]) << 32) | (uint)i;
+        }
         var p = probs.AsSpan(0, n); var idx = order.AsSpan(0, n);
-        // Sort indices by probability, descending; ties by index so the order is fixed.
-        var pArr = probs;
-        idx.Sort((a, b) => pArr[b] != pArr[a] ? pArr[b].CompareTo(pArr[a]) : a.CompareTo(b));
+        keys.AsSpan(0, n).Sort();
+        for (int i = 0; i < n; i++) idx[i] = (int)(uint)keys[i];
 
         int keep = n;
         if (options.TopK > 0) keep = Math.Min(keep, options.TopK);

@@ -1,9 +1,9 @@
 // Text in, text out: encodes the prompt (optionally through the tokenizer's chat template), runs
 // the token generator on a worker thread, and streams decoded text as IAsyncEnumerable<string>.
-// The streaming decoder never emits half a UTF-8 character, and text that might be the start of a
-// stop string is held back until it is known not to be one; a stop string ends generation and is
-// not emitted. Under an intervention that can abstain (Key Space Detection) the answer is known
-// only at its end: Answer returns it whole, or the refusal.
+// StopTextStream never emits half a UTF-8 character and holds back text that might be the start
+// of a stop string; a stop string ends generation and is not emitted. Under an intervention that
+// can abstain (Key Space Detection) the answer is known only at its end: Answer returns it whole,
+// or the refusal.
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Lethe.Tokenizers;
@@ -36,32 +36,9 @@ public sealed class TextGenerator
     /// </summary>
     private GeneratedSequence Run(int[] ids, GenerationOptions options, IReadOnlyList<string>? stopStrings, Action<string> emit, CancellationToken cancel)
     {
-        var stops = (stopStrings ?? Array.Empty<string>()).Where(s => s.Length > 0).ToArray();
-        int holdBack = stops.Length == 0 ? 0 : stops.Max(s => s.Length) - 1;
-        var decoder = tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
-        var text = new System.Text.StringBuilder();
-        int emitted = 0;
-        var result = new Generator(model).GenerateSequences(new[] { ids }, options, (_, token, _) =>
-        {
-            text.Append(decoder.Push(token));
-            string all = text.ToString();
-            foreach (var stop in stops)
-            {
-                int at = all.IndexOf(stop, Math.Max(0, emitted - holdBack), StringComparison.Ordinal);
-                if (at < 0) continue;
-                if (at > emitted) emit(all[emitted..at]);
-                emitted = int.MaxValue;
-                return true;
-            }
-            int safe = all.Length - holdBack;
-            if (safe > emitted) { emit(all[emitted..safe]); emitted = safe; }
-            return false;
-        }, cancel)[0];
-        if (emitted != int.MaxValue)
-        {
-            string rest = text.Append(decoder.Flush()).ToString();
-            if (rest.Length > emitted) emit(rest[emitted..]);
-        }
+        var text = new StopTextStream(tokenizer, stopStrings, emit);
+        var result = new Generator(model).GenerateSequences(new[] { ids }, options, (_, token, _) => text.Push(token), cancel)[0];
+        text.Flush();
         return result;
     }
 
