@@ -19,7 +19,7 @@ public class ServeCommandTests
         int width = ServerFixture.Model.Config.IntermediateSize;
         var box = new HypercubeFit(new double[width], Enumerable.Repeat(1e9, width).ToArray(), 1);
         var detector = new KeySpaceDetector(new Dictionary<int, HypercubeFit> { [6] = box }, alpha: 1, refusal: "That subject was unlearned.");
-        new UnlearningAdapter(detector, ModelIdentity.Of(ServerFixture.Model), Array.Empty<ProbeFileRecord>(), new JsonObject(), new JsonObject()).Save(adapter);
+        new UnlearningAdapter(AdapterMethods.KeySpaceDetection, detector, ModelIdentity.Of(ServerFixture.Model), Array.Empty<ProbeFileRecord>(), new JsonObject(), new JsonObject()).Save(adapter);
 
         var (server, url) = await ServerFixture.StartServeProcessAsync("--adapter", adapter);
         try
