@@ -28,9 +28,9 @@ public sealed record SchedulerOptions
 
     public void Validate()
     {
-        if (MaxBatch < 1) throw new LetheException($"--max-batch must be ≥ 1, got {MaxBatch}");
-        if (MaxQueue < 0) throw new LetheException($"--max-queue must be ≥ 0, got {MaxQueue}");
-        if (MaxTokens < 1) throw new LetheException($"--max-tokens must be ≥ 1, got {MaxTokens}");
+        if (MaxBatch < 1) throw LetheException.About($"max_batch must be ≥ 1, got {MaxBatch}", "max_batch");
+        if (MaxQueue < 0) throw LetheException.About($"max_queue must be ≥ 0, got {MaxQueue}", "max_queue");
+        if (MaxTokens < 1) throw LetheException.About($"max_tokens must be ≥ 1, got {MaxTokens}", "max_tokens");
         if (Capacity < 0) throw new LetheException($"the KV cache capacity must be ≥ 0, got {Capacity}");
     }
 }

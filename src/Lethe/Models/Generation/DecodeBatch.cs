@@ -35,7 +35,7 @@ public sealed class DecodeSequence
     public DecodeSequence(int[] prompt, int maxNewTokens, SamplingOptions sampling, Func<int, IReadOnlyList<int>, bool>? onToken = null, CancellationToken cancel = default)
     {
         if (prompt.Length == 0) throw new LetheException("a prompt has no tokens; give at least one (for example the BOS token)");
-        if (maxNewTokens < 0) throw new LetheException($"--max-new-tokens must be ≥ 0, got {maxNewTokens}");
+        if (maxNewTokens < 0) throw LetheException.About($"max_new_tokens must be ≥ 0, got {maxNewTokens}", "max_new_tokens");
         Prompt = prompt; MaxNewTokens = maxNewTokens; OnToken = onToken; Cancel = cancel;
         Sampler = new Sampler(sampling);
         Key = PassLayout.KeyOf(prompt);
