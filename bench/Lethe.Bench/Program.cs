@@ -15,6 +15,7 @@ public static class Program
         ["ops"] = ("fused ops in GB/s next to memcpy, and attention: ops [--threads N] [--reps R]", OpsBench.Run),
         ["attention"] = ("fused causal attention vs naive and PyTorch eager: attention [options]", a => { AttentionBench.Run(a); return 0; }),
         ["unlearn"] = ("training-free unlearning: generation overhead of KSD/NA/pruning adapters, fitting time at two probe sizes: unlearn [--threads N] [--clock cpu|wall] [--reps R] [--prompt P] [--new N] [--texts T] [--text-tokens K]", UnlearnBench.Run),
+        ["unlearn-train"] = ("RMU and NPO training steps on the SmolLM-135M-shaped model (4x512 tokens) vs PyTorch fp32, RMU peak memory vs its estimate: unlearn-train [--threads N] [--reps R] [--case rmu|npo] [--layer L] [--no-peer]", UnlearnTrainBench.Run),
         ["tokenizer"] = ("encode throughput vs @huggingface/tokenizers (node): tokenizer [--seconds S] [--mb M]", a => { TokenizerBench.Run(a); return 0; }),
     };
 
