@@ -56,6 +56,7 @@ public static class UnlearnTrainBench
                 ("peer_tok_s", Tok(peer) is double p ? Math.Round(p, 1) : null),
                 ("peer_cpu_s_per_step", peer?["cpu_seconds"] is { } pc ? Math.Round(pc.GetValue<double>(), 2) : null),
                 ("peer_1thread_tok_s", Tok(peer1) is double p1 ? Math.Round(p1, 1) : null),
+                ("peer_1thread_cpu_s_per_step", peer1?["cpu_seconds"] is { } pc1 ? Math.Round(pc1.GetValue<double>(), 2) : null),
                 ("ratio", Tok(peer) is double q ? Math.Round(tok / q, 2) : null),
                 ("ratio_vs_peer_best", best is double b ? Math.Round(tok / b, 2) : null),
                 ("peak_rss_mb", lethe["peak_rss_mb"]!.GetValue<double>()), ("rss_before_steps_mb", lethe["rss_before_steps_mb"]!.GetValue<double>()),

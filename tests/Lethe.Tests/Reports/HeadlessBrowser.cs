@@ -4,7 +4,6 @@
 // they are missing (as root; otherwise the failure says what to run), then runs
 // tools/browser-check/check-pages.mjs with node and parses its JSON. A missing tool or an
 // unreachable apt mirror is a test FAILURE with a message saying so, never a skip.
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Lethe.Tests.Reports;
@@ -90,27 +89,6 @@ public static class HeadlessBrowser
         }
     }
 
-    private static (int Code, string Stdout, string Stderr) Run(string program, IReadOnlyList<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? env = null)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"The report rendering tests need `{program}` on the PATH (node: Node.js 20+; apt-get: Debian), and it could not be started: {e.Message}", e);
-        }
-        using (p)
-        {
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(timeout))
-            {
-                p.Kill(true);
-                throw new TimeoutException($"`{program} {string.Join(' ', args)}` did not finish in {timeout.TotalSeconds} s");
-            }
-            return (p.ExitCode, stdout.Result, stderr.Result);
-        }
-    }
+    private static (int Code, string Stdout, string Stderr) Run(string program, IReadOnlyList<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? env = null) =>
+        ExternalProcess.Run(program, args, timeout, "The report rendering tests (node: Node.js 20+; apt-get: Debian)", env: env);
 }
