@@ -81,7 +81,7 @@ public static class ModelBench
         return 0;
     }
 
-    private static void WriteModel(string dir, DType dtype)
+    internal static void WriteModel(string dir, DType dtype)
     {
         if (File.Exists(Path.Combine(dir, "model.safetensors"))) return;
         Directory.CreateDirectory(dir);
@@ -240,14 +240,14 @@ public static class ModelBench
     }
 
     /// <summary>The checkout this bench was built from (the folder holding Lethe.slnx).</summary>
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "Lethe.slnx"))) return d.FullName;
         throw new LetheException("cannot find the repository root (Lethe.slnx) above the bench's folder");
     }
 
-    private static double PeakRssMb()
+    internal static double PeakRssMb()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith("VmHWM:")) return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;

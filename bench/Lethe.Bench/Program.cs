@@ -16,6 +16,7 @@ public static class Program
         ["attention"] = ("fused causal attention vs naive and PyTorch eager: attention [options]", a => { AttentionBench.Run(a); return 0; }),
         ["unlearn"] = ("training-free unlearning: generation overhead of KSD/NA/pruning adapters, fitting time at two probe sizes: unlearn [--threads N] [--clock cpu|wall] [--reps R] [--prompt P] [--new N] [--texts T] [--text-tokens K]", UnlearnBench.Run),
         ["serve"] = ("OpenAI-compatible server under load: 1, 4, 8 concurrent HTTP clients on 127.0.0.1, tokens/s, p50/p99 latency: serve [--model DIR] [--requests N] [--max-tokens M] [--clients 1,4,8] [--temperature T] [--threads N] [--scheduler | --loop]", ServeBench.Run),
+        ["unlearn-train"] = ("RMU and NPO training steps on the SmolLM-135M-shaped model (4x512 tokens) vs PyTorch fp32, RMU peak memory vs its estimate: unlearn-train [--threads N] [--reps R] [--case rmu|npo] [--layer L] [--no-peer]", UnlearnTrainBench.Run),
         ["tokenizer"] = ("encode throughput vs @huggingface/tokenizers (node): tokenizer [--seconds S] [--mb M]", a => { TokenizerBench.Run(a); return 0; }),
     };
 

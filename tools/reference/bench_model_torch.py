@@ -56,18 +56,19 @@ class Llama(torch.nn.Module):
         h = x.shape[-1] // 2
         return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
 
-    def forward(self, ids, cache=None, start=0):
+    def forward(self, ids, cache=None, start=0, stop_after=None):
+        """Final-normed hidden states [B, T, d]; with stop_after=l, the output of block l (no final norm)."""
         cfg, hd = self.cfg, self.hd
         H, KV, eps = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["rms_norm_eps"]
-        T = ids.shape[1]
+        B, T = ids.shape
         x = F.embedding(ids, self.w("model.embed_tokens.weight"))
         cos, sin = self.cos[start:start + T][None, None], self.sin[start:start + T][None, None]
         for i in range(cfg["num_hidden_layers"]):
             pre = f"model.layers.{i}."
             h = self.rms(x, self.w(pre + "input_layernorm.weight"), eps)
-            q = F.linear(h, self.w(pre + "self_attn.q_proj.weight")).view(1, T, H, hd).transpose(1, 2)
-            k = F.linear(h, self.w(pre + "self_attn.k_proj.weight")).view(1, T, KV, hd).transpose(1, 2)
-            v = F.linear(h, self.w(pre + "self_attn.v_proj.weight")).view(1, T, KV, hd).transpose(1, 2)
+            q = F.linear(h, self.w(pre + "self_attn.q_proj.weight")).view(B, T, H, hd).transpose(1, 2)
+            k = F.linear(h, self.w(pre + "self_attn.k_proj.weight")).view(B, T, KV, hd).transpose(1, 2)
+            v = F.linear(h, self.w(pre + "self_attn.v_proj.weight")).view(B, T, KV, hd).transpose(1, 2)
             q = q * cos + self.rot(q) * sin
             k = k * cos + self.rot(k) * sin
             if cache is not None:
@@ -82,11 +83,13 @@ class Llama(torch.nn.Module):
             if T > 1:
                 mask = torch.ones(T, S, dtype=torch.bool).triu(S - T + 1)
                 s = s.masked_fill(mask, float("-inf"))
-            a = (s.softmax(-1) @ v).transpose(1, 2).reshape(1, T, H * hd)
+            a = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, H * hd)
             x = x + F.linear(a, self.w(pre + "self_attn.o_proj.weight"))
             h = self.rms(x, self.w(pre + "post_attention_layernorm.weight"), eps)
             m = F.silu(F.linear(h, self.w(pre + "mlp.gate_proj.weight"))) * F.linear(h, self.w(pre + "mlp.up_proj.weight"))
             x = x + F.linear(m, self.w(pre + "mlp.down_proj.weight"))
+            if stop_after == i:
+                return x
         x = self.rms(x, self.w("model.norm.weight"), eps)
         return x
 

@@ -3,7 +3,6 @@
 // `npm ci` of tools/tokenizer-reference/package.json into ~/.cache/lethe/npm/<hash of package.json
 // and package-lock.json> (LETHE_NPM_CACHE overrides the root), and reuses that folder afterwards. No
 // npm or no registry is a test FAILURE with a message saying so, never a skip.
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -90,25 +89,8 @@ public static class JsReference
 
     public static (int Code, string Output) Run(string program, string[] args, string workDir, TimeSpan timeout)
     {
-        var psi = new ProcessStartInfo(program) { WorkingDirectory = workDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException($"The tokenizer conformance tests need `{program}` (Node.js and npm) on the PATH, and it could not be started: {e.Message}. Install Node.js 20+ with npm.", e);
-        }
-        using (p)
-        {
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(timeout))
-            {
-                p.Kill(true);
-                throw new TimeoutException($"`{program} {string.Join(' ', args)}` did not finish in {timeout.TotalSeconds} s");
-            }
-            return (p.ExitCode, stdout.Result + stderr.Result);
-        }
+        var (code, stdout, stderr) = ExternalProcess.Run(program, args, timeout, "The tokenizer conformance tests (Node.js 20+ with npm)", workDir);
+        return (code, stdout + stderr);
     }
 
     /// <summary>Runs encode.mjs on a request; returns the parsed response.</summary>
