@@ -61,8 +61,11 @@ public sealed class VerifyResult
     public required List<RelearnResult> Relearn { get; init; }
     public required int ProbeHeldOut { get; init; }
 
-    public PatchResult BestCoefficientWindow => Patching.Patching.Where(p => p.Krs.Mean is not null).OrderByDescending(p => p.Krs.Mean).FirstOrDefault()
-        ?? Patching.Patching[0];
+    /// <summary>The coefficient-patching results (original → unlearned, all positions) per window; Patching may hold more points.</summary>
+    public List<PatchResult> CoefficientWindows => Patching.Patching.Where(Verification.IsCoefficientPatch).ToList();
+
+    public PatchResult BestCoefficientWindow => CoefficientWindows.Where(p => p.Krs.Mean is not null).OrderByDescending(p => p.Krs.Mean).FirstOrDefault()
+        ?? CoefficientWindows[0];
 
     public List<(string check, string verdict)> Verdicts()
     {
@@ -85,20 +88,31 @@ public sealed class VerifyResult
 
 public static class Verification
 {
-    public static VerifyResult Run(string originalDir, string unlearnedDir, IReadOnlyList<string> forget, IReadOnlyList<string> retain, VerifyOptions o, Action<string>? log = null)
+    public static bool IsCoefficientPatch(PatchResult p) => p.Point == "mlp.coeff" && p.Direction == Dissection.Forward && p.Positions == PatchPositions.All;
+
+    /// <summary>
+    /// The four checks. patching: a dissection of the same pair and forget questions already run by the caller
+    /// (it must hold mlp.coeff patching original → unlearned at all positions; `lethe repro dissection` passes its
+    /// own); null runs one with mlp.coeff only.
+    /// </summary>
+    public static VerifyResult Run(string originalDir, string unlearnedDir, IReadOnlyList<string> forget, IReadOnlyList<string> retain, VerifyOptions o,
+        Action<string>? log = null, DissectionResult? patching = null)
     {
         if (retain.Count == 0) throw new LetheException("--retain has no questions; the probe and the confidence check need retain questions");
-        var patching = Dissection.Run(originalDir, unlearnedDir, forget, new DissectionOptions
+        if (patching is not null && (!patching.Patching.Any(IsCoefficientPatch) || patching.Original != originalDir || patching.Unlearned != unlearnedDir
+            || patching.Questions != forget.Count || patching.Options.AnswerTokens != o.AnswerTokens))
+            throw new ArgumentException("the given dissection is not of this pair and these forget questions with mlp.coeff patching at all positions");
+        patching ??= Dissection.Run(originalDir, unlearnedDir, forget, new DissectionOptions
         {
             Points = new[] { "mlp.coeff" }, Restore = Array.Empty<string>(), Radius = o.Radius, AnswerTokens = o.AnswerTokens, DType = o.DType, Seed = o.Seed,
         }, log);
         var tokenizer = Tokenizer.Load(originalDir);
-        AnswerSet forgetSet, retainSet;
+        // The forget answers are the dissection's: the same original, questions and greedy decoding give the same answers.
+        AnswerSet forgetSet = patching.Answers, retainSet;
         Confidence oForget, oRetain;
         float[][][] oFeatures;
         using (var original = ModelLoader.Load(originalDir, o.DType))
         {
-            forgetSet = AnswerSet.Build(original, tokenizer, forget, o.AnswerTokens);
             retainSet = AnswerSet.Build(original, tokenizer, retain, o.AnswerTokens);
             if (retainSet.Items.Count == 0) throw new LetheException($"{originalDir}: the original gave an empty answer to every retain question; nothing to compare");
             (oForget, oRetain) = (ConfidenceOf(original, forgetSet), ConfidenceOf(original, retainSet));
@@ -211,7 +225,7 @@ public static class Verification
             ["patching"] = new JsonObject
             {
                 ["point"] = "mlp.coeff", ["best_layers"] = new JsonArray(best.Window.From, best.Window.To), ["best"] = best.Krs.ToJson(),
-                ["per_window"] = new JsonArray(r.Patching.Patching.Select(p => (JsonNode?)new JsonObject { ["layers"] = new JsonArray(p.Window.From, p.Window.To), ["krs"] = p.Krs.Mean }).ToArray()),
+                ["per_window"] = new JsonArray(r.CoefficientWindows.Select(p => (JsonNode?)new JsonObject { ["layers"] = new JsonArray(p.Window.From, p.Window.To), ["krs"] = p.Krs.Mean }).ToArray()),
                 ["questions_scored"] = r.Patching.Answers.Items.Count, ["skipped_empty_answer"] = r.Patching.Answers.SkippedEmpty.Count,
             },
             ["relearning"] = new JsonArray(r.Relearn.Select(x => (JsonNode?)new JsonObject
@@ -236,7 +250,7 @@ public static class Verification
         sb.Append($"<h1>Did it really forget?</h1><p>{E(r.Unlearned)} checked against {E(r.Original)}.</p><table><tr><th>check</th><th>verdict</th></tr>");
         foreach (var (check, verdict) in r.Verdicts()) sb.Append($"<tr><td>{E(check)}</td><td>{E(verdict)}</td></tr>");
         sb.Append("</table>");
-        var windows = r.Patching.Patching;
+        var windows = r.CoefficientWindows;
         sb.Append(SvgChart.Lines("KRS of patching the original's MLP coefficients, per window centre", windows.Select(p => (double)p.Window.Center).ToList(),
             new[] { new Series("KRS (mlp.coeff)", "#1f77b4", windows.Select(p => Math.Clamp(p.Krs.Mean ?? 0, 0, 1)).ToList()) }, "window centre layer", "KRS"));
         sb.Append(SvgChart.Lines("Linear probe accuracy (forget vs retain), per layer", r.Probe.Select(p => (double)p.Layer).ToList(),
