@@ -76,7 +76,8 @@ public sealed class VerifyResult
             : "undefined: the unlearned model gives the original's logits exactly (nothing was changed)"));
         foreach (var r in Relearn)
             v.Add(($"relearning ({r.Data})", r.Recovered is double rec
-                ? $"recovered {rec:P0} of the lost forget-answer log-probability after {r.Steps} steps (log p {UnlearnedForget.LogProb:0.000} → {r.LogProbAfter:0.000}; original {OriginalForget.LogProb:0.000})"
+                ? $"{(rec >= 1 ? "fully recovered: " : rec < 0 ? "not recovered (further from the original): " : "recovered ")}{rec:P0} of the lost forget-answer log-probability after {r.Steps} steps "
+                    + $"(log p per token {UnlearnedForget.LogProb:0.000} → {r.LogProbAfter:0.000}; original {OriginalForget.LogProb:0.000})"
                 : $"undefined: the unlearned model did not lower the forget answers' log-probability (log p {UnlearnedForget.LogProb:0.000} vs original {OriginalForget.LogProb:0.000})"));
         if (Relearn.Count == 0) v.Add(("relearning", "not run: give --relearn-data FILE (forget-domain text not used for unlearning)"));
         var top = Probe.OrderByDescending(p => p.UnlearnedAccuracy).First();
