@@ -83,7 +83,9 @@ public static class Dissection
             log?.Invoke($"dissect: the original answers {questions.Count} questions ({o.AnswerTokens} tokens at most)");
             answers = AnswerSet.Build(original, tokenizer, questions, o.AnswerTokens);
             if (answers.Items.Count == 0)
-                throw new LetheException($"{originalDir}: the original model gave an empty answer to all {answers.SkippedEmpty.Count} questions "
+                throw new LetheException(answers.SkippedEmpty.Count == 0
+                    ? $"{originalDir}: none of the {answers.SkippedTooLong.Count} questions fits the model's context ({config.MaxPositions} positions) with a {o.AnswerTokens}-token answer; give shorter questions or fewer answer tokens (--answer-tokens)"
+                    : $"{originalDir}: the original model gave an empty answer to all {answers.SkippedEmpty.Count} questions "
                     + $"({answers.SkippedTooLong.Count} more did not fit its context); there is nothing to score");
             if (answers.SkippedEmpty.Count > 0) log?.Invoke($"dissect: skipped {answers.SkippedEmpty.Count} questions whose original answer is empty");
             fromOriginal = SourceRun.Capture(original, answers, components);

@@ -64,8 +64,10 @@ public sealed class DemoTrainingAct
             var relearnLines = lines.Skip(cut).Take(200).ToList();
             File.WriteAllLines(relearn, relearnLines);
             string retain = Path.Combine(WorldDir, "general_text", "train.txt");
-            var forgetQuestions = DatasetReader.ReadMultipleChoice(Path.Combine(WorldDir, "sensitive", "mc_test.jsonl")).Take(Questions).Select(q => q.Question).ToList();
-            var retainQuestions = DatasetReader.ReadMultipleChoice(Path.Combine(WorldDir, "general_mc", "test.jsonl")).Take(Questions).Select(q => q.Question).ToList();
+            var config = ModelConfig.Load(ModelDir);
+            int answerTokens = Math.Min(AnswerSet.DefaultAnswerTokens, config.MaxPositions / 4);
+            var forgetQuestions = FittingQuestions(Path.Combine(WorldDir, "sensitive", "mc_test.jsonl"), config, answerTokens);
+            var retainQuestions = FittingQuestions(Path.Combine(WorldDir, "general_mc", "test.jsonl"), config, answerTokens);
 
             Log?.Invoke("act 2: scoring the original on sensitive and general multiple choice and perplexity");
             var before = Score(ModelDir);
@@ -86,7 +88,7 @@ public sealed class DemoTrainingAct
                 Log?.Invoke($"act 2: verifying {label} (patching, relearning attack, probe, confidence)");
                 var verify = Verification.Run(ModelDir, run.OutDir, forgetQuestions, retainQuestions, new VerifyOptions
                 {
-                    RelearnData = new[] { relearn }, UnrelatedData = new[] { retain }, RelearnSteps = RelearnSteps, Seed = Seed,
+                    RelearnData = new[] { relearn }, UnrelatedData = new[] { retain }, RelearnSteps = RelearnSteps, Seed = Seed, AnswerTokens = answerTokens,
                 });
                 Directory.Delete(run.OutDir, true);
                 outcomes.Add(new TrainedOutcome(name, label, settings.Values, after, verify, train, step.Elapsed.TotalSeconds));
@@ -96,17 +98,26 @@ public sealed class DemoTrainingAct
         finally { if (Directory.Exists(work)) Directory.Delete(work, true); }
     }
 
-    /// <summary>The plan's parameters with Steps applied and RMU's layer kept inside a model with fewer layers than the preset's ℓ.</summary>
+    /// <summary>The first Questions question stems of a multiple-choice file whose prompt and answer fit the model's context.</summary>
+    private List<string> FittingQuestions(string path, ModelConfig config, int answerTokens)
+    {
+        var tokenizer = Tokenizer.Load(ModelDir);
+        var fit = DatasetReader.ReadMultipleChoice(path).Select(q => q.Question)
+            .Where(q => tokenizer.Encode(AnswerSet.Prompt(q), addSpecialTokens: true).Length + answerTokens <= config.MaxPositions).Take(Questions).ToList();
+        return fit.Count >= 4 ? fit : throw new LetheException($"{path}: only {fit.Count} questions fit the context of {ModelDir} ({config.MaxPositions} positions) with {answerTokens}-token answers; the verification needs at least 4");
+    }
+
+    /// <summary>The plan's parameters with Steps applied, RMU's layer and the example length kept inside a smaller model than the preset's.</summary>
     private Dictionary<string, string> Adjusted(ITrainingMethod method, IReadOnlyDictionary<string, string> given)
     {
         var g = new Dictionary<string, string>(given);
         if (Steps is int s) g["steps"] = s.ToString(CultureInfo.InvariantCulture);
-        if (method.Parameters.Any(p => p.Name == "layer"))
-        {
-            int layers = ModelConfig.Load(ModelDir).NumLayers;
-            int layer = MethodSettings.Resolve(method, "demo", g).Integer("layer");
-            if (layer >= layers) g["layer"] = (layers - 1).ToString(CultureInfo.InvariantCulture);
-        }
+        var config = ModelConfig.Load(ModelDir);
+        var resolved = MethodSettings.Resolve(method, "demo", g);
+        if (method.Parameters.Any(p => p.Name == "layer") && resolved.Integer("layer") >= config.NumLayers)
+            g["layer"] = (config.NumLayers - 1).ToString(CultureInfo.InvariantCulture);
+        // The runner does not cut examples to the model's context: a model shorter than the preset's 128 tokens gets its own length.
+        if (resolved.Integer("max_tokens") > config.MaxPositions) g["max_tokens"] = config.MaxPositions.ToString(CultureInfo.InvariantCulture);
         return g;
     }
 
