@@ -136,6 +136,7 @@ public static class DemoCommand
                 o.WriteLine($"Act two: unlearning by training. RMU and GradDiff forget the sensitive domain (weights change); then: is it gone, or only hidden?");
                 o.WriteLine();
                 o.Write(DemoTrainingAct.Table(act2));
+                o.WriteLine($"act two took {act2.Seconds:F0} s ({act2.CpuSeconds:F0} s of CPU time)");
             }
             o.WriteLine($"wrote {Path.Combine(outDir, "results.json")}");
             o.WriteLine($"wrote {Path.Combine(outDir, "report.html")} (open it in a browser)");

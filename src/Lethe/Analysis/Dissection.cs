@@ -101,7 +101,7 @@ public static class Dissection
         {
             using (var unlearned = ModelLoader.Load(unlearnedDir, o.DType))
             {
-                baseline = answers.Items.Select((q, i) => KnowledgeRecoveryScore.Distance(fromOriginal.Logits[i], ActivationPatching.ScoredLogits(unlearned, q))).ToArray();
+                baseline = ActivationPatching.Distances(unlearned, fromOriginal, _ => null);
                 log?.Invoke($"dissect: baseline D(original, unlearned) = {baseline.Average():G4} over {answers.Items.Count} answers");
                 if (o.Reverse) { fromUnlearned = SourceRun.Capture(unlearned, answers, components); cacheBytes += fromUnlearned.Bytes; }
                 patching.AddRange(Sweep(Forward, unlearned, fromOriginal, baseline, windows, o, log));
