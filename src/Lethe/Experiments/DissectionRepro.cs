@@ -121,13 +121,17 @@ public sealed class DissectionRepro
             }
             var cells = results["methods"] as JsonArray ?? new JsonArray();
             results["methods"] = cells;
+            int ran = 0;
             foreach (var name in Methods)
             {
                 cancel.ThrowIfCancellationRequested();
                 if (cells.Any(x => x!["method"]!.GetValue<string>() == name)) continue;
                 cells.Add(RunMethod(name, plan, files, work, cancel));
                 Save(results);
+                ran++;
             }
+            // A resumed run with nothing left to do only rewrites the reports: the timing of the run that did the work stays.
+            if (ran == 0 && results["seconds_this_run"] is not null) goto report;
             results["load_average"] = LoadAverage();
             results["seconds_this_run"] = Math.Round(clock.Elapsed.TotalSeconds, 1);
             // On a shared machine wall time says little: the process's own CPU time (all threads) is what an idle 2-core machine would need, at most.
@@ -135,6 +139,7 @@ public sealed class DissectionRepro
             Save(results);
         }
         finally { if (Directory.Exists(work)) Directory.Delete(work, true); }
+        report:
         AtomicFile.WriteAllText(Path.Combine(OutDir, MarkdownName), Markdown(results));
         AtomicFile.WriteAllText(Path.Combine(OutDir, HtmlName), Html(results));
         return results;
@@ -449,8 +454,34 @@ public sealed class DissectionRepro
             sb.AppendLine($"| {c["method"]} | {W(coeff)} | {W(down)} | {minCos:F4} | {(c1 ? "holds" : "does not hold")} | {(c2 ? "holds" : "does not hold")} | {(c3 ? "holds" : "does not hold")} |");
         }
         sb.AppendLine();
+        sb.Append(Summary(cells, layers));
+        sb.AppendLine();
         sb.AppendLine($"Run: {r["seconds_this_run"]} s wall, {r["cpu_seconds_this_run"]} s CPU (all threads) for the methods run in the last invocation (load average at the end: {r["load_average"]}); per method (wall): "
             + string.Join(", ", cells.Select(c => $"{c["method"]} {c["seconds"]} s")) + ".");
+        return sb.ToString();
+    }
+
+    /// <summary>The claims counted over methods, and RMU set against the fine-tuning methods, in numbers.</summary>
+    private static string Summary(List<JsonNode> cells, int layers)
+    {
+        if (cells.Count == 0) return "";
+        var sb = new StringBuilder();
+        var claims = cells.Select(c => Claims(c, layers)).ToList();
+        sb.AppendLine($"Over the {cells.Count} methods: (1) holds for {claims.Count(c => c.late)}, (2) for {claims.Count(c => c.still)}, (3) for {claims.Count(c => c.little)}.");
+        double K(JsonNode? e) => e?["krs"]?.GetValue<double>() ?? double.NaN;
+        double Recovered(JsonNode c) => c["verification"]!["relearning"]!.AsArray().FirstOrDefault(x => x!["data"]!.GetValue<string>() == "forget-domain text")?["recovered"]?.GetValue<double>() ?? double.NaN;
+        double ValueL2(JsonNode c) => c["dissection"]!["value_vector_drift"]!.AsArray().Max(d => d!["value_relative_l2"]!.GetValue<double>());
+        string Range(IEnumerable<double> xs, string format = "F2") { var v = xs.Where(double.IsFinite).ToList(); return v.Count == 0 ? "n/a" : $"{v.Min().ToString(format, CultureInfo.InvariantCulture)}–{v.Max().ToString(format, CultureInfo.InvariantCulture)}"; }
+        var rmu = cells.FirstOrDefault(c => c["method"]!.GetValue<string>() is "rmu" or "adaptive-rmu");
+        var ft = cells.Where(c => c != rmu).ToList();
+        if (rmu is not null && ft.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"RMU against the fine-tuning methods ({string.Join(", ", ft.Select(c => c["method"]))}): best coefficient patching KRS {K(Best(rmu, "patching", "point", "mlp.coeff")):F2} vs "
+                + $"{Range(ft.Select(c => K(Best(c, "patching", "point", "mlp.coeff"))))}; best value-vector (down_proj) restoration {K(Best(rmu, "restoration", "group", "down_proj")):F2} vs "
+                + $"{Range(ft.Select(c => K(Best(c, "restoration", "group", "down_proj"))))}; largest per-layer change of the value vectors ‖ΔW‖/‖W‖ {ValueL2(rmu):F3} vs {Range(ft.Select(ValueL2))}; "
+                + $"the relearning attack brings back {Recovered(rmu):P0} of the lost log-probability vs {Range(ft.Select(Recovered), "P0")}.");
+        }
         return sb.ToString();
     }
 
