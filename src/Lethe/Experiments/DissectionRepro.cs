@@ -99,6 +99,7 @@ public sealed class DissectionRepro
     {
         var clock = Stopwatch.StartNew();
         var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
+        if (Steps is < 1) throw new LetheException($"steps must be ≥ 1, got {Steps}");
         foreach (var m in Methods)
             if (MethodRegistry.Get(m) is not ITrainingMethod) throw new LetheException($"method '{m}' does not train weights; dissection compares two weight sets");
         var plan = Plan();
