@@ -4,7 +4,9 @@
 // to forget math (probe splits: math against every other skill), evaluates again under each
 // adapter, and writes OUT/results.json, OUT/report.html and the adapters (OUT/adapters/). The
 // relative-performance table goes to stdout, progress to stderr. A folder holding anything but a
-// previous demo's output is refused, so nothing of the user's is overwritten.
+// previous demo's output is refused, so nothing of the user's is overwritten. Act two
+// (Experiments/DemoTrainingAct, skipped with --no-training-act): RMU and GradDiff forget the sensitive
+// domain by training, and the verification suite says what was removed, kept, and came back under attack.
 using System.CommandLine;
 using System.Diagnostics;
 using Lethe.Data.World;
@@ -34,8 +36,10 @@ public static class DemoCommand
         var seeds = new Option<int>("--na-seeds") { Description = "Neuron Adjust: seeds of its draws, evaluated each (the table shows their mean)", DefaultValueFactory = _ => 3 };
         var draw = UnlearnCommand.NaDrawOption();
         var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 16 };
+        var noTraining = new Option<bool>("--no-training-act") { Description = "Skip act two (RMU and GradDiff forget the sensitive domain; the verification suite checks them)" };
+        var trainingSteps = new Option<int?>("--training-steps") { Description = "Act two: steps of both training methods (default: RMU 30, GradDiff 20)" };
         var cmd = new Command("demo", "Unlearn a skill from the shipped model with Key Space Detection and Neuron Adjust; evaluate every skill before and after; write a report")
-            { model, output, forget, limit, probeLimit, percent, seeds, draw, batch };
+            { model, output, forget, limit, probeLimit, percent, seeds, draw, batch, noTraining, trainingSteps };
         var force = CliChecks.Force();
         cmd.Add(force);
         cmd.SetAction((parse, cancel) =>
@@ -105,7 +109,16 @@ public static class DemoCommand
                 traces.AddRange(top.Select(n => new NeuronTrace(n, f[(n.Layer, n.Index)], r[(n.Layer, n.Index)])));
             }
 
-            var result = new DemoResult(modelDir, Path.Combine(staged.Final, "world"), forgetSkill, before, beforeTime, outcomes, traces);
+            // 6. Act two: RMU and a fine-tuning method forget the sensitive domain; the verification suite checks both.
+            TrainingActResult? act2 = null;
+            if (!parse.GetValue(noTraining))
+                act2 = new DemoTrainingAct
+                {
+                    ModelDir = modelDir, WorldDir = worldDir, TestLimit = Math.Min(parse.GetValue(limit) ?? 200, 200), Steps = parse.GetValue(trainingSteps),
+                    Seed = parse.GetValue(LetheCli.Seed) ?? 1, Log = quiet ? null : line => err.WriteLine("demo: " + line),
+                }.Run(cancel);
+
+            var result = new DemoResult(modelDir, Path.Combine(staged.Final, "world"), forgetSkill, before, beforeTime, outcomes, traces) { SecondAct = act2 };
             AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), DemoReport.ResultsJsonText(result));
             AtomicFile.WriteAllText(Path.Combine(outDir, "report.html"), DemoReport.Html(result));
             staged.Commit();
@@ -117,6 +130,14 @@ public static class DemoCommand
             o.WriteLine();
             o.WriteLine("relative = after / before; the interval is a 95 % paired bootstrap over items (multiple choice: of cloze accuracy, shown when it differs).");
             o.WriteLine("KSD refuses the queries it detects; Neuron Adjust rewrites neurons at inference (mean over its seeds).");
+            if (act2 is not null)
+            {
+                o.WriteLine();
+                o.WriteLine($"Act two: unlearning by training. RMU and GradDiff forget the sensitive domain (weights change); then: is it gone, or only hidden?");
+                o.WriteLine();
+                o.Write(DemoTrainingAct.Table(act2));
+                o.WriteLine($"act two took {act2.Seconds:F0} s ({act2.CpuSeconds:F0} s of CPU time)");
+            }
             o.WriteLine($"wrote {Path.Combine(outDir, "results.json")}");
             o.WriteLine($"wrote {Path.Combine(outDir, "report.html")} (open it in a browser)");
             o.WriteLine($"adapters in {Path.Combine(outDir, "adapters")} (use with `lethe eval … --adapter` or `lethe generate … --adapter`)");

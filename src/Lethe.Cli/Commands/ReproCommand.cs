@@ -24,6 +24,7 @@ public static class ReproCommand
         var cmd = new Command("repro", "Reproduce a paper's table on the demo world");
         cmd.Add(BuildSkillUnlearning());
         cmd.Add(ReproRmuCommand.Build());
+        cmd.Add(ReproDissectionCommand.Build());
         return cmd;
     }
 

@@ -129,12 +129,27 @@ public static class ActivationPatching
         return hooks;
     }
 
+    /// <summary>
+    /// D(reference, the target's logits at the question's scored rows, with optional hooks), computed on the pass's
+    /// own arena buffer. No managed copy of the logits is made: at a large vocabulary each copy is a large-object-heap
+    /// array (30 rows × 49,152 entries = 5.9 MB) and a sweep makes thousands, which the GC lets pile up before it
+    /// collects them — memory the one-model-at-a-time plan does not budget for.
+    /// </summary>
+    public static double Distance(TransformerModel target, AnsweredQuestion q, float[] reference, HookSet? hooks = null)
+    {
+        using var noGrad = Tape.NoGrad();
+        var arena = Arena;
+        arena.Reset();
+        using (arena.Activate())
+            return KnowledgeRecoveryScore.Distance(reference, target.Forward(q.Ids, 1, new ForwardOptions { LogitRows = q.ScoredRows, Hooks = hooks }).AsReadOnlySpan());
+    }
+
     /// <summary>D(source, target with hooks) per question.</summary>
     public static double[] Distances(TransformerModel target, SourceRun source, Func<int, HookSet?> hooksFor)
     {
         var d = new double[source.Answers.Items.Count];
         for (int i = 0; i < d.Length; i++)
-            d[i] = KnowledgeRecoveryScore.Distance(source.Logits[i], ScoredLogits(target, source.Answers.Items[i], hooksFor(i)));
+            d[i] = Distance(target, source.Answers.Items[i], source.Logits[i], hooksFor(i));
         return d;
     }
 }

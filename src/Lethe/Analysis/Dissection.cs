@@ -83,11 +83,14 @@ public static class Dissection
             log?.Invoke($"dissect: the original answers {questions.Count} questions ({o.AnswerTokens} tokens at most)");
             answers = AnswerSet.Build(original, tokenizer, questions, o.AnswerTokens);
             if (answers.Items.Count == 0)
-                throw new LetheException($"{originalDir}: the original model gave an empty answer to all {answers.SkippedEmpty.Count} questions "
+                throw new LetheException(answers.SkippedEmpty.Count == 0
+                    ? $"{originalDir}: none of the {answers.SkippedTooLong.Count} questions fits the model's context ({config.MaxPositions} positions) with a {o.AnswerTokens}-token answer; give shorter questions or fewer answer tokens (--answer-tokens)"
+                    : $"{originalDir}: the original model gave an empty answer to all {answers.SkippedEmpty.Count} questions "
                     + $"({answers.SkippedTooLong.Count} more did not fit its context); there is nothing to score");
             if (answers.SkippedEmpty.Count > 0) log?.Invoke($"dissect: skipped {answers.SkippedEmpty.Count} questions whose original answer is empty");
             fromOriginal = SourceRun.Capture(original, answers, components);
         }
+        ReleaseGarbage(log, "the original's pass");
         long weightBytes = WeightBytes(originalDir);
         var patching = new List<PatchResult>();
         var restoration = new List<RestoreResult>();
@@ -99,8 +102,9 @@ public static class Dissection
         {
             using (var unlearned = ModelLoader.Load(unlearnedDir, o.DType))
             {
-                baseline = answers.Items.Select((q, i) => KnowledgeRecoveryScore.Distance(fromOriginal.Logits[i], ActivationPatching.ScoredLogits(unlearned, q))).ToArray();
+                baseline = ActivationPatching.Distances(unlearned, fromOriginal, _ => null);
                 log?.Invoke($"dissect: baseline D(original, unlearned) = {baseline.Average():G4} over {answers.Items.Count} answers");
+                ReleaseGarbage(log, "the baseline");
                 if (o.Reverse) { fromUnlearned = SourceRun.Capture(unlearned, answers, components); cacheBytes += fromUnlearned.Bytes; }
                 patching.AddRange(Sweep(Forward, unlearned, fromOriginal, baseline, windows, o, log));
                 foreach (var group in o.Restore)
@@ -152,9 +156,21 @@ public static class Dissection
                     var d = ActivationPatching.Distances(target, source, i => ActivationPatching.Hooks(source, i, comps, w, pos));
                     results.Add(new PatchResult(direction, point, pos, w, KnowledgeRecoveryScore.Summarise(baseline, d, o.Seed)));
                 }
-            log?.Invoke($"dissect: patched {point} {direction} over {windows.Count} windows");
+            log?.Invoke($"dissect: patched {point} {direction} over {windows.Count} windows (working set {Environment.WorkingSet / 1e6:0} MB, peak so far {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:0} MB)");
         }
         return results;
+    }
+
+    /// <summary>
+    /// Between phases: a blocking, compacting collection that gives the freed managed memory back to the OS
+    /// (the generation and capture of the original leave large-object-heap garbage that the GC would otherwise keep
+    /// mapped next to the second model), and the working set for the log.
+    /// </summary>
+    private static void ReleaseGarbage(Action<string>? log, string after)
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        using var self = Process.GetCurrentProcess();
+        log?.Invoke($"dissect: after {after}: working set {self.WorkingSet64 / 1e6:0} MB, managed heap {GC.GetTotalMemory(false) / 1e6:0} MB");
     }
 
     private static long WeightBytes(string folder)

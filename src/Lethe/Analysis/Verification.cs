@@ -61,8 +61,11 @@ public sealed class VerifyResult
     public required List<RelearnResult> Relearn { get; init; }
     public required int ProbeHeldOut { get; init; }
 
-    public PatchResult BestCoefficientWindow => Patching.Patching.Where(p => p.Krs.Mean is not null).OrderByDescending(p => p.Krs.Mean).FirstOrDefault()
-        ?? Patching.Patching[0];
+    /// <summary>The coefficient-patching results (original → unlearned, all positions) per window; Patching may hold more points.</summary>
+    public List<PatchResult> CoefficientWindows => Patching.Patching.Where(Verification.IsCoefficientPatch).ToList();
+
+    public PatchResult BestCoefficientWindow => CoefficientWindows.Where(p => p.Krs.Mean is not null).OrderByDescending(p => p.Krs.Mean).FirstOrDefault()
+        ?? CoefficientWindows[0];
 
     public List<(string check, string verdict)> Verdicts()
     {
@@ -73,7 +76,8 @@ public sealed class VerifyResult
             : "undefined: the unlearned model gives the original's logits exactly (nothing was changed)"));
         foreach (var r in Relearn)
             v.Add(($"relearning ({r.Data})", r.Recovered is double rec
-                ? $"recovered {rec:P0} of the lost forget-answer log-probability after {r.Steps} steps (log p {UnlearnedForget.LogProb:0.000} → {r.LogProbAfter:0.000}; original {OriginalForget.LogProb:0.000})"
+                ? $"{(rec >= 1 ? "fully recovered: " : rec < 0 ? "not recovered (further from the original): " : "recovered ")}{rec:P0} of the lost forget-answer log-probability after {r.Steps} steps "
+                    + $"(log p per token {UnlearnedForget.LogProb:0.000} → {r.LogProbAfter:0.000}; original {OriginalForget.LogProb:0.000})"
                 : $"undefined: the unlearned model did not lower the forget answers' log-probability (log p {UnlearnedForget.LogProb:0.000} vs original {OriginalForget.LogProb:0.000})"));
         if (Relearn.Count == 0) v.Add(("relearning", "not run: give --relearn-data FILE (forget-domain text not used for unlearning)"));
         var top = Probe.OrderByDescending(p => p.UnlearnedAccuracy).First();
@@ -85,20 +89,31 @@ public sealed class VerifyResult
 
 public static class Verification
 {
-    public static VerifyResult Run(string originalDir, string unlearnedDir, IReadOnlyList<string> forget, IReadOnlyList<string> retain, VerifyOptions o, Action<string>? log = null)
+    public static bool IsCoefficientPatch(PatchResult p) => p.Point == "mlp.coeff" && p.Direction == Dissection.Forward && p.Positions == PatchPositions.All;
+
+    /// <summary>
+    /// The four checks. patching: a dissection of the same pair and forget questions already run by the caller
+    /// (it must hold mlp.coeff patching original → unlearned at all positions; `lethe repro dissection` passes its
+    /// own); null runs one with mlp.coeff only.
+    /// </summary>
+    public static VerifyResult Run(string originalDir, string unlearnedDir, IReadOnlyList<string> forget, IReadOnlyList<string> retain, VerifyOptions o,
+        Action<string>? log = null, DissectionResult? patching = null)
     {
         if (retain.Count == 0) throw LetheException.About("retain has no questions; the probe and the confidence check need retain questions", "retain");
-        var patching = Dissection.Run(originalDir, unlearnedDir, forget, new DissectionOptions
+        if (patching is not null && (!patching.Patching.Any(IsCoefficientPatch) || patching.Original != originalDir || patching.Unlearned != unlearnedDir
+            || patching.Questions != forget.Count || patching.Options.AnswerTokens != o.AnswerTokens))
+            throw new ArgumentException("the given dissection is not of this pair and these forget questions with mlp.coeff patching at all positions");
+        patching ??= Dissection.Run(originalDir, unlearnedDir, forget, new DissectionOptions
         {
             Points = new[] { "mlp.coeff" }, Restore = Array.Empty<string>(), Radius = o.Radius, AnswerTokens = o.AnswerTokens, DType = o.DType, Seed = o.Seed,
         }, log);
         var tokenizer = Tokenizer.Load(originalDir);
-        AnswerSet forgetSet, retainSet;
+        // The forget answers are the dissection's: the same original, questions and greedy decoding give the same answers.
+        AnswerSet forgetSet = patching.Answers, retainSet;
         Confidence oForget, oRetain;
         float[][][] oFeatures;
         using (var original = ModelLoader.Load(originalDir, o.DType))
         {
-            forgetSet = AnswerSet.Build(original, tokenizer, forget, o.AnswerTokens);
             retainSet = AnswerSet.Build(original, tokenizer, retain, o.AnswerTokens);
             if (retainSet.Items.Count == 0) throw new LetheException($"{originalDir}: the original gave an empty answer to every retain question; nothing to compare");
             (oForget, oRetain) = (ConfidenceOf(original, forgetSet), ConfidenceOf(original, retainSet));
@@ -211,7 +226,7 @@ public static class Verification
             ["patching"] = new JsonObject
             {
                 ["point"] = "mlp.coeff", ["best_layers"] = new JsonArray(best.Window.From, best.Window.To), ["best"] = best.Krs.ToJson(),
-                ["per_window"] = new JsonArray(r.Patching.Patching.Select(p => (JsonNode?)new JsonObject { ["layers"] = new JsonArray(p.Window.From, p.Window.To), ["krs"] = p.Krs.Mean }).ToArray()),
+                ["per_window"] = new JsonArray(r.CoefficientWindows.Select(p => (JsonNode?)new JsonObject { ["layers"] = new JsonArray(p.Window.From, p.Window.To), ["krs"] = p.Krs.Mean }).ToArray()),
                 ["questions_scored"] = r.Patching.Answers.Items.Count, ["skipped_empty_answer"] = r.Patching.Answers.SkippedEmpty.Count,
             },
             ["relearning"] = new JsonArray(r.Relearn.Select(x => (JsonNode?)new JsonObject
@@ -236,7 +251,7 @@ public static class Verification
         sb.Append($"<h1>Did it really forget?</h1><p>{E(r.Unlearned)} checked against {E(r.Original)}.</p><table><tr><th>check</th><th>verdict</th></tr>");
         foreach (var (check, verdict) in r.Verdicts()) sb.Append($"<tr><td>{E(check)}</td><td>{E(verdict)}</td></tr>");
         sb.Append("</table>");
-        var windows = r.Patching.Patching;
+        var windows = r.CoefficientWindows;
         sb.Append(SvgChart.Lines("KRS of patching the original's MLP coefficients, per window centre", windows.Select(p => (double)p.Window.Center).ToList(),
             new[] { new Series("KRS (mlp.coeff)", "#1f77b4", windows.Select(p => Math.Clamp(p.Krs.Mean ?? 0, 0, 1)).ToList()) }, "window centre layer", "KRS"));
         sb.Append(SvgChart.Lines("Linear probe accuracy (forget vs retain), per layer", r.Probe.Select(p => (double)p.Layer).ToList(),

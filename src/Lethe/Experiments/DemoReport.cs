@@ -2,6 +2,7 @@
 // a plain-text table for the terminal, and report.html — one self-contained page with inline SVG:
 // per-skill scores before and after each method, the forget and retain distributions of the
 // neurons Neuron Adjust moves most, and Key Space Detection's coverage-vs-leakage curve.
+// With act two (DemoTrainingAct): its scores and verification verdicts, in the JSON, the page and the table.
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -48,6 +49,9 @@ public sealed record DemoResult(string Model, string World, string Forget, IRead
         return (b.Sum() == 0 ? double.NaN : a.Sum() / b.Sum(), PairedBootstrap.RatioInterval(b, a));
     }
     public IEnumerable<string> LowerIsBetter => Before.Where(r => r.LowerIsBetter).Select(r => r.Name);
+
+    /// <summary>Act two: RMU and a fine-tuning method forget the sensitive domain and are verified (null: not run).</summary>
+    public TrainingActResult? SecondAct { get; init; }
 }
 
 public static class DemoReport
@@ -90,6 +94,7 @@ public static class DemoReport
             ["relative_by_items_note"] = "after / before over the items of each task (multiple choice: cloze accuracy), mean over seeds, with a 95 % paired bootstrap interval (1000 resamples, seed 0)",
             ["before_eval_seconds"] = Math.Round(r.BeforeTime.TotalSeconds, 2),
             ["methods"] = methods,
+            ["second_act"] = r.SecondAct is null ? null : DemoTrainingAct.Json(r.SecondAct),
         };
     }
 
@@ -213,6 +218,8 @@ public static class DemoReport
                       (rep["calibration"] is JsonObject cal ? $"calibrated to a {Cell((double)cal["target_fpr"]! * 100, "0.#")} % false-positive rate on retain probes" : "given") +
                       ".</figcaption></figure>");
         }
+
+        if (r.SecondAct is not null) sb.Append(DemoTrainingAct.Html(r.SecondAct));
 
         sb.Append("<h2>Reproduce</h2><p><code>lethe demo</code> (this page); each method alone: <code>lethe unlearn ksd|neuron-adjust MODEL --forget … --retain … --out ADAPTER</code>, " +
                   "then <code>lethe eval MODEL --suite demo --data WORLD --adapter ADAPTER</code>. The adapters of this run are in <code>adapters/</code> beside this page.</p>");

@@ -49,6 +49,37 @@ public class VerificationTests
     }
 
     [Fact]
+    public void VerifiesAModelMadeByGradientAscentThroughTheRunner()
+    {
+        // A real unlearned folder (lethe unlearn's output: unlearn_run.json, metrics.jsonl beside the weights):
+        // GA on the original's own answers to the forget questions, then every check on that pair.
+        using var pairs = new PairFixtures();
+        string data = pairs.Folder("data");
+        AnswerSet answers;
+        using (var m = Lethe.Models.ModelLoader.Load(PairFixtures.Original))
+            answers = AnswerSet.Build(m, Lethe.Tokenizers.Tokenizer.Load(PairFixtures.Original), Forget, 6);
+        string forgetData = Path.Combine(data, "forget.jsonl");
+        File.WriteAllLines(forgetData, answers.Items.Select(q => new JsonObject { ["question"] = AnswerSet.Prompt(q.Question), ["answer"] = q.Answer }.ToJsonString()));
+        var method = (Lethe.Unlearning.Training.ITrainingMethod)Lethe.Unlearning.Training.MethodRegistry.Get("ga");
+        var settings = Lethe.Unlearning.Training.MethodSettings.Resolve(method, null, new Dictionary<string, string> { ["steps"] = "6", ["lr"] = "3e-3", ["batch_size"] = "2", ["max_tokens"] = "32" });
+        var run = Lethe.Unlearning.Training.UnlearnRunner.Run(method, settings, new Lethe.Unlearning.Training.UnlearnRunOptions
+        {
+            ModelDir = PairFixtures.Original, OutDir = Path.Combine(pairs.Folder("runs"), "ga"), Forget = new[] { forgetData }, Quiet = true, Seed = 1,
+        });
+        Assert.True(File.Exists(Path.Combine(run.OutDir, "unlearn_run.json")));
+        var r = Verification.Run(PairFixtures.Original, run.OutDir, Forget, Retain, new VerifyOptions
+        {
+            AnswerTokens = 6, Radius = 0, RelearnData = new[] { forgetData }, RelearnSteps = 6, RelearnLearningRate = 3e-3f, RelearnBatch = 2, RelearnSeqLen = 32,
+        });
+        Assert.True(r.UnlearnedForget.LogProb < r.OriginalForget.LogProb - 0.1, $"GA should lower the forget answers' log p: {r.OriginalForget.LogProb} → {r.UnlearnedForget.LogProb}");
+        Assert.All(r.CoefficientWindows, p => Assert.NotNull(p.Krs.Mean));   // every weight moved: D > 0 on every question
+        Assert.True(r.Relearn.Single().Recovered > 0, "fine-tuning on the forget data itself brings some of it back");
+        var root = JsonNode.Parse(File.ReadAllText(Verification.Write(r, pairs.Folder("out")).json))!;
+        Assert.DoesNotContain("NaN", root.ToJsonString());
+        Assert.Equal(4, root["verdicts"]!.AsArray().Count);
+    }
+
+    [Fact]
     public void ProbeSeparatesSeparableFeaturesAndTransfersThem()
     {
         var rng = new Lethe.Tensors.Rng(5);

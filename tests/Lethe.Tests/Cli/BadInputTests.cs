@@ -141,6 +141,7 @@ public sealed class BadInputTests(BadInputWorkspace w) : IClassFixture<BadInputW
         new("output: verify into a foreign folder", w => A("verify", "--original", w.Model, "--unlearned", w.Model, "--forget", w.P("corpus.txt"), "--retain", w.P("corpus.txt"), "--out", w.P("world")), "pass --force"),
         new("output: vectors --json over the tokenizer", w => A("vectors", w.Model, "--layer", "0", "--dim", "0", "--json", w.P("model/tokenizer.json")), "already exists inside the input folder"),
         new("output: repro rmu into the model folder", w => A("repro", "rmu", w.Model, "--out", w.P("model-link")), "is an input"),
+        new("output: repro dissection into the model folder", w => A("repro", "dissection", w.Model, "--out", w.P("model-link")), "is an input"),
         new("code: repro on a foreign world without --allow-code-execution", w => A("repro", "skill-unlearning", w.Model, "--out", w.P("repro-out"), "--world", w.P("foreign-world")), "--allow-code-execution"),
         new("output: eval --json over a data file", w => A("eval", w.Model, "--task", "math=" + w.P("world/math/test.jsonl"), "--json", w.P("world/math/test.jsonl")), "is an input"),
         new("output: logits over the weights", w => A("logits", w.Model, "--ids", "1,2", "--out", w.P("model/model.safetensors")), "already exists inside the input folder"),

@@ -18,7 +18,7 @@ public class DemoCliTests
     {
         using var dir = new Lethe.Tests.IO.TempFolder();
         string outDir = Path.Combine(dir.Path, "demo");
-        string[] args = { "demo", ModelDir, "--out", outDir, "--limit", "2", "--probe-limit", "20", "--na-seeds", "2", "--quiet" };
+        string[] args = { "demo", ModelDir, "--out", outDir, "--limit", "2", "--probe-limit", "20", "--na-seeds", "2", "--training-steps", "2", "--quiet" };
         var (rc, stdout, stderr) = Run(args);
         Assert.True(rc == 0, stderr);
         Assert.Contains("relative", stdout);
@@ -47,7 +47,21 @@ public class DemoCliTests
         Assert.Equal(after / before, root.GetProperty("methods").GetProperty("neuron-adjust").GetProperty("relative").GetProperty("perplexity").GetDouble(), 4);
 
         string html = File.ReadAllText(Path.Combine(outDir, "report.html"));
-        Assert.Equal(5, CountOf(html, "<svg"));                 // bars, three neurons, the KSD curve
+        Assert.Equal(6, CountOf(html, "<svg"));                 // bars, three neurons, the KSD curve, act two's KRS per window
+        Assert.Contains("Act two", html);
+        Assert.Contains("Act two", stdout);
+
+        // Act two: RMU and GradDiff, each scored and verified.
+        var act2 = root.GetProperty("second_act");
+        Assert.Equal(new[] { "rmu", "graddiff" }, act2.GetProperty("methods").EnumerateArray().Select(m => m.GetProperty("method").GetString()));
+        foreach (var m in act2.GetProperty("methods").EnumerateArray())
+        {
+            Assert.Equal(new[] { "sensitive_mc", "general_mc", "perplexity" }, m.GetProperty("after").EnumerateObject().Select(p => p.Name));
+            Assert.Equal("2", m.GetProperty("settings").GetProperty("steps").GetString());
+            var checks = m.GetProperty("verification").GetProperty("verdicts").EnumerateArray().Select(v => v.GetProperty("check").GetString()).ToList();
+            Assert.Equal(new[] { "knowledge recovery (patching)", "relearning (forget-domain text)", "relearning (unrelated text)", "linear probe", "token confidence" }, checks);
+        }
+        Assert.Equal("1", act2.GetProperty("methods")[0].GetProperty("settings").GetProperty("layer").GetString()); // the fixture has 2 layers: ℓ kept inside
         Assert.Contains("coverage against leakage", html);
         Assert.Contains("layer ", html);
         Assert.DoesNotContain("<script", html);
