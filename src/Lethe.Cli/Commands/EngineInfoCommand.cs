@@ -13,7 +13,7 @@ public static class EngineInfoCommand
         cmd.SetAction(parse =>
         {
             var o = parse.InvocationConfiguration.Output;
-            var (kc, mc, nc) = Lethe.Tensors.Kernels.Gemm.Blocking;
+            var (kc, mc, nc) = Lethe.Tensors.EngineKernels.GemmBlocking;
             o.WriteLine($"cpu:          {Lethe.Tensors.CpuInfo.Model}");
             o.WriteLine($"caches:       {Lethe.Tensors.CpuInfo.Caches} (from {Lethe.Tensors.CpuInfo.CacheSource})");
             o.WriteLine($"cores:        {Environment.ProcessorCount}");
@@ -21,9 +21,9 @@ public static class EngineInfoCommand
             o.WriteLine($"Vector512:    {(Vector512.IsHardwareAccelerated ? "yes" : "no")}");
             o.WriteLine($"Vector256:    {(Vector256.IsHardwareAccelerated ? "yes" : "no")}");
             o.WriteLine($"FMA:          {(System.Runtime.Intrinsics.X86.Fma.IsSupported ? "yes" : "no")}");
-            o.WriteLine($"gemm kernel:  {Lethe.Tensors.Kernels.Gemm.KernelName}");
+            o.WriteLine($"gemm kernel:  {Lethe.Tensors.EngineKernels.GemmKernel}");
             o.WriteLine($"gemm blocks:  KC {kc}, MC {mc}, NC {nc} (derived from the caches)");
-            o.WriteLine($"int8 dot:     {Lethe.Tensors.Kernels.Q8Gemm.DotKind} (for --dtype q8_0)");
+            o.WriteLine($"int8 dot:     {Lethe.Tensors.EngineKernels.Int8Dot} (for --dtype q8_0)");
             return 0;
         });
         return cmd;

@@ -15,7 +15,7 @@ using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe class ActivationKernel
+internal static unsafe class ActivationKernel
 {
     public static void Silu(float* x, float* y, long n) => Map(new SiluFn(), x, y, n);
     public static void SiluBackward(float* x, float* dy, float* dx, long n) => MapBackward(new SiluFn(), x, dy, dx, n);

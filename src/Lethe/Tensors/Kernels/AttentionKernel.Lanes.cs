@@ -10,7 +10,7 @@ using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe partial class AttentionKernel
+internal static unsafe partial class AttentionKernel
 {
     // e^x as 2^n · e^r with n = round(x·log2 e), r = x − n·ln 2 (ln 2 split in two for exactness) and a
     // degree-6 polynomial for e^r on |r| ≤ ln2/2 (Cephes expf coefficients): about 1 ulp. Below

@@ -21,7 +21,7 @@ using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe partial class AttentionKernel
+internal static unsafe partial class AttentionKernel
 {
     /// <summary>Keys per block (one row of a score block: 64 floats, 4 AVX-512 registers).</summary>
     public const int KeyBlock = 64;

@@ -12,7 +12,7 @@ using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe class CrossEntropyKernel
+internal static unsafe class CrossEntropyKernel
 {
     private const int Lanes = 16;
 

@@ -9,7 +9,7 @@ using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe class EmbeddingKernel
+internal static unsafe class EmbeddingKernel
 {
     private const int ColumnTile = 128;
 

@@ -12,7 +12,7 @@ using System.Runtime.CompilerServices;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe class Gemm
+internal static unsafe class Gemm
 {
     internal enum KernelKind { Scalar, Avx2, Avx512 }
 

@@ -3,7 +3,7 @@
 // nn.Linear weight layout). B may be f32, f16 or bf16 (widened to fp32 on read).
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe class GemmReference
+internal static unsafe class GemmReference
 {
     public static void Multiply(bool transA, bool transB, int M, int N, int K,
         float* A, int lda, void* B, DType bType, int ldb, float* C, int ldc, bool accumulate)

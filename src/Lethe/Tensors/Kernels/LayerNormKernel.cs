@@ -11,7 +11,7 @@ using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe class LayerNormKernel
+internal static unsafe class LayerNormKernel
 {
     private const int Lanes = 16;
 

@@ -21,7 +21,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe class Q8Gemm
+internal static unsafe class Q8Gemm
 {
     /// <summary>Which integer dot product runs here: "AVX-VNNI", "AVX2" or "scalar".</summary>
     public static string DotKind => UseVnni ? "AVX-VNNI (vpdpbusd)" : Avx2.IsSupported ? "AVX2 (vpmaddubsw + vpmaddwd)" : "scalar";

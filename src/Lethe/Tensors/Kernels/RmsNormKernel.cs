@@ -12,7 +12,7 @@ using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe class RmsNormKernel
+internal static unsafe class RmsNormKernel
 {
     private const int Lanes = 16;
     internal const int ColumnTile = 128;

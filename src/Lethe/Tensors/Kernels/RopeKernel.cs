@@ -12,7 +12,7 @@ using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe class RopeKernel
+internal static unsafe class RopeKernel
 {
     private const int Lanes = 16;
 

@@ -13,7 +13,7 @@ using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
-public static unsafe class SoftmaxKernel
+internal static unsafe class SoftmaxKernel
 {
     private const int Lanes = 16;
 

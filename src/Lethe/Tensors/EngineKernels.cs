@@ -1,0 +1,16 @@
+// The public view of which kernels the engine chose on this machine (for `lethe engine` and
+// benchmarks' headers). The kernels themselves are internal: their signatures are raw pointers and
+// layouts that may change from one release to the next.
+using Lethe.Tensors.Kernels;
+
+namespace Lethe.Tensors;
+
+public static class EngineKernels
+{
+    /// <summary>The f32 GEMM micro-kernel in use (e.g. "AVX2+FMA 6x16").</summary>
+    public static string GemmKernel => Gemm.KernelName;
+    /// <summary>The GEMM cache blocking (KC, MC, NC), derived from this CPU's caches.</summary>
+    public static (int KC, int MC, int NC) GemmBlocking => Gemm.Blocking;
+    /// <summary>The int8 dot product used by Q8_0 weights (--dtype q8_0).</summary>
+    public static string Int8Dot => Q8Gemm.DotKind;
+}
