@@ -32,26 +32,17 @@ public static class ReproDissectionCommand
             policy.File("--out", Path.Combine(outDir, DissectionRepro.JsonName), OutputPolicy.JsonWithKeys("experiment", "methods"));
             policy.File("--out", Path.Combine(outDir, DissectionRepro.MarkdownName), OutputPolicy.TextStartingWith(DissectionRepro.MarkdownTitle));
             policy.File("--out", Path.Combine(outDir, DissectionRepro.HtmlName), OutputPolicy.TextStartingWith(DissectionRepro.HtmlTitle));
-            string? worldDir = parse.GetValue(world), temp = null;
-            if (worldDir is null)
+            using var worldFolder = WorldFolder.GivenOrGenerated(parse.GetValue(world), WorldSize.Small);
+            string worldDir = worldFolder.Path;
+            var repro = new DissectionRepro
             {
-                temp = Path.Combine(Path.GetTempPath(), "lethe-world-" + Guid.NewGuid().ToString("N"));
-                WorldGenerator.Generate(temp, new WorldOptions(WorldOptions.DefaultSeed, WorldSize.Small), force: true);
-                worldDir = temp;
-            }
-            try
-            {
-                var repro = new DissectionRepro
-                {
-                    ModelDir = modelDir, WorldDir = worldDir, OutDir = outDir, Concept = parse.GetValue(concept), Steps = parse.GetValue(steps), Resume = parse.GetValue(resume),
-                    Methods = parse.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? DissectionRepro.DefaultMethods,
-                    Seed = parse.GetValue(LetheCli.Seed) ?? 1,
-                    Log = parse.GetValue(LetheCli.Quiet) ? null : parse.InvocationConfiguration.Error,
-                };
-                var results = repro.Run(cancel);
-                parse.InvocationConfiguration.Output.Write(DissectionRepro.Markdown(results));
-            }
-            finally { if (temp is not null && Directory.Exists(temp)) Directory.Delete(temp, true); }
+                ModelDir = modelDir, WorldDir = worldDir, OutDir = outDir, Concept = parse.GetValue(concept), Steps = parse.GetValue(steps), Resume = parse.GetValue(resume),
+                Methods = parse.GetValue(methods)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? DissectionRepro.DefaultMethods,
+                Seed = parse.GetValue(LetheCli.Seed) ?? 1,
+                Log = parse.GetValue(LetheCli.Quiet) ? null : parse.InvocationConfiguration.Error,
+            };
+            var results = repro.Run(cancel);
+            parse.InvocationConfiguration.Output.Write(DissectionRepro.Markdown(results));
             return Task.FromResult(0);
         });
         return cmd;

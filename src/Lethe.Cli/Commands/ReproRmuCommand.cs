@@ -32,27 +32,18 @@ public static class ReproRmuCommand
             policy.File("--out", Path.Combine(outDir, "rmu-sweep.json"), OutputPolicy.JsonWithKeys("cells"));
             policy.File("--out", Path.Combine(outDir, "rmu-sweep.md"), OutputPolicy.TextStartingWith("# RMU and Adaptive RMU across layers"));
             policy.File("--out", Path.Combine(outDir, "rmu-sweep.html"), OutputPolicy.TextStartingWith("<!doctype html><html><head><meta charset=\"utf-8\"><title>RMU layer sweep"));
-            string? worldDir = parse.GetValue(world), temp = null;
-            if (worldDir is null)
+            using var worldFolder = WorldFolder.GivenOrGenerated(parse.GetValue(world), WorldSize.Small);
+            string worldDir = worldFolder.Path;
+            var sweep = new RmuLayerSweep
             {
-                temp = Path.Combine(Path.GetTempPath(), "lethe-world-" + Guid.NewGuid().ToString("N"));
-                WorldGenerator.Generate(temp, new WorldOptions(WorldOptions.DefaultSeed, WorldSize.Small), force: true);
-                worldDir = temp;
-            }
-            try
-            {
-                var sweep = new RmuLayerSweep
-                {
-                    ModelDir = modelDir, WorldDir = worldDir, OutDir = outDir,
-                    Layers = parse.GetValue(layers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                        .Select(s => int.TryParse(s, out int l) ? l : throw new LetheException($"--layers: '{s}' is not a layer number")).ToList(),
-                    TestLimit = parse.GetValue(limit), Steps = parse.GetValue(steps), Resume = parse.GetValue(resume), RunChosen = !parse.GetValue(skipChosen),
-                    Log = parse.GetValue(LetheCli.Quiet) ? null : parse.InvocationConfiguration.Error,
-                };
-                var results = sweep.Run(cancel);
-                parse.InvocationConfiguration.Output.Write(RmuLayerSweep.Markdown(results));
-            }
-            finally { if (temp is not null && Directory.Exists(temp)) Directory.Delete(temp, true); }
+                ModelDir = modelDir, WorldDir = worldDir, OutDir = outDir,
+                Layers = parse.GetValue(layers)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(s => int.TryParse(s, out int l) ? l : throw new LetheException($"--layers: '{s}' is not a layer number")).ToList(),
+                TestLimit = parse.GetValue(limit), Steps = parse.GetValue(steps), Resume = parse.GetValue(resume), RunChosen = !parse.GetValue(skipChosen),
+                Log = parse.GetValue(LetheCli.Quiet) ? null : parse.InvocationConfiguration.Error,
+            };
+            var results = sweep.Run(cancel);
+            parse.InvocationConfiguration.Output.Write(RmuLayerSweep.Markdown(results));
             return Task.FromResult(0);
         });
         return cmd;
