@@ -19,6 +19,7 @@ using Lethe.Models;
 using Lethe.Models.Generation;
 using Lethe.Tensors;
 using Lethe.Unlearning;
+using Lethe.Unlearning.Statistics;
 
 namespace Lethe.Bench;
 
@@ -42,26 +43,27 @@ public static class UnlearnBench
         int[] Random(int n) => Enumerable.Range(0, n).Select(_ => 2 + rng.NextInt(Vocab - 2)).ToArray();
 
         // ---- fitting cost at two probe sizes ----
-        var what = new ProbeStatisticsOptions { PreActMoments = true, CoeffAbsMeans = true, KeyLayers = new[] { Layers - 1 } };
         var small = Enumerable.Range(0, texts).Select(_ => Random(textTokens)).ToList();
         var large = Enumerable.Range(0, 2 * texts).Select(_ => Random(textTokens)).ToList();
-        ProbeStatistics? forget = null, retain = null;
-        var (tSmall, tLarge) = Timing.MedianPair(() => forget = ActivationStatistics.Collect(model, small, what),
-            () => retain = ActivationStatistics.Collect(model, large, what), reps: 3, settle: TimeSpan.Zero);
+        // The three methods' statistics in one pass per set: forget from the small set, retain from the large one.
+        (PreActMoments Moments, CoeffAbsMeans Abs, LastTokenKeys Keys) forget = (new(), new(), new(new[] { Layers - 1 })),
+            retain = (new(), new(), new(new[] { Layers - 1 }));
+        var (tSmall, tLarge) = Timing.MedianPair(() => ActivationStatistics.Collect(model, small, new IProbeCollector[] { forget.Moments, forget.Abs, forget.Keys }),
+            () => ActivationStatistics.Collect(model, large, new IProbeCollector[] { retain.Moments, retain.Abs, retain.Keys }), reps: 3, settle: TimeSpan.Zero);
         foreach (var (n, t) in new[] { (texts, tSmall), (2 * texts, tLarge) })
             JsonLine.Print(("bench", "unlearn"), ("case", "fit"), ("texts", n), ("tokens", n * textTokens), ("value", t), ("unit", "s"),
                 ("tok_s", n * textTokens / t), ("threads", threads), ("clock", clock));
         JsonLine.Print(("bench", "unlearn"), ("case", "fit-growth"), ("value", tLarge / tSmall), ("unit", "time ratio for 2x tokens"), ("linear", 2.0), ("threads", threads), ("clock", clock));
 
         // ---- generation overhead ----
-        var box = HypercubeFit.Fit(forget!.Keys[Layers - 1]);
-        double safeAlpha = 0.5 * retain!.Keys[Layers - 1].Min(v => box.RelativeScore(v));
+        var box = HypercubeFit.Fit(forget.Keys.Keys[Layers - 1]);
+        double safeAlpha = 0.5 * retain.Keys.Keys[Layers - 1].Min(v => box.RelativeScore(v));
         var interventions = new (string Name, Func<InferenceIntervention> Make)[]
         {
             ("ksd", () => new KeySpaceDetector(new Dictionary<int, HypercubeFit> { [Layers - 1] = box }, Math.Min(safeAlpha, 1e-3)).CreateIntervention(model)),
-            ("neuron-adjust-0.5", () => NeuronAdjust.Select(forget, retain, 0.5).CreateIntervention(model)),
-            ("neuron-adjust-3", () => NeuronAdjust.Select(forget, retain, 3).CreateIntervention(model)),
-            ("prune-1.5", () => SelectivePruning.Select(forget, retain, 1.5).CreateIntervention(model)),
+            ("neuron-adjust-0.5", () => NeuronAdjust.Select(forget.Moments.PerLayer, retain.Moments.PerLayer, 0.5).CreateIntervention(model)),
+            ("neuron-adjust-3", () => NeuronAdjust.Select(forget.Moments.PerLayer, retain.Moments.PerLayer, 3).CreateIntervention(model)),
+            ("prune-1.5", () => SelectivePruning.Select(forget.Abs.PerLayer, retain.Abs.PerLayer, 1.5).CreateIntervention(model)),
         };
         var prompt = Random(promptTokens);
         var options = new GenerationOptions { MaxNewTokens = newTokens, EosIds = Array.Empty<int>() };

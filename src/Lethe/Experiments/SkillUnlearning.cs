@@ -12,6 +12,7 @@ using Lethe.Models;
 using Lethe.Models.Generation;
 using Lethe.Tokenizers;
 using Lethe.Unlearning;
+using Lethe.Unlearning.Statistics;
 using Lethe.Unlearning.Training;
 
 namespace Lethe.Experiments;
@@ -169,11 +170,12 @@ public sealed class SkillUnlearning
     public (IReadOnlyDictionary<(int Layer, int Index), List<float>> forget, IReadOnlyDictionary<(int Layer, int Index), List<float>> retain)
         TraceNeurons(string forgetSkill, IReadOnlyList<(int Layer, int Index)> neurons, CancellationToken cancel = default)
     {
-        var what = new ProbeStatisticsOptions { BatchSize = BatchSize, TracedNeurons = neurons };
         IReadOnlyDictionary<(int, int), List<float>> Trace(IEnumerable<ProbeFile> files)
         {
             var encoded = ProbeSets.Encode(Tokenizer, files.SelectMany(f => f.Texts), Model.Config.MaxPositions, Model.Config.VocabSize);
-            return ActivationStatistics.Collect(Model, encoded.Ids, what, null, cancel).Traces;
+            var traces = new NeuronTraces(neurons);
+            ActivationStatistics.Collect(Model, encoded.Ids, new[] { traces }, BatchSize, null, cancel);
+            return traces.Traces;
         }
         return (Trace(new[] { WorldProbes.Read(WorldDir, forgetSkill, ProbeTextPart.Full, ProbeLimit) }),
                 Trace(WorldProbes.RetainSet(WorldDir, forgetSkill, ProbeTextPart.Full, ProbeLimit)));

@@ -9,6 +9,7 @@ using Lethe.Models;
 using Lethe.Models.Generation;
 using Lethe.Tensors;
 using Lethe.Tokenizers;
+using Lethe.Unlearning.Statistics;
 
 namespace Lethe.Unlearning;
 
@@ -120,12 +121,22 @@ public static partial class AdapterFitter
     {
         if (withAnswers.Count != queries.Ids.Count) throw new LetheException("Key Space Detection: a probe's query or answer encodes to no tokens; remove empty probes");
         var first = queries.Ids.Select(q => q.Length - 1).ToArray();
-        var what = new ProbeStatisticsOptions { AnswerScores = new AnswerScoring(boxes, o.Combine, first) };
-        return Collect(model, withAnswers, o, what, progress, cancel).AnswerScores!;
+        var scoring = new AnswerScoring(boxes, o.Combine, first);
+        Collect(model, withAnswers, o, scoring, progress, cancel);
+        return scoring.Scores;
     }
 
-    private static ProbeStatistics Collect(TransformerModel model, List<int[]> ids, ProbeOptions o, ProbeStatisticsOptions what, IFitProgress? progress, CancellationToken cancel) =>
-        ActivationStatistics.Collect(model, ids, what with { BatchSize = o.BatchSize }, n => progress?.Advance(n), cancel);
+    /// <summary>One pass over ids at the probe options' batch size, gathering into collector; returns the real tokens run.</summary>
+    private static long Collect(TransformerModel model, List<int[]> ids, ProbeOptions o, IProbeCollector collector, IFitProgress? progress, CancellationToken cancel) =>
+        ActivationStatistics.Collect(model, ids, new[] { collector }, o.BatchSize, n => progress?.Advance(n), cancel);
+
+    /// <summary>The key vectors of layers at each text's last token, from one pass.</summary>
+    private static IReadOnlyDictionary<int, float[][]> Keys(TransformerModel model, List<int[]> ids, ProbeOptions o, IReadOnlyList<int> layers, IFitProgress? progress, CancellationToken cancel)
+    {
+        var keys = new LastTokenKeys(layers);
+        Collect(model, ids, o, keys, progress, cancel);
+        return keys.Keys;
+    }
 
     private static JsonObject Common(ProbeOptions o) => new() { ["batch_size"] = o.BatchSize, ["max_tokens"] = o.MaxTokens, ["probe_text"] = o.Part == ProbeTextPart.Full ? "full" : "prompt" };
 
@@ -162,9 +173,8 @@ public static partial class AdapterFitter
         // Calibrating on answers scores the retain probes from their query-and-answer pass alone: their
         // query-only keys are not needed, so that pass is skipped.
         var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress, extra, retainRun: retainAnswers is null);
-        var what = new ProbeStatisticsOptions { KeyLayers = layers };
-        var forgetKeys = Collect(model, forget.Ids, o, what, progress, cancel).Keys;
-        var retainKeys = retain.Ids.Count > 0 && retainAnswers is null ? Collect(model, retain.Ids, o, what, progress, cancel).Keys : null;
+        var forgetKeys = Keys(model, forget.Ids, o, layers, progress, cancel);
+        var retainKeys = retain.Ids.Count > 0 && retainAnswers is null ? Keys(model, retain.Ids, o, layers, progress, cancel) : null;
 
         // Held-out probes are drawn per skill (stratified), so every retain skill has its own held-out rate.
         var rng = new Rng(o.Seed);
@@ -292,10 +302,10 @@ public static partial class AdapterFitter
     {
         if (retainFiles.Count == 0) throw LetheException.About("Neuron Adjust: retain has no probe files; it needs some", "retain");
         var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress);
-        var what = new ProbeStatisticsOptions { PreActMoments = true };
-        var fs = Collect(model, forget.Ids, o, what, progress, cancel);
-        var rs = Collect(model, retain.Ids, o, what, progress, cancel);
-        var adjust = Lethe.Unlearning.NeuronAdjust.Select(fs, rs, o.Percent, o.Layers, o.Map, o.Seed, o.Draw);
+        PreActMoments fs = new(), rs = new();
+        long forgetTokens = Collect(model, forget.Ids, o, fs, progress, cancel);
+        long retainTokens = Collect(model, retain.Ids, o, rs, progress, cancel);
+        var adjust = Lethe.Unlearning.NeuronAdjust.Select(fs.PerLayer, rs.PerLayer, o.Percent, o.Layers, o.Map, o.Seed, o.Draw);
         if (adjust.Neurons.Count == 0)
             throw LetheException.About("Neuron Adjust: nothing to adjust — no neuron is more active on these probes than on the others (Δ = μ_forget − μ_retain > 0); check that forget and retain are not swapped or the same skill", "forget", "retain");
         var hyper = Common(o);
@@ -308,7 +318,7 @@ public static partial class AdapterFitter
             ["per_layer"] = LayerCounts(adjust.Neurons.Select(n => n.Layer)),
             ["min_delta"] = adjust.Neurons.Count > 0 ? adjust.Neurons.Min(n => n.Delta) : null,
             ["max_delta"] = adjust.Neurons.Count > 0 ? adjust.Neurons.Max(n => n.Delta) : null,
-            ["forget_tokens"] = fs.Tokens, ["retain_tokens"] = rs.Tokens,
+            ["forget_tokens"] = forgetTokens, ["retain_tokens"] = retainTokens,
         };
         return new UnlearningAdapter(AdapterMethods.NeuronAdjust, adjust, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
     }
@@ -320,10 +330,10 @@ public static partial class AdapterFitter
     {
         if (retainFiles.Count == 0) throw LetheException.About("Selective Pruning: retain has no probe files; it needs some", "retain");
         var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress);
-        var what = new ProbeStatisticsOptions { CoeffAbsMeans = true };
-        var fs = Collect(model, forget.Ids, o, what, progress, cancel);
-        var rs = Collect(model, retain.Ids, o, what, progress, cancel);
-        var pruning = Lethe.Unlearning.SelectivePruning.Select(fs, rs, o.Percent, o.Layers);
+        CoeffAbsMeans fs = new(), rs = new();
+        long forgetTokens = Collect(model, forget.Ids, o, fs, progress, cancel);
+        long retainTokens = Collect(model, retain.Ids, o, rs, progress, cancel);
+        var pruning = Lethe.Unlearning.SelectivePruning.Select(fs.PerLayer, rs.PerLayer, o.Percent, o.Layers);
         var hyper = Common(o);
         hyper["p"] = o.Percent;
         hyper["layers"] = o.Layers is null ? "all" : new JsonArray(o.Layers.Select(l => (JsonNode)l).ToArray());
@@ -332,7 +342,7 @@ public static partial class AdapterFitter
             ["selected"] = pruning.Neurons.Count,
             ["per_layer"] = LayerCounts(pruning.Neurons.Select(n => n.Layer)),
             ["min_score"] = pruning.Neurons.Min(n => n.Score), ["max_score"] = pruning.Neurons.Max(n => n.Score),
-            ["forget_tokens"] = fs.Tokens, ["retain_tokens"] = rs.Tokens,
+            ["forget_tokens"] = forgetTokens, ["retain_tokens"] = retainTokens,
         };
         return new UnlearningAdapter(AdapterMethods.SelectivePruning, pruning, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
     }

@@ -11,6 +11,7 @@
 using System.Text.Json.Nodes;
 using Lethe.Models;
 using Lethe.Tokenizers;
+using Lethe.Unlearning.Statistics;
 
 namespace Lethe.Unlearning;
 
@@ -48,7 +49,7 @@ public static partial class AdapterFitter
                 configs.Add((new[] { a, b }, BoxCombine.Any));
             }
         var forgetQueries = Encode("forget", new[] { forget }, tokenizer, model, o);
-        var keys = Collect(model, forgetQueries.Ids, o, new ProbeStatisticsOptions { KeyLayers = all }, null, cancel).Keys;
+        var keys = Keys(model, forgetQueries.Ids, o, all, null, cancel);
         var boxes = all.ToDictionary(l => l, l => HypercubeFit.Fit(keys[l]));
 
         // Per set: per configuration, per probe, the smallest α that flags it (gold and own answers).
@@ -56,11 +57,16 @@ public static partial class AdapterFitter
         {
             var queries = Encode("probe", files, tokenizer, model, o);
             var first = queries.Ids.Select(q => q.Length - 1).ToArray();
-            var what = new ProbeStatisticsOptions { AnswerScores = new AnswerScoring(boxes, BoxCombine.All, first) { Sweep = configs } };
-            var gold = Collect(model, EncodeWithAnswers(files, tokenizer, model, o)!, o, what, null, cancel).SweepScores!;
+            double[][] Sweep(List<int[]> ids)
+            {
+                var scoring = new AnswerScoring(boxes, BoxCombine.All, first) { Sweep = configs };
+                Collect(model, ids, o, scoring, null, cancel);
+                return scoring.SweepScores!;
+            }
+            var gold = Sweep(EncodeWithAnswers(files, tokenizer, model, o)!);
             if (EncodeWithAnswers(files, tokenizer, model, o, own: true) is { } ownIds)
             {
-                var own = Collect(model, ownIds, o, what, null, cancel).SweepScores!;
+                var own = Sweep(ownIds);
                 for (int c = 0; c < gold.Length; c++)
                     for (int i = 0; i < gold[c].Length; i++) gold[c][i] = Math.Min(gold[c][i], own[c][i]);
             }

@@ -21,6 +21,7 @@ using Lethe.Models;
 using Lethe.Models.Generation;
 using Lethe.Tensors;
 using Lethe.Tensors.Autograd;
+using Lethe.Unlearning.Statistics;
 
 namespace Lethe.Unlearning;
 
@@ -54,19 +55,20 @@ public sealed class NeuronAdjust : IAdapterPayload
     public NeuronAdjustDraw Draw { get; }
 
     /// <summary>Selects the top percent % of neurons (of layers × d_ff) by Δ = μ_f − μ_r, Δ > 0 only.</summary>
-    public static NeuronAdjust Select(ProbeStatistics forget, ProbeStatistics retain, double percent, IReadOnlyList<int>? layers = null,
+    /// <param name="forget">Per layer, the pre-activation moments of the forget probes (PreActMoments.PerLayer).</param>
+    /// <param name="retain">The same for the retain probes.</param>
+    public static NeuronAdjust Select(IReadOnlyList<RunningMoments> forget, IReadOnlyList<RunningMoments> retain, double percent, IReadOnlyList<int>? layers = null,
         NeuronAdjustMap map = NeuronAdjustMap.Reflected, ulong seed = 0, NeuronAdjustDraw draw = NeuronAdjustDraw.PerElement)
     {
-        if (forget.PreAct is null || retain.PreAct is null) throw new LetheException("Neuron Adjust needs pre-activation moments of both probe sets (ProbeStatisticsOptions.PreActMoments)");
-        if (forget.Width != retain.Width || forget.NumLayers != retain.NumLayers) throw new LetheException("Neuron Adjust: forget and retain statistics come from different models");
-        var considered = Layers(layers, forget.NumLayers);
-        int count = CountOf(percent, (long)considered.Length * forget.Width);
+        int width = SameShape("Neuron Adjust", forget.Select(m => m.Width), retain.Select(m => m.Width));
+        var considered = Layers(layers, forget.Count);
+        int count = CountOf(percent, (long)considered.Length * width);
         var candidates = new List<AdjustedNeuron>();
         foreach (int layer in considered)
         {
-            var f = forget.PreAct[layer]; var r = retain.PreAct[layer];
+            var f = forget[layer]; var r = retain[layer];
             var fs = f.StandardDeviation(ddof: 1); var rs = r.StandardDeviation(ddof: 1);
-            for (int j = 0; j < forget.Width; j++)
+            for (int j = 0; j < width; j++)
             {
                 double delta = f.Mean[j] - r.Mean[j];
                 if (delta > 0) candidates.Add(new AdjustedNeuron(layer, j, f.Mean[j], Math.Max(fs[j], MinStd), r.Mean[j], Math.Max(rs[j], MinStd)));
@@ -75,6 +77,15 @@ public sealed class NeuronAdjust : IAdapterPayload
         var chosen = candidates.OrderByDescending(n => n.Delta).ThenBy(n => n.Layer).ThenBy(n => n.Index).Take(count)
             .OrderBy(n => n.Layer).ThenBy(n => n.Index).ToList();
         return new NeuronAdjust(chosen, map, seed, draw);
+    }
+
+    /// <summary>The common width of per-layer forget and retain statistics; refuses ones of different models.</summary>
+    internal static int SameShape(string method, IEnumerable<int> forgetWidths, IEnumerable<int> retainWidths)
+    {
+        int[] f = forgetWidths.ToArray(), r = retainWidths.ToArray();
+        if (f.Length == 0 || !f.SequenceEqual(r) || f.Distinct().Count() != 1)
+            throw new LetheException($"{method}: forget and retain statistics come from different models ({f.Length} and {r.Length} layers)");
+        return f[0];
     }
 
     internal static int[] Layers(IReadOnlyList<int>? layers, int numLayers)

@@ -10,6 +10,7 @@
 using Lethe.Models;
 using Lethe.Models.Generation;
 using Lethe.Tensors;
+using Lethe.Unlearning.Statistics;
 
 namespace Lethe.Unlearning;
 
@@ -24,16 +25,17 @@ public sealed class SelectivePruning : IAdapterPayload
 
     public IReadOnlyList<PrunedNeuron> Neurons { get; }
 
-    public static SelectivePruning Select(ProbeStatistics forget, ProbeStatistics retain, double percent, IReadOnlyList<int>? layers = null)
+    /// <param name="forget">Per layer, mean |coeff| of the forget probes (CoeffAbsMeans.PerLayer).</param>
+    /// <param name="retain">The same for the retain probes.</param>
+    public static SelectivePruning Select(IReadOnlyList<AbsoluteMean> forget, IReadOnlyList<AbsoluteMean> retain, double percent, IReadOnlyList<int>? layers = null)
     {
-        if (forget.CoeffAbs is null || retain.CoeffAbs is null) throw new LetheException("Selective Pruning needs mean |coeff| of both probe sets (ProbeStatisticsOptions.CoeffAbsMeans)");
-        if (forget.Width != retain.Width || forget.NumLayers != retain.NumLayers) throw new LetheException("Selective Pruning: forget and retain statistics come from different models");
-        var considered = NeuronAdjust.Layers(layers, forget.NumLayers);
-        int count = NeuronAdjust.CountOf(percent, (long)considered.Length * forget.Width);
+        int width = NeuronAdjust.SameShape("Selective Pruning", forget.Select(m => m.Width), retain.Select(m => m.Width));
+        var considered = NeuronAdjust.Layers(layers, forget.Count);
+        int count = NeuronAdjust.CountOf(percent, (long)considered.Length * width);
         var scored = new List<PrunedNeuron>();
         foreach (int layer in considered)
         {
-            var f = forget.CoeffAbs[layer].Mean(); var r = retain.CoeffAbs[layer].Mean();
+            var f = forget[layer].Mean(); var r = retain[layer].Mean();
             for (int j = 0; j < f.Length; j++) scored.Add(new PrunedNeuron(layer, j, f[j] / (r[j] + Epsilon)));
         }
         var chosen = scored.OrderByDescending(n => n.Score).ThenBy(n => n.Layer).ThenBy(n => n.Index).Take(count)

@@ -6,12 +6,24 @@ using Lethe.Tensors;
 using Lethe.Tensors.Autograd;
 using Lethe.Tests.Engine;
 using Lethe.Unlearning;
+using Lethe.Unlearning.Statistics;
 using Xunit;
 
 namespace Lethe.Tests.Unlearning;
 
 public class ActivationStatisticsTests
 {
+    /// <summary>The three [S1] statistics gathered together in one pass, as the assertions read them.</summary>
+    private sealed record Fit(long Tokens, RunningMoments[] PreAct, AbsoluteMean[] CoeffAbs, IReadOnlyDictionary<int, float[][]> Keys)
+    {
+        public static Fit Of(TransformerModel model, List<int[]> texts, int batchSize, int[] keyLayers)
+        {
+            PreActMoments moments = new(); CoeffAbsMeans abs = new(); var keys = new LastTokenKeys(keyLayers);
+            long tokens = ActivationStatistics.Collect(model, texts, new IProbeCollector[] { moments, abs, keys }, batchSize);
+            return new Fit(tokens, moments.PerLayer, abs.PerLayer, keys.Keys);
+        }
+    }
+
     private static TransformerModel Load(string name) => ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", name));
 
     private static List<int[]> Texts(int count, int vocab, ulong seed)
@@ -29,9 +41,8 @@ public class ActivationStatisticsTests
         using var model = Load(name);
         var texts = Texts(11, model.Config.VocabSize, 5);
         int L = model.Config.NumLayers, width = model.Config.IntermediateSize;
-        var options = new ProbeStatisticsOptions { PreActMoments = true, CoeffAbsMeans = true, KeyLayers = new[] { L - 1, 0 } };
-        var batched = ActivationStatistics.Collect(model, texts, options with { BatchSize = 4 });
-        var single = ActivationStatistics.Collect(model, texts, options with { BatchSize = 1 });
+        var batched = Fit.Of(model, texts, 4, new[] { L - 1, 0 });
+        var single = Fit.Of(model, texts, 1, new[] { L - 1, 0 });
 
         // Independent reference: every pre_act / coeff row of each text run alone, copied by a plain hook.
         var preRows = Enumerable.Range(0, L).Select(_ => new List<float[]>()).ToArray();
@@ -83,13 +94,18 @@ public class ActivationStatisticsTests
     {
         using var model = Load("llama");
         var texts = Texts(3, model.Config.VocabSize, 1);
-        var stats = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { KeyLayers = new[] { 0 } });
-        Assert.Null(stats.PreAct);
-        Assert.Equal(model.Config.IntermediateSize, stats.Keys[0][2].Length);
-        Assert.Contains("outside", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { KeyLayers = new[] { 7 } })).Message);
-        Assert.Contains("no texts", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, new List<int[]>(), new ProbeStatisticsOptions { PreActMoments = true })).Message);
+        // Only keys of layer 0: the pass stops after block 0 (a hook on block 1 never runs).
+        var keys = new LastTokenKeys(new[] { 0 });
+        bool ranBlock1 = false;
+        var spy = new HookCollector(0, (hooks, _) => hooks.Add(HookNames.Block(1, "mlp.pre_act"), (_, _) => { ranBlock1 = true; return null; }));
+        ActivationStatistics.Collect(model, texts, new IProbeCollector[] { keys, spy });
+        Assert.False(ranBlock1);
+        Assert.Equal(model.Config.IntermediateSize, keys.Keys[0][2].Length);
+        Assert.Contains("outside", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new[] { new LastTokenKeys(new[] { 7 }) })).Message);
+        Assert.Contains("no texts", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, new List<int[]>(), new[] { new PreActMoments() })).Message);
         var tooLong = new List<int[]> { Enumerable.Repeat(3, model.Config.MaxPositions + 1).ToArray() };
-        Assert.Contains("max_tokens", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, tooLong, new ProbeStatisticsOptions { PreActMoments = true })).Message);
+        Assert.Contains("max_tokens", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, tooLong, new[] { new PreActMoments() })).Message);
+        Assert.Contains("nothing to collect", Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, Array.Empty<IProbeCollector>())).Message);
     }
 }
 
@@ -103,7 +119,9 @@ public class NeuronTraceTests
         var texts = Enumerable.Range(0, 7).Select(_ => Enumerable.Range(0, 2 + rng.NextInt(9)).Select(_ => 2 + rng.NextInt(model.Config.VocabSize - 2)).ToArray()).ToList();
         int width = model.Config.IntermediateSize, last = model.Config.NumLayers - 1;
         var neurons = new[] { (0, 1), (last, width - 1) };
-        var traced = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { BatchSize = 3, TracedNeurons = neurons }).Traces;
+        var collector = new NeuronTraces(neurons);
+        ActivationStatistics.Collect(model, texts, new[] { collector }, batchSize: 3);
+        var traced = collector.Traces;
 
         // Reference: each text alone, values read by a plain hook.
         var expected = neurons.ToDictionary(n => n, _ => new List<float>());
@@ -122,7 +140,7 @@ public class NeuronTraceTests
             var a = traced[n].OrderBy(v => v).ToArray(); var b = expected[n].OrderBy(v => v).ToArray();
             for (int i = 0; i < a.Length; i++) Assert.Equal(b[i], a[i], 1e-4f);
         }
-        Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { TracedNeurons = new[] { (0, width) } }));
+        Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new[] { new NeuronTraces(new[] { (0, width) }) }));
     }
 }
 
@@ -135,13 +153,13 @@ public class AnswerScoreTests
         var rng = new Rng(9);
         int vocab = model.Config.VocabSize, last = model.Config.NumLayers - 1, width = model.Config.IntermediateSize;
         var texts = Enumerable.Range(0, 6).Select(_ => Enumerable.Range(0, 4 + rng.NextInt(8)).Select(_ => 2 + rng.NextInt(vocab - 2)).ToArray()).ToList();
-        var keys = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { KeyLayers = new[] { last } }).Keys[last];
-        var box = HypercubeFit.Fit(keys);
+        var keys = new LastTokenKeys(new[] { last });
+        ActivationStatistics.Collect(model, texts, new[] { keys });
+        var box = HypercubeFit.Fit(keys.Keys[last]);
         var first = texts.Select((t, i) => i == 0 ? 99 : t.Length - 3).ToArray();   // text 0: past its end → its last token only
-        var scores = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions
-        {
-            BatchSize = 4, AnswerScores = new AnswerScoring(new Dictionary<int, HypercubeFit> { [last] = box }, BoxCombine.All, first),
-        }).AnswerScores!;
+        var scoring = new AnswerScoring(new Dictionary<int, HypercubeFit> { [last] = box }, BoxCombine.All, first);
+        ActivationStatistics.Collect(model, texts, new[] { scoring }, batchSize: 4);
+        var scores = scoring.Scores;
 
         // Reference: each text alone, every row read by a plain hook, the minimum taken here.
         for (int i = 0; i < texts.Count; i++)
@@ -163,43 +181,121 @@ public class AnswerScoreTests
     }
 }
 
+/// <summary>A collector made of a lambda: the last layer it needs and how it attaches its hooks.</summary>
+internal sealed class HookCollector(int lastLayer, Action<HookSet, ProbeBatch> attach) : IProbeCollector
+{
+    public int Attach(HookSet hooks, ProbeBatch batch) { attach(hooks, batch); return lastLayer; }
+}
+
 /// <summary>IProbeCollector: a method's own statistic gathered in the same pass, real tokens only.</summary>
 public class ProbeCollectorTests
 {
-    /// <summary>A statistic defined outside ActivationStatistics: mean |mlp.coeff| of one layer, by hand.</summary>
+    /// <summary>A statistic defined outside the library: mean |mlp.coeff| of one layer, by hand.</summary>
     private sealed class AbsCoeffCollector(int layer) : IProbeCollector
     {
         public double[] Sum = Array.Empty<double>();
         public long Tokens;
         public HashSet<int> Seen = new();
-        public int LastLayer(ModelConfig config) => layer;
-        public void Attach(HookSet hooks, ProbeBatch batch) => hooks.Add(HookNames.Block(layer, "mlp.coeff"), (_, x) =>
+        public int Attach(HookSet hooks, ProbeBatch batch)
         {
-            int width = x.Dim(1);
-            if (Sum.Length == 0) Sum = new double[width];
-            for (int b = 0; b < batch.Lengths.Length; b++)
+            hooks.Add(HookNames.Block(layer, "mlp.coeff"), (_, x) =>
             {
-                var rows = batch.RealRows(x, b);
-                for (int r = 0; r < rows.Length; r++) Sum[r % width] += Math.Abs(rows[r]);
-                Tokens += batch.Lengths[b];
-                Seen.Add(batch.Members[b]);
-            }
-            return null;
-        });
+                int width = x.Dim(1);
+                if (Sum.Length == 0) Sum = new double[width];
+                for (int b = 0; b < batch.Lengths.Length; b++)
+                {
+                    var rows = batch.RealRows(x, b);
+                    for (int r = 0; r < rows.Length; r++) Sum[r % width] += Math.Abs(rows[r]);
+                    Tokens += batch.Lengths[b];
+                    Seen.Add(batch.Members[b]);
+                }
+                return null;
+            });
+            return layer;
+        }
+    }
+
+    /// <summary>A statistic defined outside the library that keeps every real-token row of one hook point, per text.</summary>
+    private sealed class RowRecorder(int layer, string point) : IProbeCollector
+    {
+        public List<float[]>[] Rows = Array.Empty<List<float[]>>();
+        public int Passes, PaddedBatches;
+        public int Attach(HookSet hooks, ProbeBatch batch)
+        {
+            Passes++;
+            Rows = Enumerable.Range(0, batch.Texts).Select(_ => new List<float[]>()).ToArray();
+            hooks.Add(HookNames.Block(layer, point), (_, x) =>
+            {
+                int width = x.Dim(1);
+                if (batch.Lengths.Min() < batch.T) PaddedBatches++;
+                for (int b = 0; b < batch.Lengths.Length; b++)
+                {
+                    var rows = batch.RealRows(x, b);
+                    for (int r = 0; r < rows.Length; r += width) Rows[batch.Members[b]].Add(rows.Slice(r, width).ToArray());
+                }
+                return null;
+            });
+            return layer;
+        }
+    }
+
+    private static TransformerModel Llama() => ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama"));
+
+    private static List<int[]> Texts(TransformerModel model, ulong seed, int count)
+    {
+        var rng = new Rng(seed);
+        return Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, 2 + rng.NextInt(14)).Select(_ => 2 + rng.NextInt(model.Config.VocabSize - 2)).ToArray()).ToList();
     }
 
     [Fact]
     public void ACollectorFromOutsideSeesOnlyRealTokensInTheSamePass()
     {
-        using var model = ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama"));
-        var rng = new Rng(8);
-        var texts = Enumerable.Range(0, 9).Select(_ => Enumerable.Range(0, 2 + rng.NextInt(14)).Select(_ => 2 + rng.NextInt(model.Config.VocabSize - 2)).ToArray()).ToList();
+        using var model = Llama();
+        var texts = Texts(model, 8, 9);
         var collector = new AbsCoeffCollector(0);
-        var stats = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { BatchSize = 4, Collectors = new[] { collector } });
+        var library = new CoeffAbsMeans();
+        ActivationStatistics.Collect(model, texts, new IProbeCollector[] { collector, library }, batchSize: 4);
         Assert.Equal(texts.Sum(t => (long)t.Length), collector.Tokens);
         Assert.Equal(Enumerable.Range(0, texts.Count), collector.Seen.Order());
-        var reference = ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { BatchSize = 4, CoeffAbsMeans = true }).CoeffAbs![0].Mean();
+        var reference = library.PerLayer[0].Mean();
         for (int j = 0; j < reference.Length; j++) Assert.Equal(reference[j], collector.Sum[j] / collector.Tokens, 1e-9);
-        Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new ProbeStatisticsOptions { Collectors = new[] { new AbsCoeffCollector(9) } }));
+        Assert.Throws<LetheException>(() => ActivationStatistics.Collect(model, texts, new[] { new AbsCoeffCollector(9) }));
+    }
+
+    [Fact]
+    public void ACollectorFromOutsideGetsExactlyEachTextsRealTokenRowsAlongsideTheLibrarysOwn()
+    {
+        using var model = Llama();
+        var texts = Texts(model, 21, 10);
+        int layer = 1, width = model.Config.IntermediateSize;
+        var recorder = new RowRecorder(layer, "mlp.pre_act");
+        var moments = new PreActMoments();
+        long tokens = ActivationStatistics.Collect(model, texts, new IProbeCollector[] { recorder, moments }, batchSize: 4);
+        Assert.Equal(1, recorder.Passes);
+        Assert.True(recorder.PaddedBatches > 0, "the probe set must give batches with padding for this test to mean anything");
+        Assert.Equal(texts.Sum(t => (long)t.Length), tokens);
+
+        // Each text's rows, position by position, are those of the text run alone (no batch, no padding).
+        for (int i = 0; i < texts.Count; i++)
+        {
+            var alone = new List<float[]>();
+            var hooks = new HookSet().Add(HookNames.Block(layer, "mlp.pre_act"), (_, x) =>
+            {
+                var a = x.ToArray();
+                for (int r = 0; r < x.Dim(0); r++) alone.Add(a[(r * width)..((r + 1) * width)]);
+                return null;
+            });
+            using (Tape.NoGrad()) model.Forward(texts[i], 1, new ForwardOptions { Hooks = hooks });
+            Assert.Equal(texts[i].Length, recorder.Rows[i].Count);
+            for (int t = 0; t < alone.Count; t++) GradCheck.Close(alone[t], recorder.Rows[i][t], 1e-5, $"text {i} position {t}");
+        }
+        // The library's Neuron Adjust moments, in the same pass, saw the same rows: their mean is the rows' mean.
+        var m = moments.PerLayer[layer];
+        Assert.Equal(tokens, m.Count);
+        for (int j = 0; j < width; j++)
+        {
+            double mean = recorder.Rows.SelectMany(r => r).Average(r => (double)r[j]);
+            Assert.Equal(mean, m.Mean[j], 1e-9);
+        }
     }
 }

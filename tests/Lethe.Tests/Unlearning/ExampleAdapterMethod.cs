@@ -5,6 +5,7 @@
 using System.Text.Json.Nodes;
 using Lethe.IO;
 using Lethe.Unlearning;
+using Lethe.Unlearning.Statistics;
 using Lethe.Unlearning.Training;
 
 namespace Lethe.Tests.Unlearning;
@@ -27,15 +28,20 @@ public sealed class DifferencePruning : IAdapterMethod
     {
         var s = c.Settings;
         int k = s.Integer("k", 1);
-        // One streaming pass per probe set; CoeffAbsMeans is mean |mlp.coeff| per layer and neuron.
-        ProbeStatistics Stats(IEnumerable<ProbeFile> files) => ActivationStatistics.Collect(c.Model,
-            ProbeSets.Encode(c.Tokenizer, files.SelectMany(f => f.Texts), s.Integer("max_tokens", 1), c.Model.Config.VocabSize).Ids,
-            new ProbeStatisticsOptions { BatchSize = s.Integer("batch_size", 1), CoeffAbsMeans = true }, null, c.Cancel);
-        ProbeStatistics forget = Stats(c.Forget), retain = Stats(c.Retain);
+        // One streaming pass per probe set; the CoeffAbsMeans collector gathers mean |mlp.coeff| per layer and neuron.
+        AbsoluteMean[] Stats(IEnumerable<ProbeFile> files)
+        {
+            var abs = new CoeffAbsMeans();
+            ActivationStatistics.Collect(c.Model,
+                ProbeSets.Encode(c.Tokenizer, files.SelectMany(f => f.Texts), s.Integer("max_tokens", 1), c.Model.Config.VocabSize).Ids,
+                new[] { abs }, s.Integer("batch_size", 1), null, c.Cancel);
+            return abs.PerLayer;
+        }
+        AbsoluteMean[] forget = Stats(c.Forget), retain = Stats(c.Retain);
         var chosen = ProbeParameters.Layers(s, c.Model.Config.NumLayers)
             .SelectMany(l =>
             {
-                double[] f = forget.CoeffAbs![l].Mean(), r = retain.CoeffAbs![l].Mean();
+                double[] f = forget[l].Mean(), r = retain[l].Mean();
                 return f.Select((x, j) => new PrunedNeuron(l, j, x - r[j]));
             })
             .OrderByDescending(n => n.Score).ThenBy(n => n.Layer).ThenBy(n => n.Index).Take(k).ToList();

@@ -159,7 +159,7 @@ public class NeuronAdjustTests
     }
 
     /// <summary>Statistics whose per-neuron means are given (two rows each, mean ± 0.5) for pre_act and |coeff|.</summary>
-    internal static ProbeStatistics Stats(double[][] means)
+    internal static (RunningMoments[] PreAct, AbsoluteMean[] CoeffAbs) Stats(double[][] means)
     {
         int layers = means.Length, width = means[0].Length;
         var moments = new RunningMoments[layers]; var abs = new AbsoluteMean[layers];
@@ -172,7 +172,7 @@ public class NeuronAdjustTests
             var absRows = means[l].Select(m => (float)m).ToArray();
             abs[l].AddRows(absRows);
         }
-        return new ProbeStatistics { NumLayers = layers, Width = width, Texts = 2, Tokens = 2, PreAct = moments, CoeffAbs = abs, Keys = new Dictionary<int, float[][]>() };
+        return (moments, abs);
     }
 
     [Fact]
@@ -181,15 +181,15 @@ public class NeuronAdjustTests
         var forget = Stats(new[] { new double[] { 1, 5, 0, 2, 0 }, new double[] { 3, 0, 0, 9, 1 } });
         var retain = Stats(new[] { new double[] { 0, 0, 0, 2, 4 }, new double[] { 0, 0, 0, 0, 0 } });
         // Δ: layer 0: 1, 5, 0, 0, −4; layer 1: 3, 0, 0, 9, 1. 20 % of 10 = 2 → (1, 3) and (0, 1).
-        var top = NeuronAdjust.Select(forget, retain, percent: 20);
+        var top = NeuronAdjust.Select(forget.PreAct, retain.PreAct, percent: 20);
         Assert.Equal(new[] { (0, 1), (1, 3) }, top.Neurons.Select(n => (n.Layer, n.Index)));
         var first = top.Neurons[0];
         Assert.Equal(5, first.ForgetMean, 12); Assert.Equal(0, first.RetainMean, 12);
         Assert.Equal(Math.Sqrt(0.5), first.ForgetStd, 12); // rows m ± 0.5: sample std √0.5
         // Only Δ > 0 can be chosen, however large p is; restricted to layer 0 only layer 0's.
-        Assert.Equal(5, NeuronAdjust.Select(forget, retain, 100).Neurons.Count);
-        Assert.All(NeuronAdjust.Select(forget, retain, 100, layers: new[] { 0 }).Neurons, n => Assert.Equal(0, n.Layer));
-        Assert.Contains("p is a percentage", Assert.Throws<LetheException>(() => NeuronAdjust.Select(forget, retain, 0)).Message);
+        Assert.Equal(5, NeuronAdjust.Select(forget.PreAct, retain.PreAct, 100).Neurons.Count);
+        Assert.All(NeuronAdjust.Select(forget.PreAct, retain.PreAct, 100, layers: new[] { 0 }).Neurons, n => Assert.Equal(0, n.Layer));
+        Assert.Contains("p is a percentage", Assert.Throws<LetheException>(() => NeuronAdjust.Select(forget.PreAct, retain.PreAct, 0)).Message);
     }
 
     [Fact]
@@ -198,7 +198,7 @@ public class NeuronAdjustTests
         var forget = Stats(new[] { new double[] { 1, 4, 0.5 }, new double[] { 2, 2, 0 } });
         var retain = Stats(new[] { new double[] { 1, 1, 0 }, new double[] { 4, 1, 2 } });
         // Ratios: layer 0: 1, 4, 0.5/1e-8 = 5e7; layer 1: 0.5, 2, 0. Top 2 of 6 (33 %): (0, 2), (0, 1).
-        var top = SelectivePruning.Select(forget, retain, percent: 100.0 / 3);
+        var top = SelectivePruning.Select(forget.CoeffAbs, retain.CoeffAbs, percent: 100.0 / 3);
         Assert.Equal(new[] { (0, 1), (0, 2) }, top.Neurons.Select(n => (n.Layer, n.Index)));
         Assert.Equal(0.5 / (0 + SelectivePruning.Epsilon), top.Neurons[1].Score, 6);
     }

@@ -4,7 +4,7 @@ using Lethe.Tensors;
 
 namespace Lethe.Unlearning.Statistics;
 
-public sealed class AbsoluteMean
+public sealed class AbsoluteMean : IRowAccumulator
 {
     private readonly double[] sum;
 

@@ -10,7 +10,7 @@ using Lethe.Tensors;
 
 namespace Lethe.Unlearning.Statistics;
 
-public sealed class RunningMoments
+public sealed class RunningMoments : IRowAccumulator
 {
     private readonly double[] mean, m2;
     private double[]? blockMean, blockM2; // scratch for one block, reused
