@@ -22,19 +22,15 @@ using Lethe.Tokenizers;
 
 namespace Lethe.Analysis;
 
-public sealed record DissectionOptions
+/// <summary>What to dissect; Radius (the sliding windows) is ignored when Layers is given.</summary>
+public sealed record DissectionOptions : PairOptions
 {
     public IReadOnlyList<string> Points { get; init; } = PatchPoints.Default;
     public IReadOnlyList<PatchPositions> Positions { get; init; } = new[] { PatchPositions.All };
-    /// <summary>Sliding windows [ℓ − r, ℓ + r]; ignored when Layers is given.</summary>
-    public int Radius { get; init; } = 2;
     /// <summary>One explicit window "a-b" instead of the sliding ones.</summary>
     public string? Layers { get; init; }
     public IReadOnlyList<string> Restore { get; init; } = ParameterGroups.Default;
     public bool Reverse { get; init; }
-    public int AnswerTokens { get; init; } = AnswerSet.DefaultAnswerTokens;
-    public DType? DType { get; init; }
-    public ulong Seed { get; init; } = 1;
 }
 
 public sealed record PatchResult(string Direction, string Point, PatchPositions Positions, LayerWindow Window, KrsSummary Krs);

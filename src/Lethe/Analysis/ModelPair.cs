@@ -1,11 +1,26 @@
 // An original / unlearned pair must be the same network with other weights: same architecture and
 // shapes, same tokenizer (the answers are token ids of the original's tokenizer, teacher-forced into
 // both). Anything else is refused before a model is loaded, with both folders named.
+// PairOptions: the settings every analysis of a pair shares (dissect's and verify's options extend it).
 using System.Security.Cryptography;
 using Lethe.Models;
+using Lethe.Tensors;
 using Lethe.Tokenizers;
 
 namespace Lethe.Analysis;
+
+/// <summary>Settings shared by the analyses of an original / unlearned pair (DissectionOptions, VerifyOptions).</summary>
+public abstract record PairOptions
+{
+    /// <summary>Tokens of the original's greedy answer to each question that are scored.</summary>
+    public int AnswerTokens { get; init; } = AnswerSet.DefaultAnswerTokens;
+    /// <summary>Sliding layer windows [ℓ − r, ℓ + r] of patching and restoration.</summary>
+    public int Radius { get; init; } = 2;
+    /// <summary>Bootstrap intervals (and, for verify, the probe split and the relearning attack).</summary>
+    public ulong Seed { get; init; } = 1;
+    /// <summary>Both models converted to this dtype on load; null keeps their own.</summary>
+    public DType? DType { get; init; }
+}
 
 public static class ModelPair
 {

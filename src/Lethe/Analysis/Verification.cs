@@ -27,18 +27,14 @@ using Lethe.Tokenizers;
 
 namespace Lethe.Analysis;
 
-public sealed record VerifyOptions
+public sealed record VerifyOptions : PairOptions
 {
-    public int AnswerTokens { get; init; } = AnswerSet.DefaultAnswerTokens;
-    public int Radius { get; init; } = 2;
     public IReadOnlyList<string> RelearnData { get; init; } = Array.Empty<string>();
     public IReadOnlyList<string> UnrelatedData { get; init; } = Array.Empty<string>();
     public int RelearnSteps { get; init; } = 20;
     public float RelearnLearningRate { get; init; } = 1e-4f;
     public int RelearnBatch { get; init; } = 4;
     public int RelearnSeqLen { get; init; } = 64;
-    public ulong Seed { get; init; } = 1;
-    public DType? DType { get; init; }
 }
 
 /// <summary>Mean probability of the reference answer tokens and mean top-1 probability over the answer rows.</summary>

@@ -36,7 +36,7 @@ public sealed class RmuChosenRun
     {
         var before = Score(ModelDir, cancel);
         var method = (ITrainingMethod)MethodRegistry.Get(Method);
-        foreach (var dir in new[] { RunDir, RunDir + UnlearnRunner.PartialSuffix }) if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        UnlearnRunner.Clear(RunDir);
         Log?.WriteLine($"{Method} ({string.Join(", ", Parameters.Select(kv => kv.Key + " " + kv.Value))}), retain {RetainFile} ...");
         var run = UnlearnRunner.Run(method, MethodSettings.Resolve(method, "demo", Parameters), new UnlearnRunOptions
         {

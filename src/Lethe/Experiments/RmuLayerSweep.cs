@@ -66,8 +66,7 @@ public sealed class RmuLayerSweep
                 var given = new Dictionary<string, string> { ["layer"] = layer.ToString(CultureInfo.InvariantCulture) };
                 if (Steps is int s) given["steps"] = s.ToString(CultureInfo.InvariantCulture);
                 string runDir = Path.Combine(OutDir, "runs", $"{name}-l{layer}");
-                if (Directory.Exists(runDir)) Directory.Delete(runDir, true);
-                if (Directory.Exists(runDir + UnlearnRunner.PartialSuffix)) Directory.Delete(runDir + UnlearnRunner.PartialSuffix, true);
+                UnlearnRunner.Clear(runDir);
                 Log?.WriteLine($"{name} at layer {layer} ...");
                 var run = UnlearnRunner.Run(method, MethodSettings.Resolve(method, "demo", given), new UnlearnRunOptions
                 {

@@ -295,32 +295,51 @@ public static partial class AdapterFitter
         return (order.Skip(held).OrderBy(i => i).ToArray(), order.Take(held).OrderBy(i => i).ToArray());
     }
 
+    // ---- Neuron Adjust and Selective Pruning ----
+
+    /// <summary>A statistic C of the forget and of the retain probes, the real tokens each pass ran, and the probe files' records.</summary>
+    private sealed record ForgetRetain<C>(C Forget, C Retain, long ForgetTokens, long RetainTokens, List<ProbeFileRecord> Records);
+
+    /// <summary>
+    /// The common start of the two per-neuron methods: retain probes are required, both sets are
+    /// encoded, and each runs once through a fresh collector C (the method's statistic).
+    /// </summary>
+    private static ForgetRetain<C> ForgetAndRetain<C>(string method, TransformerModel model, Tokenizer tokenizer,
+        IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles, ProbeOptions o, IFitProgress? progress, CancellationToken cancel)
+        where C : IProbeCollector, new()
+    {
+        if (retainFiles.Count == 0) throw LetheException.About($"{method}: retain has no probe files; it needs some", "retain");
+        var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress);
+        C onForget = new(), onRetain = new();
+        long forgetTokens = Collect(model, forget.Ids, o, onForget, progress, cancel);
+        long retainTokens = Collect(model, retain.Ids, o, onRetain, progress, cancel);
+        return new ForgetRetain<C>(onForget, onRetain, forgetTokens, retainTokens, forget.Records.Concat(retain.Records).ToList());
+    }
+
+    private static JsonNode LayersJson(IReadOnlyList<int>? layers) => layers is null ? "all" : new JsonArray(layers.Select(l => (JsonNode)l).ToArray());
+
     // ---- Neuron Adjust ----
 
     public static UnlearningAdapter FitNeuronAdjust(TransformerModel model, Tokenizer tokenizer, IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles,
         NeuronAdjustOptions o, IFitProgress? progress = null, CancellationToken cancel = default)
     {
-        if (retainFiles.Count == 0) throw LetheException.About("Neuron Adjust: retain has no probe files; it needs some", "retain");
-        var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress);
-        PreActMoments fs = new(), rs = new();
-        long forgetTokens = Collect(model, forget.Ids, o, fs, progress, cancel);
-        long retainTokens = Collect(model, retain.Ids, o, rs, progress, cancel);
-        var adjust = Lethe.Unlearning.NeuronAdjust.Select(fs.PerLayer, rs.PerLayer, o.Percent, o.Layers, o.Map, o.Seed, o.Draw);
+        var stats = ForgetAndRetain<PreActMoments>("Neuron Adjust", model, tokenizer, forgetFiles, retainFiles, o, progress, cancel);
+        var adjust = Lethe.Unlearning.NeuronAdjust.Select(stats.Forget.PerLayer, stats.Retain.PerLayer, o.Percent, o.Layers, o.Map, o.Seed, o.Draw);
         if (adjust.Neurons.Count == 0)
             throw LetheException.About("Neuron Adjust: nothing to adjust — no neuron is more active on these probes than on the others (Δ = μ_forget − μ_retain > 0); check that forget and retain are not swapped or the same skill", "forget", "retain");
         var hyper = Common(o);
         hyper["p"] = o.Percent; hyper["map"] = o.Map == NeuronAdjustMap.Reflected ? "reflected" : "unreflected"; hyper["seed"] = o.Seed;
         hyper["draw"] = o.Draw == NeuronAdjustDraw.Shared ? "shared" : "per-element";
-        hyper["layers"] = o.Layers is null ? "all" : new JsonArray(o.Layers.Select(l => (JsonNode)l).ToArray());
+        hyper["layers"] = LayersJson(o.Layers);
         var report = new JsonObject
         {
             ["selected"] = adjust.Neurons.Count,
             ["per_layer"] = LayerCounts(adjust.Neurons.Select(n => n.Layer)),
             ["min_delta"] = adjust.Neurons.Count > 0 ? adjust.Neurons.Min(n => n.Delta) : null,
             ["max_delta"] = adjust.Neurons.Count > 0 ? adjust.Neurons.Max(n => n.Delta) : null,
-            ["forget_tokens"] = forgetTokens, ["retain_tokens"] = retainTokens,
+            ["forget_tokens"] = stats.ForgetTokens, ["retain_tokens"] = stats.RetainTokens,
         };
-        return new UnlearningAdapter(AdapterMethods.NeuronAdjust, adjust, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
+        return new UnlearningAdapter(AdapterMethods.NeuronAdjust, adjust, ModelIdentity.Of(model), stats.Records, hyper, report);
     }
 
     // ---- Selective Pruning ----
@@ -328,22 +347,18 @@ public static partial class AdapterFitter
     public static UnlearningAdapter FitSelectivePruning(TransformerModel model, Tokenizer tokenizer, IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles,
         SelectivePruningOptions o, IFitProgress? progress = null, CancellationToken cancel = default)
     {
-        if (retainFiles.Count == 0) throw LetheException.About("Selective Pruning: retain has no probe files; it needs some", "retain");
-        var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress);
-        CoeffAbsMeans fs = new(), rs = new();
-        long forgetTokens = Collect(model, forget.Ids, o, fs, progress, cancel);
-        long retainTokens = Collect(model, retain.Ids, o, rs, progress, cancel);
-        var pruning = Lethe.Unlearning.SelectivePruning.Select(fs.PerLayer, rs.PerLayer, o.Percent, o.Layers);
+        var stats = ForgetAndRetain<CoeffAbsMeans>("Selective Pruning", model, tokenizer, forgetFiles, retainFiles, o, progress, cancel);
+        var pruning = Lethe.Unlearning.SelectivePruning.Select(stats.Forget.PerLayer, stats.Retain.PerLayer, o.Percent, o.Layers);
         var hyper = Common(o);
         hyper["p"] = o.Percent;
-        hyper["layers"] = o.Layers is null ? "all" : new JsonArray(o.Layers.Select(l => (JsonNode)l).ToArray());
+        hyper["layers"] = LayersJson(o.Layers);
         var report = new JsonObject
         {
             ["selected"] = pruning.Neurons.Count,
             ["per_layer"] = LayerCounts(pruning.Neurons.Select(n => n.Layer)),
             ["min_score"] = pruning.Neurons.Min(n => n.Score), ["max_score"] = pruning.Neurons.Max(n => n.Score),
-            ["forget_tokens"] = forgetTokens, ["retain_tokens"] = retainTokens,
+            ["forget_tokens"] = stats.ForgetTokens, ["retain_tokens"] = stats.RetainTokens,
         };
-        return new UnlearningAdapter(AdapterMethods.SelectivePruning, pruning, ModelIdentity.Of(model), forget.Records.Concat(retain.Records).ToList(), hyper, report);
+        return new UnlearningAdapter(AdapterMethods.SelectivePruning, pruning, ModelIdentity.Of(model), stats.Records, hyper, report);
     }
 }

@@ -57,6 +57,12 @@ public static class UnlearnRunner
 {
     public const string PartialSuffix = ".partial";
 
+    /// <summary>Deletes a run's output folder and its unfinished (PartialSuffix) folder, so that Run starts it afresh; for experiments' scratch runs.</summary>
+    public static void Clear(string outDir)
+    {
+        foreach (var dir in new[] { outDir, outDir + PartialSuffix }) if (Directory.Exists(dir)) Directory.Delete(dir, true);
+    }
+
     public static UnlearnResult Run(ITrainingMethod method, MethodSettings s, UnlearnRunOptions o, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
