@@ -24,6 +24,20 @@ public class ActivationStatisticsTests
         }
     }
 
+    /// <summary>Every row of one hook point of a block when the text runs alone (batch 1, no padding), read by a plain hook.</summary>
+    internal static List<float[]> RowsAlone(TransformerModel model, int[] text, int layer, string point)
+    {
+        var rows = new List<float[]>();
+        var hooks = new HookSet().Add(HookNames.Block(layer, point), (_, x) =>
+        {
+            var a = x.ToArray(); int width = x.Dim(1);
+            for (int r = 0; r < x.Dim(0); r++) rows.Add(a[(r * width)..((r + 1) * width)]);
+            return null;
+        });
+        using (Tape.NoGrad()) model.Forward(text, 1, new ForwardOptions { Hooks = hooks });
+        return rows;
+    }
+
     private static TransformerModel Load(string name) => ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", name));
 
     private static List<int[]> Texts(int count, int vocab, ulong seed)
@@ -151,7 +165,7 @@ public class AnswerScoreTests
     {
         using var model = ModelLoader.Load(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "llama"));
         var rng = new Rng(9);
-        int vocab = model.Config.VocabSize, last = model.Config.NumLayers - 1, width = model.Config.IntermediateSize;
+        int vocab = model.Config.VocabSize, last = model.Config.NumLayers - 1;
         var texts = Enumerable.Range(0, 6).Select(_ => Enumerable.Range(0, 4 + rng.NextInt(8)).Select(_ => 2 + rng.NextInt(vocab - 2)).ToArray()).ToList();
         var keys = new LastTokenKeys(new[] { last });
         ActivationStatistics.Collect(model, texts, new[] { keys });
@@ -164,14 +178,7 @@ public class AnswerScoreTests
         // Reference: each text alone, every row read by a plain hook, the minimum taken here.
         for (int i = 0; i < texts.Count; i++)
         {
-            var rows = new List<float[]>();
-            var hooks = new HookSet().Add(HookNames.Block(last, "mlp.coeff"), (_, x) =>
-            {
-                var a = x.ToArray();
-                for (int r = 0; r < x.Dim(0); r++) rows.Add(a[(r * width)..((r + 1) * width)]);
-                return null;
-            });
-            using (Tape.NoGrad()) model.Forward(texts[i], 1, new ForwardOptions { Hooks = hooks });
+            var rows = ActivationStatisticsTests.RowsAlone(model, texts[i], last, "mlp.coeff");
             int from = Math.Clamp(first[i], 0, texts[i].Length - 1);
             double expected = rows.Skip(from).Min(r => box.RelativeScore(r));
             Assert.Equal(expected, scores[i], 4);   // batched and padded vs alone: float32 rounding
@@ -278,14 +285,7 @@ public class ProbeCollectorTests
         // Each text's rows, position by position, are those of the text run alone (no batch, no padding).
         for (int i = 0; i < texts.Count; i++)
         {
-            var alone = new List<float[]>();
-            var hooks = new HookSet().Add(HookNames.Block(layer, "mlp.pre_act"), (_, x) =>
-            {
-                var a = x.ToArray();
-                for (int r = 0; r < x.Dim(0); r++) alone.Add(a[(r * width)..((r + 1) * width)]);
-                return null;
-            });
-            using (Tape.NoGrad()) model.Forward(texts[i], 1, new ForwardOptions { Hooks = hooks });
+            var alone = ActivationStatisticsTests.RowsAlone(model, texts[i], layer, "mlp.pre_act");
             Assert.Equal(texts[i].Length, recorder.Rows[i].Count);
             for (int t = 0; t < alone.Count; t++) GradCheck.Close(alone[t], recorder.Rows[i][t], 1e-5, $"text {i} position {t}");
         }
