@@ -177,8 +177,11 @@ internal static unsafe partial class AttentionKernel
             new Span<float>(acc, rows * paddedDh).Clear();
             new Span<float>(rowMax, rows).Fill(float.NegativeInfinity);
             new Span<float>(rowSum, rows).Clear();
-            // row r = hh·T + i: query i of query head kvHead·group + hh
-            float* QueryRow(int r) => q + (((long)b * T + r % T) * Hq + kvHead * group + r / T) * Dh;
+            // row r = hh·T + i: query i of query head kvHead·group + hh (pointers made once: no
+            // division per key and row)
+            float** queryRows = stackalloc float*[rows];
+            for (int r = 0; r < rows; r++) queryRows[r] = q + (((long)b * T + r % T) * Hq + kvHead * group + r / T) * Dh;
+            float** vRows = stackalloc float*[KeyBlock];
             int first = int.MaxValue, end = 0;
             for (int i = 0; i < T; i++)
                 if (lo[b * T + i] < hi[b * T + i]) { first = Math.Min(first, lo[b * T + i]); end = Math.Max(end, hi[b * T + i]); }
@@ -188,7 +191,7 @@ internal static unsafe partial class AttentionKernel
                 for (int jj = 0; jj < n; jj++)
                 {
                     float* kRow = k + kvLayout.Offset(b, j0 + jj, kvHead);
-                    for (int r = 0; r < rows; r++) scores[r * KeyBlock + jj] = Dot<TL>(QueryRow(r), kRow, Dh);
+                    for (int r = 0; r < rows; r++) scores[r * KeyBlock + jj] = Dot<TL>(queryRows[r], kRow, Dh);
                 }
                 for (int r = 0; r < rows; r++)
                 {
@@ -199,15 +202,8 @@ internal static unsafe partial class AttentionKernel
                     float correction = SoftmaxRow<TL>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r]);
                     if (correction != 1f) ScaleRow<TL>(acc + r * paddedDh, paddedDh, correction);
                 }
-                for (int jj = 0; jj < n; jj++)
-                {
-                    float* vRow = v + kvLayout.Offset(b, j0 + jj, kvHead);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        float p = scores[r * KeyBlock + jj];
-                        if (p != 0) Axpy<TL>(acc + r * paddedDh, vRow, p, Dh);
-                    }
-                }
+                for (int jj = 0; jj < n; jj++) vRows[jj] = v + kvLayout.Offset(b, j0 + jj, kvHead);
+                for (int r = 0; r < rows; r++) AccumulateRows<TL>(acc + r * paddedDh, vRows, scores + r * KeyBlock, n, Dh);
             }
             for (int r = 0; r < rows; r++)
             {
@@ -216,6 +212,32 @@ internal static unsafe partial class AttentionKernel
                 if (logSumExp != null) logSumExp[((long)b * Hq + h) * T + i] = lse;
             }
         });
+    }
+
+    /// <summary>
+    /// acc[0:Dh] += Σ_j p[j] · vRows[j] over j &lt; n in order, skipping p[j] = 0: the same FMAs, in
+    /// the same order per element, as an Axpy per key, but with 4 vectors of acc held in registers
+    /// across the keys instead of loaded and stored for every key.
+    /// </summary>
+    private static void AccumulateRows<TL>(float* acc, float** vRows, float* p, int n, int Dh) where TL : unmanaged, ILanes<TL>
+    {
+        int L = TL.Count, d = 0;
+        for (; d + 4 * L <= Dh; d += 4 * L)
+        {
+            TL a0 = TL.Load(acc + d), a1 = TL.Load(acc + d + L), a2 = TL.Load(acc + d + 2 * L), a3 = TL.Load(acc + d + 3 * L);
+            for (int j = 0; j < n; j++)
+            {
+                if (p[j] == 0) continue;
+                TL pj = TL.Broadcast(p[j]);
+                float* x = vRows[j] + d;
+                a0 = TL.MultiplyAdd(pj, TL.Load(x), a0); a1 = TL.MultiplyAdd(pj, TL.Load(x + L), a1);
+                a2 = TL.MultiplyAdd(pj, TL.Load(x + 2 * L), a2); a3 = TL.MultiplyAdd(pj, TL.Load(x + 3 * L), a3);
+            }
+            TL.Store(acc + d, a0); TL.Store(acc + d + L, a1); TL.Store(acc + d + 2 * L, a2); TL.Store(acc + d + 3 * L, a3);
+        }
+        if (d < Dh)
+            for (int j = 0; j < n; j++)
+                if (p[j] != 0) Axpy<TL>(acc + d, vRows[j] + d, p[j], Dh - d);
     }
 
     /// <summary>output[0:Dh] = acc / l and returns m + log l; a row that saw nothing gets zeros and −∞.</summary>
