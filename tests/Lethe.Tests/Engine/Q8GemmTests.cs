@@ -1,6 +1,9 @@
 // Int8 weights (Q8Matrix, ggml's Q8_0) and the int8 Linear forward (Q8Gemm):
 //   - quantization follows ggml's rule and byte layout (fp16 scale, then 32 int8), and ggml bytes
-//     load back unchanged; a last dimension that is not a multiple of 32 is refused by name;
+//     load back unchanged through the regrouped in-memory layout (-128 becomes -127, a non-finite
+//     scale is refused); a last dimension that is not a multiple of 32 is refused by name;
+//   - the kernel's fp16 → fp32 widening of scales is exact for every finite fp16, and the AVX2
+//     activation quantizer gives the scalar rule's bits (ties and their neighbours included);
 //   - the kernel equals a plain double-precision evaluation of the same quantized sums, on odd
 //     sizes, with every dot-product path this CPU has (AVX-VNNI, AVX2, scalar), accumulate and
 //     overwrite, padded leading dimensions; 1 and 2 threads give the same bits;
