@@ -43,7 +43,7 @@ public static class ModelBench
             WriteModel(Path.Combine(dir, "f32"), DType.F32);
             WriteModel(Path.Combine(dir, "bf16"), DType.BF16);
         }
-        if (only == "decode-ab") return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps);
+        if (only == "decode-ab") return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"));
         string peerDir = modelDir ?? Path.Combine(dir, "f32");
         foreach (var c in new[] { "forward", "train", "decode" })
         {
@@ -205,9 +205,11 @@ public static class ModelBench
     /// `--case decode-ab`: bf16 against q8_0 decoding in one process, alternating per repetition
     /// (which goes first alternates too), each timed in this thread's CPU time with one kernel
     /// thread, so that other processes on the cores hit both alike. The q8_0 model is the same
-    /// folder loaded again and quantized. Prints each repetition's ratio and their median.
+    /// folder loaded again and quantized. Prints each repetition's ratio and their median. With
+    /// `--profile`, each line also splits the CPU time per token into the Linear products (weights
+    /// read: Gemv/Gemm or Q8Gemm) and the rest (attention, norms, RoPE, sampling, bookkeeping).
     /// </summary>
-    private static int DecodeAB(string folder, int reps)
+    private static int DecodeAB(string folder, int reps, bool profile)
     {
         Engine.Threads = 1;
         using var bf16 = ModelLoader.Load(folder, DType.BF16);
@@ -215,22 +217,35 @@ public static class ModelBench
         q8.QuantizeLinearWeightsQ8(keepOthers: false);
         var rng = new Rng(7);
         var prompt = Enumerable.Range(0, 128).Select(_ => rng.NextInt(bf16.Config.VocabSize)).ToArray();
+        Lethe.Tensors.Kernels.GemmProfile.Enabled = profile;
+        double linearMs = 0; // of the last Decode: Linear products' CPU ms per token (with --profile)
         double Decode(TransformerModel m)
         {
             long start = 0;
             new Generator(m).Generate(new[] { prompt }, new GenerationOptions { MaxNewTokens = 129, EosIds = Array.Empty<int>() },
-                (b, tok, soFar) => { if (soFar.Count == 1) start = Lethe.Tensors.Kernels.GemmProfile.ThreadNs(); return false; });
+                (b, tok, soFar) =>
+                {
+                    if (soFar.Count == 1) { start = Lethe.Tensors.Kernels.GemmProfile.ThreadNs(); Lethe.Tensors.Kernels.GemmProfile.LinearSecondsAndReset(); }
+                    return false;
+                });
+            linearMs = Lethe.Tensors.Kernels.GemmProfile.LinearSecondsAndReset() * 1e3 / 128;
             return 128 / ((Lethe.Tensors.Kernels.GemmProfile.ThreadNs() - start) * 1e-9);
         }
         Decode(bf16); Decode(q8); // warm-up
         var ratios = new List<double>();
         for (int r = 0; r < reps; r++)
         {
-            double a, b;
-            if (r % 2 == 0) { a = Decode(bf16); b = Decode(q8); } else { b = Decode(q8); a = Decode(bf16); }
+            double a, b, linA, linB;
+            if (r % 2 == 0) { a = Decode(bf16); linA = linearMs; b = Decode(q8); linB = linearMs; }
+            else { b = Decode(q8); linB = linearMs; a = Decode(bf16); linA = linearMs; }
             ratios.Add(b / a);
-            JsonLine.Print(("bench", "model"), ("case", "decode-ab"), ("model", folder), ("rep", r), ("bf16_tok_s_cpu", Math.Round(a, 1)),
-                ("q8_0_tok_s_cpu", Math.Round(b, 1)), ("q8_0_vs_bf16", Math.Round(b / a, 2)), ("cpu", Machine.CpuModel()));
+            var fields = new List<(string, object?)> { ("bench", "model"), ("case", "decode-ab"), ("model", folder), ("rep", r), ("bf16_tok_s_cpu", Math.Round(a, 1)),
+                ("q8_0_tok_s_cpu", Math.Round(b, 1)), ("q8_0_vs_bf16", Math.Round(b / a, 2)) };
+            if (profile)
+                fields.AddRange(new (string, object?)[] { ("bf16_linear_ms", Math.Round(linA, 2)), ("bf16_other_ms", Math.Round(1e3 / a - linA, 2)),
+                    ("q8_0_linear_ms", Math.Round(linB, 2)), ("q8_0_other_ms", Math.Round(1e3 / b - linB, 2)) });
+            fields.Add(("cpu", Machine.CpuModel()));
+            JsonLine.Print(fields.ToArray());
         }
         ratios.Sort();
         JsonLine.Print(("bench", "model"), ("case", "decode-ab:median"), ("model", folder), ("reps", reps),

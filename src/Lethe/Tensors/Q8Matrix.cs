@@ -1,13 +1,18 @@
 // A weight matrix [Rows, Cols] quantized to int8 in ggml's Q8_0 format, for memory-bound decoding.
-// Each row is Cols / 32 blocks; a block is 34 bytes: an IEEE fp16 scale d, then 32 int8 values q,
-// standing for the weights d · q. The bytes are exactly ggml's block_q8_0 array, row after row, so
-// a GGUF Q8_0 tensor (type 8) can be wrapped as is (FromGgmlBlocks), with no conversion.
+// Each row is Cols / 32 blocks; a ggml block is 34 bytes: an IEEE fp16 scale d, then 32 int8 values
+// q, standing for the weights d · q. A GGUF Q8_0 tensor (type 8) is an array of such blocks, row
+// after row; FromGgmlBlocks takes it and ToGgmlBlocks gives it back byte for byte.
 // Quantization of a block (as ggml's reference quantize_row_q8_0): d = max|x| / 127, q = round(x / d)
 // (half away from zero), d stored as fp16; an all-zero block has d = 0 and q = 0.
-// For speed the fp16 scales are also kept widened to fp32 in a side table (4 bytes per 32 weights),
-// read by Q8Gemm; the int8 values are read in place from the blocks.
+// In memory the same bytes are regrouped for Q8Gemm (34 bytes per 32 weights still, plus padding):
+// rows go in groups of 4 (the last group padded with zero rows), and a group is one contiguous run
+//   [fp16 scales: block 0 rows 0..3, block 1 rows 0..3, …, zero-padded to a multiple of 32 bytes]
+//   [int8 values: block 0 row 0 (32 bytes), rows 1, 2, 3, then block 1 rows 0..3, …]
+// so that a product reads the whole matrix front to back in one stream (the hardware prefetcher
+// follows it), every 32-byte load of int8 values is aligned (none straddles a cache line), and no
+// fp32 copy of the scales is read (Q8Gemm widens the fp16 scales of a group itself).
 // Cols must be a multiple of 32 (ggml's requirement); otherwise a LetheException names the tensor
-// and its shape. Rows × blocks are stored contiguously, 64-byte aligned, owned by this object.
+// and its shape. The storage is 64-byte aligned, owned by this object.
 using System.Runtime.InteropServices;
 
 namespace Lethe.Tensors;
@@ -16,27 +21,38 @@ public sealed unsafe class Q8Matrix : IDisposable
 {
     /// <summary>Weights per block (ggml's QK8_0).</summary>
     public const int BlockSize = 32;
-    /// <summary>Bytes per block: fp16 scale + 32 int8 (ggml's sizeof(block_q8_0)).</summary>
+    /// <summary>Bytes per block in ggml's layout: fp16 scale + 32 int8 (sizeof(block_q8_0)).</summary>
     public const int BlockBytes = 2 + BlockSize;
+    /// <summary>Rows stored together (see the file header); Q8Gemm multiplies them in one pass.</summary>
+    public const int GroupRows = 4;
 
     public int Rows { get; }
     public int Cols { get; }
     public int BlocksPerRow => Cols / BlockSize;
-    /// <summary>The ggml block_q8_0 bytes, row after row: Rows × BlocksPerRow × 34.</summary>
-    public byte* Blocks { get; private set; }
-    /// <summary>The block scales widened to fp32, Rows × BlocksPerRow (derived from Blocks).</summary>
-    public float* Scales { get; private set; }
+    /// <summary>Row groups: Rows / 4 rounded up.</summary>
+    public int Groups => (Rows + GroupRows - 1) / GroupRows;
+    /// <summary>Bytes of a group's fp16 scales, padded to a multiple of 32 (the int8 values follow).</summary>
+    public int HeaderBytes { get; }
+    /// <summary>Bytes of one group of 4 rows: HeaderBytes + 4 × Cols.</summary>
+    public long GroupBytes { get; }
+    /// <summary>The regrouped storage (file header): Groups × GroupBytes.</summary>
+    internal byte* Data { get; private set; }
+    /// <summary>Size of the same matrix in ggml's layout: Rows × BlocksPerRow × 34.</summary>
     public long ByteLength => (long)Rows * BlocksPerRow * BlockBytes;
+    /// <summary>Bytes held in memory (and read by a product): Groups × GroupBytes.</summary>
+    public long StoredBytes => Groups * GroupBytes;
     public string? Name { get; set; }
 
     private Q8Matrix(int rows, int cols, string? name)
     {
         Check(rows, cols, name);
         Rows = rows; Cols = cols; Name = name;
-        long blocks = (long)rows * (cols / BlockSize);
-        Blocks = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, blocks * BlockBytes + 64), 64);
-        Scales = (float*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, blocks * 4 + 64), 64);
-        if (blocks * BlockBytes > 1 << 20) GC.AddMemoryPressure(blocks * (BlockBytes + 4));
+        HeaderBytes = (GroupRows * 2 * (cols / BlockSize) + 31) / 32 * 32;
+        GroupBytes = HeaderBytes + (long)GroupRows * cols;
+        // Zeroed: padding rows (scale 0, values 0) and header padding contribute exact zeros.
+        Data = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, StoredBytes + 64), 64);
+        NativeMemory.Clear(Data, (nuint)Math.Max(64, StoredBytes + 64));
+        if (StoredBytes > 1 << 20) GC.AddMemoryPressure(StoredBytes);
     }
 
     /// <summary>Whether a [rows, cols] matrix can be stored as Q8_0 (cols a multiple of 32).</summary>
@@ -47,6 +63,21 @@ public sealed unsafe class Q8Matrix : IDisposable
         if (!CanQuantize(rows, cols))
             throw LetheException.About($"q8_0: weight '{name ?? "?"}' has shape [{rows}, {cols}]; Q8_0 stores rows in blocks of {BlockSize}, so the last dimension must be a multiple of {BlockSize}. Load the model as bf16 instead (dtype bf16), or q8_fallback bf16 to keep such matrices in bf16", "dtype", "q8_fallback");
     }
+
+    /// <summary>Where block b of row r keeps its fp16 scale.</summary>
+    private ushort* ScalePtr(int r, int b) => (ushort*)(Data + r / GroupRows * GroupBytes) + (long)b * GroupRows + r % GroupRows;
+
+    /// <summary>The 32 int8 values of block b of row r.</summary>
+    internal sbyte* Values(int r, int b) => (sbyte*)(Data + r / GroupRows * GroupBytes + HeaderBytes + ((long)b * GroupRows + r % GroupRows) * BlockSize);
+
+    /// <summary>The fp16 bits of block b's scale in row r, as stored in a ggml block.</summary>
+    public ushort ScaleBits(int r, int b) => *ScalePtr(r, b);
+
+    /// <summary>Block b's scale in row r, widened to fp32 (exact).</summary>
+    public float Scale(int r, int b) => DTypes.F16ToF32(*ScalePtr(r, b));
+
+    /// <summary>The 32 int8 values of block b of row r (a copy).</summary>
+    public sbyte[] BlockValues(int r, int b) => new ReadOnlySpan<sbyte>(Values(r, b), BlockSize).ToArray();
 
     /// <summary>Quantizes row-major fp32 values [rows, cols].</summary>
     public static Q8Matrix FromF32(ReadOnlySpan<float> values, int rows, int cols, string? name = null)
@@ -84,8 +115,9 @@ public sealed unsafe class Q8Matrix : IDisposable
     }
 
     /// <summary>
-    /// Wraps ggml block_q8_0 bytes (a GGUF Q8_0 tensor's data, [rows, cols] with cols the
-    /// fastest-varying GGUF dimension) without requantizing: the bytes are copied as they are.
+    /// Takes ggml block_q8_0 bytes (a GGUF Q8_0 tensor's data, [rows, cols] with cols the
+    /// fastest-varying GGUF dimension) without requantizing: scales and values are kept as they are,
+    /// only regrouped (file header). The input is only read.
     /// </summary>
     public static Q8Matrix FromGgmlBlocks(ReadOnlySpan<byte> blocks, int rows, int cols, string? name = null)
     {
@@ -93,21 +125,37 @@ public sealed unsafe class Q8Matrix : IDisposable
         long need = (long)rows * (cols / BlockSize) * BlockBytes;
         if (blocks.Length != need) throw new LetheException($"q8_0: weight '{name ?? "?"}' [{rows}, {cols}] needs {need} bytes of Q8_0 blocks, got {blocks.Length}; the file is truncated or the shape is wrong");
         var m = new Q8Matrix(rows, cols, name);
-        blocks.CopyTo(new Span<byte>(m.Blocks, (int)Math.Min(int.MaxValue, need)));
-        if (need > int.MaxValue) // Span lengths are int: copy the rest in a second step
-            fixed (byte* src = blocks) Buffer.MemoryCopy(src + int.MaxValue, m.Blocks + int.MaxValue, need - int.MaxValue, need - int.MaxValue);
-        long count = (long)rows * m.BlocksPerRow;
-        for (long b = 0; b < count; b++)
-        {
-            float d = DTypes.F16ToF32(*(ushort*)(m.Blocks + b * BlockBytes));
-            if (!float.IsFinite(d)) throw new LetheException($"q8_0: weight '{name ?? "?"}' has a non-finite scale in block {b % m.BlocksPerRow} of row {b / m.BlocksPerRow}; the file is damaged");
-            m.Scales[b] = d;
-            // ggml's quantizer never writes -128 (|q| ≤ 127), and the int8 kernels rely on that
-            // (|q| must fit in int8); a hand-made file with -128 gets -127, one step off.
-            sbyte* q = (sbyte*)(m.Blocks + b * BlockBytes + 2);
-            for (int j = 0; j < BlockSize; j++) if (q[j] == sbyte.MinValue) q[j] = -127;
-        }
+        int nb = m.BlocksPerRow;
+        fixed (byte* src = blocks)
+            for (int r = 0; r < rows; r++)
+                for (int b = 0; b < nb; b++)
+                {
+                    byte* block = src + ((long)r * nb + b) * BlockBytes;
+                    ushort half = *(ushort*)block;
+                    if (!float.IsFinite(DTypes.F16ToF32(half))) throw new LetheException($"q8_0: weight '{name ?? "?"}' has a non-finite scale in block {b} of row {r}; the file is damaged");
+                    *m.ScalePtr(r, b) = half;
+                    // ggml's quantizer never writes -128 (|q| ≤ 127), and the int8 kernels rely on that
+                    // (|q| must fit in int8); a hand-made file with -128 gets -127, one step off.
+                    sbyte* q = (sbyte*)(block + 2), dst = m.Values(r, b);
+                    for (int j = 0; j < BlockSize; j++) dst[j] = q[j] == sbyte.MinValue ? (sbyte)-127 : q[j];
+                }
         return m;
+    }
+
+    /// <summary>The matrix in ggml's block_q8_0 layout, row after row (what a GGUF Q8_0 tensor holds).</summary>
+    public byte[] ToGgmlBlocks()
+    {
+        var bytes = new byte[ByteLength];
+        int nb = BlocksPerRow;
+        fixed (byte* dst = bytes)
+            for (int r = 0; r < Rows; r++)
+                for (int b = 0; b < nb; b++)
+                {
+                    byte* block = dst + ((long)r * nb + b) * BlockBytes;
+                    *(ushort*)block = *ScalePtr(r, b);
+                    Buffer.MemoryCopy(Values(r, b), block + 2, BlockSize, BlockSize);
+                }
+        return bytes;
     }
 
     /// <summary>ggml's reference quantization of one row (see the file header).</summary>
@@ -118,12 +166,7 @@ public sealed unsafe class Q8Matrix : IDisposable
             if (!float.IsFinite(f)) throw new LetheException($"q8_0: weight '{Name ?? "?"}' has a non-finite value in row {r}; it cannot be quantized");
         fixed (float* row = x)
             for (int b = 0; b < nb; b++)
-            {
-                byte* block = Blocks + ((long)r * nb + b) * BlockBytes;
-                ushort half = DTypes.F32ToF16(QuantizeBlock(row + b * BlockSize, (sbyte*)(block + 2)));
-                *(ushort*)block = half;
-                Scales[(long)r * nb + b] = DTypes.F16ToF32(half);
-            }
+                *ScalePtr(r, b) = DTypes.F32ToF16(QuantizeBlock(row + b * BlockSize, Values(r, b)));
     }
 
     /// <summary>
@@ -143,31 +186,27 @@ public sealed unsafe class Q8Matrix : IDisposable
     public void DequantizeRow(int r, Span<float> dst)
     {
         if ((uint)r >= (uint)Rows || dst.Length < Cols) throw new ArgumentOutOfRangeException(nameof(r));
-        int nb = BlocksPerRow;
-        for (int b = 0; b < nb; b++)
+        for (int b = 0; b < BlocksPerRow; b++)
         {
-            float d = Scales[(long)r * nb + b];
-            sbyte* q = (sbyte*)(Blocks + ((long)r * nb + b) * BlockBytes + 2);
+            float d = Scale(r, b);
+            sbyte* q = Values(r, b);
             for (int j = 0; j < BlockSize; j++) dst[b * BlockSize + j] = d * q[j];
         }
     }
 
     public void Dispose()
     {
-        if (Blocks != null)
+        if (Data != null)
         {
-            long blocks = (long)Rows * BlocksPerRow;
-            if (blocks * BlockBytes > 1 << 20) GC.RemoveMemoryPressure(blocks * (BlockBytes + 4));
-            NativeMemory.AlignedFree(Blocks);
+            if (StoredBytes > 1 << 20) GC.RemoveMemoryPressure(StoredBytes);
+            NativeMemory.AlignedFree(Data);
         }
-        if (Scales != null) NativeMemory.AlignedFree(Scales);
-        Blocks = null; Scales = null;
+        Data = null;
         GC.SuppressFinalize(this);
     }
 
     ~Q8Matrix()
     {
-        if (Blocks != null) NativeMemory.AlignedFree(Blocks);
-        if (Scales != null) NativeMemory.AlignedFree(Scales);
+        if (Data != null) NativeMemory.AlignedFree(Data);
     }
 }

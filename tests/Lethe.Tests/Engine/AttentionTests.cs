@@ -83,6 +83,31 @@ public unsafe class AttentionTests
         var direct = RunFast(x, d, o, AttentionKernel.ForwardPath.Direct, wide: true, backward: false);
         GradCheck.Close(expectedOut, direct.Output, Tolerance, $"{name} output (direct path)");
         CloseLogSumExp(expectedLse, direct.LogSumExp, $"{name} log-sum-exp (direct path)");
+        // The AVX2 direct path scores 4 keys at a time and keeps P·V accumulators in registers; it
+        // must still give the per-key AVX-512 path's bits.
+        var directNarrow = RunFast(x, d, o, AttentionKernel.ForwardPath.Direct, wide: false, backward: false);
+        Assert.Equal(direct.Output, directNarrow.Output);
+        Assert.Equal(direct.LogSumExp, directNarrow.LogSumExp);
+    }
+
+    [Fact]
+    public void FourKeyDotGivesTheSingleKeyDotsBits()
+    {
+        if (!System.Runtime.Intrinsics.X86.Fma.IsSupported) return; // the 4-key dot runs only with FMA
+        var rng = new Rng(21);
+        foreach (int dh in new[] { 1, 7, 16, 24, 32, 40, 64, 80, 128 })
+        {
+            var q = new float[dh]; var k = new float[4 * dh];
+            for (int i = 0; i < dh; i++) q[i] = (float)(rng.NextDouble() * 2 - 1);
+            for (int i = 0; i < 4 * dh; i++) k[i] = (float)(rng.NextDouble() * 2 - 1) * 1e3f;
+            var got = new float[4];
+            fixed (float* qp = q, kp = k, g = got)
+            {
+                AttentionKernel.Dot4Keys(qp, kp, kp + dh, kp + 2 * dh, kp + 3 * dh, dh, g);
+                for (int j = 0; j < 4; j++)
+                    Assert.True(BitConverter.SingleToInt32Bits(AttentionKernel.Dot<AttentionKernel.Lanes256>(qp, kp + j * dh, dh)) == BitConverter.SingleToInt32Bits(got[j]), $"Dh={dh} key {j}");
+            }
+        }
     }
 
     // ---------------------------------------------------------------- fast vs reference

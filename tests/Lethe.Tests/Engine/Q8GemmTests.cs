@@ -1,6 +1,9 @@
 // Int8 weights (Q8Matrix, ggml's Q8_0) and the int8 Linear forward (Q8Gemm):
 //   - quantization follows ggml's rule and byte layout (fp16 scale, then 32 int8), and ggml bytes
-//     load back unchanged; a last dimension that is not a multiple of 32 is refused by name;
+//     load back unchanged through the regrouped in-memory layout (-128 becomes -127, a non-finite
+//     scale is refused); a last dimension that is not a multiple of 32 is refused by name;
+//   - the kernel's fp16 → fp32 widening of scales is exact for every finite fp16, and the AVX2
+//     activation quantizer gives the scalar rule's bits (ties and their neighbours included);
 //   - the kernel equals a plain double-precision evaluation of the same quantized sums, on odd
 //     sizes, with every dot-product path this CPU has (AVX-VNNI, AVX2, scalar), accumulate and
 //     overwrite, padded leading dimensions; 1 and 2 threads give the same bits;
@@ -33,9 +36,12 @@ public unsafe class Q8GemmTests
         using var q = Q8Matrix.FromF32(x, 1, 32);
         Assert.Equal(34, q.ByteLength);
         float d = 4.75f / 127f;
-        ushort half = *(ushort*)q.Blocks;
+        var ggml = q.ToGgmlBlocks();
+        ushort half = BitConverter.ToUInt16(ggml, 0);
         Assert.Equal(BitConverter.HalfToUInt16Bits((Half)d), half);
-        sbyte* qs = (sbyte*)(q.Blocks + 2);
+        Assert.Equal(half, q.ScaleBits(0, 0));
+        var qs = q.BlockValues(0, 0);
+        for (int j = 0; j < 32; j++) Assert.Equal(qs[j], (sbyte)ggml[2 + j]);
         for (int j = 0; j < 32; j++)
             Assert.Equal((sbyte)MathF.Round(x[j] / d, MidpointRounding.AwayFromZero), qs[j]);
         Assert.Equal((sbyte)127, qs[31]);
@@ -52,7 +58,7 @@ public unsafe class Q8GemmTests
         var row = new float[32];
         q.DequantizeRow(1, row);
         Assert.All(row, v => Assert.Equal(0f, v));
-        Assert.Equal(0f, q.Scales[0]);
+        Assert.Equal(0f, q.Scale(0, 0));
     }
 
     [Fact]
@@ -60,10 +66,16 @@ public unsafe class Q8GemmTests
     {
         var x = Random(3 * 96, 5);
         using var q = Q8Matrix.FromF32(x, 3, 96, "w");
-        var bytes = new ReadOnlySpan<byte>(q.Blocks, (int)q.ByteLength).ToArray();
+        var bytes = q.ToGgmlBlocks();
+        Assert.Equal(3 * 3 * 34, bytes.Length);
         using var r = Q8Matrix.FromGgmlBlocks(bytes, 3, 96, "w");
-        Assert.Equal(bytes, new ReadOnlySpan<byte>(r.Blocks, (int)r.ByteLength).ToArray());
-        for (int b = 0; b < 9; b++) Assert.Equal(q.Scales[b], r.Scales[b]);
+        Assert.Equal(bytes, r.ToGgmlBlocks());
+        for (int row = 0; row < 3; row++)
+            for (int b = 0; b < 3; b++)
+            {
+                Assert.Equal(DTypes.F16ToF32(BitConverter.ToUInt16(bytes, (row * 3 + b) * 34)), r.Scale(row, b));
+                Assert.Equal(bytes.AsSpan((row * 3 + b) * 34 + 2, 32).ToArray(), Array.ConvertAll(r.BlockValues(row, b), v => (byte)v));
+            }
         var e = Assert.Throws<LetheException>(() => Q8Matrix.FromGgmlBlocks(bytes.AsSpan(1).ToArray(), 3, 96, "w"));
         Assert.Contains("truncated", e.Message);
     }
@@ -78,8 +90,7 @@ public unsafe class Q8GemmTests
         var widened = new float[x.Length];
         for (int i = 0; i < x.Length; i++) widened[i] = DTypes.BF16ToF32(DTypes.F32ToBF16(x[i]));
         using var fromValues = Q8Matrix.FromF32(widened, 4, 64);
-        Assert.Equal(new ReadOnlySpan<byte>(fromValues.Blocks, (int)fromValues.ByteLength).ToArray(),
-                     new ReadOnlySpan<byte>(fromTensor.Blocks, (int)fromTensor.ByteLength).ToArray());
+        Assert.Equal(fromValues.ToGgmlBlocks(), fromTensor.ToGgmlBlocks());
         Assert.Equal(t.Name, fromTensor.Name);
     }
 
@@ -92,6 +103,72 @@ public unsafe class Q8GemmTests
         Assert.Contains("model.layers.2.self_attn.o_proj.weight", e.Message);
         Assert.Contains("[3, 40]", e.Message);
         Assert.Contains("q8_fallback bf16", e.Message);
+    }
+
+    [Fact]
+    public void GgmlMinus128BecomesMinus127AndDamagedScalesAreRefused()
+    {
+        var bytes = new byte[5 * 34];
+        for (int b = 0; b < 5; b++) { BitConverter.TryWriteBytes(bytes.AsSpan(b * 34), BitConverter.HalfToUInt16Bits((Half)0.5f)); bytes[b * 34 + 2 + b] = 0x80; }
+        using var m = Q8Matrix.FromGgmlBlocks(bytes, 5, 32, "w");
+        for (int r = 0; r < 5; r++) Assert.Equal((sbyte)-127, m.BlockValues(r, 0)[r]);
+        BitConverter.TryWriteBytes(bytes.AsSpan(3 * 34), BitConverter.HalfToUInt16Bits(Half.PositiveInfinity));
+        var e = Assert.Throws<LetheException>(() => Q8Matrix.FromGgmlBlocks(bytes, 5, 32, "w"));
+        Assert.Contains("row 3", e.Message);
+    }
+
+    /// <summary>The kernel's fp16 → fp32 widening of scales (bit moves, no F16C) is exact for every finite fp16.</summary>
+    [Fact]
+    public void WidensEveryFiniteFp16ScaleExactly()
+    {
+        var bits = new List<ushort>();
+        for (int h = 0; h < 65536; h++) if (((h >> 10) & 0x1f) != 0x1f) bits.Add((ushort)h);
+        while (bits.Count % 8 != 0) bits.Add(0);
+        var h16 = bits.ToArray();
+        foreach (bool scalar in new[] { false, true })
+        {
+            var got = new float[h16.Length];
+            Q8Gemm.ForceScalar = scalar;
+            try { fixed (ushort* hp = h16) fixed (float* g = got) Q8Gemm.WidenScales(hp, g, h16.Length); }
+            finally { Q8Gemm.ForceScalar = false; }
+            for (int i = 0; i < h16.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits((float)BitConverter.UInt16BitsToHalf(h16[i])) == BitConverter.SingleToInt32Bits(got[i]), $"fp16 0x{h16[i]:x4}: {got[i]} (scalar {scalar})");
+        }
+    }
+
+    /// <summary>The AVX2 activation quantizer gives the scalar (ggml-rule) bits, ties and near-ties included.</summary>
+    [Fact]
+    public void VectorActivationQuantizationEqualsTheScalarRule()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return; // only the scalar rule runs here
+        var rng = new Rng(77);
+        var x = new float[32];
+        var qv = new sbyte[32]; var qs = new sbyte[32];
+        for (int trial = 0; trial < 3000; trial++)
+        {
+            float scale = (float)Math.Pow(10, rng.NextDouble() * 8 - 4);
+            for (int j = 0; j < 32; j++) x[j] = (float)(rng.NextDouble() * 2 - 1) * scale;
+            if (trial % 3 == 1)
+            {
+                // With a power-of-two scale, d = scale and 1/d are exact, so x / d lands exactly on
+                // halves of a step (k + 0.5), or one fp32 ulp either side of them.
+                float p2 = MathF.ScaleB(1f, rng.NextInt(20) - 10);
+                x[0] = 127 * p2;
+                for (int j = 1; j < 32; j++)
+                {
+                    x[j] = (rng.NextInt(254) - 127 + 0.5f) * p2;
+                    int ulp = rng.NextInt(3) - 1;
+                    if (ulp != 0) x[j] = ulp > 0 ? MathF.BitIncrement(x[j]) : MathF.BitDecrement(x[j]);
+                }
+            }
+            if (trial == 5) Array.Clear(x);
+            if (trial == 7) x[9] = float.NaN;
+            if (trial == 8) x[30] = float.NegativeInfinity;
+            float dv, ds;
+            fixed (float* xp = x) fixed (sbyte* a = qv, b = qs) { dv = Q8Gemm.QuantizeBlock256(xp, a); ds = Q8Matrix.QuantizeBlock(xp, b); }
+            Assert.Equal(BitConverter.SingleToInt32Bits(ds), BitConverter.SingleToInt32Bits(dv));
+            Assert.Equal(qs, qv);
+        }
     }
 
     /// <summary>The kernel's sums in double: Σ_b sa·sw·Σ qa·qw over the same quantized values.</summary>
@@ -108,10 +185,10 @@ public unsafe class Q8GemmTests
                 double sum = 0, mag = 0;
                 for (int b = 0; b < nb; b++)
                 {
-                    sbyte* wq = (sbyte*)(w.Blocks + ((long)j * nb + b) * Q8Matrix.BlockBytes + 2);
+                    sbyte* wq = w.Values(j, b);
                     long dot = 0, abs = 0;
                     for (int t = 0; t < 32; t++) { dot += qa[b * 32 + t] * wq[t]; abs += Math.Abs(qa[b * 32 + t] * wq[t]); }
-                    double scale = (double)sa[b] * w.Scales[(long)j * nb + b];
+                    double scale = (double)sa[b] * w.Scale(j, b);
                     sum += dot * scale; mag += abs * Math.Abs(scale);
                 }
                 c[i * N + j] = sum; magnitude[i * N + j] = mag;

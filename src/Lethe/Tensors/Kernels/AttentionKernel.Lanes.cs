@@ -401,6 +401,8 @@ internal static unsafe partial class AttentionKernel
     /// Σ a[i]·b[i] for i &lt; n (any n): 16-float lane groups, then a fixed tree, then the scalar tail,
     /// so both widths give the same bits.
     /// </summary>
+    /// <remarks>Inlined: the decoding path calls it once per key and query row, with Dh of 32–128.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float Dot<TL>(float* a, float* b, int n) where TL : unmanaged, ILanes<TL>
     {
         int L = TL.Count, i = 0;
@@ -416,6 +418,7 @@ internal static unsafe partial class AttentionKernel
     }
 
     /// <summary>y[i] += alpha · x[i] for i &lt; n (any n); alpha = 1 adds exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Axpy<TL>(float* y, float* x, float alpha, int n) where TL : unmanaged, ILanes<TL>
     {
         int L = TL.Count, i = 0;

@@ -18,6 +18,7 @@
 // never depends on the split, so results are bit-identical for any Engine.Threads.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Lethe.Tensors.Kernels;
 
@@ -177,18 +178,29 @@ internal static unsafe partial class AttentionKernel
             new Span<float>(acc, rows * paddedDh).Clear();
             new Span<float>(rowMax, rows).Fill(float.NegativeInfinity);
             new Span<float>(rowSum, rows).Clear();
-            // row r = hh·T + i: query i of query head kvHead·group + hh
-            float* QueryRow(int r) => q + (((long)b * T + r % T) * Hq + kvHead * group + r / T) * Dh;
+            // row r = hh·T + i: query i of query head kvHead·group + hh (pointers made once: no
+            // division per key and row)
+            float** queryRows = stackalloc float*[rows];
+            for (int r = 0; r < rows; r++) queryRows[r] = q + (((long)b * T + r % T) * Hq + kvHead * group + r / T) * Dh;
+            float** vRows = stackalloc float*[KeyBlock];
             int first = int.MaxValue, end = 0;
             for (int i = 0; i < T; i++)
                 if (lo[b * T + i] < hi[b * T + i]) { first = Math.Min(first, lo[b * T + i]); end = Math.Max(end, hi[b * T + i]); }
             for (int j0 = first; j0 < end; j0 += KeyBlock)
             {
                 int n = Math.Min(KeyBlock, end - j0);
-                for (int jj = 0; jj < n; jj++)
+                int jj = 0;
+                if (typeof(TL) == typeof(Lanes256) && Fma.IsSupported)
+                    for (; jj + 4 <= n; jj += 4)
+                    {
+                        float* k0 = k + kvLayout.Offset(b, j0 + jj, kvHead);
+                        float* k1 = k + kvLayout.Offset(b, j0 + jj + 1, kvHead), k2 = k + kvLayout.Offset(b, j0 + jj + 2, kvHead), k3 = k + kvLayout.Offset(b, j0 + jj + 3, kvHead);
+                        for (int r = 0; r < rows; r++) Dot4Keys(queryRows[r], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj);
+                    }
+                for (; jj < n; jj++)
                 {
                     float* kRow = k + kvLayout.Offset(b, j0 + jj, kvHead);
-                    for (int r = 0; r < rows; r++) scores[r * KeyBlock + jj] = Dot<TL>(QueryRow(r), kRow, Dh);
+                    for (int r = 0; r < rows; r++) scores[r * KeyBlock + jj] = Dot<TL>(queryRows[r], kRow, Dh);
                 }
                 for (int r = 0; r < rows; r++)
                 {
@@ -199,15 +211,8 @@ internal static unsafe partial class AttentionKernel
                     float correction = SoftmaxRow<TL>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r]);
                     if (correction != 1f) ScaleRow<TL>(acc + r * paddedDh, paddedDh, correction);
                 }
-                for (int jj = 0; jj < n; jj++)
-                {
-                    float* vRow = v + kvLayout.Offset(b, j0 + jj, kvHead);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        float p = scores[r * KeyBlock + jj];
-                        if (p != 0) Axpy<TL>(acc + r * paddedDh, vRow, p, Dh);
-                    }
-                }
+                for (int j = 0; j < n; j++) vRows[j] = v + kvLayout.Offset(b, j0 + j, kvHead);
+                for (int r = 0; r < rows; r++) AccumulateRows<TL>(acc + r * paddedDh, vRows, scores + r * KeyBlock, n, Dh);
             }
             for (int r = 0; r < rows; r++)
             {
@@ -216,6 +221,65 @@ internal static unsafe partial class AttentionKernel
                 if (logSumExp != null) logSumExp[((long)b * Hq + h) * T + i] = lse;
             }
         });
+    }
+
+    /// <summary>
+    /// Dot&lt;Lanes256&gt;(q, k_i, Dh) for 4 keys at once, with the same bits: the same FMAs per key,
+    /// and Sum8's tree ((l + l+4) + (l+2 + l+6)) + ((l+1 + l+5) + (l+3 + l+7)) done for the 4 keys
+    /// together by unpacking and moving halves (one reduction instead of four), then the same tail.
+    /// </summary>
+    internal static void Dot4Keys(float* q, float* k0, float* k1, float* k2, float* k3, int Dh, float* scores)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        int i = 0;
+        for (; i + 16 <= Dh; i += 16)
+        {
+            var lo = Vector256.Load(q + i); var hi = Vector256.Load(q + i + 8);
+            a0 = Fma.MultiplyAdd(lo, Vector256.Load(k0 + i), a0); b0 = Fma.MultiplyAdd(hi, Vector256.Load(k0 + i + 8), b0);
+            a1 = Fma.MultiplyAdd(lo, Vector256.Load(k1 + i), a1); b1 = Fma.MultiplyAdd(hi, Vector256.Load(k1 + i + 8), b1);
+            a2 = Fma.MultiplyAdd(lo, Vector256.Load(k2 + i), a2); b2 = Fma.MultiplyAdd(hi, Vector256.Load(k2 + i + 8), b2);
+            a3 = Fma.MultiplyAdd(lo, Vector256.Load(k3 + i), a3); b3 = Fma.MultiplyAdd(hi, Vector256.Load(k3 + i + 8), b3);
+        }
+        Vector256<float> v0 = a0 + b0, v1 = a1 + b1, v2 = a2 + b2, v3 = a3 + b3;
+        Vector128<float> x0 = v0.GetLower() + v0.GetUpper(), x1 = v1.GetLower() + v1.GetUpper();
+        Vector128<float> x2 = v2.GetLower() + v2.GetUpper(), x3 = v3.GetLower() + v3.GetUpper();
+        var t01 = Sse.UnpackLow(x0, x1) + Sse.UnpackHigh(x0, x1); // [x0₀+x0₂, x1₀+x1₂, x0₁+x0₃, x1₁+x1₃]
+        var t23 = Sse.UnpackLow(x2, x3) + Sse.UnpackHigh(x2, x3);
+        var sums = Sse.MoveLowToHigh(t01, t23) + Sse.MoveHighToLow(t23, t01);
+        if (i == Dh) { sums.Store(scores); return; }
+        float s0 = sums.GetElement(0), s1 = sums.GetElement(1), s2 = sums.GetElement(2), s3 = sums.GetElement(3);
+        for (; i < Dh; i++)
+        {
+            s0 = MathF.FusedMultiplyAdd(q[i], k0[i], s0); s1 = MathF.FusedMultiplyAdd(q[i], k1[i], s1);
+            s2 = MathF.FusedMultiplyAdd(q[i], k2[i], s2); s3 = MathF.FusedMultiplyAdd(q[i], k3[i], s3);
+        }
+        scores[0] = s0; scores[1] = s1; scores[2] = s2; scores[3] = s3;
+    }
+
+    /// <summary>
+    /// acc[0:Dh] += Σ_j p[j] · vRows[j] over j &lt; n in order, skipping p[j] = 0: the same FMAs, in
+    /// the same order per element, as an Axpy per key, but with 4 vectors of acc held in registers
+    /// across the keys instead of loaded and stored for every key.
+    /// </summary>
+    private static void AccumulateRows<TL>(float* acc, float** vRows, float* p, int n, int Dh) where TL : unmanaged, ILanes<TL>
+    {
+        int L = TL.Count, d = 0;
+        for (; d + 4 * L <= Dh; d += 4 * L)
+        {
+            TL a0 = TL.Load(acc + d), a1 = TL.Load(acc + d + L), a2 = TL.Load(acc + d + 2 * L), a3 = TL.Load(acc + d + 3 * L);
+            for (int j = 0; j < n; j++)
+            {
+                if (p[j] == 0) continue;
+                TL pj = TL.Broadcast(p[j]);
+                float* x = vRows[j] + d;
+                a0 = TL.MultiplyAdd(pj, TL.Load(x), a0); a1 = TL.MultiplyAdd(pj, TL.Load(x + L), a1);
+                a2 = TL.MultiplyAdd(pj, TL.Load(x + 2 * L), a2); a3 = TL.MultiplyAdd(pj, TL.Load(x + 3 * L), a3);
+            }
+            TL.Store(acc + d, a0); TL.Store(acc + d + L, a1); TL.Store(acc + d + 2 * L, a2); TL.Store(acc + d + 3 * L, a3);
+        }
+        if (d < Dh)
+            for (int j = 0; j < n; j++)
+                if (p[j] != 0) Axpy<TL>(acc + d, vRows[j] + d, p[j], Dh - d);
     }
 
     /// <summary>output[0:Dh] = acc / l and returns m + log l; a row that saw nothing gets zeros and −∞.</summary>

@@ -5,6 +5,9 @@
 //      kept in fp32, and 32 int8 values), into per-call scratch.
 //   2. For every block b, the 32 int8 products are summed exactly in int32, then
 //      acc += float(Σ qa·qw) · (sa · sw) in fp32; C is the sum of acc's lanes.
+// W is read one group of 4 rows at a time, front to back (Q8Matrix's layout): the group's fp16
+// scales are first widened to fp32 into a small per-thread buffer (exactly: bit moves and one
+// multiply by 2¹¹², no F16C needed), then every row of A is multiplied with the group's 4 rows.
 // Integer dot products, 32 int8 pairs per 256-bit vector: with AVX-VNNI one VPDPBUSD; otherwise
 // AVX2's VPMADDUBSW (u8 × s8 → pairs summed to int16) then VPMADDWD by ones (→ int32). Both need an
 // unsigned left operand, so the kernel multiplies |qa| by qw with qa's sign moved onto it
@@ -32,6 +35,16 @@ internal static unsafe class Q8Gemm
     /// <summary>Tests set this to run the scalar loop.</summary>
     internal static bool ForceScalar;
 
+    /// <summary>
+    /// How far ahead of the values being multiplied the kernel asks for W (software prefetch; 0 =
+    /// none). The layout is one forward stream, but the hardware prefetcher alone left the product at
+    /// 9–11 GB/s on Zen 3; 1–4 KB ahead gave 12–16 (`bench q8`), 2 KB the most consistently.
+    /// </summary>
+    internal static int PrefetchBytes = 2048;
+
+    /// <summary>A group's scales widened to fp32 (per thread: the threads work on different groups).</summary>
+    [ThreadStatic] private static float[]? groupScales;
+
     /// <summary>C [M, N] (row stride ldc) (+)= A [M, K] (row stride lda) · Wᵀ, W = Q8_0 [N, K].</summary>
     public static void Multiply(int M, float* A, long lda, Q8Matrix W, float* C, long ldc, bool accumulate)
     {
@@ -47,36 +60,97 @@ internal static unsafe class Q8Gemm
         for (int i = 0; i < M; i++) QuantizeRow(A + i * lda, K, qa + (long)i * K, sa + (long)i * nb);
 
         var job = new Job(M, K, nb, qa, sa, W, C, ldc, accumulate);
-        int units = (N + 3) / 4;
+        int groups = W.Groups;
         bool parallel = 2.0 * M * N * K >= GemmBlocking.MinParallelFlops && Engine.Threads > 1;
-        if (parallel) Engine.For(units, 1, (s, e) => job.Columns(s * 4, Math.Min(e * 4, N)));
-        else job.Columns(0, N);
+        if (parallel) Engine.For(groups, 1, (s, e) => job.Groups(s, e));
+        else job.Groups(0, groups);
     }
 
     /// <summary>Q8_0 quantization of one activation row, scales kept in fp32 (same rule as the weights).</summary>
     internal static void QuantizeRow(float* x, int K, sbyte* q, float* scales)
     {
+        bool vector = Avx2.IsSupported && !ForceScalar;
         for (int b = 0; b < K / Q8Matrix.BlockSize; b++)
-            scales[b] = Q8Matrix.QuantizeBlock(x + b * Q8Matrix.BlockSize, q + b * Q8Matrix.BlockSize);
+            scales[b] = vector ? QuantizeBlock256(x + b * Q8Matrix.BlockSize, q + b * Q8Matrix.BlockSize)
+                               : Q8Matrix.QuantizeBlock(x + b * Q8Matrix.BlockSize, q + b * Q8Matrix.BlockSize);
+    }
+
+    /// <summary>
+    /// Q8Matrix.QuantizeBlock in AVX2, with the same bits: the same fp32 max, scale and products
+    /// x · (1/d); round half away from zero as t = trunc(y), then t ± 1 where |y − t| ≥ 0.5 (y − t
+    /// is exact), not as trunc(y ± 0.5), which rounds wrongly just below a half. A block with a NaN
+    /// or an infinity goes to the scalar code (whose result is NaN or 0, not a saturated −128).
+    /// </summary>
+    internal static float QuantizeBlock256(float* v, sbyte* q)
+    {
+        Vector256<float> x0 = Vector256.Load(v), x1 = Vector256.Load(v + 8), x2 = Vector256.Load(v + 16), x3 = Vector256.Load(v + 24);
+        var m = Avx.Max(Avx.Max(Vector256.Abs(x0), Vector256.Abs(x1)), Avx.Max(Vector256.Abs(x2), Vector256.Abs(x3)));
+        var m4 = Sse.Max(m.GetLower(), m.GetUpper());
+        m4 = Sse.Max(m4, Sse.MoveHighToLow(m4, m4));
+        float amax = Sse.Max(m4, Sse.Shuffle(m4, m4, 1)).ToScalar();
+        var nan = Avx.CompareUnordered(x0, x1) | Avx.CompareUnordered(x2, x3);
+        if (!float.IsFinite(amax) || Avx.MoveMask(nan) != 0) return Q8Matrix.QuantizeBlock(v, q);
+        float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
+        var vid = Vector256.Create(id);
+        var i01 = Avx2.PackSignedSaturate(RoundAway(x0 * vid), RoundAway(x1 * vid));
+        var i23 = Avx2.PackSignedSaturate(RoundAway(x2 * vid), RoundAway(x3 * vid));
+        // The packs work per 128-bit lane: put the 4-byte groups back in element order.
+        var bytes = Avx2.PackSignedSaturate(i01, i23).AsInt32();
+        Avx2.PermuteVar8x32(bytes, Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte().Store(q);
+        return d;
+    }
+
+    private static Vector256<int> RoundAway(Vector256<float> y)
+    {
+        var t = Avx.RoundToZero(y);
+        var half = Avx.CompareGreaterThanOrEqual(Vector256.Abs(y - t), Vector256.Create(0.5f));
+        var step = (y & Vector256.Create(-0f)) | Vector256.Create(1f); // ±1 with y's sign
+        return Avx.ConvertToVector256Int32WithTruncation(t + (step & half));
+    }
+
+    /// <summary>
+    /// fp16 → fp32, exactly, for finite values (Q8Matrix refuses others): the fp16 exponent and
+    /// mantissa bits moved into place read as an fp32 2¹¹² times too small (normal or subnormal
+    /// alike: the exponent biases differ by 112), so one multiply by 2¹¹² (exact) fixes it; then the
+    /// sign bit is moved over. `count` is a multiple of 8 (the header is padded to 32 bytes).
+    /// </summary>
+    internal static void WidenScales(ushort* h, float* dst, int count)
+    {
+        const float Two112 = 5.192296858534828e33f; // 2¹¹²
+        int i = 0;
+        if (Avx2.IsSupported && !ForceScalar)
+            for (; i + 8 <= count; i += 8)
+            {
+                var v = Avx2.ConvertToVector256Int32(h + i);
+                var mag = Avx2.ShiftLeftLogical(v & Vector256.Create(0x7fff), 13).AsSingle() * Vector256.Create(Two112);
+                var sign = Avx2.ShiftLeftLogical(v & Vector256.Create(0x8000), 16);
+                (mag.AsInt32() | sign).AsSingle().Store(dst + i);
+            }
+        for (; i < count; i++) dst[i] = DTypes.F16ToF32(h[i]);
     }
 
     private sealed class Job(int M, int K, int nb, sbyte* qa, float* sa, Q8Matrix W, float* C, long ldc, bool accumulate)
     {
-        /// <summary>C[:, j0..j1): four rows of W at a time, each against every row of A.</summary>
-        public void Columns(int j0, int j1)
+        /// <summary>C[:, 4·g0 .. 4·g1): one group of 4 rows of W at a time, each against every row of A.</summary>
+        public void Groups(int g0, int g1)
         {
             bool vector = Avx2.IsSupported && !ForceScalar;
-            for (int j = j0; j < j1; j += 4)
-            {
-                int n = Math.Min(4, j1 - j);
-                for (int i = 0; i < M; i++)
+            int headerFloats = W.HeaderBytes / 2;
+            var buffer = groupScales is { } b && b.Length >= headerFloats ? b : groupScales = new float[Math.Max(headerFloats, 256)];
+            fixed (float* sw = buffer)
+                for (int g = g0; g < g1; g++)
                 {
-                    float* c = C + i * ldc + j;
-                    if (!vector) { for (int r = 0; r < n; r++) Put(c + r, DotScalar(i, j + r)); continue; }
-                    if (UseVnni) Dot4<VnniDot>(i, j, n, c);
-                    else Dot4<Avx2Dot>(i, j, n, c);
+                    int j = g * Q8Matrix.GroupRows, n = Math.Min(Q8Matrix.GroupRows, W.Rows - j);
+                    byte* group = W.Data + g * W.GroupBytes;
+                    WidenScales((ushort*)group, sw, headerFloats);
+                    for (int i = 0; i < M; i++)
+                    {
+                        float* c = C + i * ldc + j;
+                        if (!vector) { for (int r = 0; r < n; r++) Put(c + r, DotScalar(i, j + r)); continue; }
+                        if (UseVnni) Dot4<VnniDot>(i, (sbyte*)(group + W.HeaderBytes), sw, n, c);
+                        else Dot4<Avx2Dot>(i, (sbyte*)(group + W.HeaderBytes), sw, n, c);
+                    }
                 }
-            }
         }
 
         private void Put(float* c, float v) => *c = accumulate ? *c + v : v;
@@ -87,44 +161,37 @@ internal static unsafe class Q8Gemm
             sbyte* a = qa + (long)i * K;
             for (int b = 0; b < nb; b++)
             {
-                sbyte* w = (sbyte*)(W.Blocks + ((long)j * nb + b) * Q8Matrix.BlockBytes + 2);
+                sbyte* w = W.Values(j, b);
                 int s = 0;
                 for (int t = 0; t < Q8Matrix.BlockSize; t++) s += a[b * Q8Matrix.BlockSize + t] * w[t];
-                acc = MathF.FusedMultiplyAdd(s, sa[(long)i * nb + b] * W.Scales[(long)j * nb + b], acc);
+                acc = MathF.FusedMultiplyAdd(s, sa[(long)i * nb + b] * W.Scale(j, b), acc);
             }
             return acc;
         }
 
-        /// <summary>Row i of A against rows j..j+n-1 (n ≤ 4) of W; one fp32 vector accumulator per row of W.</summary>
+        /// <summary>
+        /// Row i of A against the 4 rows of one group (values w: block after block, 4 × 32 bytes
+        /// each; widened scales sw: 4 per block); one fp32 vector accumulator per row of W. The
+        /// sums of padding rows (n &lt; 4; zeros) are dropped.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Dot4<TD>(int i, int j, int n, float* c) where TD : struct, IInt8Dot
+        private void Dot4<TD>(int i, sbyte* w, float* sw, int n, float* c) where TD : struct, IInt8Dot
         {
             Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
             sbyte* a = qa + (long)i * K;
             float* sai = sa + (long)i * nb;
-            long stride = (long)nb * Q8Matrix.BlockBytes;
-            byte* w0 = W.Blocks + (long)j * stride + 2;
-            byte* w1 = w0 + (n > 1 ? stride : 0), w2 = w0 + (n > 2 ? 2 * stride : 0), w3 = w0 + (n > 3 ? 3 * stride : 0);
-            byte* ahead = w0 + 4 * stride;
-            float* s0 = W.Scales + (long)j * nb;
-            float* s1 = s0 + (n > 1 ? nb : 0), s2 = s0 + (n > 2 ? 2 * nb : 0), s3 = s0 + (n > 3 ? 3 * nb : 0);
-            for (int b = 0; b < nb; b++)
+            int ahead = PrefetchBytes;
+            for (int b = 0; b < nb; b++, w += 4 * Q8Matrix.BlockSize, sw += 4)
             {
                 var x = Vector256.Load(a + b * Q8Matrix.BlockSize);
                 var ax = Avx2.Abs(x);
                 float sx = sai[b];
-                long o = (long)b * Q8Matrix.BlockBytes;
-                // Stream the next 4 rows of W in while these are multiplied (memory bound): the same
-                // block of rows j+4..j+7, a whole row group ahead (far enough to cover DRAM latency).
-                // Past the last row this asks for addresses that are never read; prefetches do not fault.
-                Sse.Prefetch0(ahead + o); Sse.Prefetch0(ahead + stride + o);
-                Sse.Prefetch0(ahead + 2 * stride + o); Sse.Prefetch0(ahead + 3 * stride + o);
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.Load((sbyte*)(w0 + o)), x))), Vector256.Create(sx * s0[b]), acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.Load((sbyte*)(w1 + o)), x))), Vector256.Create(sx * s1[b]), acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.Load((sbyte*)(w2 + o)), x))), Vector256.Create(sx * s2[b]), acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.Load((sbyte*)(w3 + o)), x))), Vector256.Create(sx * s3[b]), acc3);
+                if (ahead > 0) { Sse.Prefetch0(w + ahead); Sse.Prefetch0(w + ahead + 64); }
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.LoadAligned(w), x))), Vector256.Create(sx * sw[0]), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.LoadAligned(w + 32), x))), Vector256.Create(sx * sw[1]), acc1);
+                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.LoadAligned(w + 64), x))), Vector256.Create(sx * sw[2]), acc2);
+                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(ax, Avx2.Sign(Vector256.LoadAligned(w + 96), x))), Vector256.Create(sx * sw[3]), acc3);
             }
-            // Rows past n repeat row j (same memory, no out-of-bounds read); their sums are dropped.
             Put(c, Vector256.Sum(acc0));
             if (n > 1) Put(c + 1, Vector256.Sum(acc1));
             if (n > 2) Put(c + 2, Vector256.Sum(acc2));

@@ -23,8 +23,10 @@ public static unsafe partial class Op
         int rows = Check.Rows(x);
         var outShape = x.Shape.ToArray(); outShape[^1] = outF;
         var y = Tensor.Zeros(outShape);
+        long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
         if (weight.Quantized is { } q8) Q8Gemm.Multiply(rows, x.F32Ptr, inF, q8, y.F32Ptr, outF, accumulate: false);
         else Gemm.Multiply(false, true, rows, outF, inF, x.F32Ptr, inF, weight.BytePtr, weight.DType, inF, y.F32Ptr, outF, accumulate: false);
+        if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t0);
         if (bias != null)
         {
             var bs = bias.AsReadOnlySpan(); var ys = y.AsSpan();

@@ -1,0 +1,67 @@
+// `q8` suite: the decode products alone (one row of activations, M = 1) on the SmolLM-135M shapes,
+// bf16 weights (Gemm's GEMV path) against q8_0 weights (Q8Gemm), one kernel thread, alternating
+// per repetition in this thread's CPU time so that other processes on the cores hit both alike.
+// Each shape's weights are replicated until they exceed the last-level cache (copies read in turn),
+// so the products stream from memory as in a real decode. Prints per shape the median GB/s of
+// weights read and the q8_0 / bf16 speed ratio; the ceiling of a memory-bound product is the
+// ratio of bytes read per weight (2 against 34 / 32).
+using Lethe.Tensors;
+using Lethe.Tensors.Kernels;
+
+namespace Lethe.Bench;
+
+public static unsafe class Q8Bench
+{
+    public static int Run(string[] args)
+    {
+        var o = new BenchOptions(args);
+        int reps = o.Int("reps", 15);
+        Engine.Threads = 1;
+        var shapes = new (string Name, int N, int K)[] { ("q|o 576->576", 576, 576), ("k|v 576->192", 192, 576), ("gate|up 576->1536", 1536, 576), ("down 1536->576", 576, 1536), ("head 576->49152", 49152, 576) };
+        var rng = new Rng(3);
+        foreach (var (name, N, K) in shapes)
+        {
+            long bf16Bytes = 2L * N * K;
+            int copies = (int)Math.Max(1, Math.Min(64, (96L << 20) / bf16Bytes));
+            var bf = new Tensor[copies]; var q8 = new Q8Matrix[copies];
+            for (int c = 0; c < copies; c++)
+            {
+                var v = new float[N * K];
+                for (int i = 0; i < v.Length; i++) v[i] = (float)(rng.NextDouble() * 2 - 1) * 0.05f;
+                bf[c] = Tensor.FromArray(v, N, K).Clone(DType.BF16);
+                q8[c] = Q8Matrix.FromF32(v, N, K);
+            }
+            var x = new float[K]; for (int i = 0; i < K; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+            var y = new float[N];
+            int calls = Math.Max(copies, (int)((400L << 20) / bf16Bytes)); // ≈ 400 MB of bf16 per timing
+            double Time(bool quant)
+            {
+                long t0 = GemmProfile.ThreadNs();
+                fixed (float* xp = x, yp = y)
+                    for (int i = 0; i < calls; i++)
+                    {
+                        int c = i % copies;
+                        if (quant) Q8Gemm.Multiply(1, xp, K, q8[c], yp, N, false);
+                        else Gemm.Multiply(false, true, 1, N, K, xp, K, bf[c].BytePtr, DType.BF16, K, yp, N, false);
+                    }
+                return (GemmProfile.ThreadNs() - t0) * 1e-9 / calls;
+            }
+            Time(false); Time(true);
+            var tb = new List<double>(); var tq = new List<double>(); var ratio = new List<double>();
+            for (int r = 0; r < reps; r++)
+            {
+                double b, q;
+                if (r % 2 == 0) { b = Time(false); q = Time(true); } else { q = Time(true); b = Time(false); }
+                tb.Add(b); tq.Add(q); ratio.Add(b / q);
+            }
+            double Median(List<double> l) { l.Sort(); return l[l.Count / 2]; }
+            double mb = Median(tb), mq = Median(tq);
+            JsonLine.Print(("bench", "q8"), ("case", name), ("bf16_gb_s", Math.Round(bf16Bytes / mb * 1e-9, 2)),
+                ("q8_0_gb_s", Math.Round(N * (K / 32) * 34.0 / mq * 1e-9, 2)), ("bf16_us", Math.Round(mb * 1e6, 1)), ("q8_0_us", Math.Round(mq * 1e6, 1)),
+                ("q8_0_vs_bf16", Math.Round(Median(ratio), 2)), ("copies", copies), ("clock", "thread CPU time, 1 thread"), ("dot", Q8Gemm.DotKind), ("cpu", Machine.CpuModel()));
+            foreach (var t in bf) t.Dispose();
+            foreach (var m in q8) m.Dispose();
+        }
+        return 0;
+    }
+}
