@@ -212,7 +212,8 @@ public sealed class SkillUnlearningGrid
 
     private static JsonNode? Round(double v) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, 4)) : null;
 
-    private static string Pct(double v) => double.IsFinite(v) ? (v * 100).ToString("F0", CultureInfo.InvariantCulture) : "–";
+    // Rounded first, so a value just below zero prints "0", not "-0".
+    private static string Pct(double v) => double.IsFinite(v) ? (Math.Round(v * 100) + 0.0).ToString("F0", CultureInfo.InvariantCulture) : "–";
 
     private static string Short(string column) => column.StartsWith("comprehension.", StringComparison.Ordinal) ? column[14..] : column;
 
