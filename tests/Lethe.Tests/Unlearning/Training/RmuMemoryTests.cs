@@ -112,6 +112,7 @@ public class RmuMemoryTests(ITestOutputHelper output) : IDisposable
         using var arena = new TensorArena();
         var terms = UnlearnStep.Gradients(Begin(methodName, parted, settings), 0, arena);
 
+        output.WriteLine($"{methodName}: arena peak {arena.PeakBytesInUse / 1e6:F1} MB by parts, {wholeArena.PeakBytesInUse / 1e6:F1} MB for the whole loss");
         Assert.InRange(terms["loss"], total - 1e-5 * Math.Abs(total), total + 1e-5 * Math.Abs(total));
         foreach (var key in loss.Terms.Keys) Assert.Equal(loss.Terms[key], terms[key]);
         foreach (var (a, b) in whole.Parameters.Zip(parted.Parameters))
