@@ -4,6 +4,9 @@
 // normalised to unit length, seeded; domains alternate step by step. Only down_proj of layers
 // ℓ−2…ℓ train by default, and the model runs only up to block ℓ. Published recipe (Zephyr-7B):
 // ℓ = 7, c = 6.5, α = 1200, lr 5e-5, eps 1e-6, no weight decay, batch 4, 150 steps.
+// The two terms run on separate batches, so the objective yields them as parts (IObjectiveParts):
+// the step back-propagates the forget term before the retain passes run, and one pass's
+// activations are alive at a time (the memory bound of issue 12; docs/unlearning-training.md).
 // AdaptiveRmu (its own file) replaces the fixed c by β times the frozen activation norm.
 using System.Globalization;
 using Lethe.Models;
