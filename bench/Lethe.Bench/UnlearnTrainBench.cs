@@ -6,7 +6,8 @@
 // loss), in the same run: PyTorch at the same threads and at 1 thread, the ratio also against the
 // better of the two. Each Lethe case runs in a child process so its peak RSS (VmHWM) is its own; the
 // RMU line puts it beside the memory estimate of UnlearnRunner (weights + the trained tensors' copy,
-// gradient and two Adam moments + activations of the layers run), term by term.
+// gradient and two Adam moments + activations of the layers run), term by term, and every line gives
+// the activation arena's high-water mark (arena_peak_mb: the step's activations and backward temporaries).
 // Tokens per step count every sequence token a step reads (RMU: its forget and retain batches).
 // Times: median wall seconds of --reps steps after one warm-up step, and the process CPU seconds
 // per step (less sensitive to other processes on a loaded machine). Every line names the CPU.
@@ -60,6 +61,7 @@ public static class UnlearnTrainBench
                 ("ratio", Tok(peer) is double q ? Math.Round(tok / q, 2) : null),
                 ("ratio_vs_peer_best", best is double b ? Math.Round(tok / b, 2) : null),
                 ("peak_rss_mb", lethe["peak_rss_mb"]!.GetValue<double>()), ("rss_before_steps_mb", lethe["rss_before_steps_mb"]!.GetValue<double>()),
+                ("arena_peak_mb", lethe["arena_peak_mb"]!.GetValue<double>()),
                 ("peer_peak_rss_mb", peer?["peak_rss_mb"]?.GetValue<double>()),
             };
             if (c == "rmu")
@@ -104,7 +106,7 @@ public static class UnlearnTrainBench
         return (JsonObject)JsonNode.Parse(output.Trim().Split('\n')[^1])!;
     }
 
-    /// <summary>One method's steps in this process: the step is UnlearnRunner's (loss on the tape, backward, clip, AdamW).</summary>
+    /// <summary>One method's steps in this process: the step is UnlearnRunner's (UnlearnStep's gradients, clip, AdamW).</summary>
     private static int RunChild(string modelDir, string c, int reps, int layer)
     {
         var method = (ITrainingMethod)MethodRegistry.Get(c);
@@ -133,10 +135,7 @@ public static class UnlearnTrainBench
         void Step()
         {
             Grad.Zero(trained.Parameters);
-            using (arena.Activate())
-            using (var tape = Tape.Begin())
-                tape.Backward(objective.Loss(step++).Total);
-            arena.Reset();
+            UnlearnStep.Gradients(objective, step++, arena);
             if (clip > 0) GradientClipping.ClipByGlobalNorm(trained.Parameters, clip);
             optimizer.Step();
         }
@@ -160,6 +159,7 @@ public static class UnlearnTrainBench
         {
             ["tok_s"] = tokensPerStep / median, ["seconds"] = median, ["cpu_seconds"] = Median(cpu), ["tokens_per_step"] = tokensPerStep,
             ["peak_rss_mb"] = Math.Round(peak, 1), ["rss_before_steps_mb"] = Math.Round(rssBefore, 1),
+            ["arena_peak_mb"] = Math.Round(arena.PeakBytesInUse / (double)(1 << 20), 1),
         };
         if (lastLayer is int last)
         {

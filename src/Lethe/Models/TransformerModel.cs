@@ -171,6 +171,9 @@ public sealed class TransformerModel : IDisposable
     [ThreadStatic] private static int scratchDepth;
     private static TensorArena[] Scratch => scratch ??= new[] { new TensorArena(16L << 20), new TensorArena(16L << 20) };
 
+    /// <summary>Bytes the no-grad forward passes of this thread keep reserved (memory accounting in tests).</summary>
+    internal static long ScratchBytesReserved => scratch?.Sum(a => a.BytesReserved) ?? 0;
+
     /// <summary>
     /// Rows [n, d] read as if they were the last block's output: final norm, LM head (and soft-cap) →
     /// logits [n, vocab]. The logit lens; dissection projects value vectors onto the vocabulary with it.

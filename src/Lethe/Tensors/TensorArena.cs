@@ -1,7 +1,11 @@
 // A bump allocator for activations: a forward (and backward) pass allocates its temporaries here,
 // and Reset() reclaims them all at once, so a training step or a forward pass does not churn the GC
 // or the native heap. Blocks are kept between resets. Not thread-safe: one arena per worker.
-// Tensors handed out by an arena must not be used after Reset() or Dispose().
+// Tensors handed out by an arena must not be used after Reset() or Dispose(). Rewind(mark) reclaims
+// only what was allocated after Mark(), so a pass whose temporaries are no longer needed (a frozen
+// forward pass, a loss part already back-propagated) can hand its memory to the next pass.
+// PeakBytesInUse is the high-water mark since creation or ResetPeak(): the activation memory a
+// training step really needed (tests compare it with UnlearnRunner's estimate).
 using System.Runtime.InteropServices;
 
 namespace Lethe.Tensors;
@@ -14,6 +18,8 @@ public sealed unsafe class TensorArena : IDisposable
     private readonly long blockBytes;
     private int blockIndex;
     private long used;
+    private long before; // bytes of the blocks before blockIndex (counted whole: their tails are unusable until a reset)
+    private long peak;
 
     public TensorArena(long blockBytes = 64L << 20) => this.blockBytes = blockBytes;
 
@@ -30,7 +36,9 @@ public sealed unsafe class TensorArena : IDisposable
         public void Dispose() => current = previous;
     }
 
-    public long BytesInUse { get { long n = used; for (int i = 0; i < blockIndex; i++) n += blocks[i].size; return n; } }
+    public long BytesInUse => before + used;
+    public long PeakBytesInUse => peak;
+    public void ResetPeak() => peak = BytesInUse;
     public long BytesReserved { get { long n = 0; foreach (var b in blocks) n += b.size; return n; } }
 
     /// <summary>Zero-filled, 64-byte-aligned memory valid until Reset.</summary>
@@ -46,6 +54,7 @@ public sealed unsafe class TensorArena : IDisposable
                 {
                     byte* p = (byte*)ptr + used;
                     used += need;
+                    if (before + used > peak) peak = before + used;
                     NativeMemory.Clear(p, (nuint)bytes);
                     return new ArenaStorage(p, bytes);
                 }
@@ -56,6 +65,7 @@ public sealed unsafe class TensorArena : IDisposable
                     blocks[blockIndex] = (Alloc(need), need);
                     continue;
                 }
+                before += size;
                 blockIndex++;
                 used = 0;
                 continue;
@@ -73,7 +83,20 @@ public sealed unsafe class TensorArena : IDisposable
     }
 
     /// <summary>Reclaims everything allocated since the last reset; keeps the blocks for reuse.</summary>
-    public void Reset() { blockIndex = 0; used = 0; }
+    public void Reset() { blockIndex = 0; used = 0; before = 0; }
+
+    /// <summary>A position in the arena: Rewind(mark) reclaims everything allocated after it.</summary>
+    public readonly record struct Position(int BlockIndex, long Used, long Before);
+
+    public Position Mark() => new(blockIndex, used, before);
+
+    /// <summary>Reclaims what was allocated after mark (tensors from before it stay valid); the blocks are kept.</summary>
+    public void Rewind(Position mark)
+    {
+        if (mark.BlockIndex > blockIndex || (mark.BlockIndex == blockIndex && mark.Used > used))
+            throw new InvalidOperationException("TensorArena.Rewind: the mark lies after the current position (the arena was reset or rewound past it)");
+        (blockIndex, used, before) = (mark.BlockIndex, mark.Used, mark.Before);
+    }
 
     public void Dispose()
     {

@@ -78,6 +78,32 @@ public class TensorTests
     }
 
     [Fact]
+    public unsafe void ArenaRewindReclaimsOnlyWhatFollowsTheMarkAndTracksThePeak()
+    {
+        using var arena = new TensorArena(1 << 12);
+        using (arena.Activate())
+        {
+            var kept = Tensor.Full(new[] { 16 }, 3f); // 64 bytes, before the mark
+            var mark = arena.Mark();
+            long atMark = arena.BytesInUse;
+            var first = Tensor.Zeros(2000); // spills into a second block
+            Assert.True(arena.BytesInUse > atMark);
+            long peak = arena.PeakBytesInUse;
+            arena.Rewind(mark);
+            Assert.Equal(atMark, arena.BytesInUse);
+            Assert.Equal(peak, arena.PeakBytesInUse); // the high-water mark survives the rewind
+            var again = Tensor.Zeros(2000);
+            Assert.True(first.Storage.Pointer == again.Storage.Pointer); // the memory is reused
+            Assert.All(kept.ToArray(), x => Assert.Equal(3f, x)); // what preceded the mark is intact
+            Assert.Equal(peak, arena.PeakBytesInUse);
+            arena.Reset();
+            Assert.Throws<InvalidOperationException>(() => arena.Rewind(mark)); // the mark lies after a reset arena's position
+            arena.ResetPeak();
+            Assert.Equal(0, arena.PeakBytesInUse);
+        }
+    }
+
+    [Fact]
     public void MemoryMappedStorageIsReadOnly()
     {
         string path = Path.GetTempFileName();

@@ -64,7 +64,7 @@ public interface ITrainingMethod : IUnlearningMethod
     IUnlearningObjective Begin(UnlearnContext context);
 }
 
-/// <summary>One run's loss: called inside an active tape; returns the total and its named terms.</summary>
+/// <summary>One run's loss: called inside an active tape; returns the total and its named terms. UnlearnStep turns it into gradients.</summary>
 public interface IUnlearningObjective
 {
     LossTerms Loss(long step);
@@ -72,6 +72,31 @@ public interface IUnlearningObjective
     /// <summary>State that must survive a resume (e.g. Adaptive RMU's per-domain coefficients); null = none.</summary>
     Dictionary<string, double>? SaveState() => null;
     void LoadState(Dictionary<string, double> state) { }
+}
+
+/// <summary>
+/// An objective whose loss is a sum of parts over separate forward passes (RMU: the forget term and
+/// α × the retain term). UnlearnStep back-propagates each part as soon as it is built and reclaims
+/// its activations before the next part runs, so one pass's activations are alive at a time instead
+/// of all of them; gradients are linear in the loss, so they add up to the whole loss's.
+/// </summary>
+public interface IObjectiveParts : IUnlearningObjective
+{
+    /// <summary>
+    /// The parts of step's loss, each built (on the tape active then) when the enumeration reaches it.
+    /// A part's tensors are reclaimed once the next part is requested, so put its named values into
+    /// terms before yielding it, and carry nothing but plain numbers from one part to the next.
+    /// </summary>
+    IEnumerable<Tensor> Parts(long step, Dictionary<string, double> terms);
+
+    /// <summary>The whole loss as one tensor (every part's activations alive at once).</summary>
+    LossTerms IUnlearningObjective.Loss(long step)
+    {
+        var terms = new Dictionary<string, double>();
+        Tensor? total = null;
+        foreach (var part in Parts(step, terms)) total = total is null ? part : Tensors.Ops.Op.Add(total, part);
+        return new LossTerms(total ?? throw new InvalidOperationException("an objective in parts yielded no part"), terms);
+    }
 }
 
 /// <summary>The scalar to back-propagate and the named values to log (plain numbers).</summary>

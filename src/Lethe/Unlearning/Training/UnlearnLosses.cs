@@ -35,10 +35,21 @@ public static class UnlearnLosses
 
     public static Tensor SequenceLogProb(Tensor logits, TrainingBatch batch) => Op.SequenceLogProbs(logits, batch.Targets, batch.Batch, TrainingBatch.IgnoreIndex);
 
-    /// <summary>The reference model's per-sequence log-likelihoods (no gradient).</summary>
+    /// <summary>
+    /// The reference model's per-sequence log-likelihoods (no gradient). The result is plain numbers,
+    /// so the reference pass's logits ([B·T, vocab]: 400 MB at SmolLM-135M's vocabulary and 4 × 512
+    /// tokens) are handed back to the step's arena at once instead of staying alive through the
+    /// trained model's pass and its backward.
+    /// </summary>
     public static float[] ReferenceLogProb(TransformerModel reference, TrainingBatch batch)
     {
-        using (Tape.NoGrad()) return SequenceLogProb(Logits(reference, batch), batch).ToArray();
+        var arena = TensorArena.Current;
+        var start = arena?.Mark();
+        try
+        {
+            using (Tape.NoGrad()) return SequenceLogProb(Logits(reference, batch), batch).ToArray();
+        }
+        finally { if (start is { } mark) arena!.Rewind(mark); }
     }
 
     /// <summary>Answer tokens per sequence.</summary>

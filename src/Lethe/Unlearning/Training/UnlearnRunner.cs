@@ -3,7 +3,7 @@
 //   2. loads the model once (memory-mapped) as the frozen reference, and the trained model over
 //      the same tensors except the selected ones (TrainedModel), refusing runs whose memory
 //      estimate exceeds the machine's available memory;
-//   3. steps: loss from the method's objective on the active tape, backward, optional clipping,
+//   3. steps: gradients of the method's objective (UnlearnStep), optional clipping,
 //      AdamW on the trained tensors only; metrics.jsonl gets every loss term per step, stderr a
 //      progress line with the terms and the ETA;
 //   4. a non-finite loss stops the run before the weights change, saving that last good state
@@ -147,23 +147,15 @@ public static class UnlearnRunner
             {
                 cancel.ThrowIfCancellationRequested();
                 Grad.Zero(trained.Parameters);
-                Dictionary<string, double> terms;
-                using (arena.Activate())
-                using (var tape = Tape.Begin())
+                var terms = new Dictionary<string, double> { ["step"] = step + 1 };
+                foreach (var (k, v) in UnlearnStep.Gradients(objective, step, arena)) terms[k] = v;
+                // Back-propagation has not changed the weights: a non-finite loss stops the run before the optimizer step.
+                if (terms.Values.Any(v => !double.IsFinite(v)))
                 {
-                    var loss = objective.Loss(step);
-                    double total = loss.Total.AsReadOnlySpan()[0];
-                    terms = new Dictionary<string, double> { ["step"] = step + 1, ["loss"] = total };
-                    foreach (var (k, v) in loss.Terms) terms[k] = v;
-                    if (!double.IsFinite(total) || loss.Terms.Values.Any(v => !double.IsFinite(v)))
-                    {
-                        SaveCheckpoint(checkpoint, trained, optimizer, sources, objective, step, previousSeconds + clock.Elapsed.TotalSeconds);
-                        throw new LetheException($"{method.Name}: the loss became non-finite at step {step + 1} ({FormatTerms(terms)}); " +
-                            $"the weights before that step are saved in {checkpoint}; lower lr or change the data, then resume");
-                    }
-                    tape.Backward(loss.Total);
+                    SaveCheckpoint(checkpoint, trained, optimizer, sources, objective, step, previousSeconds + clock.Elapsed.TotalSeconds);
+                    throw new LetheException($"{method.Name}: the loss became non-finite at step {step + 1} ({FormatTerms(terms)}); " +
+                        $"the weights before that step are saved in {checkpoint}; lower lr or change the data, then resume");
                 }
-                arena.Reset();
                 if (clip > 0) terms["grad_norm"] = GradientClipping.ClipByGlobalNorm(trained.Parameters, clip);
                 optimizer.LearningRate = schedule.At(step);
                 optimizer.Step();

@@ -4,6 +4,9 @@
 // normalised to unit length, seeded; domains alternate step by step. Only down_proj of layers
 // ℓ−2…ℓ train by default, and the model runs only up to block ℓ. Published recipe (Zephyr-7B):
 // ℓ = 7, c = 6.5, α = 1200, lr 5e-5, eps 1e-6, no weight decay, batch 4, 150 steps.
+// The two terms run on separate batches, so the objective yields them as parts (IObjectiveParts):
+// the step back-propagates the forget term before the retain passes run, and one pass's
+// activations are alive at a time (the memory bound of issue 12; docs/unlearning-training.md).
 // AdaptiveRmu (its own file) replaces the fixed c by β times the frozen activation norm.
 using System.Globalization;
 using Lethe.Models;
@@ -73,7 +76,7 @@ public class Rmu : ITrainingMethod
 
     public IUnlearningObjective Begin(UnlearnContext context) => new RmuObjective(this, context);
 
-    public sealed class RmuObjective : IUnlearningObjective
+    public sealed class RmuObjective : IObjectiveParts
     {
         private readonly Rmu method;
         private readonly UnlearnContext c;
@@ -93,7 +96,8 @@ public class Rmu : ITrainingMethod
             Controls = Enumerable.Range(0, context.Forget.Count).Select(k => ControlVector(context.Trained.Config.HiddenSize, context.Seed, k)).ToArray();
         }
 
-        public LossTerms Loss(long step)
+        /// <summary>Two parts, back-propagated one after the other (IObjectiveParts): the forget term, then α × the retain term.</summary>
+        public IEnumerable<Tensor> Parts(long step, Dictionary<string, double> terms)
         {
             int domain = (int)(step % c.Forget.Count), d = c.Trained.Config.HiddenSize;
             var forget = c.Forget[domain].Next();
@@ -103,17 +107,17 @@ public class Rmu : ITrainingMethod
             var ts = target.AsSpan(); var u = Controls[domain];
             for (int r = 0; r < rows.Length; r++) for (int j = 0; j < d; j++) ts[r * d + j] = coefficients[r] * u[j];
             var forgetLoss = UnlearnLosses.SteeringMse(UnlearnLosses.Hidden(c.Trained, forget, Layer), rows, target);
+            terms["forget_mse"] = forgetLoss.AsReadOnlySpan()[0];
+            terms["domain"] = domain;
+            terms["coefficient"] = coefficients.Average();
+            yield return forgetLoss;
 
             var retain = c.Retain!.Next();
             var retainRows = UnlearnLosses.RealRows(retain);
             var frozen = Op.GatherRows(UnlearnLosses.FrozenHidden(c.Reference, retain, Layer), retainRows);
             var retainLoss = UnlearnLosses.SteeringMse(UnlearnLosses.Hidden(c.Trained, retain, Layer), retainRows, frozen);
-            var total = Op.Add(forgetLoss, Op.Scale(retainLoss, (float)c.Settings.Number("alpha")));
-            return new LossTerms(total, new Dictionary<string, double>
-            {
-                ["forget_mse"] = forgetLoss.AsReadOnlySpan()[0], ["retain_mse"] = retainLoss.AsReadOnlySpan()[0],
-                ["domain"] = domain, ["coefficient"] = coefficients.Average(),
-            });
+            terms["retain_mse"] = retainLoss.AsReadOnlySpan()[0];
+            yield return Op.Scale(retainLoss, (float)c.Settings.Number("alpha"));
         }
 
         public Dictionary<string, double>? SaveState() => State.Count == 0 ? null : new Dictionary<string, double>(State);
