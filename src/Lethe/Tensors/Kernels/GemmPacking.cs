@@ -8,8 +8,9 @@
 // op(A) is A [M, K] (row i at A + i*lda) or, when transA, Aᵀ of A [K, M]; op(B) is B [K, N] or,
 // when transB, Bᵀ of B [N, K] (the nn.Linear weight layout).
 // The layouts that need a transpose (A [M, K] into k-major panels; B [N, K] likewise) go through
-// 16 × 16 register transposes on AVX-512 machines: a scalar transpose costs several times more
-// than the vector one and would show up next to the micro-kernel. Every vector store is masked
+// 16 × 16 register transposes on AVX-512 machines, and 8 × 8 ones on AVX2-only machines
+// (GemmPacking256): a scalar transpose costs several times more than the vector one and would
+// show up next to the micro-kernel. The scalar code below is the fallback without AVX2. Every vector store is masked
 // to the panel's width (PackA) or covers whole 16-column groups (PackB), so nothing outside the
 // destination is written: threads may pack neighbouring row ranges of one buffer at once.
 using System.Runtime.CompilerServices;
@@ -25,6 +26,12 @@ internal static unsafe class GemmPacking
     public static void PackA(bool transA, float* A, long lda, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
         if (Vector512Packing && mr <= 16) { PackA512(transA, A, lda, i0, mc, p0, kc, mr, dst); return; }
+        if (GemmPacking256.IsSupported && mr <= 8)
+        {
+            if (transA) PackATransposed<CopyMasked256>(A, lda, i0, mc, p0, kc, mr, dst);
+            else GemmPacking256.PackA(A, lda, i0, mc, p0, kc, mr, dst);
+            return;
+        }
         if (transA) { PackATransposed<CopyScalar>(A, lda, i0, mc, p0, kc, mr, dst); return; }
         for (int r0 = 0; r0 < mc; r0 += mr)
         {
@@ -112,6 +119,17 @@ internal static unsafe class GemmPacking
         }
     }
 
+    /// <summary>One masked 8-float load and store (AVX2).</summary>
+    private struct CopyMasked256 : ICopyPanelRow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Copy(float* src, float* dst, int rows)
+        {
+            var mask = GemmPacking256.RowMask(rows);
+            Avx.MaskStore(dst, mask, Avx.MaskLoad(src, mask));
+        }
+    }
+
     /// <param name="scratch">kc floats, used by the scalar path to widen one row of a transposed half-precision B.</param>
     public static void PackB(bool transB, void* B, DType bType, long ldb, int p0, int kc, int j0, int nc, int nr, float* dst, float* scratch)
     {
@@ -122,6 +140,16 @@ internal static unsafe class GemmPacking
                 case DType.F32: PackB512<WidenF32>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
                 case DType.BF16: PackB512<WidenBF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
                 default: PackB512<WidenF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+            }
+            return;
+        }
+        if (GemmPacking256.IsSupported && nr % 8 == 0)
+        {
+            switch (bType)
+            {
+                case DType.F32: GemmPacking256.PackB<WidenF32>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+                case DType.BF16: GemmPacking256.PackB<WidenBF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+                default: GemmPacking256.PackB<WidenF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
             }
             return;
         }
