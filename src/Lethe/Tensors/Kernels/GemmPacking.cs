@@ -94,39 +94,44 @@ internal static unsafe class GemmPacking
                 int rows = Math.Min(mr, mc - r0);
                 float* panel = dst + (long)r0 * kc;
                 float* src = A + (long)(p0 + k0) * lda + i0 + r0;
-                for (int k = k0; k < k1; k++, src += lda) TC.Copy(src, panel + (long)k * rows, rows);
+                for (int k = k0; k < k1; k++, src += lda) TC.Copy(src, panel + (long)k * rows, rows, k == kc - 1);
             }
         }
     }
 
-    /// <summary>Copies `rows` (≤ 16) floats of one panel row; must not touch memory past them.</summary>
-    private interface ICopyPanelRow { static abstract void Copy(float* src, float* dst, int rows); }
+    /// <summary>
+    /// Copies `rows` (≤ 16) floats of one panel row; reads nothing past them. It may write past
+    /// them (into the next row of the panel, written later) unless `last`: the panel's last row.
+    /// </summary>
+    private interface ICopyPanelRow { static abstract void Copy(float* src, float* dst, int rows, bool last); }
 
     private struct CopyScalar : ICopyPanelRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Copy(float* src, float* dst, int rows) { for (int i = 0; i < rows; i++) dst[i] = src[i]; }
+        public static void Copy(float* src, float* dst, int rows, bool last) { for (int i = 0; i < rows; i++) dst[i] = src[i]; }
     }
 
     /// <summary>One masked 16-float load and store (reads stay inside the matrix, writes inside the panel).</summary>
     private struct CopyMasked512 : ICopyPanelRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Copy(float* src, float* dst, int rows)
+        public static void Copy(float* src, float* dst, int rows, bool last)
         {
             var mask = RowMask(rows);
             Avx512F.MaskStore(dst, mask, Avx512F.MaskLoad(src, mask, Vector512<float>.Zero));
         }
     }
 
-    /// <summary>One masked 8-float load and store (AVX2).</summary>
+    /// <summary>One masked 8-float load (AVX2); a plain store except for the panel's last row (masked stores are slow on AMD).</summary>
     private struct CopyMasked256 : ICopyPanelRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Copy(float* src, float* dst, int rows)
+        public static void Copy(float* src, float* dst, int rows, bool last)
         {
             var mask = GemmPacking256.RowMask(rows);
-            Avx.MaskStore(dst, mask, Avx.MaskLoad(src, mask));
+            var x = Avx.MaskLoad(src, mask);
+            if (last) Avx.MaskStore(dst, mask, x);
+            else x.Store(dst);
         }
     }
 

@@ -1,8 +1,10 @@
 // AVX2 packing for CPUs without AVX-512 (GemmPacking dispatches here): the same layouts and
 // contract as GemmPacking.PackA / PackB, with 8-float vectors instead of scalar copies.
 //   PackA, A [M, K]: rows of A are read 8 k at a time and turned into k-major panel rows by 8 × 8
-//          register transposes; each panel row is one masked store of `rows` (≤ 8) lanes, so
-//          nothing outside the panel is written (threads pack neighbouring panels of one buffer).
+//          register transposes. A panel row is `rows` (≤ 8) floats, so an 8-float store spills
+//          into the next row, which is written after it; the panel's last row is a masked store,
+//          so nothing outside the panel is written (threads pack neighbouring panels of one buffer).
+//          Masked stores are kept to that one place because AMD runs them slowly.
 //   PackB, B [N, K] (the Linear weight): 8 rows of B × 8 k per 8 × 8 transpose, widened from
 //          bf16/f16 on load; missing rows come out as zeros (the panel's zero padding).
 //   PackB, B [K, N]: a vector copy (and widening) of each row's run of columns.
@@ -29,7 +31,10 @@ internal static unsafe class GemmPacking256
             long offset = (long)(i0 + r0) * lda + p0;
             var mask = RowMask(rows);
             int k = 0;
-            for (; k + 8 <= kc; k += 8) Transpose8<WidenF32>(A, offset + k, lda, rows, dst + (long)k * rows, rows, mask);
+            // Rows of a panel are `rows` floats apart, so a full 8-float store spills into the next
+            // panel row, which a later store writes; only the chunk holding the panel's last row
+            // needs masked stores (slow on AMD: Zen 3 runs one masked store per several cycles).
+            for (; k + 8 <= kc; k += 8) Transpose8<WidenF32>(A, offset + k, lda, rows, dst + (long)k * rows, rows, k + 8 == kc ? mask : null);
             for (; k < kc; k++)
                 for (int i = 0; i < rows; i++) dst[(long)k * rows + i] = A[offset + i * lda + k];
         }
@@ -66,7 +71,7 @@ internal static unsafe class GemmPacking256
                 long offset = (long)(j0 + q0 + g) * ldb + p0;
                 int k = 0;
                 for (; k + 8 <= kc; k += 8)
-                    Transpose8<TW>(B, offset + k, ldb, rows, dst + (long)k * nr + g, nr, Vector256<float>.AllBitsSet);
+                    Transpose8<TW>(B, offset + k, ldb, rows, dst + (long)k * nr + g, nr, null);
                 for (; k < kc; k++)
                     for (int j = 0; j < 8; j++) dst[(long)k * nr + g + j] = j < rows ? TW.Scalar(B, offset + j * ldb + k) : 0;
             }
@@ -75,11 +80,11 @@ internal static unsafe class GemmPacking256
 
     /// <summary>
     /// dst[kk * dstStride + i] = fp32 of src[offset + i * stride + kk] for i &lt; rows (0 for rows ≤ i &lt; 8), kk &lt; 8.
-    /// Each output row is one store of the lanes in storeMask (the first `rows` when dstStride is
-    /// `rows`, all 8 when dstStride ≥ 8).
+    /// Each output row is one 8-float store, or, given storeMask, one masked store of its lanes
+    /// (the first `rows`: nothing past the row is written).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8<TW>(void* src, long offset, long stride, int rows, float* dst, long dstStride, Vector256<float> storeMask) where TW : struct, IWidenB
+    private static void Transpose8<TW>(void* src, long offset, long stride, int rows, float* dst, long dstStride, Vector256<float>? storeMask) where TW : struct, IWidenB
     {
         var r0 = rows > 0 ? TW.Load8(src, offset + 0 * stride) : Vector256<float>.Zero;
         var r1 = rows > 1 ? TW.Load8(src, offset + 1 * stride) : Vector256<float>.Zero;
@@ -100,14 +105,23 @@ internal static unsafe class GemmPacking256
         var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
         var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
         // 128-bit halves: rows 0-3 from u, rows 4-7 from the matching u of rows 4-7.
-        Avx.MaskStore(dst + 0 * dstStride, storeMask, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.MaskStore(dst + 1 * dstStride, storeMask, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.MaskStore(dst + 2 * dstStride, storeMask, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.MaskStore(dst + 3 * dstStride, storeMask, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.MaskStore(dst + 4 * dstStride, storeMask, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.MaskStore(dst + 5 * dstStride, storeMask, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.MaskStore(dst + 6 * dstStride, storeMask, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.MaskStore(dst + 7 * dstStride, storeMask, Avx.Permute2x128(u3, u7, 0x31));
+        var c0 = Avx.Permute2x128(u0, u4, 0x20); var c1 = Avx.Permute2x128(u1, u5, 0x20);
+        var c2 = Avx.Permute2x128(u2, u6, 0x20); var c3 = Avx.Permute2x128(u3, u7, 0x20);
+        var c4 = Avx.Permute2x128(u0, u4, 0x31); var c5 = Avx.Permute2x128(u1, u5, 0x31);
+        var c6 = Avx.Permute2x128(u2, u6, 0x31); var c7 = Avx.Permute2x128(u3, u7, 0x31);
+        if (storeMask is Vector256<float> m)
+        {
+            Avx.MaskStore(dst + 0 * dstStride, m, c0); Avx.MaskStore(dst + 1 * dstStride, m, c1);
+            Avx.MaskStore(dst + 2 * dstStride, m, c2); Avx.MaskStore(dst + 3 * dstStride, m, c3);
+            Avx.MaskStore(dst + 4 * dstStride, m, c4); Avx.MaskStore(dst + 5 * dstStride, m, c5);
+            Avx.MaskStore(dst + 6 * dstStride, m, c6); Avx.MaskStore(dst + 7 * dstStride, m, c7);
+        }
+        else
+        {
+            // In increasing address order, so that a spill past a short row is overwritten next.
+            c0.Store(dst + 0 * dstStride); c1.Store(dst + 1 * dstStride); c2.Store(dst + 2 * dstStride); c3.Store(dst + 3 * dstStride);
+            c4.Store(dst + 4 * dstStride); c5.Store(dst + 5 * dstStride); c6.Store(dst + 6 * dstStride); c7.Store(dst + 7 * dstStride);
+        }
     }
 
     /// <summary>Lanes 0..rows-1 set.</summary>
