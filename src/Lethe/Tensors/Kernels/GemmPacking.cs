@@ -94,43 +94,44 @@ internal static unsafe class GemmPacking
                 int rows = Math.Min(mr, mc - r0);
                 float* panel = dst + (long)r0 * kc;
                 float* src = A + (long)(p0 + k0) * lda + i0 + r0;
-                for (int k = k0; k < k1; k++, src += lda) TC.Copy(src, panel + (long)k * rows, rows, k == kc - 1);
+                for (int k = k0; k < k1; k++, src += lda) TC.Copy(src, panel + (long)k * rows, rows, (long)k * rows + 8 > (long)kc * rows);
             }
         }
     }
 
     /// <summary>
-    /// Copies `rows` (≤ 16) floats of one panel row; reads nothing past them. It may write past
-    /// them (into the next row of the panel, written later) unless `last`: the panel's last row.
+    /// Copies `rows` (≤ 16) floats of one panel row; reads nothing past them. Unless `atEnd`, it may
+    /// write up to 8 floats from dst: the panel's next rows, which are written after it. `atEnd`:
+    /// 8 floats from dst would run past the end of the panel.
     /// </summary>
-    private interface ICopyPanelRow { static abstract void Copy(float* src, float* dst, int rows, bool last); }
+    private interface ICopyPanelRow { static abstract void Copy(float* src, float* dst, int rows, bool atEnd); }
 
     private struct CopyScalar : ICopyPanelRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Copy(float* src, float* dst, int rows, bool last) { for (int i = 0; i < rows; i++) dst[i] = src[i]; }
+        public static void Copy(float* src, float* dst, int rows, bool atEnd) { for (int i = 0; i < rows; i++) dst[i] = src[i]; }
     }
 
     /// <summary>One masked 16-float load and store (reads stay inside the matrix, writes inside the panel).</summary>
     private struct CopyMasked512 : ICopyPanelRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Copy(float* src, float* dst, int rows, bool last)
+        public static void Copy(float* src, float* dst, int rows, bool atEnd)
         {
             var mask = RowMask(rows);
             Avx512F.MaskStore(dst, mask, Avx512F.MaskLoad(src, mask, Vector512<float>.Zero));
         }
     }
 
-    /// <summary>One masked 8-float load (AVX2); a plain store except for the panel's last row (masked stores are slow on AMD).</summary>
+    /// <summary>One masked 8-float load (AVX2); a plain 8-float store except at the panel's end (masked stores are slow on AMD).</summary>
     private struct CopyMasked256 : ICopyPanelRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Copy(float* src, float* dst, int rows, bool last)
+        public static void Copy(float* src, float* dst, int rows, bool atEnd)
         {
             var mask = GemmPacking256.RowMask(rows);
             var x = Avx.MaskLoad(src, mask);
-            if (last) Avx.MaskStore(dst, mask, x);
+            if (atEnd) Avx.MaskStore(dst, mask, x);
             else x.Store(dst);
         }
     }

@@ -2,8 +2,9 @@
 // contract as GemmPacking.PackA / PackB, with 8-float vectors instead of scalar copies.
 //   PackA, A [M, K]: rows of A are read 8 k at a time and turned into k-major panel rows by 8 × 8
 //          register transposes. A panel row is `rows` (≤ 8) floats, so an 8-float store spills
-//          into the next row, which is written after it; the panel's last row is a masked store,
-//          so nothing outside the panel is written (threads pack neighbouring panels of one buffer).
+//          into the next rows, which are written after it; stores that would run past the panel's
+//          end are masked, so nothing outside the panel is written (threads pack neighbouring
+//          panels of one buffer, and the last panel may end the buffer).
 //          Masked stores are kept to that one place because AMD runs them slowly.
 //   PackB, B [N, K] (the Linear weight): 8 rows of B × 8 k per 8 × 8 transpose, widened from
 //          bf16/f16 on load; missing rows come out as zeros (the panel's zero padding).
@@ -31,10 +32,15 @@ internal static unsafe class GemmPacking256
             long offset = (long)(i0 + r0) * lda + p0;
             var mask = RowMask(rows);
             int k = 0;
-            // Rows of a panel are `rows` floats apart, so a full 8-float store spills into the next
-            // panel row, which a later store writes; only the chunk holding the panel's last row
-            // needs masked stores (slow on AMD: Zen 3 runs one masked store per several cycles).
-            for (; k + 8 <= kc; k += 8) Transpose8<WidenF32>(A, offset + k, lda, rows, dst + (long)k * rows, rows, k + 8 == kc ? mask : null);
+            // Rows of a panel are `rows` floats apart, so a full 8-float store spills into the
+            // panel's next rows, which later stores write (the panel is filled in order of k).
+            // Only a chunk whose last store would run past the panel's end needs masked stores
+            // (slow on AMD: Zen 3 runs one masked store per several cycles).
+            for (; k + 8 <= kc; k += 8)
+            {
+                bool atEnd = (long)(k + 7) * rows + 8 > (long)kc * rows;
+                Transpose8<WidenF32>(A, offset + k, lda, rows, dst + (long)k * rows, rows, atEnd ? mask : null);
+            }
             for (; k < kc; k++)
                 for (int i = 0; i < rows; i++) dst[(long)k * rows + i] = A[offset + i * lda + k];
         }
