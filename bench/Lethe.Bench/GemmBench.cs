@@ -150,8 +150,9 @@ public static unsafe class GemmBench
             if (peer is not null) fields.Add(("max_rel_diff_vs_peer", MaxRelDiff(CL, CP, cCount)));
             if (GemmProfile.Enabled && kernel > 0)
             {
-                // CPU seconds summed over threads and over the warm-up and timed calls.
-                int calls = reps + 1;
+                // CPU seconds summed over threads and over every call: Timing.MedianPair makes one
+                // untimed and one timed call per repetition.
+                int calls = 2 * reps;
                 fields.Add(("profile_pack_a_ms", packA / calls * 1e3));
                 fields.Add(("profile_pack_b_ms", packB / calls * 1e3));
                 fields.Add(("profile_kernel_ms", kernel / calls * 1e3));

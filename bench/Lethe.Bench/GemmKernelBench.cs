@@ -1,6 +1,7 @@
-// Suite `gemm-kernel`: the parts of Lethe's GEMM in isolation, for tuning. Times the AVX-512
-// micro-kernel on cache-resident packed panels (its ceiling, with no packing or cache misses),
-// and the packing routines in elements per second for each layout and B dtype. One thread.
+// Suite `gemm-kernel`: the parts of Lethe's GEMM in isolation, for tuning. Times the micro-kernel
+// the CPU runs (AVX-512 14 × 32, else AVX2 6 × 16) on cache-resident packed panels (its ceiling,
+// with no packing or cache misses), and the packing routines in elements per second for each
+// layout and B dtype, with that kernel's panel sizes. One thread.
 using System.Runtime.InteropServices;
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
@@ -14,38 +15,52 @@ public static unsafe class GemmKernelBench
         var options = new BenchOptions(args);
         int reps = options.Int("reps", 5);
         Timing.UseCpuClock = (options.Get("clock") ?? "cpu") == "cpu";
-        if (!GemmMicroKernel512.IsSupported) { JsonLine.Print(("bench", "gemm-kernel"), ("skipped", "no AVX-512")); return 0; }
-
-        foreach (int kc in new[] { 64, 128, 256, 384, 512 })
-            foreach (int rows in new[] { 14, 12, 8 })
-                MicroKernel(kc, rows, reps);
+        JsonLine.Always = [("cpu", Machine.CpuModel())];
+        int mr, nr;
+        if (GemmMicroKernel512.IsSupported)
+        {
+            (mr, nr) = (GemmMicroKernel512.MR, GemmMicroKernel512.NR);
+            foreach (int kc in new[] { 64, 128, 256, 384, 512, 640 })
+                foreach (int rows in new[] { 14, 12, 8 })
+                    MicroKernel<GemmMicroKernel512>("micro_kernel_512", kc, rows, reps);
+        }
+        else if (GemmMicroKernel256.IsSupported)
+        {
+            (mr, nr) = (GemmMicroKernel256.MR, GemmMicroKernel256.NR);
+            foreach (int kc in new[] { 64, 128, 256, 384, 512, 640 })
+                foreach (int rows in new[] { 6, 4 })
+                    MicroKernel<GemmMicroKernel256>("micro_kernel_256", kc, rows, reps);
+        }
+        else { JsonLine.Print(("bench", "gemm-kernel"), ("skipped", "neither AVX-512 nor AVX2+FMA")); return 0; }
 
         const int K = 512, N = 1536, M = 512;
         foreach (var t in new[] { DType.F32, DType.BF16, DType.F16 })
             foreach (bool transB in new[] { true, false })
                 Packing($"pack_b_{(transB ? "t" : "n")}_{t.Name()}", K * N, reps, (src, dst, scratch) =>
-                    GemmPacking.PackB(transB, (void*)src, t, transB ? K : N, 0, K, 0, N, GemmMicroKernel512.NR, (float*)dst, (float*)scratch));
+                    GemmPacking.PackB(transB, (void*)src, t, transB ? K : N, 0, K, 0, N, nr, (float*)dst, (float*)scratch));
         foreach (bool transA in new[] { false, true })
             Packing($"pack_a_{(transA ? "t" : "n")}", M * K, reps, (src, dst, _) =>
-                GemmPacking.PackA(transA, (float*)src, transA ? M : K, 0, M, 0, K, GemmMicroKernel512.MR, (float*)dst));
+                GemmPacking.PackA(transA, (float*)src, transA ? M : K, 0, M, 0, K, mr, (float*)dst));
         return 0;
     }
 
-    private static void MicroKernel(int kc, int rows, int reps)
+    /// <summary>One B micro-panel against 8 A micro-panels (the B panel reused across row tiles, as in the driver), all cache-resident.</summary>
+    internal static void MicroKernel<TK>(string name, int kc, int rows, int reps) where TK : struct, IGemmMicroKernel
     {
-        const int panels = 8; // 8 B panels: the micro-panel of B is reused across row tiles as in the driver
-        float* a = Alloc(rows * kc * panels), b = Alloc(32 * kc), c = Alloc(rows * 32 * panels);
+        const int panels = 8;
+        int nr = TK.NR;
+        float* a = Alloc(rows * kc * panels), b = Alloc(nr * kc), c = Alloc(rows * nr * panels);
         for (int i = 0; i < rows * kc * panels; i++) a[i] = 1e-3f * (i % 7);
-        for (int i = 0; i < 32 * kc; i++) b[i] = 1e-3f * (i % 5);
-        int calls = Math.Max(1, 20_000_000 / (rows * 32 * kc));
+        for (int i = 0; i < nr * kc; i++) b[i] = 1e-3f * (i % 5);
+        int calls = Math.Max(1, 20_000_000 / (rows * nr * kc));
         double t = Timing.Median(() =>
         {
             for (int r = 0; r < calls; r++)
                 for (int p = 0; p < panels; p++)
-                    GemmMicroKernel512.Run(rows, kc, a + p * rows * kc, b, c + p * rows * 32, 32, true);
+                    TK.Run(rows, kc, a + p * rows * kc, b, c + p * rows * nr, nr, true);
         }, reps);
-        double flops = 2.0 * rows * 32 * kc * calls * panels;
-        JsonLine.Print(("bench", "gemm-kernel"), ("case", "micro_kernel_512"), ("rows", rows), ("nr", 32), ("kc", kc), ("gflops", flops / t / 1e9));
+        double flops = 2.0 * rows * nr * kc * calls * panels;
+        JsonLine.Print(("bench", "gemm-kernel"), ("case", name), ("rows", rows), ("nr", nr), ("kc", kc), ("gflops", flops / t / 1e9));
         NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(b); NativeMemory.AlignedFree(c);
     }
 

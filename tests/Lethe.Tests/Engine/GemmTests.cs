@@ -256,4 +256,43 @@ public unsafe class GemmTests
         Assert.Contains("ldc", Assert.Throws<LetheException>(() => Call(false, 4, 4, 5, 5, 4, 3)).Message);
         Assert.Contains("negative", Assert.Throws<LetheException>(() => Call(false, -1, 4, 5, 5, 4, 4)).Message);
     }
+    /// <summary>
+    /// PackA writes exactly its panels: the vector packings store whole vectors where the spill
+    /// lands in rows written later, so check that short panels (1-5 rows), depths that are not
+    /// multiples of 8 and the end of the buffer are handled, with sentinels around the panels.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PackAWritesExactlyItsPanels(bool transA)
+    {
+        const int M = 40, K = 50, guard = 64;
+        var a = new float[M * K];
+        for (int i = 0; i < a.Length; i++) a[i] = i + 1;
+        foreach (int mr in new[] { GemmMicroKernel256.MR, GemmMicroKernelScalar.MR })
+            foreach (int mc in new[] { 1, 2, 3, 7, 11, 13 })
+                foreach (int kc in new[] { 1, 7, 8, 9, 15, 16, 17, 23 })
+                {
+                    var dst = new float[guard + mc * kc + guard];
+                    Array.Fill(dst, -1f);
+                    fixed (float* ap = a, dp = dst)
+                        GemmPacking.PackA(transA, ap, transA ? M : K, 3, mc, 5, kc, mr, dp + guard);
+                    for (int g = 0; g < guard; g++)
+                    {
+                        Assert.Equal(-1f, dst[g]);
+                        Assert.Equal(-1f, dst[guard + mc * kc + g]);
+                    }
+                    for (int r0 = 0; r0 < mc; r0 += mr)
+                    {
+                        int rows = Math.Min(mr, mc - r0);
+                        for (int k = 0; k < kc; k++)
+                            for (int i = 0; i < rows; i++)
+                            {
+                                int row = 3 + r0 + i, col = 5 + k;
+                                float want = transA ? a[col * M + row] : a[row * K + col];
+                                Assert.Equal(want, dst[guard + r0 * kc + k * rows + i]);
+                            }
+                    }
+                }
+    }
 }

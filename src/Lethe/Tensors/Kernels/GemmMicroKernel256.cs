@@ -1,6 +1,9 @@
 // AVX2 fallback micro-kernel for machines where Vector512 is not hardware-accelerated:
 // c[rows, 16] (+)= a[kc, rows] · b[kc, 16], same packed layouts and contract as GemmMicroKernel512.
 // 6 rows × 2 ymm = 12 accumulators + 2 B vectors + 1 broadcast fit the 16 ymm registers of AVX2.
+// Per k: 2 loads of B, 6 broadcasts of A, 12 FMAs, so the loop is bound by the two FMA pipes
+// (Zen 3: 32 flop/cycle; `bench gemm-kernel` measures 94-98 GFLOP/s on cache-resident panels).
+// Accumulation per element runs k = 0..kc-1 in order with one FMA each, whatever the unrolling.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -43,16 +46,50 @@ internal unsafe struct GemmMicroKernel256 : IGemmMicroKernel
         if (R.Rows > 3) PrefetchRow(c + 3 * ldc);
         if (R.Rows > 4) PrefetchRow(c + 4 * ldc);
         if (R.Rows > 5) PrefetchRow(c + 5 * ldc);
-        for (int k = 0; k < kc; k++)
+        Vector256<float> b0, b1;
+        int k = 0;
+        // Four k steps per iteration, written out (the JIT does not unroll this loop): measured
+        // inside the GEMM on Zen 3, 5-12 % faster than one step per iteration (docs/engine-gemm.md).
+        for (; k + 4 <= kc; k += 4, a += 4 * R.Rows, b += 64)
         {
-            var b0 = Vector256.Load(b + 0); var b1 = Vector256.Load(b + 8);
-            { var x = Vector256.Create(a[0]); c0_0 = Fma.MultiplyAdd(x, b0, c0_0); c0_1 = Fma.MultiplyAdd(x, b1, c0_1); }
-            if (R.Rows > 1) { var x = Vector256.Create(a[1]); c1_0 = Fma.MultiplyAdd(x, b0, c1_0); c1_1 = Fma.MultiplyAdd(x, b1, c1_1); }
-            if (R.Rows > 2) { var x = Vector256.Create(a[2]); c2_0 = Fma.MultiplyAdd(x, b0, c2_0); c2_1 = Fma.MultiplyAdd(x, b1, c2_1); }
-            if (R.Rows > 3) { var x = Vector256.Create(a[3]); c3_0 = Fma.MultiplyAdd(x, b0, c3_0); c3_1 = Fma.MultiplyAdd(x, b1, c3_1); }
-            if (R.Rows > 4) { var x = Vector256.Create(a[4]); c4_0 = Fma.MultiplyAdd(x, b0, c4_0); c4_1 = Fma.MultiplyAdd(x, b1, c4_1); }
-            if (R.Rows > 5) { var x = Vector256.Create(a[5]); c5_0 = Fma.MultiplyAdd(x, b0, c5_0); c5_1 = Fma.MultiplyAdd(x, b1, c5_1); }
-            a += R.Rows; b += 16;
+            b0 = Vector256.Load(b + 0); b1 = Vector256.Load(b + 8);
+            { var x = Vector256.Create(a[0 * R.Rows + 0]); c0_0 = Fma.MultiplyAdd(x, b0, c0_0); c0_1 = Fma.MultiplyAdd(x, b1, c0_1); }
+            if (R.Rows > 1) { var x = Vector256.Create(a[0 * R.Rows + 1]); c1_0 = Fma.MultiplyAdd(x, b0, c1_0); c1_1 = Fma.MultiplyAdd(x, b1, c1_1); }
+            if (R.Rows > 2) { var x = Vector256.Create(a[0 * R.Rows + 2]); c2_0 = Fma.MultiplyAdd(x, b0, c2_0); c2_1 = Fma.MultiplyAdd(x, b1, c2_1); }
+            if (R.Rows > 3) { var x = Vector256.Create(a[0 * R.Rows + 3]); c3_0 = Fma.MultiplyAdd(x, b0, c3_0); c3_1 = Fma.MultiplyAdd(x, b1, c3_1); }
+            if (R.Rows > 4) { var x = Vector256.Create(a[0 * R.Rows + 4]); c4_0 = Fma.MultiplyAdd(x, b0, c4_0); c4_1 = Fma.MultiplyAdd(x, b1, c4_1); }
+            if (R.Rows > 5) { var x = Vector256.Create(a[0 * R.Rows + 5]); c5_0 = Fma.MultiplyAdd(x, b0, c5_0); c5_1 = Fma.MultiplyAdd(x, b1, c5_1); }
+            b0 = Vector256.Load(b + 16); b1 = Vector256.Load(b + 24);
+            { var x = Vector256.Create(a[1 * R.Rows + 0]); c0_0 = Fma.MultiplyAdd(x, b0, c0_0); c0_1 = Fma.MultiplyAdd(x, b1, c0_1); }
+            if (R.Rows > 1) { var x = Vector256.Create(a[1 * R.Rows + 1]); c1_0 = Fma.MultiplyAdd(x, b0, c1_0); c1_1 = Fma.MultiplyAdd(x, b1, c1_1); }
+            if (R.Rows > 2) { var x = Vector256.Create(a[1 * R.Rows + 2]); c2_0 = Fma.MultiplyAdd(x, b0, c2_0); c2_1 = Fma.MultiplyAdd(x, b1, c2_1); }
+            if (R.Rows > 3) { var x = Vector256.Create(a[1 * R.Rows + 3]); c3_0 = Fma.MultiplyAdd(x, b0, c3_0); c3_1 = Fma.MultiplyAdd(x, b1, c3_1); }
+            if (R.Rows > 4) { var x = Vector256.Create(a[1 * R.Rows + 4]); c4_0 = Fma.MultiplyAdd(x, b0, c4_0); c4_1 = Fma.MultiplyAdd(x, b1, c4_1); }
+            if (R.Rows > 5) { var x = Vector256.Create(a[1 * R.Rows + 5]); c5_0 = Fma.MultiplyAdd(x, b0, c5_0); c5_1 = Fma.MultiplyAdd(x, b1, c5_1); }
+            b0 = Vector256.Load(b + 32); b1 = Vector256.Load(b + 40);
+            { var x = Vector256.Create(a[2 * R.Rows + 0]); c0_0 = Fma.MultiplyAdd(x, b0, c0_0); c0_1 = Fma.MultiplyAdd(x, b1, c0_1); }
+            if (R.Rows > 1) { var x = Vector256.Create(a[2 * R.Rows + 1]); c1_0 = Fma.MultiplyAdd(x, b0, c1_0); c1_1 = Fma.MultiplyAdd(x, b1, c1_1); }
+            if (R.Rows > 2) { var x = Vector256.Create(a[2 * R.Rows + 2]); c2_0 = Fma.MultiplyAdd(x, b0, c2_0); c2_1 = Fma.MultiplyAdd(x, b1, c2_1); }
+            if (R.Rows > 3) { var x = Vector256.Create(a[2 * R.Rows + 3]); c3_0 = Fma.MultiplyAdd(x, b0, c3_0); c3_1 = Fma.MultiplyAdd(x, b1, c3_1); }
+            if (R.Rows > 4) { var x = Vector256.Create(a[2 * R.Rows + 4]); c4_0 = Fma.MultiplyAdd(x, b0, c4_0); c4_1 = Fma.MultiplyAdd(x, b1, c4_1); }
+            if (R.Rows > 5) { var x = Vector256.Create(a[2 * R.Rows + 5]); c5_0 = Fma.MultiplyAdd(x, b0, c5_0); c5_1 = Fma.MultiplyAdd(x, b1, c5_1); }
+            b0 = Vector256.Load(b + 48); b1 = Vector256.Load(b + 56);
+            { var x = Vector256.Create(a[3 * R.Rows + 0]); c0_0 = Fma.MultiplyAdd(x, b0, c0_0); c0_1 = Fma.MultiplyAdd(x, b1, c0_1); }
+            if (R.Rows > 1) { var x = Vector256.Create(a[3 * R.Rows + 1]); c1_0 = Fma.MultiplyAdd(x, b0, c1_0); c1_1 = Fma.MultiplyAdd(x, b1, c1_1); }
+            if (R.Rows > 2) { var x = Vector256.Create(a[3 * R.Rows + 2]); c2_0 = Fma.MultiplyAdd(x, b0, c2_0); c2_1 = Fma.MultiplyAdd(x, b1, c2_1); }
+            if (R.Rows > 3) { var x = Vector256.Create(a[3 * R.Rows + 3]); c3_0 = Fma.MultiplyAdd(x, b0, c3_0); c3_1 = Fma.MultiplyAdd(x, b1, c3_1); }
+            if (R.Rows > 4) { var x = Vector256.Create(a[3 * R.Rows + 4]); c4_0 = Fma.MultiplyAdd(x, b0, c4_0); c4_1 = Fma.MultiplyAdd(x, b1, c4_1); }
+            if (R.Rows > 5) { var x = Vector256.Create(a[3 * R.Rows + 5]); c5_0 = Fma.MultiplyAdd(x, b0, c5_0); c5_1 = Fma.MultiplyAdd(x, b1, c5_1); }
+        }
+        for (; k < kc; k++, a += R.Rows, b += 16)
+        {
+            b0 = Vector256.Load(b + 0); b1 = Vector256.Load(b + 8);
+            { var x = Vector256.Create(a[0 * R.Rows + 0]); c0_0 = Fma.MultiplyAdd(x, b0, c0_0); c0_1 = Fma.MultiplyAdd(x, b1, c0_1); }
+            if (R.Rows > 1) { var x = Vector256.Create(a[0 * R.Rows + 1]); c1_0 = Fma.MultiplyAdd(x, b0, c1_0); c1_1 = Fma.MultiplyAdd(x, b1, c1_1); }
+            if (R.Rows > 2) { var x = Vector256.Create(a[0 * R.Rows + 2]); c2_0 = Fma.MultiplyAdd(x, b0, c2_0); c2_1 = Fma.MultiplyAdd(x, b1, c2_1); }
+            if (R.Rows > 3) { var x = Vector256.Create(a[0 * R.Rows + 3]); c3_0 = Fma.MultiplyAdd(x, b0, c3_0); c3_1 = Fma.MultiplyAdd(x, b1, c3_1); }
+            if (R.Rows > 4) { var x = Vector256.Create(a[0 * R.Rows + 4]); c4_0 = Fma.MultiplyAdd(x, b0, c4_0); c4_1 = Fma.MultiplyAdd(x, b1, c4_1); }
+            if (R.Rows > 5) { var x = Vector256.Create(a[0 * R.Rows + 5]); c5_0 = Fma.MultiplyAdd(x, b0, c5_0); c5_1 = Fma.MultiplyAdd(x, b1, c5_1); }
         }
         Store(c + 0 * ldc, c0_0, c0_1, add);
         if (R.Rows > 1) Store(c + 1 * ldc, c1_0, c1_1, add);
@@ -61,8 +98,6 @@ internal unsafe struct GemmMicroKernel256 : IGemmMicroKernel
         if (R.Rows > 4) Store(c + 4 * ldc, c4_0, c4_1, add);
         if (R.Rows > 5) Store(c + 5 * ldc, c5_0, c5_1, add);
     }
-
-
 
     /// <summary>Prefetches one row of the C tile (16 floats; first, middle and last element cover any alignment).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

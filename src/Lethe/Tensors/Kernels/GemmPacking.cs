@@ -8,8 +8,9 @@
 // op(A) is A [M, K] (row i at A + i*lda) or, when transA, Aᵀ of A [K, M]; op(B) is B [K, N] or,
 // when transB, Bᵀ of B [N, K] (the nn.Linear weight layout).
 // The layouts that need a transpose (A [M, K] into k-major panels; B [N, K] likewise) go through
-// 16 × 16 register transposes on AVX-512 machines: a scalar transpose costs several times more
-// than the vector one and would show up next to the micro-kernel. Every vector store is masked
+// 16 × 16 register transposes on AVX-512 machines, and 8 × 8 ones on AVX2-only machines
+// (GemmPacking256): a scalar transpose costs several times more than the vector one and would
+// show up next to the micro-kernel. The scalar code below is the fallback without AVX2. Every vector store is masked
 // to the panel's width (PackA) or covers whole 16-column groups (PackB), so nothing outside the
 // destination is written: threads may pack neighbouring row ranges of one buffer at once.
 using System.Runtime.CompilerServices;
@@ -25,6 +26,12 @@ internal static unsafe class GemmPacking
     public static void PackA(bool transA, float* A, long lda, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
         if (Vector512Packing && mr <= 16) { PackA512(transA, A, lda, i0, mc, p0, kc, mr, dst); return; }
+        if (GemmPacking256.IsSupported && mr <= 8)
+        {
+            if (transA) PackATransposed<CopyMasked256>(A, lda, i0, mc, p0, kc, mr, dst);
+            else GemmPacking256.PackA(A, lda, i0, mc, p0, kc, mr, dst);
+            return;
+        }
         if (transA) { PackATransposed<CopyScalar>(A, lda, i0, mc, p0, kc, mr, dst); return; }
         for (int r0 = 0; r0 < mc; r0 += mr)
         {
@@ -87,28 +94,45 @@ internal static unsafe class GemmPacking
                 int rows = Math.Min(mr, mc - r0);
                 float* panel = dst + (long)r0 * kc;
                 float* src = A + (long)(p0 + k0) * lda + i0 + r0;
-                for (int k = k0; k < k1; k++, src += lda) TC.Copy(src, panel + (long)k * rows, rows);
+                for (int k = k0; k < k1; k++, src += lda) TC.Copy(src, panel + (long)k * rows, rows, (long)k * rows + 8 > (long)kc * rows);
             }
         }
     }
 
-    /// <summary>Copies `rows` (≤ 16) floats of one panel row; must not touch memory past them.</summary>
-    private interface ICopyPanelRow { static abstract void Copy(float* src, float* dst, int rows); }
+    /// <summary>
+    /// Copies `rows` (≤ 16) floats of one panel row; reads nothing past them. Unless `atEnd`, it may
+    /// write up to 8 floats from dst: the panel's next rows, which are written after it. `atEnd`:
+    /// 8 floats from dst would run past the end of the panel.
+    /// </summary>
+    private interface ICopyPanelRow { static abstract void Copy(float* src, float* dst, int rows, bool atEnd); }
 
     private struct CopyScalar : ICopyPanelRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Copy(float* src, float* dst, int rows) { for (int i = 0; i < rows; i++) dst[i] = src[i]; }
+        public static void Copy(float* src, float* dst, int rows, bool atEnd) { for (int i = 0; i < rows; i++) dst[i] = src[i]; }
     }
 
     /// <summary>One masked 16-float load and store (reads stay inside the matrix, writes inside the panel).</summary>
     private struct CopyMasked512 : ICopyPanelRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Copy(float* src, float* dst, int rows)
+        public static void Copy(float* src, float* dst, int rows, bool atEnd)
         {
             var mask = RowMask(rows);
             Avx512F.MaskStore(dst, mask, Avx512F.MaskLoad(src, mask, Vector512<float>.Zero));
+        }
+    }
+
+    /// <summary>One masked 8-float load (AVX2); a plain 8-float store except at the panel's end (masked stores are slow on AMD).</summary>
+    private struct CopyMasked256 : ICopyPanelRow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Copy(float* src, float* dst, int rows, bool atEnd)
+        {
+            var mask = GemmPacking256.RowMask(rows);
+            var x = Avx.MaskLoad(src, mask);
+            if (atEnd) Avx.MaskStore(dst, mask, x);
+            else x.Store(dst);
         }
     }
 
@@ -122,6 +146,16 @@ internal static unsafe class GemmPacking
                 case DType.F32: PackB512<WidenF32>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
                 case DType.BF16: PackB512<WidenBF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
                 default: PackB512<WidenF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+            }
+            return;
+        }
+        if (GemmPacking256.IsSupported && nr % 8 == 0)
+        {
+            switch (bType)
+            {
+                case DType.F32: GemmPacking256.PackB<WidenF32>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+                case DType.BF16: GemmPacking256.PackB<WidenBF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+                default: GemmPacking256.PackB<WidenF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
             }
             return;
         }
