@@ -24,9 +24,6 @@ public sealed class SkillUnlearningGrid
     public static IReadOnlyList<string> Columns { get; } = ForgetSkills.Append("general_mc").ToArray();
     public static readonly double[] NaPercents = { 0.5, 1.5, 3 };
     public const int NaSeeds = 3;
-    /// <summary>The table's rows per forget skill.</summary>
-    public static IReadOnlyList<MethodSpec> Methods { get; } =
-        NaPercents.Select(p => MethodSpec.NeuronAdjust(p)).Append(MethodSpec.Pruning(1.5)).Append(MethodSpec.Ksd).ToArray();
 
     /// <summary>Every run, in the order a repro does them: KSD for every skill first (its targets), then NA seed 0 at each p, SP, NA seeds 1 and 2.</summary>
     public static IEnumerable<(string Forget, MethodSpec Method)> Runs(IReadOnlyList<string> skills, IReadOnlyList<double>? naPercents = null)
@@ -110,6 +107,23 @@ public sealed class SkillUnlearningGrid
         };
     }
 
+    /// <summary>
+    /// The Neuron Adjust percents that have cells, ascending (the grid's own 0.5 / 1.5 / 3 % when
+    /// none): a run with other `--percent` values is reported with its own rows.
+    /// </summary>
+    private IReadOnlyList<double> NaPercentsPresent()
+    {
+        var present = Cells.Select(kv => kv.Value?["method"]?.GetValue<string>()).OfType<string>()
+            .Where(k => k.StartsWith("na-", StringComparison.Ordinal))
+            .Select(k => double.TryParse(k[3..], NumberStyles.Float, CultureInfo.InvariantCulture, out var p) ? p : double.NaN)
+            .Where(double.IsFinite).Distinct().Order().ToList();
+        return present.Count > 0 ? present : NaPercents;
+    }
+
+    /// <summary>The table's rows per forget skill: Neuron Adjust at each percent present, Selective Pruning, KSD.</summary>
+    private IEnumerable<MethodSpec> RowMethods() =>
+        NaPercentsPresent().Select(p => MethodSpec.NeuronAdjust(p)).Append(MethodSpec.Pruning(1.5)).Append(MethodSpec.Ksd);
+
     /// <summary>The cells of one table row: one, or one per NA seed present.</summary>
     private List<JsonObject> RowCells(string forget, MethodSpec m) =>
         Cells.Where(kv => kv.Key == CellKey(forget, m) || kv.Key.StartsWith(CellKey(forget, m) + "/seed", StringComparison.Ordinal))
@@ -189,7 +203,7 @@ public sealed class SkillUnlearningGrid
         var na = new JsonArray();
         foreach (var forget in ForgetSkills)
         {
-            var rows = NaPercents.Select(p => (p, m: MethodSpec.NeuronAdjust(p))).Select(x => (x.p, rel: Relative(forget, x.m), iv: Intervals(forget, x.m), spread: SeedSpread(forget, x.m)))
+            var rows = NaPercentsPresent().Select(p => (p, m: MethodSpec.NeuronAdjust(p))).Select(x => (x.p, rel: Relative(forget, x.m), iv: Intervals(forget, x.m), spread: SeedSpread(forget, x.m)))
                 .Where(x => x.rel is not null).ToList();
             if (rows.Count < 2) continue;
             // Strictly growing beyond the interval: each larger p's relative score lies below the smaller p's interval.
@@ -212,8 +226,9 @@ public sealed class SkillUnlearningGrid
 
     private static JsonNode? Round(double v) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, 4)) : null;
 
-    // Rounded first, so a value just below zero prints "0", not "-0".
-    private static string Pct(double v) => double.IsFinite(v) ? (Math.Round(v * 100) + 0.0).ToString("F0", CultureInfo.InvariantCulture) : "–";
+    // A small negative value rounds to "-0"; it prints "0".
+    private static string Pct(double v) =>
+        !double.IsFinite(v) ? "–" : (v * 100).ToString("F0", CultureInfo.InvariantCulture) is "-0" ? "0" : (v * 100).ToString("F0", CultureInfo.InvariantCulture);
 
     private static string Short(string column) => column.StartsWith("comprehension.", StringComparison.Ordinal) ? column[14..] : column;
 
@@ -240,7 +255,7 @@ public sealed class SkillUnlearningGrid
         sb.AppendLine("| forget | method | " + string.Join(" | ", Columns.Select(Short)) + " |");
         sb.AppendLine("|---|---|" + string.Concat(Columns.Select(_ => "---:|")));
         foreach (var forget in ForgetSkills)
-            foreach (var m in Methods)
+            foreach (var m in RowMethods())
             {
                 if (Relative(forget, m) is not { } rel) continue;
                 var iv = Intervals(forget, m)!;
@@ -272,7 +287,7 @@ public sealed class SkillUnlearningGrid
         sb.AppendLine();
         sb.AppendLine("Neuron Adjust: forgetting should grow with p beyond the interval (each larger p's relative score below the smaller p's interval).");
         sb.AppendLine();
-        sb.AppendLine("| forget | drop at p = " + string.Join(" / ", NaPercents.Select(P)) + " % | grows with p |");
+        sb.AppendLine("| forget | drop at p = " + string.Join(" / ", NaPercentsPresent().Select(P)) + " % | grows with p |");
         sb.AppendLine("|---|---|---|");
         foreach (var row in (JsonArray)t["neuron_adjust"]!)
         {

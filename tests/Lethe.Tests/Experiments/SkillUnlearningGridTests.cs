@@ -60,6 +60,22 @@ public class SkillUnlearningGridTests
     }
 
     [Fact]
+    public void ARunAtOtherPercentsIsReportedWithItsOwnRows()
+    {
+        var grid = new SkillUnlearningGrid("m", "w", null, 200);
+        grid.SetBefore(Items(0.8));
+        foreach (var (p, f) in new[] { (10.0, 0.49), (30.0, 0.05) })
+            grid.SetCell("math", MethodSpec.NeuronAdjust(p) with { Seed = 0 }, Items(0.8, "math", f), new JsonObject(), 1);
+        string md = grid.Markdown("lethe repro skill-unlearning --out x --percent 10,30");
+        Assert.Contains("| math | NA 10 % (1 seed) | **61**<br>", md);
+        Assert.Contains("| math | NA 30 % (1 seed) | **6**<br>", md);
+        Assert.DoesNotContain("NA 3 %", md);
+        Assert.Contains("drop at p = 10 / 30 %", md);
+        var na = grid.Targets()["neuron_adjust"]!.AsArray().Single()!;
+        Assert.True((bool)na["grows_with_p"]!);
+    }
+
+    [Fact]
     public void KsdCellsRunFirstAndEveryCellOnce()
     {
         var runs = SkillUnlearningGrid.Runs(SkillUnlearningGrid.ForgetSkills).ToList();
