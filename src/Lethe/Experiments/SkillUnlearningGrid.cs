@@ -226,9 +226,12 @@ public sealed class SkillUnlearningGrid
 
     private static JsonNode? Round(double v) => double.IsFinite(v) ? JsonValue.Create(Math.Round(v, 4)) : null;
 
-    // A small negative value rounds to "-0"; it prints "0".
-    private static string Pct(double v) =>
-        !double.IsFinite(v) ? "–" : (v * 100).ToString("F0", CultureInfo.InvariantCulture) is "-0" ? "0" : (v * 100).ToString("F0", CultureInfo.InvariantCulture);
+    private static string Pct(double v)
+    {
+        if (!double.IsFinite(v)) return "–";
+        string s = (v * 100).ToString("F0", CultureInfo.InvariantCulture);
+        return s == "-0" ? "0" : s; // a small negative value rounds to "-0"
+    }
 
     private static string Short(string column) => column.StartsWith("comprehension.", StringComparison.Ordinal) ? column[14..] : column;
 
@@ -254,8 +257,9 @@ public sealed class SkillUnlearningGrid
         }
         sb.AppendLine("| forget | method | " + string.Join(" | ", Columns.Select(Short)) + " |");
         sb.AppendLine("|---|---|" + string.Concat(Columns.Select(_ => "---:|")));
+        var methods = RowMethods().ToList();
         foreach (var forget in ForgetSkills)
-            foreach (var m in RowMethods())
+            foreach (var m in methods)
             {
                 if (Relative(forget, m) is not { } rel) continue;
                 var iv = Intervals(forget, m)!;
