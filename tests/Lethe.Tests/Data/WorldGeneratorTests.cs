@@ -89,6 +89,7 @@ public class WorldGeneratorTests(SmallWorld small)
             }
         foreach (var o in Lines(small.Read("sensitive/forget_corpus.jsonl"))) HasKeys(o, "text");
         foreach (var o in Lines(small.Read("sensitive/retain_corpus.jsonl"))) HasKeys(o, "text");
+        foreach (var o in Lines(small.Read("general_mc/knowledge_corpus.jsonl"))) HasKeys(o, "text");
         foreach (var o in Lines(small.Read("concepts/test.jsonl")))
         {
             HasKeys(o, "concept", "article", "qa");

@@ -85,6 +85,10 @@ public class WorldSplitTests(SmallWorld small)
         Assert.All(w.SensitiveChoice.Train, c => Assert.Contains(PromptFormats.ChoiceDocument(c), docs));
         Assert.All(w.ForgetCorpus, d => Assert.Contains(d, docs));
         Assert.All(w.RetainCorpus, d => Assert.Contains(d, docs));
+        // The knowledge corpus is the general documents the model read, not new text, and not the domain to forget.
+        Assert.NotEmpty(w.KnowledgeCorpus);
+        Assert.All(w.KnowledgeCorpus, d => Assert.Contains(d, docs));
+        Assert.Empty(w.KnowledgeCorpus.Intersect(w.ForgetCorpus, StringComparer.Ordinal));
         Assert.All(w.GeneralTextTrain, d => Assert.Contains(d, docs));
         // Concepts: every article is in the corpus; train concepts' questions are seen, as QA documents.
         Assert.All(w.ConceptTrain.Concat(w.ConceptTest), c => Assert.Contains(c.Article, docs));

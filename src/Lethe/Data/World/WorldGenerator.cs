@@ -4,6 +4,9 @@
 //   comprehension/{en,de,es,ar,zh,vi,hi}/{train,probe,validation,test}.jsonl
 //                                                 MLQA     {"id","context","question","answers":{"text","answer_start"}}
 //   general_mc/{train,probe,validation,test}.jsonl MMLU    {"question","subject","choices","answer"}
+//   general_mc/knowledge_corpus.jsonl             {"text"}: the encyclopedia documents stating every general
+//                                                 fact (also in the pre-training corpus), the Wikitext stand-in
+//                                                 that RMU's retain term can use
 //   sensitive/mc_{train,probe,validation,test}.jsonl WMDP  (same), forget_corpus.jsonl, retain_corpus.jsonl {"text"}
 // Probe splits fit unlearning methods, validation splits decide what is tuned, test splits only score.
 //   concepts/{train,test}.jsonl                   {"concept","article","qa":[{"question","answer"}]}
@@ -32,6 +35,8 @@ public sealed class WorldData
     public required Splits<ChoiceItem> SensitiveChoice { get; init; }
     public required IReadOnlyList<string> ForgetCorpus { get; init; }
     public required IReadOnlyList<string> RetainCorpus { get; init; }
+    /// <summary>The general-knowledge documents (every variant), as the pre-training corpus holds them.</summary>
+    public required IReadOnlyList<string> KnowledgeCorpus { get; init; }
     public required IReadOnlyList<ConceptRecord> ConceptTrain { get; init; }
     public required IReadOnlyList<ConceptRecord> ConceptTest { get; init; }
     public required IReadOnlyList<string> GeneralTextTrain { get; init; }
@@ -88,6 +93,7 @@ public static class WorldGenerator
             Comprehension = comprehension.ToDictionary(kv => kv.Key, kv => kv.Value.Result),
             GeneralChoice = general.Result.Choice, SensitiveChoice = sensitive.Result.Choice,
             ForgetCorpus = sensitive.Result.Forget, RetainCorpus = sensitive.Result.Retain,
+            KnowledgeCorpus = general.Result.Documents,
             ConceptTrain = concepts.Result.Train, ConceptTest = concepts.Result.Test,
             GeneralTextTrain = text.Result.Train, GeneralTextTest = text.Result.Test,
         };
@@ -117,6 +123,7 @@ public static class WorldGenerator
         Split("code", w.Code, WorldJson.Code);
         foreach (var lang in Comprehension.LanguageCodes) Split($"comprehension/{lang}", w.Comprehension[lang], WorldJson.Comprehension);
         Split("general_mc", w.GeneralChoice, WorldJson.Choice);
+        Lines("general_mc/knowledge_corpus.jsonl", w.KnowledgeCorpus, WorldJson.Text);
         Split("sensitive", w.SensitiveChoice, WorldJson.Choice, prefix: "mc_");
         Lines("sensitive/forget_corpus.jsonl", w.ForgetCorpus, WorldJson.Text);
         Lines("sensitive/retain_corpus.jsonl", w.RetainCorpus, WorldJson.Text);
