@@ -82,11 +82,13 @@ public sealed class RmuLayerSweep
                 Save(results);
                 Log?.WriteLine($"  sensitive {cell["sensitive"]} general {cell["general"]} confidence {cell["confidence"]}");
             }
-        if (RunChosen && results["chosen"] is null)
+        if (RunChosen && results["chosen"]?["tasks"] is null)
         {
             cancel.ThrowIfCancellationRequested();
-            results["chosen"] = new RmuChosenRun { ModelDir = ModelDir, WorldDir = WorldDir, RunDir = Path.Combine(OutDir, "runs", "chosen"), Log = Log }.Run(cancel);
-            Save(results);
+            // A run from before the seeds (no "runs") is redone; a partial one continues seed by seed.
+            var chosen = results["chosen"] is JsonObject c && c["runs"] is not null ? c : new JsonObject();
+            results["chosen"] = chosen;
+            new RmuChosenRun { ModelDir = ModelDir, WorldDir = WorldDir, RunDir = Path.Combine(OutDir, "runs", "chosen"), Log = Log }.Run(chosen, () => Save(results), cancel);
         }
         AtomicFile.WriteAllText(Path.Combine(OutDir, "rmu-sweep.md"), Markdown(results));
         AtomicFile.WriteAllText(Path.Combine(OutDir, "rmu-sweep.html"), Html(results));
