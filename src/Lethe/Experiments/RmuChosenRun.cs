@@ -139,7 +139,8 @@ public sealed class RmuChosenRun
     /// <summary>The results section for rmu-sweep.md (empty when the run has not finished).</summary>
     public static string Markdown(JsonNode? r)
     {
-        if (r?["tasks"] is not JsonObject tasks) return "";
+        // Nothing until the run has finished; a result from before the seeds (no "runs") is not rendered: rerun with --resume.
+        if (r?["tasks"] is not JsonObject tasks || r["runs"] is not JsonObject) return "";
         var sb = new StringBuilder();
         var seeds = r["runs"]!.AsObject().Select(kv => kv.Key).ToList();
         string F(double x) => x.ToString("0.###", CultureInfo.InvariantCulture);

@@ -89,6 +89,7 @@ public class RmuLayerSweepTests(SmallWorld world)
         Assert.Contains("Seed 1 alone: sensitive MC within 0.05 of chance (≤ 0.30): 0.250 — met; general MC within 0.03 of the original (1.000): 0.750 — **not met**", md);
         Assert.Equal("", RmuChosenRun.Markdown(null));
         Assert.Equal("", RmuChosenRun.Markdown(new JsonObject { ["runs"] = new JsonObject() }));   // not finished
+        Assert.Equal("", RmuChosenRun.Markdown(new JsonObject { ["tasks"] = new JsonObject() }));   // a result from before the seeds
     }
 
     [Fact]
