@@ -82,7 +82,7 @@ public sealed class RmuLayerSweep
                 Save(results);
                 Log?.WriteLine($"  sensitive {cell["sensitive"]} general {cell["general"]} confidence {cell["confidence"]}");
             }
-        if (RunChosen && results["chosen"]?["tasks"] is null)
+        if (RunChosen && (results["chosen"]?["tasks"] is null || results["chosen"]?["runs"] is null))
         {
             cancel.ThrowIfCancellationRequested();
             // A run from before the seeds (no "runs") is redone; a partial one continues seed by seed.

@@ -3,6 +3,9 @@
 //   *.txt                              documents separated by blank lines (plain text)
 //   *.jsonl {"text"}                   a corpus (WMDP's bio/cyber corpora, Wikitext)
 //   *.jsonl {"question"|"prompt", "answer"}   QA pairs (TOFU style)
+//   *.jsonl {"context", "question", "answers": {"text": [...]}}   reading comprehension (MLQA / SQuAD,
+//                                      the demo world's comprehension files): the prompt is the
+//                                      evaluation's "Context: …\nQuestion: …\nAnswer:", the answer the first gold answer
 //   *.jsonl / *.json {"article"} or {"wikipedia_content"}   concept articles (the demo world's
 //                                      concepts, ConceptVectors), split into ~400-character chunks
 //                                      as [S2] does; FILE#NAME keeps only the concept called NAME.
@@ -85,10 +88,18 @@ public static class UnlearnData
         }
         if (article is not null) { foreach (var chunk in Chunks(article)) into.Add(new UnlearnExample("", chunk)); return; }
         if (Str(o, "text") is { } text) { into.Add(new UnlearnExample("", text)); return; }
+        if (Str(o, "context") is { } context && Str(o, "question") is { } q && o.TryGetProperty("answers", out var answers))
+        {
+            string? gold = answers.ValueKind == JsonValueKind.Object && answers.TryGetProperty("text", out var texts) && texts.ValueKind == JsonValueKind.Array
+                && texts.GetArrayLength() > 0 && texts[0].ValueKind == JsonValueKind.String ? texts[0].GetString() : null;
+            if (gold is null) throw new LetheException($"{where}: a comprehension record needs \"answers\": {{\"text\": [\"…\"]}} with at least one answer");
+            into.Add(new UnlearnExample(Data.World.PromptFormats.ComprehensionPrompt(context, q), Data.World.PromptFormats.ComprehensionCompletion(gold)));
+            return;
+        }
         string? prompt = Str(o, "question") ?? Str(o, "prompt");
         string? answer = Str(o, "answer");
         if (prompt is null || answer is null)
-            throw new LetheException($"{where}: expected {{\"text\"}}, {{\"question\", \"answer\"}} or {{\"article\"}}");
+            throw new LetheException($"{where}: expected {{\"text\"}}, {{\"question\", \"answer\"}}, {{\"context\", \"question\", \"answers\"}} or {{\"article\"}}");
         into.Add(new UnlearnExample(prompt, answer.StartsWith(' ') ? answer : " " + answer));
     }
 

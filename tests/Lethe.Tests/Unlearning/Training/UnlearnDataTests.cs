@@ -33,6 +33,12 @@ public class UnlearnDataTests
         Assert.Equal("other", UnlearnData.Load("retain", new[] { dir.File("cv.json") + "#Y" }).Examples.Single().Answer);
         Assert.Equal(new[] { "first doc", "second doc" }, UnlearnData.Load("retain", new[] { dir.File("plain.txt") }).Examples.Select(e => e.Answer));
         Assert.Contains("'Z'", Assert.Throws<LetheException>(() => UnlearnData.Load("forget", new[] { dir.File("cv.json") + "#Z" })).Message);
+        // Reading comprehension (MLQA / SQuAD): the evaluation's prompt, the first gold answer.
+        File.WriteAllText(dir.File("mlqa.jsonl"), "{\"id\": \"es-1\", \"context\": \"Ana vive en Bilbao.\", \"question\": \"¿Dónde vive Ana?\", \"answers\": {\"text\": [\"Bilbao\"], \"answer_start\": [12]}}\n");
+        var mlqa = UnlearnData.Load("retain", new[] { dir.File("mlqa.jsonl") }).Examples.Single();
+        Assert.Equal(("Context: Ana vive en Bilbao.\nQuestion: ¿Dónde vive Ana?\nAnswer:", " Bilbao"), (mlqa.Prompt, mlqa.Answer));
+        File.WriteAllText(dir.File("noanswer.jsonl"), "{\"context\": \"c\", \"question\": \"q\", \"answers\": {\"text\": []}}\n");
+        Assert.Contains("noanswer.jsonl:1", Assert.Throws<LetheException>(() => UnlearnData.Load("retain", new[] { dir.File("noanswer.jsonl") })).Message);
         var d = UnlearnData.Load("forget", new[] { dir.File("corpus.jsonl") });
         Assert.Equal(64, d.Sha256[dir.File("corpus.jsonl")].Length);
     }
