@@ -55,3 +55,6 @@ candidate rc-k-a900 "$RC:$K" --layer 3 --steps 60 --alpha 900
 candidate rc-k-a1200 "$RC:$K" --layer 3 --steps 60 --alpha 1200
 candidate rc-k-a1200-80steps "$RC:$K" --layer 3 --steps 80 --alpha 1200
 candidate rc-k-a1800-80steps "$RC:$K" --layer 3 --steps 80 --alpha 1800
+# Measured after the test run (docs/unlearning-training.md), so not eligible for the choice:
+candidate rc-k-es-a1200 "$RC:$K:comprehension/es/train.jsonl" --layer 3 --steps 60 --alpha 1200
+candidate rc-k-all-a1200 "$RC:$K:comprehension/en/train.jsonl:comprehension/de/train.jsonl:comprehension/es/train.jsonl:comprehension/ar/train.jsonl:comprehension/zh/train.jsonl:comprehension/vi/train.jsonl:comprehension/hi/train.jsonl" --layer 3 --steps 60 --alpha 1200
