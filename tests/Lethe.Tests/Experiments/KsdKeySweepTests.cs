@@ -24,7 +24,7 @@ public class KsdKeySweepTests(SmallWorld world)
         using var model = ModelLoader.Load(dir);
         var experiment = new SkillUnlearning(model, Tokenizer.Load(dir), dir, world.Folder)
         {
-            ProbeLimit = 40, BatchSize = 8, KsdSweepLayers = true, KsdOwnAnswers = false, KsdKey = "either",
+            ProbeLimit = 24, BatchSize = 8, KsdSweepLayers = true, KsdOwnAnswers = false, KsdKey = "either",
         };
         var adapter = experiment.Fit(MethodSpec.Ksd, "comprehension.en");
         var sweep = (JsonObject)adapter.Report["layer_sweep"]!;
