@@ -245,7 +245,7 @@ public sealed class SkillUnlearningGrid
         sb.AppendLine("on Lethe's demo world — a laboratory result on a small model (below), not a claim about large models.");
         sb.AppendLine();
         sb.AppendLine($"- Model: `{Model}`; test items per task: {(TestLimit?.ToString(CultureInfo.InvariantCulture) ?? "all (the full test splits)")}; probe items per skill: {(ProbeLimit?.ToString(CultureInfo.InvariantCulture) ?? "all")}.");
-        sb.AppendLine("- Splits: methods are fitted on each skill's probe split (the forgotten skill's against every other skill's); KSD's layers are chosen on the validation split; the test split only scores.");
+        sb.AppendLine("- Splits: methods are fitted on each skill's probe split (the forgotten skill's against every other skill's); KSD's layers (and, when both keys were swept, its key) are chosen on the validation split; the test split only scores.");
         sb.AppendLine("- Cells: relative performance = score after / score before, in %, with its 95 % paired bootstrap interval over items (1,000 resamples, seeded) below. Columns en…hi are reading comprehension per language; general_mc is cloze accuracy.");
         sb.AppendLine($"- Neuron Adjust: the mean over {NaSeeds} seeds of its draws (the interval is over items of the seed-averaged results; the seeds' range is in the JSON).");
         sb.AppendLine($"- Produced by `{command}`.");

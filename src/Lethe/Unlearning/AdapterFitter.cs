@@ -136,13 +136,7 @@ public static partial class AdapterFitter
     private static IReadOnlyDictionary<int, float[][]> Keys(TransformerModel model, List<int[]> ids, ProbeOptions o, IReadOnlyList<int> layers, KeyPooling pooling,
         IFitProgress? progress, CancellationToken cancel)
     {
-        if (pooling == KeyPooling.Mean)
-        {
-            var mean = new MeanKeys(layers);
-            Collect(model, ids, o, mean, progress, cancel);
-            return mean.Keys;
-        }
-        var keys = new LastTokenKeys(layers);
+        var keys = new LastTokenKeys(layers, pooling);
         Collect(model, ids, o, keys, progress, cancel);
         return keys.Keys;
     }
@@ -242,7 +236,8 @@ public static partial class AdapterFitter
         hyper["calibration"] = o.Alpha is null ? "per retain skill" : null;
         hyper["combine"] = o.Combine == BoxCombine.All ? "all" : "any"; hyper["refusal"] = o.Refusal;
         hyper["holdout"] = o.Holdout; hyper["seed"] = o.Seed;
-        hyper["key"] = o.Pooling == KeyPooling.Last ? "last (the key at the newest token, as [S1])" : "mean (running mean of the keys over the tokens so far; beyond [S1])";
+        // Recorded only for the mean key, so an [S1] fit's hyperparameters stay as before (files of the former code compare equal).
+        if (o.Pooling == KeyPooling.Mean) hyper["key"] = "mean (running mean of the keys over the tokens so far; beyond [S1])";
         hyper["calibrated_on"] = !o.CalibrateOnAnswers ? "query last token"
             : forgetOwn is { Count: > 0 } || retainOwn is { Count: > 0 } ? "query last token and answer tokens (gold and the model's greedy answers)"
             : "query last token and answer tokens";

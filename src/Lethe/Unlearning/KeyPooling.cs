@@ -4,7 +4,7 @@
 //     the prompt's tokens and, while generating, the tokens generated so far. Every prompt of a
 //     task ends in the same format ("\nAnswer:"), so the key at the last token mostly says "an
 //     answer follows"; the mean over the whole text carries what the text is about (its language).
-// RunningKey is the one place the mean is computed — the fit's collectors (MeanKeys, AnswerScoring)
+// RunningKey is the one place the mean is computed — the fit's collectors (LastTokenKeys, AnswerScoring)
 // and the inference hook (KeySpaceIntervention) all use it, so a probe gets exactly the vector the
 // detector will compute for the same tokens: a double sum, added in position order, divided by the
 // count and rounded to float once.

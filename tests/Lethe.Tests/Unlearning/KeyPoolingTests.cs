@@ -48,7 +48,7 @@ public sealed class KeyPoolingTests : IDisposable
         var ids = texts.Select(t => tokenizer.Encode(t, addSpecialTokens: true)).ToList();
         int last = model.Config.NumLayers - 1;
         var layers = new[] { 0, last };
-        var pooled = new MeanKeys(layers);
+        var pooled = new LastTokenKeys(layers, KeyPooling.Mean);
         ActivationStatistics.Collect(model, ids, new[] { pooled }, batchSize: 3); // padded batches
         foreach (int layer in layers)
             for (int i = 0; i < ids.Count; i++)

@@ -62,7 +62,7 @@ public sealed class KeySpaceDetection : IAdapterMethod
         }, s);
         string key = s.Text("key");
         if (key == "either" && !NeedsValidation(s))
-            throw LetheException.About("ksd: key either lets the layer sweep choose the pooling on a validation split; set sweep_layers true, or choose key last or mean", "key", "sweep_layers");
+            throw LetheException.About("ksd: key either lets the layer sweep choose the key pooling on a validation split; set sweep_layers true, or choose last or mean", "key", "sweep_layers");
         if (key != "either") options = options with { Pooling = KeyPoolings.Parse(key, "ksd key") };
         JsonObject? sweepReport = null;
         if (NeedsValidation(s))
