@@ -41,8 +41,15 @@ public static class ReproCommand
         var resume = new Option<bool>("--resume") { Description = "Continue a run: keep the cells already in OUT/skill-unlearning.json" };
         var reportOnly = new Option<bool>("--report-only") { Description = "Only write OUT/skill-unlearning.md from the cells already in OUT/skill-unlearning.json (a partial run included); run nothing" };
         var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 16 };
+        var methods = new Option<string?>("--methods") { Description = "Only these methods' cells, comma-separated: ksd, na, prune (default: all)" };
+        var ksdKey = new Option<string>("--ksd-key")
+        {
+            Description = "KSD's key: last (the key at each token, as [S1]), mean (running mean over the tokens so far; beyond [S1]) or either (the validation sweep chooses)",
+            DefaultValueFactory = _ => "last",
+        };
+        ksdKey.AcceptOnlyFromAmong("last", "mean", "either");
         var cmd = new Command("skill-unlearning", "Li, Sun & Weng (NAACL 2025): NA at 0.5/1.5/3 %, Selective Pruning and KSD, forgetting math, code and each language in turn")
-            { model, output, world, limit, probeLimit, forget, percent, draw, resume, reportOnly, batch };
+            { model, output, world, limit, probeLimit, forget, percent, draw, resume, reportOnly, batch, methods, ksdKey };
         var force = CliChecks.Force();
         cmd.Add(force);
         var allowCode = new Option<bool>("--allow-code-execution") { Description = "Run the code task of a --world that is not Lethe's own generated world (its test code runs in the sandbox)" };
@@ -75,9 +82,15 @@ public static class ReproCommand
                     : throw new LetheException($"--percent: '{x}' is not a percentage in (0, 100]")).ToList()
                 : SkillUnlearningGrid.NaPercents.ToList();
             var naDraw = UnlearnCommand.ParseNaDraw(parse.GetValue(draw)!);
+            var methodKinds = parse.GetValue(methods) is { } ml ? ml.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList() : null;
+            var kindOf = new Dictionary<string, string> { ["ksd"] = Unlearning.AdapterMethods.KeySpaceDetection, ["na"] = Unlearning.AdapterMethods.NeuronAdjust, ["prune"] = Unlearning.AdapterMethods.SelectivePruning };
+            foreach (var k in methodKinds ?? new List<string>())
+                if (!kindOf.ContainsKey(k)) throw new LetheException($"--methods {k}: not one of ksd, na, prune");
+            string key = parse.GetValue(ksdKey)!;
             string command = "lethe repro skill-unlearning --out " + parse.GetValue(output) +
                 (parse.GetValue(limit) is int l ? $" --limit {l}" : "") + (parse.GetValue(probeLimit) is int pl2 && pl2 != 200 ? $" --probe-limit {pl2}" : "") +
-                (parse.GetValue(percent) is { } pp ? $" --percent {pp}" : "") + (naDraw == Unlearning.NeuronAdjustDraw.Shared ? " --na-draw shared" : "");
+                (parse.GetValue(percent) is { } pp ? $" --percent {pp}" : "") + (naDraw == Unlearning.NeuronAdjustDraw.Shared ? " --na-draw shared" : "") +
+                (parse.GetValue(forget) is { } fl ? $" --forget {fl}" : "") + (methodKinds is not null ? $" --methods {string.Join(",", methodKinds)}" : "") + (key != "last" ? $" --ksd-key {key}" : "");
             if (parse.GetValue(reportOnly))
             {
                 var saved = SkillUnlearningGrid.Load(jsonPath) ?? throw new LetheException($"{jsonPath} not found: --report-only renders an existing run");
@@ -102,7 +115,7 @@ public static class ReproCommand
                 var experiment = new SkillUnlearning(m, Tokenizer.Load(modelDir), modelName, worldDir)
                 {
                     TestLimit = parse.GetValue(limit), ProbeLimit = parse.GetValue(probeLimit), BatchSize = parse.GetValue(batch),
-                    Seed = parse.GetValue(LetheCli.Seed) ?? 0, TaskNames = SkillUnlearningGrid.Columns,
+                    Seed = parse.GetValue(LetheCli.Seed) ?? 0, TaskNames = SkillUnlearningGrid.Columns, KsdKey = key,
                 };
                 var grid = SkillUnlearningGrid.Load(jsonPath) ?? new SkillUnlearningGrid(modelName, parse.GetValue(world) ?? "demo world (full, seed 1)", experiment.TestLimit, experiment.ProbeLimit);
                 if (grid.TestLimit != experiment.TestLimit || grid.ProbeLimit != experiment.ProbeLimit)
@@ -112,7 +125,7 @@ public static class ReproCommand
                     grid.SetBefore(SkillUnlearning.ItemValues(experiment.Evaluate(null, CliProgress.ForTasks(parse, "before: "), cancel)));
                     grid.Save(jsonPath);
                 }
-                var runs = SkillUnlearningGrid.Runs(skills, percents).ToList();
+                var runs = SkillUnlearningGrid.Runs(skills, percents).Where(r => methodKinds is null || methodKinds.Any(k => kindOf[k] == r.Method.Method)).ToList();
                 int done = 0;
                 foreach (var (skill, spec) in runs)
                 {

@@ -96,6 +96,8 @@ public sealed class SkillUnlearning
     public bool KsdSweepLayers { get; init; } = true;
     /// <summary>KSD: also calibrate on the model's own greedy answers to the probes (the tokens the detector will check).</summary>
     public bool KsdOwnAnswers { get; init; } = true;
+    /// <summary>KSD: the key tested — last ([S1]), mean (beyond [S1]) or either (the validation sweep chooses; needs KsdSweepLayers).</summary>
+    public string KsdKey { get; init; } = "last";
 
     private readonly Dictionary<(string, ProbeSplit), IReadOnlyList<string>?> ownAnswers = new();
 
@@ -145,6 +147,7 @@ public sealed class SkillUnlearning
             ["batch_size"] = Num(BatchSize), ["holdout"] = Num(KsdHoldout), ["target_fpr"] = Num(KsdTargetFalsePositiveRate),
             ["calibrate_on"] = "answer", // KSD also checks every generated token: calibrate on what it will check
             ["sweep_layers"] = KsdSweepLayers ? "true" : "false",
+            ["key"] = KsdKey,
         });
         var fitter = method.Registered;
         var part = ProbeParameters.Part(settings);

@@ -245,7 +245,7 @@ public sealed class SkillUnlearningGrid
         sb.AppendLine("on Lethe's demo world — a laboratory result on a small model (below), not a claim about large models.");
         sb.AppendLine();
         sb.AppendLine($"- Model: `{Model}`; test items per task: {(TestLimit?.ToString(CultureInfo.InvariantCulture) ?? "all (the full test splits)")}; probe items per skill: {(ProbeLimit?.ToString(CultureInfo.InvariantCulture) ?? "all")}.");
-        sb.AppendLine("- Splits: methods are fitted on each skill's probe split (the forgotten skill's against every other skill's); KSD's layers are chosen on the validation split; the test split only scores.");
+        sb.AppendLine("- Splits: methods are fitted on each skill's probe split (the forgotten skill's against every other skill's); KSD's layers (and, when both keys were swept, its key) are chosen on the validation split; the test split only scores.");
         sb.AppendLine("- Cells: relative performance = score after / score before, in %, with its 95 % paired bootstrap interval over items (1,000 resamples, seeded) below. Columns en…hi are reading comprehension per language; general_mc is cloze accuracy.");
         sb.AppendLine($"- Neuron Adjust: the mean over {NaSeeds} seeds of its draws (the interval is over items of the seed-averaged results; the seeds' range is in the JSON).");
         sb.AppendLine($"- Produced by `{command}`.");
@@ -311,6 +311,7 @@ public sealed class SkillUnlearningGrid
         sb.AppendLine("## Key Space Detection: separation per layer (validation split)");
         sb.AppendLine();
         sb.AppendLine("Boxes fitted on the forget skill's probe queries at each layer; scores over the query's last token and every token of its answers (gold and the model's own greedy answer).");
+        sb.AppendLine("Rows marked \"mean key\" test the running mean of the layer's keys over the tokens so far instead of the key at the token (beyond [S1]; `--ksd-key mean|either`).");
         sb.AppendLine("At α = 1 (the box just holding every forget probe): the share of retain validation probes inside (lower is better) and the forget validation coverage.");
         sb.AppendLine("At the α calibrated per retain skill to 1 % on the probe split: the forget validation coverage and the worst retain skill's validation FPR. The layer set used is marked ←.");
         sb.AppendLine();
@@ -318,11 +319,13 @@ public sealed class SkillUnlearningGrid
         {
             var sweep = (JsonObject)fit!["layer_sweep"]!;
             var chosen = (JsonObject)sweep["chosen"]!;
-            string Name(JsonNode r) => string.Join("+", ((JsonArray)r["layers"]!).Select(x => (int)x!)) + (((JsonArray)r["layers"]!).Count > 1 ? $" ({(string)r["combine"]!})" : "");
+            string Name(JsonNode r) => string.Join("+", ((JsonArray)r["layers"]!).Select(x => (int)x!)) + (((JsonArray)r["layers"]!).Count > 1 ? $" ({(string)r["combine"]!})" : "")
+                + ((string?)r["key"] == "mean" ? ", mean key" : "");
             var rows = ((JsonArray)sweep["rows"]!).Select(r => r!).ToList();
             var single = rows.Where(r => ((JsonArray)r["layers"]!).Count == 1).ToList();
-            var bestPairs = rows.Where(r => ((JsonArray)r["layers"]!).Count > 1)
-                .OrderByDescending(r => (double)r["validation_coverage"]! - (double)r["worst_validation_retain_fpr"]!).Take(3).ToList();
+            // Per key pooling swept, its three best pairs (a sweep over both poolings shows both sides).
+            var bestPairs = rows.Where(r => ((JsonArray)r["layers"]!).Count > 1).GroupBy(r => (string?)r["key"])
+                .SelectMany(g => g.OrderByDescending(r => (double)r["validation_coverage"]! - (double)r["worst_validation_retain_fpr"]!).Take(3)).ToList();
             sb.AppendLine($"**forget {Short(forget)}** (chosen: layers {Name(chosen)})");
             sb.AppendLine();
             sb.AppendLine("| layers | retain inside at α = 1 | forget coverage at α = 1 | α | forget coverage at α | worst retain FPR at α |");

@@ -39,6 +39,8 @@ public sealed record KeySpaceDetectionOptions : ProbeOptions
     /// teacher-forced) — instead of the query's last token alone. Needs probe files with answers.
     /// </summary>
     public bool CalibrateOnAnswers { get; init; }
+    /// <summary>The vector fitted and tested at a position: the key there ([S1]) or the mean of the keys so far (beyond [S1]).</summary>
+    public KeyPooling Pooling { get; init; } = KeyPooling.Last;
 }
 
 public sealed record NeuronAdjustOptions : ProbeOptions
@@ -121,7 +123,7 @@ public static partial class AdapterFitter
     {
         if (withAnswers.Count != queries.Ids.Count) throw new LetheException("Key Space Detection: a probe's query or answer encodes to no tokens; remove empty probes");
         var first = queries.Ids.Select(q => q.Length - 1).ToArray();
-        var scoring = new AnswerScoring(boxes, o.Combine, first);
+        var scoring = new AnswerScoring(boxes, o.Combine, first) { Pooling = o.Pooling };
         Collect(model, withAnswers, o, scoring, progress, cancel);
         return scoring.Scores;
     }
@@ -130,10 +132,11 @@ public static partial class AdapterFitter
     private static long Collect(TransformerModel model, List<int[]> ids, ProbeOptions o, IProbeCollector collector, IFitProgress? progress, CancellationToken cancel) =>
         ActivationStatistics.Collect(model, ids, new[] { collector }, o.BatchSize, n => progress?.Advance(n), cancel);
 
-    /// <summary>The key vectors of layers at each text's last token, from one pass.</summary>
-    private static IReadOnlyDictionary<int, float[][]> Keys(TransformerModel model, List<int[]> ids, ProbeOptions o, IReadOnlyList<int> layers, IFitProgress? progress, CancellationToken cancel)
+    /// <summary>The key vectors of layers at each text's last token (pooled as given: that token's key, or the mean over the text), from one pass.</summary>
+    private static IReadOnlyDictionary<int, float[][]> Keys(TransformerModel model, List<int[]> ids, ProbeOptions o, IReadOnlyList<int> layers, KeyPooling pooling,
+        IFitProgress? progress, CancellationToken cancel)
     {
-        var keys = new LastTokenKeys(layers);
+        var keys = new LastTokenKeys(layers, pooling);
         Collect(model, ids, o, keys, progress, cancel);
         return keys.Keys;
     }
@@ -173,8 +176,8 @@ public static partial class AdapterFitter
         // Calibrating on answers scores the retain probes from their query-and-answer pass alone: their
         // query-only keys are not needed, so that pass is skipped.
         var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress, extra, retainRun: retainAnswers is null);
-        var forgetKeys = Keys(model, forget.Ids, o, layers, progress, cancel);
-        var retainKeys = retain.Ids.Count > 0 && retainAnswers is null ? Keys(model, retain.Ids, o, layers, progress, cancel) : null;
+        var forgetKeys = Keys(model, forget.Ids, o, layers, o.Pooling, progress, cancel);
+        var retainKeys = retain.Ids.Count > 0 && retainAnswers is null ? Keys(model, retain.Ids, o, layers, o.Pooling, progress, cancel) : null;
 
         // Held-out probes are drawn per skill (stratified), so every retain skill has its own held-out rate.
         var rng = new Rng(o.Seed);
@@ -215,7 +218,7 @@ public static partial class AdapterFitter
             ? PerSkillAlphaCalibration.Calibrate(skills.Select(sk => (sk, Of(sk, retainFit, sRetainFit))).ToList(), o.TargetFalsePositiveRate, useless: sForgetFit.Min())
             : null;
         double alpha = o.Alpha ?? calibration!.Alpha;
-        var detector = new KeySpaceDetector(boxes, alpha, o.Combine, o.Refusal);
+        var detector = new KeySpaceDetector(boxes, alpha, o.Combine, o.Refusal, o.Pooling);
 
         bool heldOut = o.Holdout > 0;
         var coverageScores = heldOut && sForgetHeld.Length > 0 ? sForgetHeld : sForgetFit;
@@ -233,6 +236,8 @@ public static partial class AdapterFitter
         hyper["calibration"] = o.Alpha is null ? "per retain skill" : null;
         hyper["combine"] = o.Combine == BoxCombine.All ? "all" : "any"; hyper["refusal"] = o.Refusal;
         hyper["holdout"] = o.Holdout; hyper["seed"] = o.Seed;
+        // Recorded only for the mean key, so an [S1] fit's hyperparameters stay as before (files of the former code compare equal).
+        if (o.Pooling == KeyPooling.Mean) hyper["key"] = "mean (running mean of the keys over the tokens so far; beyond [S1])";
         hyper["calibrated_on"] = !o.CalibrateOnAnswers ? "query last token"
             : forgetOwn is { Count: > 0 } || retainOwn is { Count: > 0 } ? "query last token and answer tokens (gold and the model's greedy answers)"
             : "query last token and answer tokens";

@@ -7,7 +7,8 @@
 //   Detection box: μ ± α·k*·σ. A vector is inside when every dimension is. A dimension with σ_d = 0
 //   (all probes equal there) admits only v_d = μ_d.
 // KeySpaceDetector holds one box per layer; with several layers a vector set is flagged when it is
-// inside all boxes (Combine.All) or any box (Combine.Any). All arithmetic is double; the test
+// inside all boxes (Combine.All) or any box (Combine.Any). Pooling says which vector is tested at a
+// position: the key there ([S1]) or the running mean of the keys so far (beyond [S1]; KeyPooling.cs). All arithmetic is double; the test
 // computes |v − μ|/σ exactly as k* is computed, so at α = 1 every probe vector is inside.
 using Lethe.Models.Generation;
 
@@ -74,12 +75,13 @@ public enum BoxCombine { All, Any }
 
 public sealed class KeySpaceDetector : IAdapterPayload
 {
-    public KeySpaceDetector(IReadOnlyDictionary<int, HypercubeFit> boxes, double alpha, BoxCombine combine = BoxCombine.All, string refusal = InferenceIntervention.DefaultRefusal)
+    public KeySpaceDetector(IReadOnlyDictionary<int, HypercubeFit> boxes, double alpha, BoxCombine combine = BoxCombine.All, string refusal = InferenceIntervention.DefaultRefusal,
+        KeyPooling pooling = KeyPooling.Last)
     {
         if (boxes.Count == 0) throw new LetheException("KeySpaceDetector needs at least one layer's box");
         if (!(alpha >= 0) || double.IsInfinity(alpha)) throw LetheException.About($"alpha must be a finite number ≥ 0, got {alpha}", "alpha");
         Boxes = boxes.OrderBy(kv => kv.Key).ToDictionary(kv => kv.Key, kv => kv.Value);
-        Alpha = alpha; Combine = combine; Refusal = refusal;
+        Alpha = alpha; Combine = combine; Refusal = refusal; Pooling = pooling;
     }
 
     /// <summary>Box per layer, in layer order.</summary>
@@ -87,6 +89,8 @@ public sealed class KeySpaceDetector : IAdapterPayload
     public double Alpha { get; }
     public BoxCombine Combine { get; }
     public string Refusal { get; }
+    /// <summary>The vector tested at a position: the key there ([S1]) or the mean of the keys so far (beyond [S1]).</summary>
+    public KeyPooling Pooling { get; }
     public IEnumerable<int> Layers => Boxes.Keys;
 
     /// <summary>
@@ -125,7 +129,10 @@ public sealed class KeySpaceDetector : IAdapterPayload
 /// <summary>
 /// Key Space Detection at inference: a read-only hook at blocks.{ℓ}.mlp.coeff of every box layer
 /// tests the newest position of each row of the pass (row r·T + T − 1 of [R·T, d_ff]; left-padded
-/// prompts end there, and a decoding step has T = 1). After the highest box layer the per-layer
+/// prompts end there, and a decoding step has T = 1). With KeyPooling.Mean it first adds the row's
+/// real positions of the pass (not its padding) to the sequence's running key — kept in the
+/// sequence's SequenceState, so a decoding step adds its one token to the prompt's total — and
+/// tests the running mean instead. After the highest box layer the per-layer
 /// results are combined and a hit is recorded for the row's sequence until the next Begin. Only
 /// unfinished sequences take part in a generation pass, so a hit always belongs to a token the
 /// sequence itself produced or was given.
@@ -137,6 +144,8 @@ internal sealed class KeySpaceIntervention : InferenceIntervention
     private readonly int lastLayer;
     private readonly Dictionary<int, bool[]> inside = new();
     private bool[] hit = new bool[1];
+    // Per layer, this intervention's slot in each sequence's state (the running key).
+    private readonly Dictionary<int, object> slot;
 
     public KeySpaceIntervention(KeySpaceDetector detector, Models.ModelConfig config)
     {
@@ -146,6 +155,17 @@ internal sealed class KeySpaceIntervention : InferenceIntervention
         this.detector = detector;
         layers = detector.Layers.ToArray();
         lastLayer = layers.Max();
+        slot = layers.ToDictionary(l => l, _ => new object());
+    }
+
+    /// <summary>Row r's running key on a layer after adding its real positions of this pass (a fresh one when the pass keeps no states).</summary>
+    private RunningKey Pooled(int layer, PassLayout layout, int r, ReadOnlySpan<float> data, int width)
+    {
+        var run = layout.States is { } states ? states[r].Get(slot[layer], () => new RunningKey(width)) : new RunningKey(width);
+        int T = layout.Length;
+        for (int t = 0; t < T; t++)
+            if (layout.Position(r, t) >= 0) run.Add(data.Slice((r * T + t) * width, width));
+        return run;
     }
 
     public override bool CanAbstain => true;
@@ -170,7 +190,9 @@ internal sealed class KeySpaceIntervention : InferenceIntervention
                 int R = layout.Rows, T = layout.Length, width = x.Dim(1);
                 var data = x.AsReadOnlySpan();
                 if (!inside.TryGetValue(layer, out var flags) || flags.Length < R) inside[layer] = flags = new bool[Math.Max(R, 8)];
-                for (int r = 0; r < R; r++) flags[r] = box.Contains(data.Slice((r * T + T - 1) * width, width), detector.Alpha);
+                for (int r = 0; r < R; r++)
+                    if (detector.Pooling == KeyPooling.Last) flags[r] = box.Contains(data.Slice((r * T + T - 1) * width, width), detector.Alpha);
+                    else flags[r] = Pooled(layer, layout, r, data, width) is { Count: > 0 } run && box.Contains(run.Mean(), detector.Alpha);
                 if (layer == lastLayer)
                     for (int r = 0; r < R; r++)
                     {

@@ -8,6 +8,10 @@
 // that α, and the separation at α = 1 (retain validation probes inside the box, forget coverage).
 // The chosen configuration maximises validation coverage minus the worst retain skill's validation
 // false-positive rate (ties: fewer layers, then lower layers). Test splits are never read here.
+// With several key poolings (KeyPooling: the key at a token, [S1], or the running mean of the keys
+// so far, beyond [S1]) every configuration is scored with each — boxes fitted per pooling, all
+// poolings scored in the same pass — and the pooling is chosen with the layers (ties: the order
+// the poolings were given in, so [S1]'s comes first).
 using System.Text.Json.Nodes;
 using Lethe.Models;
 using Lethe.Tokenizers;
@@ -17,14 +21,15 @@ namespace Lethe.Unlearning;
 
 /// <summary>One configuration's figures; rates on the validation split.</summary>
 public sealed record LayerSweepRow(IReadOnlyList<int> Layers, BoxCombine Combine, double Alpha, double Coverage, double WorstRetainFpr, string WorstRetainSkill,
-    double CoverageAtOne, double RetainInsideAtOne, IReadOnlyDictionary<string, double> RetainFpr)
+    double CoverageAtOne, double RetainInsideAtOne, IReadOnlyDictionary<string, double> RetainFpr, KeyPooling Pooling = KeyPooling.Last)
 {
     public double Separation => Coverage - WorstRetainFpr;
-    public string Name => Layers.Count == 1 ? $"{Layers[0]}" : $"{string.Join("+", Layers)} ({(Combine == BoxCombine.All ? "all" : "any")})";
+    public string Name => (Layers.Count == 1 ? $"{Layers[0]}" : $"{string.Join("+", Layers)} ({(Combine == BoxCombine.All ? "all" : "any")})")
+        + (Pooling == KeyPooling.Mean ? ", mean key" : "");
 
     public JsonObject ToJson() => new()
     {
-        ["layers"] = new JsonArray(Layers.Select(l => (JsonNode)l).ToArray()), ["combine"] = Combine == BoxCombine.All ? "all" : "any",
+        ["layers"] = new JsonArray(Layers.Select(l => (JsonNode)l).ToArray()), ["combine"] = Combine == BoxCombine.All ? "all" : "any", ["key"] = KeyPoolings.Name(Pooling),
         ["alpha"] = Alpha, ["validation_coverage"] = Coverage, ["worst_validation_retain_fpr"] = WorstRetainFpr, ["worst_retain_skill"] = WorstRetainSkill,
         ["coverage_at_alpha_1"] = CoverageAtOne, ["retain_inside_at_alpha_1"] = RetainInsideAtOne,
         ["validation_retain_fpr"] = new JsonObject(RetainFpr.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
@@ -33,11 +38,16 @@ public sealed record LayerSweepRow(IReadOnlyList<int> Layers, BoxCombine Combine
 
 public static partial class AdapterFitter
 {
-    /// <summary>Sweeps single layers and pairs of layers; returns every row and the chosen one.</summary>
+    /// <summary>
+    /// Sweeps single layers and pairs of layers, with each key pooling given (default: o.Pooling
+    /// alone); returns every row and the chosen one.
+    /// </summary>
     public static (IReadOnlyList<LayerSweepRow> Rows, LayerSweepRow Best) SweepKeySpaceLayers(TransformerModel model, Tokenizer tokenizer,
         ProbeFile forget, IReadOnlyList<ProbeFile> retain, ProbeFile forgetValidation, IReadOnlyList<ProbeFile> retainValidation,
-        KeySpaceDetectionOptions o, CancellationToken cancel = default)
+        KeySpaceDetectionOptions o, CancellationToken cancel = default, IReadOnlyList<KeyPooling>? poolings = null)
     {
+        var pools = (poolings ?? new[] { o.Pooling }).Distinct().ToArray();
+        if (pools.Length == 0) throw new LetheException("layer sweep: no key pooling to sweep; give at least one");
         int L = model.Config.NumLayers;
         var all = Enumerable.Range(0, L).ToArray();
         var configs = new List<(IReadOnlyList<int> Layers, BoxCombine Combine)>();
@@ -49,26 +59,30 @@ public static partial class AdapterFitter
                 configs.Add((new[] { a, b }, BoxCombine.Any));
             }
         var forgetQueries = Encode("forget", new[] { forget }, tokenizer, model, o);
-        var keys = Keys(model, forgetQueries.Ids, o, all, null, cancel);
-        var boxes = all.ToDictionary(l => l, l => HypercubeFit.Fit(keys[l]));
+        var boxes = pools.ToDictionary(p => p, p =>
+        {
+            var keys = Keys(model, forgetQueries.Ids, o, all, p, null, cancel);
+            return all.ToDictionary(l => l, l => HypercubeFit.Fit(keys[l]));
+        });
 
-        // Per set: per configuration, per probe, the smallest α that flags it (gold and own answers).
-        double[][] Scores(IReadOnlyList<ProbeFile> files)
+        // Per set: per pooling, per configuration, per probe, the smallest α that flags it (gold and own answers).
+        double[][][] Scores(IReadOnlyList<ProbeFile> files)
         {
             var queries = Encode("probe", files, tokenizer, model, o);
             var first = queries.Ids.Select(q => q.Length - 1).ToArray();
-            double[][] Sweep(List<int[]> ids)
+            double[][][] Sweep(List<int[]> ids)
             {
-                var scoring = new AnswerScoring(boxes, BoxCombine.All, first) { Sweep = configs };
-                Collect(model, ids, o, scoring, null, cancel);
-                return scoring.SweepScores!;
+                var scoring = pools.Select(p => new AnswerScoring(boxes[p], BoxCombine.All, first) { Sweep = configs, Pooling = p }).ToArray();
+                ActivationStatistics.Collect(model, ids, scoring, o.BatchSize, null, cancel);
+                return scoring.Select(sc => sc.SweepScores!).ToArray();
             }
             var gold = Sweep(EncodeWithAnswers(files, tokenizer, model, o)!);
             if (EncodeWithAnswers(files, tokenizer, model, o, own: true) is { } ownIds)
             {
                 var own = Sweep(ownIds);
-                for (int c = 0; c < gold.Length; c++)
-                    for (int i = 0; i < gold[c].Length; i++) gold[c][i] = Math.Min(gold[c][i], own[c][i]);
+                for (int p = 0; p < gold.Length; p++)
+                    for (int c = 0; c < gold[p].Length; c++)
+                        for (int i = 0; i < gold[p][c].Length; i++) gold[p][c][i] = Math.Min(gold[p][c][i], own[p][c][i]);
             }
             return gold;
         }
@@ -80,18 +94,20 @@ public static partial class AdapterFitter
         static double Rate(IEnumerable<double> s, double a) { var l = s.ToList(); return l.Count == 0 ? 0 : (double)l.Count(x => x <= a) / l.Count; }
 
         var rows = new List<LayerSweepRow>();
-        for (int c = 0; c < configs.Count; c++)
-        {
-            int cc = c;
-            var calibration = PerSkillAlphaCalibration.Calibrate(
-                skills.Select(sk => (sk, (IReadOnlyList<double>)rProbe[cc].Where((_, i) => rProbeSkill[i] == sk).ToList())).ToList(),
-                o.TargetFalsePositiveRate, useless: fProbe[c].Min());
-            double alpha = calibration.Alpha;
-            var fpr = rValSkill.Distinct().ToDictionary(sk => sk, sk => Rate(rVal[cc].Where((_, i) => rValSkill[i] == sk), alpha));
-            var worst = fpr.MaxBy(kv => kv.Value);
-            rows.Add(new LayerSweepRow(configs[c].Layers, configs[c].Combine, alpha, Rate(fVal[c], alpha), worst.Value, worst.Key,
-                Rate(fVal[c], 1), Rate(rVal[c], 1), fpr));
-        }
+        for (int p = 0; p < pools.Length; p++)
+            for (int c = 0; c < configs.Count; c++)
+            {
+                var rP = rProbe[p][c]; var rV = rVal[p][c]; var fV = fVal[p][c];
+                var calibration = PerSkillAlphaCalibration.Calibrate(
+                    skills.Select(sk => (sk, (IReadOnlyList<double>)rP.Where((_, i) => rProbeSkill[i] == sk).ToList())).ToList(),
+                    o.TargetFalsePositiveRate, useless: fProbe[p][c].Min());
+                double alpha = calibration.Alpha;
+                var fpr = rValSkill.Distinct().ToDictionary(sk => sk, sk => Rate(rV.Where((_, i) => rValSkill[i] == sk), alpha));
+                var worst = fpr.MaxBy(kv => kv.Value);
+                rows.Add(new LayerSweepRow(configs[c].Layers, configs[c].Combine, alpha, Rate(fV, alpha), worst.Value, worst.Key,
+                    Rate(fV, 1), Rate(rV, 1), fpr, pools[p]));
+            }
+        // OrderBy is stable: among equal rows the first pooling given (then the first configuration) wins.
         var best = rows.OrderByDescending(r => r.Separation).ThenBy(r => r.Layers.Count).ThenBy(r => r.Layers[0]).ThenBy(r => r.Layers[^1]).First();
         return (rows, best);
     }

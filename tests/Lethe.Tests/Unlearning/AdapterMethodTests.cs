@@ -60,6 +60,7 @@ public sealed class AdapterMethodTests
         }
         Assert.Contains("ksd: --sweep-layers chooses layers on a validation probe set", Fail("--sweep-layers", "true")); // files have no validation split
         Assert.Contains("ksd: --calibrate-on answer needs --probe-text prompt", Fail("--calibrate-on", "answer", "--probe-text", "full"));
+        Assert.Contains("ksd: --key either lets the layer sweep choose the key pooling on a validation split; set --sweep-layers true, or choose last or mean", Fail("--key", "either")); // the mean key is beyond [S1]; either needs the sweep
         e = Assert.Throws<LetheException>(() => MethodSettings.Resolve(ksd, null, new Dictionary<string, string> { ["combine"] = "some" }));
         Assert.Equal(new[] { "combine" }, e.Parameters);
         Assert.Throws<LetheException>(() => MethodRegistry.Adapter("ga")); // a training method is not an adapter method

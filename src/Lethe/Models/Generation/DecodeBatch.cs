@@ -53,6 +53,8 @@ public sealed class DecodeSequence
     internal int Passes;
     /// <summary>KeyStart of its row in the cache it is in.</summary>
     internal int KeyStart;
+    /// <summary>What interventions pool over its tokens so far (PassLayout.States).</summary>
+    internal SequenceState State { get; } = new();
 
     /// <summary>New tokens (no end id, none from the pass that abstained).</summary>
     public List<int> Tokens { get; } = new();
@@ -235,7 +237,7 @@ public sealed class DecodeBatch : IDisposable
         if (options.Intervention is { } intervention)
         {
             intervention.Begin(R);
-            intervention.SetPass(new PassLayout(R, T, Enumerable.Range(0, R).ToArray(), keyStart.Select(k => kv.Length - k).ToArray(), seqs.Select(s => s.Key).ToArray()));
+            intervention.SetPass(new PassLayout(R, T, Enumerable.Range(0, R).ToArray(), keyStart.Select(k => kv.Length - k).ToArray(), seqs.Select(s => s.Key).ToArray(), seqs.Select(s => s.State).ToArray()));
         }
         var logitRows = Enumerable.Range(0, R).Select(r => r * T + T - 1).ToArray();
         try

@@ -7,6 +7,10 @@
 //     sequence's tokens start, and a key identifying the sequence (a hash of its prompt ids). Hooks
 //     use it to find each sequence's newest position and to draw random numbers that depend only
 //     on (seed, sequence key, position, neuron) — never on which other sequences share the batch.
+//   - States (optional): per row, the sequence's SequenceState, which lives as long as the sequence
+//     across all its passes (the Generator keeps one per sequence). A hook that pools over the
+//     tokens seen so far (Key Space Detection's mean key) keeps its running total there, since a
+//     row's index changes from pass to pass. Passes without States keep nothing between passes.
 //   - Flagged(s): whether sequence s of the run was detected in the last pass it took part in. The
 //     Generator latches the verdict of each row when it finishes and drops finished rows from later
 //     passes, so a verdict never depends on tokens the row did not generate or on the batch.
@@ -20,8 +24,9 @@ namespace Lethe.Models.Generation;
 /// The rows of one forward pass: Rows sequences of Length positions each; row r holds sequence
 /// Sequences[r] (its index in the run) whose position p (from its first real token) is at
 /// t = p − Offset[r] within the pass (t &lt; 0 or negative p: padding). Keys[r] identifies the sequence.
+/// States[r], when given, is the sequence's own storage across its passes (null: none kept).
 /// </summary>
-public sealed record PassLayout(int Rows, int Length, int[] Sequences, int[] Offset, ulong[] Keys)
+public sealed record PassLayout(int Rows, int Length, int[] Sequences, int[] Offset, ulong[] Keys, SequenceState[]? States = null)
 {
     /// <summary>The default for passes run without a layout: every row one sequence of key 0, positions from 0.</summary>
     public static PassLayout Plain(int rows, int length) =>
@@ -50,6 +55,25 @@ public sealed record PassLayout(int Rows, int Length, int[] Sequences, int[] Off
     /// <summary>A uniform number in [0, 1) fixed by the four values (a counter-based draw).</summary>
     public static double Uniform(ulong seed, ulong key, long a, long b) =>
         (Mix(Mix(Mix(seed ^ key) ^ (ulong)a) ^ (ulong)b) >> 11) * (1.0 / (1UL << 53));
+}
+
+/// <summary>
+/// Storage that one sequence carries through all its passes, one slot per owner (a hook of an
+/// intervention): what a hook pools over the sequence's tokens so far. Not thread-safe (one
+/// thread steps a batch).
+/// </summary>
+public sealed class SequenceState
+{
+    private readonly Dictionary<object, object> slots = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The owner's slot, created on first use.</summary>
+    public T Get<T>(object owner, Func<T> create) where T : class
+    {
+        if (slots.TryGetValue(owner, out var v)) return (T)v;
+        var made = create();
+        slots[owner] = made;
+        return made;
+    }
 }
 
 public abstract class InferenceIntervention

@@ -1,7 +1,10 @@
 // Key Space Detection [S1 §1.2] as a registered method: its parameters, its fit (AdapterFitter.
 // FitKeySpaceDetection; with sweep_layers, layers and combine chosen first on validation probe sets
 // by AdapterFitter.SweepKeySpaceLayers), its part of the adapter file and its summary.
-// File keys: metadata ksd.alpha, ksd.combine, ksd.refusal; tensors ksd.layers I32 [n], ksd.kstar F64 [n],
+// Parameter key: last ([S1], default: the key at the newest token), mean (beyond [S1]: the running
+// mean of the keys over the tokens so far, KeyPooling.cs) or either (with sweep_layers: the
+// validation split chooses the pooling with the layers).
+// File keys: metadata ksd.alpha, ksd.combine, ksd.refusal, ksd.key (absent in older files = last); tensors ksd.layers I32 [n], ksd.kstar F64 [n],
 // ksd.{layer}.mean / ksd.{layer}.std F64 [d_ff] (double, so a loaded detector decides exactly as the fitted one).
 using System.Globalization;
 using System.Text.Json.Nodes;
@@ -19,6 +22,7 @@ public sealed class KeySpaceDetection : IAdapterMethod
     public bool Random => false;
 
     private static readonly Dictionary<string, BoxCombine> Combines = new() { ["all"] = BoxCombine.All, ["any"] = BoxCombine.Any };
+    private static readonly Dictionary<string, KeyPooling> Poolings = new() { ["last"] = KeyPooling.Last, ["mean"] = KeyPooling.Mean };
 
     public IReadOnlyList<MethodParameter> Parameters { get; } = ProbeParameters.For(probeText: "prompt", layers: "last").Concat(new MethodParameter[]
     {
@@ -30,6 +34,8 @@ public sealed class KeySpaceDetection : IAdapterMethod
         new("calibrate_on", "auto", "answer: α from the queries' last tokens and every token of each probe's answer (needs probe_text prompt and files with answers), " +
             "as the detector checks generated tokens too; query: the last tokens only; auto: answer when every probe file carries answers, else query", new[] { "auto", "answer", "query" }),
         new("sweep_layers", "false", "choose layers and combine (single layers and pairs) on validation probe sets instead of the layers setting", new[] { "false", "true" }),
+        new("key", "last", "the vector tested at each token: last = the layer's key at that token ([S1]); mean = the running mean of the keys over the tokens so far, " +
+            "prompt and generated (beyond [S1]: it carries what the text is about, e.g. its language); either = let sweep_layers choose on the validation split", new[] { "last", "mean", "either" }),
     }).ToList();
 
     public bool NeedsRetain(MethodSettings s) => !s.IsSet("alpha");
@@ -54,17 +60,23 @@ public sealed class KeySpaceDetection : IAdapterMethod
             Layers = ProbeParameters.Layers(s, c.Model.Config.NumLayers), Alpha = alpha, TargetFalsePositiveRate = fpr ?? 0.01,
             Combine = Combines[s.Text("combine")], Refusal = s.Text("refusal"), Holdout = s.Number("holdout"), Seed = c.Seed, CalibrateOnAnswers = onAnswers,
         }, s);
+        string key = s.Text("key");
+        if (key == "either" && !NeedsValidation(s))
+            throw LetheException.About("ksd: key either lets the layer sweep choose the key pooling on a validation split; set sweep_layers true, or choose last or mean", "key", "sweep_layers");
+        if (key != "either") options = options with { Pooling = KeyPoolings.Parse(key, "ksd key") };
         JsonObject? sweepReport = null;
         if (NeedsValidation(s))
         {
             if (c.ForgetValidation is null || c.Forget.Count != 1)
                 throw LetheException.About("ksd: sweep_layers chooses layers on a validation probe set of the one forget skill, and none was given; " +
                     "give one forget skill with its validation split (a world's skills), or set the layers yourself", "sweep_layers");
-            var (rows, best) = AdapterFitter.SweepKeySpaceLayers(c.Model, c.Tokenizer, c.Forget[0], c.Retain, c.ForgetValidation, c.RetainValidation, options, c.Cancel);
-            options = options with { Layers = best.Layers, Combine = best.Combine };
+            var poolings = key == "either" ? new[] { KeyPooling.Last, KeyPooling.Mean } : new[] { options.Pooling };
+            var (rows, best) = AdapterFitter.SweepKeySpaceLayers(c.Model, c.Tokenizer, c.Forget[0], c.Retain, c.ForgetValidation, c.RetainValidation, options, c.Cancel, poolings);
+            options = options with { Layers = best.Layers, Combine = best.Combine, Pooling = best.Pooling };
             sweepReport = new JsonObject
             {
                 ["decided_on"] = "validation split", ["rule"] = "max validation coverage − worst retain skill's validation FPR, α calibrated per retain skill on the probe split",
+                ["keys"] = new JsonArray(poolings.Select(p => (JsonNode)KeyPoolings.Name(p)).ToArray()),
                 ["chosen"] = best.ToJson(),
                 ["rows"] = new JsonArray(rows.Select(r => (JsonNode)r.ToJson()).ToArray()),
             };
@@ -80,6 +92,7 @@ public sealed class KeySpaceDetection : IAdapterMethod
         w.Metadata["ksd.alpha"] = ProbeParameters.Format(d.Alpha);
         w.Metadata["ksd.combine"] = d.Combine == BoxCombine.All ? "all" : "any";
         w.Metadata["ksd.refusal"] = d.Refusal;
+        if (d.Pooling != KeyPooling.Last) w.Metadata["ksd.key"] = KeyPoolings.Name(d.Pooling); // absent: last, so [S1]'s files stay as they were
         var layers = d.Layers.ToArray();
         w.Add("ksd.layers", layers, layers.Length);
         w.Add("ksd.kstar", layers.Select(l => d.Boxes[l].KStar).ToArray(), layers.Length);
@@ -97,7 +110,7 @@ public sealed class KeySpaceDetection : IAdapterMethod
         var boxes = new Dictionary<int, HypercubeFit>();
         for (int i = 0; i < layers.Length; i++)
             boxes[layers[i]] = new HypercubeFit(f.Tensor<double>($"ksd.{layers[i]}.mean"), f.Tensor<double>($"ksd.{layers[i]}.std"), kstar[i]);
-        return new KeySpaceDetector(boxes, f.Number("ksd.alpha"), f.Choice("ksd.combine", Combines), f.Meta("ksd.refusal"));
+        return new KeySpaceDetector(boxes, f.Number("ksd.alpha"), f.Choice("ksd.combine", Combines), f.Meta("ksd.refusal"), f.Choice("ksd.key", Poolings, KeyPooling.Last));
     }
 
     private static string Pct(double? x) => x is { } v ? (v * 100).ToString("F1", CultureInfo.InvariantCulture) + " %" : "n/a";
@@ -110,6 +123,8 @@ public sealed class KeySpaceDetection : IAdapterMethod
             ? $"calibrated: target false-positive rate {Pct((double)cal["target_fpr"]!)} for each retain skill; {Pct((double?)cal["achieved_fpr"])} over all {(int)cal["retain_queries"]!} retain calibration probes"
             : "given";
         yield return $"alpha = {d.Alpha.ToString("G6", CultureInfo.InvariantCulture)} ({how}); box = mean ± alpha·k*·std; combine = {(d.Combine == BoxCombine.All ? "all" : "any")}";
+        yield return d.Pooling == KeyPooling.Last ? "key tested: the layer's key at each token (as [S1])"
+            : "key tested: the running mean of the layer's keys over the tokens so far (beyond [S1])";
         if (r["per_retain_skill"] is JsonArray skills && skills.Count > 0)
         {
             yield return "false positives per retain skill:   calibration   held-out";

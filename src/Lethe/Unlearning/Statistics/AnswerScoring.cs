@@ -6,6 +6,8 @@
 // in the same pass: a layer sweep costs one pass over the probes, not one per configuration.
 // Each box layer writes its relative scores per (sequence, position); the highest box layer (the
 // last hook of the batch) combines them (max for All, min for Any) and keeps each text's minimum.
+// With Pooling = Mean (beyond [S1]) the vector scored at position t is the running mean of the keys
+// at positions 0..t (RunningKey, as the detector computes it), not the key at t.
 using Lethe.Models;
 
 namespace Lethe.Unlearning.Statistics;
@@ -14,6 +16,8 @@ public sealed class AnswerScoring(IReadOnlyDictionary<int, HypercubeFit> boxes, 
 {
     /// <summary>Configurations (box layers, how they combine) scored besides the main one.</summary>
     public IReadOnlyList<(IReadOnlyList<int> Layers, BoxCombine Combine)>? Sweep { get; init; }
+    /// <summary>Which vector is scored at a position: its key ([S1]) or the mean of the keys so far.</summary>
+    public KeyPooling Pooling { get; init; } = KeyPooling.Last;
 
     /// <summary>Per text, the smallest combined relative box score over the scored positions, after the last pass.</summary>
     public double[] Scores { get; private set; } = Array.Empty<double>();
@@ -46,8 +50,16 @@ public sealed class AnswerScoring(IReadOnlyDictionary<int, HypercubeFit> boxes, 
                 int T = batch.T; var lengths = batch.Lengths; var members = batch.Members;
                 var mine = positionScores[layer] = new double[lengths.Length * T];
                 for (int b = 0; b < lengths.Length; b++)
-                    for (int t = FirstScored(members[b], lengths[b]); t < lengths[b]; t++)
-                        mine[b * T + t] = box.RelativeScore(rows.Slice((b * T + t) * width, width));
+                {
+                    int first = FirstScored(members[b], lengths[b]);
+                    var run = Pooling == KeyPooling.Mean ? new RunningKey(width) : null;
+                    for (int t = run is null ? first : 0; t < lengths[b]; t++)
+                    {
+                        var key = rows.Slice((b * T + t) * width, width);
+                        if (run is not null) { run.Add(key); key = run.Mean(); }
+                        if (t >= first) mine[b * T + t] = box.RelativeScore(key);
+                    }
+                }
                 if (layer != scoringLast) return null;
                 for (int b = 0; b < lengths.Length; b++)
                     for (int t = FirstScored(members[b], lengths[b]); t < lengths[b]; t++)
