@@ -232,11 +232,11 @@ public static unsafe class AttentionBench
         for (int round = 0; round < 6; round++)
         {
             double s44 = Time(() => AttentionKernel.Scores4x4<AttentionKernel.Lanes256>(a, n, n, n, b, c));
-            double s62 = Time(() => AttentionKernel.Scores6x2<AttentionKernel.Lanes256>(a, n, n, n, b, c));
+            double s62 = Time(() => AttentionKernel.Scores6x2(a, n, n, n, b, c));
             double a44 = Time(() => AttentionKernel.Accumulate4x4<AttentionKernel.Lanes256>(a, n, 1, n, n, b, n, n, c, n));
-            double a62 = Time(() => AttentionKernel.Accumulate6x2<AttentionKernel.Lanes256>(a, n, 1, n, n, b, n, n, c, n));
+            double a62 = Time(() => AttentionKernel.Accumulate6x2(a, n, 1, n, n, b, n, n, c, n));
             double t44 = Time(() => AttentionKernel.Accumulate4x4<AttentionKernel.Lanes256>(a, 1, n, n, n, b, n, n, c, n));
-            double t62 = Time(() => AttentionKernel.Accumulate6x2<AttentionKernel.Lanes256>(a, 1, n, n, n, b, n, n, c, n));
+            double t62 = Time(() => AttentionKernel.Accumulate6x2(a, 1, n, n, n, b, n, n, c, n));
             Console.WriteLine($"{{\"bench\": \"attention-tiles\", \"round\": {round}, \"scores_4x4\": {gflop / s44:F1}, \"scores_6x2\": {gflop / s62:F1}, \"acc_4x4\": {gflop / a44:F1}, \"acc_6x2\": {gflop / a62:F1}, \"accT_4x4\": {gflop / t44:F1}, \"accT_6x2\": {gflop / t62:F1}, \"unit\": \"GFLOP/s (thread CPU)\"}}");
         }
     }

@@ -166,7 +166,7 @@ internal static unsafe partial class AttentionKernel
     /// </summary>
     internal static void Scores<TL>(float* a, long lda, int rows, int depth, float* bt, float* c) where TL : unmanaged, ILanes<TL>
     {
-        if (TL.Count == 8) Scores6x2<TL>(a, lda, rows, depth, bt, c); // AVX2: 16 registers (AttentionKernel.Tiles256.cs)
+        if (Avx2Tiles<TL>()) Scores6x2(a, lda, rows, depth, bt, c); // AVX2: 16 registers (AttentionKernel.Tiles256.cs)
         else Scores4x4<TL>(a, lda, rows, depth, bt, c);
     }
 
@@ -231,7 +231,7 @@ internal static unsafe partial class AttentionKernel
     internal static void Accumulate<TL>(float* w, long wRow, long wCol, int rows, int cols, float* m, long ldm, int width, float* o, long ldo)
         where TL : unmanaged, ILanes<TL>
     {
-        if (TL.Count == 8) Accumulate6x2<TL>(w, wRow, wCol, rows, cols, m, ldm, width, o, ldo); // AVX2: 16 registers
+        if (Avx2Tiles<TL>() && width % 16 == 0) Accumulate6x2(w, wRow, wCol, rows, cols, m, ldm, width, o, ldo); // AVX2: 16 registers
         else Accumulate4x4<TL>(w, wRow, wCol, rows, cols, m, ldm, width, o, ldo);
     }
 
