@@ -88,8 +88,13 @@ public static class Grad
     public static bool Has(Tensor output) => output.Grad != null;
 
     /// <summary>Sets every parameter's gradient to zero (keeps buffers).</summary>
-    public static void Zero(IEnumerable<Tensor> parameters)
+    public static unsafe void Zero(IEnumerable<Tensor> parameters)
     {
-        foreach (var p in parameters) p.Grad?.AsSpan().Clear();
+        foreach (var p in parameters)
+            if (p.Grad is { } g)
+            {
+                if (g.IsContiguous && g.DType == DType.F32) Kernels.ParallelSpan.Clear(g.F32Ptr, g.Length);
+                else g.AsSpan().Clear();
+            }
     }
 }
