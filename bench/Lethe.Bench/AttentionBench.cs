@@ -6,7 +6,8 @@
 // "naive", "ratio", "torch", "torch_ratio", "threads"}, each figure the best wall-clock run of several
 // (see Measure); one-thread cases add "value_cpu", "torch_cpu", "torch_ratio_cpu" from the median
 // process CPU time, which a shared, overloaded machine disturbs far less than the wall clock.
-// Entry: AttentionBench.Run(); optional arguments "T=…", "reps=…".
+// Entry: AttentionBench.Run(); optional arguments "T=…", "reps=…"; "tiles" instead times the AVX2
+// block products alone, 4×4 against 6×2 register tiles (see Tiles).
 using System.Diagnostics;
 using System.Globalization;
 using Lethe.Tensors;
