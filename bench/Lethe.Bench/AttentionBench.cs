@@ -6,7 +6,8 @@
 // "naive", "ratio", "torch", "torch_ratio", "threads"}, each figure the best wall-clock run of several
 // (see Measure); one-thread cases add "value_cpu", "torch_cpu", "torch_ratio_cpu" from the median
 // process CPU time, which a shared, overloaded machine disturbs far less than the wall clock.
-// Entry: AttentionBench.Run(); optional arguments "T=…", "reps=…".
+// Entry: AttentionBench.Run(); optional arguments "T=…", "reps=…"; "tiles" instead times the AVX2
+// block products alone, 4×4 against 6×2 register tiles (see Tiles).
 using System.Diagnostics;
 using System.Globalization;
 using Lethe.Tensors;
@@ -18,6 +19,7 @@ public static unsafe class AttentionBench
 {
     public static void Run(string[] args)
     {
+        if (args.Contains("tiles")) { Tiles(); return; }
         int T = 512, reps = 7;
         foreach (var a in args)
         {
@@ -212,5 +214,31 @@ public static unsafe class AttentionBench
                     }
                 }
         });
+    }
+
+    /// <summary>
+    /// `attention tiles`: the AVX2 block products with the AVX-512-sized 4×4 tile against the 6×2 one
+    /// (64 rows × 64 keys × head dim 64, as in the kernel), alternating in one process, this thread's
+    /// CPU time; prints GFLOP/s of each and their ratio per round.
+    /// </summary>
+    private static void Tiles()
+    {
+        const int n = 64, iters = 20000;
+        float* a = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(n * n * 4, 64);
+        float* b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(n * n * 4, 64);
+        float* c = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(n * n * 4, 64);
+        for (int i = 0; i < n * n; i++) { a[i] = (i % 7) * 0.1f; b[i] = (i % 5) * 0.1f; c[i] = 0; }
+        double Time(Action body) { body(); double t0 = Lethe.Bench.Timing.ThreadCpuSeconds(); for (int i = 0; i < iters; i++) body(); return Lethe.Bench.Timing.ThreadCpuSeconds() - t0; }
+        double gflop = 2.0 * n * n * n * iters / 1e9;
+        for (int round = 0; round < 6; round++)
+        {
+            double s44 = Time(() => AttentionKernel.Scores4x4<AttentionKernel.Lanes256>(a, n, n, n, b, c));
+            double s62 = Time(() => AttentionKernel.Scores6x2(a, n, n, n, b, c));
+            double a44 = Time(() => AttentionKernel.Accumulate4x4<AttentionKernel.Lanes256>(a, n, 1, n, n, b, n, n, c, n));
+            double a62 = Time(() => AttentionKernel.Accumulate6x2(a, n, 1, n, n, b, n, n, c, n));
+            double t44 = Time(() => AttentionKernel.Accumulate4x4<AttentionKernel.Lanes256>(a, 1, n, n, n, b, n, n, c, n));
+            double t62 = Time(() => AttentionKernel.Accumulate6x2(a, 1, n, n, n, b, n, n, c, n));
+            Console.WriteLine($"{{\"bench\": \"attention-tiles\", \"round\": {round}, \"scores_4x4\": {gflop / s44:F1}, \"scores_6x2\": {gflop / s62:F1}, \"acc_4x4\": {gflop / a44:F1}, \"acc_6x2\": {gflop / a62:F1}, \"accT_4x4\": {gflop / t44:F1}, \"accT_6x2\": {gflop / t62:F1}, \"unit\": \"GFLOP/s (thread CPU)\"}}");
+        }
     }
 }

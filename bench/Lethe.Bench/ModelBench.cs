@@ -36,7 +36,7 @@ public static class ModelBench
         bool noPeer = args.Contains("--no-peer");
         string dir = modelDir ?? StrArg(args, "--dir") ?? Path.Combine(Path.GetTempPath(), "lethe-bench-smollm135m");
         Engine.Threads = threads;
-        if (child is not null) return RunChild(dir, child, StrArg(args, "--dtype")!, reps, args.Contains("--given-model"));
+        if (child is not null) return RunChild(dir, child, StrArg(args, "--dtype")!, reps, args.Contains("--given-model"), args.Contains("--profile"));
 
         if (modelDir is null)
         {
@@ -103,6 +103,7 @@ public static class ModelBench
         foreach (var a in Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => a != "model")) psi.ArgumentList.Add(a);
         foreach (var a in new[] { "model", "--child", c, "--dtype", dtype, "--threads", threads.ToString(), "--reps", reps.ToString(), "--dir", dir }) psi.ArgumentList.Add(a);
         if (givenModel) psi.ArgumentList.Add("--given-model");
+        if (c == "train" && Environment.GetCommandLineArgs().Contains("--profile")) psi.ArgumentList.Add("--profile");
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
@@ -129,7 +130,7 @@ public static class ModelBench
         return (JsonObject)JsonNode.Parse(output.Trim().Split('\n')[^1])!;
     }
 
-    private static int RunChild(string dir, string c, string dtype, int reps, bool givenModel)
+    private static int RunChild(string dir, string c, string dtype, int reps, bool givenModel, bool profile)
     {
         bool train = c == "train", q8 = dtype == "q8_0";
         // The random model exists as f32 and bf16 folders (q8_0 is quantized from bf16); a given
@@ -145,6 +146,7 @@ public static class ModelBench
         var ids = Enumerable.Range(0, 512).Select(_ => rng.NextInt(vocab)).ToArray();
         double kvMb = 0;
         Func<(int tokens, double seconds)> step;
+        Func<(long zeroNs, long tapeNs, long optNs)>? profileStep = null;
         using var arena = new TensorArena();
         switch (c)
         {
@@ -163,6 +165,21 @@ public static class ModelBench
                 foreach (var w in weights) w.RequiresGrad = true;
                 var opt = new AdamW(weights, new AdamWOptions { LearningRate = 1e-5f });
                 var targets = ids.Skip(1).Append(TrainingBatch.IgnoreIndex).ToArray();
+                profileStep = () =>
+                {
+                    long t0 = TapeProfile.Now();
+                    opt.ZeroGrad();
+                    long t1 = TapeProfile.Now();
+                    TapeProfile.Mark();
+                    using (arena.Activate())
+                    using (var tape = Tape.Begin())
+                        tape.Backward(Op.CrossEntropy(model.Forward(ids, 1), targets));
+                    long t2 = TapeProfile.Now();
+                    arena.Reset();
+                    opt.Step();
+                    long t3 = TapeProfile.Now();
+                    return (t1 - t0, t2 - t1, t3 - t2);
+                };
                 step = () =>
                 {
                     var sw = Stopwatch.StartNew();
@@ -192,6 +209,7 @@ public static class ModelBench
         }
         step(); // warm-up (JIT tiers, arena blocks, packing buffers)
         var times = Enumerable.Range(0, reps).Select(_ => step()).ToArray();
+        if (profile && profileStep is not null) ProfileTrainStep(profileStep, reps);
         var median = times.OrderBy(t => t.seconds).ElementAt(times.Length / 2);
         Console.WriteLine(JsonSerializer.Serialize(new
         {
@@ -199,6 +217,33 @@ public static class ModelBench
             weight_mb = Math.Round(weightMb, 1), kv_cache_mb = Math.Round(kvMb, 1),
         }));
         return 0;
+    }
+
+    /// <summary>
+    /// `--case train --profile`: `reps` more training steps with TapeProfile on, printed to stderr as
+    /// thread CPU ms per step: gradient zeroing, each op's forward and backward (by op name), the
+    /// optimizer step. Complete only with `--threads 1` (worker threads' time is not counted).
+    /// </summary>
+    private static void ProfileTrainStep(Func<(long zeroNs, long tapeNs, long optNs)> profileStep, int reps)
+    {
+        TapeProfile.TakeSeconds();
+        TapeProfile.Enabled = true;
+        long zero = 0, tape = 0, opt = 0;
+        for (int r = 0; r < reps; r++) { var (z, t, o) = profileStep(); zero += z; tape += t; opt += o; }
+        TapeProfile.Enabled = false;
+        var ops = TapeProfile.TakeSeconds();
+        double total = (zero + tape + opt) * 1e-9 / reps;
+        var err = Console.Error;
+        err.WriteLine($"train step profile: thread CPU ms per step, mean of {reps} (threads {Engine.Threads}; only the calling thread is counted)");
+        err.WriteLine($"{"part",-22} {"forward",9} {"backward",9} {"total",9} {"share",6} {"nodes",6}");
+        void Line(string name, double f, double b, long n) =>
+            err.WriteLine($"{name,-22} {f * 1e3,9:F1} {b * 1e3,9:F1} {(f + b) * 1e3,9:F1} {(f + b) / total,6:P1} {n,6}");
+        double tracked = 0;
+        foreach (var (op, f, b, n) in ops) { Line(op, f / reps, b / reps, n / reps); tracked += (f + b) / reps; }
+        Line("(tape, untracked)", 0, tape * 1e-9 / reps - tracked, 0);
+        Line("ZeroGrad", zero * 1e-9 / reps, 0, 0);
+        Line("AdamW.Step + reset", opt * 1e-9 / reps, 0, 0);
+        Line("total", total, 0, 0);
     }
 
     /// <summary>

@@ -359,6 +359,38 @@ public unsafe class AttentionTests
         finally { Tensors.Engine.Threads = saved; }
     }
 
+    [Theory]
+    [InlineData("multi-block window", 1, 200, 200, 3, 3, 16, 70, 0f, false)]
+    [InlineData("multi-block S>T padded", 2, 70, 200, 2, 1, 33, 0, 0f, true)]
+    [InlineData("multi-block softcap", 1, 130, 130, 4, 2, 64, 0, 3f, false)]
+    public void SavedScoreGradientsGiveTheRecomputedBits(string name, int B, int T, int S, int Hq, int Hkv, int Dh, int window, float cap, bool padded)
+    {
+        // Pass 2 of the backward reads the dS blocks pass 1 saved, or recomputes them when they do not
+        // fit: dQ (and everything else) must not depend on which.
+        var d = new AttentionDims(B, T, S, Hq, Hkv, Dh);
+        var o = AttentionOptions.ForHeadDim(Dh) with
+        {
+            SlidingWindow = window, SoftCap = cap,
+            KeyLengths = padded ? new[] { S - 10, S } : null, KeyStart = padded ? new[] { 0, 65 } : null,
+        };
+        var x = Inputs.Random(d, (ulong)name.Length);
+        long limit = AttentionKernel.MaxSavedGradScoreFloats;
+        foreach (bool wide in new[] { true, false })
+        {
+            FastResult saved, recomputed;
+            try
+            {
+                saved = RunFast(x, d, o, AttentionKernel.ForwardPath.Tiled, wide);
+                AttentionKernel.MaxSavedGradScoreFloats = 0;
+                recomputed = RunFast(x, d, o, AttentionKernel.ForwardPath.Tiled, wide);
+            }
+            finally { AttentionKernel.MaxSavedGradScoreFloats = limit; }
+            Assert.Equal(recomputed.GradQ, saved.GradQ);
+            Assert.Equal(recomputed.GradK, saved.GradK);
+            Assert.Equal(recomputed.GradV, saved.GradV);
+        }
+    }
+
     // ---------------------------------------------------------------- errors
 
     private static void ExpectShapeError(int[] qShape, int[] kShape, int[] vShape, params string[] mentions)

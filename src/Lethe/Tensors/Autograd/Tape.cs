@@ -36,6 +36,7 @@ public sealed class Tape : IDisposable
         output.RequiresGrad = true;
         output.IsLeaf = false;
         tape.nodes.Add((op, backward));
+        if (TapeProfile.Enabled) TapeProfile.Recorded(op);
     }
 
     /// <summary>Back-propagates from a scalar loss through everything recorded on this tape.</summary>
@@ -45,7 +46,13 @@ public sealed class Tape : IDisposable
         if (!loss.RequiresGrad) throw new LetheException("Backward: the loss does not depend on any tensor that requires a gradient");
         Grad.Buffer(loss).AsSpan()[0] += 1f;
         using (NoGrad())
-            for (int i = nodes.Count - 1; i >= 0; i--) nodes[i].backward();
+            for (int i = nodes.Count - 1; i >= 0; i--)
+            {
+                if (!TapeProfile.Enabled) { nodes[i].backward(); continue; }
+                long t0 = TapeProfile.Now();
+                nodes[i].backward();
+                TapeProfile.Add(nodes[i].op, 0, TapeProfile.Now() - t0, 0);
+            }
     }
 
     public static NoGradScope NoGrad() { noGradDepth++; return new NoGradScope(); }
@@ -81,8 +88,13 @@ public static class Grad
     public static bool Has(Tensor output) => output.Grad != null;
 
     /// <summary>Sets every parameter's gradient to zero (keeps buffers).</summary>
-    public static void Zero(IEnumerable<Tensor> parameters)
+    public static unsafe void Zero(IEnumerable<Tensor> parameters)
     {
-        foreach (var p in parameters) p.Grad?.AsSpan().Clear();
+        foreach (var p in parameters)
+            if (p.Grad is { } g)
+            {
+                if (g.IsContiguous && g.DType == DType.F32) Kernels.ParallelSpan.Clear(g.F32Ptr, g.Length);
+                else g.AsSpan().Clear();
+            }
     }
 }

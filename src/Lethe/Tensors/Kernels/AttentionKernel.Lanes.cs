@@ -166,6 +166,13 @@ internal static unsafe partial class AttentionKernel
     /// </summary>
     internal static void Scores<TL>(float* a, long lda, int rows, int depth, float* bt, float* c) where TL : unmanaged, ILanes<TL>
     {
+        if (Avx2Tiles<TL>()) Scores6x2(a, lda, rows, depth, bt, c); // AVX2: 16 registers (AttentionKernel.Tiles256.cs)
+        else Scores4x4<TL>(a, lda, rows, depth, bt, c);
+    }
+
+    /// <summary>Scores with 4-row × 4-vector tiles (21 registers: for AVX-512).</summary>
+    internal static void Scores4x4<TL>(float* a, long lda, int rows, int depth, float* bt, float* c) where TL : unmanaged, ILanes<TL>
+    {
         int L = TL.Count;
         for (int col = 0; col < KeyBlock; col += 4 * L)
         {
@@ -224,6 +231,14 @@ internal static unsafe partial class AttentionKernel
     internal static void Accumulate<TL>(float* w, long wRow, long wCol, int rows, int cols, float* m, long ldm, int width, float* o, long ldo)
         where TL : unmanaged, ILanes<TL>
     {
+        if (Avx2Tiles<TL>() && width % 16 == 0) Accumulate6x2(w, wRow, wCol, rows, cols, m, ldm, width, o, ldo); // AVX2: 16 registers
+        else Accumulate4x4<TL>(w, wRow, wCol, rows, cols, m, ldm, width, o, ldo);
+    }
+
+    /// <summary>Accumulate with 4-row × 4-vector tiles (21 registers: for AVX-512).</summary>
+    internal static void Accumulate4x4<TL>(float* w, long wRow, long wCol, int rows, int cols, float* m, long ldm, int width, float* o, long ldo)
+        where TL : unmanaged, ILanes<TL>
+    {
         int L = TL.Count;
         int r = 0;
         for (; r + 4 <= rows; r += 4)
@@ -269,7 +284,15 @@ internal static unsafe partial class AttentionKernel
                 TL.Store(o0 + d, c0); TL.Store(o1 + d, c1); TL.Store(o2 + d, c2); TL.Store(o3 + d, c3);
             }
         }
-        for (; r < rows; r++)
+        if (r < rows) AccumulateRowsOneByOne<TL>(w + r * wRow, wRow, wCol, rows - r, cols, m, ldm, width, o + r * ldo, ldo);
+    }
+
+    /// <summary>Accumulate's leftover rows, one at a time (4 vectors, then 1, across the width).</summary>
+    private static void AccumulateRowsOneByOne<TL>(float* w, long wRow, long wCol, int rows, int cols, float* m, long ldm, int width, float* o, long ldo)
+        where TL : unmanaged, ILanes<TL>
+    {
+        int L = TL.Count;
+        for (int r = 0; r < rows; r++)
         {
             float* w0 = w + r * wRow, o0 = o + r * ldo;
             int d = 0;

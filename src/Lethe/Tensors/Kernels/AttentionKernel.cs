@@ -14,7 +14,8 @@
 //   dS = P ⊙ (dO·Vᵀ − D) (⊙ (1 − tanh²) under a soft cap);  dV = Pᵀ·dO;  dK = Scale·dSᵀ·Q;  dQ = Scale·dS·K.
 // Pass 1 runs over (batch, kv head, key block) and sums every query head of the group and every query
 // block in a fixed order, so each dK/dV row has one writer; pass 2 runs over (batch, head, query block)
-// for dQ. Work is split into contiguous ranges of tasks of equal estimated cost; a task's arithmetic
+// for dQ, reading the dS blocks pass 1 saved (when they fit in MaxSavedGradScoreFloats; otherwise
+// it recomputes P and dS). Work is split into contiguous ranges of tasks of equal estimated cost; a task's arithmetic
 // never depends on the split, so results are bit-identical for any Engine.Threads.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -304,7 +305,10 @@ internal static unsafe partial class AttentionKernel
         var qLayout = KvLayout.Contiguous(T, Hq, Dh);
         // kTransposed, vTransposed: [B, Hkv, keyBlocks, Dh, KeyBlock]; kRows: [B, Hkv, headKeys, paddedDh]
         // qRows, gradOutRows: [B, Hq, T, paddedDh]; delta: [B, Hq, T] = dO·O per query row
-        float* kTransposed = null, vTransposed = null, kRows = null, qRows = null, gradOutRows = null, delta = null;
+        float* kTransposed = null, vTransposed = null, kRows = null, qRows = null, gradOutRows = null, delta = null, savedGradScores = null;
+        // dS blocks of pass 1, kept for pass 2 when they fit: [B, Hq, queryBlocks, keyBlocks, QueryBlock, KeyBlock]
+        long savedFloats = (long)B * Hq * queryBlocks * keyBlocks * QueryBlock * KeyBlock;
+        bool saveGradScores = gradQ != null && (gradK != null || gradV != null) && savedFloats <= MaxSavedGradScoreFloats;
         try
         {
             kTransposed = ScratchPool.Rent((long)B * Hkv * headKeys * Dh);
@@ -313,6 +317,7 @@ internal static unsafe partial class AttentionKernel
             qRows = ScratchPool.Rent((long)B * Hq * T * paddedDh);
             gradOutRows = ScratchPool.Rent((long)B * Hq * T * paddedDh);
             delta = ScratchPool.Rent((long)B * Hq * T);
+            if (saveGradScores) savedGradScores = ScratchPool.Rent(savedFloats);
             PackTransposed(k, kvLayout, B, S, Hkv, Dh, kTransposed);
             PackTransposed(v, kvLayout, B, S, Hkv, Dh, vTransposed);
             if (kRows != null) PackRows(k, kvLayout, B, S, Hkv, Dh, headKeys, paddedDh, kRows);
@@ -358,10 +363,13 @@ internal static unsafe partial class AttentionKernel
                     {
                         int h = kvHead * group + hh;
                         long headRows = ((long)b * Hq + h) * T;
-                        for (int i0 = iFirst; i0 < iEnd; i0 += QueryBlock)
+                        // Query blocks aligned as pass 2 cuts them, so a saved dS block is pass 2's block
+                        // (rows of the block that see no key of this block get P = dS = 0).
+                        for (int i0 = iFirst / QueryBlock * QueryBlock; i0 < iEnd; i0 += QueryBlock)
                         {
                             int rows = Math.Min(QueryBlock, iEnd - i0);
                             float* qBlock = qRows + (headRows + i0) * paddedDh, gradOutBlock = gradOutRows + (headRows + i0) * paddedDh;
+                            if (saveGradScores) gradScores = SavedBlock(savedGradScores, ((long)b * Hq + h) * queryBlocks + i0 / QueryBlock, keyBlocks, kb);
                             Scores<TL>(qBlock, paddedDh, rows, Dh, kTransposed + headBlock * Dh * KeyBlock, probs);
                             Scores<TL>(gradOutBlock, paddedDh, rows, Dh, vTransposed + headBlock * Dh * KeyBlock, gradScores);
                             if (cap > 0) CapBlock(probs, rows * KeyBlock, scale, cap, capFactor);
@@ -412,6 +420,14 @@ internal static unsafe partial class AttentionKernel
                             if (!RowsTouching(lo, hi, rowBase, rows, j0, j0 + keys, out int rFirst, out int rEnd)) continue;
                             long headBlock = ((long)b * Hkv + kvHead) * keyBlocks + kb;
                             int n = rEnd - rFirst;
+                            if (saveGradScores)
+                            {
+                                // dS of these rows as pass 1 left it (the same bits a recomputation gives)
+                                float* saved = SavedBlock(savedGradScores, ((long)b * Hq + h) * queryBlocks + qb, keyBlocks, kb) + rFirst * KeyBlock;
+                                Accumulate<TL>(saved, KeyBlock, 1, n, keys, kRows + headBlock * KeyBlock * paddedDh, paddedDh, paddedDh,
+                                    gradQAcc + rFirst * paddedDh, paddedDh);
+                                continue;
+                            }
                             Scores<TL>(qBlock + rFirst * paddedDh, paddedDh, n, Dh, kTransposed + headBlock * Dh * KeyBlock, probs);
                             Scores<TL>(gradOutBlock + rFirst * paddedDh, paddedDh, n, Dh, vTransposed + headBlock * Dh * KeyBlock, gradScores);
                             if (cap > 0) CapBlock(probs, n * KeyBlock, scale, cap, capFactor);
@@ -438,8 +454,21 @@ internal static unsafe partial class AttentionKernel
             ScratchPool.Return(kTransposed); ScratchPool.Return(vTransposed);
             ScratchPool.Return(kRows);
             ScratchPool.Return(qRows); ScratchPool.Return(gradOutRows); ScratchPool.Return(delta);
+            ScratchPool.Return(savedGradScores);
         }
     }
+
+    /// <summary>
+    /// Largest dS store (floats) the backward keeps from pass 1 for pass 2 (64 MB: all heads of a
+    /// 1024-token sequence); beyond it pass 2 recomputes P and dS for its blocks, as FlashAttention does.
+    /// Keeping them saves pass 2 two block products and the exponentials per block. Settable for
+    /// tests, which check that both ways give the same bits.
+    /// </summary>
+    internal static long MaxSavedGradScoreFloats = 16L << 20;
+
+    /// <summary>The saved dS block of (batch·head·query block) index headQueryBlock and key block kb.</summary>
+    private static float* SavedBlock(float* saved, long headQueryBlock, int keyBlocks, int kb) =>
+        saved + (headQueryBlock * keyBlocks + kb) * QueryBlock * KeyBlock;
 
     // ---------------------------------------------------------------- masks, packing, scheduling
 
@@ -587,12 +616,12 @@ internal static unsafe partial class AttentionKernel
 
     /// <summary>
     /// Native scratch kept across calls: packing buffers of a layer are the same size every step, and
-    /// fresh multi-megabyte allocations cost page faults on every call. Best-fit reuse, at most 8
+    /// fresh multi-megabyte allocations cost page faults on every call. Best-fit reuse, at most 12
     /// blocks of at most 64 MB kept; 64-byte aligned.
     /// </summary>
     private static class ScratchPool
     {
-        private const int MaxKept = 8;
+        private const int MaxKept = 12; // a backward rents 7 buffers and a scratch per thread
         private const long MaxKeptFloats = 16L << 20;
         private static readonly object Gate = new();
         private static readonly List<(nint Block, long Floats)> Kept = new();

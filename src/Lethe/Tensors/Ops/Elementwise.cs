@@ -2,24 +2,25 @@
 // each with its backward. Shapes must agree exactly; AddBias is the one explicit broadcast.
 using System.Numerics.Tensors;
 using Lethe.Tensors.Autograd;
+using Lethe.Tensors.Kernels;
 
 namespace Lethe.Tensors.Ops;
 
-public static partial class Op
+public static unsafe partial class Op
 {
     /// <summary>a + b (same shape).</summary>
     public static Tensor Add(Tensor a, Tensor b)
     {
         Check.F32("Add", a, "a"); Check.F32("Add", b, "b"); Check.SameShape("Add", a, "a", b, "b");
         var y = Tensor.Zeros(a.Shape);
-        TensorPrimitives.Add(a.AsReadOnlySpan(), b.AsReadOnlySpan(), y.AsSpan());
+        ParallelSpan.Add(a.F32Ptr, b.F32Ptr, y.F32Ptr, y.Length);
         if (Tape.Needs(a, b))
             Tape.Record("Add", y, () =>
             {
                 if (!Grad.Has(y)) return;
-                var gy = y.Grad!.AsReadOnlySpan();
-                if (a.RequiresGrad) { var ga = Grad.Buffer(a).AsSpan(); TensorPrimitives.Add(ga, gy, ga); }
-                if (b.RequiresGrad) { var gb = Grad.Buffer(b).AsSpan(); TensorPrimitives.Add(gb, gy, gb); }
+                float* gy = y.Grad!.F32Ptr;
+                if (a.RequiresGrad) { float* ga = Grad.Buffer(a).F32Ptr; ParallelSpan.Add(ga, gy, ga, y.Length); }
+                if (b.RequiresGrad) { float* gb = Grad.Buffer(b).F32Ptr; ParallelSpan.Add(gb, gy, gb, y.Length); }
             });
         return y;
     }

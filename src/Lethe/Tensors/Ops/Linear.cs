@@ -83,8 +83,8 @@ public static unsafe partial class Op
             Tape.Record("Reshape", y, () =>
             {
                 if (!Grad.Has(y)) return;
-                var gx = Grad.Buffer(x).AsSpan();
-                System.Numerics.Tensors.TensorPrimitives.Add(gx, y.Grad!.AsReadOnlySpan(), gx);
+                float* gx = Grad.Buffer(x).F32Ptr;
+                ParallelSpan.Add(gx, y.Grad!.F32Ptr, gx, y.Length);
             });
         return y;
     }
