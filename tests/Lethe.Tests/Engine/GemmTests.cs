@@ -187,11 +187,12 @@ public unsafe class GemmTests
     public void GemvMatchesReferenceForOneRow()
     {
         // One-token decoding: x [1, K] · Wᵀ (W [N, K]) in every dtype, K not a multiple of 16,
-        // N not a multiple of 4; and the A·B and Aᵀ·B layouts with one row.
+        // N not a multiple of 4; and the A·B and Aᵀ·B layouts with one row. K = 300 and 40 take
+        // the AVX2 one-row loop's steps of 32, then one of 8, then (300) a scalar tail.
         ulong seed = 100;
         foreach (var t in new[] { DType.F32, DType.F16, DType.BF16 })
             foreach (var (transA, transB) in new[] { (false, true), (false, false), (true, false), (true, true) })
-                foreach (var (n, k) in new[] { (1, 1), (1001, 577), (70, 16), (67, 31) })
+                foreach (var (n, k) in new[] { (1, 1), (1001, 577), (70, 16), (67, 31), (45, 300), (13, 40) })
                 {
                     var p = new Problem(transA, transB, 1, n, k, t, pad: 2, seed++);
                     CheckAgainstReference(p, false, Gemm.Best);
@@ -213,6 +214,7 @@ public unsafe class GemmTests
                          (false, true, 110, 200, 600, DType.BF16), (true, false, 110, 200, 600, DType.F32),
                          (true, false, 300, 40, 70, DType.F32), (false, true, 1, 3000, 300, DType.BF16),
                          (false, false, 3, 3000, 100, DType.F32),
+                         (false, true, 1, 3001, 300, DType.F32), (false, true, 5, 1001, 77, DType.F32),
                      })
             {
                 var p = new Problem(transA, transB, m, n, k, t, pad: 1, seed++);
