@@ -3,11 +3,13 @@
 // one) it streams B in its own dtype and widens in registers, never packing: packing a B that is
 // used by one row costs more than the product itself (read 2 bytes, write 4, read 4 per weight).
 // The product is bound by memory bandwidth, so how B is read decides the speed (measured on Zen 3,
-// docs/engine-gemm.md): every cache line of B is prefetched PrefetchBytes ahead of its use, and
+// docs/engine-gemm.md):
 //   M = 1: the rows of B are read one at a time, front to back (one sequential stream), with 4
 //     accumulators over k in steps of 32; then k in steps of 8 into the first; the 4 summed
-//     ((s0 + s1) + (s2 + s3), Vector256.Sum), then the k % 8 tail in scalar FMAs.
-//   M ≥ 2: 4 rows of B × 2 rows of A = 8 accumulators + 4 B vectors + 1 A vector (16 ymm). Rows
+//     ((s0 + s1) + (s2 + s3), Vector256.Sum), then the k % 8 tail in scalar FMAs. bf16 weights
+//     are prefetched PrefetchBytes ahead; f32 ones are left to the hardware prefetcher.
+//   M ≥ 2: every cache line of B is prefetched PrefetchBytes ahead of its use.
+//     4 rows of B × 2 rows of A = 8 accumulators + 4 B vectors + 1 A vector (16 ymm). Rows
 //     of A go in pairs, each pair re-reading the current 4 rows of B from L1. A last group of
 //     fewer than 4 rows of B repeats row 0 (same memory, never out of bounds) and drops those
 //     sums. Each element: 8 fp32 lanes over k in steps of 8, the lanes summed (Vector256.Sum),
@@ -23,10 +25,12 @@ namespace Lethe.Tensors.Kernels;
 internal static unsafe class Gemv256
 {
     /// <summary>
-    /// How far ahead of its use each cache line of B is prefetched, in bytes. Measured one thread,
-    /// M = 1, W [49152, 576]: without software prefetch f32 streamed at 0.92–1.0× OpenBLAS sgemv,
-    /// with it 8–24 KB ahead at 1.1–1.25× (flat over that range); bf16 gained most (2.0× → 2.3×).
-    /// The old scheme (one line in two, 4 rows ahead) ran at 0.78–0.82×.
+    /// How far ahead of its use a cache line of B is prefetched, in bytes. Measured one thread,
+    /// W [49152, 576], against OpenBLAS sgemv in one process: reading 4 rows of B at once, f32
+    /// ran at 0.92–1.0× without software prefetch and 1.1–1.25× with it 8–24 KB ahead (flat over
+    /// that range), where the previous scheme (one line in two, 4 rows ahead) ran at 0.78–0.82×.
+    /// Reading one row at a time (M = 1), f32 was fastest without it (1.10–1.30×; 1.0–1.07× with
+    /// it 4–32 KB ahead) while bf16 needed it (1.7× without, 2.2–2.5× with it 4–16 KB ahead).
     /// </summary>
     public const int PrefetchBytes = 16384;
 
@@ -111,8 +115,10 @@ internal static unsafe class Gemv256
                 int k = 0;
                 for (; k + 32 <= K; k += 32)
                 {
-                    // 32 elements: 2 cache lines of f32, 1 of bf16; each prefetched once.
-                    TW.Prefetch(b, o + ahead + k); if (TW.Size == 4) TW.Prefetch(b, o + ahead + k + 16);
+                    // 32 bf16 elements are one cache line. f32 is not prefetched: this one
+                    // sequential stream is what the hardware prefetcher follows best, and the
+                    // extra instructions made it 5-15 % slower (measured, PrefetchBytes).
+                    if (TW.Size == 2) TW.Prefetch(b, o + ahead + k);
                     s0 = Fma.MultiplyAdd(Vector256.Load(a + k), TW.Load8(b, o + k), s0);
                     s1 = Fma.MultiplyAdd(Vector256.Load(a + k + 8), TW.Load8(b, o + k + 8), s1);
                     s2 = Fma.MultiplyAdd(Vector256.Load(a + k + 16), TW.Load8(b, o + k + 16), s2);
