@@ -201,6 +201,30 @@ public unsafe class GemmTests
     }
 
     [Fact]
+    public void AFewRowsGiveEachRowTheBitsItGetsAlone()
+    {
+        // Batch invariance: x·Wᵀ for 5 rows at once equals, bit for bit, each row multiplied alone
+        // (the one-row loop and the few-rows loop must do the same operations per element).
+        foreach (var t in new[] { DType.F32, DType.BF16 })
+        {
+            var p = new Problem(false, true, 5, 67, 300, t, pad: 0, seed: 900);
+            var all = p.Run(false, false, Gemm.Best);
+            fixed (float* a = p.A, bf = p.BF32)
+            fixed (ushort* bh = p.BHalf)
+            {
+                void* b = t == DType.F32 ? bf : bh;
+                var row = new float[p.N];
+                for (int i = 0; i < p.M; i++)
+                    fixed (float* c = row)
+                    {
+                        Gemm.Multiply(false, true, 1, p.N, p.K, a + i * p.Lda, p.Lda, b, t, p.Ldb, c, p.N, false, Gemm.Best);
+                        Assert.True(row.AsSpan().SequenceEqual(all.AsSpan(i * p.Ldc, p.N)), $"{p}: row {i} alone differs");
+                    }
+            }
+        }
+    }
+
+    [Fact]
     public void ResultsAreBitIdenticalForOneAndTwoThreadsAndAcrossRuns()
     {
         int keep = Lethe.Tensors.Engine.Threads;

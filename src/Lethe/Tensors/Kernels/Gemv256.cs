@@ -4,17 +4,16 @@
 // used by one row costs more than the product itself (read 2 bytes, write 4, read 4 per weight).
 // The product is bound by memory bandwidth, so how B is read decides the speed (measured on Zen 3,
 // docs/engine-gemm.md):
-//   M = 1: the rows of B are read one at a time, front to back (one sequential stream), with 4
-//     accumulators over k in steps of 32; then k in steps of 8 into the first; the 4 summed
-//     ((s0 + s1) + (s2 + s3), Vector256.Sum), then the k % 8 tail in scalar FMAs. bf16 weights
-//     are prefetched PrefetchBytes ahead; f32 ones are left to the hardware prefetcher.
+//   M = 1: the rows of B are read one at a time, front to back (one sequential stream). bf16
+//     weights are prefetched PrefetchBytes ahead; f32 ones are left to the hardware prefetcher.
 //   M ≥ 2: every cache line of B is prefetched PrefetchBytes ahead of its use.
 //     4 rows of B × 2 rows of A = 8 accumulators + 4 B vectors + 1 A vector (16 ymm). Rows
 //     of A go in pairs, each pair re-reading the current 4 rows of B from L1. A last group of
 //     fewer than 4 rows of B repeats row 0 (same memory, never out of bounds) and drops those
-//     sums. Each element: 8 fp32 lanes over k in steps of 8, the lanes summed (Vector256.Sum),
-//     then the k % 8 tail in scalar FMAs.
-// Each element is one fixed sequence of operations: results do not depend on the thread count.
+//     sums.
+// Each element, whatever M: 8 fp32 lanes over k in steps of 8 (one FMA chain), the lanes summed
+// (Vector256.Sum), then the k % 8 tail in scalar FMAs. So a row of C does not depend on the thread
+// count nor on M (a batch of 3 sequences gives each the bits it gets alone: BatchInvarianceTests).
 // Other layouts (A·B, Aᵀ·B) and f16 weights take the packed path.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -27,10 +26,11 @@ internal static unsafe class Gemv256
     /// <summary>
     /// How far ahead of its use a cache line of B is prefetched, in bytes. Measured one thread,
     /// W [49152, 576], against OpenBLAS sgemv in one process: reading 4 rows of B at once, f32
-    /// ran at 0.92–1.0× without software prefetch and 1.1–1.25× with it 8–24 KB ahead (flat over
-    /// that range), where the previous scheme (one line in two, 4 rows ahead) ran at 0.78–0.82×.
-    /// Reading one row at a time (M = 1), f32 was fastest without it (1.10–1.30×; 1.0–1.07× with
-    /// it 4–32 KB ahead) while bf16 needed it (1.7× without, 2.2–2.5× with it 4–16 KB ahead).
+    /// ran at 0.92–1.06× without software prefetch and 1.10–1.29× with it 8–24 KB ahead (flat
+    /// over that range), where the previous scheme (one line in two, 4 rows ahead) ran at
+    /// 0.71–0.82×. Reading one row at a time (M = 1), f32 was fastest without it (1.10–1.30×;
+    /// 1.0–1.23× with it 2–32 KB ahead) while bf16 needed it (1.7× without, 2.0–2.5× with it
+    /// 4–16 KB ahead). docs/engine-gemm.md has the runs.
     /// </summary>
     public const int PrefetchBytes = 16384;
 
@@ -111,21 +111,22 @@ internal static unsafe class Gemv256
             for (int j = j0; j < j1; j++)
             {
                 long o = j * ldb;
-                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                // One accumulator, k in steps of 8: the same operations per element as Block, so a
+                // row's result does not depend on how many rows the product has (batch invariance).
+                Vector256<float> s = default;
                 int k = 0;
                 for (; k + 32 <= K; k += 32)
                 {
                     // 32 bf16 elements are one cache line. f32 is not prefetched: this one
-                    // sequential stream is what the hardware prefetcher follows best, and the
-                    // extra instructions made it 5-15 % slower (measured, PrefetchBytes).
+                    // sequential stream is what the hardware prefetcher follows best (see PrefetchBytes).
                     if (TW.Size == 2) TW.Prefetch(b, o + ahead + k);
-                    s0 = Fma.MultiplyAdd(Vector256.Load(a + k), TW.Load8(b, o + k), s0);
-                    s1 = Fma.MultiplyAdd(Vector256.Load(a + k + 8), TW.Load8(b, o + k + 8), s1);
-                    s2 = Fma.MultiplyAdd(Vector256.Load(a + k + 16), TW.Load8(b, o + k + 16), s2);
-                    s3 = Fma.MultiplyAdd(Vector256.Load(a + k + 24), TW.Load8(b, o + k + 24), s3);
+                    s = Fma.MultiplyAdd(Vector256.Load(a + k), TW.Load8(b, o + k), s);
+                    s = Fma.MultiplyAdd(Vector256.Load(a + k + 8), TW.Load8(b, o + k + 8), s);
+                    s = Fma.MultiplyAdd(Vector256.Load(a + k + 16), TW.Load8(b, o + k + 16), s);
+                    s = Fma.MultiplyAdd(Vector256.Load(a + k + 24), TW.Load8(b, o + k + 24), s);
                 }
-                for (; k + 8 <= K; k += 8) s0 = Fma.MultiplyAdd(Vector256.Load(a + k), TW.Load8(b, o + k), s0);
-                float sum = Vector256.Sum((s0 + s1) + (s2 + s3));
+                for (; k + 8 <= K; k += 8) s = Fma.MultiplyAdd(Vector256.Load(a + k), TW.Load8(b, o + k), s);
+                float sum = Vector256.Sum(s);
                 for (; k < K; k++) sum = MathF.FusedMultiplyAdd(a[k], TW.Scalar(b, o + k), sum);
                 c[j] = accumulate ? c[j] + sum : sum;
             }
