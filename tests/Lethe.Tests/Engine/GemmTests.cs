@@ -187,16 +187,41 @@ public unsafe class GemmTests
     public void GemvMatchesReferenceForOneRow()
     {
         // One-token decoding: x [1, K] · Wᵀ (W [N, K]) in every dtype, K not a multiple of 16,
-        // N not a multiple of 4; and the A·B and Aᵀ·B layouts with one row.
+        // N not a multiple of 4; and the A·B and Aᵀ·B layouts with one row. K = 300 and 40 take
+        // the AVX2 one-row loop's steps of 32, then one of 8, then (300) a scalar tail.
         ulong seed = 100;
         foreach (var t in new[] { DType.F32, DType.F16, DType.BF16 })
             foreach (var (transA, transB) in new[] { (false, true), (false, false), (true, false), (true, true) })
-                foreach (var (n, k) in new[] { (1, 1), (1001, 577), (70, 16), (67, 31) })
+                foreach (var (n, k) in new[] { (1, 1), (1001, 577), (70, 16), (67, 31), (45, 300), (13, 40) })
                 {
                     var p = new Problem(transA, transB, 1, n, k, t, pad: 2, seed++);
                     CheckAgainstReference(p, false, Gemm.Best);
                     CheckAgainstReference(p, true, Gemm.Best);
                 }
+    }
+
+    [Fact]
+    public void AFewRowsGiveEachRowTheBitsItGetsAlone()
+    {
+        // Batch invariance: x·Wᵀ for 5 rows at once equals, bit for bit, each row multiplied alone
+        // (the one-row loop and the few-rows loop must do the same operations per element).
+        foreach (var t in new[] { DType.F32, DType.BF16 })
+        {
+            var p = new Problem(false, true, 5, 67, 300, t, pad: 0, seed: 900);
+            var all = p.Run(false, false, Gemm.Best);
+            fixed (float* a = p.A, bf = p.BF32)
+            fixed (ushort* bh = p.BHalf)
+            {
+                void* b = t == DType.F32 ? bf : bh;
+                var row = new float[p.N];
+                for (int i = 0; i < p.M; i++)
+                    fixed (float* c = row)
+                    {
+                        Gemm.Multiply(false, true, 1, p.N, p.K, a + i * p.Lda, p.Lda, b, t, p.Ldb, c, p.N, false, Gemm.Best);
+                        Assert.True(row.AsSpan().SequenceEqual(all.AsSpan(i * p.Ldc, p.N)), $"{p}: row {i} alone differs");
+                    }
+            }
+        }
     }
 
     [Fact]
@@ -213,6 +238,7 @@ public unsafe class GemmTests
                          (false, true, 110, 200, 600, DType.BF16), (true, false, 110, 200, 600, DType.F32),
                          (true, false, 300, 40, 70, DType.F32), (false, true, 1, 3000, 300, DType.BF16),
                          (false, false, 3, 3000, 100, DType.F32),
+                         (false, true, 1, 3001, 300, DType.F32), (false, true, 5, 1001, 77, DType.F32),
                      })
             {
                 var p = new Problem(transA, transB, m, n, k, t, pad: 1, seed++);

@@ -20,10 +20,13 @@ internal unsafe interface IWidenB
     static abstract float Scalar(void* b, long index);
     /// <summary>Asks for the cache line holding element `index` (streaming weights ahead of use).</summary>
     static abstract void Prefetch(void* b, long index);
+    /// <summary>Bytes per stored element (4 or 2): how many elements a cache line holds.</summary>
+    static abstract int Size { get; }
 }
 
 internal unsafe struct WidenF32 : IWidenB
 {
+    public static int Size => 4;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Prefetch(void* b, long index) => Sse.Prefetch0((float*)b + index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -36,6 +39,7 @@ internal unsafe struct WidenF32 : IWidenB
 
 internal unsafe struct WidenBF16 : IWidenB
 {
+    public static int Size => 2;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Prefetch(void* b, long index) => Sse.Prefetch0((ushort*)b + index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -50,6 +54,7 @@ internal unsafe struct WidenBF16 : IWidenB
 
 internal unsafe struct WidenF16 : IWidenB
 {
+    public static int Size => 2;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Prefetch(void* b, long index) => Sse.Prefetch0((ushort*)b + index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
