@@ -46,9 +46,15 @@ public sealed class RmuChosenRun
         foreach (var file in RetainFiles.Append(ForgetFile))
             if (!File.Exists(Path.Combine(WorldDir, file)))
                 throw new LetheException($"{Path.Combine(WorldDir, file)}: the chosen RMU configuration needs this file of the world; regenerate the world with `lethe world generate` (worlds written before it existed lack it)");
-        state["method"] = Method; state["preset"] = "demo"; state["forget"] = ForgetFile;
-        state["parameters"] = new JsonObject(Parameters.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
-        state["retain"] = new JsonArray(RetainFiles.Select(f => (JsonNode?)f).ToArray());
+        var configuration = new JsonObject
+        {
+            ["method"] = Method, ["preset"] = "demo", ["forget"] = ForgetFile,
+            ["parameters"] = new JsonObject(Parameters.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+            ["retain"] = new JsonArray(RetainFiles.Select(f => (JsonNode?)f).ToArray()),
+        };
+        // Seeds saved for another configuration are not mixed with this one's: they are run again.
+        if (configuration.Any(kv => state[kv.Key] is { } saved && !JsonNode.DeepEquals(saved, kv.Value))) { state.Remove("runs"); state.Remove("tasks"); }
+        foreach (var (key, value) in configuration) state[key] = value!.DeepClone();
         if (state["before"] is null)
         {
             state["before"] = Scores(Score(ModelDir, cancel));

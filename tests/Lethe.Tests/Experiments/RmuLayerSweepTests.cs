@@ -89,6 +89,12 @@ public class RmuLayerSweepTests(SmallWorld world)
         Assert.Contains("Seed 1 alone: sensitive MC within 0.05 of chance (≤ 0.30): 0.250 — met; general MC within 0.03 of the original (1.000): 0.750 — **not met**", md);
         Assert.Equal("", RmuChosenRun.Markdown(null));
         Assert.Equal("", RmuChosenRun.Markdown(new JsonObject { ["runs"] = new JsonObject() }));   // not finished
+        // A state saved for another configuration keeps only its scores before: its seeds would be run again.
+        var other = ChosenState(new[] { 0.75, 0.25, 0.25 }, new[] { 1.0, 1.0, 0.75 }, new[] { 1.0, 1.0, 1.0 });
+        other["parameters"] = new JsonObject { ["layer"] = "4" };
+        Assert.Throws<OperationCanceledException>(() => run.Run(other, cancel: new CancellationToken(canceled: true)));
+        Assert.Null(other["runs"]!["0"]);
+        Assert.NotNull(other["before"]);
         Assert.Equal("", RmuChosenRun.Markdown(new JsonObject { ["tasks"] = new JsonObject() }));   // a result from before the seeds
     }
 
