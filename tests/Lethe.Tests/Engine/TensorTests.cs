@@ -28,6 +28,17 @@ public class TensorTests
     }
 
     [Fact]
+    public void AddOfANonContiguousViewIsAClearError()
+    {
+        // Op.Add reads its inputs through pointers split over threads: Check.F32 must refuse a strided view, not let it be read as dense.
+        using var t = Tensor.Zeros(3, 3);
+        using var u = Tensor.Zeros(3, 3);
+        var e = Assert.Throws<LetheException>(() => Lethe.Tensors.Ops.Op.Add(t.Transpose(0, 1), u));
+        Assert.Contains("must be contiguous", e.Message);
+        Assert.Contains("must be contiguous", Assert.Throws<LetheException>(() => Lethe.Tensors.Ops.Op.Add(u, t.Transpose(0, 1))).Message);
+    }
+
+    [Fact]
     public void ReshapeOfNonContiguousViewIsAClearError()
     {
         using var t = Tensor.Zeros(3, 4);
