@@ -100,6 +100,11 @@ public sealed class SkillUnlearning
     public string KsdKey { get; init; } = "last";
 
     private readonly Dictionary<(string, ProbeSplit), IReadOnlyList<string>?> ownAnswers = new();
+    // NA at several p and seeds, and SP, share each forget skill's probe statistics (this model's only).
+    private readonly ProbeStatisticsCache statistics = new();
+
+    /// <summary>Probe statistics collected so far (the rest of the fits reused them).</summary>
+    public int StatisticsCollections => statistics.Collections;
 
     /// <summary>
     /// The model's greedy answers to a skill's probe (or validation) queries, generated as its
@@ -162,6 +167,7 @@ public sealed class SkillUnlearning
         return fitter.Run(new AdapterFitContext
         {
             Model = Model, Tokenizer = Tokenizer, Settings = settings, Seed = method.Seed ?? Seed, Progress = progress, Cancel = cancel,
+            StatisticsCache = statistics,
             Forget = new[] { Read(forgetSkill, ProbeSplit.Probe) },
             Retain = others.Select(s => Read(s, ProbeSplit.Probe)).ToList(),
             ForgetValidation = validation ? Read(forgetSkill, ProbeSplit.Validation) : null,

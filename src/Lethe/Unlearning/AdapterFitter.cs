@@ -310,25 +310,37 @@ public static partial class AdapterFitter
     /// encoded, and each runs once through a fresh collector C (the method's statistic).
     /// </summary>
     private static ForgetRetain<C> ForgetAndRetain<C>(string method, TransformerModel model, Tokenizer tokenizer,
-        IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles, ProbeOptions o, IFitProgress? progress, CancellationToken cancel)
-        where C : IProbeCollector, new()
+        IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles, ProbeOptions o, IFitProgress? progress, CancellationToken cancel,
+        ProbeStatisticsCache? cache = null)
+        where C : class, IProbeCollector, new()
     {
         if (retainFiles.Count == 0) throw LetheException.About($"{method}: retain has no probe files; it needs some", "retain");
         var (forget, retain) = EncodeProbes(forgetFiles, retainFiles, tokenizer, model, o, progress);
-        C onForget = new(), onRetain = new();
-        long forgetTokens = Collect(model, forget.Ids, o, onForget, progress, cancel);
-        long retainTokens = Collect(model, retain.Ids, o, onRetain, progress, cancel);
-        return new ForgetRetain<C>(onForget, onRetain, forgetTokens, retainTokens, forget.Records.Concat(retain.Records).ToList());
+        Collected<C> Run(List<int[]> ids)
+        {
+            Collected<C> Fresh() { C c = new(); return new Collected<C>(c, Collect(model, ids, o, c, progress, cancel)); }
+            if (cache is null) return Fresh();
+            bool fresh = false;
+            var got = cache.GetOrCollect(ids, o.BatchSize, () => { fresh = true; return Fresh(); });
+            if (!fresh) progress?.Advance(got.Tokens); // the bar still reaches its end
+            return got;
+        }
+        var onForget = Run(forget.Ids);
+        var onRetain = Run(retain.Ids);
+        return new ForgetRetain<C>(onForget.Stat, onRetain.Stat, onForget.Tokens, onRetain.Tokens, forget.Records.Concat(retain.Records).ToList());
     }
+
+    /// <summary>A statistic and the real tokens its pass ran (what a cache keeps).</summary>
+    private sealed record Collected<C>(C Stat, long Tokens);
 
     private static JsonNode LayersJson(IReadOnlyList<int>? layers) => layers is null ? "all" : new JsonArray(layers.Select(l => (JsonNode)l).ToArray());
 
     // ---- Neuron Adjust ----
 
     public static UnlearningAdapter FitNeuronAdjust(TransformerModel model, Tokenizer tokenizer, IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles,
-        NeuronAdjustOptions o, IFitProgress? progress = null, CancellationToken cancel = default)
+        NeuronAdjustOptions o, IFitProgress? progress = null, CancellationToken cancel = default, ProbeStatisticsCache? cache = null)
     {
-        var stats = ForgetAndRetain<PreActMoments>("Neuron Adjust", model, tokenizer, forgetFiles, retainFiles, o, progress, cancel);
+        var stats = ForgetAndRetain<PreActMoments>("Neuron Adjust", model, tokenizer, forgetFiles, retainFiles, o, progress, cancel, cache);
         var adjust = Lethe.Unlearning.NeuronAdjust.Select(stats.Forget.PerLayer, stats.Retain.PerLayer, o.Percent, o.Layers, o.Map, o.Seed, o.Draw);
         if (adjust.Neurons.Count == 0)
             throw LetheException.About("Neuron Adjust: nothing to adjust — no neuron is more active on these probes than on the others (Δ = μ_forget − μ_retain > 0); check that forget and retain are not swapped or the same skill", "forget", "retain");
@@ -350,9 +362,9 @@ public static partial class AdapterFitter
     // ---- Selective Pruning ----
 
     public static UnlearningAdapter FitSelectivePruning(TransformerModel model, Tokenizer tokenizer, IReadOnlyList<ProbeFile> forgetFiles, IReadOnlyList<ProbeFile> retainFiles,
-        SelectivePruningOptions o, IFitProgress? progress = null, CancellationToken cancel = default)
+        SelectivePruningOptions o, IFitProgress? progress = null, CancellationToken cancel = default, ProbeStatisticsCache? cache = null)
     {
-        var stats = ForgetAndRetain<CoeffAbsMeans>("Selective Pruning", model, tokenizer, forgetFiles, retainFiles, o, progress, cancel);
+        var stats = ForgetAndRetain<CoeffAbsMeans>("Selective Pruning", model, tokenizer, forgetFiles, retainFiles, o, progress, cancel, cache);
         var pruning = Lethe.Unlearning.SelectivePruning.Select(stats.Forget.PerLayer, stats.Retain.PerLayer, o.Percent, o.Layers);
         var hyper = Common(o);
         hyper["p"] = o.Percent;

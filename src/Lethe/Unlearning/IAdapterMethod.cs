@@ -83,6 +83,8 @@ public sealed class AdapterFitContext
     public ulong Seed { get; init; }
     public IFitProgress? Progress { get; init; }
     public CancellationToken Cancel { get; init; }
+    /// <summary>Probe statistics kept between fits on this model (null: collect every time).</summary>
+    public ProbeStatisticsCache? StatisticsCache { get; init; }
 }
 
 /// <summary>The probe parameters every inference-time method has, and their reading into ProbeOptions.</summary>

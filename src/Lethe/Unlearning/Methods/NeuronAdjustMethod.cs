@@ -36,7 +36,7 @@ public sealed class NeuronAdjustMethod : IAdapterMethod
         {
             Layers = ProbeParameters.LayersOrAll(s, c.Model.Config.NumLayers), Percent = s.Number("p"), Seed = c.Seed,
             Map = Maps[s.Text("map")], Draw = Draws[s.Text("na_draw")],
-        }, s), c.Progress, c.Cancel);
+        }, s), c.Progress, c.Cancel, c.StatisticsCache);
     }
 
     public void Write(IAdapterPayload payload, SafeTensorsWriter w)

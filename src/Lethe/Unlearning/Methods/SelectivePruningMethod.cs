@@ -30,7 +30,7 @@ public sealed class SelectivePruningMethod : IAdapterMethod, IWeightExport
         return AdapterFitter.FitSelectivePruning(c.Model, c.Tokenizer, c.Forget, c.Retain, ProbeParameters.Apply(new SelectivePruningOptions
         {
             Layers = ProbeParameters.LayersOrAll(s, c.Model.Config.NumLayers), Percent = s.Number("p"),
-        }, s), c.Progress, c.Cancel);
+        }, s), c.Progress, c.Cancel, c.StatisticsCache);
     }
 
     public void Write(IAdapterPayload payload, SafeTensorsWriter w)
