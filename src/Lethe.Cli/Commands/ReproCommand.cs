@@ -36,7 +36,7 @@ public static class ReproCommand
         var limit = new Option<int?>("--limit") { Description = "Test items per task (default: the full test splits)" };
         var probeLimit = new Option<int?>("--probe-limit") { Description = "Probe items per skill", DefaultValueFactory = _ => 200 };
         var forget = new Option<string?>("--forget") { Description = $"The skills to forget, comma-separated (default: all of {string.Join(", ", SkillUnlearningGrid.ForgetSkills)})" };
-        var percent = new Option<string?>("--percent") { Description = "Neuron Adjust: percents of MLP neurons adjusted, comma-separated (default 0.5,1.5,3)" };
+        var percent = new Option<string?>("--percent") { Description = "Neuron Adjust: percents of MLP neurons adjusted, comma-separated (default 0.5,1.5,3); per skill as 'math=1.5,10,20;code=3,20,30' (a list without a skill applies to the skills not named)" };
         var draw = UnlearnCommand.NaDrawOption();
         var resume = new Option<bool>("--resume") { Description = "Continue a run: keep the cells already in OUT/skill-unlearning.json" };
         var reportOnly = new Option<bool>("--report-only") { Description = "Only write OUT/skill-unlearning.md from the cells already in OUT/skill-unlearning.json (a partial run included); run nothing" };
@@ -76,11 +76,7 @@ public static class ReproCommand
                 : SkillUnlearningGrid.ForgetSkills.ToList();
             foreach (var s in skills)
                 if (!SkillUnlearningGrid.ForgetSkills.Contains(s)) throw new LetheException($"--forget {s}: not one of {string.Join(", ", SkillUnlearningGrid.ForgetSkills)}");
-            var percents = parse.GetValue(percent) is { } pl
-                ? pl.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(x =>
-                    double.TryParse(x, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && v > 0 && v <= 100 ? v
-                    : throw new LetheException($"--percent: '{x}' is not a percentage in (0, 100]")).ToList()
-                : SkillUnlearningGrid.NaPercents.ToList();
+            var percents = ParsePercents(parse.GetValue(percent), skills);
             var naDraw = UnlearnCommand.ParseNaDraw(parse.GetValue(draw)!);
             var methodKinds = parse.GetValue(methods) is { } ml ? ml.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList() : null;
             var kindOf = new Dictionary<string, string> { ["ksd"] = Unlearning.AdapterMethods.KeySpaceDetection, ["na"] = Unlearning.AdapterMethods.NeuronAdjust, ["prune"] = Unlearning.AdapterMethods.SelectivePruning };
@@ -125,7 +121,7 @@ public static class ReproCommand
                     grid.SetBefore(SkillUnlearning.ItemValues(experiment.Evaluate(null, CliProgress.ForTasks(parse, "before: "), cancel)));
                     grid.Save(jsonPath);
                 }
-                var runs = SkillUnlearningGrid.Runs(skills, percents).Where(r => methodKinds is null || methodKinds.Any(k => kindOf[k] == r.Method.Method)).ToList();
+                var runs = SkillUnlearningGrid.Runs(skills, s => percents[s]).Where(r => methodKinds is null || methodKinds.Any(k => kindOf[k] == r.Method.Method)).ToList();
                 int done = 0;
                 foreach (var (skill, spec) in runs)
                 {
@@ -153,5 +149,44 @@ public static class ReproCommand
             return Task.FromResult(0);
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// --percent: one list for every skill ("0.5,1.5,3"), or lists per skill separated by ';'
+    /// ("math=1.5,10,20;code=3,20,30"); a list without a skill applies to the skills not named, and
+    /// the grid's own 0.5 / 1.5 / 3 % to skills named nowhere. Each list ascending, no repeats.
+    /// </summary>
+    internal static Dictionary<string, IReadOnlyList<double>> ParsePercents(string? text, IReadOnlyList<string> skills)
+    {
+        IReadOnlyList<double> fallback = SkillUnlearningGrid.NaPercents;
+        var named = new Dictionary<string, IReadOnlyList<double>>();
+        static IReadOnlyList<double> List(string group, string list)
+        {
+            var values = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(x =>
+                double.TryParse(x, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && v > 0 && v <= 100 ? v
+                : throw new LetheException($"--percent: '{x}' in '{group}' is not a percentage in (0, 100]")).ToList();
+            if (values.Count == 0) throw new LetheException($"--percent: '{group}' gives no percentages");
+            if (values.Zip(values.Skip(1)).Any(p => p.Second <= p.First))
+                throw new LetheException($"--percent: '{group}' must list its percentages ascending without repeats (the growth check compares each with the next)");
+            return values;
+        }
+        bool sawDefault = false;
+        foreach (var group in (text ?? "").Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = group.IndexOf('=');
+            if (eq < 0)
+            {
+                if (sawDefault) throw new LetheException($"--percent: two lists without a skill ('{group}'); give one, and name the skills that differ (skill=p,p,...)");
+                sawDefault = true;
+                fallback = List(group, group);
+                continue;
+            }
+            string skill = group[..eq].Trim();
+            if (!SkillUnlearningGrid.ForgetSkills.Contains(skill))
+                throw new LetheException($"--percent: '{skill}' in '{group}' is not one of {string.Join(", ", SkillUnlearningGrid.ForgetSkills)}");
+            if (!skills.Contains(skill)) throw new LetheException($"--percent: '{skill}' is not among the skills forgotten in this run (--forget)");
+            if (!named.TryAdd(skill, List(group, group[(eq + 1)..]))) throw new LetheException($"--percent: {skill} is given twice");
+        }
+        return skills.ToDictionary(s => s, s => named.GetValueOrDefault(s) ?? fallback);
     }
 }

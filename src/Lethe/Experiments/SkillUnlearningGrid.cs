@@ -26,14 +26,17 @@ public sealed class SkillUnlearningGrid
     public const int NaSeeds = 3;
 
     /// <summary>Every run, in the order a repro does them: KSD for every skill first (its targets), then NA seed 0 at each p, SP, NA seeds 1 and 2.</summary>
-    public static IEnumerable<(string Forget, MethodSpec Method)> Runs(IReadOnlyList<string> skills, IReadOnlyList<double>? naPercents = null)
+    public static IEnumerable<(string Forget, MethodSpec Method)> Runs(IReadOnlyList<string> skills, IReadOnlyList<double>? naPercents = null) =>
+        Runs(skills, _ => naPercents ?? NaPercents);
+
+    /// <summary>As Runs, with Neuron Adjust's percents chosen per forget skill (as [S1] does: 3 % for math and code, 0.5 % for languages).</summary>
+    public static IEnumerable<(string Forget, MethodSpec Method)> Runs(IReadOnlyList<string> skills, Func<string, IReadOnlyList<double>> naPercentsOf)
     {
-        var ps = naPercents ?? NaPercents;
         foreach (var s in skills) yield return (s, MethodSpec.Ksd);
-        foreach (var s in skills) foreach (var p in ps) yield return (s, MethodSpec.NeuronAdjust(p) with { Seed = 0 });
+        foreach (var s in skills) foreach (var p in naPercentsOf(s)) yield return (s, MethodSpec.NeuronAdjust(p) with { Seed = 0 });
         foreach (var s in skills) yield return (s, MethodSpec.Pruning(1.5));
         for (ulong seed = 1; seed < NaSeeds; seed++)
-            foreach (var s in skills) foreach (var p in ps) yield return (s, MethodSpec.NeuronAdjust(p) with { Seed = seed });
+            foreach (var s in skills) foreach (var p in naPercentsOf(s)) yield return (s, MethodSpec.NeuronAdjust(p) with { Seed = seed });
     }
 
     public const double KsdForgetDropTarget = 0.90, OtherDropLimit = 0.05, OtherDropUpperLimit = 0.10;
@@ -108,12 +111,15 @@ public sealed class SkillUnlearningGrid
     }
 
     /// <summary>
-    /// The Neuron Adjust percents that have cells, ascending (the grid's own 0.5 / 1.5 / 3 % when
-    /// none): a run with other `--percent` values is reported with its own rows.
+    /// The Neuron Adjust percents that have cells (of one forget skill, or of any), ascending (the
+    /// grid's own 0.5 / 1.5 / 3 % when none): a run with other percents, or with percents per
+    /// skill, is reported with its own rows.
     /// </summary>
-    private IReadOnlyList<double> NaPercentsPresent()
+    private IReadOnlyList<double> NaPercentsPresent(string? forget = null)
     {
-        var present = Cells.Select(kv => kv.Value?["method"]?.GetValue<string>()).OfType<string>()
+        var present = Cells.Select(kv => kv.Value as JsonObject).OfType<JsonObject>()
+            .Where(c => forget is null || (string?)c["forget"] == forget)
+            .Select(c => c["method"]?.GetValue<string>()).OfType<string>()
             .Where(k => k.StartsWith("na-", StringComparison.Ordinal))
             .Select(k => double.TryParse(k[3..], NumberStyles.Float, CultureInfo.InvariantCulture, out var p) ? p : double.NaN)
             .Where(double.IsFinite).Distinct().Order().ToList();
@@ -121,8 +127,8 @@ public sealed class SkillUnlearningGrid
     }
 
     /// <summary>The table's rows per forget skill: Neuron Adjust at each percent present, Selective Pruning, KSD.</summary>
-    private IEnumerable<MethodSpec> RowMethods() =>
-        NaPercentsPresent().Select(p => MethodSpec.NeuronAdjust(p)).Append(MethodSpec.Pruning(1.5)).Append(MethodSpec.Ksd);
+    private IEnumerable<MethodSpec> RowMethods(string forget) =>
+        NaPercentsPresent(forget).Select(p => MethodSpec.NeuronAdjust(p)).Append(MethodSpec.Pruning(1.5)).Append(MethodSpec.Ksd);
 
     /// <summary>The cells of one table row: one, or one per NA seed present.</summary>
     private List<JsonObject> RowCells(string forget, MethodSpec m) =>
@@ -203,7 +209,7 @@ public sealed class SkillUnlearningGrid
         var na = new JsonArray();
         foreach (var forget in ForgetSkills)
         {
-            var rows = NaPercentsPresent().Select(p => (p, m: MethodSpec.NeuronAdjust(p))).Select(x => (x.p, rel: Relative(forget, x.m), iv: Intervals(forget, x.m), spread: SeedSpread(forget, x.m)))
+            var rows = NaPercentsPresent(forget).Select(p => (p, m: MethodSpec.NeuronAdjust(p))).Select(x => (x.p, rel: Relative(forget, x.m), iv: Intervals(forget, x.m), spread: SeedSpread(forget, x.m)))
                 .Where(x => x.rel is not null).ToList();
             if (rows.Count < 2) continue;
             // Strictly growing beyond the interval: each larger p's relative score lies below the smaller p's interval.
@@ -257,9 +263,8 @@ public sealed class SkillUnlearningGrid
         }
         sb.AppendLine("| forget | method | " + string.Join(" | ", Columns.Select(Short)) + " |");
         sb.AppendLine("|---|---|" + string.Concat(Columns.Select(_ => "---:|")));
-        var methods = RowMethods().ToList();
         foreach (var forget in ForgetSkills)
-            foreach (var m in methods)
+            foreach (var m in RowMethods(forget))
             {
                 if (Relative(forget, m) is not { } rel) continue;
                 var iv = Intervals(forget, m)!;
@@ -291,12 +296,13 @@ public sealed class SkillUnlearningGrid
         sb.AppendLine();
         sb.AppendLine("Neuron Adjust: forgetting should grow with p beyond the interval (each larger p's relative score below the smaller p's interval).");
         sb.AppendLine();
-        sb.AppendLine("| forget | drop at p = " + string.Join(" / ", NaPercentsPresent().Select(P)) + " % | grows with p |");
-        sb.AppendLine("|---|---|---|");
+        sb.AppendLine("| forget | p | drop | grows with p |");
+        sb.AppendLine("|---|---|---|---|");
         foreach (var row in (JsonArray)t["neuron_adjust"]!)
         {
-            var drops = ((JsonObject)row!["drops"]!).Select(kv => Pct((double?)kv.Value ?? double.NaN) + " %");
-            sb.AppendLine($"| {Short((string)row["forget"]!)} | {string.Join(" / ", drops)} | {((bool)row["grows_with_p"]! ? "yes" : "**no**")} |");
+            var drops = (JsonObject)row!["drops"]!;
+            sb.AppendLine($"| {Short((string)row["forget"]!)} | {string.Join(" / ", drops.Select(kv => kv.Key))} % | {string.Join(" / ", drops.Select(kv => Pct((double?)kv.Value ?? double.NaN) + " %"))} | " +
+                          $"{((bool)row["grows_with_p"]! ? "yes" : "**no**")} |");
         }
         SweepSection(sb);
         return sb.ToString();

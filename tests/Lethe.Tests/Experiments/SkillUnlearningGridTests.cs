@@ -70,9 +70,30 @@ public class SkillUnlearningGridTests
         Assert.Contains("| math | NA 10 % (1 seed) | **61**<br>", md);
         Assert.Contains("| math | NA 30 % (1 seed) | **6**<br>", md);
         Assert.DoesNotContain("NA 3 %", md);
-        Assert.Contains("drop at p = 10 / 30 %", md);
+        Assert.Contains("| math | 10 / 30 % | 39 % / 94 % | yes |", md);
         var na = grid.Targets()["neuron_adjust"]!.AsArray().Single()!;
         Assert.True((bool)na["grows_with_p"]!);
+    }
+
+    [Fact]
+    public void PercentsPerSkillAreRunAndReportedPerSkill()
+    {
+        var percents = new Dictionary<string, double[]> { ["math"] = new[] { 1.5, 10 }, ["comprehension.en"] = new[] { 20.0, 30, 40 } };
+        var runs = SkillUnlearningGrid.Runs(percents.Keys.ToList(), s => percents[s]).Where(r => r.Method.Method == "neuron-adjust").ToList();
+        Assert.Equal(SkillUnlearningGrid.NaSeeds * 5, runs.Count);
+        Assert.All(runs, r => Assert.Contains(r.Method.Percent, percents[r.Forget]));
+        Assert.All(runs.Take(5), r => Assert.Equal(0UL, r.Method.Seed)); // seed 0 of every skill first
+
+        var grid = new SkillUnlearningGrid("m", "w", null, 200);
+        grid.SetBefore(Items(0.8));
+        foreach (var (skill, p, f) in new[] { ("math", 1.5, 0.7), ("math", 10.0, 0.3), ("comprehension.en", 20.0, 0.75), ("comprehension.en", 30.0, 0.4), ("comprehension.en", 40.0, 0.39) })
+            grid.SetCell(skill, MethodSpec.NeuronAdjust(p) with { Seed = 0 }, Items(0.8, skill, f), new JsonObject(), 1);
+        string md = grid.Markdown("x");
+        Assert.Contains("| math | NA 10 % (1 seed) |", md);
+        Assert.DoesNotContain("| math | NA 20 %", md);
+        Assert.DoesNotContain("| en | NA 1.5 %", md);
+        Assert.Contains("| math | 1.5 / 10 % | 12 % / 62 % | yes |", md);
+        Assert.Contains("| en | 20 / 30 / 40 % | 6 % / 50 % / 51 % | **no** |", md); // 40 % is not below 30 %'s interval
     }
 
     [Fact]
