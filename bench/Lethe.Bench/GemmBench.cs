@@ -59,6 +59,7 @@ public static unsafe class GemmBench
         GemmBlocking.MC = options.Int("mc", GemmBlocking.MC);
         GemmBlocking.NC = options.Int("nc", GemmBlocking.NC);
         GemmProfile.Enabled = options.Has("profile");
+        if (options.Get("pack-a-once") is string packOnce) GemmBlocking.PackAOnceFloats = long.Parse(packOnce, System.Globalization.CultureInfo.InvariantCulture);
         if (options.Get("shared-pack-min") is string sharedMin) GemmBlocking.SharedPackMinFloats = long.Parse(sharedMin, System.Globalization.CultureInfo.InvariantCulture);
 
         // Every line names the CPU: figures from different machines must never be mixed up.

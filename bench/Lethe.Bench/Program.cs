@@ -8,7 +8,7 @@ public static class Program
 {
     private static readonly Dictionary<string, (string Help, Func<string[], int> Run)> Suites = new()
     {
-        ["gemm"] = ("fp32 GEMM (f32/bf16 weights) vs OpenBLAS cblas_sgemm: gemm [--threads N] [--reps R] [--case SUBSTRING] [--extra] [--clock wall|cpu] [--settle-ms MS] [--kc K --mc M --nc N] [--profile] [--no-peer] [--shared-pack-min FLOATS]", GemmBench.Run),
+        ["gemm"] = ("fp32 GEMM (f32/bf16 weights) vs OpenBLAS cblas_sgemm: gemm [--threads N] [--reps R] [--case SUBSTRING] [--extra] [--clock wall|cpu] [--settle-ms MS] [--kc K --mc M --nc N] [--profile] [--no-peer] [--shared-pack-min FLOATS] [--pack-a-once FLOATS]", GemmBench.Run),
         ["engine-for"] = ("how late Engine.For's second thread starts (after pauses, back to back): engine-for [--reps R] [--work-ms MS]", EngineForBench.Run),
         ["gemm-kernel"] = ("GEMM micro-kernel and packing in isolation, one thread (tuning): gemm-kernel [--reps R] [--clock cpu|wall]", GemmKernelBench.Run),
         ["model"] = ("SmolLM-135M-shaped model: forward, train step, decode vs PyTorch fp32: model [--threads N] [--reps R] [--case forward|train|decode|decode-ab] [--model DIR] [--no-peer] [--profile (train: thread CPU per op, forward/backward, to stderr; decode-ab: time in the Linear products vs the rest)]; decode also with q8_0 weights", ModelBench.Run),

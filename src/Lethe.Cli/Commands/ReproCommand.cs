@@ -33,7 +33,10 @@ public static class ReproCommand
         var output = new Option<string>("--out") { Description = "Folder for skill-unlearning.md and .json (e.g. docs/results)", Required = true };
         var model = new Argument<string?>("MODEL") { Description = $"Model folder (default: the shipped {ShippedModel.RelativePath})", Arity = ArgumentArity.ZeroOrOne };
         var world = new Option<string?>("--world") { Description = "A world folder (default: the full demo world, seed 1, generated into a temporary folder)" };
-        var limit = new Option<int?>("--limit") { Description = "Test items per task (default: the full test splits)" };
+        var limit = new Option<int?>("--limit") { Description = "Items scored per task (default: the whole test or validation split)" };
+        var split = new Option<string>("--split") { Description = "Score on the tasks' test splits, or on their validation splits (to choose settings, such as NA's p, without test scores)", DefaultValueFactory = _ => "test" };
+        split.AcceptOnlyFromAmong("test", "validation");
+        var naSeeds = new Option<int>("--na-seeds") { Description = "Neuron Adjust: seeds of its random draws per cell, averaged", DefaultValueFactory = _ => SkillUnlearningGrid.NaSeeds };
         var probeLimit = new Option<int?>("--probe-limit") { Description = "Probe items per skill", DefaultValueFactory = _ => 200 };
         var forget = new Option<string?>("--forget") { Description = $"The skills to forget, comma-separated (default: all of {string.Join(", ", SkillUnlearningGrid.ForgetSkills)})" };
         var percent = new Option<string?>("--percent") { Description = "Neuron Adjust: percents of MLP neurons adjusted, comma-separated (default 0.5,1.5,3); per skill as 'math=1.5,10,20;code=3,20,30' (a list without a skill applies to the skills not named)" };
@@ -49,7 +52,7 @@ public static class ReproCommand
         };
         ksdKey.AcceptOnlyFromAmong("last", "mean", "either");
         var cmd = new Command("skill-unlearning", "Li, Sun & Weng (NAACL 2025): NA at 0.5/1.5/3 %, Selective Pruning and KSD, forgetting math, code and each language in turn")
-            { model, output, world, limit, probeLimit, forget, percent, draw, resume, reportOnly, batch, methods, ksdKey };
+            { model, output, world, limit, split, probeLimit, forget, percent, draw, naSeeds, resume, reportOnly, batch, methods, ksdKey };
         var force = CliChecks.Force();
         cmd.Add(force);
         var allowCode = new Option<bool>("--allow-code-execution") { Description = "Run the code task of a --world that is not Lethe's own generated world (its test code runs in the sandbox)" };
@@ -63,7 +66,7 @@ public static class ReproCommand
             string modelDir = parse.GetValue(model) ?? ShippedModel.Find();
             // A given world's code task runs that file's test code: as in `eval`, only Lethe's own generated world runs without an opt-in.
             if (parse.GetValue(world) is { } givenWorld && !parse.GetValue(allowCode)
-                && Path.Combine(givenWorld, "code", "test.jsonl") is var codeFile && File.Exists(codeFile) && !Lethe.Data.World.WorldCode.IsGenerated(codeFile))
+                && Path.Combine(givenWorld, "code", parse.GetValue(split) == "validation" ? "validation.jsonl" : "test.jsonl") is var codeFile && File.Exists(codeFile) && !Lethe.Data.World.WorldCode.IsGenerated(codeFile))
                 throw new LetheException($"{codeFile}: the code task runs this file's test_setup_code and test_list as programs, and it is not Lethe's own demo world; pass --allow-code-execution to run it (in the sandbox)");
             // OUT may hold other files (docs/results does): repro owns only its two files there. One run at a time per folder.
             var policy = CliChecks.Outputs(parse, "repro skill-unlearning", force).Inputs(modelDir, parse.GetValue(world));
@@ -83,9 +86,12 @@ public static class ReproCommand
             foreach (var k in methodKinds ?? new List<string>())
                 if (!kindOf.ContainsKey(k)) throw new LetheException($"--methods {k}: not one of ksd, na, prune");
             string key = parse.GetValue(ksdKey)!;
-            string command = "lethe repro skill-unlearning --out " + parse.GetValue(output) +
+            bool onValidation = parse.GetValue(split) == "validation";
+            int seeds = parse.GetValue(naSeeds);
+            if (seeds is < 1 or > 100) throw new LetheException($"--na-seeds: {seeds} is not a number of seeds from 1 to 100");
+            string command = "lethe repro skill-unlearning --out " + parse.GetValue(output) + (onValidation ? " --split validation" : "") + (seeds != SkillUnlearningGrid.NaSeeds ? $" --na-seeds {seeds}" : "") +
                 (parse.GetValue(limit) is int l ? $" --limit {l}" : "") + (parse.GetValue(probeLimit) is int pl2 && pl2 != 200 ? $" --probe-limit {pl2}" : "") +
-                (parse.GetValue(percent) is { } pp ? $" --percent {pp}" : "") + (naDraw == Unlearning.NeuronAdjustDraw.Shared ? " --na-draw shared" : "") +
+                (parse.GetValue(percent) is { } pp ? $" --percent {(pp.Contains(';') ? $"'{pp}'" : pp)}" : "") + (naDraw == Unlearning.NeuronAdjustDraw.Shared ? " --na-draw shared" : "") +
                 (parse.GetValue(forget) is { } fl ? $" --forget {fl}" : "") + (methodKinds is not null ? $" --methods {string.Join(",", methodKinds)}" : "") + (key != "last" ? $" --ksd-key {key}" : "");
             if (parse.GetValue(reportOnly))
             {
@@ -111,9 +117,11 @@ public static class ReproCommand
                 var experiment = new SkillUnlearning(m, Tokenizer.Load(modelDir), modelName, worldDir)
                 {
                     TestLimit = parse.GetValue(limit), ProbeLimit = parse.GetValue(probeLimit), BatchSize = parse.GetValue(batch),
-                    Seed = parse.GetValue(LetheCli.Seed) ?? 0, TaskNames = SkillUnlearningGrid.Columns, KsdKey = key,
+                    Seed = parse.GetValue(LetheCli.Seed) ?? 0, TaskNames = SkillUnlearningGrid.Columns, KsdKey = key, ScoreOnValidation = onValidation,
                 };
-                var grid = SkillUnlearningGrid.Load(jsonPath) ?? new SkillUnlearningGrid(modelName, parse.GetValue(world) ?? "demo world (full, seed 1)", experiment.TestLimit, experiment.ProbeLimit);
+                var grid = SkillUnlearningGrid.Load(jsonPath) ?? new SkillUnlearningGrid(modelName, parse.GetValue(world) ?? "demo world (full, seed 1)", experiment.TestLimit, experiment.ProbeLimit, onValidation);
+                if (grid.Split != parse.GetValue(split))
+                    throw new LetheException($"{jsonPath} was scored on the {grid.Split} splits; resume with --split {grid.Split} or start a new --out");
                 if (grid.TestLimit != experiment.TestLimit || grid.ProbeLimit != experiment.ProbeLimit)
                     throw new LetheException($"{jsonPath} was made with --limit {grid.TestLimit?.ToString() ?? "none"} --probe-limit {grid.ProbeLimit?.ToString() ?? "none"}; resume with the same settings or start a new --out");
                 if (grid.Before is null)
@@ -121,7 +129,7 @@ public static class ReproCommand
                     grid.SetBefore(SkillUnlearning.ItemValues(experiment.Evaluate(null, CliProgress.ForTasks(parse, "before: "), cancel)));
                     grid.Save(jsonPath);
                 }
-                var runs = SkillUnlearningGrid.Runs(skills, s => percents[s]).Where(r => methodKinds is null || methodKinds.Any(k => kindOf[k] == r.Method.Method)).ToList();
+                var runs = SkillUnlearningGrid.Runs(skills, s => percents[s], seeds).Where(r => methodKinds is null || methodKinds.Any(k => kindOf[k] == r.Method.Method)).ToList();
                 int done = 0;
                 foreach (var (skill, spec) in runs)
                 {

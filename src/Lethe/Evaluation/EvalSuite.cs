@@ -51,14 +51,19 @@ public static class EvalSuite
         name is "math" or "code" or "comprehension" or "general_mc" or "sensitive_mc" or "concept_qa" or "perplexity"
         || (name.StartsWith("comprehension.", StringComparison.Ordinal) && name.Length > 14 && name[14..].All(char.IsAsciiLetterLower));
 
-    /// <summary>The demo suite's (name, path) pairs found under dataDir; missing files are reported through onMissing and left out.</summary>
-    public static List<(string Name, string Path)> DemoTasks(string dataDir, Action<string>? onMissing = null)
+    /// <summary>
+    /// The demo suite's (name, path) pairs found under dataDir; missing files are reported through
+    /// onMissing and left out. validation: each task's validation split instead of its test split
+    /// (validation.jsonl, sensitive/mc_validation.jsonl), for choices that must not see test scores;
+    /// tasks without one (concept QA, perplexity) are then missing.
+    /// </summary>
+    public static List<(string Name, string Path)> DemoTasks(string dataDir, Action<string>? onMissing = null, bool validation = false)
     {
         if (!Directory.Exists(dataDir)) throw LetheException.About($"{dataDir}: world folder not found; generate one with `lethe world generate` or point world_dir at one", "world_dir");
         var found = new List<(string, string)>();
         foreach (var (name, relative) in DemoLayout)
         {
-            string path = Path.Combine(dataDir, relative);
+            string path = Path.Combine(dataDir, validation ? ValidationSplitOf(relative) : relative);
             if (File.Exists(path)) found.Add((name, path));
             else onMissing?.Invoke($"{name}: {path} not found, skipped");
         }
@@ -96,12 +101,20 @@ public static class EvalSuite
         }
     }
 
-    /// <summary>The train split beside a test file: "test" → "train" in the file name, else "test" → "dev".</summary>
+    /// <summary>A demo-layout test file's validation file: the last "test" in its name → "validation".</summary>
+    private static string ValidationSplitOf(string relative)
+    {
+        int at = relative.LastIndexOf("test", StringComparison.Ordinal);
+        return relative[..at] + "validation" + relative[(at + 4)..];
+    }
+
+    /// <summary>The train split beside a test (or validation) file: "test" → "train" in the file name, else "test" → "dev".</summary>
     public static string TrainSplitOf(string testPath)
     {
         string dir = Path.GetDirectoryName(Path.GetFullPath(testPath))!, file = Path.GetFileName(testPath);
-        int at = file.LastIndexOf("test", StringComparison.OrdinalIgnoreCase);
-        var candidates = at < 0 ? new List<string>() : new[] { "train", "dev" }.Select(s => Path.Combine(dir, file[..at] + s + file[(at + 4)..])).ToList();
+        string split = file.Contains("validation", StringComparison.OrdinalIgnoreCase) ? "validation" : "test";
+        int at = file.LastIndexOf(split, StringComparison.OrdinalIgnoreCase);
+        var candidates = at < 0 ? new List<string>() : new[] { "train", "dev" }.Select(s => Path.Combine(dir, file[..at] + s + file[(at + split.Length)..])).ToList();
         foreach (var c in candidates) if (File.Exists(c)) return c;
         throw LetheException.About($"{testPath}: shots needs a train split beside the test file" +
             (candidates.Count > 0 ? $" (looked for {string.Join(" and ", candidates)})" : " (its name has no \"test\" to replace)") + "; use no shots or add the file", "shots");

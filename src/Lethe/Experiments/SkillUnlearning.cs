@@ -79,9 +79,11 @@ public sealed class SkillUnlearning
     public PythonRunOptions Python { get; init; } = new();
     /// <summary>Evaluate only these tasks of the demo suite (null: all).</summary>
     public IReadOnlyList<string>? TaskNames { get; init; }
+    /// <summary>Score on the tasks' validation splits instead of their test splits (to choose settings without test scores).</summary>
+    public bool ScoreOnValidation { get; init; }
 
     /// <summary>The demo suite's tasks found in the world folder, built once.</summary>
-    public IReadOnlyList<EvalTask> Tasks => tasks ??= EvalSuite.DemoTasks(WorldDir)
+    public IReadOnlyList<EvalTask> Tasks => tasks ??= EvalSuite.DemoTasks(WorldDir, validation: ScoreOnValidation)
         .Where(t => TaskNames is null || TaskNames.Contains(t.Name))
         .Select(t => EvalSuite.CreateTask(t.Name, t.Path, new TaskSettings { Limit = TestLimit, Python = Python }, runner)).ToList();
 

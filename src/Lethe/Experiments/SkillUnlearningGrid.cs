@@ -30,12 +30,12 @@ public sealed class SkillUnlearningGrid
         Runs(skills, _ => naPercents ?? NaPercents);
 
     /// <summary>As Runs, with Neuron Adjust's percents chosen per forget skill (as [S1] does: 3 % for math and code, 0.5 % for languages).</summary>
-    public static IEnumerable<(string Forget, MethodSpec Method)> Runs(IReadOnlyList<string> skills, Func<string, IReadOnlyList<double>> naPercentsOf)
+    public static IEnumerable<(string Forget, MethodSpec Method)> Runs(IReadOnlyList<string> skills, Func<string, IReadOnlyList<double>> naPercentsOf, int naSeeds = NaSeeds)
     {
         foreach (var s in skills) yield return (s, MethodSpec.Ksd);
         foreach (var s in skills) foreach (var p in naPercentsOf(s)) yield return (s, MethodSpec.NeuronAdjust(p) with { Seed = 0 });
         foreach (var s in skills) yield return (s, MethodSpec.Pruning(1.5));
-        for (ulong seed = 1; seed < NaSeeds; seed++)
+        for (ulong seed = 1; seed < (ulong)naSeeds; seed++)
             foreach (var s in skills) foreach (var p in naPercentsOf(s)) yield return (s, MethodSpec.NeuronAdjust(p) with { Seed = seed });
     }
 
@@ -43,10 +43,12 @@ public sealed class SkillUnlearningGrid
 
     private readonly JsonObject doc;
 
-    public SkillUnlearningGrid(string model, string world, int? testLimit, int? probeLimit)
+    /// <param name="validation">Scored on the tasks' validation splits (a sweep that chooses settings), not their test splits.</param>
+    public SkillUnlearningGrid(string model, string world, int? testLimit, int? probeLimit, bool validation = false)
     {
         doc = new JsonObject
         {
+            ["split"] = validation ? "validation" : "test",
             ["experiment"] = "skill-unlearning", ["paper"] = "Li, Sun, Weng. Effective Skill Unlearning through Intervention and Abstention. NAACL 2025 (arXiv 2503.21730)",
             ["model"] = model, ["world"] = world, ["test_limit"] = testLimit, ["probe_limit"] = probeLimit,
             ["scores"] = "per task: the fraction of items right (multiple choice: cloze accuracy); intervals: 95 % paired bootstrap over items, 1000 resamples, seed 0",
@@ -75,6 +77,8 @@ public sealed class SkillUnlearningGrid
     public string Model => (string)doc["model"]!;
     public int? TestLimit => (int?)doc["test_limit"];
     public int? ProbeLimit => (int?)doc["probe_limit"];
+    /// <summary>The split the cells were scored on: test, or validation (files from before the field: test).</summary>
+    public string Split => (string?)doc["split"] ?? "test";
 
     private static string Bits(double[] v) => new(v.Select(x => x == 1 ? '1' : x == 0 ? '0' : throw new LetheException("grid items must be 0 or 1")).ToArray());
     private static double[] Unbits(string s) => s.Select(c => c == '1' ? 1.0 : 0.0).ToArray();
@@ -250,10 +254,12 @@ public sealed class SkillUnlearningGrid
         sb.AppendLine("Reproduction of the main table of Li, Sun & Weng, *Effective Skill Unlearning through Intervention and Abstention* (NAACL 2025)");
         sb.AppendLine("on Lethe's demo world — a laboratory result on a small model (below), not a claim about large models.");
         sb.AppendLine();
-        sb.AppendLine($"- Model: `{Model}`; test items per task: {(TestLimit?.ToString(CultureInfo.InvariantCulture) ?? "all (the full test splits)")}; probe items per skill: {(ProbeLimit?.ToString(CultureInfo.InvariantCulture) ?? "all")}.");
-        sb.AppendLine("- Splits: methods are fitted on each skill's probe split (the forgotten skill's against every other skill's); KSD's layers (and, when both keys were swept, its key) are chosen on the validation split; the test split only scores.");
+        sb.AppendLine($"- Model: `{Model}`; {Split} items per task: {(TestLimit?.ToString(CultureInfo.InvariantCulture) ?? $"all (the full {Split} splits)")}; probe items per skill: {(ProbeLimit?.ToString(CultureInfo.InvariantCulture) ?? "all")}.");
+        sb.AppendLine(Split == "validation"
+            ? "- Splits: **scored on the validation splits** (a sweep to choose settings by; no test score was used): methods are fitted on each skill's probe split (the forgotten skill's against every other skill's)."
+            : "- Splits: methods are fitted on each skill's probe split (the forgotten skill's against every other skill's); KSD's layers (and, when both keys were swept, its key) are chosen on the validation split; the test split only scores.");
         sb.AppendLine("- Cells: relative performance = score after / score before, in %, with its 95 % paired bootstrap interval over items (1,000 resamples, seeded) below. Columns en…hi are reading comprehension per language; general_mc is cloze accuracy.");
-        sb.AppendLine($"- Neuron Adjust: the mean over {NaSeeds} seeds of its draws (the interval is over items of the seed-averaged results; the seeds' range is in the JSON).");
+        sb.AppendLine("- Neuron Adjust: the mean over its seeds' draws (the count is in each row; the interval is over items of the seed-averaged results; the seeds' range is in the JSON).");
         sb.AppendLine($"- Produced by `{command}`.");
         sb.AppendLine();
         if (Before is { } before)

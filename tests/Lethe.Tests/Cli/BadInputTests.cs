@@ -142,6 +142,7 @@ public sealed class BadInputTests(BadInputWorkspace w) : IClassFixture<BadInputW
         new("output: vectors --json over the tokenizer", w => A("vectors", w.Model, "--layer", "0", "--dim", "0", "--json", w.P("model/tokenizer.json")), "already exists inside the input folder"),
         new("output: repro rmu into the model folder", w => A("repro", "rmu", w.Model, "--out", w.P("model-link")), "is an input"),
         new("output: repro dissection into the model folder", w => A("repro", "dissection", w.Model, "--out", w.P("model-link")), "is an input"),
+        new("na-seeds: repro with no seeds", w => A("repro", "skill-unlearning", w.Model, "--out", w.P("repro-pct"), "--na-seeds", "0"), "--na-seeds"),
         new("percent: repro percents not ascending", w => A("repro", "skill-unlearning", w.Model, "--out", w.P("repro-pct"), "--percent", "math=3,1"), "ascending"),
         new("percent: repro with two lists without a skill", w => A("repro", "skill-unlearning", w.Model, "--out", w.P("repro-pct"), "--percent", "1,2;3,4"), "two lists without a skill"),
         new("percent: repro percents for an unknown skill", w => A("repro", "skill-unlearning", w.Model, "--out", w.P("repro-pct"), "--percent", "chess=1,2"), "'chess'"),

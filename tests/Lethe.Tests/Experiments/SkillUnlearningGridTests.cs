@@ -97,6 +97,28 @@ public class SkillUnlearningGridTests
     }
 
     [Fact]
+    public void OneSeedRunsOnlySeedZeroAndAValidationGridSaysSo()
+    {
+        var runs = SkillUnlearningGrid.Runs(new[] { "math" }, _ => new[] { 5.0, 10 }, naSeeds: 1).Where(r => r.Method.Method == "neuron-adjust").ToList();
+        Assert.Equal(new ulong?[] { 0, 0 }, runs.Select(r => r.Method.Seed));
+
+        string path = Path.Combine(Path.GetTempPath(), $"lethe-grid-{Guid.NewGuid():N}.json");
+        try
+        {
+            var grid = new SkillUnlearningGrid("m", "w", null, 200, validation: true);
+            grid.SetBefore(Items(0.8, n: 40));
+            grid.Save(path);
+            var again = SkillUnlearningGrid.Load(path)!;
+            Assert.Equal("validation", again.Split);
+            string md = again.Markdown("x");
+            Assert.Contains("validation items per task: all (the full validation splits)", md);
+            Assert.Contains("scored on the validation splits", md);
+            Assert.Equal("test", new SkillUnlearningGrid("m", "w", null, 200).Split);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
     public void KsdCellsRunFirstAndEveryCellOnce()
     {
         var runs = SkillUnlearningGrid.Runs(SkillUnlearningGrid.ForgetSkills).ToList();
