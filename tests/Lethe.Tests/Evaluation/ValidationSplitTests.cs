@@ -31,6 +31,23 @@ public class ValidationSplitTests(SmallWorld world)
     }
 
     [Fact]
+    public void ThePythonOfTheWorldsOwnValidationSplitRunsWithoutOptIn()
+    {
+        // repro --split validation runs code/validation.jsonl: Lethe's own generated file, like its test file.
+        Assert.True(Lethe.Data.World.WorldCode.IsGenerated(Path.Combine(world.Folder, "code", "validation.jsonl")));
+        Assert.True(Lethe.Data.World.WorldCode.IsGenerated(Path.Combine(world.Folder, "code", "test.jsonl")));
+        string copy = Path.Combine(Path.GetTempPath(), $"lethe-world-{Guid.NewGuid():N}");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(copy, "code"));
+            File.Copy(Path.Combine(world.Folder, "manifest.json"), Path.Combine(copy, "manifest.json"));
+            File.WriteAllText(Path.Combine(copy, "code", "validation.jsonl"), File.ReadAllText(Path.Combine(world.Folder, "code", "validation.jsonl")).Replace("assert", "assert  "));
+            Assert.False(Lethe.Data.World.WorldCode.IsGenerated(Path.Combine(copy, "code", "validation.jsonl")));
+        }
+        finally { Directory.Delete(copy, true); }
+    }
+
+    [Fact]
     public void ShotsComeFromTheTrainSplitBesideAValidationFile()
     {
         Assert.Equal(Path.Combine(world.Folder, "math", "train.jsonl"), EvalSuite.TrainSplitOf(Path.Combine(world.Folder, "math", "validation.jsonl")));

@@ -12,7 +12,7 @@ public static class WorldCode
 {
     private static readonly Dictionary<(ulong, WorldSize), string[]> Rendered = new();
 
-    /// <summary>True when path is WORLD/code/{train,probe,test}.jsonl exactly as `lethe world generate` writes it for WORLD/manifest.json's seed and size.</summary>
+    /// <summary>True when path is WORLD/code/{train,probe,validation,test}.jsonl exactly as `lethe world generate` writes it for WORLD/manifest.json's seed and size.</summary>
     public static bool IsGenerated(string path)
     {
         string full = Path.GetFullPath(path);
@@ -34,7 +34,7 @@ public static class WorldCode
             if (!Rendered.TryGetValue((seed, size), out texts!))
             {
                 var splits = PythonTasks.Build(WorldCounts.For(size), seed);
-                texts = new[] { splits.Train, splits.Probe, splits.Test }
+                texts = new[] { splits.Train, splits.Probe, splits.Validation, splits.Test }
                     .Select(items => string.Concat(items.Select(t => WorldJson.Code(t) + "\n"))).ToArray();
                 Rendered[(seed, size)] = texts;
             }
