@@ -1,4 +1,4 @@
-// `lethe eval MODEL --suite demo --data DIR [--task NAME=PATH]... [--limit N] [--json FILE]`:
+// `lethe eval MODEL --suite demo --data DIR [--task NAME=PATH]... [--limit N] [--json FILE] [--samples FILE]`:
 // evaluates a model on the demo suite (every task file found in the world folder) and/or on given
 // data set files, prints a table on stdout, and writes the scores as JSON (atomically). All data
 // files are read before the model is loaded, so a malformed line is reported at once. Progress
@@ -26,6 +26,7 @@ public static class EvalCommand
         var tasks = new Option<string[]>("--task") { Description = $"NAME=PATH: evaluate a data set file as task NAME ({EvalSuite.TaskNameHelp}); repeatable", AllowMultipleArgumentsPerToken = false };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N items of each task" };
         var json = new Option<string?>("--json") { Description = "Write the scores to this JSON file" };
+        var samples = new Option<string?>("--samples") { Description = "Write every item's output and verdict to this JSONL file (one line per item: task, place, output, correct, value)" };
         var shots = new Option<int>("--shots") { Description = "Few-shot examples per prompt, from the train split beside each test file (default 0)" };
         var batch = new Option<int>("--batch-size") { Description = "Sequences per forward pass", DefaultValueFactory = _ => 8 };
         var prompts = new Option<string?>("--prompts") { Description = "A JSON file replacing prompt templates (see docs/evaluation.md)" };
@@ -34,7 +35,7 @@ public static class EvalCommand
         var challenge = new Option<bool>("--challenge-tests") { Description = "Code: also run MBPP's challenge_test_list" };
         var adapters = new Option<string[]>("--adapter") { Description = "Evaluate under an unlearning adapter written by `lethe unlearn` (repeatable)" };
         var cmd = new Command("eval", "Evaluate a model's skills: math, code, comprehension, multiple choice, concept QA, perplexity")
-            { model, dtype, q8Fallback, suite, data, tasks, limit, json, shots, batch, prompts, python, codeTimeout, challenge, adapters };
+            { model, dtype, q8Fallback, suite, data, tasks, limit, json, samples, shots, batch, prompts, python, codeTimeout, challenge, adapters };
         var force = CliChecks.Force();
         var allowCode = new Option<bool>("--allow-code-execution") { Description = "Run the test code of code-task files that are not Lethe's own demo world (it runs in the sandbox; see docs/evaluation.md)" };
         var allowUnsafe = new Option<bool>("--allow-unsafe-code") { Description = "Run generated programs even where the sandbox cannot be made (only network, time, memory and file-size limits then)" };
@@ -56,6 +57,15 @@ public static class EvalCommand
                     .Inputs(modelPath, parse.GetValue(data), taskArgs.Select(t => t[(t.IndexOf('=') + 1)..].Trim()), parse.GetValue(adapters), parse.GetValue(prompts))
                     .File("--json", jsonPath, OutputPolicy.JsonWithKeys("model", "scores"));
                 if (!Directory.Exists(Path.GetDirectoryName(jsonPath))) throw new LetheException($"--json {parse.GetValue(json)}: the folder does not exist; create it first");
+            }
+            string? samplesPath = parse.GetValue(samples);
+            if (samplesPath is not null)
+            {
+                samplesPath = CliChecks.Outputs(parse, "eval", force)
+                    .Inputs(modelPath, parse.GetValue(data), taskArgs.Select(t => t[(t.IndexOf('=') + 1)..].Trim()), parse.GetValue(adapters), parse.GetValue(prompts))
+                    .File("--samples", samplesPath, OutputPolicy.TextStartingWith("{\"task\":"));
+                if (!Directory.Exists(Path.GetDirectoryName(samplesPath))) throw new LetheException($"--samples {parse.GetValue(samples)}: the folder does not exist; create it first");
+                if (samplesPath == jsonPath) throw new LetheException($"--samples and --json name the same file ({samplesPath}); give two");
             }
             bool quiet = parse.GetValue(LetheCli.Quiet);
             var err = parse.InvocationConfiguration.Error;
@@ -108,6 +118,11 @@ public static class EvalCommand
             {
                 report.WriteJson(jsonPath);
                 output.WriteLine($"scores written to {jsonPath}");
+            }
+            if (samplesPath is not null)
+            {
+                report.WriteSamples(samplesPath);
+                output.WriteLine($"items written to {samplesPath}");
             }
             return Task.FromResult(0);
         });

@@ -56,6 +56,38 @@ public sealed record EvalReport(string Model, string? Suite, IReadOnlyList<TaskR
 
     public void WriteJson(string path) => AtomicFile.WriteAllText(path, ToJson());
 
+    /// <summary>
+    /// Every item's outcome, one JSON object per line (`eval --samples`, lm-eval's logged samples):
+    /// {"task", "place" (file:line), "output" (the generated text; for multiple choice the chosen
+    /// letter), "correct", "value" (the item's own number: comprehension F1, the chosen option's
+    /// probability, the fraction of tests passed, a document's perplexity)}.
+    /// What an error analysis reads: which items a change turned from right to wrong, and how.
+    /// </summary>
+    public string SamplesJsonl()
+    {
+        var sb = new StringBuilder();
+        var options = new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        foreach (var r in Results)
+            foreach (var item in r.Items)
+            {
+                using var buffer = new MemoryStream();
+                using (var w = new Utf8JsonWriter(buffer, options))
+                {
+                    w.WriteStartObject();
+                    w.WriteString("task", r.Name);
+                    w.WriteString("place", item.Place);
+                    w.WriteString("output", item.Output);
+                    w.WriteBoolean("correct", item.Correct);
+                    Number(w, "value", item.Value);
+                    w.WriteEndObject();
+                }
+                sb.Append(Encoding.UTF8.GetString(buffer.ToArray())).Append('\n');
+            }
+        return sb.ToString();
+    }
+
+    public void WriteSamples(string path) => AtomicFile.WriteAllText(path, SamplesJsonl());
+
     /// <summary>A plain-text table: task, items, score, the other metrics, seconds.</summary>
     public string Table()
     {

@@ -32,6 +32,32 @@ public class EvalCliTests
     }
 
     [Fact]
+    public void SamplesListEveryItemWithItsVerdict()
+    {
+        using var dir = new TempDir();
+        string json = Path.Combine(dir.Path, "scores.json"), samples = Path.Combine(dir.Path, "items.jsonl");
+        var (rc, _, stderr) = Run("eval", ModelDir, "--task", "comprehension.en=" + DatasetFiles.Fixture("mlqa", "test.jsonl"),
+            "--task", "general_mc=" + DatasetFiles.Fixture("mmlu", "astronomy_test.csv"), "--limit", "3", "--json", json, "--samples", samples, "--quiet");
+        Assert.True(rc == 0, stderr);
+        var lines = File.ReadAllLines(samples).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(6, lines.Count);
+        Assert.Equal(new[] { "comprehension.en", "comprehension.en", "comprehension.en", "general_mc", "general_mc", "general_mc" }, lines.Select(l => l.GetProperty("task").GetString()));
+        Assert.All(lines, l => Assert.Contains(".", l.GetProperty("place").GetString()!)); // file:line
+        Assert.All(lines.Skip(3), l => Assert.Contains(l.GetProperty("output").GetString(), new[] { "A", "B", "C", "D" }));
+        // The verdicts add up to the scores written beside them.
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var metrics = doc.RootElement.GetProperty("details").GetProperty("comprehension.en").GetProperty("metrics");
+        double right = lines.Take(3).Count(l => l.GetProperty("correct").GetBoolean()) / 3.0;
+        Assert.Equal(metrics.GetProperty(doc.RootElement.GetProperty("details").GetProperty("comprehension.en").GetProperty("score").GetString()!).GetDouble(), right, 9);
+
+        // A file that is not an earlier samples file is not replaced.
+        File.WriteAllText(samples, "notes of mine\n");
+        (rc, _, stderr) = Run("eval", ModelDir, "--task", "comprehension.en=" + DatasetFiles.Fixture("mlqa", "test.jsonl"), "--limit", "1", "--samples", samples, "--quiet");
+        Assert.Equal(1, rc);
+        Assert.Equal("notes of mine\n", File.ReadAllText(samples));
+    }
+
+    [Fact]
     public void TheDemoSuiteReadsAWorldFolderAndSkipsMissingFiles()
     {
         using var dir = new TempDir();
