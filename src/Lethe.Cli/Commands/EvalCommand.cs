@@ -50,23 +50,20 @@ public static class EvalCommand
             CliChecks.InRange(parse.GetValue(codeTimeout), "--code-timeout", 0, 3600, minOpen: true);
             CliChecks.AtLeast(parse.GetValue(limit), 0, "--limit");
             CliChecks.AtLeast(parse.GetValue(shots), 0, "--shots");
-            string? jsonPath = parse.GetValue(json);
-            if (jsonPath is not null)
+            // --json and --samples pass the same output policy (never an input; replace only our own earlier file).
+            OutputPolicy? policy = null;
+            string? Output(string flag, string? given, Func<string, bool> isOwn)
             {
-                jsonPath = CliChecks.Outputs(parse, "eval", force)
-                    .Inputs(modelPath, parse.GetValue(data), taskArgs.Select(t => t[(t.IndexOf('=') + 1)..].Trim()), parse.GetValue(adapters), parse.GetValue(prompts))
-                    .File("--json", jsonPath, OutputPolicy.JsonWithKeys("model", "scores"));
-                if (!Directory.Exists(Path.GetDirectoryName(jsonPath))) throw new LetheException($"--json {parse.GetValue(json)}: the folder does not exist; create it first");
+                if (given is null) return null;
+                policy ??= CliChecks.Outputs(parse, "eval", force)
+                    .Inputs(modelPath, parse.GetValue(data), taskArgs.Select(t => t[(t.IndexOf('=') + 1)..].Trim()), parse.GetValue(adapters), parse.GetValue(prompts));
+                string path = policy.File(flag, given, isOwn);
+                if (!Directory.Exists(Path.GetDirectoryName(path))) throw new LetheException($"{flag} {given}: the folder does not exist; create it first");
+                return path;
             }
-            string? samplesPath = parse.GetValue(samples);
-            if (samplesPath is not null)
-            {
-                samplesPath = CliChecks.Outputs(parse, "eval", force)
-                    .Inputs(modelPath, parse.GetValue(data), taskArgs.Select(t => t[(t.IndexOf('=') + 1)..].Trim()), parse.GetValue(adapters), parse.GetValue(prompts))
-                    .File("--samples", samplesPath, OutputPolicy.TextStartingWith("{\"task\":"));
-                if (!Directory.Exists(Path.GetDirectoryName(samplesPath))) throw new LetheException($"--samples {parse.GetValue(samples)}: the folder does not exist; create it first");
-                if (samplesPath == jsonPath) throw new LetheException($"--samples and --json name the same file ({samplesPath}); give two");
-            }
+            string? jsonPath = Output("--json", parse.GetValue(json), OutputPolicy.JsonWithKeys("model", "scores"));
+            string? samplesPath = Output("--samples", parse.GetValue(samples), OutputPolicy.TextStartingWith("{\"task\":"));
+            if (samplesPath is not null && samplesPath == jsonPath) throw new LetheException($"--samples and --json name the same file ({samplesPath}); give two");
             bool quiet = parse.GetValue(LetheCli.Quiet);
             var err = parse.InvocationConfiguration.Error;
 
