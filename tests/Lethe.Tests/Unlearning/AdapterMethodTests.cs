@@ -3,6 +3,8 @@
 // written by Lethe before the methods moved onto the contract (fixtures/unlearn/adapters-v1, written
 // by the CLI of commit 42b7abb from the probe files beside them) still load, and a fit through the
 // registry with the same settings gives the same adapter, value for value.
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Lethe.Cli.Commands;
 using Lethe.Models;
 using Lethe.Tests.Cli;
@@ -85,6 +87,54 @@ public sealed class AdapterMethodTests
         using (model) return MethodRegistry.Adapter(method).Run(context);
     }
 
+    // The v1 files were written on an AVX2 CPU. A refit on a CPU with AVX-512 sums the same
+    // activations in another order (wider vectors), so statistics agree to float32 rounding, not to
+    // the bit; which neurons and layers are chosen must agree exactly.
+    private const double RoundingTolerance = 1e-5;
+
+    private static void SameUpToRounding(double expected, double actual, string what) =>
+        Assert.True(Math.Abs(actual - expected) <= RoundingTolerance * Math.Max(1, Math.Abs(expected)),
+            $"{what}: {actual:R} differs from the file's {expected:R} by more than float32 rounding");
+
+    private static void SameNeurons(IReadOnlyList<AdjustedNeuron> expected, IReadOnlyList<AdjustedNeuron> actual)
+    {
+        Assert.Equal(expected.Select(n => (n.Layer, n.Index)), actual.Select(n => (n.Layer, n.Index)));
+        for (int i = 0; i < expected.Count; i++)
+        {
+            SameUpToRounding(expected[i].ForgetMean, actual[i].ForgetMean, $"neuron {i} forget mean");
+            SameUpToRounding(expected[i].ForgetStd, actual[i].ForgetStd, $"neuron {i} forget std");
+            SameUpToRounding(expected[i].RetainMean, actual[i].RetainMean, $"neuron {i} retain mean");
+            SameUpToRounding(expected[i].RetainStd, actual[i].RetainStd, $"neuron {i} retain std");
+        }
+    }
+
+    /// <summary>The same JSON tree: equal strings, names and shapes, numbers equal up to rounding.</summary>
+    private static void SameJsonUpToRounding(JsonNode? expected, JsonNode? actual, string where)
+    {
+        switch (expected)
+        {
+            case null: Assert.Null(actual); break;
+            case JsonObject o:
+                var a = Assert.IsType<JsonObject>(actual);
+                Assert.Equal(o.Select(kv => kv.Key), a.Select(kv => kv.Key));
+                foreach (var (key, value) in o) SameJsonUpToRounding(value, a[key], $"{where}.{key}");
+                break;
+            case JsonArray arr:
+                var b = Assert.IsType<JsonArray>(actual);
+                Assert.Equal(arr.Count, b.Count);
+                for (int i = 0; i < arr.Count; i++) SameJsonUpToRounding(arr[i], b[i], $"{where}[{i}]");
+                break;
+            default:
+                var v = (JsonValue)expected;
+                if (v.GetValueKind() == JsonValueKind.Number) SameUpToRounding(Number(v), Number(actual!), where);
+                else Assert.Equal(expected.ToJsonString(), actual!.ToJsonString());
+                break;
+        }
+    }
+
+    // A node built in memory holds an int or a float, one read from a file a JsonElement: the text is common to both.
+    private static double Number(JsonNode n) => double.Parse(n.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
     public void KsdFilesOfTheFormerCodeLoadAndMatchARefit()
     {
@@ -93,17 +143,22 @@ public sealed class AdapterMethodTests
         var now = Refit("ksd", new() { ["layers"] = "0,-1" });
         Assert.Equal("ksd", old.Method);
         Assert.Equal(new[] { 0, 1 }, old.Layers);
-        Assert.Equal(now.Detector!.Alpha, old.Detector!.Alpha);
+        SameUpToRounding(old.Detector!.Alpha, now.Detector!.Alpha, "alpha");
         Assert.Equal(now.Detector.Combine, old.Detector.Combine);
         Assert.Equal(now.Detector.Refusal, old.Detector.Refusal);
         foreach (var (layer, box) in now.Detector.Boxes)
         {
-            Assert.Equal(box.Mean, old.Detector.Boxes[layer].Mean);
-            Assert.Equal(box.Std, old.Detector.Boxes[layer].Std);
-            Assert.Equal(box.KStar, old.Detector.Boxes[layer].KStar);
+            var was = old.Detector.Boxes[layer];
+            Assert.Equal(box.Mean.Length, was.Mean.Length);
+            for (int i = 0; i < box.Mean.Length; i++)
+            {
+                SameUpToRounding(was.Mean[i], box.Mean[i], $"layer {layer} mean[{i}]");
+                SameUpToRounding(was.Std[i], box.Std[i], $"layer {layer} std[{i}]");
+            }
+            SameUpToRounding(was.KStar, box.KStar, $"layer {layer} k*");
         }
         Assert.Equal(old.Hyperparameters.ToJsonString(), now.Hyperparameters.ToJsonString());
-        Assert.Equal(old.Report.ToJsonString(), now.Report.ToJsonString());
+        SameJsonUpToRounding(old.Report, now.Report, "report");
     }
 
     [Fact]
@@ -112,7 +167,7 @@ public sealed class AdapterMethodTests
         // lethe unlearn neuron-adjust ... --p 10 --map unreflected --seed 3; lethe unlearn prune ... --percent 5
         var oldNa = UnlearningAdapter.Load(V1("na.safetensors"));
         var nowNa = Refit("neuron-adjust", new() { ["p"] = "10", ["map"] = "unreflected" }, seed: 3);
-        Assert.Equal(nowNa.NeuronAdjust!.Neurons, oldNa.NeuronAdjust!.Neurons);
+        SameNeurons(oldNa.NeuronAdjust!.Neurons, nowNa.NeuronAdjust!.Neurons);
         Assert.Equal(NeuronAdjustMap.Unreflected, oldNa.NeuronAdjust.Map);
         Assert.Equal(3UL, oldNa.NeuronAdjust.Seed);
         Assert.Equal(nowNa.NeuronAdjust.Draw, oldNa.NeuronAdjust.Draw);
@@ -120,8 +175,9 @@ public sealed class AdapterMethodTests
 
         var oldPr = UnlearningAdapter.Load(V1("prune.safetensors"));
         var nowPr = Refit("prune", new() { ["p"] = "5" });
-        Assert.Equal(nowPr.Pruning!.Neurons, oldPr.Pruning!.Neurons);
-        Assert.Equal(oldPr.Report.ToJsonString(), nowPr.Report.ToJsonString());
+        Assert.Equal(oldPr.Pruning!.Neurons.Select(n => (n.Layer, n.Index)), nowPr.Pruning!.Neurons.Select(n => (n.Layer, n.Index)));
+        for (int i = 0; i < nowPr.Pruning.Neurons.Count; i++) SameUpToRounding(oldPr.Pruning.Neurons[i].Score, nowPr.Pruning.Neurons[i].Score, $"pruned neuron {i} score");
+        SameJsonUpToRounding(oldPr.Report, nowPr.Report, "report");
 
         // A file written now reads back as the same payload.
         string path = Path.Combine(Path.GetTempPath(), $"lethe-na-{Guid.NewGuid():N}.safetensors");
