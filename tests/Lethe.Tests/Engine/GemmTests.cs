@@ -188,7 +188,8 @@ public unsafe class GemmTests
     {
         // One-token decoding: x [1, K] · Wᵀ (W [N, K]) in every dtype, K not a multiple of 16,
         // N not a multiple of 4; and the A·B and Aᵀ·B layouts with one row. K = 300 and 40 take
-        // the AVX2 one-row loop's steps of 32, then one of 8, then (300) a scalar tail.
+        // the AVX2 one-row loop's steps of 32, then one of 8, then (300) a scalar tail; K = 300 and 577
+        // take the AVX-512 one-row loop's steps of 64, then of 16, then a scalar tail.
         ulong seed = 100;
         foreach (var t in new[] { DType.F32, DType.F16, DType.BF16 })
             foreach (var (transA, transB) in new[] { (false, true), (false, false), (true, false), (true, true) })
