@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The second RMU choice of docs/results/rmu-fresh/PREREG.md (issue 12): candidates A-E on the full
+# world's selection split with per-item values, the rule that weighs each margin by its standard
+# error, and the chosen candidate's languages on fresh comprehension items (worlds seed 2 and 3).
+# usage:
+#   tools/experiments/rmu_fresh.sh select WORK      # 5 candidates x 3 seeds on the selection split (2 at a time, 1 thread each)
+#   tools/experiments/rmu_fresh.sh fresh WORK NAME  # NAME's 3 seeds (and the original) on the fresh comprehension items
+# WORK/world is the full world, seed 1 (generated when missing); rmu_fresh.py reads what these write
+# (it needs numpy: Debian's python3-numpy, hence /usr/bin/python3).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+stage="${1:?usage: rmu_fresh.sh select|fresh WORK [NAME]}"; work="${2:?WORK folder}"
+mkdir -p "$work"
+lethe() { "$here/lethe" "$@"; }
+py() { /usr/bin/python3 "$here/tools/experiments/rmu_fresh.py" "$@"; }
+W="$work/world"
+[ -f "$W/general_mc/knowledge_corpus.jsonl" ] || lethe world generate --size full --seed 1 --out "$W" -q --force
+L7=""; for l in en de es ar zh vi hi; do L7="$L7:comprehension/$l/train.jsonl"; done
+RC=sensitive/retain_corpus.jsonl; K=general_mc/knowledge_corpus.jsonl
+declare -A RETAIN=([A]="$RC:$K" [B]="$RC" [C]="$RC:$K$L7" [D]="$RC:$K$L7" [E]="$RC:$K$L7")
+declare -A ALPHA=([A]=1200 [B]=1800 [C]=1200 [D]=900 [E]=1500)
+
+# Unlearns NAME with SEED into a scratch folder, scores it on TASK_ARGS (a file of --task lines), deletes it.
+run() {  # NAME SEED OUTDIR TASKFILE
+  local name=$1 seed=$2 out=$3 tasks=$4 retain=() f files
+  [ -f "$out/$name-s$seed.samples.jsonl" ] && return 0
+  IFS=: read -ra files <<< "${RETAIN[$name]}"
+  for f in "${files[@]}"; do retain+=(--retain "$W/$f"); done
+  lethe unlearn adaptive-rmu "$here/models/lethe-demo" --preset demo --forget "$W/sensitive/forget_corpus.jsonl" "${retain[@]}" \
+    --layer 3 --steps 60 --alpha "${ALPHA[$name]}" --out "$out/$name-s$seed" --seed "$seed" --threads 1 -q --force > /dev/null
+  mapfile -t args < "$tasks"
+  lethe eval "$out/$name-s$seed" "${args[@]}" --json "$out/$name-s$seed.json" --samples "$out/$name-s$seed.samples.jsonl.part" --threads 1 -q --force > /dev/null
+  mv "$out/$name-s$seed.samples.jsonl.part" "$out/$name-s$seed.samples.jsonl"
+  rm -rf "${out:?}/$name-s$seed"
+}
+original() {  # OUTDIR TASKFILE
+  [ -f "$1/original.samples.jsonl" ] && return 0
+  mapfile -t args < "$2"
+  lethe eval "$here/models/lethe-demo" "${args[@]}" --json "$1/original.json" --samples "$1/original.samples.jsonl.part" --threads 1 -q --force > /dev/null
+  mv "$1/original.samples.jsonl.part" "$1/original.samples.jsonl"
+}
+export -f run original lethe; export here W
+export RETAIN_SER="$(declare -p RETAIN ALPHA)"
+
+case "$stage" in
+  select)
+    out="$work/select"; mkdir -p "$out"; : > "$out/tasks.txt"
+    sel() { cat "$W/$2" "$W/$3" > "$out/$1.jsonl"; printf -- '--task\n%s=%s\n' "$4" "$out/$1.jsonl" >> "$out/tasks.txt"; }
+    sel sens_sel sensitive/mc_validation.jsonl sensitive/mc_probe.jsonl sensitive_mc
+    sel gen_sel general_mc/validation.jsonl general_mc/probe.jsonl general_mc
+    for l in en de es ar zh vi hi; do sel "comp_$l" "comprehension/$l/validation.jsonl" "comprehension/$l/probe.jsonl" "comprehension.$l"; done
+    original "$out" "$out/tasks.txt"
+    for name in A B C D E; do for seed in 0 1 2; do echo "$name $seed"; done; done |
+      xargs -P 2 -L 1 bash -c 'eval "$RETAIN_SER"; run "$0" "$1" '"$out $out/tasks.txt"
+    py choose "$out" ;;
+  fresh)
+    name="${3:?fresh needs the candidate NAME}"; out="$work/fresh"; mkdir -p "$out"
+    for s in 2 3; do [ -f "$work/world$s/manifest.json" ] || lethe world generate --size full --seed "$s" --out "$work/world$s" -q --force; done
+    py fresh-items "$W" "$work/world2" "$work/world3" "$out"
+    original "$out" "$out/tasks.txt"
+    for seed in 0 1 2; do echo "$name $seed"; done |
+      xargs -P 2 -L 1 bash -c 'eval "$RETAIN_SER"; run "$0" "$1" '"$out $out/tasks.txt"
+    py summarize "$out" "$name" ;;
+  *) echo "unknown stage '$stage' (select or fresh)" >&2; exit 2 ;;
+esac
