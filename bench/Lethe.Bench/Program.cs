@@ -12,7 +12,7 @@ public static class Program
         ["engine-for"] = ("how late Engine.For's second thread starts (after pauses, back to back): engine-for [--reps R] [--work-ms MS]", EngineForBench.Run),
         ["gemm-kernel"] = ("GEMM micro-kernel and packing in isolation, one thread (tuning): gemm-kernel [--reps R] [--clock cpu|wall]", GemmKernelBench.Run),
         ["model"] = ("SmolLM-135M-shaped model: forward, train step, decode vs PyTorch fp32: model [--threads N] [--reps R] [--case forward|train|decode|decode-ab] [--model DIR] [--no-peer] [--profile (train: thread CPU per op, forward/backward, to stderr; decode-ab: time in the Linear products vs the rest)]; decode also with q8_0 weights", ModelBench.Run),
-        ["q8"] = ("decode products alone (M = 1, SmolLM-135M shapes): bf16 GEMV vs q8_0 Q8Gemm, GB/s of weights, one thread, CPU time: q8 [--reps R]", Q8Bench.Run),
+        ["q8"] = ("decode products alone (M = 1, SmolLM-135M shapes): bf16 GEMV vs q8_0 Q8Gemm, GB/s of weights, one thread, CPU time: q8 [--reps R] [--prefetch BYTES (how far ahead the int8 kernel prefetches W; 0 = never)]", Q8Bench.Run),
         ["ops"] = ("fused ops in GB/s next to memcpy, and attention: ops [--threads N] [--reps R]", OpsBench.Run),
         ["attention"] = ("fused causal attention vs naive and PyTorch eager: attention [T=N] [reps=R] [tiles (AVX2 block products: 4x4 vs 6x2 tiles, thread CPU)]", a => { AttentionBench.Run(a); return 0; }),
         ["unlearn"] = ("training-free unlearning: generation overhead of KSD/NA/pruning adapters, fitting time at two probe sizes: unlearn [--threads N] [--clock cpu|wall] [--reps R] [--prompt P] [--new N] [--texts T] [--text-tokens K]", UnlearnBench.Run),

@@ -60,7 +60,8 @@ public sealed record EvalReport(string Model, string? Suite, IReadOnlyList<TaskR
     /// Every item's outcome, one JSON object per line (`eval --samples`, lm-eval's logged samples):
     /// {"task", "place" (file:line), "output" (the generated text; for multiple choice the chosen
     /// letter), "correct", "value" (the item's own number: comprehension F1, the chosen option's
-    /// probability, the fraction of tests passed, a document's perplexity)}.
+    /// probability, the fraction of tests passed, a document's perplexity), then the task's other
+    /// per-item readings by name (multiple choice: "cloze_accuracy", 1 or 0)}.
     /// What an error analysis reads: which items a change turned from right to wrong, and how.
     /// </summary>
     public string SamplesJsonl()
@@ -68,8 +69,9 @@ public sealed record EvalReport(string Model, string? Suite, IReadOnlyList<TaskR
         var sb = new StringBuilder();
         var options = new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         foreach (var r in Results)
-            foreach (var item in r.Items)
+            for (int i = 0; i < r.Items.Count; i++)
             {
+                var item = r.Items[i];
                 using var buffer = new MemoryStream();
                 using (var w = new Utf8JsonWriter(buffer, options))
                 {
@@ -79,6 +81,9 @@ public sealed record EvalReport(string Model, string? Suite, IReadOnlyList<TaskR
                     w.WriteString("output", item.Output);
                     w.WriteBoolean("correct", item.Correct);
                     Number(w, "value", item.Value);
+                    // The task's other per-item readings (multiple choice: cloze_accuracy), for paired comparisons.
+                    foreach (var (name, values) in r.ItemMetrics)
+                        if (values.Length == r.Items.Count) Number(w, name, values[i]);
                     w.WriteEndObject();
                 }
                 sb.Append(Encoding.UTF8.GetString(buffer.ToArray())).Append('\n');

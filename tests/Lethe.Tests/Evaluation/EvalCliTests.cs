@@ -49,6 +49,9 @@ public class EvalCliTests
         var metrics = doc.RootElement.GetProperty("details").GetProperty("comprehension.en").GetProperty("metrics");
         double right = lines.Take(3).Count(l => l.GetProperty("correct").GetBoolean()) / 3.0;
         Assert.Equal(metrics.GetProperty(doc.RootElement.GetProperty("details").GetProperty("comprehension.en").GetProperty("score").GetString()!).GetDouble(), right, 9);
+        // Multiple choice also carries each item's cloze verdict, which adds up to cloze_accuracy.
+        double cloze = lines.Skip(3).Sum(l => l.GetProperty("cloze_accuracy").GetDouble()) / 3.0;
+        Assert.Equal(doc.RootElement.GetProperty("details").GetProperty("general_mc").GetProperty("metrics").GetProperty("cloze_accuracy").GetDouble(), cloze, 9);
 
         // A file that is not an earlier samples file is not replaced.
         File.WriteAllText(samples, "notes of mine\n");
