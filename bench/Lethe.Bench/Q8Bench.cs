@@ -18,6 +18,8 @@ public static unsafe class Q8Bench
         int reps = o.Int("reps", 15);
         // How far ahead the int8 kernel prefetches W (bytes; 0 = not at all), to tune it per CPU.
         Q8Gemm.PrefetchBytes = o.Int("prefetch", Q8Gemm.PrefetchBytes);
+        // --dot avx2: the AVX2 integer dot product on a CPU that has a wider one, to compare them.
+        Q8Gemm.ForceAvx2 = o.Get("dot") == "avx2";
         Engine.Threads = 1;
         var shapes = new (string Name, int N, int K)[] { ("q|o 576->576", 576, 576), ("k|v 576->192", 192, 576), ("gate|up 576->1536", 1536, 576), ("down 1536->576", 576, 1536), ("head 576->49152", 49152, 576) };
         var rng = new Rng(3);
