@@ -1,7 +1,8 @@
 // The RMU configuration chosen on the selection split, scored on every skill of the test splits
 // (issue 12 item 5's targets). The choice itself was made outside this class, on items that are never
 // test items (the world's validation and probe splits of sensitive MC, general MC and every
-// comprehension language; `tools/experiments/rmu_select.sh` and docs/unlearning-training.md record
+// comprehension language; `tools/experiments/rmu_select.sh`, then `rmu_fresh.sh` under the pre-registered rule
+// of docs/results/rmu-fresh/PREREG.md, and docs/unlearning-training.md record
 // the candidates and their scores, each the mean of three seeds). Here the chosen run is repeated
 // with each of those seeds (the random steering direction and the batch order differ, and one seed's
 // general MC can differ from another's by several points), and the original and the unlearned
@@ -25,8 +26,9 @@ public sealed class RmuChosenRun
 {
     /// <summary>The chosen configuration: method, its parameters over the demo preset, and the data files (relative to the world).</summary>
     public const string Method = "adaptive-rmu";
-    public static readonly IReadOnlyDictionary<string, string> Parameters = new Dictionary<string, string> { ["layer"] = "3", ["steps"] = "60", ["alpha"] = "1200" };
-    public static readonly IReadOnlyList<string> RetainFiles = new[] { "sensitive/retain_corpus.jsonl", "general_mc/knowledge_corpus.jsonl" };
+    public static readonly IReadOnlyDictionary<string, string> Parameters = new Dictionary<string, string> { ["layer"] = "3", ["steps"] = "60", ["alpha"] = "900" };
+    public static readonly IReadOnlyList<string> RetainFiles = new[] { "sensitive/retain_corpus.jsonl", "general_mc/knowledge_corpus.jsonl" }
+        .Concat(Lethe.Data.World.Comprehension.LanguageCodes.Select(l => $"comprehension/{l}/train.jsonl")).ToArray();
     public const string ForgetFile = "sensitive/forget_corpus.jsonl";
     /// <summary>The seeds the choice was averaged over, and that the test run repeats.</summary>
     public static readonly IReadOnlyList<ulong> Seeds = new ulong[] { 0, 1, 2 };
@@ -38,6 +40,18 @@ public sealed class RmuChosenRun
     public int BatchSize { get; init; } = 16;
     public TextWriter? Log { get; init; }
 
+    /// <summary>The chosen configuration as the state records it.</summary>
+    private static JsonObject Configuration() => new()
+    {
+        ["method"] = Method, ["preset"] = "demo", ["forget"] = ForgetFile,
+        ["parameters"] = new JsonObject(Parameters.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+        ["retain"] = new JsonArray(RetainFiles.Select(f => (JsonNode?)f).ToArray()),
+    };
+
+    /// <summary>Whether a saved state holds no other configuration than the current one (a resume keeps its seeds).</summary>
+    public static bool IsFor(JsonNode? state) =>
+        state is not JsonObject o || Configuration().All(kv => o[kv.Key] is not { } saved || JsonNode.DeepEquals(saved, kv.Value));
+
     /// <summary>Runs what <paramref name="state"/> does not hold yet (the scores before, then each seed), calling
     /// <paramref name="save"/> after each part, and fills in the summary (`tasks`) at the end.</summary>
     public JsonObject Run(JsonObject? state = null, Action? save = null, CancellationToken cancel = default)
@@ -46,14 +60,9 @@ public sealed class RmuChosenRun
         foreach (var file in RetainFiles.Append(ForgetFile))
             if (!File.Exists(Path.Combine(WorldDir, file)))
                 throw new LetheException($"{Path.Combine(WorldDir, file)}: the chosen RMU configuration needs this file of the world; regenerate the world with `lethe world generate` (worlds written before it existed lack it)");
-        var configuration = new JsonObject
-        {
-            ["method"] = Method, ["preset"] = "demo", ["forget"] = ForgetFile,
-            ["parameters"] = new JsonObject(Parameters.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
-            ["retain"] = new JsonArray(RetainFiles.Select(f => (JsonNode?)f).ToArray()),
-        };
+        var configuration = Configuration();
         // Seeds saved for another configuration are not mixed with this one's: they are run again.
-        if (configuration.Any(kv => state[kv.Key] is { } saved && !JsonNode.DeepEquals(saved, kv.Value))) { state.Remove("runs"); state.Remove("tasks"); }
+        if (!IsFor(state)) { state.Remove("runs"); state.Remove("tasks"); }
         foreach (var (key, value) in configuration) state[key] = value!.DeepClone();
         if (state["before"] is null)
         {
@@ -157,7 +166,8 @@ public sealed class RmuChosenRun
         var runs = r["runs"]!.AsObject();
         sb.AppendLine($"{r["method"]} with the demo preset and {string.Join(", ", r["parameters"]!.AsObject().Select(kv => $"{kv.Key} = {kv.Value}"))}; forget `{r["forget"]}`, retain `{retain}`; seeds {string.Join(", ", seeds)} " +
             $"(coefficient {string.Join(" / ", runs.Select(kv => kv.Value!["coefficient"]?.ToString()))}; {string.Join(" / ", runs.Select(kv => kv.Value!["train_seconds"]?.ToString()))} s of training). " +
-            "Chosen on the validation and probe splits of sensitive MC, general MC and every comprehension language, as the mean of the same three seeds (never test; the candidates are in docs/unlearning-training.md). " +
+            "Chosen on the validation and probe splits of sensitive MC, general MC and every comprehension language, as the mean of the same three seeds, by the pre-registered rule of docs/results/rmu-fresh/PREREG.md (never test; the candidates are there and in docs/unlearning-training.md). " +
+            "The comprehension rows below are the world's test items, seen before this choice was made (an earlier choice lost Spanish on them): the languages are judged on fresh items, docs/results/rmu-fresh/. " +
             "Scored on the full test splits of the world; relative = mean after / before with its 95 % paired-bootstrap interval over items (each item averaged over the seeds; 1,000 resamples, seed 0); multiple choice by cloze.");
         sb.AppendLine();
         sb.AppendLine($"| task | n | before | after, seed {string.Join(" / ", seeds)} | after, mean | relative (95 % interval) |");

@@ -82,10 +82,10 @@ public sealed class RmuLayerSweep
                 Save(results);
                 Log?.WriteLine($"  sensitive {cell["sensitive"]} general {cell["general"]} confidence {cell["confidence"]}");
             }
-        if (RunChosen && (results["chosen"]?["tasks"] is null || results["chosen"]?["runs"] is null))
+        if (RunChosen && (results["chosen"]?["tasks"] is null || results["chosen"]?["runs"] is null || !RmuChosenRun.IsFor(results["chosen"])))
         {
             cancel.ThrowIfCancellationRequested();
-            // A run from before the seeds (no "runs") is redone; a partial one continues seed by seed.
+            // A run from before the seeds (no "runs") or of another configuration is redone; a partial one continues seed by seed.
             var chosen = results["chosen"] is JsonObject c && c["runs"] is not null ? c : new JsonObject();
             results["chosen"] = chosen;
             new RmuChosenRun { ModelDir = ModelDir, WorldDir = WorldDir, RunDir = Path.Combine(OutDir, "runs", "chosen"), Log = Log }.Run(chosen, () => Save(results), cancel);

@@ -92,6 +92,10 @@ public class RmuLayerSweepTests(SmallWorld world)
         // A state saved for another configuration keeps only its scores before: its seeds would be run again.
         var other = ChosenState(new[] { 0.75, 0.25, 0.25 }, new[] { 1.0, 1.0, 0.75 }, new[] { 1.0, 1.0, 1.0 });
         other["parameters"] = new JsonObject { ["layer"] = "4" };
+        // That is what makes `repro rmu --resume` run the chosen configuration again after the choice changed.
+        Assert.False(RmuChosenRun.IsFor(other));
+        Assert.True(RmuChosenRun.IsFor(state));
+        Assert.True(RmuChosenRun.IsFor(null));
         Assert.Throws<OperationCanceledException>(() => run.Run(other, cancel: new CancellationToken(canceled: true)));
         Assert.Null(other["runs"]!["0"]);
         Assert.NotNull(other["before"]);
