@@ -12,12 +12,18 @@ namespace Lethe.Bench;
 
 public static unsafe class Q8Bench
 {
+    /// <summary>--prefetch BYTES: how far ahead the int8 kernel prefetches W (0 = not at all), to tune it per CPU.</summary>
+    public static void ApplyPrefetch(BenchOptions o)
+    {
+        if (o.Get("prefetch") is { } prefetch)
+            Q8Gemm.PrefetchBytes = int.TryParse(prefetch, out int bytes) && bytes >= 0 ? bytes : throw new LetheException($"bench: --prefetch needs a number of bytes (0 = no prefetch), got '{prefetch}'");
+    }
+
     public static int Run(string[] args)
     {
         var o = new BenchOptions(args);
         int reps = o.Int("reps", 15);
-        // How far ahead the int8 kernel prefetches W (bytes; 0 = not at all), to tune it per CPU.
-        Q8Gemm.PrefetchBytes = o.Int("prefetch", Q8Gemm.PrefetchBytes);
+        ApplyPrefetch(o);
         // --dot avx2: the AVX2 integer dot product on a CPU that has a wider one, to compare them.
         Q8Gemm.ForceAvx2 = o.Get("dot") == "avx2";
         Engine.Threads = 1;

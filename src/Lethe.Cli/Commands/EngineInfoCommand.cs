@@ -24,6 +24,8 @@ public static class EngineInfoCommand
             o.WriteLine($"gemm kernel:  {Lethe.Tensors.EngineKernels.GemmKernel}");
             o.WriteLine($"gemm blocks:  KC {kc}, MC {mc}, NC {nc} (derived from the caches)");
             o.WriteLine($"int8 dot:     {Lethe.Tensors.EngineKernels.Int8Dot} (for --dtype q8_0)");
+            int prefetch = Lethe.Tensors.EngineKernels.Int8PrefetchBytes;
+            o.WriteLine($"int8 weights: {(prefetch > 0 ? $"prefetched {prefetch} bytes ahead" : "not prefetched in software")} (from the L2 size)");
             return 0;
         });
         return cmd;

@@ -21,5 +21,6 @@ public class EngineCommandTests
         Assert.Contains($"gemm blocks:  KC {kc}, MC {mc}, NC {nc}", stdout);
         Assert.Contains("gemm kernel:", stdout);
         Assert.Contains("int8 dot:", stdout);
+        Assert.Contains("int8 weights:", stdout);
     }
 }

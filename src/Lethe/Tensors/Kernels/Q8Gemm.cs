@@ -37,10 +37,16 @@ internal static unsafe class Q8Gemm
 
     /// <summary>
     /// How far ahead of the values being multiplied the kernel asks for W (software prefetch; 0 =
-    /// none). The layout is one forward stream, but the hardware prefetcher alone left the product at
-    /// 9–11 GB/s on Zen 3; 1–4 KB ahead gave 12–16 (`bench q8`), 2 KB the most consistently.
+    /// none). The layout is one forward stream. On Zen 3 (512 KB L2) the hardware prefetcher alone
+    /// left the product at 9–11 GB/s and 1–4 KB ahead gave 12–16 (`bench q8`), 2 KB the most
+    /// consistently. On Zen 4 (1 MB L2) the same 2 KB made decoding slower: q8_0 / bf16 decode 1.23–1.27×
+    /// with it, 1.43–1.51× without (`bench model --case decode-ab --prefetch`), 512 B and 8 KB no better.
+    /// So it follows the L2 size, the one difference between the two CPUs that the cache blocking also
+    /// reads; that rule rests on these two CPUs only.
     /// </summary>
-    internal static int PrefetchBytes = 2048;
+    internal static int PrefetchBytes = DefaultPrefetchBytes(CpuInfo.Caches);
+
+    internal static int DefaultPrefetchBytes(CacheSizes caches) => caches.L2 >= 1 << 20 ? 0 : 2048;
 
     /// <summary>A group's scales widened to fp32 (per thread: the threads work on different groups).</summary>
     [ThreadStatic] private static float[]? groupScales;
