@@ -69,7 +69,7 @@ public static class ModelBench
                 {
                     bench = "model", @case = c, model = modelDir ?? "smollm-135m-shape (random)", dtype, lethe_tok_s = Math.Round(letheTok, 1),
                     vs_bf16 = dtype == "q8_0" && bf16Tok is not null ? Math.Round(letheTok / bf16Tok.Value, 2) : (double?)null,
-                    peer = peer is null ? "pytorch-fp32 (unavailable: install python3-torch)" : "pytorch-fp32",
+                    peer = peer is not null ? "pytorch-fp32" : noPeer ? "none (--no-peer)" : "pytorch-fp32 (unavailable: install python3-torch)",
                     peer_tok_s = peerTok is null ? (double?)null : Math.Round(peerTok.Value, 1),
                     ratio = peerTok is null ? (double?)null : Math.Round(letheTok / peerTok.Value, 2),
                     peer_1thread_tok_s = peer1Tok is null ? (double?)null : Math.Round(peer1Tok.Value, 1),
