@@ -43,7 +43,7 @@ public static class ModelBench
             WriteModel(Path.Combine(dir, "f32"), DType.F32);
             WriteModel(Path.Combine(dir, "bf16"), DType.BF16);
         }
-        if (StrArg(args, "--prefetch") is { } prefetch) Q8Bench.ApplyPrefetch(new BenchOptions(new[] { "--prefetch", prefetch }));
+        Q8Bench.ApplyPrefetch(StrArg(args, "--prefetch"));
         if (only == "decode-ab") return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"));
         string peerDir = modelDir ?? Path.Combine(dir, "f32");
         foreach (var c in new[] { "forward", "train", "decode" })

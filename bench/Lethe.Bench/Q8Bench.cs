@@ -13,9 +13,9 @@ namespace Lethe.Bench;
 public static unsafe class Q8Bench
 {
     /// <summary>--prefetch BYTES: how far ahead the int8 kernel prefetches W (0 = not at all), to tune it per CPU.</summary>
-    public static void ApplyPrefetch(BenchOptions o)
+    public static void ApplyPrefetch(string? prefetch)
     {
-        if (o.Get("prefetch") is { } prefetch)
+        if (prefetch is not null)
             Q8Gemm.PrefetchBytes = int.TryParse(prefetch, out int bytes) && bytes >= 0 ? bytes : throw new LetheException($"bench: --prefetch needs a number of bytes (0 = no prefetch), got '{prefetch}'");
     }
 
@@ -23,7 +23,7 @@ public static unsafe class Q8Bench
     {
         var o = new BenchOptions(args);
         int reps = o.Int("reps", 15);
-        ApplyPrefetch(o);
+        ApplyPrefetch(o.Get("prefetch"));
         // --dot avx2: the AVX2 integer dot product on a CPU that has a wider one, to compare them.
         Q8Gemm.ForceAvx2 = o.Get("dot") == "avx2";
         Engine.Threads = 1;
