@@ -3,12 +3,16 @@
 //     load back unchanged through the regrouped in-memory layout (-128 becomes -127, a non-finite
 //     scale is refused); a last dimension that is not a multiple of 32 is refused by name;
 //   - the kernel's fp16 → fp32 widening of scales is exact for every finite fp16, and the AVX2
-//     activation quantizer gives the scalar rule's bits (ties and their neighbours included);
+//     activation quantizer (int16 per block of 32) gives the scalar rule's bits (ties and their
+//     neighbours included);
 //   - the kernel equals a plain double-precision evaluation of the same quantized sums, on odd
 //     sizes, with every dot-product path this CPU has (AVX-VNNI, AVX2, scalar), accumulate and
 //     overwrite, padded leading dimensions; 1 and 2 threads give the same bits;
 //   - against the unquantized fp32 product, the error stays inside the bound that quantizing both
-//     operands implies (each value moves by at most half a step, d / 2 = max|block| / 254).
+//     operands implies (each value moves by at most half a step: max|block| / 254 for the int8
+//     weights, max|block| / 65534 for the int16 activations), and against the product with the
+//     rounded weights and exact activations, inside the activations' share alone (which int8
+//     activations would exceed about 250 times).
 // The reference uses the same activation quantization (Q8Gemm.QuantizeRow), so any indexing,
 // block, sign or scale bug shows up as an error of the size of the result, far above 1e-5.
 using Lethe.Tensors;
@@ -136,14 +140,14 @@ public unsafe class Q8GemmTests
         }
     }
 
-    /// <summary>The AVX2 activation quantizer gives the scalar (ggml-rule) bits, ties and near-ties included.</summary>
+    /// <summary>The AVX2 activation quantizer gives the scalar rule's bits, ties and near-ties included.</summary>
     [Fact]
     public void VectorActivationQuantizationEqualsTheScalarRule()
     {
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return; // only the scalar rule runs here
         var rng = new Rng(77);
         var x = new float[32];
-        var qv = new sbyte[32]; var qs = new sbyte[32];
+        var qv = new short[32]; var qs = new short[32];
         for (int trial = 0; trial < 3000; trial++)
         {
             float scale = (float)Math.Pow(10, rng.NextDouble() * 8 - 4);
@@ -153,10 +157,10 @@ public unsafe class Q8GemmTests
                 // With a power-of-two scale, d = scale and 1/d are exact, so x / d lands exactly on
                 // halves of a step (k + 0.5), or one fp32 ulp either side of them.
                 float p2 = MathF.ScaleB(1f, rng.NextInt(20) - 10);
-                x[0] = 127 * p2;
+                x[0] = 32767 * p2;
                 for (int j = 1; j < 32; j++)
                 {
-                    x[j] = (rng.NextInt(254) - 127 + 0.5f) * p2;
+                    x[j] = (rng.NextInt(65534) - 32767 + 0.5f) * p2;
                     int ulp = rng.NextInt(3) - 1;
                     if (ulp != 0) x[j] = ulp > 0 ? MathF.BitIncrement(x[j]) : MathF.BitDecrement(x[j]);
                 }
@@ -165,7 +169,7 @@ public unsafe class Q8GemmTests
             if (trial == 7) x[9] = float.NaN;
             if (trial == 8) x[30] = float.NegativeInfinity;
             float dv, ds;
-            fixed (float* xp = x) fixed (sbyte* a = qv, b = qs) { dv = Q8Gemm.QuantizeBlock256(xp, a); ds = Q8Matrix.QuantizeBlock(xp, b); }
+            fixed (float* xp = x) fixed (short* a = qv, b = qs) { dv = Q8Gemm.QuantizeBlock256(xp, a); ds = Q8Gemm.QuantizeBlock(xp, b); }
             Assert.Equal(BitConverter.SingleToInt32Bits(ds), BitConverter.SingleToInt32Bits(dv));
             Assert.Equal(qs, qv);
         }
@@ -175,11 +179,11 @@ public unsafe class Q8GemmTests
     private static double[] Reference(float[] a, int M, int K, long lda, Q8Matrix w, out double[] magnitude)
     {
         int N = w.Rows, nb = K / 32;
-        var qa = new sbyte[K]; var sa = new float[nb];
+        var qa = new short[K]; var sa = new float[nb];
         var c = new double[M * N]; magnitude = new double[M * N];
         for (int i = 0; i < M; i++)
         {
-            fixed (float* x = a) fixed (sbyte* q = qa) fixed (float* s = sa) Q8Gemm.QuantizeRow(x + i * lda, K, q, s);
+            fixed (float* x = a) fixed (short* q = qa) fixed (float* s = sa) Q8Gemm.QuantizeRow(x + i * lda, K, q, s);
             for (int j = 0; j < N; j++)
             {
                 double sum = 0, mag = 0;
@@ -297,25 +301,33 @@ public unsafe class Q8GemmTests
         var a = Random(M * K, 11, 2f); var wv = Random(N * K, 12, 0.05f);
         using var w = Q8Matrix.FromF32(wv, N, K, "w");
         var c = Run(a, M, K, w, N, new float[M * N], false);
+        var row = new float[K];
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++)
             {
-                double exact = 0, bound = 0;
+                double exact = 0, bound = 0, roundedW = 0, activationBound = 0;
+                w.DequantizeRow(j, row);
                 for (int b = 0; b < K / 32; b++)
                 {
                     double amaxA = 0, amaxW = 0;
                     for (int t = 0; t < 32; t++) { amaxA = Math.Max(amaxA, Math.Abs(a[i * K + b * 32 + t])); amaxW = Math.Max(amaxW, Math.Abs(wv[j * K + b * 32 + t])); }
-                    // |x̂ − x| ≤ max|x| / 254 (+ the fp16 rounding of the weight scale, 2⁻¹¹ relative).
-                    double ea = amaxA / 254, ew = amaxW / 254 + amaxW * 1.0 / 2048;
+                    // |ŵ − w| ≤ max|w| / 254 (+ the fp16 rounding of the weight scale, 2⁻¹¹ relative);
+                    // |x̂ − x| ≤ max|x| / 65534 (+ 1 % for the fp32 rounding of x / d, which is up to 32767).
+                    double ea = amaxA / 65534 * 1.01, ew = amaxW / 254 + amaxW * 1.0 / 2048;
                     for (int t = 0; t < 32; t++)
                     {
-                        double x = a[i * K + b * 32 + t], y = wv[j * K + b * 32 + t];
+                        double x = a[i * K + b * 32 + t], y = wv[j * K + b * 32 + t], yq = row[b * 32 + t];
                         exact += x * y;
                         bound += Math.Abs(x) * ew + Math.Abs(y) * ea + ea * ew;
+                        roundedW += x * yq;
+                        activationBound += Math.Abs(yq) * ea;
                     }
                 }
                 double err = Math.Abs(c[i * N + j] - exact);
                 Assert.True(err <= bound * 1.01 + 1e-5, $"C[{i},{j}]: error {err} above the bound {bound}");
+                // The activations' own share: fp32 accumulation adds about 1e-6 of Σ|x·ŵ| on top.
+                double errA = Math.Abs(c[i * N + j] - roundedW);
+                Assert.True(errA <= activationBound + 1e-5, $"C[{i},{j}]: error {errA} against the rounded weights above the activations' bound {activationBound}");
             }
     }
 }
