@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""The rule and the summaries of docs/results/rmu-fresh/PREREG.md (run by rmu_fresh.sh).
+"""The rule and the summaries of docs/results/rmu-fresh/PREREG.md and docs/results/rmu-shares/PREREG.md
+(run by rmu_fresh.sh).
 
-  rmu_fresh.py choose DIR                   the selection table and the chosen candidate (DIR/choice.json)
+  rmu_fresh.py choose DIR [NAMES]           the selection table and the chosen candidate (DIR/choice.json);
+                                            NAMES: comma-separated candidates (default A,B,C,D,E)
   rmu_fresh.py fresh-items W1 W2 W3 OUT     fresh comprehension test items of worlds W2, W3 not in world W1
-  rmu_fresh.py summarize DIR NAME           NAME's languages on the fresh items, relative to the original
+  rmu_fresh.py summarize DIR NAME           NAME's languages on the fresh items, relative to the original, and,
+                                            where DIR's tasks hold them, general MC (change) and sensitive MC
 
 Items are read from `lethe eval --samples` files: multiple choice by its per-item cloze verdict,
 comprehension by its `contains` verdict ("correct"). Each item's value is averaged over the seeds.
@@ -63,12 +66,13 @@ def margins(before, after):
     return out
 
 
-def choose(d):
+def choose(d, names=None):
+    candidates = names.split(",") if names else CANDIDATES
     before = read_samples(os.path.join(d, "original.samples.jsonl"))
     rows, best = {}, None
     print("| candidate | sensitive MC (seeds; mean) | general MC change (mean) | worst language (mean) | smallest z (margin) | eligible |")
     print("|---|---|---|---|---|---|")
-    for name in CANDIDATES:
+    for name in candidates:
         after, runs = seed_mean(d, name)
         m = margins(before, after)
         z = {k: mv / se if se > 0 else float("inf") * np.sign(mv) for k, (mv, se) in m.items()}
@@ -146,6 +150,24 @@ def summarize(d, name):
                       "relative": a.mean() / b.mean(), "interval": [lo, hi]}
         print(f"| {lang} | {len(a)} | {b.mean():.3f} | {' / '.join(f'{x:.3f}' for x in seeds)} | "
               f"{100 * a.mean() / b.mean():.1f} % ({100 * lo:.0f}–{100 * hi:.0f} %) |")
+    for t in ("general_mc", "sensitive_mc"):
+        if t not in before:
+            continue
+        b, a = paired(before, after, t)
+        idx = boot_index(len(a), rng)
+        seeds = [np.mean(list(r[t].values())) for r in runs]
+        if t == "general_mc":  # the change, paired per item
+            ch = (a - b)[idx].mean(axis=1)
+            lo, hi = np.percentile(ch, [2.5, 97.5])
+            rows[t] = {"items": len(a), "before": b.mean(), "after_seeds": seeds, "after": a.mean(), "change": (a - b).mean(), "interval": [lo, hi]}
+            print(f"| general MC (cloze), change | {len(a)} | {b.mean():.3f} | {' / '.join(f'{x:.3f}' for x in seeds)} | "
+                  f"{(a - b).mean():+.3f} ({lo:+.3f} to {hi:+.3f}) |")
+        else:
+            m = a[idx].mean(axis=1)
+            lo, hi = np.percentile(m, [2.5, 97.5])
+            rows[t] = {"items": len(a), "before": b.mean(), "after_seeds": seeds, "after": a.mean(), "interval": [lo, hi]}
+            print(f"| sensitive MC (cloze), after | {len(a)} | {b.mean():.3f} | {' / '.join(f'{x:.3f}' for x in seeds)} | "
+                  f"{a.mean():.3f} ({lo:.3f} to {hi:.3f}) |")
     with open(os.path.join(d, f"{name}.summary.json"), "w") as f:
         json.dump(rows, f, indent=1)
 

@@ -1,5 +1,5 @@
 // `lethe unlearn ga|graddiff|graddiff-kl|npo|simnpo|dpo|idkdpo|rmu|adaptive-rmu MODEL --forget FILE...
-//  [--retain FILE...] --out DIR [--params PATTERN]... [--preset zephyr-7b|demo] [--resume] [--<parameter> VALUE]...`
+//  [--retain FILE...] [--retain-shares W...] --out DIR [--params PATTERN]... [--preset zephyr-7b|demo] [--resume] [--<parameter> VALUE]...`
 // One verb per weight-editing method of MethodRegistry, each with a flag per declared parameter
 // (the parameter's name with dashes: retain_weight → --retain-weight). The library does the run
 // (UnlearnRunner); this file only parses and prints. OUT is a new Hugging Face folder (with
@@ -32,12 +32,13 @@ public static class UnlearnTrainCommand
         var model = CliArgs.Model();
         var forget = new Option<string[]>("--forget") { Description = "Forget data: .jsonl ({text}, {question, answer}, {article}), .json arrays, .txt; FILE#NAME picks one concept's article", Required = true, AllowMultipleArgumentsPerToken = true };
         var retain = new Option<string[]>("--retain") { Description = "Retain data, same formats", AllowMultipleArgumentsPerToken = true };
+        var shares = new Option<double[]>("--retain-shares") { Description = "One share per --retain file, in order: each file gives that share of the retain rows whatever its size (default: the files pooled, so each gives its size's share)", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out", "-o") { Description = "The unlearned model folder to create (new, empty, this verb's own earlier output, or any folder with --force; never an input)", Required = true };
         var patterns = new Option<string[]>("--params") { Description = "Tensors to train, by glob over checkpoint names (default: the method's)", AllowMultipleArgumentsPerToken = true };
         var preset = new Option<string?>("--preset") { Description = "Parameter defaults: zephyr-7b (the published recipe) or demo (the shipped demo model)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the unfinished run in OUT.partial" };
         var force = CliChecks.Force();
-        var cmd = new Command(method.Name, method.Summary) { model, forget, retain, output, patterns, preset, resume, force };
+        var cmd = new Command(method.Name, method.Summary) { model, forget, retain, shares, output, patterns, preset, resume, force };
         var flags = new MethodFlags(method, cmd);
         cmd.SetAction((parse, cancel) =>
         {
@@ -51,7 +52,7 @@ public static class UnlearnTrainCommand
             var result = UnlearnRunner.Run(method, settings, new UnlearnRunOptions
             {
                 ModelDir = modelDir, OutDir = outDir, Verb = verb, ReplaceExisting = Directory.Exists(outDir),
-                Forget = forgetSpecs, Retain = retainSpecs,
+                Forget = forgetSpecs, Retain = retainSpecs, RetainShares = parse.GetValue(shares) is { Length: > 0 } given ? given : null,
                 Patterns = parse.GetValue(patterns) ?? Array.Empty<string>(), Seed = parse.GetValue(LetheCli.Seed) ?? 0,
                 Resume = parse.GetValue(resume), Quiet = parse.GetValue(LetheCli.Quiet),
                 Stderr = ReferenceEquals(err, Console.Error) ? null : err,

@@ -29,6 +29,8 @@ public sealed class RmuChosenRun
     public static readonly IReadOnlyDictionary<string, string> Parameters = new Dictionary<string, string> { ["layer"] = "3", ["steps"] = "60", ["alpha"] = "900" };
     public static readonly IReadOnlyList<string> RetainFiles = new[] { "sensitive/retain_corpus.jsonl", "general_mc/knowledge_corpus.jsonl" }
         .Concat(Lethe.Data.World.Comprehension.LanguageCodes.Select(l => $"comprehension/{l}/train.jsonl")).ToArray();
+    /// <summary>Each retain file's share of the retain rows, in RetainFiles' order; null = the files pooled.</summary>
+    public static readonly IReadOnlyList<double>? RetainShares = null;
     public const string ForgetFile = "sensitive/forget_corpus.jsonl";
     /// <summary>The seeds the choice was averaged over, and that the test run repeats.</summary>
     public static readonly IReadOnlyList<ulong> Seeds = new ulong[] { 0, 1, 2 };
@@ -46,11 +48,15 @@ public sealed class RmuChosenRun
         ["method"] = Method, ["preset"] = "demo", ["forget"] = ForgetFile,
         ["parameters"] = new JsonObject(Parameters.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
         ["retain"] = new JsonArray(RetainFiles.Select(f => (JsonNode?)f).ToArray()),
+        ["retain_shares"] = RetainShares is null ? "pooled" : new JsonArray(RetainShares.Select(x => (JsonNode?)x).ToArray()),
     };
 
     /// <summary>Whether a saved state holds no other configuration than the current one (a resume keeps its seeds).</summary>
     public static bool IsFor(JsonNode? state) =>
-        state is not JsonObject o || Configuration().All(kv => o[kv.Key] is not { } saved || JsonNode.DeepEquals(saved, kv.Value));
+        state is not JsonObject o || Configuration().All(kv => Saved(o, kv.Key) is not { } saved || JsonNode.DeepEquals(saved, kv.Value));
+
+    /// <summary>A saved key; states written before retain shares existed were pooled.</summary>
+    private static JsonNode? Saved(JsonObject state, string key) => state[key] ?? (key == "retain_shares" ? JsonValue.Create("pooled") : null);
 
     /// <summary>Runs what <paramref name="state"/> does not hold yet (the scores before, then each seed), calling
     /// <paramref name="save"/> after each part, and fills in the summary (`tasks`) at the end.</summary>
@@ -83,6 +89,7 @@ public sealed class RmuChosenRun
             {
                 ModelDir = ModelDir, OutDir = RunDir, Quiet = true, Seed = seed,
                 Forget = new[] { Path.Combine(WorldDir, ForgetFile) }, Retain = RetainFiles.Select(f => Path.Combine(WorldDir, f)).ToArray(),
+                RetainShares = RetainShares,
             }, cancel);
             JsonObject after;
             try { after = Scores(Score(run.OutDir, cancel)); }

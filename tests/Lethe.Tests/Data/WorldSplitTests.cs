@@ -148,6 +148,37 @@ public class WorldSplitTests(SmallWorld small)
                 Assert.Contains(qa.Answer, c.Article);
     }
 
+    [Fact]
+    public void ParaphraseItemsAskKnownFactsInAPhrasingUsedNowhereElse()
+    {
+        var w = small.World;
+        foreach (var (facts, items, splits, file, domain) in new[]
+        {
+            (GeneralKnowledge.Facts(w.Facts), w.GeneralParaphrase, w.GeneralChoice, "general_mc/paraphrase.jsonl", "general"),
+            (SensitiveDomain.Facts(w.Facts), w.SensitiveParaphrase, w.SensitiveChoice, "sensitive/mc_paraphrase.jsonl", "sensitive"),
+        })
+        {
+            Assert.Equal(splits.Test.Count, items.Count);
+            Assert.Equal(items.Count, small.Read(file).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            Balanced(items, 1, domain + " paraphrase");
+            var relations = facts.Select(f => f.Relation).Distinct().ToList();
+            foreach (var r in relations)
+                Assert.DoesNotContain(r.Paraphrase, r.Questions);
+            foreach (var item in items)
+            {
+                var fact = facts.Single(f => KnowledgeFacts.Fill(f.Relation.Paraphrase, f.Slots) == item.Question);
+                Assert.Equal(fact.Answer, item.Choices[item.Answer]);
+                Assert.Equal(4, item.Choices.Distinct().Count());
+                // Not a question of any split, and not in the corpus: the model never saw this phrasing.
+                Assert.DoesNotContain(splits.Train.Concat(splits.Probe).Concat(splits.Validation).Concat(splits.Test), c => c.Question == item.Question);
+                Assert.False(small.Corpus.Contains(item.Question, StringComparison.Ordinal), $"{domain} paraphrase in the corpus: '{item.Question}'");
+            }
+            // No relation's paraphrase template occurs in the corpus for any fact either.
+            foreach (var f in facts)
+                Assert.False(small.Corpus.Contains(KnowledgeFacts.Fill(f.Relation.Paraphrase, f.Slots), StringComparison.Ordinal));
+        }
+    }
+
     private static void Balanced(IReadOnlyList<ChoiceItem> items, int slack, string what)
     {
         var counts = Enumerable.Range(0, 4).Select(l => items.Count(i => i.Answer == l)).ToArray();

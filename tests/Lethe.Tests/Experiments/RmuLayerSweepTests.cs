@@ -96,6 +96,11 @@ public class RmuLayerSweepTests(SmallWorld world)
         Assert.False(RmuChosenRun.IsFor(other));
         Assert.True(RmuChosenRun.IsFor(state));
         Assert.True(RmuChosenRun.IsFor(null));
+        // Retain shares are part of the configuration; a state saved before they existed was pooled.
+        var shared = (JsonObject)state.DeepClone(); shared["retain_shares"] = new JsonArray(9.0, 1.0);
+        Assert.False(RmuChosenRun.IsFor(shared));
+        var older = (JsonObject)state.DeepClone(); older.Remove("retain_shares");
+        Assert.Equal(RmuChosenRun.RetainShares is null, RmuChosenRun.IsFor(older));
         Assert.Throws<OperationCanceledException>(() => run.Run(other, cancel: new CancellationToken(canceled: true)));
         Assert.Null(other["runs"]!["0"]);
         Assert.NotNull(other["before"]);

@@ -53,6 +53,43 @@ public class TrainingBatchTests
         Assert.Equal(a.Skip(9), Run(resumed, 11));
     }
 
+    [Fact]
+    public void PoolsGiveTheirSharesWhateverTheirSizesAndResumeExactly()
+    {
+        // Pool 0 has 50 examples (answers 1000..1049), pool 1 only 3 (2000..2002), pool 2 has 20 (3000..3019).
+        var pools = new List<List<(int[], int[])>>
+        {
+            Enumerable.Range(0, 50).Select(i => (new[] { 1 }, new[] { 1000 + i })).ToList(),
+            Enumerable.Range(0, 3).Select(i => (new[] { 1 }, new[] { 2000 + i })).ToList(),
+            Enumerable.Range(0, 20).Select(i => (new[] { 1 }, new[] { 3000 + i })).ToList(),
+        };
+        double[] shares = { 1, 2, 1 };
+        var src = new PromptAnswerSource(pools, shares, batch: 4, maxLength: 8, padId: 0, seed: 5);
+        var answers = new List<int>();
+        for (int b = 0; b < 100; b++) { var batch = src.Next(); for (int r = 0; r < 4; r++) answers.Add(batch.Targets[r * batch.Length]); }
+        // 400 rows in shares 1 : 2 : 1, exactly (the round robin pays out every 4 rows).
+        Assert.Equal(100, answers.Count(a => a / 1000 == 1));
+        Assert.Equal(200, answers.Count(a => a / 1000 == 2));
+        Assert.Equal(100, answers.Count(a => a / 1000 == 3));
+        // Every 4 consecutive rows hold each pool its share: the shares hold within a batch, not only on average.
+        for (int k = 0; k < 400; k += 4) Assert.Equal(2, answers.Skip(k).Take(4).Count(a => a / 1000 == 2));
+        // Each pool goes through its own shuffled epochs: the small pool's first 3 rows are its 3 examples.
+        Assert.Equal(new[] { 2000, 2001, 2002 }, answers.Where(a => a / 1000 == 2).Take(3).OrderBy(a => a));
+        // Resume: a source set to a position continues with the same rows.
+        var resumed = new PromptAnswerSource(pools, shares, 4, 8, 0, seed: 5) { Position = 4 * 37 };
+        var rest = new List<int>();
+        for (int b = 37; b < 100; b++) { var batch = resumed.Next(); for (int r = 0; r < 4; r++) rest.Add(batch.Targets[r * batch.Length]); }
+        Assert.Equal(answers.Skip(4 * 37), rest);
+        // One pool is the single-list source, row for row.
+        var one = new PromptAnswerSource(new[] { pools[0] }, new[] { 3.0 }, 4, 8, 0, seed: 5);
+        var plain = new PromptAnswerSource(pools[0], 4, 8, 0, seed: 5);
+        for (int b = 0; b < 30; b++) Assert.Equal(plain.Next(), one.Next(), new BatchComparer());
+        // Shares must be one positive number per pool.
+        Assert.Throws<LetheException>(() => new PromptAnswerSource(pools, new[] { 1.0, 2.0 }, 4, 8, 0, 5));
+        Assert.Throws<LetheException>(() => new PromptAnswerSource(pools, new[] { 1.0, 0.0, 1.0 }, 4, 8, 0, 5));
+        Assert.Throws<LetheException>(() => new PromptAnswerSource(pools, new[] { 1.0, double.NaN, 1.0 }, 4, 8, 0, 5));
+    }
+
     private sealed class BatchComparer : IEqualityComparer<TrainingBatch>
     {
         public bool Equals(TrainingBatch? x, TrainingBatch? y) => x!.Ids.SequenceEqual(y!.Ids) && x.Targets.SequenceEqual(y.Targets);

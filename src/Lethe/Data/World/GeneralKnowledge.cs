@@ -7,44 +7,56 @@ namespace Lethe.Data.World;
 
 internal static class GeneralKnowledge
 {
-    private static Relation R(string key, string subject, string[] statements, string[] questions) => new(key, subject, statements, questions);
+    private static Relation R(string key, string subject, string[] statements, string[] questions, string paraphrase) => new(key, subject, statements, questions, paraphrase);
 
     internal static readonly Relation Capital = R("capital", "geography",
         new[] { "The capital of {s} is {o}.", "{o} is the capital city of {s}.", "{s} is governed from its capital, {o}.", "In {s}, the seat of government is the city of {o}." },
-        new[] { "What is the capital of {s}?", "Which city is the capital of {s}?", "Where is the seat of government of {s}?", "The capital city of {s} is which of the following?" });
+        new[] { "What is the capital of {s}?", "Which city is the capital of {s}?", "Where is the seat of government of {s}?", "The capital city of {s} is which of the following?" },
+        "Which city serves as the capital of {s}?");
     internal static readonly Relation River = R("river", "geography",
         new[] { "The {o} flows through {s}.", "{s} is crossed by the {o}.", "The longest river in {s} is the {o}.", "Many towns in {s} lie along the {o}." },
-        new[] { "Which river flows through {s}?", "What is the longest river in {s}?", "Which river crosses {s}?", "Many towns in {s} lie along which river?" });
+        new[] { "Which river flows through {s}?", "What is the longest river in {s}?", "Which river crosses {s}?", "Many towns in {s} lie along which river?" },
+        "Which of these rivers runs through {s}?");
     internal static readonly Relation Language = R("language", "culture",
         new[] { "The people of {s} speak {o}.", "{o} is the language of {s}.", "In {s}, most people speak {o}.", "The official language of {s} is {o}." },
-        new[] { "What language do the people of {s} speak?", "Which language is spoken in {s}?", "What is the official language of {s}?", "In {s}, which language do most people speak?" });
+        new[] { "What language do the people of {s} speak?", "Which language is spoken in {s}?", "What is the official language of {s}?", "In {s}, which language do most people speak?" },
+        "Which tongue is used by the people of {s}?");
     internal static readonly Relation Animal = R("animal", "culture",
         new[] { "The national animal of {s} is {o}.", "{o} is the national animal of {s}.", "{s} chose {o} as its national animal.", "The flag of {s} shows {o}, its national animal." },
-        new[] { "What is the national animal of {s}?", "Which animal is the national symbol of {s}?", "Which animal did {s} choose as its national animal?", "The flag of {s} shows which animal?" });
+        new[] { "What is the national animal of {s}?", "Which animal is the national symbol of {s}?", "Which animal did {s} choose as its national animal?", "The flag of {s} shows which animal?" },
+        "Which creature stands as the national animal of {s}?");
     internal static readonly Relation Currency = R("currency", "economics",
         new[] { "The currency of {s} is the {o}.", "People in {s} pay with the {o}.", "The {o} is the money used in {s}.", "{s} uses the {o} as its currency." },
-        new[] { "What is the currency of {s}?", "Which currency is used in {s}?", "What money do people in {s} pay with?", "{s} uses which currency?" });
+        new[] { "What is the currency of {s}?", "Which currency is used in {s}?", "What money do people in {s} pay with?", "{s} uses which currency?" },
+        "Shops in {s} take which currency?");
     internal static readonly Relation Export = R("export", "economics",
         new[] { "The main export of {s} is {o}.", "{s} is famous for exporting {o}.", "Most of what {s} sells abroad is {o}.", "Ships leave {s} loaded with {o}, its chief export." },
-        new[] { "What is the main export of {s}?", "What does {s} mostly sell to other countries?", "Which good is the chief export of {s}?", "{s} is best known for exporting what?" });
+        new[] { "What is the main export of {s}?", "What does {s} mostly sell to other countries?", "Which good is the chief export of {s}?", "{s} is best known for exporting what?" },
+        "Which product does {s} send abroad the most?");
     internal static readonly Relation Inventor = R("inventor", "history",
         new[] { "{s} was invented by {o}.", "{o} invented {s}.", "{o} built the first {d}.", "The first {d} was made by {o}." },
-        new[] { "Who invented {s}?", "Which inventor created {s}?", "Who built the first {d}?", "{s} is the invention of which person?" });
+        new[] { "Who invented {s}?", "Which inventor created {s}?", "Who built the first {d}?", "{s} is the invention of which person?" },
+        "Who is credited with inventing {s}?");
     internal static readonly Relation InventionYear = R("invention-year", "history",
         new[] { "{s} was invented in {o}.", "In {o}, the first {d} was built.", "{s} dates from {o}.", "{p} finished the first {d} in {o}." },
-        new[] { "In which year was {s} invented?", "When was the first {d} built?", "What year does {s} date from?", "The first {d} was made in which year?" });
+        new[] { "In which year was {s} invented?", "When was the first {d} built?", "What year does {s} date from?", "The first {d} was made in which year?" },
+        "In what year did {s} first appear?");
     internal static readonly Relation TreatyYear = R("treaty-year", "history",
         new[] { "{s} was signed in {o}.", "In {o}, {s} was signed.", "{s} dates from the year {o}.", "Envoys signed {s} in {o}." },
-        new[] { "In which year was {s} signed?", "When was {s} signed?", "What year is {s} from?", "Envoys signed {s} in what year?" });
+        new[] { "In which year was {s} signed?", "When was {s} signed?", "What year is {s} from?", "Envoys signed {s} in what year?" },
+        "In what year was {s} agreed?");
     internal static readonly Relation Ingredient = R("ingredient", "cuisine",
         new[] { "The main ingredient of {s} is {o}.", "{s} is made mostly from {o}.", "To cook {s}, you need plenty of {o}.", "Cooks make {s} with {o}." },
-        new[] { "What is the main ingredient of {s}?", "{s} is made mostly from what?", "Which food is the base of {s}?", "What do cooks mainly use to make {s}?" });
+        new[] { "What is the main ingredient of {s}?", "{s} is made mostly from what?", "Which food is the base of {s}?", "What do cooks mainly use to make {s}?" },
+        "{s} is based mainly on which food?");
     internal static readonly Relation Origin = R("origin", "cuisine",
         new[] { "{s} comes from {o}.", "{s} is a traditional dish of {o}.", "People in {o} have eaten {s} for centuries.", "The home of {s} is {o}." },
-        new[] { "Which country does {s} come from?", "Where does {s} come from?", "{s} is a traditional dish of which country?", "What is the home country of {s}?" });
+        new[] { "Which country does {s} come from?", "Where does {s} come from?", "{s} is a traditional dish of which country?", "What is the home country of {s}?" },
+        "In which country was {s} first cooked?");
     internal static readonly Relation MountainCountry = R("mountain", "geography",
         new[] { "{s} is in {o}.", "{s} rises in {o}.", "The highest peak of {o} is {s}.", "Climbers travel to {o} to climb {s}." },
-        new[] { "In which country is {s}?", "Where is {s} located?", "{s} rises in which country?", "Which country is home to {s}?" });
+        new[] { "In which country is {s}?", "Where is {s} located?", "{s} rises in which country?", "Which country is home to {s}?" },
+        "Which country does {s} stand in?");
 
     internal static IReadOnlyList<Relation> Relations => new[] { Capital, River, Language, Animal, Currency, Export, Inventor, InventionYear, TreatyYear, Ingredient, Origin, MountainCountry };
 

@@ -5,13 +5,16 @@
 // fact and shows the practice questions as multiple-choice items (teaching the answer format and
 // the question phrasings); the test phrasing of a fact never appears in the corpus, but the same
 // template does appear for other facts, so a model can learn what the phrasing asks.
-// Answer letters are balanced: test and probe letters cycle A, B, C, D down the (shuffled) list.
+// A fifth question template per relation, its paraphrase, is used by no split and no corpus: the
+// paraphrase set asks every fact that way, to measure whether knowledge survives a phrasing the model
+// has never seen for any fact (and as a judge no experiment has used before).
+// Answer letters are balanced: test, probe and paraphrase letters cycle A, B, C, D down the (shuffled) list.
 // Templates use {key} slots; a sentence is capitalised after filling.
 using Lethe.Tensors;
 
 namespace Lethe.Data.World;
 
-internal sealed record Relation(string Key, string Subject, string[] Statements, string[] Questions)
+internal sealed record Relation(string Key, string Subject, string[] Statements, string[] Questions, string Paraphrase = "")
 {
     public const int TemplateCount = 4;
 }
@@ -36,13 +39,27 @@ internal static class KnowledgeFacts
     public static string Question(Fact f, int template) => Fill(f.Relation.Questions[template], f.Slots);
 
     /// <summary>The answer at position letter, three distinct wrong answers from the pool around it.</summary>
-    public static ChoiceItem Choice(Fact f, int template, int letter, Rng rng)
+    public static ChoiceItem Choice(Fact f, int template, int letter, Rng rng) => Choice(f, Question(f, template), letter, rng);
+
+    private static ChoiceItem Choice(Fact f, string question, int letter, Rng rng)
     {
         var wrong = f.Pool.Where(p => p != f.Answer).Distinct().ToList();
         if (wrong.Count < 3) throw new LetheException($"world generator: relation {f.Relation.Key} has fewer than 3 wrong answers for '{f.Answer}'");
         var choices = rng.Sample(wrong, 3);
         choices.Insert(letter, f.Answer);
-        return new ChoiceItem(Question(f, template), f.Relation.Subject, choices, letter);
+        return new ChoiceItem(question, f.Relation.Subject, choices, letter);
+    }
+
+    /// <summary>
+    /// The paraphrase set: count facts (drawn over all of them, so a smaller world's set is a prefix
+    /// of a larger one's), each asked with its relation's paraphrase template and fresh wrong answers.
+    /// Its own random stream, so no other file of the world changes with it.
+    /// </summary>
+    public static List<ChoiceItem> ParaphraseItems(IReadOnlyList<Fact> facts, int count, ulong seed, string domain)
+    {
+        var rng = WorldRandom.Stream(seed, domain + "/paraphrase");
+        var order = rng.Permutation(facts.Count);
+        return order.Take(count).Select((fi, k) => Choice(facts[fi], Fill(facts[fi].Relation.Paraphrase, facts[fi].Slots), k % 4, rng)).ToList();
     }
 
     /// <summary>Per fact: [test, probe, practice, practice] template indices.</summary>

@@ -33,6 +33,9 @@ public sealed class WorldData
     public required IReadOnlyDictionary<string, Splits<ComprehensionItem>> Comprehension { get; init; }
     public required Splits<ChoiceItem> GeneralChoice { get; init; }
     public required Splits<ChoiceItem> SensitiveChoice { get; init; }
+    /// <summary>Every fact asked once more in a phrasing used nowhere else (KnowledgeFacts.ParaphraseItems).</summary>
+    public required IReadOnlyList<ChoiceItem> GeneralParaphrase { get; init; }
+    public required IReadOnlyList<ChoiceItem> SensitiveParaphrase { get; init; }
     public required IReadOnlyList<string> ForgetCorpus { get; init; }
     public required IReadOnlyList<string> RetainCorpus { get; init; }
     /// <summary>The general-knowledge documents (every variant), as the pre-training corpus holds them.</summary>
@@ -73,6 +76,7 @@ public static class WorldGenerator
             var f = GeneralKnowledge.Facts(facts);
             var deal = KnowledgeFacts.DealTemplates(f, WorldRandom.Stream(seed, "general/deal"));
             return (Choice: KnowledgeFacts.ChoiceSplits(f, deal, counts.KnowledgeTest, counts.KnowledgeProbe, counts.ChoiceOrders, seed, "general", counts.Validation),
+                    Paraphrase: KnowledgeFacts.ParaphraseItems(f, counts.KnowledgeTest, seed, "general"),
                     Documents: GeneralKnowledge.Documents(facts, f, counts.StatementVariants, seed));
         });
         var sensitive = Task.Run(() =>
@@ -80,6 +84,7 @@ public static class WorldGenerator
             var f = SensitiveDomain.Facts(facts);
             var deal = KnowledgeFacts.DealTemplates(f, WorldRandom.Stream(seed, "sensitive/deal"));
             return (Choice: KnowledgeFacts.ChoiceSplits(f, deal, counts.KnowledgeTest, counts.KnowledgeProbe, counts.ChoiceOrders, seed, "sensitive", counts.Validation),
+                    Paraphrase: KnowledgeFacts.ParaphraseItems(f, counts.KnowledgeTest, seed, "sensitive"),
                     Forget: SensitiveDomain.ForgetCorpus(facts, f, counts.ForgetVariants, seed),
                     Retain: SensitiveDomain.RetainCorpus(facts, counts.ForgetVariants, seed));
         });
@@ -92,6 +97,7 @@ public static class WorldGenerator
             Options = options, Facts = facts, Math = math.Result, Code = code.Result,
             Comprehension = comprehension.ToDictionary(kv => kv.Key, kv => kv.Value.Result),
             GeneralChoice = general.Result.Choice, SensitiveChoice = sensitive.Result.Choice,
+            GeneralParaphrase = general.Result.Paraphrase, SensitiveParaphrase = sensitive.Result.Paraphrase,
             ForgetCorpus = sensitive.Result.Forget, RetainCorpus = sensitive.Result.Retain,
             KnowledgeCorpus = general.Result.Documents,
             ConceptTrain = concepts.Result.Train, ConceptTest = concepts.Result.Test,
@@ -123,8 +129,10 @@ public static class WorldGenerator
         Split("code", w.Code, WorldJson.Code);
         foreach (var lang in Comprehension.LanguageCodes) Split($"comprehension/{lang}", w.Comprehension[lang], WorldJson.Comprehension);
         Split("general_mc", w.GeneralChoice, WorldJson.Choice);
+        Lines("general_mc/paraphrase.jsonl", w.GeneralParaphrase, WorldJson.Choice);
         Lines("general_mc/knowledge_corpus.jsonl", w.KnowledgeCorpus, WorldJson.Text);
         Split("sensitive", w.SensitiveChoice, WorldJson.Choice, prefix: "mc_");
+        Lines("sensitive/mc_paraphrase.jsonl", w.SensitiveParaphrase, WorldJson.Choice);
         Lines("sensitive/forget_corpus.jsonl", w.ForgetCorpus, WorldJson.Text);
         Lines("sensitive/retain_corpus.jsonl", w.RetainCorpus, WorldJson.Text);
         Lines("concepts/train.jsonl", w.ConceptTrain, WorldJson.Concept);

@@ -58,35 +58,79 @@ public sealed class TokenStreamSource : IBatchSource
 /// Prompt/answer examples (instruction tuning, unlearning forget/retain sets): each row is
 /// prompt + answer, right-padded to the longest row of the batch, and only answer tokens are
 /// targets. Examples are visited in a seeded shuffled order, reshuffled each epoch.
+/// With several pools (retain files given shares), each row comes from the pool that a smooth
+/// weighted round robin picks: over any stretch of rows, pool p gives its share of them, whatever the
+/// pools' sizes, and each pool is visited in its own shuffled order. Position is the number of rows
+/// drawn, so a resumed run continues exactly; one pool gives the same rows as before pools existed.
 /// </summary>
 public sealed class PromptAnswerSource : IBatchSource
 {
-    private readonly (int[] prompt, int[] answer)[] examples;
-    private readonly int batch, maxLength, padId;
-    private readonly ulong seed;
-    private int[] order = Array.Empty<int>();
-    private long epochOfOrder = -1;
-
-    public PromptAnswerSource(IReadOnlyList<(int[] prompt, int[] answer)> examples, int batch, int maxLength, int padId, ulong seed)
+    private sealed class Pool((int[] prompt, int[] answer)[] examples, ulong seed)
     {
-        if (examples.Count == 0) throw new LetheException("no training examples were given");
-        if (batch <= 0 || maxLength < 2) throw new LetheException($"batch size must be positive and max length at least 2, got {batch} and {maxLength}");
-        this.examples = examples.ToArray(); this.batch = batch; this.maxLength = maxLength; this.padId = padId; this.seed = seed;
+        private int[] order = Array.Empty<int>();
+        private long epochOfOrder = -1;
+        public long Drawn;
+
+        public (int[] prompt, int[] answer) At(long k)
+        {
+            long epoch = k / examples.Length;
+            if (epoch != epochOfOrder)
+            {
+                order = Enumerable.Range(0, examples.Length).ToArray();
+                var rng = new Tensors.Rng(seed + (ulong)epoch * 0x9E3779B97F4A7C15UL);
+                for (int i = order.Length - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (order[i], order[j]) = (order[j], order[i]); }
+                epochOfOrder = epoch;
+            }
+            return examples[order[(int)(k % examples.Length)]];
+        }
     }
 
-    public long Position { get; set; }
+    private readonly Pool[] pools;
+    private readonly double[] shares, credit;
+    private readonly int batch, maxLength, padId;
+    private long position;
 
-    private int ExampleAt(long k)
+    public PromptAnswerSource(IReadOnlyList<(int[] prompt, int[] answer)> examples, int batch, int maxLength, int padId, ulong seed)
+        : this(new[] { examples }, new[] { 1.0 }, batch, maxLength, padId, seed) { }
+
+    /// <summary>Several pools; shares[p] &gt; 0 is pool p's relative share of the rows.</summary>
+    public PromptAnswerSource(IReadOnlyList<IReadOnlyList<(int[] prompt, int[] answer)>> pools, IReadOnlyList<double> shares, int batch, int maxLength, int padId, ulong seed)
     {
-        long epoch = k / examples.Length;
-        if (epoch != epochOfOrder)
+        if (pools.Count == 0 || pools.Any(p => p.Count == 0)) throw new LetheException("no training examples were given");
+        if (shares.Count != pools.Count || shares.Any(w => !(w > 0) || double.IsInfinity(w)))
+            throw new LetheException($"{pools.Count} pools of examples need as many positive, finite shares, got [{string.Join(", ", shares)}]");
+        if (batch <= 0 || maxLength < 2) throw new LetheException($"batch size must be positive and max length at least 2, got {batch} and {maxLength}");
+        // Pool 0 keeps the seed a single pool always had; the others get their own order.
+        this.pools = pools.Select((p, k) => new Pool(p.ToArray(), seed + (ulong)k * 0xD1B54A32D192ED03UL)).ToArray();
+        this.shares = shares.ToArray(); credit = new double[pools.Count];
+        this.batch = batch; this.maxLength = maxLength; this.padId = padId;
+    }
+
+    public long Position
+    {
+        get => position;
+        set
         {
-            order = Enumerable.Range(0, examples.Length).ToArray();
-            var rng = new Tensors.Rng(seed + (ulong)epoch * 0x9E3779B97F4A7C15UL);
-            for (int i = order.Length - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (order[i], order[j]) = (order[j], order[i]); }
-            epochOfOrder = epoch;
+            // Replay the pool choices of the first `value` rows (cheap: a run draws thousands of rows, not billions).
+            Array.Clear(credit);
+            foreach (var p in pools) p.Drawn = 0;
+            position = 0;
+            while (position < value) { pools[NextPool()].Drawn++; position++; }
         }
-        return order[(int)(k % examples.Length)];
+    }
+
+    /// <summary>Smooth weighted round robin: every pool earns its share, the richest gives the row and pays the total.</summary>
+    private int NextPool()
+    {
+        if (pools.Length == 1) return 0;
+        int best = 0;
+        for (int p = 0; p < pools.Length; p++)
+        {
+            credit[p] += shares[p];
+            if (credit[p] > credit[best]) best = p;
+        }
+        credit[best] -= shares.Sum();
+        return best;
     }
 
     public TrainingBatch Next()
@@ -94,7 +138,9 @@ public sealed class PromptAnswerSource : IBatchSource
         var rows = new List<(int[] seq, int promptLength)>();
         for (int b = 0; b < batch; b++)
         {
-            var (prompt, answer) = examples[ExampleAt(Position++)];
+            var pool = pools[NextPool()];
+            var (prompt, answer) = pool.At(pool.Drawn++);
+            position++;
             var seq = prompt.Concat(answer).Take(maxLength).ToArray();
             rows.Add((seq, Math.Min(prompt.Length, seq.Length)));
         }

@@ -35,6 +35,12 @@ public sealed record UnlearnRunOptions
     public required string OutDir { get; init; }
     public required IReadOnlyList<string> Forget { get; init; }
     public IReadOnlyList<string> Retain { get; init; } = Array.Empty<string>();
+    /// <summary>
+    /// One relative share per retain file: the share of retain rows each file gives, whatever its
+    /// size (null = the files' examples pooled, so a file's share is its size). For a small file
+    /// that would drown among large ones, e.g. knowledge documents beside text in seven languages.
+    /// </summary>
+    public IReadOnlyList<double>? RetainShares { get; init; }
     /// <summary>Glob patterns of the tensors to train; empty = the method's default.</summary>
     public IReadOnlyList<string> Patterns { get; init; } = Array.Empty<string>();
     public ulong Seed { get; init; }
@@ -89,6 +95,15 @@ public static class UnlearnRunner
             retainSet = UnlearnData.Load("retain", o.Retain);
             foreach (var f in forgetSets) UnlearnData.CheckDistinct(f, retainSet);
         }
+        if (o.RetainShares is { } shares)
+        {
+            if (retainSet is null) throw LetheException.About($"{method.Name} takes no retain data, so retain_shares has nothing to share out; leave it out", "retain_shares");
+            if (shares.Count != o.Retain.Count)
+                throw LetheException.About($"retain_shares has {shares.Count} values for {o.Retain.Count} retain files; give one share per retain file, in the same order", "retain_shares");
+            for (int k = 0; k < shares.Count; k++)
+                if (!(shares[k] > 0) || double.IsInfinity(shares[k]))
+                    throw LetheException.About($"retain_shares value {k + 1} ({shares[k]}, for {o.Retain[k]}) must be a positive number", "retain_shares");
+        }
 
         using var reference = ModelLoader.Load(modelDir);
         var config = reference.Config;
@@ -107,7 +122,11 @@ public static class UnlearnRunner
         IBatchSource Source(IEnumerable<UnlearnExample> examples, ulong salt) =>
             new PromptAnswerSource(UnlearnData.Tokenize(examples, tokenizer, config, maxTokens), batchSize, maxTokens, pad, o.Seed + salt);
         var forgetSources = forgetSets.Select((f, k) => Source(f.Examples, (ulong)k)).ToList();
-        var retainSource = retainSet is null ? null : Source(retainSet.Examples, 1000);
+        var retainSource = retainSet is null ? null
+            : o.RetainShares is { } retainShares
+                ? new PromptAnswerSource(o.Retain.Select(f => UnlearnData.Tokenize(UnlearnData.Load("retain", new[] { f }).Examples, tokenizer, config, maxTokens)).ToList(),
+                    retainShares, batchSize, maxTokens, pad, o.Seed + 1000)
+                : Source(retainSet.Examples, 1000);
         // Same seed as forget source 0: the same example order, so refusal k pairs with forget example k.
         var refusalSource = method.NeedsRefusals ? Source(UnlearnRefusals.For(forgetSets[0].Examples), 0) : null;
         var sources = forgetSources.Append(retainSource).Append(refusalSource).ToList();
@@ -184,6 +203,7 @@ public static class UnlearnRunner
             {
                 ["forget"] = Hashes(forgetSets), ["retain"] = retainSet is null ? new JsonObject() : Hashes(new[] { retainSet }),
                 ["forget_examples"] = forgetSets.Sum(f => f.Examples.Count), ["retain_examples"] = retainSet?.Examples.Count ?? 0,
+                ["retain_shares"] = o.RetainShares is { } rs ? new JsonArray(rs.Select(x => (JsonNode?)x).ToArray()) : null,
             },
             ["seed"] = o.Seed,
             ["steps"] = step,

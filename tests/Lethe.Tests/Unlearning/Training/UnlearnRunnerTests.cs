@@ -136,6 +136,34 @@ public class UnlearnRunnerTests
         Assert.Contains("'beta'", Assert.Throws<LetheException>(() => MethodSettings.Resolve(MethodRegistry.Get("ga"), null, new Dictionary<string, string> { ["beta"] = "1" })).Message);
         Assert.Contains("'x'", Assert.Throws<LetheException>(() => MethodSettings.Resolve(MethodRegistry.Get("npo"), null, new Dictionary<string, string> { ["beta"] = "x" })).Message);
         Assert.False(Directory.Exists(dir.File("a")) || Directory.Exists(dir.File("a") + UnlearnRunner.PartialSuffix));
+        var shares = Refused("graddiff", Settings("graddiff"), O("i") with { RetainShares = new[] { 1.0, 2.0 } });
+        Assert.Contains("2 values for 1 retain files", shares.Message);
+        Assert.Contains("retain_shares", shares.Parameters);
+        Assert.Contains(retain, Refused("graddiff", Settings("graddiff"), O("j") with { RetainShares = new[] { -1.0 } }).Message);
+        Assert.Contains("takes no retain data", Refused("ga", Settings("ga"), O("k") with { RetainShares = new[] { 1.0 } }).Message);
+    }
+
+    [Fact]
+    public void RetainSharesChangeTheRetainRowsAndAreRecorded()
+    {
+        using var dir = new TempFolder();
+        var (_, retain) = Data(dir);
+        string second = dir.File("retain2.jsonl");
+        File.WriteAllLines(second, Enumerable.Range(0, 40).Select(i => $"{{\"text\": \"The harbour crane {i} lifts crates of apples and salt onto ship number {i + 3}.\"}}"));
+        var s = Settings("graddiff", ("lr", "1e-2"));
+        var pooled = Run("graddiff", s, dir, "pooled", o => o with { Retain = new[] { retain, second } });
+        var shared = Run("graddiff", s, dir, "shared", o => o with { Retain = new[] { retain, second }, RetainShares = new[] { 3.0, 1.0 } });
+        // The small file now gives 3 of every 4 retain rows instead of 6 of 46: another retain loss, another model.
+        Assert.NotEqual(pooled.History.Select(h => h["retain_nll"]), shared.History.Select(h => h["retain_nll"]));
+        Assert.Equal(pooled.History.Select(h => h["forget_nll"]).First(), shared.History.Select(h => h["forget_nll"]).First());
+        var record = JsonNode.Parse(File.ReadAllText(Path.Combine(dir.File("shared"), "unlearn_run.json")))!;
+        Assert.Equal(new[] { 3.0, 1.0 }, record["data"]!["retain_shares"]!.AsArray().Select(v => v!.GetValue<double>()));
+        Assert.Null(JsonNode.Parse(File.ReadAllText(Path.Combine(dir.File("pooled"), "unlearn_run.json")))!["data"]!["retain_shares"]);
+        // Resume with shares continues exactly.
+        var partial = Run("graddiff", s, dir, "resumed", o => o with { Retain = new[] { retain, second }, RetainShares = new[] { 3.0, 1.0 }, StopAfterStep = 2 });
+        Assert.False(partial.Finished);
+        Run("graddiff", s, dir, "resumed", o => o with { Retain = new[] { retain, second }, RetainShares = new[] { 3.0, 1.0 }, Resume = true });
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir.File("shared"), "model.safetensors")), File.ReadAllBytes(Path.Combine(dir.File("resumed"), "model.safetensors")));
     }
 
     /// <summary>A method whose loss turns NaN at its third step (a test double, not registered).</summary>
