@@ -1,8 +1,8 @@
 // The RMU configuration chosen on the selection split, scored on every skill of the test splits
 // (issue 12 item 5's targets). The choice itself was made outside this class, on items that are never
 // test items (the world's validation and probe splits of sensitive MC, general MC and every
-// comprehension language; `tools/experiments/rmu_select.sh`, then `rmu_fresh.sh` under the pre-registered rule
-// of docs/results/rmu-fresh/PREREG.md, and docs/unlearning-training.md record
+// comprehension language; `tools/experiments/rmu_select.sh`, then `rmu_fresh.sh` under the pre-registered rules
+// of docs/results/rmu-fresh/PREREG.md and docs/results/rmu-shares/PREREG.md, and docs/unlearning-training.md record
 // the candidates and their scores, each the mean of three seeds). Here the chosen run is repeated
 // with each of those seeds (the random steering direction and the batch order differ, and one seed's
 // general MC can differ from another's by several points), and the original and the unlearned
@@ -29,8 +29,13 @@ public sealed class RmuChosenRun
     public static readonly IReadOnlyDictionary<string, string> Parameters = new Dictionary<string, string> { ["layer"] = "3", ["steps"] = "60", ["alpha"] = "900" };
     public static readonly IReadOnlyList<string> RetainFiles = new[] { "sensitive/retain_corpus.jsonl", "general_mc/knowledge_corpus.jsonl" }
         .Concat(Lethe.Data.World.Comprehension.LanguageCodes.Select(l => $"comprehension/{l}/train.jsonl")).ToArray();
-    /// <summary>Each retain file's share of the retain rows, in RetainFiles' order; null = the files pooled.</summary>
-    public static readonly IReadOnlyList<double>? RetainShares = null;
+    /// <summary>
+    /// Each retain file's share of the retain rows, in RetainFiles' order (null = the files pooled):
+    /// rc 1, k 2, each language 1/7, i.e. 25 % / 50 % / 25 % (candidate F of docs/results/rmu-shares/PREREG.md).
+    /// 1/7 is written as the selection runs gave it on the command line, so this run is the one chosen, row for row.
+    /// </summary>
+    public static readonly IReadOnlyList<double>? RetainShares = new[] { 1, 2 }.Select(x => (double)x)
+        .Concat(Enumerable.Repeat(0.142857142857, Lethe.Data.World.Comprehension.LanguageCodes.Length)).ToArray();
     public const string ForgetFile = "sensitive/forget_corpus.jsonl";
     /// <summary>The seeds the choice was averaged over, and that the test run repeats.</summary>
     public static readonly IReadOnlyList<ulong> Seeds = new ulong[] { 0, 1, 2 };
@@ -55,8 +60,9 @@ public sealed class RmuChosenRun
     public static bool IsFor(JsonNode? state) =>
         state is not JsonObject o || Configuration().All(kv => Saved(o, kv.Key) is not { } saved || JsonNode.DeepEquals(saved, kv.Value));
 
-    /// <summary>A saved key; states written before retain shares existed were pooled.</summary>
-    private static JsonNode? Saved(JsonObject state, string key) => state[key] ?? (key == "retain_shares" ? JsonValue.Create("pooled") : null);
+    /// <summary>A saved key; a state that names its retain files but no shares was written before shares existed: pooled.</summary>
+    private static JsonNode? Saved(JsonObject state, string key) =>
+        state[key] ?? (key == "retain_shares" && state["retain"] is not null ? JsonValue.Create("pooled") : null);
 
     /// <summary>Runs what <paramref name="state"/> does not hold yet (the scores before, then each seed), calling
     /// <paramref name="save"/> after each part, and fills in the summary (`tasks`) at the end.</summary>
@@ -171,10 +177,11 @@ public sealed class RmuChosenRun
         sb.AppendLine();
         var retain = r["retain"] is JsonArray ra ? string.Join("` + `", ra.Select(x => x!.GetValue<string>())) : r["retain"]?.ToString();
         var runs = r["runs"]!.AsObject();
-        sb.AppendLine($"{r["method"]} with the demo preset and {string.Join(", ", r["parameters"]!.AsObject().Select(kv => $"{kv.Key} = {kv.Value}"))}; forget `{r["forget"]}`, retain `{retain}`; seeds {string.Join(", ", seeds)} " +
+        string shares = r["retain_shares"] is JsonArray sa ? $" in shares {string.Join(" : ", sa.Select(x => F(x!.GetValue<double>())))}" : "";
+        sb.AppendLine($"{r["method"]} with the demo preset and {string.Join(", ", r["parameters"]!.AsObject().Select(kv => $"{kv.Key} = {kv.Value}"))}; forget `{r["forget"]}`, retain `{retain}`{shares}; seeds {string.Join(", ", seeds)} " +
             $"(coefficient {string.Join(" / ", runs.Select(kv => kv.Value!["coefficient"]?.ToString()))}; {string.Join(" / ", runs.Select(kv => kv.Value!["train_seconds"]?.ToString()))} s of training). " +
-            "Chosen on the validation and probe splits of sensitive MC, general MC and every comprehension language, as the mean of the same three seeds, by the pre-registered rule of docs/results/rmu-fresh/PREREG.md (never test; the candidates are there and in docs/unlearning-training.md). " +
-            "The comprehension rows below are the world's test items, seen before this choice was made (an earlier choice lost Spanish on them): the languages are judged on fresh items, docs/results/rmu-fresh/. " +
+            "Chosen on the validation and probe splits of sensitive MC, general MC and every comprehension language, as the mean of the same three seeds, by the pre-registered rule of docs/results/rmu-shares/PREREG.md (never test; the candidates are there, in docs/results/rmu-fresh/ and in docs/unlearning-training.md). " +
+            "The general MC and comprehension rows below are the world's test items, seen by the two earlier choices (one lost Spanish on them, the other general MC): general MC is judged on the paraphrase set and the languages on fresh items of two new worlds, docs/results/rmu-shares/. " +
             "Scored on the full test splits of the world; relative = mean after / before with its 95 % paired-bootstrap interval over items (each item averaged over the seeds; 1,000 resamples, seed 0); multiple choice by cloze.");
         sb.AppendLine();
         sb.AppendLine($"| task | n | before | after, seed {string.Join(" / ", seeds)} | after, mean | relative (95 % interval) |");

@@ -101,6 +101,8 @@ public class RmuLayerSweepTests(SmallWorld world)
         Assert.False(RmuChosenRun.IsFor(shared));
         var older = (JsonObject)state.DeepClone(); older.Remove("retain_shares");
         Assert.Equal(RmuChosenRun.RetainShares is null, RmuChosenRun.IsFor(older));
+        older.Remove("retain");   // a state that records no configuration at all is taken as this one's
+        Assert.True(RmuChosenRun.IsFor(older));
         Assert.Throws<OperationCanceledException>(() => run.Run(other, cancel: new CancellationToken(canceled: true)));
         Assert.Null(other["runs"]!["0"]);
         Assert.NotNull(other["before"]);
