@@ -84,4 +84,14 @@ internal static class GemmBlocking
 
     /// <summary>Below this many flops a GEMM runs on the calling thread only.</summary>
     public static double MinParallelFlops = 2e6;
+
+    /// <summary>
+    /// The same for the few-row products of decoding (Gemv, Gemv256, Q8Gemm): they stream the weights
+    /// once, so a second core adds memory bandwidth even to small ones. With 2e6, every layer product
+    /// of the SmolLM-135M shape (at most 1.8e6 flops per token) ran on one core while the other waited;
+    /// from 1e5, decoding on 2 cores of AMD EPYC Zen 4 went from 37–41 to 46–47 tok/s in f32, 68–76 to
+    /// 83–94 in bf16 and 114–143 to 140–155 in q8_0 (`bench model --case decode`, three runs each,
+    /// alternated, 2026-12-04).
+    /// </summary>
+    public static double MinParallelGemvFlops = 1e5;
 }

@@ -42,7 +42,7 @@ internal static unsafe class Gemv
             A = gathered; lda = K;
         }
         var job = new Job(M, K, A, lda, B, bType, ldb, C, ldc, accumulate);
-        bool parallel = 2.0 * M * N * K >= GemmBlocking.MinParallelFlops && Engine.Threads > 1;
+        bool parallel = 2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
         if (transB)
         {
             int units = (N + 3) / 4;

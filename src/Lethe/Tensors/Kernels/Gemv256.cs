@@ -44,7 +44,7 @@ internal static unsafe class Gemv256
     {
         var job = new Job(M, K, A, lda, B, bType, ldb, C, ldc, accumulate);
         int units = (N + 3) / 4;
-        if (2.0 * M * N * K >= GemmBlocking.MinParallelFlops && Engine.Threads > 1) Engine.For(units, 1, (s, e) => job.Rows(s * 4, Math.Min(e * 4, N)));
+        if (2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1) Engine.For(units, 1, (s, e) => job.Rows(s * 4, Math.Min(e * 4, N)));
         else job.Rows(0, N);
     }
 

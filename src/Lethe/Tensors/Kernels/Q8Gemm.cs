@@ -71,7 +71,7 @@ internal static unsafe class Q8Gemm
 
         var job = new Job(M, K, nb, qa, sa, W, C, ldc, accumulate);
         int groups = W.Groups;
-        bool parallel = 2.0 * M * N * K >= GemmBlocking.MinParallelFlops && Engine.Threads > 1;
+        bool parallel = 2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
         if (parallel) Engine.For(groups, 1, (s, e) => job.Groups(s, e));
         else job.Groups(0, groups);
     }
