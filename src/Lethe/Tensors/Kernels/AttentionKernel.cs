@@ -198,9 +198,15 @@ internal static unsafe partial class AttentionKernel
             {
                 int n = Math.Min(KeyBlock, end - j0);
                 int jj = 0;
+                // The block's value rows, wanted after its scores and softmax: in flight while those run.
+                for (int j = 0; j < n; j++) PrefetchRow(v + kvLayout.Offset(b, j0 + j, kvHead), Dh);
                 if (typeof(TL) == typeof(Lanes256) && Fma.IsSupported)
                     for (; jj + 4 <= n; jj += 4)
                     {
+                        // Between layers the weight products stream megabytes through the caches, so the
+                        // cache rows come from memory: ask for the keys PrefetchKeys ahead, so that many
+                        // rows are in flight at once instead of one miss per dot product.
+                        for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 4, end); p < pe; p++) PrefetchRow(k + kvLayout.Offset(b, p, kvHead), Dh);
                         float* k0 = k + kvLayout.Offset(b, j0 + jj, kvHead);
                         float* k1 = k + kvLayout.Offset(b, j0 + jj + 1, kvHead), k2 = k + kvLayout.Offset(b, j0 + jj + 2, kvHead), k3 = k + kvLayout.Offset(b, j0 + jj + 3, kvHead);
                         for (int r = 0; r < rows; r++) Dot4Keys(queryRows[r], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj);
@@ -229,6 +235,24 @@ internal static unsafe partial class AttentionKernel
                 if (logSumExp != null) logSumExp[((long)b * Hq + h) * T + i] = lse;
             }
         });
+    }
+
+    /// <summary>
+    /// How many keys ahead the decoding path asks for key rows (software prefetch). In a decoding
+    /// step the cache rows come from memory (the layer's weight products have just streamed through
+    /// the caches); with 16 keys ahead and each block's value rows asked for before its scores, the
+    /// time per token outside the Linear products fell from 2.45–2.65 to 2.08–2.25 ms on the
+    /// SmolLM-135M shape (Zen 4, `bench model --case decode-ab --profile`). With the cache in L2, as
+    /// in `bench attention`, the hints cost about 15 % instead (35.8 → 41 µs per layer at S = 512).
+    /// </summary>
+    internal static int PrefetchKeys = 16;
+
+    /// <summary>Asks for the cache lines of one row of Dh floats (a hint: no effect on results).</summary>
+    private static void PrefetchRow(float* row, int Dh)
+    {
+        if (!Sse.IsSupported) return;
+        for (int o = 0; o < Dh; o += 16) Sse.Prefetch0(row + o);
+        if (Dh % 16 != 0) Sse.Prefetch0(row + Dh - 1);   // a row that ends inside a further line
     }
 
     /// <summary>
