@@ -118,7 +118,7 @@ public sealed class RmuLayerSweep
     /// <summary>Mean over the tokens of the first 20 forget documents of the top-1 next-token probability.</summary>
     private double TokenConfidence(TransformerModel model, Tokenizer tokenizer)
     {
-        var docs = UnlearnData.Load("forget", new[] { Forget }).Examples.Take(20);
+        var docs = UnlearnData.LoadFile("forget", Forget).Examples.Take(20);
         double sum = 0; long count = 0;
         using (Tape.NoGrad())
             foreach (var doc in docs)
@@ -139,7 +139,7 @@ public sealed class RmuLayerSweep
         var tokenizer = Tokenizer.Load(ModelDir);
         var sums = new double[numLayers]; long count = 0;
         using (Tape.NoGrad())
-            foreach (var doc in UnlearnData.Load("forget", new[] { Forget }).Examples.Take(20))
+            foreach (var doc in UnlearnData.LoadFile("forget", Forget).Examples.Take(20))
             {
                 var ids = tokenizer.Encode(doc.Answer, addSpecialTokens: true).Take(128).ToArray();
                 for (int l = 0; l < numLayers; l++)

@@ -30,51 +30,59 @@ public static class UnlearnData
 {
     public const int ChunkCharacters = 400;
 
-    public static UnlearnDataSet Load(string role, IReadOnlyList<string> files)
+    /// <summary>The files' examples pooled, in order (each file read once).</summary>
+    public static UnlearnDataSet Load(string role, IReadOnlyList<string> files) => Pool(role, files.Select(f => LoadFile(role, f)).ToList());
+
+    /// <summary>Several sets as one: their examples in order, every file's hash.</summary>
+    public static UnlearnDataSet Pool(string role, IReadOnlyList<UnlearnDataSet> parts)
+    {
+        var examples = parts.SelectMany(p => p.Examples).ToList();
+        if (examples.Count == 0) throw new LetheException($"no {role} data: give at least one {role} file");
+        var hashes = new Dictionary<string, string>();
+        foreach (var (spec, sha) in parts.SelectMany(p => p.Sha256)) hashes[spec] = sha;
+        return new UnlearnDataSet(role, parts.SelectMany(p => p.Files).ToArray(), examples, hashes);
+    }
+
+    /// <summary>One data file (FILE or FILE#CONCEPT) as a set; a file without examples is refused.</summary>
+    public static UnlearnDataSet LoadFile(string role, string spec)
     {
         var examples = new List<UnlearnExample>();
-        var hashes = new Dictionary<string, string>();
-        foreach (var spec in files)
+        int hash = spec.LastIndexOf('#');
+        string path = hash > 0 ? spec[..hash] : spec;
+        string? concept = hash > 0 ? spec[(hash + 1)..] : null;
+        if (!File.Exists(path)) throw new LetheException($"{path}: {role} data file not found");
+        string sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+        if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
         {
-            int hash = spec.LastIndexOf('#');
-            string path = hash > 0 ? spec[..hash] : spec;
-            string? concept = hash > 0 ? spec[(hash + 1)..] : null;
-            if (!File.Exists(path)) throw new LetheException($"{path}: {role} data file not found");
-            hashes[spec] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
-            int before = examples.Count;
-            if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
+            int lineNo = 0;
+            foreach (var line in File.ReadLines(path))
             {
-                int lineNo = 0;
-                foreach (var line in File.ReadLines(path))
-                {
-                    lineNo++;
-                    if (string.IsNullOrWhiteSpace(line)) continue;
-                    JsonElement o;
-                    try { o = JsonDocument.Parse(line).RootElement; }
-                    catch (JsonException e) { throw new LetheException($"{path}:{lineNo}: not valid JSON ({e.Message})"); }
-                    AddRecord(o, $"{path}:{lineNo}", concept, examples);
-                }
+                lineNo++;
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                JsonElement o;
+                try { o = JsonDocument.Parse(line).RootElement; }
+                catch (JsonException e) { throw new LetheException($"{path}:{lineNo}: not valid JSON ({e.Message})"); }
+                AddRecord(o, $"{path}:{lineNo}", concept, examples);
             }
-            else if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-            {
-                JsonElement root;
-                try { root = JsonDocument.Parse(File.ReadAllText(path)).RootElement; }
-                catch (JsonException e) { throw new LetheException($"{path}: not valid JSON ({e.Message})"); }
-                if (root.ValueKind != JsonValueKind.Array) throw new LetheException($"{path}: a .json data file must hold an array of records");
-                int i = 0;
-                foreach (var o in root.EnumerateArray()) AddRecord(o, $"{path}[{i++}]", concept, examples);
-            }
-            else
-            {
-                if (concept is not null) throw new LetheException($"{spec}: #{concept} selects a concept, which only article files (.json/.jsonl) have");
-                foreach (var doc in File.ReadAllText(path).Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    examples.Add(new UnlearnExample("", doc));
-            }
-            if (examples.Count == before)
-                throw new LetheException(concept is null ? $"{path}: holds no {role} examples" : $"{path}: no concept named '{concept}' (#{concept}) with an article");
         }
-        if (examples.Count == 0) throw new LetheException($"no {role} data: give at least one {role} file");
-        return new UnlearnDataSet(role, files.ToArray(), examples, hashes);
+        else if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            JsonElement root;
+            try { root = JsonDocument.Parse(File.ReadAllText(path)).RootElement; }
+            catch (JsonException e) { throw new LetheException($"{path}: not valid JSON ({e.Message})"); }
+            if (root.ValueKind != JsonValueKind.Array) throw new LetheException($"{path}: a .json data file must hold an array of records");
+            int i = 0;
+            foreach (var o in root.EnumerateArray()) AddRecord(o, $"{path}[{i++}]", concept, examples);
+        }
+        else
+        {
+            if (concept is not null) throw new LetheException($"{spec}: #{concept} selects a concept, which only article files (.json/.jsonl) have");
+            foreach (var doc in File.ReadAllText(path).Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                examples.Add(new UnlearnExample("", doc));
+        }
+        if (examples.Count == 0)
+            throw new LetheException(concept is null ? $"{path}: holds no {role} examples" : $"{path}: no concept named '{concept}' (#{concept}) with an article");
+        return new UnlearnDataSet(role, new[] { spec }, examples, new Dictionary<string, string> { [spec] = sha });
     }
 
     private static void AddRecord(JsonElement o, string where, string? concept, List<UnlearnExample> into)

@@ -86,13 +86,15 @@ public static class UnlearnRunner
         // Data first: bad data is refused before the model is loaded.
         if (o.Forget.Count == 0) throw new LetheException($"{method.Name} needs forget data: give at least one forget file");
         var forgetSets = method.ForgetDomains
-            ? o.Forget.Select(f => UnlearnData.Load("forget", new[] { f })).ToList()
+            ? o.Forget.Select(f => UnlearnData.LoadFile("forget", f)).ToList()
             : new List<UnlearnDataSet> { UnlearnData.Load("forget", o.Forget) };
         UnlearnDataSet? retainSet = null;
+        List<UnlearnDataSet>? retainFiles = null;   // one set per file: retain shares draw from each
         if (method.NeedsRetain(s))
         {
             if (o.Retain.Count == 0) throw new LetheException($"{method.Name} needs retain data: give at least one retain file");
-            retainSet = UnlearnData.Load("retain", o.Retain);
+            retainFiles = o.Retain.Select(f => UnlearnData.LoadFile("retain", f)).ToList();
+            retainSet = UnlearnData.Pool("retain", retainFiles);
             foreach (var f in forgetSets) UnlearnData.CheckDistinct(f, retainSet);
         }
         if (o.RetainShares is { } shares)
@@ -124,7 +126,7 @@ public static class UnlearnRunner
         var forgetSources = forgetSets.Select((f, k) => Source(f.Examples, (ulong)k)).ToList();
         var retainSource = retainSet is null ? null
             : o.RetainShares is { } retainShares
-                ? new PromptAnswerSource(o.Retain.Select(f => UnlearnData.Tokenize(UnlearnData.Load("retain", new[] { f }).Examples, tokenizer, config, maxTokens)).ToList(),
+                ? new PromptAnswerSource(retainFiles!.Select(f => UnlearnData.Tokenize(f.Examples, tokenizer, config, maxTokens)).ToList(),
                     retainShares, batchSize, maxTokens, pad, o.Seed + 1000)
                 : Source(retainSet.Examples, 1000);
         // Same seed as forget source 0: the same example order, so refusal k pairs with forget example k.
