@@ -199,7 +199,7 @@ internal static unsafe partial class AttentionKernel
                 int n = Math.Min(KeyBlock, end - j0);
                 int jj = 0;
                 // The block's value rows, wanted after its scores and softmax: in flight while those run.
-                for (int j = 0; j < n; j++) PrefetchRow(v + kvLayout.Offset(b, j0 + j, kvHead), Dh);
+                for (int j = 0; j < n; j++) PrefetchRow(vRows[j] = v + kvLayout.Offset(b, j0 + j, kvHead), Dh);
                 if (typeof(TL) == typeof(Lanes256) && Fma.IsSupported)
                     for (; jj + 4 <= n; jj += 4)
                     {
@@ -225,7 +225,6 @@ internal static unsafe partial class AttentionKernel
                     float correction = SoftmaxRow<TL>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r]);
                     if (correction != 1f) ScaleRow<TL>(acc + r * paddedDh, paddedDh, correction);
                 }
-                for (int j = 0; j < n; j++) vRows[j] = v + kvLayout.Offset(b, j0 + j, kvHead);
                 for (int r = 0; r < rows; r++) AccumulateRows<TL>(acc + r * paddedDh, vRows, scores + r * KeyBlock, n, Dh);
             }
             for (int r = 0; r < rows; r++)
