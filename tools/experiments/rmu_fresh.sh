@@ -49,6 +49,28 @@ original() {  # OUTDIR TASKFILE
 export -f run original lethe; export here W
 export RETAIN_SER="$(declare -p RETAIN ALPHA SHARES)"
 
+# Every NAME with seeds 0, 1, 2 on OUT/tasks.txt, two runs at a time.
+seeds() {  # OUT NAME...
+  local out=$1 name seed; shift
+  for name in "$@"; do for seed in 0 1 2; do echo "$name $seed"; done; done |
+    xargs -P 2 -L 1 bash -c 'eval "$RETAIN_SER"; run "$0" "$1" '"$out $out/tasks.txt"
+}
+
+# NAME's 3 seeds (and the original) into WORK/OUT on the comprehension test items of worlds SEED_A and
+# SEED_B that world 1 lacks, and with `paraphrase` also on world 1's general and sensitive paraphrase sets.
+fresh_judge() {  # NAME OUT SEED_A SEED_B [paraphrase]
+  local name=$1 out="$work/$2" a=$3 b=$4
+  mkdir -p "$out"
+  for s in "$a" "$b"; do [ -f "$work/world$s/manifest.json" ] || lethe world generate --size full --seed "$s" --out "$work/world$s" -q --force; done
+  py fresh-items "$W" "$work/world$a" "$work/world$b" "$out"
+  if [ "${5:-}" = paraphrase ]; then
+    printf -- '--task\ngeneral_mc=%s\n--task\nsensitive_mc=%s\n' "$W/general_mc/paraphrase.jsonl" "$W/sensitive/mc_paraphrase.jsonl" >> "$out/tasks.txt"
+  fi
+  original "$out" "$out/tasks.txt"
+  seeds "$out" "$name"
+  py summarize "$out" "$name"
+}
+
 case "$stage" in
   select)
     out="$work/select"; mkdir -p "$out"; : > "$out/tasks.txt"
@@ -58,25 +80,9 @@ case "$stage" in
     for l in en de es ar zh vi hi; do sel "comp_$l" "comprehension/$l/validation.jsonl" "comprehension/$l/probe.jsonl" "comprehension.$l"; done
     original "$out" "$out/tasks.txt"
     names="${3:-A,B,C,D,E}"
-    for name in ${names//,/ }; do for seed in 0 1 2; do echo "$name $seed"; done; done |
-      xargs -P 2 -L 1 bash -c 'eval "$RETAIN_SER"; run "$0" "$1" '"$out $out/tasks.txt"
+    seeds "$out" ${names//,/ }
     py choose "$out" "$names" ;;
-  fresh)
-    name="${3:?fresh needs the candidate NAME}"; out="$work/fresh"; mkdir -p "$out"
-    for s in 2 3; do [ -f "$work/world$s/manifest.json" ] || lethe world generate --size full --seed "$s" --out "$work/world$s" -q --force; done
-    py fresh-items "$W" "$work/world2" "$work/world3" "$out"
-    original "$out" "$out/tasks.txt"
-    for seed in 0 1 2; do echo "$name $seed"; done |
-      xargs -P 2 -L 1 bash -c 'eval "$RETAIN_SER"; run "$0" "$1" '"$out $out/tasks.txt"
-    py summarize "$out" "$name" ;;
-  judge)
-    name="${3:?judge needs the candidate NAME}"; out="$work/judge"; mkdir -p "$out"
-    for s in 4 5; do [ -f "$work/world$s/manifest.json" ] || lethe world generate --size full --seed "$s" --out "$work/world$s" -q --force; done
-    py fresh-items "$W" "$work/world4" "$work/world5" "$out"
-    printf -- '--task\ngeneral_mc=%s\n--task\nsensitive_mc=%s\n' "$W/general_mc/paraphrase.jsonl" "$W/sensitive/mc_paraphrase.jsonl" >> "$out/tasks.txt"
-    original "$out" "$out/tasks.txt"
-    for seed in 0 1 2; do echo "$name $seed"; done |
-      xargs -P 2 -L 1 bash -c 'eval "$RETAIN_SER"; run "$0" "$1" '"$out $out/tasks.txt"
-    py summarize "$out" "$name" ;;
+  fresh) fresh_judge "${3:?fresh needs the candidate NAME}" fresh 2 3 ;;
+  judge) fresh_judge "${3:?judge needs the candidate NAME}" judge 4 5 paraphrase ;;
   *) echo "unknown stage '$stage' (select, fresh or judge)" >&2; exit 2 ;;
 esac
