@@ -60,7 +60,7 @@ public static unsafe class AttentionBench
         }
     }
 
-    /// <summary>One decoding step (T = 1) over a KV cache of S positions, same head shape: microseconds per layer.</summary>
+    /// <summary>One decoding step (T = 1) over a KV cache of S positions, same head shape, head-major as KvCache keeps it: microseconds per layer.</summary>
     private static void Decode(int S, int reps)
     {
         var dims = new AttentionDims(1, 1, S, 9, 3, 64);
@@ -76,8 +76,8 @@ public static unsafe class AttentionBench
             {
                 if (wide == true && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) continue;
                 Action call = wide is bool w
-                    ? () => AttentionKernel.Forward(cq, ck, cv, KvLayout.Contiguous(S, 3, 64), cy, null, dims, options, AttentionKernel.ForwardPath.Direct, w)
-                    : () => AttentionKernel.Forward(cq, ck, cv, KvLayout.Contiguous(S, 3, 64), cy, null, dims, options);
+                    ? () => AttentionKernel.Forward(cq, ck, cv, KvLayout.HeadMajor(S, 3, 64), cy, null, dims, options, AttentionKernel.ForwardPath.Direct, w)
+                    : () => AttentionKernel.Forward(cq, ck, cv, KvLayout.HeadMajor(S, 3, 64), cy, null, dims, options);
                 // A decoding step takes microseconds: call it for a second first, so the JIT's optimized tier is what is timed.
                 var warm = Stopwatch.StartNew();
                 while (warm.Elapsed.TotalSeconds < 1) call();

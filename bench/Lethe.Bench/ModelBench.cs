@@ -44,7 +44,7 @@ public static class ModelBench
             WriteModel(Path.Combine(dir, "bf16"), DType.BF16);
         }
         Q8Bench.ApplyPrefetch(StrArg(args, "--prefetch"));
-        if (only == "decode-ab") return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"));
+        if (only == "decode-ab") return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"), args.Contains("--threads") ? threads : 1);
         string peerDir = modelDir ?? Path.Combine(dir, "f32");
         foreach (var c in new[] { "forward", "train", "decode" })
         {
@@ -249,54 +249,64 @@ public static class ModelBench
 
     /// <summary>
     /// `--case decode-ab`: bf16 against q8_0 decoding in one process, alternating per repetition
-    /// (which goes first alternates too), each timed in this thread's CPU time with one kernel
-    /// thread, so that other processes on the cores hit both alike. The q8_0 model is the same
-    /// folder loaded again and quantized. Prints each repetition's ratio and their median. With
-    /// `--profile`, each line also splits the CPU time per token into the Linear products (weights
-    /// read: Gemv/Gemm or Q8Gemm) and the rest (attention, norms, RoPE, sampling, bookkeeping).
+    /// (which goes first alternates too), so that other processes on the cores hit both alike.
+    /// Without `--threads`, one kernel thread and this thread's CPU time; with `--threads N`, N
+    /// kernel threads and wall-clock time (the workers' CPU time would be missed). The q8_0 model
+    /// is the same folder loaded again and quantized. Prints each repetition's ratio and their
+    /// median. With `--profile`, each line also splits the time per token into the Linear products (weights
+    /// read: Gemv/Gemm or Q8Gemm), the attention over the KV cache, and the rest (norms, RoPE,
+    /// sampling, bookkeeping).
     /// </summary>
-    private static int DecodeAB(string folder, int reps, bool profile)
+    private static int DecodeAB(string folder, int reps, bool profile, int threads)
     {
-        Engine.Threads = 1;
+        Engine.Threads = threads;
+        Lethe.Tensors.Kernels.GemmProfile.WallClock = threads > 1;
+        string unit = threads > 1 ? "" : "_cpu", clock = threads > 1 ? $"wall clock, {threads} threads" : "thread CPU time, 1 thread";
         using var bf16 = ModelLoader.Load(folder, DType.BF16);
         using var q8 = ModelLoader.Load(folder, DType.BF16);
         q8.QuantizeLinearWeightsQ8(keepOthers: false);
         var rng = new Rng(7);
         var prompt = Enumerable.Range(0, 128).Select(_ => rng.NextInt(bf16.Config.VocabSize)).ToArray();
         Lethe.Tensors.Kernels.GemmProfile.Enabled = profile;
-        double linearMs = 0; // of the last Decode: Linear products' CPU ms per token (with --profile)
+        double linearMs = 0, attentionMs = 0; // of the last Decode: Linear products' and attention's CPU ms per token (with --profile)
         double Decode(TransformerModel m)
         {
             long start = 0;
             new Generator(m).Generate(new[] { prompt }, new GenerationOptions { MaxNewTokens = 129, EosIds = Array.Empty<int>() },
                 (b, tok, soFar) =>
                 {
-                    if (soFar.Count == 1) { start = Lethe.Tensors.Kernels.GemmProfile.ThreadNs(); Lethe.Tensors.Kernels.GemmProfile.LinearSecondsAndReset(); }
+                    if (soFar.Count == 1)
+                    {
+                        start = Lethe.Tensors.Kernels.GemmProfile.ThreadNs();
+                        Lethe.Tensors.Kernels.GemmProfile.LinearSecondsAndReset(); Lethe.Tensors.Kernels.GemmProfile.AttentionSecondsAndReset();
+                    }
                     return false;
                 });
             linearMs = Lethe.Tensors.Kernels.GemmProfile.LinearSecondsAndReset() * 1e3 / 128;
+            attentionMs = Lethe.Tensors.Kernels.GemmProfile.AttentionSecondsAndReset() * 1e3 / 128;
             return 128 / ((Lethe.Tensors.Kernels.GemmProfile.ThreadNs() - start) * 1e-9);
         }
         Decode(bf16); Decode(q8); // warm-up
         var ratios = new List<double>();
         for (int r = 0; r < reps; r++)
         {
-            double a, b, linA, linB;
-            if (r % 2 == 0) { a = Decode(bf16); linA = linearMs; b = Decode(q8); linB = linearMs; }
-            else { b = Decode(q8); linB = linearMs; a = Decode(bf16); linA = linearMs; }
+            double a, b, linA, linB, attA, attB;
+            if (r % 2 == 0) { a = Decode(bf16); (linA, attA) = (linearMs, attentionMs); b = Decode(q8); (linB, attB) = (linearMs, attentionMs); }
+            else { b = Decode(q8); (linB, attB) = (linearMs, attentionMs); a = Decode(bf16); (linA, attA) = (linearMs, attentionMs); }
             ratios.Add(b / a);
-            var fields = new List<(string, object?)> { ("bench", "model"), ("case", "decode-ab"), ("model", folder), ("rep", r), ("bf16_tok_s_cpu", Math.Round(a, 1)),
-                ("q8_0_tok_s_cpu", Math.Round(b, 1)), ("q8_0_vs_bf16", Math.Round(b / a, 2)) };
+            var fields = new List<(string, object?)> { ("bench", "model"), ("case", "decode-ab"), ("model", folder), ("rep", r), ("bf16_tok_s" + unit, Math.Round(a, 1)),
+                ("q8_0_tok_s" + unit, Math.Round(b, 1)), ("q8_0_vs_bf16", Math.Round(b / a, 2)) };
             if (profile)
-                fields.AddRange(new (string, object?)[] { ("bf16_linear_ms", Math.Round(linA, 2)), ("bf16_other_ms", Math.Round(1e3 / a - linA, 2)),
-                    ("q8_0_linear_ms", Math.Round(linB, 2)), ("q8_0_other_ms", Math.Round(1e3 / b - linB, 2)) });
+                fields.AddRange(new (string, object?)[] { ("bf16_linear_ms", Math.Round(linA, 2)), ("bf16_attention_ms", Math.Round(attA, 2)),
+                    ("bf16_other_ms", Math.Round(1e3 / a - linA - attA, 2)), ("q8_0_linear_ms", Math.Round(linB, 2)), ("q8_0_attention_ms", Math.Round(attB, 2)),
+                    ("q8_0_other_ms", Math.Round(1e3 / b - linB - attB, 2)) });
             fields.Add(("cpu", Machine.CpuModel()));
             JsonLine.Print(fields.ToArray());
         }
         ratios.Sort();
         JsonLine.Print(("bench", "model"), ("case", "decode-ab:median"), ("model", folder), ("reps", reps),
             ("q8_0_vs_bf16_median", Math.Round(ratios[ratios.Count / 2], 2)), ("min", Math.Round(ratios[0], 2)), ("max", Math.Round(ratios[^1], 2)),
-            ("clock", "thread CPU time, 1 thread"), ("cpu", Machine.CpuModel()));
+            ("clock", clock), ("cpu", Machine.CpuModel()));
         return 0;
     }
 

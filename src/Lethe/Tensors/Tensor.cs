@@ -208,6 +208,9 @@ public sealed unsafe class Tensor : IDisposable
     public float[] ToArray()
     {
         var result = new float[Length];
+        // The common case (a decoding step's logits, every token) is one block copy, not a
+        // delegate call per element.
+        if (DType == DType.F32 && IsContiguous) { new ReadOnlySpan<float>(F32Ptr, result.Length).CopyTo(result); return result; }
         int i = 0;
         ForEachOffset(e => result[i++] = ReadElement(e));
         return result;

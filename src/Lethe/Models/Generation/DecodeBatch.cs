@@ -86,6 +86,9 @@ public sealed class DecodeBatch : IDisposable
     private readonly HookSet? hooks;
     private readonly KvCache cache;
     private readonly TensorArena arena = new();
+    // The logits of the last pass, reused from step to step: a fresh array per token would be a
+    // large-object allocation (vocabulary × 4 bytes) every step, zeroed and soon collected.
+    private float[] logitBuffer = Array.Empty<float>();
     private readonly List<DecodeSequence> rows = new();      // row r of the cache holds rows[r]
     private readonly List<DecodeSequence> pending = new();   // join at the next step
 
@@ -229,8 +232,8 @@ public sealed class DecodeBatch : IDisposable
         foreach (var s in rows) s.KeyStart += delta;
     }
 
-    /// <summary>One forward pass over the given sequences (T new positions each); returns the logits at each row's newest position.</summary>
-    private float[] Pass(int[] ids, List<DecodeSequence> seqs, int T, KvCache kv)
+    /// <summary>One forward pass over the given sequences (T new positions each); returns the logits at each row's newest position (valid until the next pass).</summary>
+    private Span<float> Pass(int[] ids, List<DecodeSequence> seqs, int T, KvCache kv)
     {
         int R = seqs.Count;
         var keyStart = seqs.Select(s => s.KeyStart).ToArray();
@@ -243,13 +246,20 @@ public sealed class DecodeBatch : IDisposable
         try
         {
             using (arena.Activate())
-                return model.Forward(ids, R, new ForwardOptions { Cache = kv, KeyStart = keyStart, LogitRows = logitRows, Hooks = hooks }).ToArray();
+            {
+                var output = model.Forward(ids, R, new ForwardOptions { Cache = kv, KeyStart = keyStart, LogitRows = logitRows, Hooks = hooks });
+                if (output.DType != DType.F32 || !output.IsContiguous) return output.ToArray();
+                int n = checked((int)output.Length);
+                if (logitBuffer.Length < n) logitBuffer = new float[n];
+                output.AsReadOnlySpan().CopyTo(logitBuffer);
+                return logitBuffer.AsSpan(0, n);
+            }
         }
         finally { arena.Reset(); }
     }
 
     /// <summary>Samples each sequence's next token from its logits row; returns the rows that go on.</summary>
-    private List<int> Advance(List<DecodeSequence> seqs, float[] logits, List<DecodeSequence> finished)
+    private List<int> Advance(List<DecodeSequence> seqs, Span<float> logits, List<DecodeSequence> finished)
     {
         int R = seqs.Count, vocab = logits.Length / R;
         var keep = new List<int>(R);
@@ -259,7 +269,7 @@ public sealed class DecodeBatch : IDisposable
             s.Passes++;
             // The pass checked this sequence's newest position: a flag there ends it unanswered.
             if (options.Intervention is { } intervention && intervention.Flagged(r)) { Finish(s, FinishReason.Abstained, finished); continue; }
-            int token = s.Sampler.Next(logits.AsSpan(r * vocab, vocab), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(s.history));
+            int token = s.Sampler.Next(logits.Slice(r * vocab, vocab), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(s.history));
             s.history.Add(token);
             if (eos.Contains(token)) { Finish(s, FinishReason.EndOfSequence, finished); continue; }
             s.Tokens.Add(token);

@@ -1,5 +1,8 @@
 // Keys and values of every layer for a batch of sequences being decoded, preallocated once for a
-// capacity of positions: k, v per layer [B, C, Hkv, Dh]. Each forward step appends its new rows
+// capacity of positions: k, v per layer [B, Hkv, C, Dh], head-major, so that the rows one head
+// attends over lie one after another in memory: a decoding step reads them from memory (the
+// layer's weight products have just streamed through the caches), and a contiguous run is what
+// the hardware prefetcher follows best. Each forward step appends its new rows
 // (after RoPE and any q/k-norm) at [Length, Length + T) and attention reads rows [0, Length + T)
 // where they lie — nothing is reallocated while generating; Keep moves the rows of the sequences
 // still generating to the front when others finish. For a batch whose sequences come and go
@@ -33,8 +36,8 @@ public sealed unsafe class KvCache : IDisposable
         keys = new Tensor[config.NumLayers]; values = new Tensor[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
-            keys[i] = Tensor.ZerosPersistent(new[] { batch, capacity, KvHeads, HeadDim });
-            values[i] = Tensor.ZerosPersistent(new[] { batch, capacity, KvHeads, HeadDim });
+            keys[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim });
+            values[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim });
         }
     }
 
@@ -53,35 +56,43 @@ public sealed unsafe class KvCache : IDisposable
     internal Tensor Attend(int layer, Tensor q, Tensor k, Tensor v, AttentionOptions options)
     {
         int B = q.Dim(0), T = q.Dim(1), Hq = q.Dim(2);
-        long row = (long)KvHeads * HeadDim;
         float* kc = keys[layer].F32Ptr, vc = values[layer].F32Ptr, kn = k.F32Ptr, vn = v.F32Ptr;
+        long n = HeadDim * 4L;
         for (int b = 0; b < B; b++)
-        {
-            long dst = ((long)b * Capacity + Length) * row, src = (long)b * T * row, n = T * row * 4;
-            Buffer.MemoryCopy(kn + src, kc + dst, n, n);
-            Buffer.MemoryCopy(vn + src, vc + dst, n, n);
-        }
+            for (int h = 0; h < KvHeads; h++)
+                for (int t = 0; t < T; t++)
+                {
+                    long dst = HeadRow(b, h) + (long)(Length + t) * HeadDim, src = (((long)b * T + t) * KvHeads + h) * HeadDim;
+                    Buffer.MemoryCopy(kn + src, kc + dst, n, n);
+                    Buffer.MemoryCopy(vn + src, vc + dst, n, n);
+                }
         var output = Tensor.Zeros(q.Shape);
-        AttentionKernel.Forward(q.F32Ptr, kc, vc, KvLayout.Contiguous(Capacity, KvHeads, HeadDim), output.F32Ptr, null,
+        long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
+        AttentionKernel.Forward(q.F32Ptr, kc, vc, KvLayout.HeadMajor(Capacity, KvHeads, HeadDim), output.F32Ptr, null,
             new AttentionDims(B, T, Length + T, Hq, KvHeads, HeadDim), options);
+        if (GemmProfile.Enabled) GemmProfile.AddAttention(GemmProfile.ThreadNs() - t0);
         return output;
     }
+
+    /// <summary>Offset (in floats) of position 0 of sequence b's head h in a layer's tensor.</summary>
+    private long HeadRow(int b, int h) => ((long)b * KvHeads + h) * Capacity * HeadDim;
 
     /// <summary>Keeps only the given sequences (ascending indices), moved to the front in that order: finished sequences leave the batch.</summary>
     internal void Keep(int[] sequences)
     {
         for (int i = 1; i < sequences.Length; i++)
             if (sequences[i] <= sequences[i - 1]) throw new ArgumentException("KvCache.Keep: indices must ascend");
-        long row = (long)KvHeads * HeadDim, n = Length * row * 4;
+        long n = (long)Length * HeadDim * 4;
         for (int i = 0; i < sequences.Length; i++)
         {
             int from = sequences[i];
             if (from == i) continue;
             for (int layer = 0; layer < keys.Length; layer++)
-            {
-                Buffer.MemoryCopy(keys[layer].F32Ptr + (long)from * Capacity * row, keys[layer].F32Ptr + (long)i * Capacity * row, n, n);
-                Buffer.MemoryCopy(values[layer].F32Ptr + (long)from * Capacity * row, values[layer].F32Ptr + (long)i * Capacity * row, n, n);
-            }
+                for (int h = 0; h < KvHeads; h++)
+                {
+                    Buffer.MemoryCopy(keys[layer].F32Ptr + HeadRow(from, h), keys[layer].F32Ptr + HeadRow(i, h), n, n);
+                    Buffer.MemoryCopy(values[layer].F32Ptr + HeadRow(from, h), values[layer].F32Ptr + HeadRow(i, h), n, n);
+                }
         }
         Batch = sequences.Length;
     }
@@ -97,16 +108,16 @@ public sealed unsafe class KvCache : IDisposable
         if (delta == 0) return;
         if (Length + delta < 0 || Length + delta > Capacity)
             throw new ArgumentException($"KvCache.Shift: moving {Length} positions by {delta} leaves the capacity {Capacity}");
-        long row = (long)KvHeads * HeadDim;
         int from = Math.Max(0, -delta), count = Length - from;
         for (int layer = 0; layer < keys.Length; layer++)
             foreach (var t in new[] { keys[layer], values[layer] })
                 for (int b = 0; b < Batch; b++)
-                {
-                    // Span.CopyTo copies overlapping ranges as if through a temporary.
-                    var all = new Span<float>(t.F32Ptr + (long)b * Capacity * row, (int)(Capacity * row));
-                    all.Slice((int)(from * row), (int)(count * row)).CopyTo(all.Slice((int)((from + delta) * row)));
-                }
+                    for (int h = 0; h < KvHeads; h++)
+                    {
+                        // Span.CopyTo copies overlapping ranges as if through a temporary.
+                        var all = new Span<float>(t.F32Ptr + HeadRow(b, h), Capacity * HeadDim);
+                        all.Slice(from * HeadDim, count * HeadDim).CopyTo(all.Slice((from + delta) * HeadDim));
+                    }
         Length += delta;
     }
 
@@ -117,14 +128,15 @@ public sealed unsafe class KvCache : IDisposable
             throw new ArgumentException("KvCache.Append: the caches belong to different models");
         if (Batch + source.Batch > Rows || at < 0 || at + source.Length != Length)
             throw new ArgumentException($"KvCache.Append: {source.Batch} rows of {source.Length} positions at {at} do not fit {Batch}/{Rows} rows of {Length}");
-        long row = (long)KvHeads * HeadDim, n = source.Length * row * 4;
+        long n = (long)source.Length * HeadDim * 4;
         for (int layer = 0; layer < keys.Length; layer++)
             for (int b = 0; b < source.Batch; b++)
-            {
-                long dst = ((long)(Batch + b) * Capacity + at) * row, src = (long)b * source.Capacity * row;
-                Buffer.MemoryCopy(source.keys[layer].F32Ptr + src, keys[layer].F32Ptr + dst, n, n);
-                Buffer.MemoryCopy(source.values[layer].F32Ptr + src, values[layer].F32Ptr + dst, n, n);
-            }
+                for (int h = 0; h < KvHeads; h++)
+                {
+                    long dst = HeadRow(Batch + b, h) + (long)at * HeadDim, src = source.HeadRow(b, h);
+                    Buffer.MemoryCopy(source.keys[layer].F32Ptr + src, keys[layer].F32Ptr + dst, n, n);
+                    Buffer.MemoryCopy(source.values[layer].F32Ptr + src, values[layer].F32Ptr + dst, n, n);
+                }
         Batch += source.Batch;
     }
 

@@ -2,8 +2,9 @@
 // thread CPU time so that other processes on the cores do not distort it. Off by default: the
 // driver then pays one static bool test per block. The bench (`gemm --profile`) turns it on to
 // show, per case, how far the whole GEMM is from its micro-kernel speed and why. The Linear
-// forward's whole product (Gemm, Gemv or Q8Gemm) is also timed, so that `model --case decode-ab
-// --profile` can split a decode step into weight products and everything else.
+// forward's whole product (Gemm, Gemv or Q8Gemm) is also timed, and so is a decoding step's
+// attention over the KV cache, so that `model --case decode-ab --profile` can split a decode step
+// into weight products, attention and everything else.
 using System.Runtime.InteropServices;
 
 namespace Lethe.Tensors.Kernels;
@@ -11,7 +12,7 @@ namespace Lethe.Tensors.Kernels;
 internal static class GemmProfile
 {
     public static bool Enabled;
-    private static long packANs, packBNs, kernelNs, linearNs;
+    private static long packANs, packBNs, kernelNs, linearNs, attentionNs;
 
     public static (double PackA, double PackB, double Kernel) SecondsAndReset()
     {
@@ -25,6 +26,9 @@ internal static class GemmProfile
     public static void AddLinear(long ns) => Interlocked.Add(ref linearNs, ns);
     /// <summary>Thread CPU seconds spent in Linear forward products since the last call.</summary>
     public static double LinearSecondsAndReset() => Interlocked.Exchange(ref linearNs, 0) * 1e-9;
+    public static void AddAttention(long ns) => Interlocked.Add(ref attentionNs, ns);
+    /// <summary>Thread CPU seconds spent in attention over a KV cache since the last call.</summary>
+    public static double AttentionSecondsAndReset() => Interlocked.Exchange(ref attentionNs, 0) * 1e-9;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct TimeSpec { public long Seconds, Nanoseconds; }
@@ -32,10 +36,16 @@ internal static class GemmProfile
     [DllImport("libc", EntryPoint = "clock_gettime")]
     private static extern int ClockGetTime(int clock, out TimeSpec t);
 
-    /// <summary>This thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID); 0 where libc lacks it.</summary>
+    /// <summary>
+    /// Makes ThreadNs read the monotonic wall clock instead: for timing a call whose work is split
+    /// over several threads, where the calling thread's CPU time would miss the others' share.
+    /// </summary>
+    public static bool WallClock;
+
+    /// <summary>This thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID; CLOCK_MONOTONIC with WallClock); 0 where libc lacks it.</summary>
     public static long ThreadNs()
     {
-        try { ClockGetTime(3, out var t); return t.Seconds * 1_000_000_000 + t.Nanoseconds; }
+        try { ClockGetTime(WallClock ? 1 : 3, out var t); return t.Seconds * 1_000_000_000 + t.Nanoseconds; }
         catch (DllNotFoundException) { return 0; }
         catch (EntryPointNotFoundException) { return 0; }
     }
