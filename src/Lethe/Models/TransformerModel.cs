@@ -280,7 +280,10 @@ public sealed class TransformerModel : IDisposable
     /// head) a Q8_0 copy (Tensor.Quantized) that Linear's forward then uses. A matrix whose last
     /// dimension is not a multiple of 32 stops with a message naming it, unless keepOthers is set:
     /// it then stays in its loaded dtype. Returns the number of matrices quantized. The unquantized
-    /// weights stay loaded (embedding lookup, and gradients if any are asked for, read them).
+    /// weights stay loaded (embedding lookup, and gradients if any are asked for, read them); where
+    /// they are mapped from the file, the pages that quantizing read are handed back to the OS, so
+    /// that a q8_0 model does not stay resident at its int8 and its stored size together (a later
+    /// read, such as the tied embedding's lookup of a few rows, loads them again).
     /// </summary>
     public int QuantizeLinearWeightsQ8(bool keepOthers)
     {
@@ -300,6 +303,8 @@ public sealed class TransformerModel : IDisposable
             var q = Q8Matrix.FromTensor(t, name); // throws, naming the tensor and its shape, when it cannot be
             owned.Add(q);
             t.Quantized = q;
+            if (t.Storage is MappedStorage mapped && t.IsContiguous)
+                mapped.ReleasePages(t.Offset * t.DType.SizeOf(), t.Length * t.DType.SizeOf());
             count++;
         }
         return count;

@@ -86,6 +86,27 @@ public sealed unsafe class MappedStorage : Storage
         Pointer = null;
         mapping.Release();
     }
+
+    /// <summary>
+    /// Tells the OS that the pages lying wholly inside [Pointer + offset, + bytes) are not needed
+    /// now (madvise MADV_DONTNEED), so they leave this process's resident memory. The mapping is
+    /// read-only and backed by the file, so nothing is lost: a later read loads the page again
+    /// from the page cache or the file. Used once a matrix has an int8 copy that is read instead
+    /// of it; a no-op where madvise is unavailable.
+    /// </summary>
+    public void ReleasePages(long offset, long bytes)
+    {
+        if (Pointer == null || offset < 0 || bytes <= 0 || offset > ByteLength - bytes) return;
+        long page = Environment.SystemPageSize;
+        long start = ((long)(Pointer + offset) + page - 1) / page * page, end = (long)(Pointer + offset + bytes) / page * page;
+        if (end <= start) return;
+        try { MAdvise((nint)start, (nuint)(end - start), 4 /* MADV_DONTNEED */); }
+        catch (DllNotFoundException) { }
+        catch (EntryPointNotFoundException) { }
+    }
+
+    [DllImport("libc", EntryPoint = "madvise")]
+    private static extern int MAdvise(nint address, nuint length, int advice);
 }
 
 /// <summary>

@@ -7,7 +7,12 @@
 // top token). The test prints its figures. A model without its Q8_0 copies would give identical
 // logits (and fail the "weights were quantized" checks); a broken kernel gives differences of the
 // logits' own size.
+// Quantizing a memory-mapped model hands the pages it read back to the OS (madvise): the mapping's
+// resident size (/proc/self/smaps, that mapping alone, so other tests' memory does not disturb it)
+// falls, and the weights still read the same values afterwards.
+using System.Globalization;
 using Lethe.Experiments;
+using Lethe.Tensors;
 using Lethe.Models;
 using Lethe.Tokenizers;
 using Xunit;
@@ -64,5 +69,43 @@ public class Q8ModelTests(ITestOutputHelper output)
         Assert.True(worstMax < 0.04, report);
         Assert.True(meanRel < 0.005, report);
         Assert.True(agreement >= 0.95, report);
+    }
+
+    [Fact]
+    public unsafe void QuantizingAMappedModelReleasesThePagesItReadAndLosesNothing()
+    {
+        if (!File.Exists("/proc/self/smaps")) return; // Linux only: the resident size is read from there
+        using var model = ModelLoader.Load(Dir);
+        var weights = model.Weights.Values.Distinct().Where(w => w.Rank == 2 && w.Storage is MappedStorage).ToList();
+        Assert.NotEmpty(weights);
+        var first = weights[0];
+        nint address = (nint)first.Storage.Pointer;
+        var before = weights.ToDictionary(w => w, w => w.ToArray());   // reads (so maps) every page
+        long residentBefore = MappingRssKb(address), fileKb = new FileInfo(Path.Combine(Dir, "model.safetensors")).Length / 1024;
+        Assert.True(residentBefore > fileKb / 2, $"reading every weight left only {residentBefore} kB of the {fileKb} kB file resident");
+        model.QuantizeLinearWeightsQ8(keepOthers: false);
+        long residentAfter = MappingRssKb(address);
+        output.WriteLine($"mapping of {fileKb} kB: {residentBefore} kB resident after reading the weights, {residentAfter} kB after quantizing");
+        Assert.True(residentAfter < residentBefore / 4, $"quantizing left {residentAfter} of {residentBefore} kB resident");
+        foreach (var w in weights) Assert.Equal(before[w], w.ToArray());   // file-backed: read again, unchanged
+    }
+
+    /// <summary>The resident kB of the mapping (a line of /proc/self/smaps) that contains address.</summary>
+    private static long MappingRssKb(nint address)
+    {
+        bool inside = false;
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            int dash = line.IndexOf('-'), space = line.IndexOf(' ');
+            if (dash > 0 && space > dash && ulong.TryParse(line.AsSpan(0, dash), NumberStyles.HexNumber, null, out ulong lo)
+                && ulong.TryParse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.HexNumber, null, out ulong hi))
+            {
+                inside = (ulong)address >= lo && (ulong)address < hi;
+                continue;
+            }
+            if (inside && line.StartsWith("Rss:"))
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        }
+        throw new InvalidOperationException($"no mapping contains 0x{address:x} in /proc/self/smaps");
     }
 }
