@@ -44,7 +44,8 @@ public static class ModelBench
             WriteModel(Path.Combine(dir, "bf16"), DType.BF16);
         }
         Q8Bench.ApplyPrefetch(StrArg(args, "--prefetch"));
-        if (only == "decode-ab") return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"), args.Contains("--threads") ? threads : 1);
+        if (only == "decode-ab")
+            return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"), args.Contains("--threads") ? threads : 1, IntArg(args, "--prompt", 128));
         string peerDir = modelDir ?? Path.Combine(dir, "f32");
         foreach (var c in new[] { "forward", "train", "decode" })
         {
@@ -252,12 +253,13 @@ public static class ModelBench
     /// (which goes first alternates too), so that other processes on the cores hit both alike.
     /// Without `--threads`, one kernel thread and this thread's CPU time; with `--threads N`, N
     /// kernel threads and wall-clock time (the workers' CPU time would be missed). The q8_0 model
-    /// is the same folder loaded again and quantized. Prints each repetition's ratio and their
-    /// median. With `--profile`, each line also splits the time per token into the Linear products (weights
+    /// is the same folder loaded again and quantized. 128 tokens are decoded after a prompt of
+    /// `--prompt` random tokens (default 128; longer prompts show how attention, the same work in
+    /// both dtypes, takes over). Prints each repetition's ratio and their median. With `--profile`, each line also splits the time per token into the Linear products (weights
     /// read: Gemv/Gemm or Q8Gemm), the attention over the KV cache, and the rest (norms, RoPE,
     /// sampling, bookkeeping).
     /// </summary>
-    private static int DecodeAB(string folder, int reps, bool profile, int threads)
+    private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens)
     {
         Engine.Threads = threads;
         Lethe.Tensors.Kernels.GemmProfile.WallClock = threads > 1;
@@ -266,7 +268,9 @@ public static class ModelBench
         using var q8 = ModelLoader.Load(folder, DType.BF16);
         q8.QuantizeLinearWeightsQ8(keepOthers: false);
         var rng = new Rng(7);
-        var prompt = Enumerable.Range(0, 128).Select(_ => rng.NextInt(bf16.Config.VocabSize)).ToArray();
+        if (promptTokens < 1 || promptTokens + 129 > bf16.Config.MaxPositions)
+            throw new LetheException($"--prompt {promptTokens}: the model holds {bf16.Config.MaxPositions} positions, so the prompt must be 1 to {bf16.Config.MaxPositions - 129} tokens (128 are decoded after it)");
+        var prompt = Enumerable.Range(0, promptTokens).Select(_ => rng.NextInt(bf16.Config.VocabSize)).ToArray();
         Lethe.Tensors.Kernels.GemmProfile.Enabled = profile;
         double linearMs = 0, attentionMs = 0; // of the last Decode: Linear products' and attention's CPU ms per token (with --profile)
         double Decode(TransformerModel m)
@@ -304,7 +308,7 @@ public static class ModelBench
             JsonLine.Print(fields.ToArray());
         }
         ratios.Sort();
-        JsonLine.Print(("bench", "model"), ("case", "decode-ab:median"), ("model", folder), ("reps", reps),
+        JsonLine.Print(("bench", "model"), ("case", "decode-ab:median"), ("model", folder), ("prompt_tokens", promptTokens), ("reps", reps),
             ("q8_0_vs_bf16_median", Math.Round(ratios[ratios.Count / 2], 2)), ("min", Math.Round(ratios[0], 2)), ("max", Math.Round(ratios[^1], 2)),
             ("clock", clock), ("cpu", Machine.CpuModel()));
         return 0;
