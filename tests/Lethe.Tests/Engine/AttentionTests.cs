@@ -148,6 +148,13 @@ public unsafe class AttentionTests
         yield return new object[] { "multi-block S>T padded", 2, 70, 200, 2, 1, 33, true, 0, 0f, new[] { 190, 200 }, new[] { 0, 65 } };
         yield return new object[] { "multi-block window", 1, 200, 200, 3, 3, 16, true, 70, 0f, null!, null! };
         yield return new object[] { "multi-block softcap Dh 80", 1, 130, 130, 2, 2, 80, true, 0, 3f, null!, null! };
+        // Caches longer than AttentionKernel.DirectChunkKeys: the decoding path cuts a head's keys
+        // into chunks and merges their softmax states. Left and right padding, a window and a cap
+        // that leave chunks of different sizes, and rows that see no key of one chunk (T = 700,
+        // window 100: the first query sees only chunk 0, the last only chunk 1).
+        yield return new object[] { "decoding chunks, padded", 2, 1, 1300, 9, 3, 64, true, 0, 0f, new[] { 1300, 1290 }, new[] { 0, 37 } };
+        yield return new object[] { "decoding chunks, softcap + window", 1, 1, 1500, 4, 2, 32, true, 900, 2f, null!, null! };
+        yield return new object[] { "chunks some rows do not see", 1, 700, 1400, 2, 1, 16, true, 100, 0f, null!, null! };
     }
 
     [Theory]
@@ -332,6 +339,27 @@ public unsafe class AttentionTests
     }
 
     // ---------------------------------------------------------------- determinism
+
+    [Fact]
+    public void DecodingOverALongCacheIsBitIdenticalAcrossThreadCounts()
+    {
+        // 3 KV heads × 3 chunks of DirectChunkKeys: the chunks are tasks spread over the threads,
+        // and their merge must not depend on which thread ran which.
+        var d = new AttentionDims(1, 1, 3 * AttentionKernel.DirectChunkKeys - 40, 9, 3, 64);
+        var o = AttentionOptions.ForHeadDim(64) with { KeyStart = new[] { 5 } };
+        var x = Inputs.Random(d, 98);
+        int saved = Tensors.Engine.Threads;
+        try
+        {
+            Tensors.Engine.Threads = 2;
+            var two = RunFast(x, d, o, AttentionKernel.ForwardPath.Auto, wide: true, backward: false);
+            Tensors.Engine.Threads = 1;
+            var one = RunFast(x, d, o, AttentionKernel.ForwardPath.Auto, wide: true, backward: false);
+            Assert.Equal(two.Output, one.Output);
+            Assert.Equal(two.LogSumExp, one.LogSumExp);
+        }
+        finally { Tensors.Engine.Threads = saved; }
+    }
 
     [Fact]
     public void BitIdenticalAcrossRunsAndThreadCounts()

@@ -37,8 +37,8 @@ internal static unsafe partial class AttentionKernel
     /// <summary>
     /// Attention forward. q and output: [B, T, Hq, Dh] contiguous. k and v: dims.Keys rows laid out
     /// by kvLayout (for a KV cache of capacity C stored [B, C, Hkv, Dh], pass
-    /// KvLayout.Contiguous(C, Hkv, Dh) and dims.Keys = the valid length: nothing is copied by the
-    /// caller). logSumExp (may be null): [B, Hq, T], receives log Σ_j exp(s_ij) per query row
+    /// KvLayout.Contiguous(C, Hkv, Dh), or KvLayout.HeadMajor(C, Hkv, Dh) for [B, Hkv, C, Dh] as
+    /// KvCache keeps it, and dims.Keys = the valid length: nothing is copied by the caller). logSumExp (may be null): [B, Hq, T], receives log Σ_j exp(s_ij) per query row
     /// (−∞ when the row sees no key; its output row is zero), which Backward needs.
     /// </summary>
     public static void Forward(float* q, float* k, float* v, KvLayout kvLayout, float* output, float* logSumExp,
@@ -161,9 +161,21 @@ internal static unsafe partial class AttentionKernel
     }
 
     /// <summary>
-    /// One query (decoding): one task per (batch, kv head) serving the query rows of all its query
-    /// heads, so each k/v row is read from memory once (memory-bound: packing would only add a pass
-    /// over the cache). Each visible key is a dot product and an axpy on k/v where they lie.
+    /// Keys per task in the decoding path: a head whose visible keys span more than this is cut
+    /// into chunks of this many (from its first visible key), each its own task, and the chunks'
+    /// softmax states are merged at the end (the flash-decoding split). With one task per KV head,
+    /// 3 heads on 2 cores leave one core doing two heads' work while the other waits; the chunks
+    /// let both share a long cache. A fixed size, so results do not depend on the thread count, and
+    /// a multiple of KeyBlock, so a chunk's blocks are those of the unsplit loop: up to this many
+    /// keys (the shipped model's whole 512-position window) the results are the unsplit path's bits.
+    /// </summary>
+    internal const int DirectChunkKeys = 512;
+
+    /// <summary>
+    /// One query (decoding): one task per (batch, kv head, chunk of DirectChunkKeys keys) serving
+    /// the query rows of all the head's query heads, so each k/v row is read from memory once
+    /// (memory-bound: packing would only add a pass over the cache). Each visible key is a dot
+    /// product and an axpy on k/v where they lie.
     /// </summary>
     private static void ForwardDirect<TL>(float* q, float* k, float* v, KvLayout kvLayout, float* output, float* logSumExp,
         AttentionDims dims, AttentionOptions options, int[] lo, int[] hi) where TL : unmanaged, ILanes<TL>
@@ -171,69 +183,141 @@ internal static unsafe partial class AttentionKernel
         int B = dims.Batch, T = dims.Queries, Hq = dims.QueryHeads, Hkv = dims.KvHeads, Dh = dims.HeadDim, group = dims.Group;
         int paddedDh = PaddedHeadDim(Dh), rows = group * T;
         float scale = options.Scale, cap = options.SoftCap, multiplier = cap > 0 ? 1f : scale;
-        int tasks = B * Hkv;
+        // Per batch row: the keys any of its queries sees, [first, end), and how many chunks cut it.
+        var first = new int[B]; var end = new int[B]; var chunks = new int[B]; var taskStart = new int[B + 1];
+        for (int b = 0; b < B; b++)
+        {
+            first[b] = int.MaxValue;
+            for (int i = 0; i < T; i++)
+                if (lo[b * T + i] < hi[b * T + i]) { first[b] = Math.Min(first[b], lo[b * T + i]); end[b] = Math.Max(end[b], hi[b * T + i]); }
+            if (end[b] <= first[b]) (first[b], end[b]) = (0, 0);   // no query of this row sees a key
+            chunks[b] = Math.Max(1, (end[b] - first[b] + DirectChunkKeys - 1) / DirectChunkKeys);
+            taskStart[b + 1] = taskStart[b] + Hkv * chunks[b];
+        }
+        int tasks = taskStart[B];
+        (int b, int kvHead, int chunk) Task(int t)
+        {
+            int b = 0;
+            while (t >= taskStart[b + 1]) b++;
+            int within = t - taskStart[b];
+            return (b, within / chunks[b], within % chunks[b]);
+        }
         var cost = new long[tasks];
         for (int t = 0; t < tasks; t++)
         {
-            int b = t / Hkv;
-            for (int i = 0; i < T; i++) cost[t] += Math.Max(0, hi[b * T + i] - lo[b * T + i]) * (long)Dh * 4 * group;
+            var (b, _, c) = Task(t);
+            int c0 = first[b] + c * DirectChunkKeys, c1 = c0 + DirectChunkKeys;
+            for (int i = 0; i < T; i++) cost[t] += Math.Max(0, Math.Min(hi[b * T + i], c1) - Math.Max(lo[b * T + i], c0)) * (long)Dh * 4 * group;
         }
-        // scratch: scores [rows, KeyBlock], accumulators [rows, paddedDh], running max and sum [rows]
-        RunBalanced(cost, (long)rows * (KeyBlock + paddedDh + 2), (task, scratch) =>
+        // A split head's chunks leave their states here, [task][acc rows·paddedDh, max rows, sum rows], to be merged.
+        long stateFloats = (long)rows * (paddedDh + 2);
+        bool split = tasks > B * Hkv;
+        float* states = split ? ScratchPool.Rent(tasks * stateFloats) : null;
+        try
         {
-            int b = task / Hkv, kvHead = task % Hkv;
-            float* scores = scratch, acc = scores + rows * KeyBlock, rowMax = acc + rows * paddedDh, rowSum = rowMax + rows;
-            new Span<float>(acc, rows * paddedDh).Clear();
-            new Span<float>(rowMax, rows).Fill(float.NegativeInfinity);
-            new Span<float>(rowSum, rows).Clear();
-            // row r = hh·T + i: query i of query head kvHead·group + hh (pointers made once: no
-            // division per key and row)
-            float** queryRows = stackalloc float*[rows];
-            for (int r = 0; r < rows; r++) queryRows[r] = q + (((long)b * T + r % T) * Hq + kvHead * group + r / T) * Dh;
-            float** vRows = stackalloc float*[KeyBlock];
-            int first = int.MaxValue, end = 0;
-            for (int i = 0; i < T; i++)
-                if (lo[b * T + i] < hi[b * T + i]) { first = Math.Min(first, lo[b * T + i]); end = Math.Max(end, hi[b * T + i]); }
-            for (int j0 = first; j0 < end; j0 += KeyBlock)
+            // scratch: scores [rows, KeyBlock], then (unsplit) accumulators [rows, paddedDh], running max and sum [rows]
+            RunBalanced(cost, (long)rows * KeyBlock + stateFloats, (task, scratch) =>
             {
-                int n = Math.Min(KeyBlock, end - j0);
-                int jj = 0;
-                // The block's value rows, wanted after its scores and softmax: in flight while those run.
-                for (int j = 0; j < n; j++) PrefetchRow(vRows[j] = v + kvLayout.Offset(b, j0 + j, kvHead), Dh);
-                if (typeof(TL) == typeof(Lanes256) && Fma.IsSupported)
-                    for (; jj + 4 <= n; jj += 4)
+                var (b, kvHead, c) = Task(task);
+                float* scores = scratch, acc = chunks[b] == 1 ? scores + rows * KeyBlock : states + task * stateFloats;
+                float* rowMax = acc + rows * paddedDh, rowSum = rowMax + rows;
+                // row r = hh·T + i: query i of query head kvHead·group + hh (pointers made once: no
+                // division per key and row)
+                float** queryRows = stackalloc float*[rows];
+                for (int r = 0; r < rows; r++) queryRows[r] = q + (((long)b * T + r % T) * Hq + kvHead * group + r / T) * Dh;
+                int from = first[b] + c * DirectChunkKeys, to = Math.Min(end[b], from + DirectChunkKeys);
+                AttendKeys<TL>(queryRows, rows, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, acc, rowMax, rowSum);
+                if (chunks[b] > 1) return;
+                for (int r = 0; r < rows; r++) FinishDirectRow<TL>(acc + r * paddedDh, rowMax[r], rowSum[r], b, kvHead, r, T, Hq, group, Dh, output, logSumExp);
+            });
+            if (!split) return;
+            for (int b = 0; b < B; b++)
+            {
+                if (chunks[b] == 1) continue;
+                for (int kvHead = 0; kvHead < Hkv; kvHead++)
+                {
+                    float* head = states + (taskStart[b] + (long)kvHead * chunks[b]) * stateFloats;
+                    for (int r = 0; r < rows; r++)
                     {
-                        // Between layers the weight products stream megabytes through the caches, so the
-                        // cache rows come from memory: ask for the keys PrefetchKeys ahead, so that many
-                        // rows are in flight at once instead of one miss per dot product.
-                        for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 4, end); p < pe; p++) PrefetchRow(k + kvLayout.Offset(b, p, kvHead), Dh);
-                        float* k0 = k + kvLayout.Offset(b, j0 + jj, kvHead);
-                        float* k1 = k + kvLayout.Offset(b, j0 + jj + 1, kvHead), k2 = k + kvLayout.Offset(b, j0 + jj + 2, kvHead), k3 = k + kvLayout.Offset(b, j0 + jj + 3, kvHead);
-                        for (int r = 0; r < rows; r++) Dot4Keys(queryRows[r], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj);
+                        // Softmax states merged in chunk order: m = max m_c, then every chunk's sum and
+                        // accumulator rescaled by exp(m_c − m) and added into chunk 0's.
+                        float m = float.NegativeInfinity;
+                        for (int c = 0; c < chunks[b]; c++) m = Math.Max(m, head[c * stateFloats + rows * paddedDh + r]);
+                        float* acc = head + r * paddedDh;
+                        float sum = 0;
+                        for (int c = 0; c < chunks[b]; c++)
+                        {
+                            float* state = head + c * stateFloats;
+                            float chunkMax = state[rows * paddedDh + r], chunkSum = state[rows * paddedDh + rows + r];
+                            if (!(chunkSum > 0)) continue;   // a chunk the row does not see left its accumulator at zero
+                            float w = MathF.Exp(chunkMax - m);
+                            sum += chunkSum * w;
+                            float* chunkAcc = state + r * paddedDh;
+                            if (c == 0) for (int d = 0; d < Dh; d++) acc[d] = chunkAcc[d] * w;
+                            else for (int d = 0; d < Dh; d++) acc[d] = MathF.FusedMultiplyAdd(chunkAcc[d], w, acc[d]);
+                        }
+                        FinishDirectRow<TL>(acc, m, sum, b, kvHead, r, T, Hq, group, Dh, output, logSumExp);
                     }
-                for (; jj < n; jj++)
-                {
-                    float* kRow = k + kvLayout.Offset(b, j0 + jj, kvHead);
-                    for (int r = 0; r < rows; r++) scores[r * KeyBlock + jj] = Dot<TL>(queryRows[r], kRow, Dh);
                 }
-                for (int r = 0; r < rows; r++)
+            }
+        }
+        finally { if (states != null) ScratchPool.Return(states); }
+    }
+
+    /// <summary>Row r of a decoding task (query r % T of query head kvHead·group + r / T) written out: acc / sum, and its log-sum-exp.</summary>
+    private static void FinishDirectRow<TL>(float* acc, float rowMax, float rowSum, int b, int kvHead, int r, int T, int Hq, int group, int Dh,
+        float* output, float* logSumExp) where TL : unmanaged, ILanes<TL>
+    {
+        int i = r % T, h = kvHead * group + r / T;
+        float lse = FinishRow<TL>(acc, rowMax, rowSum, output + (((long)b * T + i) * Hq + h) * Dh, Dh);
+        if (logSumExp != null) logSumExp[((long)b * Hq + h) * T + i] = lse;
+    }
+
+    /// <summary>
+    /// The online softmax of one decoding task over keys [from, to) of one (batch row, KV head):
+    /// acc [rows, paddedDh], rowMax and rowSum [rows] start empty and end holding this range's state.
+    /// </summary>
+    private static void AttendKeys<TL>(float** queryRows, int rows, float* k, float* v, KvLayout kvLayout, int b, int kvHead, int from, int to,
+        int[] lo, int[] hi, int T, int Dh, int paddedDh, float cap, float scale, float multiplier,
+        float* scores, float* acc, float* rowMax, float* rowSum) where TL : unmanaged, ILanes<TL>
+    {
+        new Span<float>(acc, rows * paddedDh).Clear();
+        new Span<float>(rowMax, rows).Fill(float.NegativeInfinity);
+        new Span<float>(rowSum, rows).Clear();
+        float** vRows = stackalloc float*[KeyBlock];
+        for (int j0 = from; j0 < to; j0 += KeyBlock)
+        {
+            int n = Math.Min(KeyBlock, to - j0);
+            int jj = 0;
+            // The block's value rows, wanted after its scores and softmax: in flight while those run.
+            for (int j = 0; j < n; j++) PrefetchRow(vRows[j] = v + kvLayout.Offset(b, j0 + j, kvHead), Dh);
+            if (typeof(TL) == typeof(Lanes256) && Fma.IsSupported)
+                for (; jj + 4 <= n; jj += 4)
                 {
-                    float* row = scores + r * KeyBlock;
-                    int a = Math.Max(lo[b * T + r % T], j0) - j0, e = Math.Min(hi[b * T + r % T], j0 + n) - j0;
-                    if (a >= e) { new Span<float>(row, KeyBlock).Clear(); continue; }
-                    if (cap > 0) CapBlock(row + a, e - a, scale, cap, null);
-                    float correction = SoftmaxRow<TL>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r]);
-                    if (correction != 1f) ScaleRow<TL>(acc + r * paddedDh, paddedDh, correction);
+                    // Between layers the weight products stream megabytes through the caches, so the
+                    // cache rows come from memory: ask for the keys PrefetchKeys ahead, so that many
+                    // rows are in flight at once instead of one miss per dot product.
+                    for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 4, to); p < pe; p++) PrefetchRow(k + kvLayout.Offset(b, p, kvHead), Dh);
+                    float* k0 = k + kvLayout.Offset(b, j0 + jj, kvHead);
+                    float* k1 = k + kvLayout.Offset(b, j0 + jj + 1, kvHead), k2 = k + kvLayout.Offset(b, j0 + jj + 2, kvHead), k3 = k + kvLayout.Offset(b, j0 + jj + 3, kvHead);
+                    for (int r = 0; r < rows; r++) Dot4Keys(queryRows[r], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj);
                 }
-                for (int r = 0; r < rows; r++) AccumulateRows<TL>(acc + r * paddedDh, vRows, scores + r * KeyBlock, n, Dh);
+            for (; jj < n; jj++)
+            {
+                float* kRow = k + kvLayout.Offset(b, j0 + jj, kvHead);
+                for (int r = 0; r < rows; r++) scores[r * KeyBlock + jj] = Dot<TL>(queryRows[r], kRow, Dh);
             }
             for (int r = 0; r < rows; r++)
             {
-                int i = r % T, h = kvHead * group + r / T;
-                float lse = FinishRow<TL>(acc + r * paddedDh, rowMax[r], rowSum[r], output + (((long)b * T + i) * Hq + h) * Dh, Dh);
-                if (logSumExp != null) logSumExp[((long)b * Hq + h) * T + i] = lse;
+                float* row = scores + r * KeyBlock;
+                int a = Math.Max(lo[b * T + r % T], j0) - j0, e = Math.Min(hi[b * T + r % T], j0 + n) - j0;
+                if (a >= e) { new Span<float>(row, KeyBlock).Clear(); continue; }
+                if (cap > 0) CapBlock(row + a, e - a, scale, cap, null);
+                float correction = SoftmaxRow<TL>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r]);
+                if (correction != 1f) ScaleRow<TL>(acc + r * paddedDh, paddedDh, correction);
             }
-        });
+            for (int r = 0; r < rows; r++) AccumulateRows<TL>(acc + r * paddedDh, vRows, scores + r * KeyBlock, n, Dh);
+        }
     }
 
     /// <summary>
