@@ -38,8 +38,9 @@ internal static unsafe partial class AttentionKernel
     /// Attention forward. q and output: [B, T, Hq, Dh] contiguous. k and v: dims.Keys rows laid out
     /// by kvLayout (for a KV cache of capacity C stored [B, C, Hkv, Dh], pass
     /// KvLayout.Contiguous(C, Hkv, Dh), or KvLayout.HeadMajor(C, Hkv, Dh) for [B, Hkv, C, Dh] as
-    /// KvCache keeps it, and dims.Keys = the valid length: nothing is copied by the caller). logSumExp (may be null): [B, Hq, T], receives log Σ_j exp(s_ij) per query row
-    /// (−∞ when the row sees no key; its output row is zero), which Backward needs.
+    /// KvCache keeps it, and dims.Keys = the valid length: nothing is copied by the caller).
+    /// logSumExp (may be null): [B, Hq, T], receives log Σ_j exp(s_ij) per query row (−∞ when the
+    /// row sees no key; its output row is zero), which Backward needs.
     /// </summary>
     public static void Forward(float* q, float* k, float* v, KvLayout kvLayout, float* output, float* logSumExp,
         AttentionDims dims, AttentionOptions options)
