@@ -17,6 +17,26 @@ public class SamplerTests
     public void GreedyTakesTheArgmax() => Assert.All(Draw(new SamplingOptions(), 5), t => Assert.Equal(1, t));
 
     [Fact]
+    public void ArgMaxIsTheFirstLargestAsAPlainScanFindsIt()
+    {
+        static int Scan(float[] x) { int best = 0; for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i; return best; }
+        var rng = new Lethe.Tensors.Rng(5);
+        var special = new[] { 0f, -0f, float.NegativeInfinity, float.PositiveInfinity, float.NaN, 1f };
+        for (int trial = 0; trial < 400; trial++)
+        {
+            int n = 1 + rng.NextInt(300);
+            var x = new float[n];
+            // Few distinct values, so ties are common; now and then a special value anywhere.
+            for (int i = 0; i < n; i++) x[i] = rng.NextInt(8) == 0 ? special[rng.NextInt(special.Length)] : rng.NextInt(5) - 2;
+            Assert.Equal(Scan(x), Sampler.ArgMax(x));
+        }
+        Assert.Equal(0, Sampler.ArgMax(new[] { -0f, 0f }));             // +0 and −0 tie: the first wins
+        Assert.Equal(1, Sampler.ArgMax(new[] { -1f, -0f, 0f }));
+        Assert.Equal(0, Sampler.ArgMax(new[] { float.NaN, 5f }));       // the scan's rule: a NaN first stays
+        Assert.Equal(2, Sampler.ArgMax(new[] { 1f, float.NaN, 5f }));
+    }
+
+    [Fact]
     public void SameSeedSameTokensOtherSeedOtherTokens()
     {
         var o = new SamplingOptions { Temperature = 1.5f, Seed = 11 };

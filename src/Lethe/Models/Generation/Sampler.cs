@@ -92,8 +92,17 @@ public sealed class Sampler
         return idx[keep - 1];
     }
 
+    /// <summary>
+    /// The first index holding the largest logit (NaNs are passed over, as `>` does). Greedy decoding
+    /// calls it on every token over the whole vocabulary, so the maximum and its first position are
+    /// found with vector instructions; a NaN anywhere falls back to the plain scan, which defines
+    /// the result.
+    /// </summary>
     public static int ArgMax(ReadOnlySpan<float> logits)
     {
+        if (logits.Length == 0) return 0;
+        float max = System.Numerics.Tensors.TensorPrimitives.Max(logits);
+        if (!float.IsNaN(max)) return logits.IndexOf(max);
         int best = 0;
         for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
         return best;
