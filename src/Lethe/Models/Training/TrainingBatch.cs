@@ -87,6 +87,7 @@ public sealed class PromptAnswerSource : IBatchSource
 
     private readonly Pool[] pools;
     private readonly double[] shares, credit;
+    private readonly double totalShare;
     private readonly int batch, maxLength, padId;
     private long position;
 
@@ -102,7 +103,7 @@ public sealed class PromptAnswerSource : IBatchSource
         if (batch <= 0 || maxLength < 2) throw new LetheException($"batch size must be positive and max length at least 2, got {batch} and {maxLength}");
         // Pool 0 keeps the seed a single pool always had; the others get their own order.
         this.pools = pools.Select((p, k) => new Pool(p.ToArray(), seed + (ulong)k * 0xD1B54A32D192ED03UL)).ToArray();
-        this.shares = shares.ToArray(); credit = new double[pools.Count];
+        this.shares = shares.ToArray(); credit = new double[pools.Count]; totalShare = this.shares.Sum();
         this.batch = batch; this.maxLength = maxLength; this.padId = padId;
     }
 
@@ -129,7 +130,7 @@ public sealed class PromptAnswerSource : IBatchSource
             credit[p] += shares[p];
             if (credit[p] > credit[best]) best = p;
         }
-        credit[best] -= shares.Sum();
+        credit[best] -= totalShare;
         return best;
     }
 
