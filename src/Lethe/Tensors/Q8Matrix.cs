@@ -6,11 +6,17 @@
 // (half away from zero), d stored as fp16; an all-zero block has d = 0 and q = 0.
 // In memory the same bytes are regrouped for Q8Gemm (34 bytes per 32 weights still, plus padding):
 // rows go in groups of 4 (the last group padded with zero rows), and a group is one contiguous run
-//   [fp16 scales: block 0 rows 0..3, block 1 rows 0..3, …, zero-padded to a multiple of 32 bytes]
-//   [int8 values: block 0 row 0 (32 bytes), rows 1, 2, 3, then block 1 rows 0..3, …]
+//   [fp16 scales: row 0 blocks 0..nb-1, then rows 1, 2, 3; zero-padded to a multiple of 32 bytes]
+//   [int8 values: the blocks in chunks of 8 (ChunkBlocks); a chunk holds row 0's 8 blocks (256
+//    bytes), then rows 1, 2, 3, and inside one row's 256 bytes the blocks are interleaved by pairs
+//    of values: block 0's values 0,1, block 1's 0,1, …, block 7's 0,1, then block 0's 2,3, … ]
+//   [the last nb mod 8 blocks, each block whole: block b of row 0 (32 bytes), of rows 1, 2, 3, …]
 // so that a product reads the whole matrix front to back in one stream (the hardware prefetcher
 // follows it), every 32-byte load of int8 values is aligned (none straddles a cache line), and no
-// fp32 copy of the scales is read (Q8Gemm widens the fp16 scales of a group itself).
+// fp32 copy of the scales is read (Q8Gemm widens the fp16 scales of a group itself). The pair
+// interleaving lets one int16 multiply-add (VPMADDWD) work on 8 blocks at once, lane k holding
+// block k: the kernel sums whole blocks in int32 lanes and then scales 8 blocks with one multiply,
+// where a block at a time needed a horizontal reduction or a scale per block (Q8Gemm).
 // Cols must be a multiple of 32 (ggml's requirement); otherwise a LetheException names the tensor
 // and its shape. The storage is 64-byte aligned, owned by this object.
 using System.Runtime.InteropServices;
@@ -25,6 +31,10 @@ public sealed unsafe class Q8Matrix : IDisposable
     public const int BlockBytes = 2 + BlockSize;
     /// <summary>Rows stored together (see the file header); Q8Gemm multiplies them in one pass.</summary>
     public const int GroupRows = 4;
+    /// <summary>Blocks whose values are interleaved by pairs (see the file header): one lane each in 256 bits of int32.</summary>
+    public const int ChunkBlocks = 8;
+    /// <summary>Bytes of one row's chunk: 8 blocks of 32 int8.</summary>
+    public const int ChunkRowBytes = ChunkBlocks * BlockSize;
 
     public int Rows { get; }
     public int Cols { get; }
@@ -65,10 +75,41 @@ public sealed unsafe class Q8Matrix : IDisposable
     }
 
     /// <summary>Where block b of row r keeps its fp16 scale.</summary>
-    private ushort* ScalePtr(int r, int b) => (ushort*)(Data + r / GroupRows * GroupBytes) + (long)b * GroupRows + r % GroupRows;
+    private ushort* ScalePtr(int r, int b) => (ushort*)(Data + r / GroupRows * GroupBytes) + (long)(r % GroupRows) * BlocksPerRow + b;
 
-    /// <summary>The 32 int8 values of block b of row r.</summary>
-    internal sbyte* Values(int r, int b) => (sbyte*)(Data + r / GroupRows * GroupBytes + HeaderBytes + ((long)b * GroupRows + r % GroupRows) * BlockSize);
+    /// <summary>Whole chunks of 8 interleaved blocks per row; the blocks after them are stored whole.</summary>
+    public int Chunks => BlocksPerRow / ChunkBlocks;
+
+    /// <summary>
+    /// Where block b of row r starts, and the distance between its pairs of values: 16 bytes in a
+    /// chunk (value pair p at p · 16), 2 (contiguous) for a block stored whole.
+    /// </summary>
+    private sbyte* BlockStart(int r, int b, out int pairStride)
+    {
+        byte* values = Data + r / GroupRows * GroupBytes + HeaderBytes;
+        int chunk = b / ChunkBlocks;
+        if (chunk < Chunks)
+        {
+            pairStride = 2 * ChunkBlocks;
+            return (sbyte*)(values + ((long)chunk * GroupRows + r % GroupRows) * ChunkRowBytes + b % ChunkBlocks * 2);
+        }
+        pairStride = 2;
+        return (sbyte*)(values + (long)Chunks * GroupRows * ChunkRowBytes + ((long)(b - Chunks * ChunkBlocks) * GroupRows + r % GroupRows) * BlockSize);
+    }
+
+    /// <summary>Copies the 32 int8 values of block b of row r to dst.</summary>
+    internal void ReadBlock(int r, int b, sbyte* dst)
+    {
+        sbyte* p = BlockStart(r, b, out int stride);
+        for (int pair = 0; pair < BlockSize / 2; pair++) *(ushort*)(dst + 2 * pair) = *(ushort*)(p + pair * stride);
+    }
+
+    /// <summary>Stores 32 int8 values as block b of row r.</summary>
+    private void WriteBlock(int r, int b, sbyte* src)
+    {
+        sbyte* p = BlockStart(r, b, out int stride);
+        for (int pair = 0; pair < BlockSize / 2; pair++) *(ushort*)(p + pair * stride) = *(ushort*)(src + 2 * pair);
+    }
 
     /// <summary>The fp16 bits of block b's scale in row r, as stored in a ggml block.</summary>
     public ushort ScaleBits(int r, int b) => *ScalePtr(r, b);
@@ -77,7 +118,12 @@ public sealed unsafe class Q8Matrix : IDisposable
     public float Scale(int r, int b) => DTypes.F16ToF32(*ScalePtr(r, b));
 
     /// <summary>The 32 int8 values of block b of row r (a copy).</summary>
-    public sbyte[] BlockValues(int r, int b) => new ReadOnlySpan<sbyte>(Values(r, b), BlockSize).ToArray();
+    public sbyte[] BlockValues(int r, int b)
+    {
+        var values = new sbyte[BlockSize];
+        fixed (sbyte* v = values) ReadBlock(r, b, v);
+        return values;
+    }
 
     /// <summary>Quantizes row-major fp32 values [rows, cols].</summary>
     public static Q8Matrix FromF32(ReadOnlySpan<float> values, int rows, int cols, string? name = null)
@@ -126,6 +172,7 @@ public sealed unsafe class Q8Matrix : IDisposable
         if (blocks.Length != need) throw new LetheException($"q8_0: weight '{name ?? "?"}' [{rows}, {cols}] needs {need} bytes of Q8_0 blocks, got {blocks.Length}; the file is truncated or the shape is wrong");
         var m = new Q8Matrix(rows, cols, name);
         int nb = m.BlocksPerRow;
+        sbyte* values = stackalloc sbyte[BlockSize];
         fixed (byte* src = blocks)
             for (int r = 0; r < rows; r++)
                 for (int b = 0; b < nb; b++)
@@ -136,8 +183,9 @@ public sealed unsafe class Q8Matrix : IDisposable
                     *m.ScalePtr(r, b) = half;
                     // ggml's quantizer never writes -128 (|q| ≤ 127), and the int8 kernels rely on that
                     // (|q| must fit in int8); a hand-made file with -128 gets -127, one step off.
-                    sbyte* q = (sbyte*)(block + 2), dst = m.Values(r, b);
-                    for (int j = 0; j < BlockSize; j++) dst[j] = q[j] == sbyte.MinValue ? (sbyte)-127 : q[j];
+                    sbyte* q = (sbyte*)(block + 2);
+                    for (int j = 0; j < BlockSize; j++) values[j] = q[j] == sbyte.MinValue ? (sbyte)-127 : q[j];
+                    m.WriteBlock(r, b, values);
                 }
         return m;
     }
@@ -153,7 +201,7 @@ public sealed unsafe class Q8Matrix : IDisposable
                 {
                     byte* block = dst + ((long)r * nb + b) * BlockBytes;
                     *(ushort*)block = *ScalePtr(r, b);
-                    Buffer.MemoryCopy(Values(r, b), block + 2, BlockSize, BlockSize);
+                    ReadBlock(r, b, (sbyte*)(block + 2));
                 }
         return bytes;
     }
@@ -164,9 +212,13 @@ public sealed unsafe class Q8Matrix : IDisposable
         int nb = BlocksPerRow;
         foreach (float f in x)
             if (!float.IsFinite(f)) throw new LetheException($"q8_0: weight '{Name ?? "?"}' has a non-finite value in row {r}; it cannot be quantized");
+        sbyte* values = stackalloc sbyte[BlockSize];
         fixed (float* row = x)
             for (int b = 0; b < nb; b++)
-                *ScalePtr(r, b) = DTypes.F32ToF16(QuantizeBlock(row + b * BlockSize, Values(r, b)));
+            {
+                *ScalePtr(r, b) = DTypes.F32ToF16(QuantizeBlock(row + b * BlockSize, values));
+                WriteBlock(r, b, values);
+            }
     }
 
     /// <summary>
@@ -186,10 +238,11 @@ public sealed unsafe class Q8Matrix : IDisposable
     public void DequantizeRow(int r, Span<float> dst)
     {
         if ((uint)r >= (uint)Rows || dst.Length < Cols) throw new ArgumentOutOfRangeException(nameof(r));
+        sbyte* q = stackalloc sbyte[BlockSize];
         for (int b = 0; b < BlocksPerRow; b++)
         {
             float d = Scale(r, b);
-            sbyte* q = Values(r, b);
+            ReadBlock(r, b, q);
             for (int j = 0; j < BlockSize; j++) dst[b * BlockSize + j] = d * q[j];
         }
     }

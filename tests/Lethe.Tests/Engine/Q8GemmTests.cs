@@ -65,22 +65,33 @@ public unsafe class Q8GemmTests
         Assert.Equal(0f, q.Scale(0, 0));
     }
 
-    [Fact]
-    public void GgmlBlocksLoadBackUnchanged()
+    [Theory]
+    [InlineData(3, 96)]    // blocks stored whole only
+    [InlineData(6, 320)]   // one interleaved chunk of 8 blocks, then 2 whole blocks; a second group of rows
+    [InlineData(5, 512)]   // two chunks, nothing after them
+    public void GgmlBlocksLoadBackUnchanged(int rows, int cols)
     {
-        var x = Random(3 * 96, 5);
-        using var q = Q8Matrix.FromF32(x, 3, 96, "w");
+        int nb = cols / 32;
+        var x = Random(rows * cols, 5);
+        using var q = Q8Matrix.FromF32(x, rows, cols, "w");
         var bytes = q.ToGgmlBlocks();
-        Assert.Equal(3 * 3 * 34, bytes.Length);
-        using var r = Q8Matrix.FromGgmlBlocks(bytes, 3, 96, "w");
+        Assert.Equal(rows * nb * 34, bytes.Length);
+        using var r = Q8Matrix.FromGgmlBlocks(bytes, rows, cols, "w");
         Assert.Equal(bytes, r.ToGgmlBlocks());
-        for (int row = 0; row < 3; row++)
-            for (int b = 0; b < 3; b++)
+        var row = new float[cols];
+        for (int i = 0; i < rows; i++)
+        {
+            r.DequantizeRow(i, row);
+            for (int b = 0; b < nb; b++)
             {
-                Assert.Equal(DTypes.F16ToF32(BitConverter.ToUInt16(bytes, (row * 3 + b) * 34)), r.Scale(row, b));
-                Assert.Equal(bytes.AsSpan((row * 3 + b) * 34 + 2, 32).ToArray(), Array.ConvertAll(r.BlockValues(row, b), v => (byte)v));
+                float scale = DTypes.F16ToF32(BitConverter.ToUInt16(bytes, (i * nb + b) * 34));
+                var values = bytes.AsSpan((i * nb + b) * 34 + 2, 32).ToArray();
+                Assert.Equal(scale, r.Scale(i, b));
+                Assert.Equal(values, Array.ConvertAll(r.BlockValues(i, b), v => (byte)v));
+                for (int t = 0; t < 32; t++) Assert.Equal(scale * (sbyte)values[t], row[b * 32 + t]);
             }
-        var e = Assert.Throws<LetheException>(() => Q8Matrix.FromGgmlBlocks(bytes.AsSpan(1).ToArray(), 3, 96, "w"));
+        }
+        var e = Assert.Throws<LetheException>(() => Q8Matrix.FromGgmlBlocks(bytes.AsSpan(1).ToArray(), rows, cols, "w"));
         Assert.Contains("truncated", e.Message);
     }
 
@@ -189,7 +200,7 @@ public unsafe class Q8GemmTests
                 double sum = 0, mag = 0;
                 for (int b = 0; b < nb; b++)
                 {
-                    sbyte* wq = w.Values(j, b);
+                    sbyte[] wq = w.BlockValues(j, b);
                     long dot = 0, abs = 0;
                     for (int t = 0; t < 32; t++) { dot += qa[b * 32 + t] * wq[t]; abs += Math.Abs(qa[b * 32 + t] * wq[t]); }
                     double scale = (double)sa[b] * w.Scale(j, b);
@@ -226,7 +237,9 @@ public unsafe class Q8GemmTests
     public void KernelMatchesThePlainEvaluationOnOddSizes()
     {
         ulong seed = 100;
-        foreach (var (M, N, K) in new[] { (1, 1, 32), (1, 7, 96), (3, 33, 64), (5, 6, 320), (9, 130, 224), (1, 515, 704) })
+        // K from 1 block to 22: blocks stored whole only (K < 256), whole chunks of 8 only (256, 512),
+        // and chunks followed by whole blocks (320, 704).
+        foreach (var (M, N, K) in new[] { (1, 1, 32), (1, 7, 96), (3, 33, 64), (2, 9, 256), (5, 6, 320), (9, 130, 224), (1, 11, 512), (1, 515, 704) })
         {
             long lda = K + 3, ldc = N + 2;
             var a = Random((int)(M * lda), seed++, 3f);

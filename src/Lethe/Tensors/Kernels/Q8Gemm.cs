@@ -67,7 +67,12 @@ internal static unsafe class Q8Gemm
         var scratch = GemmBuffers.ForThread();
         short* qa = (short*)scratch.QuantA(M * (long)K / 2 + 16);
         float* sa = scratch.QuantAScales((long)M * nb);
-        for (int i = 0; i < M; i++) QuantizeRow(A + i * lda, K, qa + (long)i * K, sa + (long)i * nb);
+        bool vector = Avx2.IsSupported && !ForceScalar;
+        for (int i = 0; i < M; i++)
+        {
+            QuantizeRow(A + i * lda, K, qa + (long)i * K, sa + (long)i * nb);
+            if (vector) InterleaveChunks(qa + (long)i * K, K);
+        }
 
         var job = new Job(M, K, nb, qa, sa, W, C, ldc, accumulate);
         int groups = W.Groups;
@@ -83,6 +88,25 @@ internal static unsafe class Q8Gemm
         for (int b = 0; b < K / Q8Matrix.BlockSize; b++)
             scales[b] = vector ? QuantizeBlock256(x + b * Q8Matrix.BlockSize, q + b * Q8Matrix.BlockSize)
                                : QuantizeBlock(x + b * Q8Matrix.BlockSize, q + b * Q8Matrix.BlockSize);
+    }
+
+    /// <summary>
+    /// Puts a quantized activation row in the weights' chunk order (Q8Matrix): in each chunk of 8
+    /// blocks, pair p of block k moves to position p · 8 + k (pairs of int16 moved as one int32), so
+    /// that the activations line up with the interleaved weights. The blocks after the last whole
+    /// chunk stay in place, as they do in the weights.
+    /// </summary>
+    internal static void InterleaveChunks(short* q, int K)
+    {
+        const int Pairs = Q8Matrix.BlockSize / 2, Chunk = Q8Matrix.ChunkBlocks;
+        int* tmp = stackalloc int[Pairs * Chunk];
+        for (int c = 0; c < K / Q8Matrix.ChunkRowBytes; c++)
+        {
+            int* chunk = (int*)(q + c * Q8Matrix.ChunkRowBytes);
+            for (int k = 0; k < Chunk; k++)
+                for (int p = 0; p < Pairs; p++) tmp[p * Chunk + k] = chunk[k * Pairs + p];
+            Buffer.MemoryCopy(tmp, chunk, Pairs * Chunk * 4, Pairs * Chunk * 4);
+        }
     }
 
     /// <summary>
@@ -184,9 +208,10 @@ internal static unsafe class Q8Gemm
         {
             float acc = 0;
             short* a = qa + (long)i * K;
+            sbyte* w = stackalloc sbyte[Q8Matrix.BlockSize];
             for (int b = 0; b < nb; b++)
             {
-                sbyte* w = W.Values(j, b);
+                W.ReadBlock(j, b, w);
                 int s = 0;
                 for (int t = 0; t < Q8Matrix.BlockSize; t++) s += a[b * Q8Matrix.BlockSize + t] * w[t];
                 acc = MathF.FusedMultiplyAdd(s, sa[(long)i * nb + b] * W.Scale(j, b), acc);
@@ -195,27 +220,41 @@ internal static unsafe class Q8Gemm
         }
 
         /// <summary>
-        /// Row i of A against the 4 rows of one group (values w: block after block, 4 × 32 bytes
-        /// each; widened scales sw: 4 per block); one fp32 vector accumulator per row of W. The
-        /// sums of padding rows (n &lt; 4; zeros) are dropped.
+        /// Row i of A (its chunks interleaved like the weights) against the 4 rows of one group (values
+        /// w, widened scales sw: row after row, nb each); one fp32 vector accumulator per row of W.
+        /// A chunk of 8 blocks gives one int32 vector per row whose lane k is block k's exact sum, so
+        /// one convert, one multiply of the 8 scale pairs sa · sw and one FMA do the float work of 8
+        /// blocks. The blocks after the last chunk are done one at a time: a convert, a broadcast
+        /// scale and an FMA per block and row. The sums of padding rows (n &lt; 4; zeros) are dropped.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Dot4<TD>(int i, sbyte* w, float* sw, int n, float* c) where TD : struct, IInt8x16Dot
+        private void Dot4<TD>(int i, sbyte* w, float* sw, int n, float* c) where TD : struct, IInt8Dot
         {
             Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
             short* a = qa + (long)i * K;
-            float* sai = sa + (long)i * nb;
-            int ahead = PrefetchBytes;
-            for (int b = 0; b < nb; b++, w += 4 * Q8Matrix.BlockSize, sw += 4)
+            float* sai = sa + (long)i * nb, sw1 = sw + nb, sw2 = sw + 2 * nb, sw3 = sw + 3 * nb;
+            int ahead = PrefetchBytes, b = 0;
+            const int Row = Q8Matrix.ChunkRowBytes;
+            for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.GroupRows * Row)
             {
+                if (ahead > 0) for (int o = 0; o < Q8Matrix.GroupRows * Row; o += 64) Sse.Prefetch0(w + ahead + o);
+                short* x = a + b * Q8Matrix.BlockSize;
+                var sx = Vector256.Load(sai + b);
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Chunk<TD>(w, x)), sx * Vector256.Load(sw + b), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Chunk<TD>(w + Row, x)), sx * Vector256.Load(sw1 + b), acc1);
+                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Chunk<TD>(w + 2 * Row, x)), sx * Vector256.Load(sw2 + b), acc2);
+                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Chunk<TD>(w + 3 * Row, x)), sx * Vector256.Load(sw3 + b), acc3);
+            }
+            for (; b < nb; b++, w += Q8Matrix.GroupRows * Q8Matrix.BlockSize)
+            {
+                if (ahead > 0) { Sse.Prefetch0(w + ahead); Sse.Prefetch0(w + ahead + 64); }
                 var x0 = Vector256.Load(a + b * Q8Matrix.BlockSize);
                 var x1 = Vector256.Load(a + b * Q8Matrix.BlockSize + 16);
                 float sx = sai[b];
-                if (ahead > 0) { Sse.Prefetch0(w + ahead); Sse.Prefetch0(w + ahead + 64); }
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(w, x0, x1)), Vector256.Create(sx * sw[0]), acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(w + 32, x0, x1)), Vector256.Create(sx * sw[1]), acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(w + 64, x0, x1)), Vector256.Create(sx * sw[2]), acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TD.Dot(w + 96, x0, x1)), Vector256.Create(sx * sw[3]), acc3);
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w, x0, x1)), Vector256.Create(sx * sw[b]), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w + 32, x0, x1)), Vector256.Create(sx * sw1[b]), acc1);
+                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w + 64, x0, x1)), Vector256.Create(sx * sw2[b]), acc2);
+                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w + 96, x0, x1)), Vector256.Create(sx * sw3[b]), acc3);
             }
             Put(c, Vector256.Sum(acc0));
             if (n > 1) Put(c + 1, Vector256.Sum(acc1));
@@ -224,20 +263,54 @@ internal static unsafe class Q8Gemm
         }
     }
 
-    /// <summary>8 int32 sums of 4 products each: the 32 int8 weights at w (sign-extended) times the 32 int16 activations x0, x1.</summary>
-    private interface IInt8x16Dot { static abstract Vector256<int> Dot(sbyte* w, Vector256<short> x0, Vector256<short> x1); }
-
-    private struct VnniDot : IInt8x16Dot
+    /// <summary>
+    /// One row's chunk: 256 int8 weights at w (8 blocks interleaved by pairs) against the 256
+    /// interleaved int16 activations at x. Every multiply-add's lane k is a pair of block k, so the
+    /// lanes add up to the 8 blocks' exact int32 sums (two chains, for the adds' latency).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Chunk<TD>(sbyte* w, short* x) where TD : struct, IInt8Dot
     {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Dot(sbyte* w, Vector256<short> x0, Vector256<short> x1) =>
-            AvxVnni.MultiplyWideningAndAdd(AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, Avx2.ConvertToVector256Int16(w), x0), Avx2.ConvertToVector256Int16(w + 16), x1);
+        var s0 = TD.First(Avx2.ConvertToVector256Int16(w), Vector256.Load(x));
+        var s1 = TD.First(Avx2.ConvertToVector256Int16(w + 16), Vector256.Load(x + 16));
+        for (int o = 32; o < Q8Matrix.ChunkRowBytes; o += 32)
+        {
+            s0 = TD.Next(s0, Avx2.ConvertToVector256Int16(w + o), Vector256.Load(x + o));
+            s1 = TD.Next(s1, Avx2.ConvertToVector256Int16(w + o + 16), Vector256.Load(x + o + 16));
+        }
+        return s0 + s1;
     }
 
-    private struct Avx2Dot : IInt8x16Dot
+    /// <summary>One whole block: 8 int32 sums of 4 products each, the 32 int8 weights at w (sign-extended) times the 32 int16 activations x0, x1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Block<TD>(sbyte* w, Vector256<short> x0, Vector256<short> x1) where TD : struct, IInt8Dot =>
+        TD.Next(TD.First(Avx2.ConvertToVector256Int16(w), x0), Avx2.ConvertToVector256Int16(w + 16), x1);
+
+    /// <summary>
+    /// The integer multiply-add: int16 weights (sign-extended int8) times int16 activations,
+    /// adjacent pairs summed into int32 lanes. First starts a sum, Next adds to one.
+    /// </summary>
+    private interface IInt8Dot
+    {
+        static abstract Vector256<int> First(Vector256<short> w, Vector256<short> x);
+        static abstract Vector256<int> Next(Vector256<int> acc, Vector256<short> w, Vector256<short> x);
+    }
+
+    /// <summary>AVX-VNNI's VPDPWSSD: the pair products and the add in one instruction.</summary>
+    private struct VnniDot : IInt8Dot
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Dot(sbyte* w, Vector256<short> x0, Vector256<short> x1) =>
-            Avx2.Add(Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w), x0), Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w + 16), x1));
+        public static Vector256<int> First(Vector256<short> w, Vector256<short> x) => AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, w, x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Next(Vector256<int> acc, Vector256<short> w, Vector256<short> x) => AvxVnni.MultiplyWideningAndAdd(acc, w, x);
+    }
+
+    /// <summary>AVX2's VPMADDWD, then VPADDD.</summary>
+    private struct Avx2Dot : IInt8Dot
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> First(Vector256<short> w, Vector256<short> x) => Avx2.MultiplyAddAdjacent(w, x);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Next(Vector256<int> acc, Vector256<short> w, Vector256<short> x) => acc + Avx2.MultiplyAddAdjacent(w, x);
     }
 }
