@@ -5,6 +5,14 @@
 //      sa = max|x| / 32767, kept in fp32, and 32 int16 values, into per-call scratch.
 //   2. For every block b, the 32 products qa·qw are summed exactly in int32, then
 //      acc += float(Σ qa·qw) · (sa · sw) in fp32; C is the sum of acc's lanes.
+//   In Q8Matrix's chunks of 8 blocks the values are interleaved by pairs, and the activations are
+//   put in the same order (InterleaveChunks), so each VPMADDWD's lane k holds a pair of block k:
+//   plain int32 adds give the 8 blocks' sums in one vector, and one convert, one multiply of the 8
+//   scale pairs and one FMA scale them (lane k of acc then sums blocks k, k + 8, …). One block at a
+//   time, the float work (a convert, a scalar multiply, a broadcast and an FMA per block and row)
+//   was almost as many instructions as the integer work, which bounds the product when the weights
+//   sit in cache (the shipped model): `bench q8 --resident` went from 1.3–1.46× bf16 to 1.6–1.8×.
+//   The blocks after the last whole chunk (K mod 256) are done one at a time as before.
 // Why int16 activations and not int8 (ggml's Q8_0 × Q8_0): on the shipped model's full test splits,
 // int8 activations moved comprehension.hi by −1.5 points and general MC (cloze) by +1.8, while int16
 // ones give the same task scores as exact fp32 activations (docs/engine-int8.md). Decoding reads
@@ -12,13 +20,13 @@
 // W is read one group of 4 rows at a time, front to back (Q8Matrix's layout): the group's fp16
 // scales are first widened to fp32 into a small per-thread buffer (exactly: bit moves and one
 // multiply by 2¹¹², no F16C needed), then every row of A is multiplied with the group's 4 rows.
-// Integer dot products, 32 pairs per block: the 32 int8 weights are sign-extended to int16
-// (VPMOVSXBW, two 256-bit halves), multiplied with the activations and pair-summed to int32 by
+// Integer dot products: 16 int8 weights at a time are sign-extended to int16 (VPMOVSXBW),
+// multiplied with as many activations and pair-summed to int32 by
 // AVX2's VPMADDWD, or by AVX-VNNI's VPDPWSSD where the CPU has it. |qw| ≤ 127 and |qa| ≤ 32767
 // keep every pair sum (≤ 8.3 · 10⁶) and block sum (≤ 1.4 · 10⁸) far inside int32, so both give the
 // same integers: the results are identical with and without VNNI.
-// Per element the order of operations is fixed (blocks in order, 8 fp32 lanes, then the lanes
-// summed in a fixed tree), so results do not depend on the thread count. Without AVX2 a scalar
+// Per element the order of operations is fixed (chunks, then the last blocks, in order, into 8
+// fp32 lanes, then the lanes summed in a fixed tree), so results do not depend on the thread count. Without AVX2 a scalar
 // loop does the same arithmetic with one fp32 accumulator (a different, equally fixed order).
 // Error: quantizing A adds a relative error of about 1/65534 per element (half a step of 32767),
 // next to W's 1/254; the test bounds both against the f32 product (Q8GemmTests).
