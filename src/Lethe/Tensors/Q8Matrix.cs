@@ -33,8 +33,8 @@ public sealed unsafe class Q8Matrix : IDisposable
     public const int GroupRows = 4;
     /// <summary>Blocks whose values are interleaved by pairs (see the file header): one lane each in 256 bits of int32.</summary>
     public const int ChunkBlocks = 8;
-    /// <summary>Bytes of one row's chunk: 8 blocks of 32 int8.</summary>
-    public const int ChunkRowBytes = ChunkBlocks * BlockSize;
+    /// <summary>Values in one row's chunk, 8 blocks of 32: as many bytes of int8 weights (and int16 activations in the kernel).</summary>
+    public const int ChunkValues = ChunkBlocks * BlockSize;
 
     public int Rows { get; }
     public int Cols { get; }
@@ -91,10 +91,10 @@ public sealed unsafe class Q8Matrix : IDisposable
         if (chunk < Chunks)
         {
             pairStride = 2 * ChunkBlocks;
-            return (sbyte*)(values + ((long)chunk * GroupRows + r % GroupRows) * ChunkRowBytes + b % ChunkBlocks * 2);
+            return (sbyte*)(values + ((long)chunk * GroupRows + r % GroupRows) * ChunkValues + b % ChunkBlocks * 2);
         }
         pairStride = 2;
-        return (sbyte*)(values + (long)Chunks * GroupRows * ChunkRowBytes + ((long)(b - Chunks * ChunkBlocks) * GroupRows + r % GroupRows) * BlockSize);
+        return (sbyte*)(values + (long)Chunks * GroupRows * ChunkValues + ((long)(b - Chunks * ChunkBlocks) * GroupRows + r % GroupRows) * BlockSize);
     }
 
     /// <summary>Copies the 32 int8 values of block b of row r to dst.</summary>

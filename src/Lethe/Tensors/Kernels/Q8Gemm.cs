@@ -11,7 +11,7 @@
 //   scale pairs and one FMA scale them (lane k of acc then sums blocks k, k + 8, …). One block at a
 //   time, the float work (a convert, a scalar multiply, a broadcast and an FMA per block and row)
 //   was almost as many instructions as the integer work, which bounds the product when the weights
-//   sit in cache (the shipped model): `bench q8 --resident` went from 1.3–1.46× bf16 to 1.6–1.8×.
+//   sit in cache (the shipped model): `bench q8 --resident` went from 1.09–1.48× bf16 to 1.51–1.87×.
 //   The blocks after the last whole chunk (K mod 256) are done one at a time as before.
 // Why int16 activations and not int8 (ggml's Q8_0 × Q8_0): on the shipped model's full test splits,
 // int8 activations moved comprehension.hi by −1.5 points and general MC (cloze) by +1.8, while int16
@@ -26,8 +26,9 @@
 // keep every pair sum (≤ 8.3 · 10⁶) and block sum (≤ 1.4 · 10⁸) far inside int32, so both give the
 // same integers: the results are identical with and without VNNI.
 // Per element the order of operations is fixed (chunks, then the last blocks, in order, into 8
-// fp32 lanes, then the lanes summed in a fixed tree), so results do not depend on the thread count. Without AVX2 a scalar
-// loop does the same arithmetic with one fp32 accumulator (a different, equally fixed order).
+// fp32 lanes, then the lanes summed in a fixed tree), so results do not depend on the thread
+// count. Without AVX2 a scalar loop does the same arithmetic with one fp32 accumulator, on the
+// activations in their natural order (a different, equally fixed order of operations).
 // Error: quantizing A adds a relative error of about 1/65534 per element (half a step of 32767),
 // next to W's 1/254; the test bounds both against the f32 product (Q8GemmTests).
 using System.Runtime.CompilerServices;
@@ -108,9 +109,9 @@ internal static unsafe class Q8Gemm
     {
         const int Pairs = Q8Matrix.BlockSize / 2, Chunk = Q8Matrix.ChunkBlocks;
         int* tmp = stackalloc int[Pairs * Chunk];
-        for (int c = 0; c < K / Q8Matrix.ChunkRowBytes; c++)
+        for (int c = 0; c < K / Q8Matrix.ChunkValues; c++)
         {
-            int* chunk = (int*)(q + c * Q8Matrix.ChunkRowBytes);
+            int* chunk = (int*)(q + c * Q8Matrix.ChunkValues);
             for (int k = 0; k < Chunk; k++)
                 for (int p = 0; p < Pairs; p++) tmp[p * Chunk + k] = chunk[k * Pairs + p];
             Buffer.MemoryCopy(tmp, chunk, Pairs * Chunk * 4, Pairs * Chunk * 4);
@@ -242,7 +243,7 @@ internal static unsafe class Q8Gemm
             short* a = qa + (long)i * K;
             float* sai = sa + (long)i * nb, sw1 = sw + nb, sw2 = sw + 2 * nb, sw3 = sw + 3 * nb;
             int ahead = PrefetchBytes, b = 0;
-            const int Row = Q8Matrix.ChunkRowBytes;
+            const int Row = Q8Matrix.ChunkValues;
             for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.GroupRows * Row)
             {
                 if (ahead > 0) for (int o = 0; o < Q8Matrix.GroupRows * Row; o += 64) Sse.Prefetch0(w + ahead + o);
@@ -281,7 +282,7 @@ internal static unsafe class Q8Gemm
     {
         var s0 = TD.First(Avx2.ConvertToVector256Int16(w), Vector256.Load(x));
         var s1 = TD.First(Avx2.ConvertToVector256Int16(w + 16), Vector256.Load(x + 16));
-        for (int o = 32; o < Q8Matrix.ChunkRowBytes; o += 32)
+        for (int o = 32; o < Q8Matrix.ChunkValues; o += 32)
         {
             s0 = TD.Next(s0, Avx2.ConvertToVector256Int16(w + o), Vector256.Load(x + o));
             s1 = TD.Next(s1, Avx2.ConvertToVector256Int16(w + o + 16), Vector256.Load(x + o + 16));
