@@ -11,7 +11,7 @@
 //   scale pairs and one FMA scale them (lane k of acc then sums blocks k, k + 8, …). One block at a
 //   time, the float work (a convert, a scalar multiply, a broadcast and an FMA per block and row)
 //   was almost as many instructions as the integer work, which bounds the product when the weights
-//   sit in cache (the shipped model): `bench q8 --resident` went from 1.09–1.48× bf16 to 1.51–1.87×.
+//   sit in cache (the shipped model): `bench q8 --resident` went from 1.09–1.48× bf16 to 1.58–1.97×.
 //   The blocks after the last whole chunk (K mod 256) are done one at a time as before.
 // Why int16 activations and not int8 (ggml's Q8_0 × Q8_0): on the shipped model's full test splits,
 // int8 activations moved comprehension.hi by −1.5 points and general MC (cloze) by +1.8, while int16
