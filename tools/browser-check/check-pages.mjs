@@ -52,7 +52,18 @@ const browser = spawn(chromiumPath, [
   "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run",
   "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
   "--hide-scrollbars", "--force-color-profile=srgb", `--user-data-dir=${profile}`, "about:blank",
-], { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
+], { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"], detached: true });
+// Chromium runs in its own process group, so that its renderer and utility processes are killed with
+// it: a child left alive kept writing into the profile, and removing the profile then failed
+// (ENOTEMPTY) after every page had passed.
+const killBrowser = () => {
+  try { process.kill(-browser.pid, "SIGKILL"); } catch { try { browser.kill("SIGKILL"); } catch { /* already gone */ } }
+};
+// The profile is scratch: failing to remove it is reported, never a failed check.
+const removeProfile = () => {
+  try { rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }); }
+  catch (e) { process.stderr.write(`check-pages: could not remove the browser profile ${profile}: ${e.message}\n`); }
+};
 let browserLog = "";
 browser.stderr.on("data", d => { browserLog = (browserLog + d).slice(-4000); });
 
@@ -62,8 +73,8 @@ const listeners = [];
 let buffer = "";
 const fail = message => {
   process.stderr.write(`check-pages: ${message}\n${browserLog ? "chromium said:\n" + browserLog : ""}\n`);
-  try { browser.kill("SIGKILL"); } catch { /* already gone */ }
-  try { rmSync(profile, { recursive: true, force: true }); } catch { /* best effort */ }
+  killBrowser();
+  removeProfile();
   process.exit(2);
 };
 browser.on("error", e => fail(`cannot start ${chromiumPath}: ${e.message}`));
@@ -212,9 +223,7 @@ try {
 } catch (e) {
   fail(e.message);
 }
-if (browser.exitCode === null) {
-  const exited = new Promise(r => browser.once("exit", r));
-  browser.kill("SIGKILL");
-  await exited;
-}
-rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+const exited = browser.exitCode === null ? new Promise(r => browser.once("exit", r)) : null;
+killBrowser();   // the group: the main process may be gone while its children are not
+if (exited) await exited;
+removeProfile();

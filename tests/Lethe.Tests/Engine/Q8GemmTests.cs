@@ -89,6 +89,10 @@ public unsafe class Q8GemmTests
                 Assert.Equal(scale, r.Scale(i, b));
                 Assert.Equal(values, Array.ConvertAll(r.BlockValues(i, b), v => (byte)v));
                 for (int t = 0; t < 32; t++) Assert.Equal(scale * (sbyte)values[t], row[b * 32 + t]);
+                // The block came back from where it was put: ggml's bytes hold this block's own quantization.
+                var own = new sbyte[32];
+                fixed (float* xb = &x[i * cols + b * 32]) fixed (sbyte* o = own) Q8Matrix.QuantizeBlock(xb, o);
+                Assert.Equal(Array.ConvertAll(own, v => (byte)v), values);
             }
         }
         var e = Assert.Throws<LetheException>(() => Q8Matrix.FromGgmlBlocks(bytes.AsSpan(1).ToArray(), rows, cols, "w"));
