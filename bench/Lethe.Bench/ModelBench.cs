@@ -255,9 +255,10 @@ public static class ModelBench
     /// kernel threads and wall-clock time (the workers' CPU time would be missed). The q8_0 model
     /// is the same folder loaded again and quantized. 128 tokens are decoded after a prompt of
     /// `--prompt` random tokens (default 128; longer prompts show how attention, the same work in
-    /// both dtypes, takes over). Prints each repetition's ratio and their median. With `--profile`, each line also splits the time per token into the Linear products (weights
-    /// read: Gemv/Gemm or Q8Gemm), the attention over the KV cache, and the rest (norms, RoPE,
-    /// sampling, bookkeeping).
+    /// both dtypes, takes over). Prints each repetition's ratio and their median. With `--profile`,
+    /// each line also splits the time per token into the Linear products (weights read: Gemv/Gemm
+    /// or Q8Gemm), the attention over the KV cache, and the rest (norms, RoPE, sampling,
+    /// bookkeeping).
     /// </summary>
     private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens)
     {
@@ -272,8 +273,8 @@ public static class ModelBench
             throw new LetheException($"--prompt {promptTokens}: the model holds {bf16.Config.MaxPositions} positions, so the prompt must be 1 to {bf16.Config.MaxPositions - 129} tokens (128 are decoded after it)");
         var prompt = Enumerable.Range(0, promptTokens).Select(_ => rng.NextInt(bf16.Config.VocabSize)).ToArray();
         Lethe.Tensors.Kernels.GemmProfile.Enabled = profile;
-        double linearMs = 0, attentionMs = 0; // of the last Decode: Linear products' and attention's CPU ms per token (with --profile)
-        double Decode(TransformerModel m)
+        // Tokens/s, and the Linear products' and the attention's ms per token (with --profile).
+        (double TokS, double LinearMs, double AttentionMs) Decode(TransformerModel m)
         {
             long start = 0;
             new Generator(m).Generate(new[] { prompt }, new GenerationOptions { MaxNewTokens = 129, EosIds = Array.Empty<int>() },
@@ -286,17 +287,16 @@ public static class ModelBench
                     }
                     return false;
                 });
-            linearMs = Lethe.Tensors.Kernels.GemmProfile.LinearSecondsAndReset() * 1e3 / 128;
-            attentionMs = Lethe.Tensors.Kernels.GemmProfile.AttentionSecondsAndReset() * 1e3 / 128;
-            return 128 / ((Lethe.Tensors.Kernels.GemmProfile.ThreadNs() - start) * 1e-9);
+            double tokS = 128 / ((Lethe.Tensors.Kernels.GemmProfile.ThreadNs() - start) * 1e-9);
+            return (tokS, Lethe.Tensors.Kernels.GemmProfile.LinearSecondsAndReset() * 1e3 / 128,
+                Lethe.Tensors.Kernels.GemmProfile.AttentionSecondsAndReset() * 1e3 / 128);
         }
         Decode(bf16); Decode(q8); // warm-up
         var ratios = new List<double>();
         for (int r = 0; r < reps; r++)
         {
-            double a, b, linA, linB, attA, attB;
-            if (r % 2 == 0) { a = Decode(bf16); (linA, attA) = (linearMs, attentionMs); b = Decode(q8); (linB, attB) = (linearMs, attentionMs); }
-            else { b = Decode(q8); (linB, attB) = (linearMs, attentionMs); a = Decode(bf16); (linA, attA) = (linearMs, attentionMs); }
+            (double, double, double) first = r % 2 == 0 ? Decode(bf16) : Decode(q8), second = r % 2 == 0 ? Decode(q8) : Decode(bf16);
+            var ((a, linA, attA), (b, linB, attB)) = r % 2 == 0 ? (first, second) : (second, first);
             ratios.Add(b / a);
             var fields = new List<(string, object?)> { ("bench", "model"), ("case", "decode-ab"), ("model", folder), ("rep", r), ("bf16_tok_s" + unit, Math.Round(a, 1)),
                 ("q8_0_tok_s" + unit, Math.Round(b, 1)), ("q8_0_vs_bf16", Math.Round(b / a, 2)) };
