@@ -21,10 +21,19 @@ public static unsafe class AttentionBench
     {
         if (args.Contains("tiles")) { Tiles(); return; }
         int T = 512, reps = 7;
+        int[]? decodeShape = null;
         foreach (var a in args)
         {
             if (a.StartsWith("T=")) T = int.Parse(a[2..], CultureInfo.InvariantCulture);
             if (a.StartsWith("reps=")) reps = int.Parse(a[5..], CultureInfo.InvariantCulture);
+            if (a.StartsWith("decode=")) decodeShape = a[7..].Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        }
+        if (decodeShape is { Length: >= 4 } shape)
+        {
+            // Only decoding steps, of the given head shape, one thread: Hq,Hkv,Dh,S[,S…].
+            Engine.Threads = 1;
+            foreach (int S in shape[3..]) Decode(S, reps, shape[0], shape[1], shape[2]);
+            return;
         }
         var dims = new AttentionDims(1, T, T, 9, 3, 64);
         var options = AttentionOptions.ForHeadDim(64);
@@ -56,18 +65,18 @@ public static unsafe class AttentionBench
                 string cpu = threads == 1 ? $", \"value_cpu\": {flops / forward.Cpu / 1e9:F1}" : "";
                 Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"forward useful GFLOP/s T={T}\", \"value\": {flops / forward.Wall / 1e9:F1}{cpu}, \"unit\": \"GFLOP/s\", \"threads\": {threads}}}");
             }
-            if (threads == 1) { Decode(512, reps); Decode(4096, reps); }
+            if (threads == 1) { Decode(512, reps, 9, 3, 64); Decode(4096, reps, 9, 3, 64); }
         }
     }
 
-    /// <summary>One decoding step (T = 1) over a KV cache of S positions, same head shape, head-major as KvCache keeps it: microseconds per layer.</summary>
-    private static void Decode(int S, int reps)
+    /// <summary>One decoding step (T = 1) over a KV cache of S positions, head-major as KvCache keeps it: microseconds per layer.</summary>
+    private static void Decode(int S, int reps, int Hq, int Hkv, int Dh)
     {
-        var dims = new AttentionDims(1, 1, S, 9, 3, 64);
+        var dims = new AttentionDims(1, 1, S, Hq, Hkv, Dh);
         var rng = new Rng(2);
         float[] Draw(long n) { var x = new float[n]; for (long i = 0; i < n; i++) x[i] = (float)rng.NextGaussian(); return x; }
-        float[] q = Draw(9 * 64), k = Draw((long)S * 3 * 64), v = Draw((long)S * 3 * 64), y = new float[9 * 64];
-        var options = AttentionOptions.ForHeadDim(64);
+        float[] q = Draw(Hq * Dh), k = Draw((long)S * Hkv * Dh), v = Draw((long)S * Hkv * Dh), y = new float[Hq * Dh];
+        var options = AttentionOptions.ForHeadDim(Dh);
         fixed (float* pq = q, pk = k, pv = v, py = y)
         {
             float* cq = pq, ck = pk, cv = pv, cy = py;
@@ -76,13 +85,13 @@ public static unsafe class AttentionBench
             {
                 if (wide == true && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) continue;
                 Action call = wide is bool w
-                    ? () => AttentionKernel.Forward(cq, ck, cv, KvLayout.HeadMajor(S, 3, 64), cy, null, dims, options, AttentionKernel.ForwardPath.Direct, w)
-                    : () => AttentionKernel.Forward(cq, ck, cv, KvLayout.HeadMajor(S, 3, 64), cy, null, dims, options);
+                    ? () => AttentionKernel.Forward(cq, ck, cv, KvLayout.HeadMajor(S, Hkv, Dh), cy, null, dims, options, AttentionKernel.ForwardPath.Direct, w)
+                    : () => AttentionKernel.Forward(cq, ck, cv, KvLayout.HeadMajor(S, Hkv, Dh), cy, null, dims, options);
                 // A decoding step takes microseconds: call it for a second first, so the JIT's optimized tier is what is timed.
                 var warm = Stopwatch.StartNew();
                 while (warm.Elapsed.TotalSeconds < 1) call();
                 var t = Measure(reps * 50, call);
-                Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"decode T=1 S={S} Hq=9 Hkv=3 Dh=64 ({name})\", \"value\": {t.Wall * 1e6:F1}, \"value_cpu\": {t.Cpu * 1e6:F0}, \"unit\": \"us/layer\", \"threads\": {Engine.Threads}}}");
+                Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"decode T=1 S={S} Hq={Hq} Hkv={Hkv} Dh={Dh} ({name})\", \"value\": {t.Wall * 1e6:F1}, \"value_cpu\": {t.Cpu * 1e6:F0}, \"unit\": \"us/layer\", \"threads\": {Engine.Threads}}}");
             }
         }
     }

@@ -227,7 +227,9 @@ public unsafe class Q8GemmTests
     {
         yield return "scalar";
         if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) yield return "avx2";
+        // What runs by default where the CPU has more than AVX2: AVX-VNNI, else 512-bit chunks.
         if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) yield return "vnni";
+        else if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) yield return "avx512";
     }
 
     private static T WithPath<T>(string path, Func<T> f)
@@ -271,7 +273,7 @@ public unsafe class Q8GemmTests
     }
 
     [Fact]
-    public void VnniAndAvx2AndThreadCountsGiveTheSameBits()
+    public void DotPathsAndThreadCountsGiveTheSameBits()
     {
         int M = 3, N = 301, K = 576;
         var a = Random(M * K, 1); var wv = Random(N * K, 2);
@@ -285,7 +287,9 @@ public unsafe class Q8GemmTests
             Lethe.Tensors.Engine.Threads = 2;
             Assert.Equal(one, Run(a, M, K, w, N, c0, false));
             Assert.Equal(one, Run(a, M, K, w, N, c0, false));
-            if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) Assert.Equal(one, WithPath("avx2", () => Run(a, M, K, w, N, c0, false)));
+            // The default path (AVX-VNNI, or 512-bit chunks) against the 256-bit AVX2 sequence.
+            if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported || System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+                Assert.Equal(one, WithPath("avx2", () => Run(a, M, K, w, N, c0, false)));
         }
         finally { Lethe.Tensors.Engine.Threads = saved; }
     }

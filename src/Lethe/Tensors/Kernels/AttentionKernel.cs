@@ -17,6 +17,7 @@
 // for dQ, reading the dS blocks pass 1 saved (when they fit in MaxSavedGradScoreFloats; otherwise
 // it recomputes P and dS). Work is split into contiguous ranges of tasks of equal estimated cost; a task's arithmetic
 // never depends on the split, so results are bit-identical for any Engine.Threads.
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -286,26 +287,33 @@ internal static unsafe partial class AttentionKernel
         new Span<float>(rowMax, rows).Fill(float.NegativeInfinity);
         new Span<float>(rowSum, rows).Clear();
         float** vRows = stackalloc float*[KeyBlock];
+        // Row j of this head's keys and values is at j · stride from these (any KvLayout).
+        long stride = kvLayout.PositionStride;
+        float* kHead = k + kvLayout.Offset(b, 0, kvHead), vHead = v + kvLayout.Offset(b, 0, kvHead);
+        bool fourKeys = typeof(TL) == typeof(Lanes256) && Fma.IsSupported;
         for (int j0 = from; j0 < to; j0 += KeyBlock)
         {
             int n = Math.Min(KeyBlock, to - j0);
             int jj = 0;
             // The block's value rows, wanted after its scores and softmax: in flight while those run.
-            for (int j = 0; j < n; j++) PrefetchRow(vRows[j] = v + kvLayout.Offset(b, j0 + j, kvHead), Dh);
-            if (typeof(TL) == typeof(Lanes256) && Fma.IsSupported)
+            for (int j = 0; j < n; j++) PrefetchRow(vRows[j] = vHead + (j0 + j) * stride, Dh);
+            if (fourKeys)
                 for (; jj + 4 <= n; jj += 4)
                 {
                     // Between layers the weight products stream megabytes through the caches, so the
                     // cache rows come from memory: ask for the keys PrefetchKeys ahead, so that many
                     // rows are in flight at once instead of one miss per dot product.
-                    for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 4, to); p < pe; p++) PrefetchRow(k + kvLayout.Offset(b, p, kvHead), Dh);
-                    float* k0 = k + kvLayout.Offset(b, j0 + jj, kvHead);
-                    float* k1 = k + kvLayout.Offset(b, j0 + jj + 1, kvHead), k2 = k + kvLayout.Offset(b, j0 + jj + 2, kvHead), k3 = k + kvLayout.Offset(b, j0 + jj + 3, kvHead);
-                    for (int r = 0; r < rows; r++) Dot4Keys(queryRows[r], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj);
+                    for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 4, to); p < pe; p++) PrefetchRow(kHead + p * stride, Dh);
+                    float* k0 = kHead + (j0 + jj) * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+                    int r = 0;
+                    // Two query rows at a time share the key loads (their arithmetic is each row's own).
+                    for (; r + 2 <= rows; r += 2)
+                        Dot4KeysTwoRows(queryRows[r], queryRows[r + 1], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj, scores + (r + 1) * KeyBlock + jj);
+                    if (r < rows) Dot4Keys(queryRows[r], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj);
                 }
             for (; jj < n; jj++)
             {
-                float* kRow = k + kvLayout.Offset(b, j0 + jj, kvHead);
+                float* kRow = kHead + (j0 + jj) * stride;
                 for (int r = 0; r < rows; r++) scores[r * KeyBlock + jj] = Dot<TL>(queryRows[r], kRow, Dh);
             }
             for (int r = 0; r < rows; r++)
@@ -317,7 +325,10 @@ internal static unsafe partial class AttentionKernel
                 float correction = SoftmaxRow<TL>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r]);
                 if (correction != 1f) ScaleRow<TL>(acc + r * paddedDh, paddedDh, correction);
             }
-            for (int r = 0; r < rows; r++) AccumulateRows<TL>(acc + r * paddedDh, vRows, scores + r * KeyBlock, n, Dh);
+            int pair = 0;
+            for (; pair + 2 <= rows; pair += 2)
+                AccumulateTwoRows<TL>(acc + pair * paddedDh, acc + (pair + 1) * paddedDh, vRows, scores + pair * KeyBlock, scores + (pair + 1) * KeyBlock, n, Dh);
+            if (pair < rows) AccumulateRows<TL>(acc + pair * paddedDh, vRows, scores + pair * KeyBlock, n, Dh);
         }
     }
 
@@ -358,12 +369,7 @@ internal static unsafe partial class AttentionKernel
             a2 = Fma.MultiplyAdd(lo, Vector256.Load(k2 + i), a2); b2 = Fma.MultiplyAdd(hi, Vector256.Load(k2 + i + 8), b2);
             a3 = Fma.MultiplyAdd(lo, Vector256.Load(k3 + i), a3); b3 = Fma.MultiplyAdd(hi, Vector256.Load(k3 + i + 8), b3);
         }
-        Vector256<float> v0 = a0 + b0, v1 = a1 + b1, v2 = a2 + b2, v3 = a3 + b3;
-        Vector128<float> x0 = v0.GetLower() + v0.GetUpper(), x1 = v1.GetLower() + v1.GetUpper();
-        Vector128<float> x2 = v2.GetLower() + v2.GetUpper(), x3 = v3.GetLower() + v3.GetUpper();
-        var t01 = Sse.UnpackLow(x0, x1) + Sse.UnpackHigh(x0, x1); // [x0₀+x0₂, x1₀+x1₂, x0₁+x0₃, x1₁+x1₃]
-        var t23 = Sse.UnpackLow(x2, x3) + Sse.UnpackHigh(x2, x3);
-        var sums = Sse.MoveLowToHigh(t01, t23) + Sse.MoveHighToLow(t23, t01);
+        var sums = Sum4Keys(a0, a1, a2, a3, b0, b1, b2, b3);
         if (i == Dh) { sums.Store(scores); return; }
         float s0 = sums.GetElement(0), s1 = sums.GetElement(1), s2 = sums.GetElement(2), s3 = sums.GetElement(3);
         for (; i < Dh; i++)
@@ -372,6 +378,50 @@ internal static unsafe partial class AttentionKernel
             s2 = MathF.FusedMultiplyAdd(q[i], k2[i], s2); s3 = MathF.FusedMultiplyAdd(q[i], k3[i], s3);
         }
         scores[0] = s0; scores[1] = s1; scores[2] = s2; scores[3] = s3;
+    }
+
+    /// <summary>
+    /// Dot4Keys for two query rows qa, qb (scores to sa, sb), with each row's bits: the same FMAs and
+    /// reduction per row, the keys loaded once for both. In a decoding step every key row is scored
+    /// against the group's query heads (2 on the shipped model, 3 on SmolLM), and with one row at a
+    /// time the loads and the loop were as much work as the FMAs. Dh not a multiple of 16 takes
+    /// Dot4Keys twice.
+    /// </summary>
+    internal static void Dot4KeysTwoRows(float* qa, float* qb, float* k0, float* k1, float* k2, float* k3, int Dh, float* sa, float* sb)
+    {
+        if (Dh % 16 != 0) { Dot4Keys(qa, k0, k1, k2, k3, Dh, sa); Dot4Keys(qb, k0, k1, k2, k3, Dh, sb); return; }
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
+        for (int i = 0; i < Dh; i += 16)
+        {
+            Vector256<float> loA = Vector256.Load(qa + i), hiA = Vector256.Load(qa + i + 8), loB = Vector256.Load(qb + i), hiB = Vector256.Load(qb + i + 8);
+            Vector256<float> x = Vector256.Load(k0 + i), y = Vector256.Load(k0 + i + 8);
+            a0 = Fma.MultiplyAdd(loA, x, a0); b0 = Fma.MultiplyAdd(hiA, y, b0); c0 = Fma.MultiplyAdd(loB, x, c0); d0 = Fma.MultiplyAdd(hiB, y, d0);
+            x = Vector256.Load(k1 + i); y = Vector256.Load(k1 + i + 8);
+            a1 = Fma.MultiplyAdd(loA, x, a1); b1 = Fma.MultiplyAdd(hiA, y, b1); c1 = Fma.MultiplyAdd(loB, x, c1); d1 = Fma.MultiplyAdd(hiB, y, d1);
+            x = Vector256.Load(k2 + i); y = Vector256.Load(k2 + i + 8);
+            a2 = Fma.MultiplyAdd(loA, x, a2); b2 = Fma.MultiplyAdd(hiA, y, b2); c2 = Fma.MultiplyAdd(loB, x, c2); d2 = Fma.MultiplyAdd(hiB, y, d2);
+            x = Vector256.Load(k3 + i); y = Vector256.Load(k3 + i + 8);
+            a3 = Fma.MultiplyAdd(loA, x, a3); b3 = Fma.MultiplyAdd(hiA, y, b3); c3 = Fma.MultiplyAdd(loB, x, c3); d3 = Fma.MultiplyAdd(hiB, y, d3);
+        }
+        Sum4Keys(a0, a1, a2, a3, b0, b1, b2, b3).Store(sa);
+        Sum4Keys(c0, c1, c2, c3, d0, d1, d2, d3).Store(sb);
+    }
+
+    /// <summary>
+    /// The four keys' sums [Σ(a0 + b0), …, Σ(a3 + b3)] with Sum8's tree ((l + l+4) + (l+2 + l+6)) +
+    /// ((l+1 + l+5) + (l+3 + l+7)) done for the 4 keys together by unpacking and moving halves.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4Keys(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
+        Vector256<float> b0, Vector256<float> b1, Vector256<float> b2, Vector256<float> b3)
+    {
+        Vector256<float> v0 = a0 + b0, v1 = a1 + b1, v2 = a2 + b2, v3 = a3 + b3;
+        Vector128<float> x0 = v0.GetLower() + v0.GetUpper(), x1 = v1.GetLower() + v1.GetUpper();
+        Vector128<float> x2 = v2.GetLower() + v2.GetUpper(), x3 = v3.GetLower() + v3.GetUpper();
+        var t01 = Sse.UnpackLow(x0, x1) + Sse.UnpackHigh(x0, x1); // [x0₀+x0₂, x1₀+x1₂, x0₁+x0₃, x1₁+x1₃]
+        var t23 = Sse.UnpackLow(x2, x3) + Sse.UnpackHigh(x2, x3);
+        return Sse.MoveLowToHigh(t01, t23) + Sse.MoveHighToLow(t23, t01);
     }
 
     /// <summary>
@@ -398,6 +448,47 @@ internal static unsafe partial class AttentionKernel
         if (d < Dh)
             for (int j = 0; j < n; j++)
                 if (p[j] != 0) Axpy<TL>(acc + d, vRows[j] + d, p[j], Dh - d);
+    }
+
+    /// <summary>
+    /// AccumulateRows for two rows (accumulators accA, accB; probabilities pa, pb), each with its own
+    /// FMAs in its own order (so its bits), the value rows loaded once for both. One row alone
+    /// chains each accumulator through every key, one FMA per key and vector, so the FMA's latency,
+    /// not its throughput, set the pace; two rows give the core twice the independent chains.
+    /// </summary>
+    private static void AccumulateTwoRows<TL>(float* accA, float* accB, float** vRows, float* pa, float* pb, int n, int Dh) where TL : unmanaged, ILanes<TL>
+    {
+        int L = TL.Count, d = 0;
+        for (; d + 4 * L <= Dh; d += 4 * L)
+        {
+            TL a0 = TL.Load(accA + d), a1 = TL.Load(accA + d + L), a2 = TL.Load(accA + d + 2 * L), a3 = TL.Load(accA + d + 3 * L);
+            TL b0 = TL.Load(accB + d), b1 = TL.Load(accB + d + L), b2 = TL.Load(accB + d + 2 * L), b3 = TL.Load(accB + d + 3 * L);
+            for (int j = 0; j < n; j++)
+            {
+                float wa = pa[j], wb = pb[j];
+                float* x = vRows[j] + d;
+                if (wa != 0)
+                {
+                    TL w = TL.Broadcast(wa);
+                    a0 = TL.MultiplyAdd(w, TL.Load(x), a0); a1 = TL.MultiplyAdd(w, TL.Load(x + L), a1);
+                    a2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), a2); a3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), a3);
+                }
+                if (wb != 0)
+                {
+                    TL w = TL.Broadcast(wb);
+                    b0 = TL.MultiplyAdd(w, TL.Load(x), b0); b1 = TL.MultiplyAdd(w, TL.Load(x + L), b1);
+                    b2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), b2); b3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), b3);
+                }
+            }
+            TL.Store(accA + d, a0); TL.Store(accA + d + L, a1); TL.Store(accA + d + 2 * L, a2); TL.Store(accA + d + 3 * L, a3);
+            TL.Store(accB + d, b0); TL.Store(accB + d + L, b1); TL.Store(accB + d + 2 * L, b2); TL.Store(accB + d + 3 * L, b3);
+        }
+        if (d < Dh)
+            for (int j = 0; j < n; j++)
+            {
+                if (pa[j] != 0) Axpy<TL>(accA + d, vRows[j] + d, pa[j], Dh - d);
+                if (pb[j] != 0) Axpy<TL>(accB + d, vRows[j] + d, pb[j], Dh - d);
+            }
     }
 
     /// <summary>output[0:Dh] = acc / l and returns m + log l; a row that saw nothing gets zeros and −∞.</summary>

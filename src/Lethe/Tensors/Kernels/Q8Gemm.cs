@@ -40,9 +40,17 @@ namespace Lethe.Tensors.Kernels;
 internal static unsafe class Q8Gemm
 {
     /// <summary>Which integer dot product runs here: "AVX-VNNI", "AVX2" or "scalar".</summary>
-    public static string DotKind => UseVnni ? "AVX-VNNI (vpdpwssd, int8 weights × int16 activations)" : Avx2.IsSupported ? "AVX2 (vpmaddwd, int8 weights × int16 activations)" : "scalar";
+    public static string DotKind => UseVnni ? "AVX-VNNI (vpdpwssd, int8 weights × int16 activations)"
+        : UseWide ? "AVX-512 (vpmaddwd on 512 bits, int8 weights × int16 activations)"
+        : Avx2.IsSupported ? "AVX2 (vpmaddwd, int8 weights × int16 activations)" : "scalar";
 
     private static bool UseVnni => AvxVnni.IsSupported && !ForceAvx2;
+    /// <summary>
+    /// Chunks on 512 bits where the CPU has AVX-512 BW and no AVX-VNNI (Zen 4): there the 256-bit
+    /// sequence was bound by widening the weights (VPMOVSXBW), and one 512-bit widening does 32
+    /// weights. Where AVX-VNNI exists its fused 256-bit multiply-add stays (not measured against this).
+    /// </summary>
+    private static bool UseWide => Avx512BW.IsSupported && !UseVnni && !ForceAvx2;
     /// <summary>Tests set this to run the AVX2 sequence on a VNNI machine (both must agree).</summary>
     internal static bool ForceAvx2;
     /// <summary>Tests set this to run the scalar loop.</summary>
@@ -198,8 +206,9 @@ internal static unsafe class Q8Gemm
             fixed (float* sw = buffer)
             {
                 if (!Avx2.IsSupported || ForceScalar) GroupsScalar(g0, g1);
-                else if (UseVnni) GroupsVector<VnniDot>(g0, g1, sw, headerFloats);
-                else GroupsVector<Avx2Dot>(g0, g1, sw, headerFloats);
+                else if (UseVnni) GroupsVector<VnniDot, NarrowChunks<VnniDot>>(g0, g1, sw, headerFloats);
+                else if (UseWide) GroupsVector<Avx2Dot, WideChunks>(g0, g1, sw, headerFloats);
+                else GroupsVector<Avx2Dot, NarrowChunks<Avx2Dot>>(g0, g1, sw, headerFloats);
             }
         }
 
@@ -219,14 +228,14 @@ internal static unsafe class Q8Gemm
         /// both together made the products faster in cache and streamed; the sums alone did not.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void GroupsVector<TD>(int g0, int g1, float* sw, int headerFloats) where TD : struct, IInt8Dot
+        private void GroupsVector<TD, TC>(int g0, int g1, float* sw, int headerFloats) where TD : struct, IInt8Dot where TC : struct, IChunkKernel
         {
             for (int g = g0; g < g1; g++)
             {
                 int j = g * Q8Matrix.GroupRows, n = Math.Min(Q8Matrix.GroupRows, W.Rows - j);
                 byte* group = W.Data + g * W.GroupBytes;
                 WidenScales((ushort*)group, sw, headerFloats);
-                for (int i = 0; i < M; i++) Dot4<TD>(i, (sbyte*)(group + W.HeaderBytes), sw, n, C + i * ldc + j);
+                for (int i = 0; i < M; i++) Dot4<TD, TC>(i, (sbyte*)(group + W.HeaderBytes), sw, n, C + i * ldc + j);
             }
         }
 
@@ -256,7 +265,7 @@ internal static unsafe class Q8Gemm
         /// scale and an FMA per block and row. The sums of padding rows (n &lt; 4; zeros) are dropped.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Dot4<TD>(int i, sbyte* w, float* sw, int n, float* c) where TD : struct, IInt8Dot
+        private void Dot4<TD, TC>(int i, sbyte* w, float* sw, int n, float* c) where TD : struct, IInt8Dot where TC : struct, IChunkKernel
         {
             Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
             short* a = qa + (long)i * K;
@@ -268,10 +277,11 @@ internal static unsafe class Q8Gemm
                 if (ahead > 0) for (int o = 0; o < Q8Matrix.GroupRows * Row; o += 64) Sse.Prefetch0(w + ahead + o);
                 short* x = a + b * Q8Matrix.BlockSize;
                 var sx = Vector256.Load(sai + b);
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Chunk<TD>(w, x)), sx * Vector256.Load(sw + b), acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Chunk<TD>(w + Row, x)), sx * Vector256.Load(sw1 + b), acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Chunk<TD>(w + 2 * Row, x)), sx * Vector256.Load(sw2 + b), acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Chunk<TD>(w + 3 * Row, x)), sx * Vector256.Load(sw3 + b), acc3);
+                TC.FourRows(w, x, out var i0, out var i1, out var i2, out var i3);
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i0), sx * Vector256.Load(sw + b), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), sx * Vector256.Load(sw1 + b), acc1);
+                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), sx * Vector256.Load(sw2 + b), acc2);
+                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), sx * Vector256.Load(sw3 + b), acc3);
             }
             for (; b < nb; b++, w += Q8Matrix.GroupRows * Q8Matrix.BlockSize)
             {
@@ -293,27 +303,80 @@ internal static unsafe class Q8Gemm
     }
 
     /// <summary>
-    /// One row's chunk: 256 int8 weights at w (8 blocks interleaved by pairs) against the 256
-    /// interleaved int16 activations at x. Every multiply-add's lane k is a pair of block k, so the
-    /// lanes add up to the 8 blocks' exact int32 sums (two chains, for the adds' latency).
+    /// One chunk of the group's 4 rows (row r's 256 int8 weights at w + r · 256, 8 blocks interleaved
+    /// by pairs) against the 256 interleaved int16 activations at x: every multiply-add's lane k is
+    /// a pair of block k, so each row's lanes add up to its 8 blocks' exact int32 sums (two chains
+    /// per row, for the adds' latency). Each 16 activations are loaded once for the 4 rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Chunk<TD>(sbyte* w, short* x) where TD : struct, IInt8Dot
+    private static void ChunkFourRows<TD>(sbyte* w, short* x, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
+        where TD : struct, IInt8Dot
     {
-        var s0 = TD.First(Avx2.ConvertToVector256Int16(w), Vector256.Load(x));
-        var s1 = TD.First(Avx2.ConvertToVector256Int16(w + 16), Vector256.Load(x + 16));
-        for (int o = 32; o < Q8Matrix.ChunkValues; o += 32)
+        const int Row = Q8Matrix.ChunkValues;
+        var x0 = Vector256.Load(x); var x1 = Vector256.Load(x + 16);
+        var a0 = TD.First(Avx2.ConvertToVector256Int16(w), x0); var b0 = TD.First(Avx2.ConvertToVector256Int16(w + 16), x1);
+        var a1 = TD.First(Avx2.ConvertToVector256Int16(w + Row), x0); var b1 = TD.First(Avx2.ConvertToVector256Int16(w + Row + 16), x1);
+        var a2 = TD.First(Avx2.ConvertToVector256Int16(w + 2 * Row), x0); var b2 = TD.First(Avx2.ConvertToVector256Int16(w + 2 * Row + 16), x1);
+        var a3 = TD.First(Avx2.ConvertToVector256Int16(w + 3 * Row), x0); var b3 = TD.First(Avx2.ConvertToVector256Int16(w + 3 * Row + 16), x1);
+        for (int o = 32; o < Row; o += 32)
         {
-            s0 = TD.Next(s0, Avx2.ConvertToVector256Int16(w + o), Vector256.Load(x + o));
-            s1 = TD.Next(s1, Avx2.ConvertToVector256Int16(w + o + 16), Vector256.Load(x + o + 16));
+            x0 = Vector256.Load(x + o); x1 = Vector256.Load(x + o + 16);
+            a0 = TD.Next(a0, Avx2.ConvertToVector256Int16(w + o), x0); b0 = TD.Next(b0, Avx2.ConvertToVector256Int16(w + o + 16), x1);
+            a1 = TD.Next(a1, Avx2.ConvertToVector256Int16(w + Row + o), x0); b1 = TD.Next(b1, Avx2.ConvertToVector256Int16(w + Row + o + 16), x1);
+            a2 = TD.Next(a2, Avx2.ConvertToVector256Int16(w + 2 * Row + o), x0); b2 = TD.Next(b2, Avx2.ConvertToVector256Int16(w + 2 * Row + o + 16), x1);
+            a3 = TD.Next(a3, Avx2.ConvertToVector256Int16(w + 3 * Row + o), x0); b3 = TD.Next(b3, Avx2.ConvertToVector256Int16(w + 3 * Row + o + 16), x1);
         }
-        return s0 + s1;
+        r0 = a0 + b0; r1 = a1 + b1; r2 = a2 + b2; r3 = a3 + b3;
+    }
+
+    /// <summary>
+    /// ChunkFourRows with AVX-512: 32 weights per VPMOVSXBW and VPMADDWD. Lane k + 8 of a sum holds
+    /// block k like lane k (the next pair), so the halves are added at the end: the same integers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ChunkFourRows512(sbyte* w, short* x, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
+    {
+        const int Row = Q8Matrix.ChunkValues;
+        var x0 = Vector512.Load(x);
+        var a0 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w)), x0);
+        var a1 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + Row)), x0);
+        var a2 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 2 * Row)), x0);
+        var a3 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 3 * Row)), x0);
+        for (int o = 32; o < Row; o += 32)
+        {
+            x0 = Vector512.Load(x + o);
+            a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + o)), x0);
+            a1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + Row + o)), x0);
+            a2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 2 * Row + o)), x0);
+            a3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 3 * Row + o)), x0);
+        }
+        r0 = a0.GetLower() + a0.GetUpper(); r1 = a1.GetLower() + a1.GetUpper(); r2 = a2.GetLower() + a2.GetUpper(); r3 = a3.GetLower() + a3.GetUpper();
     }
 
     /// <summary>One whole block: 8 int32 sums of 4 products each, the 32 int8 weights at w (sign-extended) times the 32 int16 activations x0, x1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Block<TD>(sbyte* w, Vector256<short> x0, Vector256<short> x1) where TD : struct, IInt8Dot =>
         TD.Next(TD.First(Avx2.ConvertToVector256Int16(w), x0), Avx2.ConvertToVector256Int16(w + 16), x1);
+
+    /// <summary>How a chunk of the group's 4 rows is multiplied: ChunkFourRows with one IInt8Dot, or ChunkFourRows512.</summary>
+    private interface IChunkKernel
+    {
+        static abstract void FourRows(sbyte* w, short* x, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3);
+    }
+
+    private struct NarrowChunks<TD> : IChunkKernel where TD : struct, IInt8Dot
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void FourRows(sbyte* w, short* x, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3) =>
+            ChunkFourRows<TD>(w, x, out r0, out r1, out r2, out r3);
+    }
+
+    private struct WideChunks : IChunkKernel
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void FourRows(sbyte* w, short* x, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3) =>
+            ChunkFourRows512(w, x, out r0, out r1, out r2, out r3);
+    }
 
     /// <summary>
     /// The integer multiply-add: int16 weights (sign-extended int8) times int16 activations,
