@@ -115,15 +115,43 @@ internal static unsafe class Q8Gemm
     /// </summary>
     internal static void InterleaveChunks(short* q, int K)
     {
-        const int Pairs = Q8Matrix.BlockSize / 2, Chunk = Q8Matrix.ChunkBlocks;
-        int* tmp = stackalloc int[Pairs * Chunk];
+        const int Pairs = Q8Matrix.BlockSize / 2;
         for (int c = 0; c < K / Q8Matrix.ChunkValues; c++)
         {
+            // The chunk as an 8 × 16 matrix of int32 pairs (row k = block k) becomes its 16 × 8
+            // transpose: two 8 × 8 transposes, pairs 0–7 and 8–15. Every row is loaded before any is
+            // stored (the result overwrites the rows in place).
             int* chunk = (int*)(q + c * Q8Matrix.ChunkValues);
-            for (int k = 0; k < Chunk; k++)
-                for (int p = 0; p < Pairs; p++) tmp[p * Chunk + k] = chunk[k * Pairs + p];
-            Buffer.MemoryCopy(tmp, chunk, Pairs * Chunk * 4, Pairs * Chunk * 4);
+            Vector256<int> a0 = Vector256.Load(chunk), a1 = Vector256.Load(chunk + Pairs), a2 = Vector256.Load(chunk + 2 * Pairs), a3 = Vector256.Load(chunk + 3 * Pairs);
+            Vector256<int> a4 = Vector256.Load(chunk + 4 * Pairs), a5 = Vector256.Load(chunk + 5 * Pairs), a6 = Vector256.Load(chunk + 6 * Pairs), a7 = Vector256.Load(chunk + 7 * Pairs);
+            Vector256<int> b0 = Vector256.Load(chunk + 8), b1 = Vector256.Load(chunk + Pairs + 8), b2 = Vector256.Load(chunk + 2 * Pairs + 8), b3 = Vector256.Load(chunk + 3 * Pairs + 8);
+            Vector256<int> b4 = Vector256.Load(chunk + 4 * Pairs + 8), b5 = Vector256.Load(chunk + 5 * Pairs + 8), b6 = Vector256.Load(chunk + 6 * Pairs + 8), b7 = Vector256.Load(chunk + 7 * Pairs + 8);
+            Transpose8(a0, a1, a2, a3, a4, a5, a6, a7, chunk);
+            Transpose8(b0, b1, b2, b3, b4, b5, b6, b7, chunk + 8 * Q8Matrix.ChunkBlocks);
         }
+    }
+
+    /// <summary>
+    /// Stores the 8 × 8 transpose of rows r0..r7 at dst (row j of the result = lane j of every r):
+    /// 32-bit, then 64-bit unpacks within each 128-bit half, then the halves exchanged.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3,
+        Vector256<int> r4, Vector256<int> r5, Vector256<int> r6, Vector256<int> r7, int* dst)
+    {
+        var t0 = Avx2.UnpackLow(r0, r1).AsInt64(); var t1 = Avx2.UnpackHigh(r0, r1).AsInt64();
+        var t2 = Avx2.UnpackLow(r2, r3).AsInt64(); var t3 = Avx2.UnpackHigh(r2, r3).AsInt64();
+        var t4 = Avx2.UnpackLow(r4, r5).AsInt64(); var t5 = Avx2.UnpackHigh(r4, r5).AsInt64();
+        var t6 = Avx2.UnpackLow(r6, r7).AsInt64(); var t7 = Avx2.UnpackHigh(r6, r7).AsInt64();
+        // u0 = [r0..r3 lane 0 | r0..r3 lane 4], u1 lanes 1 | 5, u2 lanes 2 | 6, u3 lanes 3 | 7; u4..u7 the same for r4..r7.
+        var u0 = Avx2.UnpackLow(t0, t2).AsInt32(); var u1 = Avx2.UnpackHigh(t0, t2).AsInt32();
+        var u2 = Avx2.UnpackLow(t1, t3).AsInt32(); var u3 = Avx2.UnpackHigh(t1, t3).AsInt32();
+        var u4 = Avx2.UnpackLow(t4, t6).AsInt32(); var u5 = Avx2.UnpackHigh(t4, t6).AsInt32();
+        var u6 = Avx2.UnpackLow(t5, t7).AsInt32(); var u7 = Avx2.UnpackHigh(t5, t7).AsInt32();
+        Avx2.Permute2x128(u0, u4, 0x20).Store(dst); Avx2.Permute2x128(u1, u5, 0x20).Store(dst + 8);
+        Avx2.Permute2x128(u2, u6, 0x20).Store(dst + 16); Avx2.Permute2x128(u3, u7, 0x20).Store(dst + 24);
+        Avx2.Permute2x128(u0, u4, 0x31).Store(dst + 32); Avx2.Permute2x128(u1, u5, 0x31).Store(dst + 40);
+        Avx2.Permute2x128(u2, u6, 0x31).Store(dst + 48); Avx2.Permute2x128(u3, u7, 0x31).Store(dst + 56);
     }
 
     /// <summary>
