@@ -110,6 +110,33 @@ public unsafe class AttentionTests
         }
     }
 
+    [Fact]
+    public void TwoRowKeyDotsGiveTheOneRowBits()
+    {
+        if (!System.Runtime.Intrinsics.X86.Fma.IsSupported) return; // the 4-key dots run only with FMA
+        var rng = new Rng(22);
+        foreach (int dh in new[] { 7, 16, 32, 40, 48, 64, 128 })
+        {
+            var qa = new float[dh]; var qb = new float[dh]; var k = new float[4 * dh];
+            for (int i = 0; i < dh; i++) { qa[i] = (float)(rng.NextDouble() * 2 - 1); qb[i] = (float)(rng.NextDouble() * 2 - 1) * 30f; }
+            for (int i = 0; i < 4 * dh; i++) k[i] = (float)(rng.NextDouble() * 2 - 1) * 1e3f;
+            var wantA = new float[4]; var wantB = new float[4]; var gotA = new float[4]; var gotB = new float[4];
+            fixed (float* a = qa, b = qb, kp = k, wa = wantA, wb = wantB, ga = gotA, gb = gotB)
+            {
+                AttentionKernel.Dot4Keys(a, kp, kp + dh, kp + 2 * dh, kp + 3 * dh, dh, wa);
+                AttentionKernel.Dot4Keys(b, kp, kp + dh, kp + 2 * dh, kp + 3 * dh, dh, wb);
+                AttentionKernel.Dot4KeysTwoRows(a, b, kp, kp + dh, kp + 2 * dh, kp + 3 * dh, dh, ga, gb);
+                Assert.Equal(wantA, gotA); Assert.Equal(wantB, gotB);
+                if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported && dh % 16 == 0)
+                {
+                    Array.Clear(gotA); Array.Clear(gotB);
+                    AttentionKernel.Dot4KeysTwoRows512(a, b, kp, kp + dh, kp + 2 * dh, kp + 3 * dh, dh, ga, gb);
+                    Assert.Equal(wantA, gotA); Assert.Equal(wantB, gotB);
+                }
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- fast vs reference
 
     public static IEnumerable<object[]> OddShapes()

@@ -291,6 +291,9 @@ internal static unsafe partial class AttentionKernel
         long stride = kvLayout.PositionStride;
         float* kHead = k + kvLayout.Offset(b, 0, kvHead), vHead = v + kvLayout.Offset(b, 0, kvHead);
         bool fourKeys = typeof(TL) == typeof(Lanes256) && Fma.IsSupported;
+        // The 4-key path does its two-row products and softmax on 512 bits where the CPU has them:
+        // the same operations per element, so the same bits (see Dot4KeysTwoRows512).
+        bool wideRows = fourKeys && Avx512F.IsSupported && Dh % 16 == 0;
         for (int j0 = from; j0 < to; j0 += KeyBlock)
         {
             int n = Math.Min(KeyBlock, to - j0);
@@ -308,7 +311,8 @@ internal static unsafe partial class AttentionKernel
                     int r = 0;
                     // Two query rows at a time share the key loads (their arithmetic is each row's own).
                     for (; r + 2 <= rows; r += 2)
-                        Dot4KeysTwoRows(queryRows[r], queryRows[r + 1], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj, scores + (r + 1) * KeyBlock + jj);
+                        if (wideRows) Dot4KeysTwoRows512(queryRows[r], queryRows[r + 1], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj, scores + (r + 1) * KeyBlock + jj);
+                        else Dot4KeysTwoRows(queryRows[r], queryRows[r + 1], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj, scores + (r + 1) * KeyBlock + jj);
                     if (r < rows) Dot4Keys(queryRows[r], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj);
                 }
             for (; jj < n; jj++)
@@ -322,12 +326,14 @@ internal static unsafe partial class AttentionKernel
                 int a = Math.Max(lo[b * T + r % T], j0) - j0, e = Math.Min(hi[b * T + r % T], j0 + n) - j0;
                 if (a >= e) { new Span<float>(row, KeyBlock).Clear(); continue; }
                 if (cap > 0) CapBlock(row + a, e - a, scale, cap, null);
-                float correction = SoftmaxRow<TL>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r]);
+                float correction = wideRows ? SoftmaxRow<Lanes512>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r])
+                    : SoftmaxRow<TL>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r]);
                 if (correction != 1f) ScaleRow<TL>(acc + r * paddedDh, paddedDh, correction);
             }
             int pair = 0;
             for (; pair + 2 <= rows; pair += 2)
-                AccumulateTwoRows<TL>(acc + pair * paddedDh, acc + (pair + 1) * paddedDh, vRows, scores + pair * KeyBlock, scores + (pair + 1) * KeyBlock, n, Dh);
+                if (wideRows) AccumulateTwoRows<Lanes512>(acc + pair * paddedDh, acc + (pair + 1) * paddedDh, vRows, scores + pair * KeyBlock, scores + (pair + 1) * KeyBlock, n, Dh);
+                else AccumulateTwoRows<TL>(acc + pair * paddedDh, acc + (pair + 1) * paddedDh, vRows, scores + pair * KeyBlock, scores + (pair + 1) * KeyBlock, n, Dh);
             if (pair < rows) AccumulateRows<TL>(acc + pair * paddedDh, vRows, scores + pair * KeyBlock, n, Dh);
         }
     }
@@ -414,14 +420,44 @@ internal static unsafe partial class AttentionKernel
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> Sum4Keys(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3,
-        Vector256<float> b0, Vector256<float> b1, Vector256<float> b2, Vector256<float> b3)
+        Vector256<float> b0, Vector256<float> b1, Vector256<float> b2, Vector256<float> b3) =>
+        Sum4Keys(a0 + b0, a1 + b1, a2 + b2, a3 + b3);
+
+    /// <summary>Sum4Keys from the four keys' 8-lane sums v = a + b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4Keys(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3)
     {
-        Vector256<float> v0 = a0 + b0, v1 = a1 + b1, v2 = a2 + b2, v3 = a3 + b3;
         Vector128<float> x0 = v0.GetLower() + v0.GetUpper(), x1 = v1.GetLower() + v1.GetUpper();
         Vector128<float> x2 = v2.GetLower() + v2.GetUpper(), x3 = v3.GetLower() + v3.GetUpper();
         var t01 = Sse.UnpackLow(x0, x1) + Sse.UnpackHigh(x0, x1); // [x0₀+x0₂, x1₀+x1₂, x0₁+x0₃, x1₁+x1₃]
         var t23 = Sse.UnpackLow(x2, x3) + Sse.UnpackHigh(x2, x3);
         return Sse.MoveLowToHigh(t01, t23) + Sse.MoveHighToLow(t23, t01);
+    }
+
+    /// <summary>
+    /// Dot4KeysTwoRows on 512 bits (Dh a multiple of 16): lane l &lt; 8 of a key's sum is the 256-bit
+    /// a lane l and lane 8 + l its b lane l (the same products, added in the same order), so the
+    /// halves added give a + b and the same bits, with half the multiply-adds and loads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Dot4KeysTwoRows512(float* qa, float* qb, float* k0, float* k1, float* k2, float* k3, int Dh, float* sa, float* sb)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int i = 0; i < Dh; i += 16)
+        {
+            Vector512<float> xa = Vector512.Load(qa + i), xb = Vector512.Load(qb + i), k = Vector512.Load(k0 + i);
+            a0 = Avx512F.FusedMultiplyAdd(xa, k, a0); c0 = Avx512F.FusedMultiplyAdd(xb, k, c0);
+            k = Vector512.Load(k1 + i);
+            a1 = Avx512F.FusedMultiplyAdd(xa, k, a1); c1 = Avx512F.FusedMultiplyAdd(xb, k, c1);
+            k = Vector512.Load(k2 + i);
+            a2 = Avx512F.FusedMultiplyAdd(xa, k, a2); c2 = Avx512F.FusedMultiplyAdd(xb, k, c2);
+            k = Vector512.Load(k3 + i);
+            a3 = Avx512F.FusedMultiplyAdd(xa, k, a3); c3 = Avx512F.FusedMultiplyAdd(xb, k, c3);
+        }
+        Sum4Keys(Halves(a0), Halves(a1), Halves(a2), Halves(a3)).Store(sa);
+        Sum4Keys(Halves(c0), Halves(c1), Halves(c2), Halves(c3)).Store(sb);
+
+        static Vector256<float> Halves(Vector512<float> v) => v.GetLower() + v.GetUpper();
     }
 
     /// <summary>
@@ -458,11 +494,14 @@ internal static unsafe partial class AttentionKernel
     /// </summary>
     private static void AccumulateTwoRows<TL>(float* accA, float* accB, float** vRows, float* pa, float* pb, int n, int Dh) where TL : unmanaged, ILanes<TL>
     {
+        // 32 floats per pass over the keys: 4 vectors of 8 or 2 of 16 per row.
         int L = TL.Count, d = 0;
-        for (; d + 4 * L <= Dh; d += 4 * L)
+        bool four = L == 8;
+        for (; d + 32 <= Dh; d += 32)
         {
-            TL a0 = TL.Load(accA + d), a1 = TL.Load(accA + d + L), a2 = TL.Load(accA + d + 2 * L), a3 = TL.Load(accA + d + 3 * L);
-            TL b0 = TL.Load(accB + d), b1 = TL.Load(accB + d + L), b2 = TL.Load(accB + d + 2 * L), b3 = TL.Load(accB + d + 3 * L);
+            TL a0 = TL.Load(accA + d), a1 = TL.Load(accA + d + L), b0 = TL.Load(accB + d), b1 = TL.Load(accB + d + L);
+            TL a2 = four ? TL.Load(accA + d + 2 * L) : default, a3 = four ? TL.Load(accA + d + 3 * L) : default;
+            TL b2 = four ? TL.Load(accB + d + 2 * L) : default, b3 = four ? TL.Load(accB + d + 3 * L) : default;
             for (int j = 0; j < n; j++)
             {
                 float wa = pa[j], wb = pb[j];
@@ -471,17 +510,17 @@ internal static unsafe partial class AttentionKernel
                 {
                     TL w = TL.Broadcast(wa);
                     a0 = TL.MultiplyAdd(w, TL.Load(x), a0); a1 = TL.MultiplyAdd(w, TL.Load(x + L), a1);
-                    a2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), a2); a3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), a3);
+                    if (four) { a2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), a2); a3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), a3); }
                 }
                 if (wb != 0)
                 {
                     TL w = TL.Broadcast(wb);
                     b0 = TL.MultiplyAdd(w, TL.Load(x), b0); b1 = TL.MultiplyAdd(w, TL.Load(x + L), b1);
-                    b2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), b2); b3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), b3);
+                    if (four) { b2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), b2); b3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), b3); }
                 }
             }
-            TL.Store(accA + d, a0); TL.Store(accA + d + L, a1); TL.Store(accA + d + 2 * L, a2); TL.Store(accA + d + 3 * L, a3);
-            TL.Store(accB + d, b0); TL.Store(accB + d + L, b1); TL.Store(accB + d + 2 * L, b2); TL.Store(accB + d + 3 * L, b3);
+            TL.Store(accA + d, a0); TL.Store(accA + d + L, a1); TL.Store(accB + d, b0); TL.Store(accB + d + L, b1);
+            if (four) { TL.Store(accA + d + 2 * L, a2); TL.Store(accA + d + 3 * L, a3); TL.Store(accB + d + 2 * L, b2); TL.Store(accB + d + 3 * L, b3); }
         }
         if (d < Dh)
             for (int j = 0; j < n; j++)
