@@ -45,7 +45,8 @@ public static class ModelBench
         }
         Q8Bench.ApplyPrefetch(StrArg(args, "--prefetch"));
         if (only == "decode-ab")
-            return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"), args.Contains("--threads") ? threads : 1, IntArg(args, "--prompt", 128));
+            return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"), args.Contains("--threads") ? threads : 1, IntArg(args, "--prompt", 128),
+                args.Contains("--threads") || args.Contains("--wall"));
         string peerDir = modelDir ?? Path.Combine(dir, "f32");
         foreach (var c in new[] { "forward", "train", "decode" })
         {
@@ -252,7 +253,8 @@ public static class ModelBench
     /// `--case decode-ab`: bf16 against q8_0 decoding in one process, alternating per repetition
     /// (which goes first alternates too), so that other processes on the cores hit both alike.
     /// Without `--threads`, one kernel thread and this thread's CPU time; with `--threads N`, N
-    /// kernel threads and wall-clock time (the workers' CPU time would be missed). The q8_0 model
+    /// kernel threads and wall-clock time (the workers' CPU time would be missed); `--wall` takes
+    /// the wall clock with one thread too, to set beside `--threads 2`. The q8_0 model
     /// is the same folder loaded again and quantized. 128 tokens are decoded after a prompt of
     /// `--prompt` random tokens (default 128; longer prompts show how attention, the same work in
     /// both dtypes, takes over). Prints each repetition's ratio and their median. With `--profile`,
@@ -260,11 +262,11 @@ public static class ModelBench
     /// or Q8Gemm), the attention over the KV cache, and the rest (norms, RoPE, sampling,
     /// bookkeeping).
     /// </summary>
-    private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens)
+    private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens, bool wall)
     {
         Engine.Threads = threads;
-        Lethe.Tensors.Kernels.GemmProfile.WallClock = threads > 1;
-        string unit = threads > 1 ? "" : "_cpu", clock = threads > 1 ? $"wall clock, {threads} threads" : "thread CPU time, 1 thread";
+        Lethe.Tensors.Kernels.GemmProfile.WallClock = wall;
+        string unit = wall ? "" : "_cpu", clock = wall ? $"wall clock, {threads} thread{(threads > 1 ? "s" : "")}" : "thread CPU time, 1 thread";
         using var bf16 = ModelLoader.Load(folder, DType.BF16);
         using var q8 = ModelLoader.Load(folder, DType.BF16);
         q8.QuantizeLinearWeightsQ8(keepOthers: false);

@@ -12,6 +12,12 @@ namespace Lethe.Tensors;
 internal sealed class WorkerTeam
 {
     private const double SpinMilliseconds = 2.0;
+    /// <summary>
+    /// For this long a waiting thread only pauses between looks (no yield to the OS): a decoding step
+    /// hands the other cores a product every few microseconds, and SpinWait's backoff and yields made
+    /// each hand-off cost about 2 µs.
+    /// </summary>
+    private static readonly long FastSpinTicks = Stopwatch.Frequency / 20_000; // 50 µs
 
     private readonly Worker[] workers;
     private int busy; // 1 while a job runs; not a Monitor, which would let the same thread re-enter
@@ -39,7 +45,10 @@ internal sealed class WorkerTeam
             for (int c = 1; c < chunks; c++) workers[c - 1].Start();
             RunChunk(0);
             var spin = new SpinWait();
-            while (Volatile.Read(ref pending) > 0) spin.SpinOnce(sleep1Threshold: -1);
+            long fastUntil = Stopwatch.GetTimestamp() + FastSpinTicks;
+            while (Volatile.Read(ref pending) > 0)
+                if (Stopwatch.GetTimestamp() < fastUntil) Thread.SpinWait(1);
+                else spin.SpinOnce(sleep1Threshold: -1);
             this.body = null;
             if (failure is { } e) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
             return true;
@@ -89,7 +98,7 @@ internal sealed class WorkerTeam
         /// <summary>Spins briefly for job number done + 1, then blocks; true when it has arrived.</summary>
         private bool WaitForJob(int done)
         {
-            long until = Stopwatch.GetTimestamp() + (long)(SpinMilliseconds * Stopwatch.Frequency / 1000);
+            long now = Stopwatch.GetTimestamp(), until = now + (long)(SpinMilliseconds * Stopwatch.Frequency / 1000), fastUntil = now + FastSpinTicks;
             var spin = new SpinWait();
             while (Volatile.Read(ref jobs) == done)
             {
@@ -102,7 +111,8 @@ internal sealed class WorkerTeam
                     wake.Reset();
                     return Volatile.Read(ref jobs) != done;
                 }
-                spin.SpinOnce(sleep1Threshold: -1);
+                if (Stopwatch.GetTimestamp() < fastUntil) Thread.SpinWait(1);
+                else spin.SpinOnce(sleep1Threshold: -1);
             }
             return true;
         }
