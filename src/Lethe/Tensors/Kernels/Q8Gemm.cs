@@ -206,8 +206,10 @@ internal static unsafe class Q8Gemm
     /// <summary>
     /// fp16 → fp32, exactly, for finite values (Q8Matrix refuses others): the fp16 exponent and
     /// mantissa bits moved into place read as an fp32 2¹¹² times too small (normal or subnormal
-    /// alike: the exponent biases differ by 112), so one multiply by 2¹¹² (exact) fixes it; then the
-    /// sign bit is moved over. `count` is a multiple of 8 (the header is padded to 32 bytes).
+    /// alike: the exponent biases differ by 112), so one multiply by 2¹¹² (exact) fixes it. The
+    /// value is sign-extended to 32 bits and shifted left by 13, which puts a copy of the sign at bit
+    /// 31 and the other 15 bits at 27..13; one mask keeps those, and the multiply keeps the sign.
+    /// `count` is a multiple of 8 (the header is padded to 32 bytes).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void WidenScales(ushort* h, float* dst, int count)
@@ -217,10 +219,9 @@ internal static unsafe class Q8Gemm
         if (Avx2.IsSupported && !ForceScalar)
             for (; i + 8 <= count; i += 8)
             {
-                var v = Avx2.ConvertToVector256Int32(h + i);
-                var mag = Avx2.ShiftLeftLogical(v & Vector256.Create(0x7fff), 13).AsSingle() * Vector256.Create(Two112);
-                var sign = Avx2.ShiftLeftLogical(v & Vector256.Create(0x8000), 16);
-                (mag.AsInt32() | sign).AsSingle().Store(dst + i);
+                var v = Avx2.ConvertToVector256Int32((short*)h + i);
+                var bits = Avx2.ShiftLeftLogical(v, 13) & Vector256.Create(unchecked((int)0x8FFFE000));
+                (bits.AsSingle() * Vector256.Create(Two112)).Store(dst + i);
             }
         for (; i < count; i++) dst[i] = DTypes.F16ToF32(h[i]);
     }
