@@ -69,6 +69,8 @@ public unsafe class Q8GemmTests
     [InlineData(3, 96)]    // blocks stored whole only
     [InlineData(6, 320)]   // one interleaved chunk of 8 blocks, then 2 whole blocks; a second group of rows
     [InlineData(5, 512)]   // two chunks, nothing after them
+    [InlineData(2, 480)]   // one chunk, then 7 whole blocks
+    [InlineData(7, 416)]   // one chunk, then 5 whole blocks; the second group has 3 rows
     public void GgmlBlocksLoadBackUnchanged(int rows, int cols)
     {
         int nb = cols / 32;
@@ -243,9 +245,10 @@ public unsafe class Q8GemmTests
     public void KernelMatchesThePlainEvaluationOnOddSizes()
     {
         ulong seed = 100;
-        // K from 1 block to 22: blocks stored whole only (K < 256), whole chunks of 8 only (256, 512),
-        // and chunks followed by whole blocks (320, 704).
-        foreach (var (M, N, K) in new[] { (1, 1, 32), (1, 7, 96), (3, 33, 64), (2, 9, 256), (5, 6, 320), (9, 130, 224), (1, 11, 512), (1, 515, 704) })
+        // K from 1 block to 22: blocks stored whole only (K < 256: 1 to 7 of them), whole chunks of 8
+        // only (256, 512), and chunks followed by whole blocks (288, 320, 384, 704).
+        foreach (var (M, N, K) in new[] { (1, 1, 32), (1, 7, 96), (3, 33, 64), (2, 5, 128), (1, 6, 160), (2, 9, 256), (1, 9, 288), (5, 6, 320),
+                     (2, 10, 384), (9, 130, 224), (1, 11, 512), (1, 515, 704) })
         {
             long lda = K + 3, ldc = N + 2;
             var a = Random((int)(M * lda), seed++, 3f);
