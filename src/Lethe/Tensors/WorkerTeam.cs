@@ -1,7 +1,8 @@
 // Persistent worker threads for Engine.For. The thread pool wakes a second worker 1–3 ms late on
 // this kind of VM (measured by the `engine-for` bench), which halves the speed of every parallel op
 // shorter than ~10 ms. These workers instead spin for a short while after each job, watching for
-// the next one, and only then block — the way OpenMP teams behave. The caller runs chunk 0 itself.
+// the next one (only pausing between looks for the first 50 µs, then backing off and yielding),
+// and only then block — the way OpenMP teams behave. The caller runs chunk 0 itself.
 // Chunk boundaries are the caller's, so results do not depend on which thread runs which chunk.
 // One job at a time: a call made while the team is busy (another thread, or a nested For) gets
 // false and runs some other way.

@@ -22,9 +22,10 @@
 // multiply by 2¹¹², no F16C needed), then every row of A is multiplied with the group's 4 rows.
 // Integer dot products: 16 int8 weights at a time are sign-extended to int16 (VPMOVSXBW),
 // multiplied with as many activations and pair-summed to int32 by
-// AVX2's VPMADDWD, or by AVX-VNNI's VPDPWSSD where the CPU has it. |qw| ≤ 127 and |qa| ≤ 32767
-// keep every pair sum (≤ 8.3 · 10⁶) and block sum (≤ 1.4 · 10⁸) far inside int32, so both give the
-// same integers: the results are identical with and without VNNI.
+// AVX2's VPMADDWD, or by AVX-VNNI's VPDPWSSD where the CPU has it; where it has AVX-512 BW and no
+// AVX-VNNI (Zen 4), a chunk takes 32 at a time on 512 bits (Chunk512). |qw| ≤ 127 and |qa| ≤ 32767
+// keep every pair sum (≤ 8.3 · 10⁶) and block sum (≤ 1.4 · 10⁸) far inside int32, so all give the
+// same integers: the results are identical on every path but the scalar one.
 // Per element the order of operations is fixed (chunks, then the last blocks, in order, into 8
 // fp32 lanes, then the lanes summed in a fixed tree), so results do not depend on the thread
 // count. Without AVX2 a scalar loop does the same arithmetic with one fp32 accumulator, on the
