@@ -2,7 +2,9 @@
 // this kind of VM (measured by the `engine-for` bench), which halves the speed of every parallel op
 // shorter than ~10 ms. These workers instead spin for a short while after each job, watching for
 // the next one (only pausing between looks for the first 50 µs, then backing off and yielding),
-// and only then block — the way OpenMP teams behave. The caller runs chunk 0 itself.
+// and only then block — the way OpenMP teams behave. The caller and the woken workers take the
+// chunks one at a time from a shared counter, so a worker that starts late (its core busy with
+// another process, as on a shared VM) leaves its chunk to the caller instead of making it wait.
 // Chunk boundaries are the caller's, so results do not depend on which thread runs which chunk.
 // One job at a time: a call made while the team is busy (another thread, or a nested For) gets
 // false and runs some other way.
@@ -24,7 +26,10 @@ internal sealed class WorkerTeam
     private int busy; // 1 while a job runs; not a Monitor, which would let the same thread re-enter
     private Action<int, int>? body;
     private int n, chunks;
-    private int pending;
+    private int pending;   // chunks not yet finished
+    /// <summary>The job's chunk counter: job number (high 32 bits), chunk count (next 16), next chunk to take (low 16).</summary>
+    private long claim;
+    private int job;
     private Exception? failure;
 
     public WorkerTeam(int size)
@@ -41,10 +46,13 @@ internal sealed class WorkerTeam
         if (Interlocked.CompareExchange(ref busy, 1, 0) != 0) return false;
         try
         {
+            if (chunks > 0xFFFF) throw new ArgumentOutOfRangeException(nameof(chunks), $"{chunks} chunks; at most 65535");
             this.body = body; this.n = n; this.chunks = chunks; failure = null;
-            Volatile.Write(ref pending, chunks - 1);
+            Volatile.Write(ref pending, chunks);
+            job++;
+            Volatile.Write(ref claim, ((long)job << 32) | ((long)chunks << 16));
             for (int c = 1; c < chunks; c++) workers[c - 1].Start();
-            RunChunk(0);
+            TakeChunks();
             var spin = new SpinWait();
             long fastUntil = Stopwatch.GetTimestamp() + FastSpinTicks;
             while (Volatile.Read(ref pending) > 0)
@@ -57,6 +65,24 @@ internal sealed class WorkerTeam
         finally { Volatile.Write(ref busy, 0); }
     }
 
+    /// <summary>
+    /// Takes and runs the current job's chunks until none is left. A worker that wakes after its job
+    /// has finished finds none (or, if the next job has begun, takes that one's: the fields it reads
+    /// after taking a chunk are that job's, which cannot end while the chunk is pending).
+    /// </summary>
+    private void TakeChunks()
+    {
+        while (true)
+        {
+            long v = Volatile.Read(ref claim);
+            int next = (int)(v & 0xFFFF), count = (int)((v >> 16) & 0xFFFF);
+            if (next >= count) return;
+            if (Interlocked.CompareExchange(ref claim, v + 1, v) != v) continue;
+            RunChunk(next);
+            Interlocked.Decrement(ref pending);
+        }
+    }
+
     private void RunChunk(int c)
     {
         int start = (int)((long)n * c / chunks), end = (int)((long)n * (c + 1) / chunks);
@@ -67,15 +93,14 @@ internal sealed class WorkerTeam
     private sealed class Worker
     {
         private readonly WorkerTeam team;
-        private readonly int chunk;
         private readonly ManualResetEventSlim wake = new(false);
         private int jobs;      // jobs given to this worker (written by the caller)
         private int sleeping;  // 1 while blocked on `wake`
 
-        public Worker(WorkerTeam team, int chunk)
+        public Worker(WorkerTeam team, int index)
         {
-            this.team = team; this.chunk = chunk;
-            new Thread(Loop) { IsBackground = true, Name = $"lethe-worker-{chunk}" }.Start();
+            this.team = team;
+            new Thread(Loop) { IsBackground = true, Name = $"lethe-worker-{index}" }.Start();
         }
 
         public void Start()
@@ -91,8 +116,7 @@ internal sealed class WorkerTeam
             {
                 if (!WaitForJob(done)) continue;
                 done++;
-                team.RunChunk(chunk);
-                Interlocked.Decrement(ref team.pending);
+                team.TakeChunks();
             }
         }
 

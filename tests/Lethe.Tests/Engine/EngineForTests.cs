@@ -24,6 +24,23 @@ public class EngineForTests
     }
 
     [Fact]
+    public void BackToBackJobsRunEveryChunkOnce()
+    {
+        // The caller and the workers take chunks from one counter per job, and a worker may wake
+        // after its job has ended: many short jobs in a row must still run each chunk exactly once.
+        int saved = Lethe.Tensors.Engine.Threads;
+        try
+        {
+            Lethe.Tensors.Engine.Threads = Math.Max(2, Environment.ProcessorCount);
+            var counts = new int[16];
+            for (int job = 0; job < 20_000; job++)
+                Lethe.Tensors.Engine.For(counts.Length, 1, (s, e) => { for (int i = s; i < e; i++) Interlocked.Increment(ref counts[i]); });
+            Assert.All(counts, c => Assert.Equal(20_000, c));
+        }
+        finally { Lethe.Tensors.Engine.Threads = saved; }
+    }
+
+    [Fact]
     public void AnExceptionInANestedForReachesTheCallerAsItself()
     {
         // A nested For finds the team busy and runs on the thread pool: its failure must not arrive wrapped.
