@@ -16,9 +16,10 @@ internal sealed class WorkerTeam
 {
     private const double SpinMilliseconds = 2.0;
     /// <summary>
-    /// For this long a waiting thread only pauses between looks (no yield to the OS): a decoding step
-    /// hands the other cores a product every few microseconds, and SpinWait's backoff and yields made
-    /// each hand-off cost about 2 µs.
+    /// For this long a waiting thread only pauses between looks (no backoff, no yield to the OS): a
+    /// decoding step hands the other cores a product every few microseconds. On the shipped model
+    /// with both cores, a token took 3–7 % less time than with SpinWait's backoff from the start
+    /// (four alternated rounds, both dtypes).
     /// </summary>
     private static readonly long FastSpinTicks = Stopwatch.Frequency / 20_000; // 50 µs
 
