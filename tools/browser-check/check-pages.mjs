@@ -19,9 +19,9 @@
 // box for them; a character whose bitmap equals that box was not found in any font either.
 // Whitespace, control and format characters draw nothing and are skipped.
 import { spawn } from "node:child_process";
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 function usage(message) {
@@ -59,8 +59,16 @@ const browser = spawn(chromiumPath, [
 const killBrowser = () => {
   try { process.kill(-browser.pid, "SIGKILL"); } catch { try { browser.kill("SIGKILL"); } catch { /* already gone */ } }
 };
-// The profile is scratch: failing to remove it is reported, never a failed check.
+// The profile is scratch: failing to remove it is reported, never a failed check. Chromium also
+// makes a folder of its own in the temporary directory for its singleton socket, linked from the
+// profile (SingletonSocket -> /tmp/org.chromium.Chromium.XXXXXX/SingletonSocket); it is removed too,
+// or every run would leave one behind.
 const removeProfile = () => {
+  try {
+    const socket = readlinkSync(join(profile, "SingletonSocket"));
+    const folder = dirname(socket);
+    if (basename(folder).startsWith("org.chromium.Chromium.") && dirname(folder) === tmpdir()) rmSync(folder, { recursive: true, force: true });
+  } catch { /* no socket link: nothing of ours outside the profile */ }
   try { rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }); }
   catch (e) { process.stderr.write(`check-pages: could not remove the browser profile ${profile}: ${e.message}\n`); }
 };
