@@ -311,8 +311,11 @@ internal static unsafe partial class AttentionKernel
                     int r = 0;
                     // Two query rows at a time share the key loads (their arithmetic is each row's own).
                     for (; r + 2 <= rows; r += 2)
-                        if (wideRows) Dot4KeysTwoRows512(queryRows[r], queryRows[r + 1], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj, scores + (r + 1) * KeyBlock + jj);
-                        else Dot4KeysTwoRows(queryRows[r], queryRows[r + 1], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj, scores + (r + 1) * KeyBlock + jj);
+                    {
+                        float* sa = scores + r * KeyBlock + jj, sb = sa + KeyBlock;
+                        if (wideRows) Dot4KeysTwoRows512(queryRows[r], queryRows[r + 1], k0, k1, k2, k3, Dh, sa, sb);
+                        else Dot4KeysTwoRows(queryRows[r], queryRows[r + 1], k0, k1, k2, k3, Dh, sa, sb);
+                    }
                     if (r < rows) Dot4Keys(queryRows[r], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj);
                 }
             for (; jj < n; jj++)
@@ -332,8 +335,11 @@ internal static unsafe partial class AttentionKernel
             }
             int pair = 0;
             for (; pair + 2 <= rows; pair += 2)
-                if (wideRows) AccumulateTwoRows<Lanes512>(acc + pair * paddedDh, acc + (pair + 1) * paddedDh, vRows, scores + pair * KeyBlock, scores + (pair + 1) * KeyBlock, n, Dh);
-                else AccumulateTwoRows<TL>(acc + pair * paddedDh, acc + (pair + 1) * paddedDh, vRows, scores + pair * KeyBlock, scores + (pair + 1) * KeyBlock, n, Dh);
+            {
+                float* accA = acc + pair * paddedDh, pa = scores + pair * KeyBlock;
+                if (wideRows) AccumulateTwoRows<Lanes512>(accA, accA + paddedDh, vRows, pa, pa + KeyBlock, n, Dh);
+                else AccumulateTwoRows<TL>(accA, accA + paddedDh, vRows, pa, pa + KeyBlock, n, Dh);
+            }
             if (pair < rows) AccumulateRows<TL>(acc + pair * paddedDh, vRows, scores + pair * KeyBlock, n, Dh);
         }
     }
