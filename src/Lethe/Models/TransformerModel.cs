@@ -237,9 +237,8 @@ public sealed class TransformerModel : IDisposable
         x = Hook(hooks, hn.ResidPre, x);
 
         var attnIn = Config.PostNormsOnly ? x : Norm(x, lw.Norm1, lw.Norm1Bias);
-        var q = Op.Linear(attnIn, lw.Q, lw.QBias);
-        var k = Op.Linear(attnIn, lw.K, lw.KBias);
-        var v = Op.Linear(attnIn, lw.V, lw.VBias);
+        var qkv = Op.LinearShared(attnIn, new[] { lw.Q, lw.K, lw.V }, new[] { lw.QBias, lw.KBias, lw.VBias });
+        Tensor q = qkv[0], k = qkv[1], v = qkv[2];
         if (Config.ClipQkv > 0) { q = Op.Clamp(q, -Config.ClipQkv, Config.ClipQkv); k = Op.Clamp(k, -Config.ClipQkv, Config.ClipQkv); v = Op.Clamp(v, -Config.ClipQkv, Config.ClipQkv); }
         if (Config.QkNorm == QkNormKind.FullWidth) { q = Op.RmsNorm(q, lw.QNorm, Config.NormEps); k = Op.RmsNorm(k, lw.KNorm, Config.NormEps); }
         var q4 = Op.Reshape(q, batch, T, H, Dh);
@@ -260,14 +259,19 @@ public sealed class TransformerModel : IDisposable
 
         var mlpIn = Config.ParallelResidual ? Norm(x, lw.Norm2, lw.Norm2Bias)
             : Config.PostNormsOnly ? mid : Norm(mid, lw.Norm2, lw.Norm2Bias);
-        var preAct = Hook(hooks, hn.PreAct, Op.Linear(mlpIn, lw.Gate ?? lw.Up, lw.Gate is null ? lw.UpBias : null));
-        Tensor coeff;
+        Tensor preAct, coeff;
         if (Config.GatedMlp)
         {
-            var up = Op.Linear(mlpIn, lw.Up, lw.UpBias);
+            var gateUp = Op.LinearShared(mlpIn, new[] { lw.Gate!, lw.Up }, new[] { null, lw.UpBias });
+            preAct = Hook(hooks, hn.PreAct, gateUp[0]);
+            var up = gateUp[1];
             coeff = Config.Act == Activation.Silu ? Op.SwiGlu(preAct, up) : Op.GeGlu(preAct, up, Config.Act == Activation.GeluTanh);
         }
-        else coeff = Config.Act == Activation.Silu ? Op.Silu(preAct) : Op.Gelu(preAct, Config.Act == Activation.GeluTanh);
+        else
+        {
+            preAct = Hook(hooks, hn.PreAct, Op.Linear(mlpIn, lw.Up, lw.UpBias));
+            coeff = Config.Act == Activation.Silu ? Op.Silu(preAct) : Op.Gelu(preAct, Config.Act == Activation.GeluTanh);
+        }
         coeff = Hook(hooks, hn.Coeff, coeff);
         var mlpOut = Hook(hooks, hn.MlpOut, Op.Linear(coeff, lw.Down, lw.DownBias));
         if (lw.PostMlpNorm is not null) mlpOut = Norm(mlpOut, lw.PostMlpNorm, null);

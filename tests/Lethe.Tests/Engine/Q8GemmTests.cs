@@ -7,7 +7,8 @@
 //     neighbours included);
 //   - the kernel equals a plain double-precision evaluation of the same quantized sums, on odd
 //     sizes, with every dot-product path this CPU has (AVX-VNNI, AVX2, scalar), accumulate and
-//     overwrite, padded leading dimensions; 1 and 2 threads give the same bits;
+//     overwrite, padded leading dimensions; 1 and 2 threads give the same bits, and so do several
+//     products of one input run together (Op.LinearShared);
 //   - against the unquantized fp32 product, the error stays inside the bound that quantizing both
 //     operands implies (each value moves by at most half a step: max|block| / 254 for the int8
 //     weights, max|block| / 65534 for the int16 activations), and against the product with the
@@ -16,7 +17,9 @@
 // The reference uses the same activation quantization (Q8Gemm.QuantizeRow), so any indexing,
 // block, sign or scale bug shows up as an error of the size of the result, far above 1e-5.
 using Lethe.Tensors;
+using Lethe.Tensors.Autograd;
 using Lethe.Tensors.Kernels;
+using Lethe.Tensors.Ops;
 using Xunit;
 
 namespace Lethe.Tests.Engine;
@@ -295,6 +298,72 @@ public unsafe class Q8GemmTests
                 Assert.Equal(one, WithPath("avx2", () => Run(a, M, K, w, N, c0, false)));
         }
         finally { Lethe.Tensors.Engine.Threads = saved; }
+    }
+
+    [Fact]
+    public void SharedInputProductsGiveEachProductItsOwnBits()
+    {
+        // Op.LinearShared with int8 weights (a layer's q, k, v): the input is quantized once and the
+        // products run as one job, which must give each product the bits Linear gives it alone, on
+        // every dot-product path and thread count. Row counts 301 and 7 end inside a group of 4.
+        int M = 3, K = 288;
+        using var x = Tensor.FromArray(Random(M * K, 40), M, K);
+        var weights = new[] { 301, 7, 64 }.Select((rows, i) => Tensor.FromArray(Random(rows * K, 41 + (ulong)i, 0.1f), rows, K)).ToArray();
+        var biases = new Tensor?[] { Tensor.FromArray(Random(301, 44), 301), null, Tensor.FromArray(Random(64, 45), 64) };
+        foreach (var w in weights) w.Quantized = Q8Matrix.FromTensor(w, "w");
+        int saved = Lethe.Tensors.Engine.Threads;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+                foreach (string path in Paths())
+                {
+                    Lethe.Tensors.Engine.Threads = threads;
+                    WithPath(path, () =>
+                    {
+                        var together = Op.LinearShared(x, weights, biases);
+                        for (int i = 0; i < weights.Length; i++)
+                            Assert.Equal(Op.Linear(x, weights[i], biases[i]).ToArray(), together[i].ToArray());
+                        return 0;
+                    });
+                }
+            // Products that do not share an input size are refused by name.
+            using var other = Q8Matrix.FromF32(Random(4 * 64, 46), 4, 64, "other");
+            var c = new float[M * 301 + M * 4];
+            string message = "";
+            fixed (float* xp = x.AsSpan(), cp = c)
+            {
+                var products = new[] { new Q8Gemm.Product(weights[0].Quantized!, cp, 301), new Q8Gemm.Product(other, cp + M * 301, 4) };
+                try { Q8Gemm.MultiplyMany(M, xp, K, products, accumulate: false); }
+                catch (LetheException e) { message = e.Message; }
+            }
+            Assert.Contains("'other'", message);
+        }
+        finally
+        {
+            Lethe.Tensors.Engine.Threads = saved;
+            foreach (var w in weights) { w.Quantized!.Dispose(); w.Dispose(); }
+            foreach (var b in biases) b?.Dispose();
+        }
+    }
+
+    [Fact]
+    public void SharedInputProductsRecordGradientsLikeSeparateOnes()
+    {
+        // With a gradient to record, LinearShared is Linear per weight (the backward reads the
+        // unquantized weights), so the input's gradient is the one separate calls give.
+        var rng = new Rng(47);
+        var w1 = Tensor.Randn(new[] { 4, 32 }, rng); var w2 = Tensor.Randn(new[] { 8, 32 }, rng);
+        w1.Quantized = Q8Matrix.FromTensor(w1); w2.Quantized = Q8Matrix.FromTensor(w2);
+        float[] GradientOfX(bool shared)
+        {
+            var x = Tensor.Randn(new[] { 2, 32 }, new Rng(48)); x.RequiresGrad = true;
+            using var tape = Tape.Begin();
+            var ys = shared ? Op.LinearShared(x, new[] { w1, w2 }, new Tensor?[] { null, null }) : new[] { Op.Linear(x, w1), Op.Linear(x, w2) };
+            tape.Backward(Op.Add(Op.Sum(ys[0]), Op.Sum(ys[1])));
+            return x.Grad!.ToArray();
+        }
+        try { Assert.Equal(GradientOfX(false), GradientOfX(true)); }
+        finally { w1.Quantized.Dispose(); w2.Quantized.Dispose(); }
     }
 
     [Fact]

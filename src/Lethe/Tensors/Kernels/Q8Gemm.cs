@@ -75,14 +75,38 @@ internal static unsafe class Q8Gemm
     [ThreadStatic] private static float[]? groupScales;
 
     /// <summary>C [M, N] (row stride ldc) (+)= A [M, K] (row stride lda) · Wᵀ, W = Q8_0 [N, K].</summary>
-    public static void Multiply(int M, float* A, long lda, Q8Matrix W, float* C, long ldc, bool accumulate)
+    public static void Multiply(int M, float* A, long lda, Q8Matrix W, float* C, long ldc, bool accumulate) =>
+        MultiplyMany(M, A, lda, new[] { new Product(W, C, ldc) }, accumulate);
+
+    /// <summary>One product of MultiplyMany: C [M, N] (row stride ldc) (+)= A · Wᵀ.</summary>
+    public readonly struct Product(Q8Matrix w, float* c, long ldc)
     {
-        int N = W.Rows, K = W.Cols, nb = W.BlocksPerRow;
+        public Q8Matrix W { get; } = w;
+        public float* C { get; } = c;
+        public long Ldc { get; } = ldc;
+    }
+
+    /// <summary>
+    /// Several weights of one input A [M, K] (a layer's q, k and v; gate and up): each product gives
+    /// the bits Multiply gives it alone, but A is quantized once and all the products' groups of 4
+    /// rows are one parallel job. In a decoding step every product is a few microseconds (the
+    /// shipped model's k and v about 1 each), so with two cores a hand-off per product was a
+    /// large part of its time.
+    /// </summary>
+    public static void MultiplyMany(int M, float* A, long lda, Product[] products, bool accumulate)
+    {
+        if (products.Length == 0) return;
+        int K = products[0].W.Cols, nb = products[0].W.BlocksPerRow;
         if (M < 0) throw new LetheException($"Q8Gemm: M = {M} must not be negative");
-        if (lda < K) throw new LetheException($"Q8Gemm: lda = {lda} is smaller than K = {K} of the weight '{W.Name}' [{N}, {K}]");
-        if (ldc < N) throw new LetheException($"Q8Gemm: ldc = {ldc} is smaller than N = {N} of the weight '{W.Name}' [{N}, {K}]");
-        if (M == 0 || N == 0) return;
-        // Quantize A once for all columns (M × K int16 + M × nb scales).
+        foreach (var product in products)
+        {
+            var W = product.W; long ldc = product.Ldc;
+            if (W.Cols != K) throw new LetheException($"Q8Gemm: the weight '{W.Name}' [{W.Rows}, {W.Cols}] does not take the {K} inputs of '{products[0].W.Name}'");
+            if (lda < K) throw new LetheException($"Q8Gemm: lda = {lda} is smaller than K = {K} of the weight '{W.Name}' [{W.Rows}, {K}]");
+            if (ldc < W.Rows) throw new LetheException($"Q8Gemm: ldc = {ldc} is smaller than N = {W.Rows} of the weight '{W.Name}' [{W.Rows}, {K}]");
+        }
+        if (M == 0) return;
+        // Quantize A once for all columns of all products (M × K int16 + M × nb scales).
         var scratch = GemmBuffers.ForThread();
         short* qa = (short*)scratch.QuantA(M * (long)K / 2 + 16);
         float* sa = scratch.QuantAScales((long)M * nb);
@@ -93,11 +117,31 @@ internal static unsafe class Q8Gemm
             if (vector) InterleaveChunks(qa + (long)i * K, K);
         }
 
-        var job = new Job(M, K, nb, qa, sa, W, C, ldc, accumulate);
-        int groups = W.Groups;
-        bool parallel = 2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
-        if (parallel) Engine.For(groups, 1, (s, e) => job.Groups(s, e));
-        else job.Groups(0, groups);
+        // The products' groups numbered one after another: product p has groups [first[p], first[p + 1]).
+        var jobs = new Job[products.Length];
+        var first = new int[products.Length + 1];
+        long columns = 0;
+        for (int p = 0; p < products.Length; p++)
+        {
+            var W = products[p].W;
+            jobs[p] = new Job(M, K, nb, qa, sa, W, products[p].C, products[p].Ldc, accumulate);
+            first[p + 1] = first[p] + W.Groups;
+            columns += W.Rows;
+        }
+        int groups = first[^1];
+        bool parallel = 2.0 * M * columns * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
+        if (parallel) Engine.For(groups, 1, (s, e) => RunGroups(jobs, first, s, e));
+        else RunGroups(jobs, first, 0, groups);
+    }
+
+    /// <summary>Groups [g0, g1) of the numbering MultiplyMany gives the products' groups.</summary>
+    private static void RunGroups(Job[] jobs, int[] first, int g0, int g1)
+    {
+        for (int p = 0; p < jobs.Length; p++)
+        {
+            int s = Math.Max(g0, first[p]), e = Math.Min(g1, first[p + 1]);
+            if (s < e) jobs[p].Groups(s - first[p], e - first[p]);
+        }
     }
 
     /// <summary>One activation row to int16 per block of 32 (scales in fp32).</summary>

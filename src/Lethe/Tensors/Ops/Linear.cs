@@ -12,26 +12,13 @@ public static unsafe partial class Op
 {
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
-        Check.F32("Linear", x, "input");
-        if (!weight.IsContiguous || weight.Rank != 2)
-            throw new LetheException($"Linear: weight{(weight.Name is null ? "" : $" '{weight.Name}'")} must be a contiguous [out, in] matrix, got {Shape.Format(weight.Shape)}");
-        int inF = weight.Dim(1), outF = weight.Dim(0);
-        if (x.Dim(-1) != inF)
-            throw new ShapeMismatchException("Linear", $"input has shape {Shape.Format(x.Shape)} but weight{(weight.Name is null ? "" : $" '{weight.Name}'")} has shape {Shape.Format(weight.Shape)} (expects last axis {inF})");
-        if (bias != null) { Check.F32("Linear", bias, "bias"); if (bias.Rank != 1 || bias.Dim(0) != outF) throw ShapeMismatchException.Of("Linear", "bias", bias.Shape, "weight", weight.Shape); }
-
-        int rows = Check.Rows(x);
-        var outShape = x.Shape.ToArray(); outShape[^1] = outF;
-        var y = Tensor.Zeros(outShape);
+        var (rows, inF, outF) = CheckLinear(x, weight, bias);
+        var y = LinearOutput(x, outF);
         long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
         if (weight.Quantized is { } q8) Q8Gemm.Multiply(rows, x.F32Ptr, inF, q8, y.F32Ptr, outF, accumulate: false);
         else Gemm.Multiply(false, true, rows, outF, inF, x.F32Ptr, inF, weight.BytePtr, weight.DType, inF, y.F32Ptr, outF, accumulate: false);
         if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t0);
-        if (bias != null)
-        {
-            var bs = bias.AsReadOnlySpan(); var ys = y.AsSpan();
-            for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(ys.Slice(r * outF, outF), bs, ys.Slice(r * outF, outF));
-        }
+        AddBias(y, bias, rows, outF);
 
         if (Tape.Needs(x, weight, bias))
             Tape.Record("Linear", y, () =>
@@ -52,6 +39,66 @@ public static unsafe partial class Op
                 }
             });
         return y;
+    }
+
+    /// <summary>
+    /// Linear(x, weights[i], biases[i]) for every i, with the same results and bits. Where all the
+    /// weights have int8 copies and no gradient is recorded (decoding with --dtype q8_0), x is
+    /// quantized once and the products run as one parallel job (Q8Gemm.MultiplyMany); the
+    /// transformer block gives it its q, k and v, and its gate and up projections.
+    /// </summary>
+    public static Tensor[] LinearShared(Tensor x, Tensor[] weights, Tensor?[] biases)
+    {
+        if (biases.Length != weights.Length) throw new ArgumentException($"LinearShared: {weights.Length} weights but {biases.Length} biases");
+        var ys = new Tensor[weights.Length];
+        bool together = weights.Length > 1;
+        for (int i = 0; i < weights.Length && together; i++)
+            together = weights[i].Quantized is not null && !Tape.Needs(x, weights[i], biases[i]);
+        if (!together)
+        {
+            for (int i = 0; i < weights.Length; i++) ys[i] = Linear(x, weights[i], biases[i]);
+            return ys;
+        }
+        int rows = 0, inF = 0;
+        var products = new Q8Gemm.Product[weights.Length];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            (rows, inF, int outF) = CheckLinear(x, weights[i], biases[i]);
+            ys[i] = LinearOutput(x, outF);
+            products[i] = new Q8Gemm.Product(weights[i].Quantized!, ys[i].F32Ptr, outF);
+        }
+        long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
+        Q8Gemm.MultiplyMany(rows, x.F32Ptr, inF, products, accumulate: false);
+        if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t0);
+        for (int i = 0; i < weights.Length; i++) AddBias(ys[i], biases[i], rows, weights[i].Dim(0));
+        return ys;
+    }
+
+    /// <summary>Linear's argument checks; returns the rows of x and the weight's in and out features.</summary>
+    private static (int Rows, int InF, int OutF) CheckLinear(Tensor x, Tensor weight, Tensor? bias)
+    {
+        Check.F32("Linear", x, "input");
+        if (!weight.IsContiguous || weight.Rank != 2)
+            throw new LetheException($"Linear: weight{(weight.Name is null ? "" : $" '{weight.Name}'")} must be a contiguous [out, in] matrix, got {Shape.Format(weight.Shape)}");
+        int inF = weight.Dim(1), outF = weight.Dim(0);
+        if (x.Dim(-1) != inF)
+            throw new ShapeMismatchException("Linear", $"input has shape {Shape.Format(x.Shape)} but weight{(weight.Name is null ? "" : $" '{weight.Name}'")} has shape {Shape.Format(weight.Shape)} (expects last axis {inF})");
+        if (bias != null) { Check.F32("Linear", bias, "bias"); if (bias.Rank != 1 || bias.Dim(0) != outF) throw ShapeMismatchException.Of("Linear", "bias", bias.Shape, "weight", weight.Shape); }
+        return (Check.Rows(x), inF, outF);
+    }
+
+    /// <summary>x's shape with the last axis outF (zeros; the product overwrites them).</summary>
+    private static Tensor LinearOutput(Tensor x, int outF)
+    {
+        var outShape = x.Shape.ToArray(); outShape[^1] = outF;
+        return Tensor.Zeros(outShape);
+    }
+
+    private static void AddBias(Tensor y, Tensor? bias, int rows, int outF)
+    {
+        if (bias == null) return;
+        var bs = bias.AsReadOnlySpan(); var ys = y.AsSpan();
+        for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(ys.Slice(r * outF, outF), bs, ys.Slice(r * outF, outF));
     }
 
     /// <summary>a [M, K] · b [K, N] -> [M, N], both f32.</summary>
