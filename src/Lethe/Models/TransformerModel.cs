@@ -33,7 +33,7 @@ public sealed record ForwardOptions
     public KvCache? Cache { get; init; }
 }
 
-public sealed class TransformerModel : IDisposable
+public sealed partial class TransformerModel : IDisposable
 {
     private readonly Dictionary<string, Tensor> weights;
     private readonly LayerWeights[] layers;
@@ -72,7 +72,11 @@ public sealed class TransformerModel : IDisposable
         if (config.RotaryDim > 0)
             rope = RopeTable.Create(config.HeadDim, config.RotaryDim, config.RopeTheta, config.MaxPositions,
                 config.RopeScaling is { } s ? new RopeScaling(s.Type, s.Factor, s.LowFreqFactor, s.HighFreqFactor, s.OriginalMaxPositions) : null);
+        decodeBlockFits = DecodeBlockFits();
     }
+
+    /// <summary>Whether decoding steps may run DecodeBlock (TransformerModel.Decode.cs) instead of Block.</summary>
+    private readonly bool decodeBlockFits;
 
     private Tensor W(string name) => weights.TryGetValue(name, out var t) ? t : throw new LetheException($"weight '{name}' is missing from the model");
     private Tensor? Wopt(string? name) => name is null ? null : W(name);
@@ -150,6 +154,8 @@ public sealed class TransformerModel : IDisposable
         // output, so block i works in scratch arena i % 2, reset when block i + 2 starts: memory
         // stays at two blocks' worth instead of the whole depth. (Hooks must copy what they keep.)
         bool streaming = Tensors.Autograd.Tape.Active is null && scratchDepth == 0;
+        // A decoding step (one new token per sequence, nothing hooked) of a Llama-style model skips the op layer.
+        bool direct = streaming && cache is not null && T == 1 && hooks is null && decodeBlockFits && !DecodeThroughBlock;
         scratchDepth++;
         try
         {
@@ -158,7 +164,7 @@ public sealed class TransformerModel : IDisposable
                 if (!streaming) { x = Block(i, x, batch, T, positions, options, hooks); continue; }
                 var arena = Scratch[i % 2];
                 arena.Reset();
-                using (arena.Activate()) x = Block(i, x, batch, T, positions, options, hooks);
+                using (arena.Activate()) x = direct ? DecodeBlock(i, x, batch, positions, options) : Block(i, x, batch, T, positions, options, hooks);
             }
             if (cache is not null) cache.Length += T;
             if (options.StopAfterLayer is not null) return streaming ? x.Clone() : x;
@@ -246,12 +252,7 @@ public sealed class TransformerModel : IDisposable
         var v4 = Op.Reshape(v, batch, T, Hkv, Dh);
         if (Config.QkNorm == QkNormKind.PerHead) { q4 = Op.RmsNorm(q4, lw.QNorm, Config.NormEps); k4 = Op.RmsNorm(k4, lw.KNorm, Config.NormEps); }
         if (rope is not null) { q4 = Op.Rope(q4, rope, positions, interleaved: false); k4 = Op.Rope(k4, rope, positions, interleaved: false); }
-        double scaleBase = Config.QueryPreAttnScalar > 0 ? Config.QueryPreAttnScalar : Dh;
-        var attnOptions = new AttentionOptions
-        {
-            Scale = (float)(1 / Math.Sqrt(scaleBase)), Causal = true, SlidingWindow = Config.SlidingWindows[i],
-            SoftCap = Config.AttnSoftcap, KeyLengths = options.KeyLengths, KeyStart = options.KeyStart,
-        };
+        var attnOptions = AttentionOptionsFor(i, options);
         var attn = options.Cache is { } cache ? cache.Attend(i, q4, k4, v4, attnOptions) : Op.Attention(q4, k4, v4, attnOptions);
         var attnOut = Hook(hooks, hn.AttnOut, Op.Linear(Op.Reshape(attn, batch * T, H * Dh), lw.O, lw.OBias));
         if (lw.PostAttnNorm is not null) attnOut = Norm(attnOut, lw.PostAttnNorm, null);
@@ -277,6 +278,16 @@ public sealed class TransformerModel : IDisposable
         if (lw.PostMlpNorm is not null) mlpOut = Norm(mlpOut, lw.PostMlpNorm, null);
         var post = Op.Add(mid, mlpOut); // parallel residual too: mid = x + attention, so this is x + attn + mlp
         return Hook(hooks, hn.ResidPost, post);
+    }
+
+    private AttentionOptions AttentionOptionsFor(int layer, ForwardOptions options)
+    {
+        double scaleBase = Config.QueryPreAttnScalar > 0 ? Config.QueryPreAttnScalar : Config.HeadDim;
+        return new AttentionOptions
+        {
+            Scale = (float)(1 / Math.Sqrt(scaleBase)), Causal = true, SlidingWindow = Config.SlidingWindows[layer],
+            SoftCap = Config.AttnSoftcap, KeyLengths = options.KeyLengths, KeyStart = options.KeyStart,
+        };
     }
 
     /// <summary>

@@ -14,11 +14,7 @@ public static unsafe partial class Op
     {
         var (rows, inF, outF) = CheckLinear(x, weight, bias);
         var y = LinearOutput(x, outF);
-        long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
-        if (weight.Quantized is { } q8) Q8Gemm.Multiply(rows, x.F32Ptr, inF, q8, y.F32Ptr, outF, accumulate: false);
-        else Gemm.Multiply(false, true, rows, outF, inF, x.F32Ptr, inF, weight.BytePtr, weight.DType, inF, y.F32Ptr, outF, accumulate: false);
-        if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t0);
-        AddBias(y, bias, rows, outF);
+        LinearForward(x.F32Ptr, rows, weight, bias, y.F32Ptr);
 
         if (Tape.Needs(x, weight, bias))
             Tape.Record("Linear", y, () =>
@@ -51,27 +47,56 @@ public static unsafe partial class Op
     {
         if (biases.Length != weights.Length) throw new ArgumentException($"LinearShared: {weights.Length} weights but {biases.Length} biases");
         var ys = new Tensor[weights.Length];
-        bool together = weights.Length > 1;
-        for (int i = 0; i < weights.Length && together; i++)
-            together = weights[i].Quantized is not null && !Tape.Needs(x, weights[i], biases[i]);
-        if (!together)
+        bool recorded = false;
+        for (int i = 0; i < weights.Length; i++) recorded |= Tape.Needs(x, weights[i], biases[i]);
+        if (recorded)
         {
             for (int i = 0; i < weights.Length; i++) ys[i] = Linear(x, weights[i], biases[i]);
             return ys;
         }
-        int rows = 0, inF = 0;
-        var products = new Q8Gemm.Product[weights.Length];
+        int rows = 0;
+        var outputs = new float*[weights.Length];
         for (int i = 0; i < weights.Length; i++)
         {
-            (rows, inF, int outF) = CheckLinear(x, weights[i], biases[i]);
+            (rows, _, int outF) = CheckLinear(x, weights[i], biases[i]);
             ys[i] = LinearOutput(x, outF);
-            products[i] = new Q8Gemm.Product(weights[i].Quantized!, ys[i].F32Ptr, outF);
+            outputs[i] = ys[i].F32Ptr;
         }
+        LinearForwardShared(x.F32Ptr, rows, weights, biases, outputs);
+        return ys;
+    }
+
+    /// <summary>
+    /// Linear's forward, y [rows, out] = x [rows, in] · Wᵀ (+ bias), overwriting y; in int8 where the
+    /// weight has a Q8_0 copy. The caller has checked the shapes (Linear, or a decoding step whose
+    /// buffers are the model's own).
+    /// </summary>
+    internal static void LinearForward(float* x, int rows, Tensor weight, Tensor? bias, float* y)
+    {
+        int inF = weight.Dim(1), outF = weight.Dim(0);
         long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
-        Q8Gemm.MultiplyMany(rows, x.F32Ptr, inF, products, accumulate: false);
+        if (weight.Quantized is { } q8) Q8Gemm.Multiply(rows, x, inF, q8, y, outF, accumulate: false);
+        else Gemm.Multiply(false, true, rows, outF, inF, x, inF, weight.BytePtr, weight.DType, inF, y, outF, accumulate: false);
+        if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t0);
+        AddBias(y, bias, rows, outF);
+    }
+
+    /// <summary>LinearForward of one input into ys[i] for every weight; int8 weights all together as one job.</summary>
+    internal static void LinearForwardShared(float* x, int rows, Tensor[] weights, Tensor?[] biases, float*[] ys)
+    {
+        bool together = weights.Length > 1;
+        foreach (var w in weights) together &= w.Quantized is not null;
+        if (!together)
+        {
+            for (int i = 0; i < weights.Length; i++) LinearForward(x, rows, weights[i], biases[i], ys[i]);
+            return;
+        }
+        var products = new Q8Gemm.Product[weights.Length];
+        for (int i = 0; i < weights.Length; i++) products[i] = new Q8Gemm.Product(weights[i].Quantized!, ys[i], weights[i].Dim(0));
+        long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
+        Q8Gemm.MultiplyMany(rows, x, weights[0].Dim(1), products, accumulate: false);
         if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t0);
         for (int i = 0; i < weights.Length; i++) AddBias(ys[i], biases[i], rows, weights[i].Dim(0));
-        return ys;
     }
 
     /// <summary>Linear's argument checks; returns the rows of x and the weight's in and out features.</summary>
@@ -94,11 +119,15 @@ public static unsafe partial class Op
         return Tensor.Zeros(outShape);
     }
 
-    private static void AddBias(Tensor y, Tensor? bias, int rows, int outF)
+    private static void AddBias(float* y, Tensor? bias, int rows, int outF)
     {
         if (bias == null) return;
-        var bs = bias.AsReadOnlySpan(); var ys = y.AsSpan();
-        for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(ys.Slice(r * outF, outF), bs, ys.Slice(r * outF, outF));
+        var bs = bias.AsReadOnlySpan();
+        for (int r = 0; r < rows; r++)
+        {
+            var row = new Span<float>(y + (long)r * outF, outF);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, bs, row);
+        }
     }
 
     /// <summary>a [M, K] · b [K, N] -> [M, N], both f32.</summary>
