@@ -3,6 +3,9 @@
 //   backward: dx += dy · W (A·B layout); dW += dyᵀ · x (Aᵀ·B layout); db += Σ_rows dy.
 // A weight with a Q8_0 copy (Tensor.Quantized, inference with --dtype q8_0) is multiplied in int8
 // by Q8Gemm in the forward; a backward through it (for an input gradient) uses the unquantized W.
+// LinearShared is Linear for several weights of one input (q, k, v; gate, up): without a gradient
+// to record, int8 weights run as one job. The forward alone on raw memory (LinearForward,
+// LinearForwardShared) is also what a decoding step's block calls (TransformerModel.Decode.cs).
 using Lethe.Tensors.Autograd;
 using Lethe.Tensors.Kernels;
 
