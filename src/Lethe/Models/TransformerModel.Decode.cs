@@ -60,10 +60,10 @@ public sealed partial class TransformerModel
         return post;
     }
 
-    /// <summary>Op.RmsNorm's forward into y (its weight widened to fp32 as the op does).</summary>
+    /// <summary>Op.RmsNorm's forward into y (its weight checked and widened to fp32 as the op does).</summary>
     private unsafe void RmsNormRows(Tensor x, Tensor weight, Tensor y, int rows, int d)
     {
-        var w = weight.DType == DType.F32 ? weight : weight.To(DType.F32);
+        var w = FusedOpChecks.FeatureVector("RmsNorm", weight, x, "weight")!;
         RmsNormKernel.Forward(x.F32Ptr, w.F32Ptr, false, Config.NormEps, y.F32Ptr, null, rows, d);
     }
 }

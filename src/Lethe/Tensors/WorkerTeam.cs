@@ -56,9 +56,7 @@ internal sealed class WorkerTeam
             TakeChunks();
             var spin = new SpinWait();
             long fastUntil = Stopwatch.GetTimestamp() + FastSpinTicks;
-            while (Volatile.Read(ref pending) > 0)
-                if (Stopwatch.GetTimestamp() < fastUntil) Thread.SpinWait(1);
-                else spin.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref pending) > 0) Pause(ref spin, fastUntil);
             this.body = null;
             if (failure is { } e) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw();
             return true;
@@ -82,6 +80,13 @@ internal sealed class WorkerTeam
             RunChunk(next);
             Interlocked.Decrement(ref pending);
         }
+    }
+
+    /// <summary>One wait between looks: a bare pause until fastUntil, then SpinWait's backoff and yields.</summary>
+    private static void Pause(ref SpinWait spin, long fastUntil)
+    {
+        if (Stopwatch.GetTimestamp() < fastUntil) Thread.SpinWait(1);
+        else spin.SpinOnce(sleep1Threshold: -1);
     }
 
     private void RunChunk(int c)
@@ -137,8 +142,7 @@ internal sealed class WorkerTeam
                     wake.Reset();
                     return Volatile.Read(ref jobs) != done;
                 }
-                if (Stopwatch.GetTimestamp() < fastUntil) Thread.SpinWait(1);
-                else spin.SpinOnce(sleep1Threshold: -1);
+                Pause(ref spin, fastUntil);
             }
             return true;
         }

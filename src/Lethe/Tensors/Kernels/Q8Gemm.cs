@@ -98,11 +98,11 @@ internal static unsafe class Q8Gemm
         if (products.Length == 0) return;
         int K = products[0].W.Cols, nb = products[0].W.BlocksPerRow;
         if (M < 0) throw new LetheException($"Q8Gemm: M = {M} must not be negative");
+        if (lda < K) throw new LetheException($"Q8Gemm: lda = {lda} is smaller than K = {K} of the weight '{products[0].W.Name}' [{products[0].W.Rows}, {K}]");
         foreach (var product in products)
         {
             var W = product.W; long ldc = product.Ldc;
             if (W.Cols != K) throw new LetheException($"Q8Gemm: the weight '{W.Name}' [{W.Rows}, {W.Cols}] does not take the {K} inputs of '{products[0].W.Name}'");
-            if (lda < K) throw new LetheException($"Q8Gemm: lda = {lda} is smaller than K = {K} of the weight '{W.Name}' [{W.Rows}, {K}]");
             if (ldc < W.Rows) throw new LetheException($"Q8Gemm: ldc = {ldc} is smaller than N = {W.Rows} of the weight '{W.Name}' [{W.Rows}, {K}]");
         }
         if (M == 0) return;
