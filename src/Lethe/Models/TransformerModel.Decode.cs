@@ -32,38 +32,39 @@ public sealed partial class TransformerModel
     {
         var lw = layers[i];
         int d = Config.HiddenSize, H = Config.NumHeads, Hkv = Config.NumKvHeads, Dh = Config.HeadDim, ff = lw.Up.Dim(0);
+        // Scratch floats for the intermediate values, each written in full before it is read (no
+        // clearing, no tensor objects); only the block's output is a tensor, for the next block.
+        var arena = TensorArena.Current!;
+        float* normed = arena.Floats((long)rows * d);
+        float* q = arena.Floats((long)rows * H * Dh), k = arena.Floats((long)rows * Hkv * Dh), v = arena.Floats((long)rows * Hkv * Dh);
+        float* qr = arena.Floats((long)rows * H * Dh), kr = arena.Floats((long)rows * Hkv * Dh), attn = arena.Floats((long)rows * H * Dh);
+        float* mid = arena.Floats((long)rows * d), gate = arena.Floats((long)rows * ff), up = arena.Floats((long)rows * ff);
+        var post = Tensor.Zeros(rows, d);
 
-        var normed = Tensor.Zeros(rows, d);
-        RmsNormRows(x, lw.Norm1!, normed, rows, d);
-        Tensor q = Tensor.Zeros(rows, 1, H, Dh), k = Tensor.Zeros(rows, 1, Hkv, Dh), v = Tensor.Zeros(rows, 1, Hkv, Dh);
-        Op.LinearForwardShared(normed.F32Ptr, rows, new[] { lw.Q, lw.K, lw.V }, new[] { lw.QBias, lw.KBias, lw.VBias },
-            new[] { q.F32Ptr, k.F32Ptr, v.F32Ptr });
-        Tensor qr = Tensor.Zeros(rows, 1, H, Dh), kr = Tensor.Zeros(rows, 1, Hkv, Dh);
+        RmsNormRows(x.F32Ptr, lw.Norm1!, normed, rows, d);
+        Op.LinearForwardShared(normed, rows, lw.Qkv, lw.QkvBiases, stackalloc nint[] { (nint)q, (nint)k, (nint)v });
         // Forward checked that every position is inside the table (past + T ≤ max positions).
         fixed (int* pos = positions)
         {
-            RopeKernel.Apply(q.F32Ptr, qr.F32Ptr, rows, H, Dh, pos, rope!, interleaved: false, inverse: false, accumulate: false);
-            RopeKernel.Apply(k.F32Ptr, kr.F32Ptr, rows, Hkv, Dh, pos, rope!, interleaved: false, inverse: false, accumulate: false);
+            RopeKernel.Apply(q, qr, rows, H, Dh, pos, rope!, interleaved: false, inverse: false, accumulate: false);
+            RopeKernel.Apply(k, kr, rows, Hkv, Dh, pos, rope!, interleaved: false, inverse: false, accumulate: false);
         }
-        var attn = options.Cache!.Attend(i, qr, kr, v, AttentionOptionsFor(i, options));
-        var mid = Tensor.Zeros(rows, d);
-        Op.LinearForward(attn.F32Ptr, rows, lw.O, lw.OBias, mid.F32Ptr);
-        ParallelSpan.Add(x.F32Ptr, mid.F32Ptr, mid.F32Ptr, (long)rows * d);      // resid_mid = x + attention
+        options.Cache!.Attend(i, qr, kr, v, rows, 1, H, attn, AttentionOptionsFor(i, options));
+        Op.LinearForward(attn, rows, lw.O, lw.OBias, mid);
+        ParallelSpan.Add(x.F32Ptr, mid, mid, (long)rows * d);      // resid_mid = x + attention
 
         RmsNormRows(mid, lw.Norm2!, normed, rows, d);
-        Tensor gate = Tensor.Zeros(rows, ff), up = Tensor.Zeros(rows, ff);
-        Op.LinearForwardShared(normed.F32Ptr, rows, new[] { lw.Gate!, lw.Up }, new[] { null, lw.UpBias }, new[] { gate.F32Ptr, up.F32Ptr });
-        ActivationKernel.SwiGlu(gate.F32Ptr, up.F32Ptr, gate.F32Ptr, (long)rows * ff);   // coefficients, over the gate
-        var post = Tensor.Zeros(rows, d);
-        Op.LinearForward(gate.F32Ptr, rows, lw.Down, lw.DownBias, post.F32Ptr);
-        ParallelSpan.Add(mid.F32Ptr, post.F32Ptr, post.F32Ptr, (long)rows * d);  // resid_post = resid_mid + MLP
+        Op.LinearForwardShared(normed, rows, lw.GateUp, lw.GateUpBiases, stackalloc nint[] { (nint)gate, (nint)up });
+        ActivationKernel.SwiGlu(gate, up, gate, (long)rows * ff);   // coefficients, over the gate
+        Op.LinearForward(gate, rows, lw.Down, lw.DownBias, post.F32Ptr);
+        ParallelSpan.Add(mid, post.F32Ptr, post.F32Ptr, (long)rows * d);  // resid_post = resid_mid + MLP
         return post;
     }
 
     /// <summary>Op.RmsNorm's forward into y (its weight checked and widened to fp32 as the op does).</summary>
-    private unsafe void RmsNormRows(Tensor x, Tensor weight, Tensor y, int rows, int d)
+    private unsafe void RmsNormRows(float* x, Tensor weight, float* y, int rows, int d)
     {
-        var w = FusedOpChecks.FeatureVector("RmsNorm", weight, x, "weight")!;
-        RmsNormKernel.Forward(x.F32Ptr, w.F32Ptr, false, Config.NormEps, y.F32Ptr, null, rows, d);
+        var w = FusedOpChecks.FeatureVector("RmsNorm", weight, d, "weight")!;
+        RmsNormKernel.Forward(x, w.F32Ptr, false, Config.NormEps, y, null, rows, d);
     }
 }

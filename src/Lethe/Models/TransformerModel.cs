@@ -53,6 +53,15 @@ public sealed partial class TransformerModel : IDisposable
         public Tensor Q = null!, K = null!, V = null!, O = null!;
         public Tensor? QBias, KBias, VBias, OBias, QNorm, KNorm;
         public Tensor? Gate; public Tensor Up = null!, Down = null!; public Tensor? UpBias, DownBias;
+
+        // The products that share an input, as LinearShared takes them: made once, not in every
+        // forward pass (a decoding step runs them for every token).
+        private Tensor[]? qkv, gateUp;
+        private Tensor?[]? qkvBiases, gateUpBiases;
+        public Tensor[] Qkv => qkv ??= new[] { Q, K, V };
+        public Tensor?[] QkvBiases => qkvBiases ??= new[] { QBias, KBias, VBias };
+        public Tensor[] GateUp => gateUp ??= new[] { Gate!, Up };
+        public Tensor?[] GateUpBiases => gateUpBiases ??= new[] { null, UpBias };
     }
 
     /// <param name="weights">Tensors by checkpoint name, already verified with WeightLayout.Verify.</param>
@@ -243,7 +252,7 @@ public sealed partial class TransformerModel : IDisposable
         x = Hook(hooks, hn.ResidPre, x);
 
         var attnIn = Config.PostNormsOnly ? x : Norm(x, lw.Norm1, lw.Norm1Bias);
-        var qkv = Op.LinearShared(attnIn, new[] { lw.Q, lw.K, lw.V }, new[] { lw.QBias, lw.KBias, lw.VBias });
+        var qkv = Op.LinearShared(attnIn, lw.Qkv, lw.QkvBiases);
         Tensor q = qkv[0], k = qkv[1], v = qkv[2];
         if (Config.ClipQkv > 0) { q = Op.Clamp(q, -Config.ClipQkv, Config.ClipQkv); k = Op.Clamp(k, -Config.ClipQkv, Config.ClipQkv); v = Op.Clamp(v, -Config.ClipQkv, Config.ClipQkv); }
         if (Config.QkNorm == QkNormKind.FullWidth) { q = Op.RmsNorm(q, lw.QNorm, Config.NormEps); k = Op.RmsNorm(k, lw.KNorm, Config.NormEps); }
@@ -263,7 +272,7 @@ public sealed partial class TransformerModel : IDisposable
         Tensor preAct, coeff;
         if (Config.GatedMlp)
         {
-            var gateUp = Op.LinearShared(mlpIn, new[] { lw.Gate!, lw.Up }, new[] { null, lw.UpBias });
+            var gateUp = Op.LinearShared(mlpIn, lw.GateUp, lw.GateUpBiases);
             preAct = Hook(hooks, hn.PreAct, gateUp[0]);
             var up = gateUp[1];
             coeff = Config.Act == Activation.Silu ? Op.SwiGlu(preAct, up) : Op.GeGlu(preAct, up, Config.Act == Activation.GeluTanh);

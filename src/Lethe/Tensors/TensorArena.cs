@@ -44,6 +44,20 @@ public sealed unsafe class TensorArena : IDisposable
     /// <summary>Zero-filled, 64-byte-aligned memory valid until Reset.</summary>
     public Storage Allocate(long bytes)
     {
+        byte* p = Bump(bytes);
+        NativeMemory.Clear(p, (nuint)bytes);
+        return new ArenaStorage(p, bytes);
+    }
+
+    /// <summary>
+    /// count floats of 64-byte-aligned memory valid until Reset, not cleared and with no tensor
+    /// around it: scratch for a caller that writes every value before reading it (a decoding step's
+    /// buffers, TransformerModel.Decode.cs).
+    /// </summary>
+    internal float* Floats(long count) => (float*)Bump(count * sizeof(float));
+
+    private byte* Bump(long bytes)
+    {
         long need = (bytes + Storage.Alignment - 1) & ~(long)(Storage.Alignment - 1);
         while (true)
         {
@@ -55,8 +69,7 @@ public sealed unsafe class TensorArena : IDisposable
                     byte* p = (byte*)ptr + used;
                     used += need;
                     if (before + used > peak) peak = before + used;
-                    NativeMemory.Clear(p, (nuint)bytes);
-                    return new ArenaStorage(p, bytes);
+                    return p;
                 }
                 if (used == 0 && need > size)
                 {

@@ -55,8 +55,15 @@ public sealed unsafe class KvCache : IDisposable
     /// <summary>Appends k, v [B, T, Hkv, Dh] of layer `layer` and attends q [B, T, Hq, Dh] over the cache.</summary>
     internal Tensor Attend(int layer, Tensor q, Tensor k, Tensor v, AttentionOptions options)
     {
-        int B = q.Dim(0), T = q.Dim(1), Hq = q.Dim(2);
-        float* kc = keys[layer].F32Ptr, vc = values[layer].F32Ptr, kn = k.F32Ptr, vn = v.F32Ptr;
+        var output = Tensor.Zeros(q.Shape);
+        Attend(layer, q.F32Ptr, k.F32Ptr, v.F32Ptr, q.Dim(0), q.Dim(1), q.Dim(2), output.F32Ptr, options);
+        return output;
+    }
+
+    /// <summary>Attend on contiguous raw rows: q [B, T, Hq, Dh], k and v [B, T, Hkv, Dh]; every value of output [B, T, Hq, Dh] is written.</summary>
+    internal void Attend(int layer, float* q, float* kn, float* vn, int B, int T, int Hq, float* output, AttentionOptions options)
+    {
+        float* kc = keys[layer].F32Ptr, vc = values[layer].F32Ptr;
         long n = HeadDim * 4L;
         for (int b = 0; b < B; b++)
             for (int h = 0; h < KvHeads; h++)
@@ -66,12 +73,10 @@ public sealed unsafe class KvCache : IDisposable
                     Buffer.MemoryCopy(kn + src, kc + dst, n, n);
                     Buffer.MemoryCopy(vn + src, vc + dst, n, n);
                 }
-        var output = Tensor.Zeros(q.Shape);
         long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
-        AttentionKernel.Forward(q.F32Ptr, kc, vc, KvLayout.HeadMajor(Capacity, KvHeads, HeadDim), output.F32Ptr, null,
+        AttentionKernel.Forward(q, kc, vc, KvLayout.HeadMajor(Capacity, KvHeads, HeadDim), output, null,
             new AttentionDims(B, T, Length + T, Hq, KvHeads, HeadDim), options);
         if (GemmProfile.Enabled) GemmProfile.AddAttention(GemmProfile.ThreadNs() - t0);
-        return output;
     }
 
     /// <summary>Offset (in floats) of position 0 of sequence b's head h in a layer's tensor.</summary>

@@ -19,9 +19,17 @@ internal static class FusedOpChecks
     /// </summary>
     public static Tensor? FeatureVector(string op, Tensor? v, Tensor x, string what)
     {
-        if (v == null) return null;
-        if (v.Rank != 1 || v.Dim(0) != x.Dim(-1))
+        if (v != null && (v.Rank != 1 || v.Dim(0) != x.Dim(-1)))
             throw new ShapeMismatchException(op, $"{what}{NameOf(v)} has shape {Shape.Format(v.Shape)} but must be [{x.Dim(-1)}] to match the last axis of the input {Shape.Format(x.Shape)}");
+        return FeatureVector(op, v, x.Dim(-1), what);
+    }
+
+    /// <summary>FeatureVector for raw input rows of `features` values (a decoding step's buffers).</summary>
+    internal static Tensor? FeatureVector(string op, Tensor? v, int features, string what)
+    {
+        if (v == null) return null;
+        if (v.Rank != 1 || v.Dim(0) != features)
+            throw new ShapeMismatchException(op, $"{what}{NameOf(v)} has shape {Shape.Format(v.Shape)} but must be [{features}] to match the input's features");
         if (!v.IsContiguous) throw new LetheException($"{op}: {what}{NameOf(v)} must be contiguous; call Contiguous() first");
         if (v.DType != DType.F32)
         {

@@ -58,12 +58,12 @@ public static unsafe partial class Op
             return ys;
         }
         int rows = 0;
-        var outputs = new float*[weights.Length];
+        Span<nint> outputs = stackalloc nint[weights.Length];
         for (int i = 0; i < weights.Length; i++)
         {
             (rows, _, int outF) = CheckLinear(x, weights[i], biases[i]);
             ys[i] = LinearOutput(x, outF);
-            outputs[i] = ys[i].F32Ptr;
+            outputs[i] = (nint)ys[i].F32Ptr;
         }
         LinearForwardShared(x.F32Ptr, rows, weights, biases, outputs);
         return ys;
@@ -85,21 +85,21 @@ public static unsafe partial class Op
     }
 
     /// <summary>LinearForward of one input into ys[i] for every weight; int8 weights all together as one job.</summary>
-    internal static void LinearForwardShared(float* x, int rows, Tensor[] weights, Tensor?[] biases, float*[] ys)
+    internal static void LinearForwardShared(float* x, int rows, Tensor[] weights, Tensor?[] biases, ReadOnlySpan<nint> ys)
     {
         bool together = weights.Length > 1;
         foreach (var w in weights) together &= w.Quantized is not null;
         if (!together)
         {
-            for (int i = 0; i < weights.Length; i++) LinearForward(x, rows, weights[i], biases[i], ys[i]);
+            for (int i = 0; i < weights.Length; i++) LinearForward(x, rows, weights[i], biases[i], (float*)ys[i]);
             return;
         }
         var products = new Q8Gemm.Product[weights.Length];
-        for (int i = 0; i < weights.Length; i++) products[i] = new Q8Gemm.Product(weights[i].Quantized!, ys[i], weights[i].Dim(0));
+        for (int i = 0; i < weights.Length; i++) products[i] = new Q8Gemm.Product(weights[i].Quantized!, (float*)ys[i], weights[i].Dim(0));
         long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
         Q8Gemm.MultiplyMany(rows, x, weights[0].Dim(1), products, accumulate: false);
         if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t0);
-        for (int i = 0; i < weights.Length; i++) AddBias(ys[i], biases[i], rows, weights[i].Dim(0));
+        for (int i = 0; i < weights.Length; i++) AddBias((float*)ys[i], biases[i], rows, weights[i].Dim(0));
     }
 
     /// <summary>Linear's argument checks; returns the rows of x and the weight's in and out features.</summary>
