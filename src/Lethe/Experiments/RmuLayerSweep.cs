@@ -124,7 +124,11 @@ public sealed class RmuLayerSweep
             foreach (var doc in docs)
             {
                 var ids = tokenizer.Encode(doc.Answer, addSpecialTokens: true).Take(128).ToArray();
-                var probs = Op.Softmax(model.Forward(ids, 1));
+                // Disposed at the end of the iteration, so alive while the span is read: a tensor
+                // whose memory only a span still points at may be finalized (its memory freed) by
+                // a collection that another thread starts.
+                using var logits = model.Forward(ids, 1);
+                using var probs = Op.Softmax(logits);
                 int v = probs.Dim(1);
                 var span = probs.AsReadOnlySpan();
                 for (int t = 0; t < ids.Length; t++) { float max = 0; foreach (float x in span.Slice(t * v, v)) max = Math.Max(max, x); sum += max; count++; }
@@ -144,7 +148,7 @@ public sealed class RmuLayerSweep
                 var ids = tokenizer.Encode(doc.Answer, addSpecialTokens: true).Take(128).ToArray();
                 for (int l = 0; l < numLayers; l++)
                 {
-                    var h = model.Forward(ids, 1, new ForwardOptions { StopAfterLayer = l });
+                    using var h = model.Forward(ids, 1, new ForwardOptions { StopAfterLayer = l });   // alive while its span is read
                     int d = h.Dim(1); var s = h.AsReadOnlySpan();
                     for (int t = 0; t < ids.Length; t++) { double n = 0; foreach (float x in s.Slice(t * d, d)) n += (double)x * x; sums[l] += Math.Sqrt(n); }
                 }

@@ -44,6 +44,7 @@ public static class Scorer
             for (int j = 0; j < scores.Length; j++, r++) scores[j] = lp[r * vocab + targets[r]];
             result[b] = new ContinuationScore(scores);
         }
+        GC.KeepAlive(logProbs);   // its memory (outside an arena: freed by its finalizer) is read through lp until here
         return result;
     }
 }

@@ -37,6 +37,7 @@ public static unsafe partial class Op
         double total = 0;
         var rl = rowLoss.AsReadOnlySpan();
         for (int r = 0; r < rows; r++) total += rl[r]; // in row order: deterministic
+        GC.KeepAlive(rowLoss);   // read through rl until here
         var loss = Tensor.Zeros(1);
         loss.AsSpan()[0] = count == 0 ? 0f : (float)(total / count);
         if (Tape.Needs(logits))

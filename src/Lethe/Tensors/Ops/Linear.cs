@@ -58,7 +58,7 @@ public static unsafe partial class Op
             return ys;
         }
         int rows = 0;
-        Span<nint> outputs = stackalloc nint[weights.Length];
+        Span<nint> outputs = weights.Length <= 16 ? stackalloc nint[weights.Length] : new nint[weights.Length];
         for (int i = 0; i < weights.Length; i++)
         {
             (rows, _, int outF) = CheckLinear(x, weights[i], biases[i]);

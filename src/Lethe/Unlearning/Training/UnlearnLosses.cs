@@ -70,6 +70,7 @@ public static class UnlearnLosses
         double constant = 0;
         var lp = refLogp.AsReadOnlySpan(); var p = refP.AsSpan();
         for (int i = 0; i < lp.Length; i++) { p[i] = MathF.Exp(lp[i]); constant += p[i] * (double)lp[i]; }
+        GC.KeepAlive(refLogp);   // read through lp until here (its finalizer would free the memory)
         var cross = Op.Sum(Op.Mul(refP, Op.LogSoftmax(Op.GatherRows(logits, rows))));
         // KL = (Σ p_ref·log p_ref − Σ p_ref·log p_θ) / rows
         return Op.Add(Op.Scale(cross, -1f / rows.Length), Tensor.Full(new[] { 1 }, (float)(constant / rows.Length)));

@@ -34,6 +34,7 @@ public sealed class AdaptiveRmu : Rmu
         var h = frozen.AsReadOnlySpan();
         var norms = new double[rows.Length];
         for (int i = 0; i < rows.Length; i++) norms[i] = Math.Sqrt(VectorNormSquared(h.Slice(rows[i] * d, d)));
+        GC.KeepAlive(frozen);   // read through h until here (its finalizer would free the memory)
         if (!perSample)
         {
             double c = beta * norms.Average();
