@@ -57,6 +57,7 @@ public sealed unsafe class KvCache : IDisposable
     {
         var output = Tensor.Zeros(q.Shape);
         Attend(layer, q.F32Ptr, k.F32Ptr, v.F32Ptr, q.Dim(0), q.Dim(1), q.Dim(2), output.F32Ptr, options);
+        GC.KeepAlive(q); GC.KeepAlive(k); GC.KeepAlive(v);   // read through their pointers until here
         return output;
     }
 
