@@ -3,10 +3,11 @@
 // kernels that Block's ops call, in the same order on the same values, so its outputs are Block's
 // bits (DecodeBlockTests compares them, and the full world's samples are unchanged); it only skips
 // what the ops do around them. On one row an op took 100–400 ns, little of it arithmetic (checks,
-// views, reshapes, a tensor per result, widening a bf16 norm weight again): about 0.04 ms per token
-// of the shipped model in every dtype (its attention, at 128–256 positions, took 0.065), and on both
-// cores a part that does not split. Every other forward pass, and every model with
-// another layer layout, runs Block.
+// views, reshapes, a tensor per result): about 0.04 ms per token of the shipped model in every dtype
+// (its attention, at 128–256 positions, took 0.065), and on both cores a part that does not split.
+// A bf16 norm weight is still widened to fp32 at every call, as the op does: a kept copy could go
+// stale, since ParameterRestoration.Restore writes into a model's weights in place. Every other
+// forward pass, and every model with another layer layout, runs Block.
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
 using Lethe.Tensors.Ops;
