@@ -261,7 +261,10 @@ public static class ModelBench
     /// both dtypes, takes over). Prints each repetition's ratio and their median. With `--profile`,
     /// each line also splits the time per token into the Linear products (weights read: Gemv/Gemm
     /// or Q8Gemm), the attention over the KV cache, and the rest (norms, RoPE, sampling,
-    /// bookkeeping).
+    /// bookkeeping). With `--threads` above 1, each repetition also records the round trip between
+    /// two threads before and after it (CrossCore) and the placement it implies, and the medians are
+    /// printed per placement too: the host moves the two cores between one L3 and two every few
+    /// seconds, and the two give different ratios.
     /// </summary>
     private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens, bool wall)
     {
@@ -296,13 +299,24 @@ public static class ModelBench
         }
         Decode(bf16); Decode(q8); // warm-up
         var ratios = new List<double>();
+        // With both cores, each repetition also records the cores' placement (CrossCore): the host
+        // moves them between one L3 and two every few seconds, and the ratio differs between the two.
+        var byPlacement = new Dictionary<string, List<double>>();
         for (int r = 0; r < reps; r++)
         {
+            double before = threads > 1 ? CrossCore.RoundTripNs() : double.NaN;
             (double, double, double) first = r % 2 == 0 ? Decode(bf16) : Decode(q8), second = r % 2 == 0 ? Decode(q8) : Decode(bf16);
             var ((a, linA, attA), (b, linB, attB)) = r % 2 == 0 ? (first, second) : (second, first);
             ratios.Add(b / a);
             var fields = new List<(string, object?)> { ("bench", "model"), ("case", "decode-ab"), ("model", folder), ("rep", r), ("bf16_tok_s" + unit, Math.Round(a, 1)),
                 ("q8_0_tok_s" + unit, Math.Round(b, 1)), ("q8_0_vs_bf16", Math.Round(b / a, 2)) };
+            if (threads > 1)
+            {
+                double after = CrossCore.RoundTripNs();
+                string placement = CrossCore.Placement(before, after);
+                (byPlacement.TryGetValue(placement, out var list) ? list : byPlacement[placement] = new List<double>()).Add(b / a);
+                fields.AddRange(new (string, object?)[] { ("cross_core_ns_before", before), ("cross_core_ns_after", after), ("placement", placement) });
+            }
             if (profile)
                 fields.AddRange(new (string, object?)[] { ("bf16_linear_ms", Math.Round(linA, 2)), ("bf16_attention_ms", Math.Round(attA, 2)),
                     ("bf16_other_ms", Math.Round(1e3 / a - linA - attA, 2)), ("q8_0_linear_ms", Math.Round(linB, 2)), ("q8_0_attention_ms", Math.Round(attB, 2)),
@@ -314,6 +328,13 @@ public static class ModelBench
         JsonLine.Print(("bench", "model"), ("case", "decode-ab:median"), ("model", folder), ("prompt_tokens", promptTokens), ("reps", reps),
             ("q8_0_vs_bf16_median", Math.Round(ratios[ratios.Count / 2], 2)), ("min", Math.Round(ratios[0], 2)), ("max", Math.Round(ratios[^1], 2)),
             ("clock", clock), ("cpu", Machine.CpuModel()));
+        foreach (var (placement, list) in byPlacement.OrderBy(p => p.Key))
+        {
+            list.Sort();
+            JsonLine.Print(("bench", "model"), ("case", $"decode-ab:median:{placement}"), ("model", folder), ("prompt_tokens", promptTokens), ("reps", list.Count),
+                ("q8_0_vs_bf16_median", Math.Round(list[list.Count / 2], 2)), ("min", Math.Round(list[0], 2)), ("max", Math.Round(list[^1], 2)),
+                ("clock", clock), ("cpu", Machine.CpuModel()));
+        }
         return 0;
     }
 
