@@ -262,7 +262,7 @@ public static class ModelBench
     /// each line also splits the time per token into the Linear products (weights read: Gemv/Gemm
     /// or Q8Gemm), the attention over the KV cache, and the rest (norms, RoPE, sampling,
     /// bookkeeping). With `--threads` above 1, each repetition also records the round trip between
-    /// two threads before and after it (CrossCore) and the placement it implies, and the medians are
+    /// two threads before and after it (CoreDistance) and the placement it implies, and the medians are
     /// printed per placement too: the host moves the two cores between one L3 and two every few
     /// seconds, and the two give different ratios.
     /// </summary>
@@ -299,12 +299,12 @@ public static class ModelBench
         }
         Decode(bf16); Decode(q8); // warm-up
         var ratios = new List<double>();
-        // With both cores, each repetition also records the cores' placement (CrossCore): the host
+        // With both cores, each repetition also records the cores' placement (CoreDistance): the host
         // moves them between one L3 and two every few seconds, and the ratio differs between the two.
         var byPlacement = new Dictionary<string, List<double>>();
         for (int r = 0; r < reps; r++)
         {
-            double before = threads > 1 ? CrossCore.RoundTripNs() : double.NaN;
+            double before = threads > 1 ? Lethe.Tensors.CoreDistance.RoundTripNs() : double.NaN;
             (double, double, double) first = r % 2 == 0 ? Decode(bf16) : Decode(q8), second = r % 2 == 0 ? Decode(q8) : Decode(bf16);
             var ((a, linA, attA), (b, linB, attB)) = r % 2 == 0 ? (first, second) : (second, first);
             ratios.Add(b / a);
@@ -312,8 +312,8 @@ public static class ModelBench
                 ("q8_0_tok_s" + unit, Math.Round(b, 1)), ("q8_0_vs_bf16", Math.Round(b / a, 2)) };
             if (threads > 1)
             {
-                double after = CrossCore.RoundTripNs();
-                string placement = CrossCore.Placement(before, after);
+                double after = Lethe.Tensors.CoreDistance.RoundTripNs();
+                string placement = Lethe.Tensors.CoreDistance.Placement(before, after);
                 (byPlacement.TryGetValue(placement, out var list) ? list : byPlacement[placement] = new List<double>()).Add(b / a);
                 fields.AddRange(new (string, object?)[] { ("cross_core_ns_before", before), ("cross_core_ns_after", after), ("placement", placement) });
             }

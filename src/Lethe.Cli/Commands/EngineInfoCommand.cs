@@ -1,5 +1,6 @@
 // `lethe engine`: what the tensor engine will use on this machine: CPU, caches, SIMD width,
-// threads, the GEMM micro-kernel and cache blocking derived from the caches, int8 dot products.
+// threads, the GEMM micro-kernel and cache blocking derived from the caches, int8 dot products,
+// and how far apart two of its cores are (a measured round trip).
 using System.CommandLine;
 using System.Runtime.Intrinsics;
 
@@ -26,8 +27,19 @@ public static class EngineInfoCommand
             o.WriteLine($"int8 dot:     {Lethe.Tensors.EngineKernels.Int8Dot} (for --dtype q8_0)");
             int prefetch = Lethe.Tensors.EngineKernels.Int8PrefetchBytes;
             o.WriteLine($"int8 weights: {(prefetch > 0 ? $"prefetched {prefetch} bytes ahead" : "not prefetched in software")} (from the L2 size)");
+            o.WriteLine($"core to core: {CoreToCore(Lethe.Tensors.CoreDistance.RoundTripNs())}");
             return 0;
         });
         return cmd;
     }
+
+    /// <summary>The round trip between two cores and what it says (a VM's host may move its cores, and with them this figure).</summary>
+    internal static string CoreToCore(double ns) => Lethe.Tensors.CoreDistance.Classify(ns) switch
+    {
+        "one core" => "one core",
+        "near" => $"{ns:F0} ns round trip between two threads (near: the cores share a cache)",
+        "far" => $"{ns:F0} ns round trip between two threads (far: no shared cache; small parallel ops gain little)",
+        "busy" => $"{ns:F0} ns round trip between two threads (busy: another process is using a core)",
+        _ => $"{ns:F0} ns round trip between two threads",
+    };
 }

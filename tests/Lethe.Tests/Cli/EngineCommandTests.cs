@@ -22,5 +22,6 @@ public class EngineCommandTests
         Assert.Contains("gemm kernel:", stdout);
         Assert.Contains("int8 dot:", stdout);
         Assert.Contains("int8 weights:", stdout);
+        Assert.Contains("core to core:", stdout);
     }
 }
