@@ -72,7 +72,7 @@ public static class CoreDistance
         return Math.Round(batches[Batches / 2]);
     }
 
-    /// <summary>One round trip's reading: "near", "far", "busy", or "between" (FarNs … NearNs); "one core" for NaN.</summary>
+    /// <summary>One round trip's reading: "near", "far", "busy", or "between" (NearNs to FarNs); "one core" for NaN.</summary>
     public static string Classify(double ns) =>
         double.IsNaN(ns) ? "one core" : ns > BusyNs ? "busy" : ns < NearNs ? "near" : ns > FarNs ? "far" : "between";
 
