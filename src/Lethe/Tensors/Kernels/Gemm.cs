@@ -65,6 +65,45 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>One product of MultiplyShared: C [M, N] (row stride Ldc) = A · Bᵀ for B [N, K] (row stride Ldb) in f32, bf16 or f16.</summary>
+    internal readonly struct SharedProduct(void* b, DType bType, int n, int ldb, float* c, int ldc)
+    {
+        public readonly void* B = b;
+        public readonly DType BType = bType;
+        public readonly int N = n, Ldb = ldb, Ldc = ldc;
+        public readonly float* C = c;
+    }
+
+    /// <summary>
+    /// Multiply(false, true, M, N_i, K, A, lda, B_i, …, C_i, …, accumulate: false) for every product:
+    /// the products of one input (a decoding step's q, k and v; gate and up). Where the few-rows
+    /// path takes them all they run as one parallel job, so both cores share them with one hand-off
+    /// instead of one each (and products too small to split alone are split too); every element is
+    /// computed as Multiply computes it, so the bits are the same. Otherwise one Multiply each.
+    /// </summary>
+    internal static void MultiplyShared(int M, int K, float* A, int lda, SharedProduct[] products) =>
+        MultiplyShared(M, K, A, lda, products, Best);
+
+    /// <summary>Same, with the kernel family named (tests cover the AVX2 path with it).</summary>
+    internal static void MultiplyShared(int M, int K, float* A, int lda, SharedProduct[] products, KernelKind kernel)
+    {
+        foreach (var p in products) Validate(false, true, M, p.N, K, lda, p.Ldb, p.Ldc);
+        bool together = products.Length > 1 && M > 0 && K > 0;
+        foreach (var p in products) together &= p.N > 0;
+        if (together && M <= Gemv.MaxRows && kernel == KernelKind.Avx512 && Gemv.IsSupported)
+        {
+            Gemv.MultiplyShared(M, K, A, lda, products);
+            return;
+        }
+        foreach (var p in products) together &= Gemv256.Takes(false, true, M, p.BType);
+        if (together && kernel == KernelKind.Avx2)
+        {
+            Gemv256.MultiplyShared(M, K, A, lda, products);
+            return;
+        }
+        foreach (var p in products) Multiply(false, true, M, p.N, K, A, lda, p.B, p.BType, p.Ldb, p.C, p.Ldc, accumulate: false, kernel);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Validate(bool transA, bool transB, int M, int N, int K, int lda, int ldb, int ldc)
     {

@@ -84,12 +84,31 @@ public static unsafe partial class Op
         AddBias(y, bias, rows, outF);
     }
 
-    /// <summary>LinearForward of one input into ys[i] for every weight; int8 weights all together as one job.</summary>
+    /// <summary>
+    /// LinearForward of one input into ys[i] for every weight: int8 weights all together as one job
+    /// (Q8Gemm.MultiplyMany), float ones through Gemm.MultiplyShared (one job where the few-rows path
+    /// takes them), a mix one product at a time. The same bits either way.
+    /// </summary>
     internal static void LinearForwardShared(float* x, int rows, Tensor[] weights, Tensor?[] biases, ReadOnlySpan<nint> ys)
     {
-        bool together = weights.Length > 1;
-        foreach (var w in weights) together &= w.Quantized is not null;
-        if (!together)
+        bool int8 = weights.Length > 1, floats = weights.Length > 1;
+        foreach (var w in weights) { int8 &= w.Quantized is not null; floats &= w.Quantized is null; }
+        if (floats)
+        {
+            int inF = weights[0].Dim(1);
+            foreach (var w in weights)
+                if (w.Dim(1) != inF)
+                    throw new LetheException($"LinearShared: the weight{(w.Name is null ? "" : $" '{w.Name}'")} {Shape.Format(w.Shape)} does not take the {inF} inputs of{(weights[0].Name is null ? " the first weight" : $" '{weights[0].Name}'")}");
+            var shared = new Gemm.SharedProduct[weights.Length];
+            for (int i = 0; i < weights.Length; i++)
+                shared[i] = new Gemm.SharedProduct(weights[i].BytePtr, weights[i].DType, weights[i].Dim(0), weights[i].Dim(1), (float*)ys[i], weights[i].Dim(0));
+            long t = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
+            Gemm.MultiplyShared(rows, inF, x, inF, shared);
+            if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t);
+            for (int i = 0; i < weights.Length; i++) AddBias((float*)ys[i], biases[i], rows, weights[i].Dim(0));
+            return;
+        }
+        if (!int8)
         {
             for (int i = 0; i < weights.Length; i++) LinearForward(x, rows, weights[i], biases[i], (float*)ys[i]);
             return;
