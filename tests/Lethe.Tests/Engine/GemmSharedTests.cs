@@ -13,13 +13,7 @@ namespace Lethe.Tests.Engine;
 [Collection("EngineThreads")]
 public unsafe class GemmSharedTests
 {
-    private static float[] Random(int n, ulong seed, float scale = 1f)
-    {
-        var rng = new Rng(seed);
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
-        return v;
-    }
+    private static float[] Random(int n, ulong seed, float scale = 1f) => Q8GemmTests.Random(n, seed, scale);
 
     [Theory]
     [InlineData(DType.F32, 1)]

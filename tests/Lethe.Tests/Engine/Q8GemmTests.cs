@@ -27,7 +27,7 @@ namespace Lethe.Tests.Engine;
 [Collection("EngineThreads")]
 public unsafe class Q8GemmTests
 {
-    private static float[] Random(int n, ulong seed, float scale = 1f)
+    internal static float[] Random(int n, ulong seed, float scale = 1f)
     {
         var rng = new Rng(seed);
         var v = new float[n];

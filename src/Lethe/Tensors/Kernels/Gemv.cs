@@ -58,34 +58,40 @@ internal static unsafe class Gemv
     }
 
     /// <summary>
-    /// Gemm.MultiplyShared on this path: the products' 4-row units numbered one after another and
-    /// split as one job. Each unit starts at a multiple of 4 rows of its own product, as in Multiply,
-    /// so every element gets Multiply's bits.
+    /// Gemm.MultiplyShared on this path. Each unit starts at a multiple of 4 rows of its own product,
+    /// as in Multiply, so every element gets Multiply's bits.
     /// </summary>
     public static void MultiplyShared(int M, int K, float* A, long lda, Gemm.SharedProduct[] products)
     {
         var jobs = new Job[products.Length];
+        for (int p = 0; p < products.Length; p++)
+            jobs[p] = new Job(M, K, A, lda, products[p].B, products[p].BType, products[p].Ldb, products[p].C, products[p].Ldc, accumulate: false);
+        SplitShared(M, K, products, (p, j0, j1) => jobs[p].Dot(j0, j1));
+    }
+
+    /// <summary>
+    /// Runs rows(p, j0, j1) over every product's rows in units of 4, the units of all products
+    /// numbered one after another and split over the threads as one job (Gemv and Gemv256).
+    /// </summary>
+    internal static void SplitShared(int M, int K, Gemm.SharedProduct[] products, Action<int, int, int> rows)
+    {
         var first = new int[products.Length + 1];
         double flops = 0;
         for (int p = 0; p < products.Length; p++)
         {
-            var q = products[p];
-            jobs[p] = new Job(M, K, A, lda, q.B, q.BType, q.Ldb, q.C, q.Ldc, accumulate: false);
-            first[p + 1] = first[p] + (q.N + 3) / 4;
-            flops += 2.0 * M * q.N * K;
+            first[p + 1] = first[p] + (products[p].N + 3) / 4;
+            flops += 2.0 * M * products[p].N * K;
         }
-        if (flops >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1) Engine.For(first[^1], 1, (s, e) => Units(jobs, first, products, s, e));
-        else Units(jobs, first, products, 0, first[^1]);
-    }
-
-    /// <summary>Units [u0, u1) of MultiplyShared's numbering.</summary>
-    private static void Units(Job[] jobs, int[] first, Gemm.SharedProduct[] products, int u0, int u1)
-    {
-        for (int p = 0; p < jobs.Length; p++)
+        void Units(int u0, int u1)
         {
-            int s = Math.Max(u0, first[p]), e = Math.Min(u1, first[p + 1]);
-            if (s < e) jobs[p].Dot((s - first[p]) * 4, Math.Min((e - first[p]) * 4, products[p].N));
+            for (int p = 0; p < products.Length; p++)
+            {
+                int s = Math.Max(u0, first[p]), e = Math.Min(u1, first[p + 1]);
+                if (s < e) rows(p, (s - first[p]) * 4, Math.Min((e - first[p]) * 4, products[p].N));
+            }
         }
+        if (flops >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1) Engine.For(first[^1], 1, Units);
+        else Units(0, first[^1]);
     }
 
     private sealed class Job(int M, int K, float* A, long lda, void* B, DType bType, long ldb, float* C, long ldc, bool accumulate)
