@@ -9,7 +9,8 @@
 //   !transB (B [K, N]): up to 4 rows of A × 64 columns of C held in zmm registers while k runs
 //     over the rows of B; columns past the last full vector use the same FMA order in scalar code.
 // Threads split the columns of C (rows of B) into static chunks; each output element is computed by
-// one fixed sequence of operations, so results do not depend on the thread count.
+// one fixed sequence of operations, so results do not depend on the thread count. MultiplyShared
+// runs several products of one A (a decoding step's q, k and v) as one such job.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
