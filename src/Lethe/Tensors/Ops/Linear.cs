@@ -41,10 +41,11 @@ public static unsafe partial class Op
     }
 
     /// <summary>
-    /// Linear(x, weights[i], biases[i]) for every i, with the same results and bits. Where all the
-    /// weights have int8 copies and no gradient is recorded (decoding with --dtype q8_0), x is
-    /// quantized once and the products run as one parallel job (Q8Gemm.MultiplyMany); the
-    /// transformer block gives it its q, k and v, and its gate and up projections.
+    /// Linear(x, weights[i], biases[i]) for every i, with the same results and bits. When no
+    /// gradient is recorded the products run as one parallel job: with int8 copies of all the
+    /// weights (--dtype q8_0) x is quantized once (Q8Gemm.MultiplyMany); with float weights and a
+    /// few rows of x (decoding) on the few-rows paths (Gemm.MultiplyShared). The transformer block
+    /// gives it its q, k and v, and its gate and up projections.
     /// </summary>
     public static Tensor[] LinearShared(Tensor x, Tensor[] weights, Tensor?[] biases)
     {
