@@ -47,12 +47,12 @@ internal static unsafe class Gemm
             if (!accumulate) for (int i = 0; i < M; i++) new Span<float>(C + (long)i * ldc, N).Clear();
             return;
         }
-        if (M <= Gemv.MaxRows && kernel == KernelKind.Avx512 && Gemv.IsSupported)
+        if (TakesGemv(M, kernel))
         {
             Gemv.Multiply(transA, transB, M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate);
             return;
         }
-        if (kernel == KernelKind.Avx2 && Gemv256.Takes(transA, transB, M, bType))
+        if (TakesGemv256(transA, transB, M, bType, kernel))
         {
             Gemv256.Multiply(M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate);
             return;
@@ -90,19 +90,26 @@ internal static unsafe class Gemm
         foreach (var p in products) Validate(false, true, M, p.N, K, lda, p.Ldb, p.Ldc);
         bool together = products.Length > 1 && M > 0 && K > 0;
         foreach (var p in products) together &= p.N > 0;
-        if (together && M <= Gemv.MaxRows && kernel == KernelKind.Avx512 && Gemv.IsSupported)
+        if (together && TakesGemv(M, kernel))
         {
             Gemv.MultiplyShared(M, K, A, lda, products);
             return;
         }
-        foreach (var p in products) together &= Gemv256.Takes(false, true, M, p.BType);
-        if (together && kernel == KernelKind.Avx2)
+        foreach (var p in products) together &= TakesGemv256(false, true, M, p.BType, kernel);
+        if (together)
         {
             Gemv256.MultiplyShared(M, K, A, lda, products);
             return;
         }
         foreach (var p in products) Multiply(false, true, M, p.N, K, A, lda, p.B, p.BType, p.Ldb, p.C, p.Ldc, accumulate: false, kernel);
     }
+
+    /// <summary>Whether Multiply sends a product to Gemv (AVX-512, a few rows); MultiplyShared follows the same rule.</summary>
+    private static bool TakesGemv(int M, KernelKind kernel) => M <= Gemv.MaxRows && kernel == KernelKind.Avx512 && Gemv.IsSupported;
+
+    /// <summary>Whether Multiply sends a product to Gemv256 (AVX2, a few rows); MultiplyShared follows the same rule.</summary>
+    private static bool TakesGemv256(bool transA, bool transB, int M, DType bType, KernelKind kernel) =>
+        kernel == KernelKind.Avx2 && Gemv256.Takes(transA, transB, M, bType);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Validate(bool transA, bool transB, int M, int N, int K, int lda, int ldb, int ldc)

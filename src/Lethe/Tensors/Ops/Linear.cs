@@ -94,30 +94,30 @@ public static unsafe partial class Op
     {
         bool int8 = weights.Length > 1, floats = weights.Length > 1;
         foreach (var w in weights) { int8 &= w.Quantized is not null; floats &= w.Quantized is null; }
-        if (floats)
-        {
-            int inF = weights[0].Dim(1);
-            foreach (var w in weights)
-                if (w.Dim(1) != inF)
-                    throw new LetheException($"LinearShared: the weight{(w.Name is null ? "" : $" '{w.Name}'")} {Shape.Format(w.Shape)} does not take the {inF} inputs of{(weights[0].Name is null ? " the first weight" : $" '{weights[0].Name}'")}");
-            var shared = new Gemm.SharedProduct[weights.Length];
-            for (int i = 0; i < weights.Length; i++)
-                shared[i] = new Gemm.SharedProduct(weights[i].BytePtr, weights[i].DType, weights[i].Dim(0), weights[i].Dim(1), (float*)ys[i], weights[i].Dim(0));
-            long t = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
-            Gemm.MultiplyShared(rows, inF, x, inF, shared);
-            if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t);
-            for (int i = 0; i < weights.Length; i++) AddBias((float*)ys[i], biases[i], rows, weights[i].Dim(0));
-            return;
-        }
-        if (!int8)
+        if (!int8 && !floats)
         {
             for (int i = 0; i < weights.Length; i++) LinearForward(x, rows, weights[i], biases[i], (float*)ys[i]);
             return;
         }
-        var products = new Q8Gemm.Product[weights.Length];
-        for (int i = 0; i < weights.Length; i++) products[i] = new Q8Gemm.Product(weights[i].Quantized!, (float*)ys[i], weights[i].Dim(0));
+        int inF = weights[0].Dim(1);
+        if (floats)
+            foreach (var w in weights)
+                if (w.Dim(1) != inF)
+                    throw new LetheException($"LinearShared: the weight{(w.Name is null ? "" : $" '{w.Name}'")} {Shape.Format(w.Shape)} does not take the {inF} inputs of{(weights[0].Name is null ? " the first weight" : $" '{weights[0].Name}'")}");
         long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
-        Q8Gemm.MultiplyMany(rows, x, weights[0].Dim(1), products, accumulate: false);
+        if (int8)
+        {
+            var products = new Q8Gemm.Product[weights.Length];
+            for (int i = 0; i < weights.Length; i++) products[i] = new Q8Gemm.Product(weights[i].Quantized!, (float*)ys[i], weights[i].Dim(0));
+            Q8Gemm.MultiplyMany(rows, x, inF, products, accumulate: false);
+        }
+        else
+        {
+            var products = new Gemm.SharedProduct[weights.Length];
+            for (int i = 0; i < weights.Length; i++)
+                products[i] = new Gemm.SharedProduct(weights[i].BytePtr, weights[i].DType, weights[i].Dim(0), inF, (float*)ys[i], weights[i].Dim(0));
+            Gemm.MultiplyShared(rows, inF, x, inF, products);
+        }
         if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t0);
         for (int i = 0; i < weights.Length; i++) AddBias((float*)ys[i], biases[i], rows, weights[i].Dim(0));
     }
