@@ -302,9 +302,10 @@ public static class ModelBench
         // With both cores, each repetition also records the cores' placement (CoreDistance): the host
         // moves them between one L3 and two every few seconds, and the ratio differs between the two.
         var byPlacement = new Dictionary<string, List<double>>();
+        // One repetition's reading after it is the next one's before: nothing runs between them.
+        double before = threads > 1 ? Lethe.Tensors.CoreDistance.RoundTripNs() : double.NaN;
         for (int r = 0; r < reps; r++)
         {
-            double before = threads > 1 ? Lethe.Tensors.CoreDistance.RoundTripNs() : double.NaN;
             (double, double, double) first = r % 2 == 0 ? Decode(bf16) : Decode(q8), second = r % 2 == 0 ? Decode(q8) : Decode(bf16);
             var ((a, linA, attA), (b, linB, attB)) = r % 2 == 0 ? (first, second) : (second, first);
             ratios.Add(b / a);
@@ -316,6 +317,7 @@ public static class ModelBench
                 string placement = Lethe.Tensors.CoreDistance.Placement(before, after);
                 (byPlacement.TryGetValue(placement, out var list) ? list : byPlacement[placement] = new List<double>()).Add(b / a);
                 fields.AddRange(new (string, object?)[] { ("cross_core_ns_before", before), ("cross_core_ns_after", after), ("placement", placement) });
+                before = after;
             }
             if (profile)
                 fields.AddRange(new (string, object?)[] { ("bf16_linear_ms", Math.Round(linA, 2)), ("bf16_attention_ms", Math.Round(attA, 2)),
