@@ -18,6 +18,7 @@ public static class Program
         ["unlearn"] = ("training-free unlearning: generation overhead of KSD/NA/pruning adapters, fitting time at two probe sizes: unlearn [--threads N] [--clock cpu|wall] [--reps R] [--prompt P] [--new N] [--texts T] [--text-tokens K]", UnlearnBench.Run),
         ["serve"] = ("OpenAI-compatible server under load: 1, 4, 8 concurrent HTTP clients on 127.0.0.1, tokens/s, p50/p99 latency: serve [--model DIR] [--requests N] [--max-tokens M] [--clients 1,4,8] [--temperature T] [--threads N] [--scheduler | --loop]", ServeBench.Run),
         ["unlearn-train"] = ("RMU and NPO training steps on the SmolLM-135M-shaped model (4x512 tokens) vs PyTorch fp32, RMU peak memory vs its estimate: unlearn-train [--threads N] [--reps R] [--case rmu|npo] [--layer L] [--no-peer]", UnlearnTrainBench.Run),
+        ["targets"] = ("the engine's speed targets (issue 16) on this CPU in one go: GEMM vs OpenBLAS at 1 and 2 threads, bf16 vs f32, the training step vs PyTorch, q8_0 vs bf16 decoding (shipped model and SmolLM-135M shape, 1 thread and both cores); the suites' JSON lines, one JSON line per check, and a markdown table naming the CPU on stderr: targets [--only gemm|train|decode] [--gemm-reps R (one thread, default 5)] [--gemm2-reps R (two threads, default 15)] [--train-reps R] [--decode-reps R] [--smol-reps R] [--md FILE]", TargetsBench.Run),
         ["tokenizer"] = ("encode throughput vs @huggingface/tokenizers (node): tokenizer [--seconds S] [--mb M]", a => { TokenizerBench.Run(a); return 0; }),
     };
 
