@@ -121,32 +121,37 @@ public static class Timing
 
     /// <summary>
     /// Times two contenders in alternation (a, b, a, b, ...) so that load from other processes hits
-    /// both alike; returns each one's median seconds over `reps` timed calls. Each timed call is
-    /// preceded by a pause of `settle` and one untimed call of the same contender, so both are
-    /// measured in steady state, as in a training loop where products come back to back:
+    /// both alike; returns each one's median seconds over `reps` timed calls. Each turn of a
+    /// contender starts with a pause of `settle` and one untimed call, then times `callsPerTurn`
+    /// calls back to back, so both are measured in steady state, as in a training loop where
+    /// products come back to back:
     ///  - the pause: OpenBLAS's pthreads busy-wait for a while after each call (THREAD_TIMEOUT,
     ///    about 2^28 cycles), which would slow whatever runs next on a 2-core machine;
     ///  - the untimed call: after a pause, waking a sleeping worker thread on this VM often takes
     ///    2-3 ms (measured), which would be charged to whichever library slept last.
     /// </summary>
-    public static (double A, double B) MedianPair(Action a, Action? b, int reps, TimeSpan settle)
+    public static (double A, double B) MedianPair(Action a, Action? b, int reps, TimeSpan settle, int callsPerTurn = 1)
     {
         var ta = new double[reps]; var tb = new double[reps];
-        for (int i = 0; i < reps; i++)
+        for (int i = 0; i < reps; i += callsPerTurn)
         {
-            ta[i] = TimeWarm(a, settle);
-            if (b is not null) tb[i] = TimeWarm(b, settle);
+            int calls = Math.Min(callsPerTurn, reps - i);
+            TimeTurn(a, settle, ta.AsSpan(i, calls));
+            if (b is not null) TimeTurn(b, settle, tb.AsSpan(i, calls));
         }
         return (MedianOf(ta), b is null ? double.NaN : MedianOf(tb));
     }
 
-    private static double TimeWarm(Action body, TimeSpan settle)
+    private static void TimeTurn(Action body, TimeSpan settle, Span<double> times)
     {
         if (settle > TimeSpan.Zero) Thread.Sleep(settle);
         body();
-        double t0 = Now();
-        body();
-        return Now() - t0;
+        for (int i = 0; i < times.Length; i++)
+        {
+            double t0 = Now();
+            body();
+            times[i] = Now() - t0;
+        }
     }
 
     private static double MedianOf(double[] t)

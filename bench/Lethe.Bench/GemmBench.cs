@@ -51,6 +51,12 @@ public static unsafe class GemmBench
         int reps = options.Int("reps", 5);
         string? filter = options.Get("case");
         var settle = TimeSpan.FromMilliseconds(options.Has("settle-ms") ? options.Int("settle-ms", 1) : threads > 1 ? 150 : 0);
+        // Timed calls per turn, back to back after the turn's pause and untimed call. With two
+        // threads, Lethe's first calls after a pause ran slower than later ones (a 512×1536 · 1536×576
+        // product: median 4.4 ms back to back, 4.8–5.1 ms with p75 5.7–6.2 ms when each timed call
+        // followed a 150 ms pause and one untimed call), while OpenBLAS's stayed steady; five calls
+        // per turn measure both as a training loop runs them. One thread keeps one call per turn.
+        int turnCalls = options.Int("turn-calls", threads > 1 ? 5 : 1);
         string clock = options.Get("clock") ?? "wall";
         if (clock is not ("wall" or "cpu")) throw new LetheException($"bench gemm: --clock is wall or cpu, got '{clock}'");
         Timing.UseCpuClock = clock == "cpu";
@@ -77,7 +83,7 @@ public static unsafe class GemmBench
         double peak = FmaPeak.Measure(threads);
         double peakOne = FmaPeak.Measure(1);
         JsonLine.Print(("bench", "gemm"), ("case", "setup"), ("caches", CpuInfo.Caches.ToString()), ("cores", Environment.ProcessorCount),
-            ("threads", threads), ("reps", reps), ("settle_ms", settle.TotalMilliseconds), ("clock", clock), ("kernel", Gemm.Best.ToString()),
+            ("threads", threads), ("reps", reps), ("settle_ms", settle.TotalMilliseconds), ("turn_calls", turnCalls), ("clock", clock), ("kernel", Gemm.Best.ToString()),
             ("kc", GemmBlocking.KC), ("mc", GemmBlocking.MC), ("nc", GemmBlocking.NC),
             ("peer", peerName), ("peer_core", blas?.CoreName), ("peer_config", blas?.Config),
             ("theory_flop_per_cycle_per_core", 32),
@@ -86,25 +92,30 @@ public static unsafe class GemmBench
             ("peak_note", "fma_peak = Vector512 FMA loop on each thread, per CPU-second of that thread (Zen 4: 32 flop/cycle/core); peak_fraction = lethe_gflops / fma_peak"));
 
         var results = new Dictionary<string, double>();
+        var halfVsF32 = new Dictionary<string, (double Half, double F32)>();
         foreach (var c in Cases(options.Has("extra")))
         {
             if (filter is not null && !c.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
-            RunCase(c, blas, peerName, threads, reps, settle, peak, results);
+            RunCase(c, blas, peerName, threads, reps, settle, turnCalls, peak, results, halfVsF32);
         }
 
-        // bf16 weights should cost no more than f32 ones: same case, both dtypes, one run.
-        foreach (var (name, lethe) in results)
+        // bf16 weights should cost no more than f32 ones. Each bf16 case also timed Lethe on the f32
+        // values of the same weights, alternating call by call with the bf16 call: the two cases
+        // run seconds apart, and on two cores the machine's state can change in between (the host
+        // moves the cores), which once read as bf16 at 0.52× f32 where alternated calls gave 1.1×.
+        foreach (var (name, (half, f32)) in halfVsF32)
         {
-            if (!name.EndsWith("_bf16")) continue;
-            string f32 = name[..^5] + "_f32";
-            if (!results.TryGetValue(f32, out double f32Gflops)) continue;
-            JsonLine.Print(("bench", "gemm"), ("case", $"bf16_vs_f32:{name[..^5]}"), ("threads", threads),
-                ("bf16_gflops", lethe), ("f32_gflops", f32Gflops), ("ratio", lethe / f32Gflops));
+            string shape = name[..name.LastIndexOf('_')];
+            double? separate = results.TryGetValue(shape + "_f32", out double f32Case) ? results[name] / f32Case : null;
+            JsonLine.Print(("bench", "gemm"), ("case", $"bf16_vs_f32:{shape}"), ("threads", threads),
+                ("bf16_gflops", half), ("f32_gflops", f32), ("ratio", half / f32), ("timing", "alternated calls, same weights' values"),
+                ("ratio_separate_cases", separate));
         }
         return 0;
     }
 
-    private static void RunCase(Case c, OpenBlas? blas, string peerName, int threads, int reps, TimeSpan settle, double peak, Dictionary<string, double> results)
+    private static void RunCase(Case c, OpenBlas? blas, string peerName, int threads, int reps, TimeSpan settle, int turnCalls, double peak,
+        Dictionary<string, double> results, Dictionary<string, (double Half, double F32)> halfVsF32)
     {
         int lda = c.TransA ? c.M : c.K, ldb = c.TransB ? c.K : c.N, ldc = c.N;
         long aCount = (long)c.M * c.K, bCount = (long)c.K * c.N, cCount = (long)c.M * c.N;
@@ -130,7 +141,7 @@ public static unsafe class GemmBench
                 : gemv ? () => blas.Sgemv(c.N, c.K, BF32, ldb, A, CP)
                 : () => blas.Sgemm(c.TransA, c.TransB, c.M, c.N, c.K, A, lda, BF32, ldb, CP, ldc);
             GemmProfile.SecondsAndReset();
-            var (tLethe, tPeer) = Timing.MedianPair(lethe, peer, reps, settle);
+            var (tLethe, tPeer) = Timing.MedianPair(lethe, peer, reps, settle, turnCalls);
             var (packA, packB, kernel) = GemmProfile.SecondsAndReset();
 
             double flops = 2.0 * c.M * c.N * c.K;
@@ -149,11 +160,18 @@ public static unsafe class GemmBench
             };
             if (gemv) fields.Add(("lethe_weight_gbps", bCount * (double)c.BType.SizeOf() / tLethe / 1e9));
             if (peer is not null) fields.Add(("max_rel_diff_vs_peer", MaxRelDiff(CL, CP, cCount)));
+            if (BHalf is not null)
+            {
+                // The same product on the f32 values of these weights, alternated with the half-precision one.
+                Action letheF32 = () => Gemm.Multiply(c.TransA, c.TransB, c.M, c.N, c.K, A, lda, BF32, DType.F32, ldb, CP, ldc, false);
+                var (tHalf, tF32) = Timing.MedianPair(lethe, letheF32, reps, settle, turnCalls);
+                halfVsF32[c.Name] = (flops / tHalf / 1e9, flops / tF32 / 1e9);
+            }
             if (GemmProfile.Enabled && kernel > 0)
             {
                 // CPU seconds summed over threads and over every call: Timing.MedianPair makes one
-                // untimed and one timed call per repetition.
-                int calls = 2 * reps;
+                // untimed call per turn besides the reps timed ones.
+                int calls = reps + (reps + turnCalls - 1) / turnCalls;
                 fields.Add(("profile_pack_a_ms", packA / calls * 1e3));
                 fields.Add(("profile_pack_b_ms", packB / calls * 1e3));
                 fields.Add(("profile_kernel_ms", kernel / calls * 1e3));
