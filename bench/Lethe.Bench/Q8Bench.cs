@@ -27,8 +27,10 @@ public static unsafe class Q8Bench
         var o = new BenchOptions(args);
         int reps = o.Int("reps", 15);
         ApplyPrefetch(o.Get("prefetch"));
-        // --dot avx2: the AVX2 integer dot product on a CPU that has a wider one, to compare them.
+        // --dot avx2: the AVX2 integer dot product on a CPU that has a wider one, to compare them;
+        // --dot avx512: the 512-bit chunks on a CPU that also has AVX-VNNI (which it would use).
         Q8Gemm.ForceAvx2 = o.Get("dot") == "avx2";
+        Q8Gemm.ForceWide = o.Get("dot") == "avx512";
         Engine.Threads = 1;
         bool resident = o.Has("resident");
         var shapes = resident

@@ -56,6 +56,10 @@ internal static class TargetsBench
                 if (twoCores) Measure(decodeTarget, $"model --case decode-ab{model} --reps {reps} --threads 2", c => DecodeChecks(checks, c, $"{name}, both cores"));
                 else NotMeasured(decodeTarget, $"{name}, both cores", "not measured: this machine has one core");
             }
+            // A CPU with both AVX-VNNI and AVX-512 (Intel) runs the 256-bit VNNI multiply-add by
+            // default; whether the 512-bit chunks (Zen 4's path) would be faster there is unmeasured.
+            if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+                Measure(DotTarget, "q8 --resident", c => DotCheck(checks, c));
         }
 
         foreach (var c in checks)
@@ -137,6 +141,23 @@ internal static class TargetsBench
         }
     }
 
+    private const string DotTarget = "int8 dot product: AVX-VNNI (the default) against 512-bit chunks";
+
+    /// <summary>
+    /// The int8 products alone (the shipped model's shapes, weights in cache, one thread) with the
+    /// default dot product and with the 512-bit chunks: not a target, it says which Q8Gemm should take.
+    /// </summary>
+    private static void DotCheck(List<Check> checks, string command)
+    {
+        var byDefault = RunSuite(command).Where(l => l["q8_0_us"] is not null).ToList();
+        var wide = RunSuite(command + " --dot avx512").Where(l => l["q8_0_us"] is not null).ToList();
+        double Us(JsonObject l) => l["q8_0_us"]!.GetValue<double>();
+        string each = string.Join(", ", byDefault.Zip(wide, (a, b) => $"{Str(a, "case")} {F(Us(a), 1)} / {F(Us(b), 1)}"));
+        checks.Add(new(DotTarget, "one thread, CPU time, the shipped model's shapes in cache",
+            $"µs per product, default / 512-bit: {each}; sum {F(byDefault.Sum(Us), 1)} / {F(wide.Sum(Us), 1)}", null,
+            $"{command}; {command} --dot avx512", "informational"));
+    }
+
     /// <summary>The lowest value of field over lines, with its case, against a floor.</summary>
     private static Check Lowest(string target, string setting, List<JsonObject> lines, string field, double floor, string command)
     {
@@ -179,9 +200,12 @@ internal static class TargetsBench
         sb.AppendLine("| target | setting | measured | met |");
         sb.AppendLine("|---|---|---|---|");
         foreach (var c in checks)
-            sb.AppendLine($"| {c.Target} | {c.Setting} | {c.Measured} | {(c.Met is null ? c.Why : c.Met.Value ? "**met**" : "not met")} |");
+            sb.AppendLine($"| {Cell(c.Target)} | {Cell(c.Setting)} | {Cell(c.Measured)} | {(c.Met is null ? c.Why : c.Met.Value ? "**met**" : "not met")} |");
         return sb.ToString();
     }
+
+    /// <summary>A table cell: a | inside (the q8 suite's "q|o") would end the cell.</summary>
+    private static string Cell(string text) => text.Replace("|", "\\|");
 
     private static string? Str(JsonObject? o, string key) => o?[key] is JsonValue v && v.TryGetValue(out string? s) ? s : null;
     private static string F(double v, int digits) => v.ToString("F" + digits, CultureInfo.InvariantCulture);

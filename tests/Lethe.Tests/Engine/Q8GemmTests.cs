@@ -232,16 +232,17 @@ public unsafe class Q8GemmTests
     {
         yield return "scalar";
         if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) yield return "avx2";
-        // What runs by default where the CPU has more than AVX2: AVX-VNNI, else 512-bit chunks.
+        // What runs by default where the CPU has more than AVX2: AVX-VNNI, else 512-bit chunks; a CPU
+        // with both (Intel) runs the 512-bit chunks too when asked (Q8Gemm.ForceWide).
         if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) yield return "vnni";
-        else if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) yield return "avx512";
+        if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) yield return "avx512";
     }
 
     private static T WithPath<T>(string path, Func<T> f)
     {
-        Q8Gemm.ForceScalar = path == "scalar"; Q8Gemm.ForceAvx2 = path == "avx2";
+        Q8Gemm.ForceScalar = path == "scalar"; Q8Gemm.ForceAvx2 = path == "avx2"; Q8Gemm.ForceWide = path == "avx512";
         try { return f(); }
-        finally { Q8Gemm.ForceScalar = false; Q8Gemm.ForceAvx2 = false; }
+        finally { Q8Gemm.ForceScalar = false; Q8Gemm.ForceAvx2 = false; Q8Gemm.ForceWide = false; }
     }
 
     [Fact]

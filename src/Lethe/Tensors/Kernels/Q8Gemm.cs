@@ -45,16 +45,19 @@ internal static unsafe class Q8Gemm
         : UseWide ? "AVX-512 (vpmaddwd on 512 bits, int8 weights × int16 activations)"
         : Avx2.IsSupported ? "AVX2 (vpmaddwd, int8 weights × int16 activations)" : "scalar";
 
-    private static bool UseVnni => AvxVnni.IsSupported && !ForceAvx2;
+    private static bool UseVnni => AvxVnni.IsSupported && !ForceAvx2 && !ForceWide;
     /// <summary>
     /// Chunks on 512 bits where the CPU has AVX-512 BW and no AVX-VNNI (Zen 4): one widening and one
     /// multiply-add per 32 weights instead of two, and with the weights in cache the products took
     /// 10–14 % less time (`bench q8 --resident`; read from memory, the same). Where AVX-VNNI exists,
-    /// its fused 256-bit multiply-add stays (the two were not measured against each other).
+    /// its fused 256-bit multiply-add stays (the two were not measured against each other: no CPU
+    /// with both has been lent since; `bench q8 --dot avx512` against the default compares them).
     /// </summary>
-    private static bool UseWide => Avx512BW.IsSupported && !UseVnni && !ForceAvx2;
+    private static bool UseWide => Avx512BW.IsSupported && !ForceAvx2 && (ForceWide || !UseVnni);
     /// <summary>Tests set this to run the AVX2 sequence on a VNNI machine (both must agree).</summary>
     internal static bool ForceAvx2;
+    /// <summary>Tests and benches set this to run the 512-bit chunks where AVX-VNNI exists too (a CPU with both).</summary>
+    internal static bool ForceWide;
     /// <summary>Tests set this to run the scalar loop.</summary>
     internal static bool ForceScalar;
 
