@@ -27,7 +27,7 @@ internal static class TargetsBench
         string? only = options.Get("only");
         if (only is not null && only is not ("gemm" or "train" or "decode"))
             throw new LetheException($"bench targets: --only is gemm, train or decode, got '{only}'");
-        string shipped = Path.Combine(ModelBench.RepoRoot(), "models", "lethe-demo");
+        const string shipped = "models/lethe-demo"; // the suites run in the repository root (RunSuite)
         var checks = new List<Check>();
         var clock = Stopwatch.StartNew();
 
@@ -36,7 +36,10 @@ internal static class TargetsBench
         void Measure(string target, string command, Action<string> check)
         {
             try { check(command); }
-            catch (LetheException e) { checks.Add(new(target, "", e.Message, null, command, "failed")); }
+            catch (Exception e) when (e is LetheException or InvalidOperationException or System.Text.Json.JsonException)
+            {
+                checks.Add(new(target, "", e.Message, null, command, "failed"));
+            }
         }
         void NotMeasured(string target, string setting, string why) => checks.Add(new(target, setting, why, null, ""));
 
@@ -175,7 +178,7 @@ internal static class TargetsBench
     private static List<JsonObject> RunSuite(string arguments)
     {
         Console.Error.WriteLine($"targets: {DateTime.Now:HH:mm:ss} running `{arguments}`");
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = ModelBench.RepoRoot() };
         foreach (var a in arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi) ?? throw new LetheException($"bench targets: could not start {Environment.ProcessPath}");
         var lines = new List<JsonObject>();
