@@ -44,8 +44,7 @@ public static class ModelBench
             WriteModel(Path.Combine(dir, "bf16"), DType.BF16);
         }
         Q8Bench.ApplyPrefetch(StrArg(args, "--prefetch"));
-        Lethe.Tensors.Kernels.Q8Gemm.ForceAvx2 = StrArg(args, "--dot") == "avx2";
-        Lethe.Tensors.Kernels.Q8Gemm.ForceWide = StrArg(args, "--dot") == "avx512";
+        Q8Bench.ApplyDot(StrArg(args, "--dot"));
         if (only == "decode-ab")
             return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"), args.Contains("--threads") ? threads : 1, IntArg(args, "--prompt", 128),
                 args.Contains("--threads") || args.Contains("--wall"));

@@ -22,15 +22,22 @@ public static unsafe class Q8Bench
             Q8Gemm.PrefetchBytes = int.TryParse(prefetch, out int bytes) && bytes >= 0 ? bytes : throw new LetheException($"bench: --prefetch needs a number of bytes (0 = no prefetch), got '{prefetch}'");
     }
 
+    /// <summary>
+    /// --dot avx2: the AVX2 integer dot product on a CPU that has a wider one, to compare them;
+    /// --dot avx512: the 512-bit chunks on a CPU that also has AVX-VNNI (which it would use).
+    /// </summary>
+    public static void ApplyDot(string? dot)
+    {
+        Q8Gemm.ForceAvx2 = dot == "avx2";
+        Q8Gemm.ForceWide = dot == "avx512";
+    }
+
     public static int Run(string[] args)
     {
         var o = new BenchOptions(args);
         int reps = o.Int("reps", 15);
         ApplyPrefetch(o.Get("prefetch"));
-        // --dot avx2: the AVX2 integer dot product on a CPU that has a wider one, to compare them;
-        // --dot avx512: the 512-bit chunks on a CPU that also has AVX-VNNI (which it would use).
-        Q8Gemm.ForceAvx2 = o.Get("dot") == "avx2";
-        Q8Gemm.ForceWide = o.Get("dot") == "avx512";
+        ApplyDot(o.Get("dot"));
         Engine.Threads = 1;
         bool resident = o.Has("resident");
         var shapes = resident
