@@ -297,6 +297,12 @@ public static class ModelBench
             return (tokS, Lethe.Tensors.Kernels.GemmProfile.LinearSecondsAndReset() * 1e3 / 128,
                 Lethe.Tensors.Kernels.GemmProfile.AttentionSecondsAndReset() * 1e3 / 128);
         }
+        // The weights every token reads in the Linear products (q, k, v, o, the MLP's, the head):
+        // 2 bytes each in bf16, 34 per block of 32 in q8_0.
+        var cfg = bf16.Config;
+        long mlp = (cfg.GatedMlp ? 3L : 2L) * cfg.HiddenSize * cfg.IntermediateSize;
+        long linearWeights = cfg.NumLayers * ((long)cfg.HiddenSize * cfg.HeadDim * (2L * cfg.NumHeads + 2L * cfg.NumKvHeads) + mlp)
+            + (long)cfg.VocabSize * cfg.HiddenSize;
         Decode(bf16); Decode(q8); // warm-up
         var ratios = new List<double>();
         // With both cores, each repetition also records the cores' placement (CoreDistance): the host
@@ -322,7 +328,9 @@ public static class ModelBench
             if (profile)
                 fields.AddRange(new (string, object?)[] { ("bf16_linear_ms", Math.Round(linA, 2)), ("bf16_attention_ms", Math.Round(attA, 2)),
                     ("bf16_other_ms", Math.Round(1e3 / a - linA - attA, 2)), ("q8_0_linear_ms", Math.Round(linB, 2)), ("q8_0_attention_ms", Math.Round(attB, 2)),
-                    ("q8_0_other_ms", Math.Round(1e3 / b - linB - attB, 2)) });
+                    ("q8_0_other_ms", Math.Round(1e3 / b - linB - attB, 2)),
+                    // GB/s of weights read in the products: beside `bench bandwidth`, how near memory's ceiling they run.
+                    ("bf16_linear_gb_s", Math.Round(linearWeights * 2.0 / linA * 1e-6, 1)), ("q8_0_linear_gb_s", Math.Round(linearWeights * 34.0 / 32 / linB * 1e-6, 1)) });
             fields.Add(("cpu", Machine.CpuModel()));
             JsonLine.Print(fields.ToArray());
         }

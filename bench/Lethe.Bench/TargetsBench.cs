@@ -59,6 +59,8 @@ internal static class TargetsBench
                 if (twoCores) Measure(decodeTarget, $"model --case decode-ab{model} --reps {reps} --threads 2", c => DecodeChecks(checks, c, $"{name}, both cores"));
                 else NotMeasured(decodeTarget, $"{name}, both cores", "not measured: this machine has one core");
             }
+            // Not a target: how near memory's ceiling the products of memory-bound decoding run.
+            Measure(ReadTarget, "bandwidth", c => ReadChecks(checks, c, twoCores));
             // A CPU with both AVX-VNNI and AVX-512 (Intel) runs the 256-bit VNNI multiply-add by
             // default; whether the 512-bit chunks (Zen 4's path) would be faster there is unmeasured.
             if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
@@ -144,6 +146,35 @@ internal static class TargetsBench
         }
     }
 
+    private const string ReadTarget = "memory-bound decoding (SmolLM-135M shape): the products' weights read, against this machine's read bandwidth";
+
+    /// <summary>
+    /// The products' GB/s of weights read in decoding the SmolLM-135M shape (decode-ab --profile,
+    /// median over repetitions) beside the read bandwidth (`bandwidth`, best and median of its
+    /// passes), for one thread and, per placement of the cores, for both: not a target, it says how
+    /// much memory-bound decoding could still gain on this CPU.
+    /// </summary>
+    private static void ReadChecks(List<Check> checks, string command, bool twoCores)
+    {
+        var bandwidth = RunSuite(command + " --passes 9").Where(l => l["read_gb_s"] is not null).ToList();
+        foreach (int threads in twoCores ? new[] { 1, 2 } : new[] { 1 })
+        {
+            string decode = $"model --case decode-ab --reps 3 --profile{(threads > 1 ? " --threads 2" : "")}";
+            var reps = RunSuite(decode).Where(l => l["q8_0_linear_gb_s"] is not null).ToList();
+            var groups = threads == 1 ? reps.GroupBy(_ => "one thread") : reps.GroupBy(l => Str(l, "placement") ?? "?");
+            foreach (var group in groups.OrderBy(g => g.Key))
+            {
+                var read = bandwidth.FirstOrDefault(l => l["threads"]!.GetValue<int>() == threads && Str(l, "placement") == group.Key);
+                string ceiling = read is null ? $"no `bandwidth` pass in this placement"
+                    : $"read bandwidth {F(read["read_gb_s"]!.GetValue<double>(), 1)} GB/s best, {F(read["median_gb_s"]!.GetValue<double>(), 1)} median of {read["passes"]}";
+                double Median(string field) { var v = group.Select(l => l[field]!.GetValue<double>()).Order().ToList(); return v[v.Count / 2]; }
+                checks.Add(new(ReadTarget, threads == 1 ? "one thread, CPU time" : $"both cores, {group.Key}",
+                    $"products q8_0 {F(Median("q8_0_linear_gb_s"), 1)} GB/s, bf16 {F(Median("bf16_linear_gb_s"), 1)} (median of {group.Count()}); {ceiling}",
+                    null, $"{command} --passes 9; {decode}", "informational"));
+            }
+        }
+    }
+
     private const string DotTarget = "int8 dot product: AVX-VNNI (the default) against 512-bit chunks";
 
     /// <summary>
@@ -179,6 +210,8 @@ internal static class TargetsBench
     {
         Console.Error.WriteLine($"targets: {DateTime.Now:HH:mm:ss} running `{arguments}`");
         var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = ModelBench.RepoRoot() };
+        // Started as `dotnet Lethe.Bench.dll …`, this process is the dotnet host: the child needs the dll too.
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(typeof(TargetsBench).Assembly.Location);
         foreach (var a in arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi) ?? throw new LetheException($"bench targets: could not start {Environment.ProcessPath}");
         var lines = new List<JsonObject>();
