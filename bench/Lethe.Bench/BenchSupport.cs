@@ -166,3 +166,20 @@ public static class Machine
     /// <summary>Model name with family and model numbers (Lethe.Tensors.CpuInfo).</summary>
     public static string CpuModel() => Lethe.Tensors.CpuInfo.Model;
 }
+
+/// <summary>This bench started again as a child process (suites that run each case in a fresh process).</summary>
+public static class BenchProcess
+{
+    /// <summary>
+    /// A start of this program with args, stdout redirected. Run through its apphost, the process
+    /// path is the program; run as `dotnet Lethe.Bench.dll …`, it is the dotnet host, which needs
+    /// the dll as its first argument.
+    /// </summary>
+    public static ProcessStartInfo Start(IEnumerable<string> args, bool redirectOutput = true)
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = redirectOutput, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(typeof(BenchProcess).Assembly.Location);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+}

@@ -103,9 +103,7 @@ public static class ModelBench
 
     private static JsonObject Child(string dir, string c, string dtype, int threads, int reps, bool givenModel)
     {
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => a != "model")) psi.ArgumentList.Add(a);
-        foreach (var a in new[] { "model", "--child", c, "--dtype", dtype, "--threads", threads.ToString(), "--reps", reps.ToString(), "--dir", dir }) psi.ArgumentList.Add(a);
+        var psi = BenchProcess.Start(new[] { "model", "--child", c, "--dtype", dtype, "--threads", threads.ToString(), "--reps", reps.ToString(), "--dir", dir });
         if (givenModel) psi.ArgumentList.Add("--given-model");
         if (c == "train" && Environment.GetCommandLineArgs().Contains("--profile")) psi.ArgumentList.Add("--profile");
         using var p = Process.Start(psi)!;

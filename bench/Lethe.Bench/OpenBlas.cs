@@ -94,10 +94,7 @@ public sealed unsafe class OpenBlas
     {
         if (blas is null || blas.CoreName.Equals(WantedCore, StringComparison.OrdinalIgnoreCase)) return null;
         if (Environment.GetEnvironmentVariable("LETHE_BENCH_RERUN") == "1") return null; // tried once already
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-        if (System.IO.Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
-            start.ArgumentList.Add(typeof(OpenBlas).Assembly.Location);
-        foreach (var a in argsForRerun) start.ArgumentList.Add(a);
+        var start = BenchProcess.Start(argsForRerun, redirectOutput: false);
         start.Environment["OPENBLAS_CORETYPE"] = WantedCore;
         start.Environment["LETHE_BENCH_RERUN"] = "1";
         using var child = Process.Start(start)!;

@@ -209,10 +209,8 @@ internal static class TargetsBench
     private static List<JsonObject> RunSuite(string arguments)
     {
         Console.Error.WriteLine($"targets: {DateTime.Now:HH:mm:ss} running `{arguments}`");
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = ModelBench.RepoRoot() };
-        // Started as `dotnet Lethe.Bench.dll …`, this process is the dotnet host: the child needs the dll too.
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") psi.ArgumentList.Add(typeof(TargetsBench).Assembly.Location);
-        foreach (var a in arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)) psi.ArgumentList.Add(a);
+        var psi = BenchProcess.Start(arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        psi.WorkingDirectory = ModelBench.RepoRoot();
         using var p = Process.Start(psi) ?? throw new LetheException($"bench targets: could not start {Environment.ProcessPath}");
         var lines = new List<JsonObject>();
         string? line;

@@ -75,10 +75,7 @@ public static class UnlearnTrainBench
 
     private static JsonObject Child(string dir, string c, int threads, int reps, int layer)
     {
-        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => a != "unlearn-train")) psi.ArgumentList.Add(a);
-        foreach (var a in new[] { "unlearn-train", "--child", c, "--threads", threads.ToString(), "--reps", reps.ToString(), "--layer", layer.ToString(), "--dir", dir })
-            psi.ArgumentList.Add(a);
+        var psi = BenchProcess.Start(new[] { "unlearn-train", "--child", c, "--threads", threads.ToString(), "--reps", reps.ToString(), "--layer", layer.ToString(), "--dir", dir });
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
