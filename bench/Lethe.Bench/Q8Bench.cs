@@ -2,10 +2,11 @@
 // bf16 weights (Gemm's GEMV path) against q8_0 weights (Q8Gemm), one kernel thread, alternating
 // per repetition in this thread's CPU time so that other processes on the cores hit both alike.
 // Each shape's weights are replicated (copies read in turn) until the bf16 ones fill --stream-mb
-// (default 384 MB), far past the last-level cache, so the products stream from memory as in a real decode. Prints per shape the median GB/s of
-// weights read and the q8_0 / bf16 speed ratio; the ceiling of a memory-bound product is the
-// ratio of bytes read per weight (2 against 34 / 32). Each GB/s is also given as a share of this
-// machine's read bandwidth with one thread (ReadBandwidth), the ceiling of a streamed product.
+// (default 384 MB), far past the last-level cache, so the products stream from memory as in a real
+// decode. Prints per shape the median GB/s of weights read and the q8_0 / bf16 speed ratio; the
+// ceiling of a memory-bound product's ratio is the ratio of bytes read per weight (2 against
+// 34 / 32). Each GB/s is also given as a share of this machine's read bandwidth with one thread
+// (ReadBandwidth), the ceiling of a streamed product's GB/s.
 // --resident: the shipped model's shapes instead, one copy each, so the weights stay in the caches
 // and the products are bound by the kernels' instructions rather than by memory (the case where the
 // shipped model's q8_0 decoding gains least).
