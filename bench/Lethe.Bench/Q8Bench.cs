@@ -48,6 +48,9 @@ public static unsafe class Q8Bench
         var rng = new Rng(3);
         int streamMb = o.Int("stream-mb", 384);
         if (streamMb < 1) throw new LetheException($"bench q8: --stream-mb needs a positive number of megabytes, got {streamMb}");
+        // Streamed from memory, a product goes no faster than memory reads: this machine's read
+        // bandwidth (one thread, as the products run here), taken just before each shape, is printed beside it.
+        using var readBuffer = resident ? null : new ReadBandwidth.Buffer();
         foreach (var (name, N, K) in shapes)
         {
             long bf16Bytes = 2L * N * K;
@@ -65,9 +68,7 @@ public static unsafe class Q8Bench
                     bf[c] = f32.Clone(DType.BF16);
                     q8[c] = Q8Matrix.FromF32(v, N, K);
                 }
-            // Streamed from memory, a product goes no faster than memory reads: this machine's read
-            // bandwidth (one thread, as the products run here), taken just before, is printed beside it.
-            double? readGbs = resident ? null : ReadBandwidth.Measure(1, passes: 3);
+            double? readGbs = readBuffer?.Best(threads: 1, passes: 3);
             var x = new float[K]; for (int i = 0; i < K; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
             var y = new float[N];
             int calls = Math.Max(copies, (int)((400L << 20) / bf16Bytes)); // ≈ 400 MB of bf16 per timing

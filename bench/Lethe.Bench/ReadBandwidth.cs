@@ -53,23 +53,14 @@ internal static unsafe class ReadBandwidth
         return 0;
     }
 
-    /// <summary>The best of `passes` passes of `threads` threads over a fresh buffer of `bytes`, in GB/s.</summary>
-    public static double Measure(int threads, long bytes = 512L << 20, int passes = 7)
-    {
-        using var buffer = new Buffer(bytes);
-        double best = 0;
-        for (int pass = 0; pass < passes; pass++) best = Math.Max(best, buffer.Pass(threads));
-        return best;
-    }
-
     /// <summary>A buffer far past the caches, written once so that every page is mapped before it is timed.</summary>
-    private sealed class Buffer : IDisposable
+    internal sealed class Buffer : IDisposable
     {
         private const int Unroll = 256;   // bytes per loop step of Sum: 4 loads of 64 or 8 of 32
         private readonly byte* data;
         private readonly long bytes;
 
-        public Buffer(long bytes)
+        public Buffer(long bytes = 512L << 20)
         {
             this.bytes = bytes - bytes % (64L * Unroll);
             data = (byte*)NativeMemory.AlignedAlloc((nuint)this.bytes, 64);
@@ -110,6 +101,14 @@ internal static unsafe class ReadBandwidth
             foreach (var w in workers) w.Join();
             sink = checksum;
             return share * threads / seconds / 1e9;
+        }
+
+        /// <summary>The best of `passes` passes of `threads` threads, in GB/s.</summary>
+        public double Best(int threads, int passes)
+        {
+            double best = 0;
+            for (int pass = 0; pass < passes; pass++) best = Math.Max(best, Pass(threads));
+            return best;
         }
 
         public void Dispose() => NativeMemory.AlignedFree(data);
