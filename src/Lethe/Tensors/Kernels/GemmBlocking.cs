@@ -5,18 +5,26 @@
 //   - Deep k blocks: each k block reads and writes all of C once, and that pass costs more than
 //     keeping the B micro-panel in L1 saves. On Zen 4 (AVX-512 14 × 32 kernel, 32 KB L1d, 1 MB L2)
 //     a sweep in one-thread CPU time against OpenBLAS chose KC 640 / MC 168 / NC 512 (1.00-1.09×
-//     on every case; KC 256 0.96-1.05×; KC 768, NC 256 or 1024 no better). On Zen 3 (AVX2 6 × 16
+//     on every case; KC 256 0.96-1.05×; KC 768, NC 256 or 1024 no better; NC became 1024 later,
+//     below). On Zen 3 (AVX2 6 × 16
 //     kernel, 512 KB L2) KC 640 again beat a shallower 448, which splits K = 576 into two passes
 //     (docs/engine-gemm.md). So KC is 640 whatever the L1 size (the B micro-panel then streams
 //     from L2: 640 × 32 floats is 2.5× a 32 KB L1d), lowered only when L2 is too small to hold an
 //     A block of 4 micro-panels.
 //   - MC from L2: the packed A block (MC × KC), reused for every column panel, takes 40 % of L2;
 //     the rest holds the B micro-panel being streamed, C tiles and the next A panel.
-//   - NC from L2 and L3: the packed B block (KC × NC) is 1.25 × L2 (partly in L2, partly in L3),
-//     at most half of this core's share of L3.
-// Zen 4 gets exactly 640 / 168 / 512. The Intel Xeon of issue 16 (2 MB L2) gets a taller A block
-// (MC 322) and a wider B block (NC 1024); that has not been measured on Intel (no session with
-// that CPU since), see docs/engine-gemm.md.
+//   - NC from L2 and L3: the packed B block (KC × NC) is 2.5 × L2 (it lives in L3; each B
+//     micro-panel is brought to L2 and reused by every row tile), at most half of this core's share
+//     of L3. op(A) is packed again for every column block, so a wider block packs it fewer times.
+//     Until 2026-12-05 the block was 1.25 × L2 (NC 512 on Zen 4): in five alternated rounds on Zen 4
+//     (one thread, CPU time) NC 1024 ran 1024³ at 1.04-1.06× OpenBLAS against 0.98-1.03× (the
+//     product is then one column block, its A blocks packed into L2 instead of all of op(A) packed up
+//     front and read from L3), 2048³ about 1 % faster, the other cases and the SmolLM-135M training
+//     step (two threads, three alternated rounds: 209-211 tok/s both ways) unchanged; on Zen 3 an
+//     earlier sweep had found NC 512 2-5 % better on 1024³ than that rule's 256 (docs/engine-gemm.md).
+// Zen 4 gets 640 / 168 / 1024, Zen 3 640 / 84 / 512. The Intel Xeon of issue 16 (2 MB L2) gets a
+// taller A block (MC 322) and a wider B block (NC 2048); that has not been measured on Intel (no
+// session with that CPU since), see docs/engine-gemm.md.
 // Determinism: the k blocks of a product depend on K and KC only (BlockDepth), and KC depends only
 // on the CPU, so results are bit-identical for any thread count and from run to run on one machine;
 // a CPU with a tiny L2 (KC below 640) may group the fp32 sums of a long K differently.
@@ -41,14 +49,14 @@ internal static class GemmBlocking
     /// Blocking for caches `c` and an MR × NR micro-kernel (the rule in the file header):
     /// KC = 640 unless 40 % of L2 cannot hold 4 × MR rows of that depth (then the depth it can, a
     /// multiple of 64, at least 128); MC × KC floats = 0.4 × L2, MC a multiple of MR;
-    /// KC × NC floats = min(1.25 × L2, L3 / 2), NC a multiple of NR. Clamped for odd cache reports.
+    /// KC × NC floats = min(2.5 × L2, L3 / 2), NC a multiple of NR. Clamped for odd cache reports.
     /// </summary>
     public static (int KC, int MC, int NC) Derive(CacheSizes c, int mr, int nr)
     {
         double aFloats = 0.4 * c.L2 / 4;
         int kc = Math.Clamp((int)(aFloats / (4 * mr) / 64) * 64, 128, DeepKC);
         int mc = Math.Clamp((int)Math.Round(aFloats / kc / mr) * mr, 2 * mr, 64 * mr);
-        double bFloats = Math.Min(1.25 * c.L2, 0.5 * c.L3) / 4;
+        double bFloats = Math.Min(2.5 * c.L2, 0.5 * c.L3) / 4;
         int nc = Math.Clamp((int)Math.Round(bFloats / kc / nr) * nr, 4 * nr, 256 * nr);
         return (kc, mc, nc);
     }
