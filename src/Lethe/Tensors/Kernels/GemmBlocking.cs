@@ -6,11 +6,10 @@
 //     keeping the B micro-panel in L1 saves. On Zen 4 (AVX-512 14 × 32 kernel, 32 KB L1d, 1 MB L2)
 //     a sweep in one-thread CPU time against OpenBLAS chose KC 640 / MC 168 / NC 512 (1.00-1.09×
 //     on every case; KC 256 0.96-1.05×; KC 768, NC 256 or 1024 no better; NC became 1024 later,
-//     below). On Zen 3 (AVX2 6 × 16
-//     kernel, 512 KB L2) KC 640 again beat a shallower 448, which splits K = 576 into two passes
-//     (docs/engine-gemm.md). So KC is 640 whatever the L1 size (the B micro-panel then streams
-//     from L2: 640 × 32 floats is 2.5× a 32 KB L1d), lowered only when L2 is too small to hold an
-//     A block of 4 micro-panels.
+//     below). On Zen 3 (AVX2 6 × 16 kernel, 512 KB L2) KC 640 again beat a shallower 448, which
+//     splits K = 576 into two passes (docs/engine-gemm.md). So KC is 640 whatever the L1 size
+//     (the B micro-panel then streams from L2: 640 × 32 floats is 2.5× a 32 KB L1d), lowered only
+//     when L2 is too small to hold an A block of 4 micro-panels.
 //   - MC from L2: the packed A block (MC × KC), reused for every column panel, takes 40 % of L2;
 //     the rest holds the B micro-panel being streamed, C tiles and the next A panel.
 //   - NC from L2 and L3: the packed B block (KC × NC) is 2.5 × L2 (it lives in L3; each B
@@ -21,7 +20,8 @@
 //     product is then one column block, its A blocks packed into L2 instead of all of op(A) packed up
 //     front and read from L3), 2048³ about 1 % faster, the other cases and the SmolLM-135M training
 //     step (two threads, three alternated rounds: 209-211 tok/s both ways) unchanged; on Zen 3 an
-//     earlier sweep had found NC 512 2-5 % better on 1024³ than that rule's 256 (docs/engine-gemm.md).
+//     earlier sweep had found NC 512 2-5 % better on 1024³ than that rule's 256 (docs/engine-gemm.md),
+//     and the AVX2 kernel forced on Zen 4 was equal or faster with NC 1024 on every case.
 // Zen 4 gets 640 / 168 / 1024, Zen 3 640 / 84 / 512. The Intel Xeon of issue 16 (2 MB L2) gets a
 // taller A block (MC 322) and a wider B block (NC 2048); that has not been measured on Intel (no
 // session with that CPU since), see docs/engine-gemm.md.
