@@ -23,7 +23,8 @@
 // Integer dot products: 16 int8 weights at a time are sign-extended to int16 (VPMOVSXBW),
 // multiplied with as many activations and pair-summed to int32 by
 // AVX2's VPMADDWD, or by AVX-VNNI's VPDPWSSD where the CPU has it; where it has AVX-512 BW and no
-// AVX-VNNI (Zen 4), a chunk takes 32 at a time on 512 bits (Chunk512). |qw| ≤ 127 and |qa| ≤ 32767
+// AVX-VNNI (Zen 4), 32 at a time on 512 bits. A group's 4 rows are multiplied together, each
+// activation vector loaded once for the 4 (Chunk4, Chunk512x4). |qw| ≤ 127 and |qa| ≤ 32767
 // keep every pair sum (≤ 8.3 · 10⁶) and block sum (≤ 1.4 · 10⁸) far inside int32, so all give the
 // same integers: the results are identical on every path but the scalar one.
 // Per element the order of operations is fixed (chunks, then the last blocks, in order, into 8
@@ -353,12 +354,12 @@ internal static unsafe class Q8Gemm
             for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.GroupRows * Row)
             {
                 if (ahead > 0) for (int o = 0; o < Q8Matrix.GroupRows * Row; o += 64) Sse.Prefetch0(w + ahead + o);
-                short* x = a + b * Q8Matrix.BlockSize;
+                TC.Rows4(w, a + b * Q8Matrix.BlockSize, out var s0, out var s1, out var s2, out var s3);
                 var sx = Vector256.Load(sai + b);
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TC.Row(w, x)), sx * Vector256.Load(sw + b), acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TC.Row(w + Row, x)), sx * Vector256.Load(sw1 + b), acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TC.Row(w + 2 * Row, x)), sx * Vector256.Load(sw2 + b), acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(TC.Row(w + 3 * Row, x)), sx * Vector256.Load(sw3 + b), acc3);
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), sx * Vector256.Load(sw + b), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), sx * Vector256.Load(sw1 + b), acc1);
+                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), sx * Vector256.Load(sw2 + b), acc2);
+                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), sx * Vector256.Load(sw3 + b), acc3);
             }
             for (; b < nb; b++, w += Q8Matrix.GroupRows * Q8Matrix.BlockSize)
             {
@@ -380,39 +381,60 @@ internal static unsafe class Q8Gemm
     }
 
     /// <summary>
-    /// One row's chunk: 256 int8 weights at w (8 blocks interleaved by pairs) against the 256
-    /// interleaved int16 activations at x. Every multiply-add's lane k is a pair of block k, so the
-    /// lanes add up to the 8 blocks' exact int32 sums (two chains, for the adds' latency).
+    /// A group's chunk: its 4 rows' 256 int8 weights each (8 blocks interleaved by pairs, the rows in
+    /// slices of 32 bytes: Q8Matrix) against the 256 interleaved int16 activations at x. Each 16
+    /// activations are loaded once for the 4 rows. Every multiply-add's lane k is a pair of block k,
+    /// so a row's lanes add up to its 8 blocks' exact int32 sums (two chains per row, for the adds'
+    /// latency).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Chunk<TD>(sbyte* w, short* x) where TD : struct, IInt8Dot
+    private static void Chunk4<TD>(sbyte* w, short* x, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3) where TD : struct, IInt8Dot
     {
-        var s0 = TD.First(Avx2.ConvertToVector256Int16(w), Vector256.Load(x));
-        var s1 = TD.First(Avx2.ConvertToVector256Int16(w + 16), Vector256.Load(x + 16));
-        for (int o = 32; o < Q8Matrix.ChunkValues; o += 32)
+        const int S = Q8Matrix.SliceBytes, Step = Q8Matrix.GroupRows * S;
+        var x0 = Vector256.Load(x); var x1 = Vector256.Load(x + 16);
+        var a0 = TD.First(Avx2.ConvertToVector256Int16(w), x0); var b0 = TD.First(Avx2.ConvertToVector256Int16(w + 16), x1);
+        var a1 = TD.First(Avx2.ConvertToVector256Int16(w + S), x0); var b1 = TD.First(Avx2.ConvertToVector256Int16(w + S + 16), x1);
+        var a2 = TD.First(Avx2.ConvertToVector256Int16(w + 2 * S), x0); var b2 = TD.First(Avx2.ConvertToVector256Int16(w + 2 * S + 16), x1);
+        var a3 = TD.First(Avx2.ConvertToVector256Int16(w + 3 * S), x0); var b3 = TD.First(Avx2.ConvertToVector256Int16(w + 3 * S + 16), x1);
+        sbyte* v = w;
+        for (int o = S; o < Q8Matrix.ChunkValues; o += S)
         {
-            s0 = TD.Next(s0, Avx2.ConvertToVector256Int16(w + o), Vector256.Load(x + o));
-            s1 = TD.Next(s1, Avx2.ConvertToVector256Int16(w + o + 16), Vector256.Load(x + o + 16));
+            v += Step;
+            x0 = Vector256.Load(x + o); x1 = Vector256.Load(x + o + 16);
+            a0 = TD.Next(a0, Avx2.ConvertToVector256Int16(v), x0); b0 = TD.Next(b0, Avx2.ConvertToVector256Int16(v + 16), x1);
+            a1 = TD.Next(a1, Avx2.ConvertToVector256Int16(v + S), x0); b1 = TD.Next(b1, Avx2.ConvertToVector256Int16(v + S + 16), x1);
+            a2 = TD.Next(a2, Avx2.ConvertToVector256Int16(v + 2 * S), x0); b2 = TD.Next(b2, Avx2.ConvertToVector256Int16(v + 2 * S + 16), x1);
+            a3 = TD.Next(a3, Avx2.ConvertToVector256Int16(v + 3 * S), x0); b3 = TD.Next(b3, Avx2.ConvertToVector256Int16(v + 3 * S + 16), x1);
         }
-        return s0 + s1;
+        r0 = a0 + b0; r1 = a1 + b1; r2 = a2 + b2; r3 = a3 + b3;
     }
 
     /// <summary>
-    /// Chunk with AVX-512: 32 weights per VPMOVSXBW and VPMADDWD. Lane k + 8 of a sum holds block k
-    /// like lane k (the next pair), so the halves are added at the end: the same integers.
+    /// Chunk4 with AVX-512: a row's 32-byte slice per VPMOVSXBW and VPMADDWD, each 32 activations
+    /// loaded once for the 4 rows. Lane k + 8 of a row's sum holds block k like lane k (the next
+    /// pair), so the halves are added at the end: the same integers as Chunk4.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Chunk512(sbyte* w, short* x)
+    private static void Chunk512x4(sbyte* w, short* x, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
     {
-        var s0 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w)), Vector512.Load(x));
-        var s1 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 32)), Vector512.Load(x + 32));
-        for (int o = 64; o < Q8Matrix.ChunkValues; o += 64)
+        const int S = Q8Matrix.SliceBytes, Step = Q8Matrix.GroupRows * S;
+        var a = Vector512.Load(x);
+        var s0 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w)), a);
+        var s1 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + S)), a);
+        var s2 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 2 * S)), a);
+        var s3 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 3 * S)), a);
+        sbyte* v = w;
+        for (int o = S; o < Q8Matrix.ChunkValues; o += S)
         {
-            s0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + o)), Vector512.Load(x + o));
-            s1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + o + 32)), Vector512.Load(x + o + 32));
+            v += Step;
+            a = Vector512.Load(x + o);
+            s0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(v)), a);
+            s1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(v + S)), a);
+            s2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(v + 2 * S)), a);
+            s3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(v + 3 * S)), a);
         }
-        s0 += s1;
-        return s0.GetLower() + s0.GetUpper();
+        r0 = s0.GetLower() + s0.GetUpper(); r1 = s1.GetLower() + s1.GetUpper();
+        r2 = s2.GetLower() + s2.GetUpper(); r3 = s3.GetLower() + s3.GetUpper();
     }
 
     /// <summary>One whole block: 8 int32 sums of 4 products each, the 32 int8 weights at w (sign-extended) times the 32 int16 activations x0, x1.</summary>
@@ -420,27 +442,24 @@ internal static unsafe class Q8Gemm
     private static Vector256<int> Block<TD>(sbyte* w, Vector256<short> x0, Vector256<short> x1) where TD : struct, IInt8Dot =>
         TD.Next(TD.First(Avx2.ConvertToVector256Int16(w), x0), Avx2.ConvertToVector256Int16(w + 16), x1);
 
-    /// <summary>
-    /// How one row's chunk is multiplied: Chunk with one IInt8Dot, or Chunk512. (Taking the 4 rows of a
-    /// group together, each activation vector loaded once for the 4, was 5–8 % faster with the
-    /// weights in cache but read the weights from memory at 19–25 GB/s instead of 23–30: the rows
-    /// stay one after another.)
-    /// </summary>
+    /// <summary>How a group's chunk is multiplied: Chunk4 with one IInt8Dot, or Chunk512x4.</summary>
     private interface IChunkKernel
     {
-        static abstract Vector256<int> Row(sbyte* w, short* x);
+        static abstract void Rows4(sbyte* w, short* x, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3);
     }
 
     private struct NarrowChunks<TD> : IChunkKernel where TD : struct, IInt8Dot
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Row(sbyte* w, short* x) => Chunk<TD>(w, x);
+        public static void Rows4(sbyte* w, short* x, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3) =>
+            Chunk4<TD>(w, x, out s0, out s1, out s2, out s3);
     }
 
     private struct WideChunks : IChunkKernel
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Row(sbyte* w, short* x) => Chunk512(w, x);
+        public static void Rows4(sbyte* w, short* x, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3) =>
+            Chunk512x4(w, x, out s0, out s1, out s2, out s3);
     }
 
     /// <summary>
