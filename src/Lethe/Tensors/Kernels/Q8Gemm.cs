@@ -110,6 +110,7 @@ internal static unsafe class Q8Gemm
             if (ldc < W.Rows) throw new LetheException($"Q8Gemm: ldc = {ldc} is smaller than N = {W.Rows} of the weight '{W.Name}' [{W.Rows}, {K}]");
         }
         if (M == 0) return;
+        var call = current ??= new Call();
         // Quantize A once for all columns of all products (M × K int16 + M × nb scales).
         var scratch = GemmBuffers.ForThread();
         short* qa = (short*)scratch.QuantA(M * (long)K / 2 + 16);
@@ -120,31 +121,60 @@ internal static unsafe class Q8Gemm
             QuantizeRow(A + i * lda, K, qa + (long)i * K, sa + (long)i * nb);
             if (vector) InterleaveChunks(qa + (long)i * K, K);
         }
-
-        // The products' groups numbered one after another: product p has groups [first[p], first[p + 1]).
-        var jobs = new Job[products.Length];
-        var first = new int[products.Length + 1];
-        long columns = 0;
-        for (int p = 0; p < products.Length; p++)
-        {
-            var W = products[p].W;
-            jobs[p] = new Job(M, K, nb, qa, sa, W, products[p].C, products[p].Ldc, accumulate);
-            first[p + 1] = first[p] + W.Groups;
-            columns += W.Rows;
-        }
-        int groups = first[^1];
+        long columns = call.Set(M, K, nb, qa, sa, products, accumulate);
+        int groups = call.First[products.Length];
         bool parallel = 2.0 * M * columns * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
-        if (parallel) Engine.For(groups, 1, (s, e) => RunGroups(jobs, first, s, e));
-        else RunGroups(jobs, first, 0, groups);
+        if (parallel) Engine.For(groups, 1, call.Body);
+        else call.RunGroups(0, groups);
     }
 
-    /// <summary>Groups [g0, g1) of the numbering MultiplyMany gives the products' groups.</summary>
-    private static void RunGroups(Job[] jobs, int[] first, int g0, int g1)
+    /// <summary>The calling thread's MultiplyMany state, reused from call to call.</summary>
+    [ThreadStatic] private static Call? current;
+
+    /// <summary>
+    /// One MultiplyMany call: its inputs and products, and the body the threads run, in one object
+    /// that each calling thread keeps. In a decoding step a product takes a few microseconds, and the
+    /// other core can only start once it has read what the call is: fresh objects per call (the
+    /// body's closure, an array of jobs, one job per product) were a chain of cache lines it had to
+    /// fetch from the caller's core one after another.
+    /// </summary>
+    private sealed class Call
     {
-        for (int p = 0; p < jobs.Length; p++)
+        public int M, K, Nb;
+        public short* Qa;
+        public float* Sa;
+        public bool Accumulate;
+        public Product[] Products = new Product[4];
+        /// <summary>The products' groups numbered one after another: product p has groups [First[p], First[p + 1]).</summary>
+        public int[] First = new int[5];
+        public int Count;
+        public readonly Action<int, int> Body;
+
+        public Call() => Body = RunGroups;
+
+        /// <summary>Takes one call's inputs; returns the products' rows in all.</summary>
+        public long Set(int m, int k, int nb, short* qa, float* sa, Product[] products, bool accumulate)
         {
-            int s = Math.Max(g0, first[p]), e = Math.Min(g1, first[p + 1]);
-            if (s < e) jobs[p].Groups(s - first[p], e - first[p]);
+            M = m; K = k; Nb = nb; Qa = qa; Sa = sa; Accumulate = accumulate; Count = products.Length;
+            if (Products.Length < Count) { Products = new Product[Count]; First = new int[Count + 1]; }
+            long columns = 0;
+            for (int p = 0; p < Count; p++)
+            {
+                Products[p] = products[p];
+                First[p + 1] = First[p] + products[p].W.Groups;
+                columns += products[p].W.Rows;
+            }
+            return columns;
+        }
+
+        /// <summary>Groups [g0, g1) of the numbering in First.</summary>
+        public void RunGroups(int g0, int g1)
+        {
+            for (int p = 0; p < Count; p++)
+            {
+                int s = Math.Max(g0, First[p]), e = Math.Min(g1, First[p + 1]);
+                if (s < e) new Job(M, K, Nb, Qa, Sa, Products[p].W, Products[p].C, Products[p].Ldc, Accumulate).Groups(s - First[p], e - First[p]);
+            }
         }
     }
 
@@ -275,7 +305,7 @@ internal static unsafe class Q8Gemm
         for (; i < count; i++) dst[i] = DTypes.F16ToF32(h[i]);
     }
 
-    private sealed class Job(int M, int K, int nb, short* qa, float* sa, Q8Matrix W, float* C, long ldc, bool accumulate)
+    private readonly struct Job(int M, int K, int nb, short* qa, float* sa, Q8Matrix W, float* C, long ldc, bool accumulate)
     {
         /// <summary>C[:, 4·g0 .. 4·g1): one group of 4 rows of W at a time, each against every row of A.</summary>
         public void Groups(int g0, int g1)
