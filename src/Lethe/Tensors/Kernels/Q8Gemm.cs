@@ -124,8 +124,12 @@ internal static unsafe class Q8Gemm
         long columns = call.Set(M, K, nb, qa, sa, products, accumulate);
         int groups = call.First[products.Length];
         bool parallel = 2.0 * M * columns * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
-        if (parallel) Engine.For(groups, 1, call.Body);
-        else call.RunGroups(0, groups);
+        try
+        {
+            if (parallel) Engine.For(groups, 1, call.Body);
+            else call.RunGroups(0, groups);
+        }
+        finally { call.Release(); }
     }
 
     /// <summary>The calling thread's MultiplyMany state, reused from call to call.</summary>
@@ -166,6 +170,9 @@ internal static unsafe class Q8Gemm
             }
             return columns;
         }
+
+        /// <summary>Drops the call's weights, so that a thread's last call does not keep them alive.</summary>
+        public void Release() => Array.Clear(Products, 0, Count);
 
         /// <summary>Groups [g0, g1) of the numbering in First.</summary>
         public void RunGroups(int g0, int g1)
