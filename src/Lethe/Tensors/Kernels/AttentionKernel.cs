@@ -854,14 +854,40 @@ internal static unsafe partial class AttentionKernel
         }
         Engine.For(parts, 1, (p0, p1) =>
         {
-            float* scratch = ScratchPool.Rent(scratchFloats);
+            // A small scratch (a decoding step's) is the thread's own: renting from the shared pool
+            // takes its lock, whose cache lines then cross between the cores at every call.
+            bool own = scratchFloats <= ThreadScratch.MaxFloats;
+            float* scratch = own ? ThreadScratch.Get(scratchFloats) : ScratchPool.Rent(scratchFloats);
             try
             {
                 for (int p = p0; p < p1; p++)
                     for (int task = bounds[p]; task < bounds[p + 1]; task++) body(task, scratch);
             }
-            finally { ScratchPool.Return(scratch); }
+            finally { if (!own) ScratchPool.Return(scratch); }
         });
+    }
+
+    /// <summary>
+    /// One small scratch block per thread, kept for the thread's life (freed by a finalizer once the
+    /// thread is gone). Only one RunBalanced part runs on a thread at a time, and a part's body does
+    /// not call RunBalanced again, so one block per thread suffices.
+    /// </summary>
+    private sealed class ThreadScratch
+    {
+        /// <summary>Requests up to this many floats (64 KB) are served per thread.</summary>
+        public const long MaxFloats = 16 << 10;
+        [ThreadStatic] private static ThreadScratch? mine;
+        private readonly float* block = (float*)NativeMemory.AlignedAlloc((nuint)(MaxFloats * sizeof(float)), 64);
+
+        public static float* Get(long floats)
+        {
+            if (floats > MaxFloats) throw new ArgumentOutOfRangeException(nameof(floats));
+            var s = mine ??= new ThreadScratch();
+            if (s.block == null) throw new OutOfMemoryException($"attention: could not allocate {MaxFloats * 4} bytes of scratch");
+            return s.block;
+        }
+
+        ~ThreadScratch() => NativeMemory.AlignedFree(block);
     }
 
     /// <summary>Head size rounded up to 16 floats, so every row is whole AVX-512 (and AVX2) vectors.</summary>
