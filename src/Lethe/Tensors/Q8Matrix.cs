@@ -86,30 +86,37 @@ public sealed unsafe class Q8Matrix : IDisposable
     /// <summary>Bytes of one row in a slice of a chunk (the 4 rows' slices follow each other).</summary>
     public const int SliceBytes = 32;
 
-    /// <summary>Where the values pair of block b of row r lies (pair = 0..15: values 2·pair and 2·pair + 1).</summary>
-    private sbyte* PairPtr(int r, int b, int pair)
+    /// <summary>
+    /// Where block b of row r starts (its pair of values 0) and whether it lies in a chunk. In a
+    /// chunk the block's pairs are interleaved with the other 7 blocks' (16 bytes from pair to pair
+    /// in the row's 256 bytes), and the row's bytes go in slices of 32 between the 4 rows': pair p is
+    /// at PairOffset(p, true). A block after the chunks is 32 contiguous bytes.
+    /// </summary>
+    private sbyte* BlockStart(int r, int b, out bool inChunk)
     {
         byte* values = Data + r / GroupRows * GroupBytes + HeaderBytes;
         int chunk = b / ChunkBlocks;
-        if (chunk < Chunks)
-        {
-            // The pair's byte offset within the row's 256 bytes of the chunk, then its slice and place.
-            int t = pair * 2 * ChunkBlocks + b % ChunkBlocks * 2;
-            return (sbyte*)(values + (long)chunk * GroupRows * ChunkValues + t / SliceBytes * (GroupRows * SliceBytes) + r % GroupRows * SliceBytes + t % SliceBytes);
-        }
-        return (sbyte*)(values + (long)Chunks * GroupRows * ChunkValues + ((long)(b - Chunks * ChunkBlocks) * GroupRows + r % GroupRows) * BlockSize + 2 * pair);
+        inChunk = chunk < Chunks;
+        if (inChunk) return (sbyte*)(values + (long)chunk * GroupRows * ChunkValues + r % GroupRows * SliceBytes + b % ChunkBlocks * 2);
+        return (sbyte*)(values + (long)Chunks * GroupRows * ChunkValues + ((long)(b - Chunks * ChunkBlocks) * GroupRows + r % GroupRows) * BlockSize);
     }
+
+    /// <summary>Pair p's distance from its block's start: two pairs per 32-byte slice of the row, the 4 rows' slices one after another.</summary>
+    private static int PairOffset(int p, bool inChunk) =>
+        inChunk ? (p >> 1) * (GroupRows * SliceBytes) + (p & 1) * 2 * ChunkBlocks : 2 * p;
 
     /// <summary>Copies the 32 int8 values of block b of row r to dst.</summary>
     internal void ReadBlock(int r, int b, sbyte* dst)
     {
-        for (int pair = 0; pair < BlockSize / 2; pair++) *(ushort*)(dst + 2 * pair) = *(ushort*)PairPtr(r, b, pair);
+        sbyte* start = BlockStart(r, b, out bool inChunk);
+        for (int pair = 0; pair < BlockSize / 2; pair++) *(ushort*)(dst + 2 * pair) = *(ushort*)(start + PairOffset(pair, inChunk));
     }
 
     /// <summary>Stores 32 int8 values as block b of row r.</summary>
     private void WriteBlock(int r, int b, sbyte* src)
     {
-        for (int pair = 0; pair < BlockSize / 2; pair++) *(ushort*)PairPtr(r, b, pair) = *(ushort*)(src + 2 * pair);
+        sbyte* start = BlockStart(r, b, out bool inChunk);
+        for (int pair = 0; pair < BlockSize / 2; pair++) *(ushort*)(start + PairOffset(pair, inChunk)) = *(ushort*)(src + 2 * pair);
     }
 
     /// <summary>The fp16 bits of block b's scale in row r, as stored in a ggml block.</summary>
