@@ -54,11 +54,12 @@ public static unsafe class Q8LayoutBench
                         for (int c = 0; c < calls; c++) ways[w].Product(c % copies);
                         times[w].Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMicroseconds / calls);
                     }
+                var medians = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
                 for (int i = 0; i < ways.Length; i++)
                 {
-                    double us = times[i].Order().ElementAt(times[i].Count / 2);
+                    double us = medians[i];
                     JsonLine.Print(("bench", "q8-layout"), ("case", $"{n}x{k} in {where}"), ("way", ways[i].Name), ("us", Math.Round(us, 2)),
-                        ("gb_s", Math.Round(data.Bytes / us * 1e-3, 1)), ("vs_before", Math.Round(times[0].Order().ElementAt(times[0].Count / 2) / us, 3)),
+                        ("gb_s", Math.Round(data.Bytes / us * 1e-3, 1)), ("vs_before", Math.Round(medians[0] / us, 3)),
                         ("same_sums", same), ("mb", Math.Round(data.Bytes * (double)copies / 1e6, 1)), ("dot", wide ? "AVX-512" : "AVX2"),
                         ("clock", "wall clock, 1 thread"), ("cpu", Machine.CpuModel()));
                 }

@@ -122,7 +122,7 @@ internal static unsafe class Q8Gemm
             if (vector) InterleaveChunks(qa + (long)i * K, K);
         }
         long columns = call.Set(M, K, nb, qa, sa, products, accumulate);
-        int groups = call.First[products.Length];
+        int groups = call.Groups;
         bool parallel = 2.0 * M * columns * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
         try
         {
@@ -144,15 +144,17 @@ internal static unsafe class Q8Gemm
     /// </summary>
     private sealed class Call
     {
-        public int M, K, Nb;
-        public short* Qa;
-        public float* Sa;
-        public bool Accumulate;
-        public Product[] Products = new Product[4];
+        private int M, K, Nb, Count;
+        private short* Qa;
+        private float* Sa;
+        private bool Accumulate;
+        private Product[] Products = new Product[4];
         /// <summary>The products' groups numbered one after another: product p has groups [First[p], First[p + 1]).</summary>
-        public int[] First = new int[5];
-        public int Count;
+        private int[] First = new int[5];
         public readonly Action<int, int> Body;
+
+        /// <summary>The call's groups in all.</summary>
+        public int Groups => First[Count];
 
         public Call() => Body = RunGroups;
 
