@@ -74,10 +74,10 @@ public sealed unsafe class KvCache : IDisposable
                     Buffer.MemoryCopy(kn + src, kc + dst, n, n);
                     Buffer.MemoryCopy(vn + src, vc + dst, n, n);
                 }
-        long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
+        long t0 = GemmProfile.Enabled ? GemmProfile.PartNs() : 0;
         AttentionKernel.Forward(q, kc, vc, KvLayout.HeadMajor(Capacity, KvHeads, HeadDim), output, null,
             new AttentionDims(B, T, Length + T, Hq, KvHeads, HeadDim), options);
-        if (GemmProfile.Enabled) GemmProfile.AddAttention(GemmProfile.ThreadNs() - t0);
+        if (GemmProfile.Enabled) GemmProfile.AddAttention(GemmProfile.PartNs() - t0);
     }
 
     /// <summary>Offset (in floats) of position 0 of sequence b's head h in a layer's tensor.</summary>

@@ -78,10 +78,10 @@ public static unsafe partial class Op
     internal static void LinearForward(float* x, int rows, Tensor weight, Tensor? bias, float* y)
     {
         int inF = weight.Dim(1), outF = weight.Dim(0);
-        long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
+        long t0 = GemmProfile.Enabled ? GemmProfile.PartNs() : 0;
         if (weight.Quantized is { } q8) Q8Gemm.Multiply(rows, x, inF, q8, y, outF, accumulate: false);
         else Gemm.Multiply(false, true, rows, outF, inF, x, inF, weight.BytePtr, weight.DType, inF, y, outF, accumulate: false);
-        if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t0);
+        if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.PartNs() - t0);
         AddBias(y, bias, rows, outF);
     }
 
@@ -104,7 +104,7 @@ public static unsafe partial class Op
             foreach (var w in weights)
                 if (w.Dim(1) != inF)
                     throw new LetheException($"LinearShared: the weight{(w.Name is null ? "" : $" '{w.Name}'")} {Shape.Format(w.Shape)} does not take the {inF} inputs of{(weights[0].Name is null ? " the first weight" : $" '{weights[0].Name}'")}");
-        long t0 = GemmProfile.Enabled ? GemmProfile.ThreadNs() : 0;
+        long t0 = GemmProfile.Enabled ? GemmProfile.PartNs() : 0;
         if (int8)
         {
             var products = new Q8Gemm.Product[weights.Length];
@@ -118,7 +118,7 @@ public static unsafe partial class Op
                 products[i] = new Gemm.SharedProduct(weights[i].BytePtr, weights[i].DType, weights[i].Dim(0), inF, (float*)ys[i], weights[i].Dim(0));
             Gemm.MultiplyShared(rows, inF, x, inF, products);
         }
-        if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.ThreadNs() - t0);
+        if (GemmProfile.Enabled) GemmProfile.AddLinear(GemmProfile.PartNs() - t0);
         for (int i = 0; i < weights.Length; i++) AddBias((float*)ys[i], biases[i], rows, weights[i].Dim(0));
     }
 
