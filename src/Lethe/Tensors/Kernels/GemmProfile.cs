@@ -51,7 +51,11 @@ internal static class GemmProfile
     /// time showed up as "the rest". Another process taking the core inside a part is counted in it;
     /// the bench's total per token stays in the thread's CPU time.
     /// </summary>
-    public static long PartNs() => (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1e9 / System.Diagnostics.Stopwatch.Frequency));
+    public static long PartNs()
+    {
+        long t = System.Diagnostics.Stopwatch.GetTimestamp();
+        return System.Diagnostics.Stopwatch.Frequency == 1_000_000_000 ? t : (long)((Int128)t * 1_000_000_000 / System.Diagnostics.Stopwatch.Frequency);
+    }
 
     /// <summary>This thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID; CLOCK_MONOTONIC with WallClock); 0 where libc lacks it.</summary>
     public static long ThreadNs()
