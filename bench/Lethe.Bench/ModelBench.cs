@@ -261,10 +261,11 @@ public static class ModelBench
     /// or Q8Gemm), the attention over the KV cache, and the rest (norms, RoPE, sampling,
     /// bookkeeping); the products and the attention are timed on the wall clock (GemmProfile.PartNs:
     /// the thread's CPU time is a system call here, which cost about a fifth of a small token), so
-    /// on one thread the rest is the token's CPU time less their wall-clock time. With `--threads` above 1, each repetition also records the round trip between
-    /// two threads before and after it (CoreDistance) and the placement it implies, and the medians are
-    /// printed per placement too: the host moves the two cores between one L3 and two every few
-    /// seconds, and the two give different ratios.
+    /// on one thread the rest is the token's CPU time less their wall-clock time. With `--threads`
+    /// above 1, each repetition also records the round trip between two threads before and after it
+    /// (CoreDistance) and the placement it implies, and the medians are printed per placement too:
+    /// the host moves the two cores between one L3 and two every few seconds, and the two give
+    /// different ratios.
     /// </summary>
     private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens, bool wall)
     {

@@ -5,6 +5,7 @@
 // forward's whole product (Gemm, Gemv or Q8Gemm) is also timed, and so is a decoding step's
 // attention over the KV cache (those two on the wall clock: PartNs), so that `model --case
 // decode-ab --profile` can split a decode step into weight products, attention and everything else.
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Lethe.Tensors.Kernels;
@@ -46,15 +47,15 @@ internal static class GemmProfile
     /// The clock of the parts of a decoding step (each Linear product, each attention call): the
     /// monotonic wall clock in ns, read without a system call. A part takes microseconds, and a
     /// decoding step has about five per layer; read as the thread's CPU time (a system call on a VM)
-    /// the clock had cost about as much as the parts: on the shipped model, one thread, q8_0 decoded
+    /// the clock added about a fifth to a token: on the shipped model, one thread, q8_0 decoded
     /// 3,100–3,240 tokens/s with `--profile` against 3,970–4,060 without (2026-12-05), and the extra
     /// time showed up as "the rest". Another process taking the core inside a part is counted in it;
     /// the bench's total per token stays in the thread's CPU time.
     /// </summary>
     public static long PartNs()
     {
-        long t = System.Diagnostics.Stopwatch.GetTimestamp();
-        return System.Diagnostics.Stopwatch.Frequency == 1_000_000_000 ? t : (long)((Int128)t * 1_000_000_000 / System.Diagnostics.Stopwatch.Frequency);
+        long t = Stopwatch.GetTimestamp();
+        return Stopwatch.Frequency == 1_000_000_000 ? t : (long)((Int128)t * 1_000_000_000 / Stopwatch.Frequency);
     }
 
     /// <summary>This thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID; CLOCK_MONOTONIC with WallClock); 0 where libc lacks it.</summary>
