@@ -137,6 +137,35 @@ public unsafe class AttentionTests
         }
     }
 
+    [Fact]
+    public void EightKeyTwoRowDotsGiveTheOneRowBits()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported) return; // AVX-512 only
+        var rng = new Rng(23);
+        foreach (int dh in new[] { 16, 32, 48, 64, 128 })
+        {
+            int stride = dh + 16;   // rows apart as in a cache whose rows are longer than a head
+            var qa = new float[dh]; var qb = new float[dh]; var k = new float[8 * stride];
+            for (int i = 0; i < dh; i++) { qa[i] = (float)(rng.NextDouble() * 2 - 1); qb[i] = (float)(rng.NextDouble() * 2 - 1) * 30f; }
+            for (int i = 0; i < k.Length; i++) k[i] = (float)(rng.NextDouble() * 2 - 1) * 1e3f;
+            var wantA = new float[8]; var wantB = new float[8]; var gotA = new float[8]; var gotB = new float[8];
+            fixed (float* a = qa, b = qb, kp = k, wa = wantA, wb = wantB, ga = gotA, gb = gotB)
+            {
+                for (int j = 0; j < 8; j++)
+                {
+                    wa[j] = AttentionKernel.Dot<AttentionKernel.Lanes256>(a, kp + j * stride, dh);
+                    wb[j] = AttentionKernel.Dot<AttentionKernel.Lanes256>(b, kp + j * stride, dh);
+                }
+                AttentionKernel.Dot8KeysTwoRows512(a, b, kp, stride, dh, ga, gb);
+            }
+            for (int j = 0; j < 8; j++)
+            {
+                Assert.True(BitConverter.SingleToInt32Bits(wantA[j]) == BitConverter.SingleToInt32Bits(gotA[j]), $"Dh={dh} row a key {j}: {gotA[j]} against {wantA[j]}");
+                Assert.True(BitConverter.SingleToInt32Bits(wantB[j]) == BitConverter.SingleToInt32Bits(gotB[j]), $"Dh={dh} row b key {j}: {gotB[j]} against {wantB[j]}");
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- fast vs reference
 
     public static IEnumerable<object[]> OddShapes()

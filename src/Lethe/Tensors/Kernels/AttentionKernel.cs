@@ -300,6 +300,20 @@ internal static unsafe partial class AttentionKernel
             int jj = 0;
             // The block's value rows, wanted after its scores and softmax: in flight while those run.
             for (int j = 0; j < n; j++) PrefetchRow(vRows[j] = vHead + (j0 + j) * stride, Dh);
+            if (wideRows && rows >= 2)
+                for (; jj + 8 <= n; jj += 8)
+                {
+                    for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 8, to); p < pe; p++) PrefetchRow(kHead + p * stride, Dh);
+                    float* k0 = kHead + (j0 + jj) * stride, k4 = k0 + 4 * stride;
+                    int r = 0;
+                    for (; r + 2 <= rows; r += 2)
+                        Dot8KeysTwoRows512(queryRows[r], queryRows[r + 1], k0, stride, Dh, scores + r * KeyBlock + jj, scores + (r + 1) * KeyBlock + jj);
+                    if (r < rows)
+                    {
+                        Dot4Keys(queryRows[r], k0, k0 + stride, k0 + 2 * stride, k0 + 3 * stride, Dh, scores + r * KeyBlock + jj);
+                        Dot4Keys(queryRows[r], k4, k4 + stride, k4 + 2 * stride, k4 + 3 * stride, Dh, scores + r * KeyBlock + jj + 4);
+                    }
+                }
             if (fourKeys)
                 for (; jj + 4 <= n; jj += 4)
                 {
@@ -464,6 +478,53 @@ internal static unsafe partial class AttentionKernel
         Sum4Keys(Halves(c0), Halves(c1), Halves(c2), Halves(c3)).Store(sb);
 
         static Vector256<float> Halves(Vector512<float> v) => v.GetLower() + v.GetUpper();
+    }
+
+    /// <summary>
+    /// Dot4KeysTwoRows512 for 8 keys k0 + j · stride (j &lt; 8), scores to sa[0..8) and sb[0..8), with
+    /// the same bits. The 16 sums are reduced together: each level of Sum8's tree (lane l + l+8, then
+    /// l + l+4, l + l+2, l + l+1) adds the same pairs of lanes, but for two sums per instruction
+    /// pair (a shuffle of two accumulators' halves and one add), so the 16 reductions take 24
+    /// shuffles and 15 adds instead of about 100 instructions: with Dh = 32 the reductions were
+    /// most of a key's scoring.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Dot8KeysTwoRows512(float* qa, float* qb, float* k0, long stride, int Dh, float* sa, float* sb)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        float* k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride, k4 = k3 + stride, k5 = k4 + stride, k6 = k5 + stride, k7 = k6 + stride;
+        for (int i = 0; i < Dh; i += 16)
+        {
+            Vector512<float> xa = Vector512.Load(qa + i), xb = Vector512.Load(qb + i), k = Vector512.Load(k0 + i);
+            a0 = Avx512F.FusedMultiplyAdd(xa, k, a0); c0 = Avx512F.FusedMultiplyAdd(xb, k, c0);
+            k = Vector512.Load(k1 + i); a1 = Avx512F.FusedMultiplyAdd(xa, k, a1); c1 = Avx512F.FusedMultiplyAdd(xb, k, c1);
+            k = Vector512.Load(k2 + i); a2 = Avx512F.FusedMultiplyAdd(xa, k, a2); c2 = Avx512F.FusedMultiplyAdd(xb, k, c2);
+            k = Vector512.Load(k3 + i); a3 = Avx512F.FusedMultiplyAdd(xa, k, a3); c3 = Avx512F.FusedMultiplyAdd(xb, k, c3);
+            k = Vector512.Load(k4 + i); a4 = Avx512F.FusedMultiplyAdd(xa, k, a4); c4 = Avx512F.FusedMultiplyAdd(xb, k, c4);
+            k = Vector512.Load(k5 + i); a5 = Avx512F.FusedMultiplyAdd(xa, k, a5); c5 = Avx512F.FusedMultiplyAdd(xb, k, c5);
+            k = Vector512.Load(k6 + i); a6 = Avx512F.FusedMultiplyAdd(xa, k, a6); c6 = Avx512F.FusedMultiplyAdd(xb, k, c6);
+            k = Vector512.Load(k7 + i); a7 = Avx512F.FusedMultiplyAdd(xa, k, a7); c7 = Avx512F.FusedMultiplyAdd(xb, k, c7);
+        }
+        // Lane l + l+8: two accumulators per result, x's folded 8 lanes then y's.
+        Vector512<float> a01 = Fold8(a0, a1), a23 = Fold8(a2, a3), a45 = Fold8(a4, a5), a67 = Fold8(a6, a7);
+        Vector512<float> c01 = Fold8(c0, c1), c23 = Fold8(c2, c3), c45 = Fold8(c4, c5), c67 = Fold8(c6, c7);
+        // Lane l + l+4 within each 8: four sums of 4 lanes per vector, in key order.
+        Vector512<float> a0123 = Fold4(a01, a23), a4567 = Fold4(a45, a67), c0123 = Fold4(c01, c23), c4567 = Fold4(c45, c67);
+        // Lane l + l+2 within each 4: 128-bit lane i holds key i's 2 lanes, then key 4 + i's.
+        Vector512<float> a2s = Fold2(a0123, a4567), c2s = Fold2(c0123, c4567);
+        // Lane l + l+1: 128-bit lane i = [a key i, a key 4 + i, c key i, c key 4 + i].
+        Vector512<float> sums = Avx512F.Shuffle(a2s, c2s, 0b10_00_10_00) + Avx512F.Shuffle(a2s, c2s, 0b11_01_11_01);
+        Vector512<float> ordered = Avx512F.PermuteVar16x32(sums, Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+        ordered.GetLower().Store(sa);
+        ordered.GetUpper().Store(sb);
+
+        static Vector512<float> Fold8(Vector512<float> x, Vector512<float> y) =>
+            Avx512F.Shuffle4x128(x, y, 0b01_00_01_00) + Avx512F.Shuffle4x128(x, y, 0b11_10_11_10);
+        static Vector512<float> Fold4(Vector512<float> x, Vector512<float> y) =>
+            Avx512F.Shuffle4x128(x, y, 0b10_00_10_00) + Avx512F.Shuffle4x128(x, y, 0b11_01_11_01);
+        static Vector512<float> Fold2(Vector512<float> x, Vector512<float> y) =>
+            Avx512F.UnpackLow(x.AsDouble(), y.AsDouble()).AsSingle() + Avx512F.UnpackHigh(x.AsDouble(), y.AsDouble()).AsSingle();
     }
 
     /// <summary>
