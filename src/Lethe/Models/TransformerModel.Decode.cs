@@ -43,14 +43,19 @@ public sealed partial class TransformerModel
         var post = Tensor.Zeros(rows, d);
 
         RmsNormRows(x.F32Ptr, lw.Norm1!, normed, rows, d);
-        Op.LinearForwardShared(normed, rows, lw.Qkv, lw.QkvBiases, stackalloc nint[] { (nint)q, (nint)k, (nint)v });
         // Forward checked that every position is inside the table (past + T ≤ max positions).
         fixed (int* pos = positions)
         {
-            RopeKernel.Apply(q, qr, rows, H, Dh, pos, rope!, interleaved: false, inverse: false, accumulate: false);
-            RopeKernel.Apply(k, kr, rows, Hkv, Dh, pos, rope!, interleaved: false, inverse: false, accumulate: false);
+            var buffers = new AttentionBuffers(normed, q, k, v, qr, kr, attn);
+            if (AttendsByKvHeads(lw, rows)) AttendByKvHeads(i, lw, rows, pos, options, buffers);
+            else
+            {
+                Op.LinearForwardShared(normed, rows, lw.Qkv, lw.QkvBiases, stackalloc nint[] { (nint)q, (nint)k, (nint)v });
+                RopeKernel.Apply(q, qr, rows, H, Dh, pos, rope!, interleaved: false, inverse: false, accumulate: false);
+                RopeKernel.Apply(k, kr, rows, Hkv, Dh, pos, rope!, interleaved: false, inverse: false, accumulate: false);
+                options.Cache!.Attend(i, qr, kr, v, rows, 1, H, attn, AttentionOptionsFor(i, options));
+            }
         }
-        options.Cache!.Attend(i, qr, kr, v, rows, 1, H, attn, AttentionOptionsFor(i, options));
         Op.LinearForward(attn, rows, lw.O, lw.OBias, mid);
         ParallelSpan.Add(x.F32Ptr, mid, mid, (long)rows * d);      // resid_mid = x + attention
 

@@ -64,21 +64,37 @@ public sealed unsafe class KvCache : IDisposable
     /// <summary>Attend on contiguous raw rows: q [B, T, Hq, Dh], k and v [B, T, Hkv, Dh]; every value of output [B, T, Hq, Dh] is written.</summary>
     internal void Attend(int layer, float* q, float* kn, float* vn, int B, int T, int Hq, float* output, AttentionOptions options)
     {
+        for (int h = 0; h < KvHeads; h++) AppendHead(layer, kn, vn, B, T, h);
+        long t0 = GemmProfile.Enabled ? GemmProfile.PartNs() : 0;
+        AttentionKernel.Forward(q, keys[layer].F32Ptr, values[layer].F32Ptr, Layout, output, null, Dims(B, T, Hq), options);
+        if (GemmProfile.Enabled) GemmProfile.AddAttention(GemmProfile.PartNs() - t0);
+    }
+
+    /// <summary>Stores KV head `head`'s rows of the new k, v [B, T, Hkv, Dh] in layer `layer` at positions [Length, Length + T).</summary>
+    internal void AppendHead(int layer, float* kn, float* vn, int B, int T, int head)
+    {
         float* kc = keys[layer].F32Ptr, vc = values[layer].F32Ptr;
         long n = HeadDim * 4L;
         for (int b = 0; b < B; b++)
-            for (int h = 0; h < KvHeads; h++)
-                for (int t = 0; t < T; t++)
-                {
-                    long dst = HeadRow(b, h) + (long)(Length + t) * HeadDim, src = (((long)b * T + t) * KvHeads + h) * HeadDim;
-                    Buffer.MemoryCopy(kn + src, kc + dst, n, n);
-                    Buffer.MemoryCopy(vn + src, vc + dst, n, n);
-                }
-        long t0 = GemmProfile.Enabled ? GemmProfile.PartNs() : 0;
-        AttentionKernel.Forward(q, kc, vc, KvLayout.HeadMajor(Capacity, KvHeads, HeadDim), output, null,
-            new AttentionDims(B, T, Length + T, Hq, KvHeads, HeadDim), options);
-        if (GemmProfile.Enabled) GemmProfile.AddAttention(GemmProfile.PartNs() - t0);
+            for (int t = 0; t < T; t++)
+            {
+                long dst = HeadRow(b, head) + (long)(Length + t) * HeadDim, src = (((long)b * T + t) * KvHeads + head) * HeadDim;
+                Buffer.MemoryCopy(kn + src, kc + dst, n, n);
+                Buffer.MemoryCopy(vn + src, vc + dst, n, n);
+            }
     }
+
+    /// <summary>
+    /// Attend's attention for the query heads of KV head `head` only (one query per row: a decoding
+    /// step), after AppendHead, on the calling thread; lo and hi: AttentionKernel.DecodingIntervals(Dims(B, 1, Hq), options).
+    /// </summary>
+    internal void AttendHead(int layer, float* q, int B, int Hq, float* output, AttentionOptions options, int[] lo, int[] hi, int head) =>
+        AttentionKernel.ForwardDirectHead(q, keys[layer].F32Ptr, values[layer].F32Ptr, Layout, output, Dims(B, 1, Hq), options, lo, hi, head);
+
+    /// <summary>The attention's sizes for T new positions per row of B, over the cache and them.</summary>
+    internal AttentionDims Dims(int B, int T, int Hq) => new(B, T, Length + T, Hq, KvHeads, HeadDim);
+
+    private KvLayout Layout => KvLayout.HeadMajor(Capacity, KvHeads, HeadDim);
 
     /// <summary>Offset (in floats) of position 0 of sequence b's head h in a layer's tensor.</summary>
     private long HeadRow(int b, int h) => ((long)b * KvHeads + h) * Capacity * HeadDim;

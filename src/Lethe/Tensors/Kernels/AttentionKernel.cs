@@ -36,6 +36,14 @@ internal static unsafe partial class AttentionKernel
     internal enum ForwardPath { Auto, Tiled, Direct }
 
     /// <summary>
+    /// Whether decoding (the direct path) runs on 512-bit lanes. It takes the AVX2 lanes wherever they
+    /// run: they score 4 keys at a time (8 with AVX-512) and give the AVX-512 lanes' bits
+    /// (AttentionTests), and on Zen 4 it is faster (`bench attention`, one step over 512 / 4096
+    /// cached positions: 35 / 320 µs per layer against 44 / 383).
+    /// </summary>
+    private static bool DecodesWide => Vector512.IsHardwareAccelerated && !(Fma.IsSupported && Avx2.IsSupported);
+
+    /// <summary>
     /// Attention forward. q and output: [B, T, Hq, Dh] contiguous. k and v: dims.Keys rows laid out
     /// by kvLayout (for a KV cache of capacity C stored [B, C, Hkv, Dh], pass
     /// KvLayout.Contiguous(C, Hkv, Dh), or KvLayout.HeadMajor(C, Hkv, Dh) for [B, Hkv, C, Dh] as
@@ -56,10 +64,7 @@ internal static unsafe partial class AttentionKernel
         if (path == ForwardPath.Auto)
         {
             path = dims.Queries <= DirectMaxQueries ? ForwardPath.Direct : ForwardPath.Tiled;
-            // Decoding takes the AVX2 direct path wherever it runs: it scores 4 keys at a time and gives
-            // the AVX-512 path's bits (AttentionTests), and on Zen 4 it is faster (`bench attention`,
-            // one step over 512 / 4096 cached positions: 35 / 320 µs per layer against 44 / 383).
-            if (path == ForwardPath.Direct && Fma.IsSupported && Avx2.IsSupported) wide = false;
+            if (path == ForwardPath.Direct) wide = DecodesWide;
         }
         if (path == ForwardPath.Direct)
         {
@@ -189,11 +194,7 @@ internal static unsafe partial class AttentionKernel
         var first = new int[B]; var end = new int[B]; var chunks = new int[B]; var taskStart = new int[B + 1];
         for (int b = 0; b < B; b++)
         {
-            first[b] = int.MaxValue;
-            for (int i = 0; i < T; i++)
-                if (lo[b * T + i] < hi[b * T + i]) { first[b] = Math.Min(first[b], lo[b * T + i]); end[b] = Math.Max(end[b], hi[b * T + i]); }
-            if (end[b] <= first[b]) (first[b], end[b]) = (0, 0);   // no query of this row sees a key
-            chunks[b] = Math.Max(1, (end[b] - first[b] + DirectChunkKeys - 1) / DirectChunkKeys);
+            chunks[b] = DirectSpan(lo, hi, b, T, out first[b], out end[b]);
             taskStart[b + 1] = taskStart[b] + Hkv * chunks[b];
         }
         int tasks = taskStart[B];
@@ -234,36 +235,114 @@ internal static unsafe partial class AttentionKernel
             });
             if (!split) return;
             for (int b = 0; b < B; b++)
-            {
-                if (chunks[b] == 1) continue;
-                for (int kvHead = 0; kvHead < Hkv; kvHead++)
-                {
-                    float* head = states + (taskStart[b] + (long)kvHead * chunks[b]) * stateFloats;
-                    for (int r = 0; r < rows; r++)
-                    {
-                        // Softmax states merged in chunk order: m = max m_c, then every chunk's sum and
-                        // accumulator rescaled by exp(m_c − m) and added into chunk 0's.
-                        float m = float.NegativeInfinity;
-                        for (int c = 0; c < chunks[b]; c++) m = Math.Max(m, head[c * stateFloats + rows * paddedDh + r]);
-                        float* acc = head + r * paddedDh;
-                        float sum = 0;
-                        for (int c = 0; c < chunks[b]; c++)
-                        {
-                            float* state = head + c * stateFloats;
-                            float chunkMax = state[rows * paddedDh + r], chunkSum = state[rows * paddedDh + rows + r];
-                            if (!(chunkSum > 0)) continue;   // a chunk the row does not see left its accumulator at zero
-                            float w = MathF.Exp(chunkMax - m);
-                            sum += chunkSum * w;
-                            float* chunkAcc = state + r * paddedDh;
-                            if (c == 0) for (int d = 0; d < Dh; d++) acc[d] = chunkAcc[d] * w;
-                            else for (int d = 0; d < Dh; d++) acc[d] = MathF.FusedMultiplyAdd(chunkAcc[d], w, acc[d]);
-                        }
-                        FinishDirectRow<TL>(acc, m, sum, b, kvHead, r, T, Hq, group, Dh, output, logSumExp);
-                    }
-                }
-            }
+                if (chunks[b] > 1)
+                    for (int kvHead = 0; kvHead < Hkv; kvHead++)
+                        MergeChunks<TL>(states + (taskStart[b] + (long)kvHead * chunks[b]) * stateFloats, chunks[b], stateFloats, b, kvHead, dims, output, logSumExp);
         }
         finally { if (states != null) ScratchPool.Return(states); }
+    }
+
+    /// <summary>
+    /// The keys the queries of batch row b see in the decoding path, [first, end) ((0, 0) when none),
+    /// and into how many tasks of DirectChunkKeys keys they are cut (at least one).
+    /// </summary>
+    private static int DirectSpan(int[] lo, int[] hi, int b, int T, out int first, out int end)
+    {
+        first = int.MaxValue; end = 0;
+        for (int i = 0; i < T; i++)
+            if (lo[b * T + i] < hi[b * T + i]) { first = Math.Min(first, lo[b * T + i]); end = Math.Max(end, hi[b * T + i]); }
+        if (end <= first) (first, end) = (0, 0);   // no query of this row sees a key
+        return Math.Max(1, (end - first + DirectChunkKeys - 1) / DirectChunkKeys);
+    }
+
+    /// <summary>
+    /// Merges the softmax states of one (batch row, KV head)'s key chunks (head: chunk c's state at
+    /// c · stateFloats, [acc rows·paddedDh, max rows, sum rows]) in chunk order: m = max m_c, then
+    /// every chunk's sum and accumulator rescaled by exp(m_c − m) and added into chunk 0's; then
+    /// writes the rows out.
+    /// </summary>
+    private static void MergeChunks<TL>(float* head, int chunks, long stateFloats, int b, int kvHead, AttentionDims dims, float* output, float* logSumExp)
+        where TL : unmanaged, ILanes<TL>
+    {
+        int T = dims.Queries, Dh = dims.HeadDim, group = dims.Group, rows = group * T, paddedDh = PaddedHeadDim(Dh);
+        for (int r = 0; r < rows; r++)
+        {
+            float m = float.NegativeInfinity;
+            for (int c = 0; c < chunks; c++) m = Math.Max(m, head[c * stateFloats + rows * paddedDh + r]);
+            float* acc = head + r * paddedDh;
+            float sum = 0;
+            for (int c = 0; c < chunks; c++)
+            {
+                float* state = head + c * stateFloats;
+                float chunkMax = state[rows * paddedDh + r], chunkSum = state[rows * paddedDh + rows + r];
+                if (!(chunkSum > 0)) continue;   // a chunk the row does not see left its accumulator at zero
+                float w = MathF.Exp(chunkMax - m);
+                sum += chunkSum * w;
+                float* chunkAcc = state + r * paddedDh;
+                if (c == 0) for (int d = 0; d < Dh; d++) acc[d] = chunkAcc[d] * w;
+                else for (int d = 0; d < Dh; d++) acc[d] = MathF.FusedMultiplyAdd(chunkAcc[d], w, acc[d]);
+            }
+            FinishDirectRow<TL>(acc, m, sum, b, kvHead, r, T, dims.QueryHeads, group, Dh, output, logSumExp);
+        }
+    }
+
+    /// <summary>
+    /// Forward's decoding path for the query heads of one KV head only, on the calling thread: every
+    /// batch row, each row's key chunks in order and merged as ForwardDirect merges them, so the
+    /// output rows of those heads get Forward's bits. For a caller that splits a decoding step by
+    /// KV heads itself (TransformerModel's decoding attention job); lo and hi are
+    /// DecodingIntervals(dims, options), computed once for all heads.
+    /// </summary>
+    internal static void ForwardDirectHead(float* q, float* k, float* v, KvLayout kvLayout, float* output,
+        AttentionDims dims, AttentionOptions options, int[] lo, int[] hi, int kvHead)
+    {
+        if (dims.Queries > DirectMaxQueries) throw new ArgumentException($"Attention: the per-head decoding path takes up to {DirectMaxQueries} queries per row, got {dims.Queries}");
+        if (DecodesWide) ForwardDirectHead<Lanes512>(q, k, v, kvLayout, output, dims, options, lo, hi, kvHead);
+        else ForwardDirectHead<Lanes256>(q, k, v, kvLayout, output, dims, options, lo, hi, kvHead);
+    }
+
+    /// <summary>The visible keys of every query row (VisibleIntervals), for ForwardDirectHead.</summary>
+    internal static (int[] Lo, int[] Hi) DecodingIntervals(AttentionDims dims, AttentionOptions options)
+    {
+        dims.Validate("Attention");
+        options.Validate("Attention", dims.Batch, dims.Keys);
+        return VisibleIntervals(dims, options);
+    }
+
+    private static void ForwardDirectHead<TL>(float* q, float* k, float* v, KvLayout kvLayout, float* output,
+        AttentionDims dims, AttentionOptions options, int[] lo, int[] hi, int kvHead) where TL : unmanaged, ILanes<TL>
+    {
+        int T = dims.Queries, Hq = dims.QueryHeads, Dh = dims.HeadDim, group = dims.Group;
+        int paddedDh = PaddedHeadDim(Dh), rows = group * T;
+        float scale = options.Scale, cap = options.SoftCap, multiplier = cap > 0 ? 1f : scale;
+        long stateFloats = (long)rows * (paddedDh + 2);
+        float** queryRows = stackalloc float*[rows];
+        for (int b = 0; b < dims.Batch; b++)
+        {
+            int chunks = DirectSpan(lo, hi, b, T, out int first, out int end);
+            long floats = rows * KeyBlock + chunks * stateFloats;
+            bool own = floats <= ThreadScratch.MaxFloats;
+            float* scratch = own ? ThreadScratch.Get(floats) : ScratchPool.Rent(floats);
+            try
+            {
+                float* scores = scratch, states = scratch + rows * KeyBlock;
+                for (int r = 0; r < rows; r++) queryRows[r] = q + (((long)b * T + r % T) * Hq + kvHead * group + r / T) * Dh;
+                for (int c = 0; c < chunks; c++)
+                {
+                    float* acc = states + c * stateFloats, rowMax = acc + rows * paddedDh, rowSum = rowMax + rows;
+                    int from = first + c * DirectChunkKeys, to = Math.Min(end, from + DirectChunkKeys);
+                    AttendKeys<TL>(queryRows, rows, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, acc, rowMax, rowSum);
+                }
+                if (chunks > 1) MergeChunks<TL>(states, chunks, stateFloats, b, kvHead, dims, output, null);
+                else
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float* acc = states + r * paddedDh, rowMax = states + rows * paddedDh;
+                        FinishDirectRow<TL>(acc, rowMax[r], rowMax[rows + r], b, kvHead, r, T, Hq, group, Dh, output, null);
+                    }
+            }
+            finally { if (!own) ScratchPool.Return(scratch); }
+        }
     }
 
     /// <summary>Row r of a decoding task (query r % T of query head kvHead·group + r / T) written out: acc / sum, and its log-sum-exp.</summary>

@@ -104,6 +104,23 @@ internal static unsafe class Gemm
         foreach (var p in products) Multiply(false, true, M, p.N, K, A, lda, p.B, p.BType, p.Ldb, p.C, p.Ldc, accumulate: false, kernel);
     }
 
+    /// <summary>Whether MultiplySharedRows takes products of M rows of A with a weight in bType (the few-rows paths).</summary>
+    internal static bool RunsSharedRows(int M, DType bType) => M > 0 && (TakesGemv(M, Best) || TakesGemv256(false, true, M, bType, Best));
+
+    /// <summary>
+    /// Rows [j0, j1) (j0 a multiple of 4) of one product of MultiplyShared, on the calling thread,
+    /// with MultiplyShared's bits: for a caller that splits a step's work itself (the decoding
+    /// attention's job by KV heads). RunsSharedRows(M, p.BType) must hold.
+    /// </summary>
+    internal static void MultiplySharedRows(int M, int K, float* A, int lda, in SharedProduct p, int j0, int j1)
+    {
+        Validate(false, true, M, p.N, K, lda, p.Ldb, p.Ldc);
+        if (j0 % 4 != 0 || j0 < 0 || j1 > p.N) throw new ArgumentOutOfRangeException(nameof(j0), $"rows [{j0}, {j1}) of a product of {p.N} rows (the first a multiple of 4)");
+        if (TakesGemv(M, Best)) Gemv.Rows(M, K, A, lda, p, j0, j1);
+        else if (TakesGemv256(false, true, M, p.BType, Best)) Gemv256.Rows(M, K, A, lda, p, j0, j1);
+        else throw new InvalidOperationException($"Gemm.MultiplySharedRows: {M} rows of {p.BType} weights do not take the few-rows path here");
+    }
+
     /// <summary>Whether Multiply sends a product to Gemv (AVX-512, a few rows); MultiplyShared follows the same rule.</summary>
     private static bool TakesGemv(int M, KernelKind kernel) => M <= Gemv.MaxRows && kernel == KernelKind.Avx512 && Gemv.IsSupported;
 

@@ -70,6 +70,10 @@ internal static unsafe class Gemv
         SplitShared(M, K, products, (p, j0, j1) => jobs[p].Dot(j0, j1));
     }
 
+    /// <summary>Rows [j0, j1) of one shared product (j0 a multiple of 4) on the calling thread, with MultiplyShared's bits.</summary>
+    public static void Rows(int M, int K, float* A, long lda, in Gemm.SharedProduct p, int j0, int j1) =>
+        new Job(M, K, A, lda, p.B, p.BType, p.Ldb, p.C, p.Ldc, accumulate: false).Dot(j0, j1);
+
     /// <summary>
     /// Runs rows(p, j0, j1) over every product's rows in units of 4, the units of all products
     /// numbered one after another and split over the threads as one job (Gemv and Gemv256).

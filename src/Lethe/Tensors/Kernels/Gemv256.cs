@@ -61,6 +61,10 @@ internal static unsafe class Gemv256
         Gemv.SplitShared(M, K, products, (p, j0, j1) => jobs[p].Rows(j0, j1));
     }
 
+    /// <summary>Rows [j0, j1) of one shared product (j0 a multiple of 4) on the calling thread, with MultiplyShared's bits.</summary>
+    public static void Rows(int M, int K, float* A, long lda, in Gemm.SharedProduct p, int j0, int j1) =>
+        new Job(M, K, A, lda, p.B, p.BType, p.Ldb, p.C, p.Ldc, accumulate: false).Rows(j0, j1);
+
     private sealed class Job(int M, int K, float* A, long lda, void* B, DType bType, long ldb, float* C, long ldc, bool accumulate)
     {
         public void Rows(int j0, int j1)

@@ -112,6 +112,33 @@ internal static unsafe class Q8Gemm
         if (M == 0) return;
         var call = current ??= new Call();
         // Quantize A once for all columns of all products (M × K int16 + M × nb scales).
+        var input = Quantize(M, A, lda, K);
+        long columns = call.Set(M, K, nb, input.Qa, input.Sa, products, accumulate);
+        int groups = call.Groups;
+        bool parallel = 2.0 * M * columns * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
+        try
+        {
+            if (parallel) Engine.For(groups, 1, call.Body);
+            else call.RunGroups(0, groups);
+        }
+        finally { call.Release(); }
+    }
+
+    /// <summary>A [M, K] quantized (int16 per block of 32, interleaved as the chunks read it) with its scales: the input of products of one A.</summary>
+    internal readonly struct QuantizedInput(int m, int k, short* qa, float* sa)
+    {
+        public readonly int M = m, K = k;
+        public readonly short* Qa = qa;
+        public readonly float* Sa = sa;
+    }
+
+    /// <summary>
+    /// Quantizes A [M, K] (row stride lda) into the calling thread's scratch, valid until its next
+    /// Quantize or product call; other threads may read it meanwhile.
+    /// </summary>
+    internal static QuantizedInput Quantize(int M, float* A, long lda, int K)
+    {
+        int nb = K / Q8Matrix.BlockSize;
         var scratch = GemmBuffers.ForThread();
         short* qa = (short*)scratch.QuantA(M * (long)K / 2 + 16);
         float* sa = scratch.QuantAScales((long)M * nb);
@@ -121,15 +148,19 @@ internal static unsafe class Q8Gemm
             QuantizeRow(A + i * lda, K, qa + (long)i * K, sa + (long)i * nb);
             if (vector) InterleaveChunks(qa + (long)i * K, K);
         }
-        long columns = call.Set(M, K, nb, qa, sa, products, accumulate);
-        int groups = call.Groups;
-        bool parallel = 2.0 * M * columns * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
-        try
-        {
-            if (parallel) Engine.For(groups, 1, call.Body);
-            else call.RunGroups(0, groups);
-        }
-        finally { call.Release(); }
+        return new QuantizedInput(M, K, qa, sa);
+    }
+
+    /// <summary>
+    /// Rows [4·g0, 4·g1) of W's product with a quantized input, C[:, 4·g0 .. 4·g1) = A · Wᵀ, on the
+    /// calling thread: for a caller that splits a step's work itself (the decoding attention's job
+    /// by KV heads). Every element gets MultiplyMany's bits.
+    /// </summary>
+    internal static void MultiplyGroups(in QuantizedInput a, Q8Matrix W, int g0, int g1, float* C, long ldc)
+    {
+        if (W.Cols != a.K) throw new LetheException($"Q8Gemm: the weight '{W.Name}' [{W.Rows}, {W.Cols}] does not take the {a.K} inputs given");
+        if (g0 < 0 || g1 > W.Groups || g0 > g1) throw new ArgumentOutOfRangeException(nameof(g1), $"groups [{g0}, {g1}) of '{W.Name}', which has {W.Groups}");
+        new Job(a.M, a.K, W.BlocksPerRow, a.Qa, a.Sa, W, C, ldc, accumulate: false).Groups(g0, g1);
     }
 
     /// <summary>The calling thread's MultiplyMany state, reused from call to call.</summary>
