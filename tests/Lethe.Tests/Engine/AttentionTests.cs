@@ -166,6 +166,29 @@ public unsafe class AttentionTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 8, 4, 32, 192, 0, 0f)]      // the shipped model's heads, one sequence
+    [InlineData(2, 9, 3, 64, 1300, 0, 0f)]     // 1300 keys: three chunks of DirectChunkKeys merged
+    [InlineData(2, 4, 2, 7, 700, 300, 2f)]     // sliding window, soft cap, odd head size
+    public void OneKvHeadAtATimeGivesForwardsBits(int B, int Hq, int Hkv, int Dh, int S, int window, float cap)
+    {
+        // TransformerModel's decoding job runs the attention one KV head at a time on each thread
+        // (ForwardDirectHead); together the heads must give Forward's decoding output, bit for bit.
+        var d = new AttentionDims(B, 1, S, Hq, Hkv, Dh);
+        var o = AttentionOptions.ForHeadDim(Dh) with { SlidingWindow = window, SoftCap = cap, KeyStart = B > 1 ? new[] { 0, 37 } : null };
+        var x = Inputs.Random(d, (ulong)(S + Dh));
+        var layout = KvLayout.Contiguous(S, Hkv, Dh);
+        var whole = new float[x.Q.Length]; var byHead = new float[x.Q.Length];
+        fixed (float* q = x.Q, k = x.K, v = x.V, y = whole, yh = byHead)
+        {
+            AttentionKernel.Forward(q, k, v, layout, y, null, d, o);
+            var (lo, hi) = AttentionKernel.DecodingIntervals(d, o);
+            for (int h = Hkv - 1; h >= 0; h--) AttentionKernel.ForwardDirectHead(q, k, v, layout, yh, d, o, lo, hi, h);
+        }
+        Assert.Equal(whole, byHead);
+        Assert.Contains(whole, value => value != 0);
+    }
+
     // ---------------------------------------------------------------- fast vs reference
 
     public static IEnumerable<object[]> OddShapes()
