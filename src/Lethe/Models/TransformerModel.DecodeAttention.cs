@@ -60,9 +60,9 @@ public sealed partial class TransformerModel
 
         void Heads(int h0, int h1)
         {
+            long t0 = profile ? GemmProfile.PartNs() : 0;
             for (int h = h0; h < h1; h++)
             {
-                long t0 = profile ? GemmProfile.PartNs() : 0;
                 // Rows of q, k and v that belong to KV head h: its query heads' q rows, its k and v rows.
                 for (int p = 0; p < 3; p++)
                 {
@@ -80,7 +80,10 @@ public sealed partial class TransformerModel
                             for (int j = j0; j < j1; j++) outputs[p][(long)r * outF + j] += b[j];
                     }
                 }
-                long t1 = profile ? GemmProfile.PartNs() : 0;
+            }
+            long t1 = profile ? GemmProfile.PartNs() : 0;
+            for (int h = h0; h < h1; h++)
+            {
                 for (int r = 0; r < rows; r++)
                 {
                     long qRow = (long)r * H * Dh + (long)h * group * Dh, kRow = ((long)r * Hkv + h) * Dh;
@@ -88,13 +91,14 @@ public sealed partial class TransformerModel
                     RopeKernel.Apply(buffers.K + kRow, buffers.KRotated + kRow, 1, 1, Dh, positions + r, rope, interleaved: false, inverse: false, accumulate: false);
                 }
                 cache.AppendHead(layer, buffers.KRotated, buffers.V, rows, 1, h);
-                cache.AttendHead(layer, buffers.QRotated, rows, H, buffers.Output, attnOptions, lo, hi, h);
-                if (profile)
-                {
-                    long t2 = GemmProfile.PartNs();
-                    Interlocked.Add(ref productNs, t1 - t0);
-                    Interlocked.Add(ref attentionNs, t2 - t1);
-                }
+            }
+            // The heads' attention in one call, so that it can take two heads at a time.
+            cache.AttendHeads(layer, buffers.QRotated, rows, H, buffers.Output, attnOptions, lo, hi, h0, h1);
+            if (profile)
+            {
+                long t2 = GemmProfile.PartNs();
+                Interlocked.Add(ref productNs, t1 - t0);
+                Interlocked.Add(ref attentionNs, t2 - t1);
             }
         }
 

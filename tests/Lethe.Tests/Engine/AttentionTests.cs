@@ -167,26 +167,71 @@ public unsafe class AttentionTests
     }
 
     [Theory]
-    [InlineData(1, 8, 4, 32, 192, 0, 0f)]      // the shipped model's heads, one sequence
-    [InlineData(2, 9, 3, 64, 1300, 0, 0f)]     // 1300 keys: three chunks of DirectChunkKeys merged
+    [InlineData(1, 8, 4, 32, 192, 0, 0f)]      // the shipped model's heads, one sequence: two KV heads per task
+    [InlineData(2, 8, 4, 48, 1300, 0, 0f)]     // two per task, 1300 keys: three chunks of DirectChunkKeys merged
+    [InlineData(2, 9, 3, 64, 1300, 0, 0f)]     // three query rows a head: one KV head per task
+    [InlineData(1, 16, 4, 32, 200, 0, 0f)]     // four query rows a head: four at a time within a head
     [InlineData(2, 4, 2, 7, 700, 300, 2f)]     // sliding window, soft cap, odd head size
-    public void OneKvHeadAtATimeGivesForwardsBits(int B, int Hq, int Hkv, int Dh, int S, int window, float cap)
+    public void KvHeadRangesGiveForwardsBits(int B, int Hq, int Hkv, int Dh, int S, int window, float cap)
     {
-        // TransformerModel's decoding job runs the attention one KV head at a time on each thread
-        // (ForwardDirectHead); together the heads must give Forward's decoding output, bit for bit.
+        // TransformerModel's decoding job runs the attention of a range of KV heads on each thread
+        // (ForwardDirectHeads): any ranges together must give Forward's decoding output, bit for bit.
         var d = new AttentionDims(B, 1, S, Hq, Hkv, Dh);
         var o = AttentionOptions.ForHeadDim(Dh) with { SlidingWindow = window, SoftCap = cap, KeyStart = B > 1 ? new[] { 0, 37 } : null };
         var x = Inputs.Random(d, (ulong)(S + Dh));
         var layout = KvLayout.Contiguous(S, Hkv, Dh);
-        var whole = new float[x.Q.Length]; var byHead = new float[x.Q.Length];
-        fixed (float* q = x.Q, k = x.K, v = x.V, y = whole, yh = byHead)
+        var whole = new float[x.Q.Length];
+        var ranges = new List<(int, int)[]> { Enumerable.Range(0, Hkv).Select(h => (h, h + 1)).Reverse().ToArray(), new[] { (0, Hkv) } };
+        if (Hkv == 4) ranges.Add(new[] { (1, 3), (3, 4), (0, 1) });   // a pair that starts on an odd head
+        fixed (float* q = x.Q, k = x.K, v = x.V, y = whole)
         {
             AttentionKernel.Forward(q, k, v, layout, y, null, d, o);
+            // The 512-bit lanes' decoding path sums one row and one key at a time (no 8-key scores,
+            // no four-row P·V sums): the same bits.
+            var perKey = new float[x.Q.Length];
+            fixed (float* yk = perKey) AttentionKernel.Forward(q, k, v, layout, yk, null, d, o, AttentionKernel.ForwardPath.Direct, wide: true);
+            Assert.True(whole.SequenceEqual(perKey), "Forward differs from the per-key path");
             var (lo, hi) = AttentionKernel.DecodingIntervals(d, o);
-            for (int h = Hkv - 1; h >= 0; h--) AttentionKernel.ForwardDirectHead(q, k, v, layout, yh, d, o, lo, hi, h);
+            foreach (var split in ranges)
+            {
+                var byHeads = new float[x.Q.Length];
+                fixed (float* yh = byHeads)
+                    foreach (var (h0, h1) in split) AttentionKernel.ForwardDirectHeads(q, k, v, layout, yh, d, o, lo, hi, h0, h1);
+                Assert.True(whole.SequenceEqual(byHeads), $"heads {string.Join(" ", split)}: differs from Forward");
+            }
         }
-        Assert.Equal(whole, byHead);
         Assert.Contains(whole, value => value != 0);
+    }
+
+    [Theory]
+    [InlineData(8, 4, 32)]   // two query rows a head: four-row P·V sums across two heads
+    [InlineData(9, 3, 64)]   // three: a pair and a single row
+    [InlineData(16, 4, 32)]  // four: four rows of one head
+    public void KeysOfZeroWeightAreSkippedInDecoding(int Hq, int Hkv, int Dh)
+    {
+        // Keys whose weight underflows to exactly 0 are skipped in the P·V sums, never multiplied
+        // (0 · x could turn a −0 sum into +0, and 0 · ∞ is NaN): a block that has such keys takes
+        // the loop with the tests, the others the loop without; both must give the per-key path's
+        // bits. Every query row is u, and keys 20..29 and 100..104 are −1000·u (scores about −6000
+        // below the rest) with infinite values.
+        int S = 150;
+        var d = new AttentionDims(1, 1, S, Hq, Hkv, Dh);
+        var o = AttentionOptions.ForHeadDim(Dh);
+        var x = Inputs.Random(d, 31);
+        var u = x.Q.AsSpan(0, Dh).ToArray();
+        for (int h = 0; h < Hq; h++) u.CopyTo(x.Q, h * Dh);
+        foreach (int j in Enumerable.Range(20, 10).Concat(Enumerable.Range(100, 5)))
+            for (int h = 0; h < Hkv; h++)
+                for (int i = 0; i < Dh; i++) { x.K[((long)j * Hkv + h) * Dh + i] = -1000f * u[i]; x.V[((long)j * Hkv + h) * Dh + i] = float.PositiveInfinity; }
+        var layout = KvLayout.Contiguous(S, Hkv, Dh);
+        var fast = new float[x.Q.Length]; var perKey = new float[x.Q.Length];
+        fixed (float* q = x.Q, k = x.K, v = x.V, y = fast, yk = perKey)
+        {
+            AttentionKernel.Forward(q, k, v, layout, y, null, d, o);
+            AttentionKernel.Forward(q, k, v, layout, yk, null, d, o, AttentionKernel.ForwardPath.Direct, wide: true);
+        }
+        Assert.All(fast, value => Assert.True(float.IsFinite(value), $"{value}: a skipped key reached the output"));
+        Assert.Equal(perKey, fast);
     }
 
     // ---------------------------------------------------------------- fast vs reference

@@ -85,11 +85,12 @@ public sealed unsafe class KvCache : IDisposable
     }
 
     /// <summary>
-    /// Attend's attention for the query heads of KV head `head` only (one query per row: a decoding
-    /// step), after AppendHead, on the calling thread; lo and hi: AttentionKernel.DecodingIntervals(Dims(B, 1, Hq), options).
+    /// Attend's attention for the query heads of KV heads [h0, h1) only (one query per row: a
+    /// decoding step), after AppendHead, on the calling thread; lo and hi:
+    /// AttentionKernel.DecodingIntervals(Dims(B, 1, Hq), options).
     /// </summary>
-    internal void AttendHead(int layer, float* q, int B, int Hq, float* output, AttentionOptions options, int[] lo, int[] hi, int head) =>
-        AttentionKernel.ForwardDirectHead(q, keys[layer].F32Ptr, values[layer].F32Ptr, Layout, output, Dims(B, 1, Hq), options, lo, hi, head);
+    internal void AttendHeads(int layer, float* q, int B, int Hq, float* output, AttentionOptions options, int[] lo, int[] hi, int h0, int h1) =>
+        AttentionKernel.ForwardDirectHeads(q, keys[layer].F32Ptr, values[layer].F32Ptr, Layout, output, Dims(B, 1, Hq), options, lo, hi, h0, h1);
 
     /// <summary>The attention's sizes for T new positions per row of B, over the cache and them.</summary>
     internal AttentionDims Dims(int B, int T, int Hq) => new(B, T, Length + T, Hq, KvHeads, HeadDim);

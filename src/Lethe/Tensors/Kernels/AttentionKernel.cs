@@ -188,14 +188,14 @@ internal static unsafe partial class AttentionKernel
         AttentionDims dims, AttentionOptions options, int[] lo, int[] hi) where TL : unmanaged, ILanes<TL>
     {
         int B = dims.Batch, T = dims.Queries, Hq = dims.QueryHeads, Hkv = dims.KvHeads, Dh = dims.HeadDim, group = dims.Group;
-        int paddedDh = PaddedHeadDim(Dh), rows = group * T;
+        int paddedDh = PaddedHeadDim(Dh), rows = group * T, pair = HeadsPerTask(dims), R = pair * rows;
         float scale = options.Scale, cap = options.SoftCap, multiplier = cap > 0 ? 1f : scale;
         // Per batch row: the keys any of its queries sees, [first, end), and how many chunks cut it.
         var first = new int[B]; var end = new int[B]; var chunks = new int[B]; var taskStart = new int[B + 1];
         for (int b = 0; b < B; b++)
         {
             chunks[b] = DirectSpan(lo, hi, b, T, out first[b], out end[b]);
-            taskStart[b + 1] = taskStart[b] + Hkv * chunks[b];
+            taskStart[b + 1] = taskStart[b] + Hkv / pair * chunks[b];
         }
         int tasks = taskStart[B];
         (int b, int kvHead, int chunk) Task(int t)
@@ -203,41 +203,35 @@ internal static unsafe partial class AttentionKernel
             int b = 0;
             while (t >= taskStart[b + 1]) b++;
             int within = t - taskStart[b];
-            return (b, within / chunks[b], within % chunks[b]);
+            return (b, within / chunks[b] * pair, within % chunks[b]);
         }
         var cost = new long[tasks];
         for (int t = 0; t < tasks; t++)
         {
             var (b, _, c) = Task(t);
             int c0 = first[b] + c * DirectChunkKeys, c1 = c0 + DirectChunkKeys;
-            for (int i = 0; i < T; i++) cost[t] += Math.Max(0, Math.Min(hi[b * T + i], c1) - Math.Max(lo[b * T + i], c0)) * (long)Dh * 4 * group;
+            for (int i = 0; i < T; i++) cost[t] += Math.Max(0, Math.Min(hi[b * T + i], c1) - Math.Max(lo[b * T + i], c0)) * (long)Dh * 4 * group * pair;
         }
-        // A split head's chunks leave their states here, [task][acc rows·paddedDh, max rows, sum rows], to be merged.
-        long stateFloats = (long)rows * (paddedDh + 2);
-        bool split = tasks > B * Hkv;
+        // A split head's chunks leave their states here, [task][acc R·paddedDh, max R, sum R], to be merged.
+        long stateFloats = (long)R * (paddedDh + 2);
+        bool split = tasks > B * Hkv / pair;
         float* states = split ? ScratchPool.Rent(tasks * stateFloats) : null;
         try
         {
-            // scratch: scores [rows, KeyBlock], then (unsplit) accumulators [rows, paddedDh], running max and sum [rows]
-            RunBalanced(cost, (long)rows * KeyBlock + stateFloats, (task, scratch) =>
+            // scratch: scores [R, KeyBlock], then (unsplit) accumulators [R, paddedDh], running max and sum [R]
+            RunBalanced(cost, (long)R * KeyBlock + stateFloats, (task, scratch) =>
             {
                 var (b, kvHead, c) = Task(task);
-                float* scores = scratch, acc = chunks[b] == 1 ? scores + rows * KeyBlock : states + task * stateFloats;
-                float* rowMax = acc + rows * paddedDh, rowSum = rowMax + rows;
-                // row r = hh·T + i: query i of query head kvHead·group + hh (pointers made once: no
-                // division per key and row)
-                float** queryRows = stackalloc float*[rows];
-                for (int r = 0; r < rows; r++) queryRows[r] = q + (((long)b * T + r % T) * Hq + kvHead * group + r / T) * Dh;
+                float* scores = scratch, acc = chunks[b] == 1 ? scores + R * KeyBlock : states + task * stateFloats;
                 int from = first[b] + c * DirectChunkKeys, to = Math.Min(end[b], from + DirectChunkKeys);
-                AttendKeys<TL>(queryRows, rows, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, acc, rowMax, rowSum);
-                if (chunks[b] > 1) return;
-                for (int r = 0; r < rows; r++) FinishDirectRow<TL>(acc + r * paddedDh, rowMax[r], rowSum[r], b, kvHead, r, T, Hq, group, Dh, output, logSumExp);
+                AttendHeads<TL>(q, k, v, kvLayout, dims, b, kvHead, pair, from, to, lo, hi, cap, scale, multiplier, scores, acc);
+                if (chunks[b] == 1) FinishHeads<TL>(acc, b, kvHead, pair, dims, output, logSumExp);
             });
             if (!split) return;
             for (int b = 0; b < B; b++)
                 if (chunks[b] > 1)
-                    for (int kvHead = 0; kvHead < Hkv; kvHead++)
-                        MergeChunks<TL>(states + (taskStart[b] + (long)kvHead * chunks[b]) * stateFloats, chunks[b], stateFloats, b, kvHead, dims, output, logSumExp);
+                    for (int kvHead = 0; kvHead < Hkv; kvHead += pair)
+                        MergeChunks<TL>(states + (taskStart[b] + (long)kvHead / pair * chunks[b]) * stateFloats, chunks[b], stateFloats, b, kvHead, pair, dims, output, logSumExp);
         }
         finally { if (states != null) ScratchPool.Return(states); }
     }
@@ -256,15 +250,15 @@ internal static unsafe partial class AttentionKernel
     }
 
     /// <summary>
-    /// Merges the softmax states of one (batch row, KV head)'s key chunks (head: chunk c's state at
-    /// c · stateFloats, [acc rows·paddedDh, max rows, sum rows]) in chunk order: m = max m_c, then
-    /// every chunk's sum and accumulator rescaled by exp(m_c − m) and added into chunk 0's; then
-    /// writes the rows out.
+    /// Merges the softmax states of one (batch row, KV heads kvHead .. kvHead + heads − 1)'s key chunks
+    /// (head: chunk c's state at c · stateFloats, [acc R·paddedDh, max R, sum R] for R = heads ·
+    /// group · T rows) in chunk order: m = max m_c, then every chunk's sum and accumulator rescaled
+    /// by exp(m_c − m) and added into chunk 0's; then writes the rows out.
     /// </summary>
-    private static void MergeChunks<TL>(float* head, int chunks, long stateFloats, int b, int kvHead, AttentionDims dims, float* output, float* logSumExp)
+    private static void MergeChunks<TL>(float* head, int chunks, long stateFloats, int b, int kvHead, int heads, AttentionDims dims, float* output, float* logSumExp)
         where TL : unmanaged, ILanes<TL>
     {
-        int T = dims.Queries, Dh = dims.HeadDim, group = dims.Group, rows = group * T, paddedDh = PaddedHeadDim(Dh);
+        int T = dims.Queries, Dh = dims.HeadDim, group = dims.Group, perHead = group * T, rows = heads * perHead, paddedDh = PaddedHeadDim(Dh);
         for (int r = 0; r < rows; r++)
         {
             float m = float.NegativeInfinity;
@@ -282,26 +276,63 @@ internal static unsafe partial class AttentionKernel
                 if (c == 0) for (int d = 0; d < Dh; d++) acc[d] = chunkAcc[d] * w;
                 else for (int d = 0; d < Dh; d++) acc[d] = MathF.FusedMultiplyAdd(chunkAcc[d], w, acc[d]);
             }
-            FinishDirectRow<TL>(acc, m, sum, b, kvHead, r, T, dims.QueryHeads, group, Dh, output, logSumExp);
+            FinishDirectRow<TL>(acc, m, sum, b, kvHead + r / perHead, r % perHead, T, dims.QueryHeads, group, Dh, output, logSumExp);
         }
     }
 
     /// <summary>
-    /// Forward's decoding path for the query heads of one KV head only, on the calling thread: every
-    /// batch row, each row's key chunks in order and merged as ForwardDirect merges them, so the
-    /// output rows of those heads get Forward's bits. For a caller that splits a decoding step by
-    /// KV heads itself (TransformerModel's decoding attention job); lo and hi are
-    /// DecodingIntervals(dims, options), computed once for all heads.
+    /// KV heads per decoding task: two when each has two query rows (a group of 2, one query: the
+    /// shipped model), so that their P·V sums run together as four independent rows
+    /// (AccumulateFourRows); one otherwise. Results do not depend on it.
     /// </summary>
-    internal static void ForwardDirectHead(float* q, float* k, float* v, KvLayout kvLayout, float* output,
-        AttentionDims dims, AttentionOptions options, int[] lo, int[] hi, int kvHead)
+    private static int HeadsPerTask(AttentionDims dims) => dims.Group * dims.Queries == 2 && dims.KvHeads % 2 == 0 ? 2 : 1;
+
+    /// <summary>
+    /// AttendKeys for KV heads kvHead .. kvHead + heads − 1 of batch row b over keys [from, to): their
+    /// query rows (row h·perHead + r: query r % T of query head (kvHead + h)·group + r / T) into
+    /// states [acc R·paddedDh, max R, sum R] at state.
+    /// </summary>
+    private static void AttendHeads<TL>(float* q, float* k, float* v, KvLayout kvLayout, AttentionDims dims, int b, int kvHead, int heads, int from, int to,
+        int[] lo, int[] hi, float cap, float scale, float multiplier, float* scores, float* state) where TL : unmanaged, ILanes<TL>
     {
-        if (dims.Queries > DirectMaxQueries) throw new ArgumentException($"Attention: the per-head decoding path takes up to {DirectMaxQueries} queries per row, got {dims.Queries}");
-        if (DecodesWide) ForwardDirectHead<Lanes512>(q, k, v, kvLayout, output, dims, options, lo, hi, kvHead);
-        else ForwardDirectHead<Lanes256>(q, k, v, kvLayout, output, dims, options, lo, hi, kvHead);
+        int T = dims.Queries, Hq = dims.QueryHeads, Dh = dims.HeadDim, group = dims.Group, perHead = group * T, R = heads * perHead, paddedDh = PaddedHeadDim(Dh);
+        // Pointers made once: no division per key and row.
+        float** queryRows = stackalloc float*[R];
+        for (int r = 0; r < R; r++)
+        {
+            int h = kvHead + r / perHead, w = r % perHead;
+            queryRows[r] = q + (((long)b * T + w % T) * Hq + h * group + w / T) * Dh;
+        }
+        float* rowMax = state + R * paddedDh;
+        AttendKeys<TL>(queryRows, perHead, heads, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, state, rowMax, rowMax + R);
     }
 
-    /// <summary>The visible keys of every query row (VisibleIntervals), for ForwardDirectHead.</summary>
+    /// <summary>Writes out the rows of an unsplit task's state (AttendHeads' layout) for KV heads kvHead .. kvHead + heads − 1.</summary>
+    private static void FinishHeads<TL>(float* state, int b, int kvHead, int heads, AttentionDims dims, float* output, float* logSumExp) where TL : unmanaged, ILanes<TL>
+    {
+        int T = dims.Queries, Dh = dims.HeadDim, group = dims.Group, perHead = group * T, R = heads * perHead, paddedDh = PaddedHeadDim(Dh);
+        float* rowMax = state + R * paddedDh, rowSum = rowMax + R;
+        for (int r = 0; r < R; r++)
+            FinishDirectRow<TL>(state + r * paddedDh, rowMax[r], rowSum[r], b, kvHead + r / perHead, r % perHead, T, dims.QueryHeads, group, Dh, output, logSumExp);
+    }
+
+    /// <summary>
+    /// Forward's decoding path for the query heads of KV heads [h0, h1) only, on the calling thread:
+    /// every batch row, each row's key chunks in order and merged as ForwardDirect merges them, so
+    /// the output rows of those heads get Forward's bits. For a caller that splits a decoding step
+    /// by KV heads itself (TransformerModel's decoding attention job); lo and hi are
+    /// DecodingIntervals(dims, options), computed once for all heads.
+    /// </summary>
+    internal static void ForwardDirectHeads(float* q, float* k, float* v, KvLayout kvLayout, float* output,
+        AttentionDims dims, AttentionOptions options, int[] lo, int[] hi, int h0, int h1)
+    {
+        if (dims.Queries > DirectMaxQueries) throw new ArgumentException($"Attention: the per-head decoding path takes up to {DirectMaxQueries} queries per row, got {dims.Queries}");
+        if (h0 < 0 || h1 > dims.KvHeads || h0 > h1) throw new ArgumentOutOfRangeException(nameof(h1), $"KV heads [{h0}, {h1}) of {dims.KvHeads}");
+        if (DecodesWide) ForwardDirectHeads<Lanes512>(q, k, v, kvLayout, output, dims, options, lo, hi, h0, h1);
+        else ForwardDirectHeads<Lanes256>(q, k, v, kvLayout, output, dims, options, lo, hi, h0, h1);
+    }
+
+    /// <summary>The visible keys of every query row (VisibleIntervals), for ForwardDirectHeads.</summary>
     internal static (int[] Lo, int[] Hi) DecodingIntervals(AttentionDims dims, AttentionOptions options)
     {
         dims.Validate("Attention");
@@ -309,39 +340,36 @@ internal static unsafe partial class AttentionKernel
         return VisibleIntervals(dims, options);
     }
 
-    private static void ForwardDirectHead<TL>(float* q, float* k, float* v, KvLayout kvLayout, float* output,
-        AttentionDims dims, AttentionOptions options, int[] lo, int[] hi, int kvHead) where TL : unmanaged, ILanes<TL>
+    private static void ForwardDirectHeads<TL>(float* q, float* k, float* v, KvLayout kvLayout, float* output,
+        AttentionDims dims, AttentionOptions options, int[] lo, int[] hi, int h0, int h1) where TL : unmanaged, ILanes<TL>
     {
-        int T = dims.Queries, Hq = dims.QueryHeads, Dh = dims.HeadDim, group = dims.Group;
-        int paddedDh = PaddedHeadDim(Dh), rows = group * T;
+        int paddedDh = PaddedHeadDim(dims.HeadDim), perHead = dims.Group * dims.Queries, pair = HeadsPerTask(dims);
         float scale = options.Scale, cap = options.SoftCap, multiplier = cap > 0 ? 1f : scale;
-        long stateFloats = (long)rows * (paddedDh + 2);
-        float** queryRows = stackalloc float*[rows];
         for (int b = 0; b < dims.Batch; b++)
         {
-            int chunks = DirectSpan(lo, hi, b, T, out int first, out int end);
-            long floats = rows * KeyBlock + chunks * stateFloats;
-            bool own = floats <= ThreadScratch.MaxFloats;
-            float* scratch = own ? ThreadScratch.Get(floats) : ScratchPool.Rent(floats);
-            try
+            int chunks = DirectSpan(lo, hi, b, dims.Queries, out int first, out int end);
+            for (int kvHead = h0; kvHead < h1; )
             {
-                float* scores = scratch, states = scratch + rows * KeyBlock;
-                for (int r = 0; r < rows; r++) queryRows[r] = q + (((long)b * T + r % T) * Hq + kvHead * group + r / T) * Dh;
-                for (int c = 0; c < chunks; c++)
+                // Heads go in ForwardDirect's groups where the range holds a whole one (the same
+                // bits either way: only the order in which the heads' rows are worked changes).
+                int heads = kvHead % pair == 0 && kvHead + pair <= h1 ? pair : 1, R = heads * perHead;
+                long stateFloats = (long)R * (paddedDh + 2), floats = R * KeyBlock + chunks * stateFloats;
+                bool own = floats <= ThreadScratch.MaxFloats;
+                float* scratch = own ? ThreadScratch.Get(floats) : ScratchPool.Rent(floats);
+                try
                 {
-                    float* acc = states + c * stateFloats, rowMax = acc + rows * paddedDh, rowSum = rowMax + rows;
-                    int from = first + c * DirectChunkKeys, to = Math.Min(end, from + DirectChunkKeys);
-                    AttendKeys<TL>(queryRows, rows, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, acc, rowMax, rowSum);
-                }
-                if (chunks > 1) MergeChunks<TL>(states, chunks, stateFloats, b, kvHead, dims, output, null);
-                else
-                    for (int r = 0; r < rows; r++)
+                    float* scores = scratch, states = scratch + R * KeyBlock;
+                    for (int c = 0; c < chunks; c++)
                     {
-                        float* acc = states + r * paddedDh, rowMax = states + rows * paddedDh;
-                        FinishDirectRow<TL>(acc, rowMax[r], rowMax[rows + r], b, kvHead, r, T, Hq, group, Dh, output, null);
+                        int from = first + c * DirectChunkKeys, to = Math.Min(end, from + DirectChunkKeys);
+                        AttendHeads<TL>(q, k, v, kvLayout, dims, b, kvHead, heads, from, to, lo, hi, cap, scale, multiplier, scores, states + c * stateFloats);
                     }
+                    if (chunks > 1) MergeChunks<TL>(states, chunks, stateFloats, b, kvHead, heads, dims, output, null);
+                    else FinishHeads<TL>(states, b, kvHead, heads, dims, output, null);
+                }
+                finally { if (!own) ScratchPool.Return(scratch); }
+                kvHead += heads;
             }
-            finally { if (!own) ScratchPool.Return(scratch); }
         }
     }
 
@@ -355,20 +383,24 @@ internal static unsafe partial class AttentionKernel
     }
 
     /// <summary>
-    /// The online softmax of one decoding task over keys [from, to) of one (batch row, KV head):
-    /// acc [rows, paddedDh], rowMax and rowSum [rows] start empty and end holding this range's state.
+    /// The online softmax of one decoding task over keys [from, to) of batch row b and KV heads
+    /// kvHead .. kvHead + heads − 1, `rows` query rows each (row h·rows + r of queryRows, scores and
+    /// the state is row r of head kvHead + h): acc [heads·rows, paddedDh], rowMax and rowSum
+    /// [heads·rows] start empty and end holding this range's state. The heads go block by block
+    /// together only so that their P·V sums can run as one (AccumulateFourRows); every row's
+    /// arithmetic is its own, so its bits do not depend on `heads`.
     /// </summary>
-    private static void AttendKeys<TL>(float** queryRows, int rows, float* k, float* v, KvLayout kvLayout, int b, int kvHead, int from, int to,
+    private static void AttendKeys<TL>(float** queryRows, int rows, int heads, float* k, float* v, KvLayout kvLayout, int b, int kvHead, int from, int to,
         int[] lo, int[] hi, int T, int Dh, int paddedDh, float cap, float scale, float multiplier,
         float* scores, float* acc, float* rowMax, float* rowSum) where TL : unmanaged, ILanes<TL>
     {
-        new Span<float>(acc, rows * paddedDh).Clear();
-        new Span<float>(rowMax, rows).Fill(float.NegativeInfinity);
-        new Span<float>(rowSum, rows).Clear();
-        float** vRows = stackalloc float*[KeyBlock];
-        // Row j of this head's keys and values is at j · stride from these (any KvLayout).
+        int R = heads * rows;
+        new Span<float>(acc, R * paddedDh).Clear();
+        new Span<float>(rowMax, R).Fill(float.NegativeInfinity);
+        new Span<float>(rowSum, R).Clear();
+        float** vRows = stackalloc float*[heads * KeyBlock];
+        // Row j of a head's keys and values is at j · stride from its first (any KvLayout).
         long stride = kvLayout.PositionStride;
-        float* kHead = k + kvLayout.Offset(b, 0, kvHead), vHead = v + kvLayout.Offset(b, 0, kvHead);
         bool fourKeys = typeof(TL) == typeof(Lanes256) && Fma.IsSupported;
         // The 4-key path does its two-row products and softmax on 512 bits where the CPU has them:
         // the same operations per element, so the same bits (see Dot4KeysTwoRows512).
@@ -376,64 +408,82 @@ internal static unsafe partial class AttentionKernel
         for (int j0 = from; j0 < to; j0 += KeyBlock)
         {
             int n = Math.Min(KeyBlock, to - j0);
-            int jj = 0;
-            // The block's value rows, wanted after its scores and softmax: in flight while those run.
-            for (int j = 0; j < n; j++) PrefetchRow(vRows[j] = vHead + (j0 + j) * stride, Dh);
-            if (wideRows && rows >= 2)
-                for (; jj + 8 <= n; jj += 8)
-                {
-                    for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 8, to); p < pe; p++) PrefetchRow(kHead + p * stride, Dh);
-                    float* k0 = kHead + (j0 + jj) * stride, k4 = k0 + 4 * stride;
-                    int r = 0;
-                    for (; r + 2 <= rows; r += 2)
-                        Dot8KeysTwoRows512(queryRows[r], queryRows[r + 1], k0, stride, Dh, scores + r * KeyBlock + jj, scores + (r + 1) * KeyBlock + jj);
-                    if (r < rows)
-                    {
-                        Dot4Keys(queryRows[r], k0, k0 + stride, k0 + 2 * stride, k0 + 3 * stride, Dh, scores + r * KeyBlock + jj);
-                        Dot4Keys(queryRows[r], k4, k4 + stride, k4 + 2 * stride, k4 + 3 * stride, Dh, scores + r * KeyBlock + jj + 4);
-                    }
-                }
-            if (fourKeys)
-                for (; jj + 4 <= n; jj += 4)
-                {
-                    // Between layers the weight products stream megabytes through the caches, so the
-                    // cache rows come from memory: ask for the keys PrefetchKeys ahead, so that many
-                    // rows are in flight at once instead of one miss per dot product.
-                    for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 4, to); p < pe; p++) PrefetchRow(kHead + p * stride, Dh);
-                    float* k0 = kHead + (j0 + jj) * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
-                    int r = 0;
-                    // Two query rows at a time share the key loads (their arithmetic is each row's own).
-                    for (; r + 2 <= rows; r += 2)
-                    {
-                        float* sa = scores + r * KeyBlock + jj, sb = sa + KeyBlock;
-                        if (wideRows) Dot4KeysTwoRows512(queryRows[r], queryRows[r + 1], k0, k1, k2, k3, Dh, sa, sb);
-                        else Dot4KeysTwoRows(queryRows[r], queryRows[r + 1], k0, k1, k2, k3, Dh, sa, sb);
-                    }
-                    if (r < rows) Dot4Keys(queryRows[r], k0, k1, k2, k3, Dh, scores + r * KeyBlock + jj);
-                }
-            for (; jj < n; jj++)
+            for (int h = 0; h < heads; h++)
             {
-                float* kRow = kHead + (j0 + jj) * stride;
-                for (int r = 0; r < rows; r++) scores[r * KeyBlock + jj] = Dot<TL>(queryRows[r], kRow, Dh);
+                float* kHead = k + kvLayout.Offset(b, 0, kvHead + h), vHead = v + kvLayout.Offset(b, 0, kvHead + h);
+                float** hq = queryRows + h * rows, hv = vRows + h * KeyBlock;
+                float* hs = scores + h * rows * KeyBlock;
+                int jj = 0;
+                // The block's value rows, wanted after its scores and softmax: in flight while those run.
+                for (int j = 0; j < n; j++) PrefetchRow(hv[j] = vHead + (j0 + j) * stride, Dh);
+                if (wideRows && rows >= 2)
+                    for (; jj + 8 <= n; jj += 8)
+                    {
+                        for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 8, to); p < pe; p++) PrefetchRow(kHead + p * stride, Dh);
+                        float* k0 = kHead + (j0 + jj) * stride, k4 = k0 + 4 * stride;
+                        int r = 0;
+                        for (; r + 2 <= rows; r += 2)
+                            Dot8KeysTwoRows512(hq[r], hq[r + 1], k0, stride, Dh, hs + r * KeyBlock + jj, hs + (r + 1) * KeyBlock + jj);
+                        if (r < rows)
+                        {
+                            Dot4Keys(hq[r], k0, k0 + stride, k0 + 2 * stride, k0 + 3 * stride, Dh, hs + r * KeyBlock + jj);
+                            Dot4Keys(hq[r], k4, k4 + stride, k4 + 2 * stride, k4 + 3 * stride, Dh, hs + r * KeyBlock + jj + 4);
+                        }
+                    }
+                if (fourKeys)
+                    for (; jj + 4 <= n; jj += 4)
+                    {
+                        // Between layers the weight products stream megabytes through the caches, so the
+                        // cache rows come from memory: ask for the keys PrefetchKeys ahead, so that many
+                        // rows are in flight at once instead of one miss per dot product.
+                        for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 4, to); p < pe; p++) PrefetchRow(kHead + p * stride, Dh);
+                        float* k0 = kHead + (j0 + jj) * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+                        int r = 0;
+                        // Two query rows at a time share the key loads (their arithmetic is each row's own).
+                        for (; r + 2 <= rows; r += 2)
+                        {
+                            float* sa = hs + r * KeyBlock + jj, sb = sa + KeyBlock;
+                            if (wideRows) Dot4KeysTwoRows512(hq[r], hq[r + 1], k0, k1, k2, k3, Dh, sa, sb);
+                            else Dot4KeysTwoRows(hq[r], hq[r + 1], k0, k1, k2, k3, Dh, sa, sb);
+                        }
+                        if (r < rows) Dot4Keys(hq[r], k0, k1, k2, k3, Dh, hs + r * KeyBlock + jj);
+                    }
+                for (; jj < n; jj++)
+                {
+                    float* kRow = kHead + (j0 + jj) * stride;
+                    for (int r = 0; r < rows; r++) hs[r * KeyBlock + jj] = Dot<TL>(hq[r], kRow, Dh);
+                }
             }
-            for (int r = 0; r < rows; r++)
+            for (int r = 0; r < R; r++)
             {
                 float* row = scores + r * KeyBlock;
-                int a = Math.Max(lo[b * T + r % T], j0) - j0, e = Math.Min(hi[b * T + r % T], j0 + n) - j0;
+                int query = b * T + r % rows % T;
+                int a = Math.Max(lo[query], j0) - j0, e = Math.Min(hi[query], j0 + n) - j0;
                 if (a >= e) { new Span<float>(row, KeyBlock).Clear(); continue; }
                 if (cap > 0) CapBlock(row + a, e - a, scale, cap, null);
                 float correction = wideRows ? SoftmaxRow<Lanes512>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r])
                     : SoftmaxRow<TL>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r]);
                 if (correction != 1f) ScaleRow<TL>(acc + r * paddedDh, paddedDh, correction);
             }
-            int pair = 0;
-            for (; pair + 2 <= rows; pair += 2)
+            // P·V: four rows at a time where they fit (two heads' pairs, or four rows of one head), then pairs, then one.
+            if (wideRows && heads == 2 && rows == 2)
             {
-                float* accA = acc + pair * paddedDh, pa = scores + pair * KeyBlock;
-                if (wideRows) AccumulateTwoRows<Lanes512>(accA, accA + paddedDh, vRows, pa, pa + KeyBlock, n, Dh);
-                else AccumulateTwoRows<TL>(accA, accA + paddedDh, vRows, pa, pa + KeyBlock, n, Dh);
+                AccumulateFourRows(acc, paddedDh, vRows, vRows + KeyBlock, scores, n, Dh);
+                continue;
             }
-            if (pair < rows) AccumulateRows<TL>(acc + pair * paddedDh, vRows, scores + pair * KeyBlock, n, Dh);
+            for (int h = 0; h < heads; h++)
+            {
+                float** hv = vRows + h * KeyBlock;
+                int r = h * rows, e = r + rows;
+                if (wideRows) for (; r + 4 <= e; r += 4) AccumulateFourRows(acc + r * paddedDh, paddedDh, hv, hv, scores + r * KeyBlock, n, Dh);
+                for (; r + 2 <= e; r += 2)
+                {
+                    float* accA = acc + r * paddedDh, pa = scores + r * KeyBlock;
+                    if (wideRows) AccumulateTwoRows<Lanes512>(accA, accA + paddedDh, hv, pa, pa + KeyBlock, n, Dh);
+                    else AccumulateTwoRows<TL>(accA, accA + paddedDh, hv, pa, pa + KeyBlock, n, Dh);
+                }
+                if (r < e) AccumulateRows<TL>(acc + r * paddedDh, hv, scores + r * KeyBlock, n, Dh);
+            }
         }
     }
 
@@ -640,31 +690,45 @@ internal static unsafe partial class AttentionKernel
     /// </summary>
     private static void AccumulateTwoRows<TL>(float* accA, float* accB, float** vRows, float* pa, float* pb, int n, int Dh) where TL : unmanaged, ILanes<TL>
     {
-        // 32 floats per pass over the keys: 4 vectors of 8 or 2 of 16 per row.
+        // 32 floats per pass over the keys: 4 vectors of 8 or 2 of 16 per row. Zero weights are
+        // skipped as in AccumulateFourRows, without the tests in a block that has none.
         int L = TL.Count, d = 0;
-        bool four = L == 8;
+        bool four = L == 8, noZeros = !HasZero(pa, n) && !HasZero(pb, n);
         for (; d + 32 <= Dh; d += 32)
         {
             TL a0 = TL.Load(accA + d), a1 = TL.Load(accA + d + L), b0 = TL.Load(accB + d), b1 = TL.Load(accB + d + L);
             TL a2 = four ? TL.Load(accA + d + 2 * L) : default, a3 = four ? TL.Load(accA + d + 3 * L) : default;
             TL b2 = four ? TL.Load(accB + d + 2 * L) : default, b3 = four ? TL.Load(accB + d + 3 * L) : default;
-            for (int j = 0; j < n; j++)
-            {
-                float wa = pa[j], wb = pb[j];
-                float* x = vRows[j] + d;
-                if (wa != 0)
+            if (noZeros)
+                for (int j = 0; j < n; j++)
                 {
-                    TL w = TL.Broadcast(wa);
-                    a0 = TL.MultiplyAdd(w, TL.Load(x), a0); a1 = TL.MultiplyAdd(w, TL.Load(x + L), a1);
-                    if (four) { a2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), a2); a3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), a3); }
+                    float* x = vRows[j] + d;
+                    TL x0 = TL.Load(x), x1 = TL.Load(x + L), x2 = four ? TL.Load(x + 2 * L) : default, x3 = four ? TL.Load(x + 3 * L) : default;
+                    TL w = TL.Broadcast(pa[j]);
+                    a0 = TL.MultiplyAdd(w, x0, a0); a1 = TL.MultiplyAdd(w, x1, a1);
+                    if (four) { a2 = TL.MultiplyAdd(w, x2, a2); a3 = TL.MultiplyAdd(w, x3, a3); }
+                    w = TL.Broadcast(pb[j]);
+                    b0 = TL.MultiplyAdd(w, x0, b0); b1 = TL.MultiplyAdd(w, x1, b1);
+                    if (four) { b2 = TL.MultiplyAdd(w, x2, b2); b3 = TL.MultiplyAdd(w, x3, b3); }
                 }
-                if (wb != 0)
+            else
+                for (int j = 0; j < n; j++)
                 {
-                    TL w = TL.Broadcast(wb);
-                    b0 = TL.MultiplyAdd(w, TL.Load(x), b0); b1 = TL.MultiplyAdd(w, TL.Load(x + L), b1);
-                    if (four) { b2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), b2); b3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), b3); }
+                    float wa = pa[j], wb = pb[j];
+                    float* x = vRows[j] + d;
+                    if (wa != 0)
+                    {
+                        TL w = TL.Broadcast(wa);
+                        a0 = TL.MultiplyAdd(w, TL.Load(x), a0); a1 = TL.MultiplyAdd(w, TL.Load(x + L), a1);
+                        if (four) { a2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), a2); a3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), a3); }
+                    }
+                    if (wb != 0)
+                    {
+                        TL w = TL.Broadcast(wb);
+                        b0 = TL.MultiplyAdd(w, TL.Load(x), b0); b1 = TL.MultiplyAdd(w, TL.Load(x + L), b1);
+                        if (four) { b2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), b2); b3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), b3); }
+                    }
                 }
-            }
             TL.Store(accA + d, a0); TL.Store(accA + d + L, a1); TL.Store(accB + d, b0); TL.Store(accB + d + L, b1);
             if (four) { TL.Store(accA + d + 2 * L, a2); TL.Store(accA + d + 3 * L, a3); TL.Store(accB + d + 2 * L, b2); TL.Store(accB + d + 3 * L, b3); }
         }
@@ -674,6 +738,71 @@ internal static unsafe partial class AttentionKernel
                 if (pa[j] != 0) Axpy<TL>(accA + d, vRows[j] + d, pa[j], Dh - d);
                 if (pb[j] != 0) Axpy<TL>(accB + d, vRows[j] + d, pb[j], Dh - d);
             }
+    }
+
+    /// <summary>
+    /// AccumulateTwoRows&lt;Lanes512&gt; for four rows at once (accumulators acc + i · accStride,
+    /// probabilities p + i · KeyBlock): rows 0 and 1 sum the value rows vA, rows 2 and 3 vB (another
+    /// head's, or vA again). Each row keeps its own FMAs in its own order, so its bits; the four
+    /// rows give the core eight independent chains per pass, where two rows' four left it waiting on
+    /// the FMA's latency (one step, shipped model's heads at 192 positions: 7.0 → 6.0 µs a layer
+    /// with the chains split, which this gets without changing the order of any sum).
+    /// </summary>
+    private static void AccumulateFourRows(float* acc, int accStride, float** vA, float** vB, float* p, int n, int Dh)
+    {
+        float* acc0 = acc, acc1 = acc + accStride, acc2 = acc1 + accStride, acc3 = acc2 + accStride;
+        float* p0 = p, p1 = p + KeyBlock, p2 = p1 + KeyBlock, p3 = p2 + KeyBlock;
+        // A key whose weight is 0 (masked, or its exp underflowed) is skipped, not multiplied: its
+        // value row may hold anything (a padding slot), and 0 · x would turn a −0 sum into +0. In
+        // most blocks no weight is 0, and there the loop runs without the tests (the same FMAs).
+        bool noZeros = !HasZero(p0, n) && !HasZero(p1, n) && !HasZero(p2, n) && !HasZero(p3, n);
+        int d = 0;
+        for (; d + 32 <= Dh; d += 32)
+        {
+            Vector512<float> a0 = Vector512.Load(acc0 + d), a1 = Vector512.Load(acc0 + d + 16), b0 = Vector512.Load(acc1 + d), b1 = Vector512.Load(acc1 + d + 16);
+            Vector512<float> c0 = Vector512.Load(acc2 + d), c1 = Vector512.Load(acc2 + d + 16), e0 = Vector512.Load(acc3 + d), e1 = Vector512.Load(acc3 + d + 16);
+            if (noZeros)
+                for (int j = 0; j < n; j++)
+                {
+                    float* x = vA[j] + d, y = vB[j] + d;
+                    var x0 = Vector512.Load(x); var x1 = Vector512.Load(x + 16); var y0 = Vector512.Load(y); var y1 = Vector512.Load(y + 16);
+                    var w = Vector512.Create(p0[j]); a0 = Avx512F.FusedMultiplyAdd(w, x0, a0); a1 = Avx512F.FusedMultiplyAdd(w, x1, a1);
+                    w = Vector512.Create(p1[j]); b0 = Avx512F.FusedMultiplyAdd(w, x0, b0); b1 = Avx512F.FusedMultiplyAdd(w, x1, b1);
+                    w = Vector512.Create(p2[j]); c0 = Avx512F.FusedMultiplyAdd(w, y0, c0); c1 = Avx512F.FusedMultiplyAdd(w, y1, c1);
+                    w = Vector512.Create(p3[j]); e0 = Avx512F.FusedMultiplyAdd(w, y0, e0); e1 = Avx512F.FusedMultiplyAdd(w, y1, e1);
+                }
+            else
+                for (int j = 0; j < n; j++)
+                {
+                    float* x = vA[j] + d, y = vB[j] + d;
+                    float w0 = p0[j], w1 = p1[j], w2 = p2[j], w3 = p3[j];
+                    if (w0 != 0) { var w = Vector512.Create(w0); a0 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(x), a0); a1 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(x + 16), a1); }
+                    if (w1 != 0) { var w = Vector512.Create(w1); b0 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(x), b0); b1 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(x + 16), b1); }
+                    if (w2 != 0) { var w = Vector512.Create(w2); c0 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(y), c0); c1 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(y + 16), c1); }
+                    if (w3 != 0) { var w = Vector512.Create(w3); e0 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(y), e0); e1 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(y + 16), e1); }
+                }
+            a0.Store(acc0 + d); a1.Store(acc0 + d + 16); b0.Store(acc1 + d); b1.Store(acc1 + d + 16);
+            c0.Store(acc2 + d); c1.Store(acc2 + d + 16); e0.Store(acc3 + d); e1.Store(acc3 + d + 16);
+        }
+        if (d < Dh)
+            for (int j = 0; j < n; j++)
+            {
+                if (p0[j] != 0) Axpy<Lanes512>(acc0 + d, vA[j] + d, p0[j], Dh - d);
+                if (p1[j] != 0) Axpy<Lanes512>(acc1 + d, vA[j] + d, p1[j], Dh - d);
+                if (p2[j] != 0) Axpy<Lanes512>(acc2 + d, vB[j] + d, p2[j], Dh - d);
+                if (p3[j] != 0) Axpy<Lanes512>(acc3 + d, vB[j] + d, p3[j], Dh - d);
+            }
+    }
+
+    /// <summary>Whether any of p[0..n) is zero (either sign).</summary>
+    private static bool HasZero(float* p, int n)
+    {
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
+            if (Vector256.EqualsAny(Vector256.Load(p + j), Vector256<float>.Zero)) return true;
+        for (; j < n; j++)
+            if (p[j] == 0) return true;
+        return false;
     }
 
     /// <summary>output[0:Dh] = acc / l and returns m + log l; a row that saw nothing gets zeros and −∞.</summary>
