@@ -172,6 +172,7 @@ public unsafe class AttentionTests
     [InlineData(2, 9, 3, 64, 1300, 0, 0f)]     // three query rows a head: one KV head per task
     [InlineData(1, 16, 4, 32, 200, 0, 0f)]     // four query rows a head: four at a time within a head
     [InlineData(2, 4, 2, 7, 700, 300, 2f)]     // sliding window, soft cap, odd head size
+    [InlineData(2, 4, 2, 40, 300, 0, 0f)]      // a head of 40: the 256-bit lanes' P·V sums, 32 floats a pass and a tail
     public void KvHeadRangesGiveForwardsBits(int B, int Hq, int Hkv, int Dh, int S, int window, float cap)
     {
         // TransformerModel's decoding job runs the attention of a range of KV heads on each thread
@@ -207,6 +208,7 @@ public unsafe class AttentionTests
     [InlineData(8, 4, 32)]   // two query rows a head: four-row P·V sums across two heads
     [InlineData(9, 3, 64)]   // three: a pair and a single row
     [InlineData(16, 4, 32)]  // four: four rows of one head
+    [InlineData(4, 2, 40)]   // a head of 40: the 256-bit lanes' sums
     public void KeysOfZeroWeightAreSkippedInDecoding(int Hq, int Hkv, int Dh)
     {
         // Keys whose weight underflows to exactly 0 are skipped in the P·V sums, never multiplied
