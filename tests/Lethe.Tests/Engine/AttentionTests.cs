@@ -173,6 +173,7 @@ public unsafe class AttentionTests
     [InlineData(1, 16, 4, 32, 200, 0, 0f)]     // four query rows a head: four at a time within a head
     [InlineData(2, 4, 2, 7, 700, 300, 2f)]     // sliding window, soft cap, odd head size
     [InlineData(2, 4, 2, 40, 300, 0, 0f)]      // a head of 40: the 256-bit lanes' P·V sums, 32 floats a pass and a tail
+    [InlineData(1, 4, 4, 64, 100, 0, 0f)]      // one query row a head (no grouping)
     public void KvHeadRangesGiveForwardsBits(int B, int Hq, int Hkv, int Dh, int S, int window, float cap)
     {
         // TransformerModel's decoding job runs the attention of a range of KV heads on each thread
