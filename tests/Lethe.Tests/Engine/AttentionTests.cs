@@ -489,6 +489,32 @@ public unsafe class AttentionTests
     }
 
     [Fact]
+    public void DecodingPairsOfKvHeadsOrNotGivesTheSameBits()
+    {
+        // Two query rows a KV head: tasks take two heads on 1 and 2 threads and one head on 4
+        // (to give every thread a task), over a cache of three chunks.
+        var d = new AttentionDims(1, 1, 3 * AttentionKernel.DirectChunkKeys - 40, 8, 4, 32);
+        var o = AttentionOptions.ForHeadDim(32) with { KeyStart = new[] { 5 } };
+        var x = Inputs.Random(d, 97);
+        int saved = Tensors.Engine.Threads;
+        try
+        {
+            var outputs = new List<FastResult>();
+            foreach (int threads in new[] { 1, 2, 4 })
+            {
+                Tensors.Engine.Threads = threads;
+                outputs.Add(RunFast(x, d, o, AttentionKernel.ForwardPath.Auto, wide: true, backward: false));
+            }
+            foreach (var other in outputs.Skip(1))
+            {
+                Assert.Equal(outputs[0].Output, other.Output);
+                Assert.Equal(outputs[0].LogSumExp, other.LogSumExp);
+            }
+        }
+        finally { Tensors.Engine.Threads = saved; }
+    }
+
+    [Fact]
     public void BitIdenticalAcrossRunsAndThreadCounts()
     {
         var d = new AttentionDims(2, 130, 150, 4, 2, 64);

@@ -188,7 +188,10 @@ internal static unsafe partial class AttentionKernel
         AttentionDims dims, AttentionOptions options, int[] lo, int[] hi) where TL : unmanaged, ILanes<TL>
     {
         int B = dims.Batch, T = dims.Queries, Hq = dims.QueryHeads, Hkv = dims.KvHeads, Dh = dims.HeadDim, group = dims.Group;
-        int paddedDh = PaddedHeadDim(Dh), rows = group * T, pair = HeadsPerTask(dims), R = pair * rows;
+        int paddedDh = PaddedHeadDim(Dh), rows = group * T;
+        // Pairs of heads only while they still give every thread a task (a many-core CPU decoding one
+        // sequence would otherwise leave half its cores out of the attention).
+        int pair = HeadsPerTask(dims) == 2 && B * Hkv / 2 >= Engine.Threads ? 2 : 1, R = pair * rows;
         float scale = options.Scale, cap = options.SoftCap, multiplier = cap > 0 ? 1f : scale;
         // Per batch row: the keys any of its queries sees, [first, end), and how many chunks cut it.
         var first = new int[B]; var end = new int[B]; var chunks = new int[B]; var taskStart = new int[B + 1];
