@@ -187,7 +187,7 @@ internal static unsafe partial class AttentionKernel
     private static void ForwardDirect<TL>(float* q, float* k, float* v, KvLayout kvLayout, float* output, float* logSumExp,
         AttentionDims dims, AttentionOptions options, int[] lo, int[] hi) where TL : unmanaged, ILanes<TL>
     {
-        int B = dims.Batch, T = dims.Queries, Hq = dims.QueryHeads, Hkv = dims.KvHeads, Dh = dims.HeadDim, group = dims.Group;
+        int B = dims.Batch, T = dims.Queries, Hkv = dims.KvHeads, Dh = dims.HeadDim, group = dims.Group;
         int paddedDh = PaddedHeadDim(Dh), rows = group * T;
         // Pairs of heads only while they still give every thread a task (a many-core CPU decoding one
         // sequence would otherwise leave half its cores out of the attention).
