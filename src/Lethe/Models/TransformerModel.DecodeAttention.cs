@@ -61,24 +61,22 @@ public sealed partial class TransformerModel
         void Heads(int h0, int h1)
         {
             long t0 = profile ? GemmProfile.PartNs() : 0;
-            for (int h = h0; h < h1; h++)
+            // Rows of q, k and v that belong to KV heads [h0, h1): their query heads' q rows, their
+            // k and v rows (each a contiguous range of its product).
+            for (int p = 0; p < 3; p++)
             {
-                // Rows of q, k and v that belong to KV head h: its query heads' q rows, its k and v rows.
-                for (int p = 0; p < 3; p++)
+                int width = p == 0 ? group * Dh : Dh, j0 = h0 * width, j1 = h1 * width, outF = qkv[p].Dim(0);
+                if (int8) Q8Gemm.MultiplyGroups(quantized, qkv[p].Quantized!, j0 / Q8Matrix.GroupRows, j1 / Q8Matrix.GroupRows, outputs[p], outF);
+                else
                 {
-                    int width = p == 0 ? group * Dh : Dh, j0 = h * width, j1 = j0 + width, outF = qkv[p].Dim(0);
-                    if (int8) Q8Gemm.MultiplyGroups(quantized, qkv[p].Quantized!, j0 / Q8Matrix.GroupRows, j1 / Q8Matrix.GroupRows, outputs[p], outF);
-                    else
-                    {
-                        var product = new Gemm.SharedProduct(qkv[p].BytePtr, qkv[p].DType, outF, d, outputs[p], outF);
-                        Gemm.MultiplySharedRows(rows, d, buffers.Normed, d, product, j0, j1);
-                    }
-                    if (biases[p] is { } bias)
-                    {
-                        float* b = bias.F32Ptr;
-                        for (int r = 0; r < rows; r++)
-                            for (int j = j0; j < j1; j++) outputs[p][(long)r * outF + j] += b[j];
-                    }
+                    var product = new Gemm.SharedProduct(qkv[p].BytePtr, qkv[p].DType, outF, d, outputs[p], outF);
+                    Gemm.MultiplySharedRows(rows, d, buffers.Normed, d, product, j0, j1);
+                }
+                if (biases[p] is { } bias)
+                {
+                    float* b = bias.F32Ptr;
+                    for (int r = 0; r < rows; r++)
+                        for (int j = j0; j < j1; j++) outputs[p][(long)r * outF + j] += b[j];
                 }
             }
             long t1 = profile ? GemmProfile.PartNs() : 0;
