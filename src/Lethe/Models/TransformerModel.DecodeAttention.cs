@@ -12,6 +12,7 @@
 using Lethe.Models.Generation;
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
+using Lethe.Tensors.Ops;
 
 namespace Lethe.Models;
 
@@ -72,12 +73,7 @@ public sealed partial class TransformerModel
                     var product = new Gemm.SharedProduct(qkv[p].BytePtr, qkv[p].DType, outF, d, outputs[p], outF);
                     Gemm.MultiplySharedRows(rows, d, buffers.Normed, d, product, j0, j1);
                 }
-                if (biases[p] is { } bias)
-                {
-                    float* b = bias.F32Ptr;
-                    for (int r = 0; r < rows; r++)
-                        for (int j = j0; j < j1; j++) outputs[p][(long)r * outF + j] += b[j];
-                }
+                Op.AddBias(outputs[p], biases[p], rows, outF, j0, j1);
             }
             long t1 = profile ? GemmProfile.PartNs() : 0;
             for (int h = h0; h < h1; h++)

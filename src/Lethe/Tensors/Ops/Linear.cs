@@ -142,13 +142,19 @@ public static unsafe partial class Op
         return Tensor.Zeros(outShape);
     }
 
-    private static void AddBias(float* y, Tensor? bias, int rows, int outF)
+    private static void AddBias(float* y, Tensor? bias, int rows, int outF) => AddBias(y, bias, rows, outF, 0, outF);
+
+    /// <summary>
+    /// Columns [j0, j1) of every row of y [rows, ldy] += bias[j0..j1): Linear's bias, or the part
+    /// of it for a caller that computes a product's rows in ranges (the decoding attention's job).
+    /// </summary>
+    internal static void AddBias(float* y, Tensor? bias, int rows, int ldy, int j0, int j1)
     {
         if (bias == null) return;
-        var bs = bias.AsReadOnlySpan();
+        var bs = bias.AsReadOnlySpan()[j0..j1];
         for (int r = 0; r < rows; r++)
         {
-            var row = new Span<float>(y + (long)r * outF, outF);
+            var row = new Span<float>(y + (long)r * ldy + j0, j1 - j0);
             System.Numerics.Tensors.TensorPrimitives.Add(row, bs, row);
         }
     }
