@@ -92,6 +92,55 @@ public class DecodeBlockTests
         }
     }
 
+    [Fact]
+    public void GivesBlocksBitsWithBiasesSplitByKvHeads()
+    {
+        // A Qwen2-style model (q, k, v biases) whose 4 KV heads of 16 take the attention job split
+        // by KV heads on 2 threads, each thread adding its rows' part of the biases; the biases are
+        // drawn at random (ModelInit writes zeros), so a column off would change the logits.
+        string dir = Path.Combine(Path.GetTempPath(), "lethe-decodebias-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var config = new System.Text.Json.Nodes.JsonObject
+            {
+                ["model_type"] = "qwen2", ["architectures"] = new System.Text.Json.Nodes.JsonArray("Qwen2ForCausalLM"), ["hidden_size"] = 64,
+                ["intermediate_size"] = 96, ["num_hidden_layers"] = 2, ["num_attention_heads"] = 8, ["num_key_value_heads"] = 4,
+                ["vocab_size"] = 101, ["max_position_embeddings"] = 64, ["rms_norm_eps"] = 1e-6, ["rope_theta"] = 10000.0,
+                ["tie_word_embeddings"] = true, ["hidden_act"] = "silu", ["torch_dtype"] = "float32",
+            };
+            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+            ModelInit.WriteRandomWeights(dir, seed: 5, std: 0.2f);
+            using var f32 = ModelLoader.Load(dir, writable: true);
+            var rng = new Rng(6);
+            int biases = 0;
+            foreach (var (name, w) in f32.Weights)
+                if (name.EndsWith("_proj.bias"))
+                {
+                    var span = w.AsSpan();
+                    for (int i = 0; i < span.Length; i++) span[i] = (float)rng.NextGaussian();
+                    biases++;
+                }
+            Assert.Equal(2 * 3, biases);
+            using var q8 = ModelLoader.Load(dir, writable: true);
+            foreach (var (name, w) in f32.Weights)
+                if (name.EndsWith("_proj.bias")) w.AsSpan().CopyTo(q8.Weights[name].AsSpan());
+            q8.QuantizeLinearWeightsQ8(keepOthers: false);
+            int savedThreads = Lethe.Tensors.Engine.Threads;
+            Lethe.Tensors.Engine.Threads = 2;
+            try
+            {
+                foreach (var (m, name) in new[] { (f32, "f32"), (q8, "q8_0") })
+                {
+                    Assert.True(m.DecodeAttendsByKvHeads(2), $"{name}: expected the job split by KV heads");
+                    SameBitsAsBlock(m, $"{name} with biases, 2 threads");
+                }
+            }
+            finally { Lethe.Tensors.Engine.Threads = savedThreads; }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Theory]
     [InlineData("qwen3")]     // q/k norms
     [InlineData("gemma2")]    // post norms, (1 + w) norms, soft caps
