@@ -474,18 +474,7 @@ public unsafe class AttentionTests
         // and their merge must not depend on which thread ran which.
         var d = new AttentionDims(1, 1, 3 * AttentionKernel.DirectChunkKeys - 40, 9, 3, 64);
         var o = AttentionOptions.ForHeadDim(64) with { KeyStart = new[] { 5 } };
-        var x = Inputs.Random(d, 98);
-        int saved = Tensors.Engine.Threads;
-        try
-        {
-            Tensors.Engine.Threads = 2;
-            var two = RunFast(x, d, o, AttentionKernel.ForwardPath.Auto, wide: true, backward: false);
-            Tensors.Engine.Threads = 1;
-            var one = RunFast(x, d, o, AttentionKernel.ForwardPath.Auto, wide: true, backward: false);
-            Assert.Equal(two.Output, one.Output);
-            Assert.Equal(two.LogSumExp, one.LogSumExp);
-        }
-        finally { Tensors.Engine.Threads = saved; }
+        SameForwardAtThreadCounts(Inputs.Random(d, 98), d, o, 2, 1);
     }
 
     [Fact]
@@ -495,20 +484,23 @@ public unsafe class AttentionTests
         // (to give every thread a task), over a cache of three chunks.
         var d = new AttentionDims(1, 1, 3 * AttentionKernel.DirectChunkKeys - 40, 8, 4, 32);
         var o = AttentionOptions.ForHeadDim(32) with { KeyStart = new[] { 5 } };
-        var x = Inputs.Random(d, 97);
+        SameForwardAtThreadCounts(Inputs.Random(d, 97), d, o, 1, 2, 4);
+    }
+
+    /// <summary>Forward (output and log-sum-exp) at each thread count gives the first one's bits; Engine.Threads is restored.</summary>
+    private static void SameForwardAtThreadCounts(Inputs x, AttentionDims d, AttentionOptions o, params int[] threadCounts)
+    {
         int saved = Tensors.Engine.Threads;
         try
         {
-            var outputs = new List<FastResult>();
-            foreach (int threads in new[] { 1, 2, 4 })
+            FastResult? first = null;
+            foreach (int threads in threadCounts)
             {
                 Tensors.Engine.Threads = threads;
-                outputs.Add(RunFast(x, d, o, AttentionKernel.ForwardPath.Auto, wide: true, backward: false));
-            }
-            foreach (var other in outputs.Skip(1))
-            {
-                Assert.Equal(outputs[0].Output, other.Output);
-                Assert.Equal(outputs[0].LogSumExp, other.LogSumExp);
+                var result = RunFast(x, d, o, AttentionKernel.ForwardPath.Auto, wide: true, backward: false);
+                first ??= result;
+                Assert.Equal(first.Output, result.Output);
+                Assert.Equal(first.LogSumExp, result.LogSumExp);
             }
         }
         finally { Tensors.Engine.Threads = saved; }
