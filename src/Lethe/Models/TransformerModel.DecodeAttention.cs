@@ -97,7 +97,6 @@ public sealed partial class TransformerModel
         }
 
         Engine.For(Hkv, 1, Heads);
-        GC.KeepAlive(qkv);
         if (profile)
         {
             // The job's wall time, split between products and attention as the threads' own times were.
