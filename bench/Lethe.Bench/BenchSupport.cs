@@ -32,6 +32,14 @@ public sealed class BenchOptions
         return int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int x) && x > 0
             ? x : throw new LetheException($"bench: --{name} needs a positive integer, got '{v}'");
     }
+
+    public double Double(string name, double fallback)
+    {
+        var v = Get(name);
+        if (v is null) return fallback;
+        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && x >= 0 && double.IsFinite(x)
+            ? x : throw new LetheException($"bench: --{name} needs a number of at least 0, got '{v}'");
+    }
 }
 
 /// <summary>One JSON object per line; values are strings, numbers, booleans or null.</summary>
