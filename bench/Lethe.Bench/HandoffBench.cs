@@ -52,7 +52,7 @@ public static class HandoffBench
     {
         private readonly float[] input = GC.AllocateArray<float>(maxFloats, pinned: true), output = GC.AllocateArray<float>(maxFloats, pinned: true);
         private readonly long[] start = new long[jobs], end = new long[jobs], workerStart = new long[jobs];
-        private readonly bool[] callerRan = new bool[jobs];
+        private readonly int[] callerChunks = new int[jobs];
         private readonly long workTicks = (long)(workUs * Stopwatch.Frequency / 1e6), gapTicks = (long)(gapUs * Stopwatch.Frequency / 1e6);
         private float sink;
 
@@ -63,16 +63,14 @@ public static class HandoffBench
             {
                 Busy(gapTicks);
                 for (int i = 0; i < nin; i++) input[i] = i + j;
-                callerRan[j] = false;
+                callerChunks[j] = 0;
                 start[j] = Stopwatch.GetTimestamp();
                 int job = j;
                 Engine.For(2, 1, (c0, c1) =>
                 {
-                    if (c0 == 1)
-                    {
-                        if (Environment.CurrentManagedThreadId == caller) callerRan[job] = true;
-                        else workerStart[job] = Stopwatch.GetTimestamp();
-                    }
+                    // Which chunk the worker takes is not fixed (the first thread to look takes chunk 0).
+                    if (Environment.CurrentManagedThreadId == caller) callerChunks[job] += c1 - c0;
+                    else workerStart[job] = Stopwatch.GetTimestamp();
                     float acc = Sum(input, nin);
                     var half = output.AsSpan(nout * c0 / 2, nout * c1 / 2 - nout * c0 / 2);
                     var values = new Vector<float>(acc);
@@ -90,7 +88,7 @@ public static class HandoffBench
             for (int j = jobs / 10; j < jobs; j++)
             {
                 times.Add(Us(end[j] - start[j]));
-                if (callerRan[j]) ranBoth++; else starts.Add(Us(workerStart[j] - start[j]));
+                if (callerChunks[j] == 2) ranBoth++; else starts.Add(Us(workerStart[j] - start[j]));
             }
             times.Sort(); starts.Sort();
             double At(List<double> l, double q) => l.Count == 0 ? double.NaN : Math.Round(l[(int)(q * (l.Count - 1))], 2);
