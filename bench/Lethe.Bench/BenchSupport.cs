@@ -105,6 +105,13 @@ public static class Timing
         return t.Seconds + t.Nanoseconds * 1e-9;
     }
 
+    /// <summary>Nearest rank: the smallest value with at least q of the values at or below it (NaN for none).</summary>
+    public static double Percentile(IEnumerable<double> values, double q)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+    }
+
     /// <summary>How long Median calls its body before timing it (see Median).</summary>
     public const double WarmUpSeconds = 1.0;
 

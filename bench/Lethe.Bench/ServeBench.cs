@@ -56,7 +56,7 @@ public static class ServeBench
                 baseline ??= rate;
                 JsonLine.Print(("bench", "serve"), ("clients", clients), ("requests", requests), ("max_tokens", maxTokens), ("temperature", temperature), ("tokens", tokens),
                     ("seconds", Math.Round(seconds, 3)), ("tokens_per_s", Math.Round(rate, 1)),
-                    ("p50_ms", Math.Round(Percentile(latencies, 0.50), 1)), ("p99_ms", Math.Round(Percentile(latencies, 0.99), 1)),
+                    ("p50_ms", Math.Round(Timing.Percentile(latencies, 0.50), 1)), ("p99_ms", Math.Round(Timing.Percentile(latencies, 0.99), 1)),
                     ("speedup", Math.Round(rate / baseline.Value, 2)), ("threads", Lethe.Tensors.Engine.Threads), ("cpu", Machine.CpuModel()));
             }
         }
@@ -136,10 +136,4 @@ public static class ServeBench
         return (int)JsonNode.Parse(text)!["usage"]!["completion_tokens"]!;
     }
 
-    private static double Percentile(List<double> values, double q)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        // Nearest rank: the smallest value with at least q of the values at or below it.
-        return sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
-    }
 }
