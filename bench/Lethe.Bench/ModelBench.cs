@@ -45,8 +45,8 @@ public static class ModelBench
         }
         Q8Bench.ApplyPrefetch(StrArg(args, "--prefetch"));
         Q8Bench.ApplyDot(StrArg(args, "--dot"));
-        if (only == "decode-heads")
-            return DecodeHeadsBench.Run(modelDir ?? Path.Combine(RepoRoot(), "models", "lethe-demo"), reps, threads);
+        if (only is "decode-heads" or "decode-lever")
+            return DecodeLeverBench.Run(modelDir ?? Path.Combine(RepoRoot(), "models", "lethe-demo"), only == "decode-heads" ? "heads" : StrArg(args, "--lever") ?? "heads", reps, threads);
         if (only == "decode-ab")
             return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"), args.Contains("--threads") ? threads : 1, IntArg(args, "--prompt", 128),
                 args.Contains("--threads") || args.Contains("--wall"));

@@ -302,6 +302,41 @@ public unsafe class Q8GemmTests
     }
 
     [Fact]
+    public void StagedResultsAreTheBitsWrittenAsTheyCome()
+    {
+        // On two threads a product of up to OutputStage.MaxRows rows of A gathers each chunk's
+        // results in the thread's scratch and writes them at the chunk's end (OutputStage): the
+        // same bits as writing them one by one, with and without accumulate, C's padding columns
+        // untouched. N = 515 ends inside a group of 4; M = 9 is past MaxRows (written directly).
+        int N = 515, K = 704;
+        using var w = Q8Matrix.FromF32(Random(N * K, 60, 0.1f), N, K, "w");
+        int saved = Lethe.Tensors.Engine.Threads;
+        bool enabled = OutputStage.Enabled;
+        try
+        {
+            Lethe.Tensors.Engine.Threads = 2;
+            foreach (int M in new[] { 1, 5, OutputStage.MaxRows, OutputStage.MaxRows + 1 })
+            {
+                long lda = K + 3, ldc = N + 5;
+                var a = Random((int)(M * lda), 61 + (ulong)M, 2f);
+                var c0 = Random((int)(M * ldc), 70 + (ulong)M);
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    OutputStage.Enabled = false;
+                    var direct = Run(a, M, lda, w, ldc, c0, accumulate);
+                    OutputStage.Enabled = true;
+                    var staged = Run(a, M, lda, w, ldc, c0, accumulate);
+                    Assert.Equal(direct, staged);
+                    for (int i = 0; i < M; i++)
+                        for (long j = N; j < ldc; j++) Assert.Equal(c0[i * ldc + j], staged[i * ldc + j]);
+                    Assert.NotEqual(c0[0], staged[0]); // the product was written
+                }
+            }
+        }
+        finally { Lethe.Tensors.Engine.Threads = saved; OutputStage.Enabled = enabled; }
+    }
+
+    [Fact]
     public void SharedInputProductsGiveEachProductItsOwnBits()
     {
         // Op.LinearShared with int8 weights (a layer's q, k, v): the input is quantized once and the

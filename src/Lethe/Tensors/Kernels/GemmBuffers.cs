@@ -10,8 +10,8 @@ internal sealed unsafe class GemmBuffers
 {
     [ThreadStatic] private static GemmBuffers? current;
 
-    private readonly float*[] slots = new float*[7];
-    private readonly long[] capacities = new long[7];
+    private readonly float*[] slots = new float*[8];
+    private readonly long[] capacities = new long[8];
 
     public static GemmBuffers ForThread() => current ??= new GemmBuffers();
 
@@ -28,6 +28,8 @@ internal sealed unsafe class GemmBuffers
     /// <summary>Q8Gemm: the rows of A quantized to int8 (sized in floats: bytes / 4), and their block scales.</summary>
     public float* QuantA(long floats) => Get(5, floats);
     public float* QuantAScales(long floats) => Get(6, floats);
+    /// <summary>Q8Gemm: a chunk's outputs, staged before they go to C.</summary>
+    public float* Stage(long floats) => Get(7, floats);
 
     private float* Get(int slot, long floats)
     {

@@ -116,6 +116,7 @@ internal static unsafe class Q8Gemm
         long columns = call.Set(M, K, nb, input.Qa, input.Sa, products, accumulate);
         int groups = call.Groups;
         bool parallel = 2.0 * M * columns * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
+        call.Staged = parallel && OutputStage.Applies(M);
         try
         {
             if (parallel) Engine.For(groups, 1, call.Body);
@@ -160,7 +161,7 @@ internal static unsafe class Q8Gemm
     {
         if (W.Cols != a.K) throw new LetheException($"Q8Gemm: the weight '{W.Name}' [{W.Rows}, {W.Cols}] does not take the {a.K} inputs given");
         if (g0 < 0 || g1 > W.Groups || g0 > g1) throw new ArgumentOutOfRangeException(nameof(g1), $"groups [{g0}, {g1}) of '{W.Name}', which has {W.Groups}");
-        new Job(a.M, a.K, W.BlocksPerRow, a.Qa, a.Sa, W, C, ldc, accumulate: false).Groups(g0, g1);
+        new Job(a.M, a.K, W.BlocksPerRow, a.Qa, a.Sa, W, C, ldc, accumulate: false).Groups(g0, g1, staged: Engine.Threads > 1 && OutputStage.Applies(a.M));
     }
 
     /// <summary>The calling thread's MultiplyMany state, reused from call to call.</summary>
@@ -179,6 +180,8 @@ internal static unsafe class Q8Gemm
         private short* Qa;
         private float* Sa;
         private bool Accumulate;
+        /// <summary>Whether the chunks stage their results (OutputStage): when they run on more than one thread.</summary>
+        public bool Staged;
         private Product[] Products = new Product[4];
         /// <summary>The products' groups numbered one after another: product p has groups [First[p], First[p + 1]).</summary>
         private int[] First = new int[5];
@@ -213,7 +216,7 @@ internal static unsafe class Q8Gemm
             for (int p = 0; p < Count; p++)
             {
                 int s = Math.Max(g0, First[p]), e = Math.Min(g1, First[p + 1]);
-                if (s < e) new Job(M, K, Nb, Qa, Sa, Products[p].W, Products[p].C, Products[p].Ldc, Accumulate).Groups(s - First[p], e - First[p]);
+                if (s < e) new Job(M, K, Nb, Qa, Sa, Products[p].W, Products[p].C, Products[p].Ldc, Accumulate).Groups(s - First[p], e - First[p], Staged);
             }
         }
     }
@@ -347,8 +350,24 @@ internal static unsafe class Q8Gemm
 
     private readonly struct Job(int M, int K, int nb, short* qa, float* sa, Q8Matrix W, float* C, long ldc, bool accumulate)
     {
-        /// <summary>C[:, 4·g0 .. 4·g1): one group of 4 rows of W at a time, each against every row of A.</summary>
-        public void Groups(int g0, int g1)
+        /// <summary>
+        /// C[:, 4·g0 .. 4·g1): one group of 4 rows of W at a time, each against every row of A; with
+        /// staged, through the thread's scratch (OutputStage), the same bits.
+        /// </summary>
+        public void Groups(int g0, int g1, bool staged)
+        {
+            if (g0 >= g1) return;
+            if (staged)
+            {
+                int r0 = g0 * Q8Matrix.GroupRows, width = Math.Min(g1 * Q8Matrix.GroupRows, W.Rows) - r0;
+                float* stage = OutputStage.Take(M, width);
+                new Job(M, K, nb, qa, sa, W, stage - r0, width, accumulate: false).Compute(g0, g1);
+                OutputStage.Flush(stage, M, width, C + r0, ldc, accumulate);
+            }
+            else Compute(g0, g1);
+        }
+
+        private void Compute(int g0, int g1)
         {
             int headerFloats = W.HeaderBytes / 2;
             var buffer = groupScales is { } b && b.Length >= headerFloats ? b : groupScales = new float[Math.Max(headerFloats, 256)];
