@@ -10,10 +10,10 @@
 // fills and the kernel stalls at each new line of C. Staged, its stores stay in L1 and the copy at
 // the end asks for all the lines at once. Measured on the shipped model (docs/engine-int8.md,
 // thirteenth session): far apart, the other core's half of the gate and up products took 8.1 µs
-// written as they came and 5.2 staged (4.1 near), and a q8_0 token 17–25 µs less; near and on one
-// thread no gain (one thread +3.5 µs a token, hence only on two or more). The float kernels
-// (Gemv), which store half as often, were measured staged as well: bf16 tokens 4–9 µs slower, so
-// they are not.
+// written as they came and 5.2 staged (4.1 near), and a q8_0 token about 17 µs less (16.6 and 17.2
+// in two runs); near and on one thread no gain (one thread +3.5 µs a token, hence only on two or
+// more). The float kernels (Gemv), which store half as often, were measured staged as well: bf16
+// tokens 4–9 µs slower, so they are not.
 using System.Numerics.Tensors;
 
 namespace Lethe.Tensors.Kernels;
