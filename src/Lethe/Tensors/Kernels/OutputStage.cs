@@ -26,8 +26,8 @@ internal static unsafe class OutputStage
     /// <summary>Up to this many rows of A (decoding and small batches); larger products are bound by their arithmetic.</summary>
     public const int MaxRows = 8;
 
-    /// <summary>Whether a product with M rows of A stages its results.</summary>
-    public static bool Applies(int M) => Enabled && M <= MaxRows;
+    /// <summary>Whether a product with M rows of A stages its results: only where its chunks are split over threads.</summary>
+    public static bool Applies(int M, bool split) => split && Enabled && M <= MaxRows;
 
     /// <summary>The calling thread's staging area for M × width results (row stride width), valid until its next call.</summary>
     public static float* Take(int M, int width) => GemmBuffers.ForThread().Stage((long)M * width + 16);

@@ -116,7 +116,7 @@ internal static unsafe class Q8Gemm
         long columns = call.Set(M, K, nb, input.Qa, input.Sa, products, accumulate);
         int groups = call.Groups;
         bool parallel = 2.0 * M * columns * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
-        call.Staged = parallel && OutputStage.Applies(M);
+        call.Staged = OutputStage.Applies(M, split: parallel);
         try
         {
             if (parallel) Engine.For(groups, 1, call.Body);
@@ -161,7 +161,7 @@ internal static unsafe class Q8Gemm
     {
         if (W.Cols != a.K) throw new LetheException($"Q8Gemm: the weight '{W.Name}' [{W.Rows}, {W.Cols}] does not take the {a.K} inputs given");
         if (g0 < 0 || g1 > W.Groups || g0 > g1) throw new ArgumentOutOfRangeException(nameof(g1), $"groups [{g0}, {g1}) of '{W.Name}', which has {W.Groups}");
-        new Job(a.M, a.K, W.BlocksPerRow, a.Qa, a.Sa, W, C, ldc, accumulate: false).Groups(g0, g1, staged: Engine.Threads > 1 && OutputStage.Applies(a.M));
+        new Job(a.M, a.K, W.BlocksPerRow, a.Qa, a.Sa, W, C, ldc, accumulate: false).Groups(g0, g1, staged: OutputStage.Applies(a.M, split: Engine.Threads > 1));
     }
 
     /// <summary>The calling thread's MultiplyMany state, reused from call to call.</summary>
