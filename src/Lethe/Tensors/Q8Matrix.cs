@@ -22,7 +22,13 @@
 // where a block at a time needed a horizontal reduction or a scale per block (Q8Gemm).
 // Cols must be a multiple of 32 (ggml's requirement); otherwise a LetheException names the tensor
 // and its shape. The storage is 64-byte aligned, owned by this object.
+// Quantizing (FromF32, FromTensor) runs on every core, a group of 4 rows per task (so that no two
+// threads write the same group's bytes), and in AVX2 where the CPU has it, with the scalar rule's
+// bits (QuantizeBlock256): a model's weights are quantized each time it is loaded with q8_0.
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Lethe.Tensors.Kernels;
 
 namespace Lethe.Tensors;
 
@@ -138,7 +144,11 @@ public sealed unsafe class Q8Matrix : IDisposable
     {
         if (values.Length != (long)rows * cols) throw new LetheException($"q8_0: {values.Length} values given for a [{rows}, {cols}] matrix '{name ?? "?"}'");
         var m = new Q8Matrix(rows, cols, name);
-        for (int r = 0; r < rows; r++) m.QuantizeRow(r, values.Slice(r * cols, cols));
+        fixed (float* v = values)
+        {
+            float* all = v;
+            m.QuantizeRows((r, row) => new ReadOnlySpan<float>(all + (long)r * cols, cols).CopyTo(row));
+        }
         return m;
     }
 
@@ -152,20 +162,30 @@ public sealed unsafe class Q8Matrix : IDisposable
         if (t.Rank != 2 || !t.IsContiguous) throw new LetheException($"q8_0: weight '{name ?? "?"}' must be a contiguous matrix, got {Shape.Format(t.Shape)}");
         int rows = t.Dim(0), cols = t.Dim(1);
         var m = new Q8Matrix(rows, cols, name);
-        var row = new float[cols];
         byte* p = t.BytePtr;
-        for (int r = 0; r < rows; r++)
-        {
-            long o = (long)r * cols;
-            switch (t.DType)
-            {
-                case DType.F32: new ReadOnlySpan<float>((float*)p + o, cols).CopyTo(row); break;
-                case DType.BF16: for (int j = 0; j < cols; j++) row[j] = DTypes.BF16ToF32(((ushort*)p)[o + j]); break;
-                default: for (int j = 0; j < cols; j++) row[j] = DTypes.F16ToF32(((ushort*)p)[o + j]); break;
-            }
-            m.QuantizeRow(r, row);
-        }
+        DType dtype = t.DType;
+        int size = dtype.SizeOf();
+        m.QuantizeRows((r, row) => { fixed (float* dst = row) EmbeddingKernel.Widen(p + (long)r * cols * size, dtype, dst, cols); });
         return m;
+    }
+
+    /// <summary>
+    /// Quantizes every row, each first put into an fp32 buffer by fill(row, buffer): groups of 4
+    /// rows split over the kernel threads (one buffer per task).
+    /// </summary>
+    private void QuantizeRows(Action<int, float[]> fill)
+    {
+        // At least about 64 K weights a task, so that a small matrix does not pay for a hand-off.
+        int minGroups = Math.Max(1, (1 << 16) / (GroupRows * Cols));
+        Engine.For(Groups, minGroups, (g0, g1) =>
+        {
+            var row = new float[Cols];
+            for (int r = g0 * GroupRows; r < Math.Min(Rows, g1 * GroupRows); r++)
+            {
+                fill(r, row);
+                QuantizeRow(r, row);
+            }
+        });
     }
 
     /// <summary>
@@ -218,15 +238,34 @@ public sealed unsafe class Q8Matrix : IDisposable
     private void QuantizeRow(int r, ReadOnlySpan<float> x)
     {
         int nb = BlocksPerRow;
-        foreach (float f in x)
-            if (!float.IsFinite(f)) throw new LetheException($"q8_0: weight '{Name ?? "?"}' has a non-finite value in row {r}; it cannot be quantized");
+        if (!AllFinite(x)) throw new LetheException($"q8_0: weight '{Name ?? "?"}' has a non-finite value in row {r}; it cannot be quantized");
+        bool vector = Avx2.IsSupported && !Q8Gemm.ForceScalar;
         sbyte* values = stackalloc sbyte[BlockSize];
         fixed (float* row = x)
             for (int b = 0; b < nb; b++)
             {
-                *ScalePtr(r, b) = DTypes.F32ToF16(QuantizeBlock(row + b * BlockSize, values));
+                float d = vector ? QuantizeBlock256(row + b * BlockSize, values) : QuantizeBlock(row + b * BlockSize, values);
+                *ScalePtr(r, b) = DTypes.F32ToF16(d);
                 WriteBlock(r, b, values);
             }
+    }
+
+    /// <summary>Whether no value is a NaN or an infinity (their exponent bits are all ones).</summary>
+    private static bool AllFinite(ReadOnlySpan<float> x)
+    {
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var exponent = Vector256.Create(0x7F800000);
+            var any = Vector256<int>.Zero;
+            fixed (float* p = x)
+                for (; j + 8 <= x.Length; j += 8)
+                    any |= Vector256.Equals(Vector256.Load(p + j).AsInt32() & exponent, exponent);
+            if (any != Vector256<int>.Zero) return false;
+        }
+        for (; j < x.Length; j++)
+            if (!float.IsFinite(x[j])) return false;
+        return true;
     }
 
     /// <summary>
@@ -239,6 +278,30 @@ public sealed unsafe class Q8Matrix : IDisposable
         for (int j = 0; j < BlockSize; j++) amax = Math.Max(amax, Math.Abs(v[j]));
         float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
         for (int j = 0; j < BlockSize; j++) q[j] = (sbyte)MathF.Round(v[j] * id, MidpointRounding.AwayFromZero);
+        return d;
+    }
+
+    /// <summary>
+    /// QuantizeBlock in AVX2 for finite values, with the same bits: the same fp32 max, scale and
+    /// products x · (1/d), rounded half away from zero exactly (Q8Gemm.RoundAway), then narrowed to
+    /// int8 (|q| ≤ 127, so the saturating packs change nothing).
+    /// </summary>
+    internal static float QuantizeBlock256(float* v, sbyte* q)
+    {
+        Vector256<float> x0 = Vector256.Load(v), x1 = Vector256.Load(v + 8), x2 = Vector256.Load(v + 16), x3 = Vector256.Load(v + 24);
+        var m = Avx.Max(Avx.Max(Vector256.Abs(x0), Vector256.Abs(x1)), Avx.Max(Vector256.Abs(x2), Vector256.Abs(x3)));
+        var m4 = Sse.Max(m.GetLower(), m.GetUpper());
+        m4 = Sse.Max(m4, Sse.MoveHighToLow(m4, m4));
+        float amax = Sse.Max(m4, Sse.Shuffle(m4, m4, 1)).ToScalar();
+        float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
+        var vid = Vector256.Create(id);
+        // The packs work per 128-bit lane: the int16 vectors hold values 0-3, 8-11 | 4-7, 12-15 (and
+        // 16-19, 24-27 | 20-23, 28-31), the int8 one the 4-value groups 0, 2, 4, 6 | 1, 3, 5, 7,
+        // which one permutation of 32-bit groups puts back in order.
+        var s01 = Avx2.PackSignedSaturate(Q8Gemm.RoundAway(x0 * vid), Q8Gemm.RoundAway(x1 * vid));
+        var s23 = Avx2.PackSignedSaturate(Q8Gemm.RoundAway(x2 * vid), Q8Gemm.RoundAway(x3 * vid));
+        var bytes = Avx2.PackSignedSaturate(s01, s23).AsInt32();
+        Avx2.PermuteVar8x32(bytes, Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte().Store(q);
         return d;
     }
 

@@ -118,6 +118,79 @@ public unsafe class Q8GemmTests
         Assert.Equal(t.Name, fromTensor.Name);
     }
 
+    /// <summary>
+    /// The AVX2 block quantizer gives the scalar rule's bits: on random blocks of many magnitudes,
+    /// and on blocks whose scale is 1 (max |x| = 127), where x · (1/d) is x itself, so that values
+    /// exactly on a half and just below or above one reach the rounding unchanged.
+    /// </summary>
+    [Fact]
+    public void VectorBlockQuantizationHasTheScalarBits()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return; // only the scalar path exists here
+        var blocks = new List<float[]>();
+        var rng = new Rng(17);
+        for (int i = 0; i < 2000; i++)
+        {
+            float scale = MathF.Pow(10, (float)(rng.NextDouble() * 12 - 6));
+            blocks.Add(Enumerable.Range(0, 32).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray());
+        }
+        float below = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(0.5f) - 1);
+        float above = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(2.5f) + 1);
+        blocks.Add(new[] { 127f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 126.5f, -126.5f, below, -below, above, -above, 0f, -0f, 3.49999f,
+            63.5f, -63.5f, 64.5f, 100.5f, -100.5f, 0.25f, -0.75f, 7.5f, 8.5f, -9.5f, 10.5f, 11.5f, -12.5f, 13.5f, 14.5f, -127f });
+        blocks.Add(new float[32]);
+        foreach (var x in blocks)
+        {
+            var scalar = new sbyte[32];
+            var vector = new sbyte[32];
+            float ds, dv;
+            fixed (float* xp = x) fixed (sbyte* sp = scalar) fixed (sbyte* vp = vector)
+            {
+                ds = Q8Matrix.QuantizeBlock(xp, sp);
+                dv = Q8Matrix.QuantizeBlock256(xp, vp);
+            }
+            Assert.Equal(BitConverter.SingleToInt32Bits(ds), BitConverter.SingleToInt32Bits(dv));
+            Assert.Equal(scalar, vector);
+        }
+        var last = new sbyte[32];
+        fixed (float* xp = blocks[^2]) fixed (sbyte* vp = last) Q8Matrix.QuantizeBlock256(xp, vp);
+        Assert.Equal(new sbyte[] { 127, 1, -1, 2, -2, 3, -3, 127, -127, 0, 0, 3, -3, 0, 0, 3 }, last[..16]);
+    }
+
+    /// <summary>
+    /// A matrix large enough to be quantized on several threads (groups of 4 rows per task) holds,
+    /// block for block, what the scalar rule gives, from fp32 values and from a bf16 tensor alike;
+    /// a non-finite value is still refused, naming its row.
+    /// </summary>
+    [Fact]
+    public void QuantizingOnEveryCoreGivesTheScalarBlocks()
+    {
+        const int rows = 130, cols = 1056; // 33 groups, the last of 2 rows; 4 chunks of 8 blocks and one block after them
+        var x = Random(rows * cols, 23, 0.05f);
+        using var t = Tensor.FromArray(x, rows, cols).Clone(DType.BF16);
+        var widened = Array.ConvertAll(x, v => DTypes.BF16ToF32(DTypes.F32ToBF16(v)));
+        using var fromValues = Q8Matrix.FromF32(x, rows, cols, "w");
+        using var fromTensor = Q8Matrix.FromTensor(t, "w");
+        foreach (var (m, source) in new[] { (fromValues, x), (fromTensor, widened) })
+        {
+            var bytes = m.ToGgmlBlocks();
+            var own = new sbyte[32];
+            for (int r = 0; r < rows; r++)
+                for (int b = 0; b < cols / 32; b++)
+                {
+                    float d;
+                    fixed (float* xb = &source[r * cols + b * 32]) fixed (sbyte* o = own) d = Q8Matrix.QuantizeBlock(xb, o);
+                    int at = (r * (cols / 32) + b) * 34;
+                    Assert.Equal(DTypes.F32ToF16(d), BitConverter.ToUInt16(bytes, at));
+                    Assert.Equal(Array.ConvertAll(own, v => (byte)v), bytes.AsSpan(at + 2, 32).ToArray());
+                }
+        }
+        x[97 * cols + 1000] = float.NaN;
+        Assert.Contains("row 97", Assert.Throws<LetheException>(() => Q8Matrix.FromF32(x, rows, cols, "w")).Message);
+        x[97 * cols + 1000] = float.NegativeInfinity;
+        Assert.Contains("row 97", Assert.Throws<LetheException>(() => Q8Matrix.FromF32(x, rows, cols, "w")).Message);
+    }
+
     [Fact]
     public void RefusesALastDimensionThatIsNotAMultipleOf32()
     {

@@ -317,7 +317,8 @@ internal static unsafe class Q8Gemm
         return d;
     }
 
-    private static Vector256<int> RoundAway(Vector256<float> y)
+    /// <summary>y rounded half away from zero, to int32 (|y| < 2³¹); exact (see QuantizeBlock256).</summary>
+    internal static Vector256<int> RoundAway(Vector256<float> y)
     {
         var t = Avx.RoundToZero(y);
         var half = Avx.CompareGreaterThanOrEqual(Vector256.Abs(y - t), Vector256.Create(0.5f));
