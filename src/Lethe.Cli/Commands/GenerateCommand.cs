@@ -55,14 +55,26 @@ public static class GenerateCommand
                 }
                 options = options with { Intervention = intervention };
             }
-            await foreach (var piece in new TextGenerator(m, tokenizer).StreamAsync(parse.GetValue(prompt)!, options, parse.GetValue(stop), parse.GetValue(chat), cancel))
+            var generator = new TextGenerator(m, tokenizer);
+            await foreach (var piece in generator.StreamAsync(parse.GetValue(prompt)!, options, parse.GetValue(stop), parse.GetValue(chat), cancel))
             {
                 output.Write(piece);
                 output.Flush();
             }
             output.WriteLine();
+            output.Flush();
+            if (parse.GetValue(LetheCli.Verbose) && generator.LastTimings is { } t)
+                parse.InvocationConfiguration.Error.WriteLine(Describe(t));
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>`-v`'s line on stderr: the prompt, the time to the first new token, the decoding rate.</summary>
+    public static string Describe(GenerationTimings t)
+    {
+        var line = FormattableString.Invariant($"prompt {t.PromptTokens} tokens; {t.NewTokens} new tokens, the first after {t.FirstTokenSeconds * 1e3:F1} ms");
+        return double.IsNaN(t.DecodeTokensPerSecond) ? line
+            : line + FormattableString.Invariant($", then {t.DecodeTokensPerSecond:F0} tokens/s ({t.DecodeSeconds * 1e6 / (t.NewTokens - 1):F0} µs a token)");
     }
 }

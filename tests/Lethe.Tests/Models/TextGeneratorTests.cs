@@ -23,6 +23,29 @@ public class TextGeneratorTests
         Assert.True(pieces.Count > 1, "the text should arrive in several pieces");
     }
 
+    /// <summary>
+    /// The timings count the prompt's tokens and every new one (here all 16: no end-of-sequence id),
+    /// and -v's line says them with a decoding rate that matches the decoding time.
+    /// </summary>
+    [Fact]
+    public void TimingsCountThePromptAndTheNewTokens()
+    {
+        using var m = ModelLoader.Load(Dir);
+        var gen = new TextGenerator(m, Tokenizer.Load(Dir));
+        Assert.Null(gen.LastTimings);
+        gen.Generate("hello world", Options);
+        var t = gen.LastTimings!;
+        Assert.Equal(gen.EncodePrompt("hello world", chat: false).Length, t.PromptTokens);
+        Assert.Equal(16, t.NewTokens);
+        Assert.True(t.FirstTokenSeconds > 0 && t.DecodeSeconds > 0, $"{t}");
+        Assert.Equal(15 / t.DecodeSeconds, t.DecodeTokensPerSecond, 6);
+        string line = Lethe.Cli.Commands.GenerateCommand.Describe(t);
+        Assert.StartsWith($"prompt {t.PromptTokens} tokens; 16 new tokens, the first after ", line);
+        Assert.Contains($"then {t.DecodeTokensPerSecond:F0} tokens/s", line);
+        Assert.True(double.IsNaN((t with { NewTokens = 1 }).DecodeTokensPerSecond));
+        Assert.DoesNotContain("tokens/s", Lethe.Cli.Commands.GenerateCommand.Describe(t with { NewTokens = 1 }));
+    }
+
     [Fact]
     public void StopStringEndsTheTextBeforeIt()
     {

@@ -10,10 +10,24 @@ using Lethe.Tokenizers;
 
 namespace Lethe.Models.Generation;
 
+/// <summary>
+/// How long one generation took: the prompt's tokens, the new tokens, the time from the start until
+/// the first new token (the prompt's forward pass and the first sampling) and from the first new
+/// token to the last (NewTokens − 1 decoding steps).
+/// </summary>
+public sealed record GenerationTimings(int PromptTokens, int NewTokens, double FirstTokenSeconds, double DecodeSeconds)
+{
+    /// <summary>Decoding steps per second after the first new token (NaN with fewer than 2 new tokens).</summary>
+    public double DecodeTokensPerSecond => NewTokens >= 2 && DecodeSeconds > 0 ? (NewTokens - 1) / DecodeSeconds : double.NaN;
+}
+
 public sealed class TextGenerator
 {
     private readonly TransformerModel model;
     private readonly Tokenizer tokenizer;
+
+    /// <summary>The timings of the last generation this object ran to its end (null before).</summary>
+    public GenerationTimings? LastTimings { get; private set; }
 
     public TextGenerator(TransformerModel model, Tokenizer tokenizer)
     {
@@ -37,8 +51,17 @@ public sealed class TextGenerator
     private GeneratedSequence Run(int[] ids, GenerationOptions options, IReadOnlyList<string>? stopStrings, Action<string> emit, CancellationToken cancel)
     {
         var text = new StopTextStream(tokenizer, stopStrings, emit);
-        var result = new Generator(model).GenerateSequences(new[] { ids }, options, (_, token, _) => text.Push(token), cancel)[0];
+        long start = System.Diagnostics.Stopwatch.GetTimestamp(), first = 0, last = 0;
+        int count = 0;
+        var result = new Generator(model).GenerateSequences(new[] { ids }, options, (_, token, _) =>
+        {
+            last = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (count++ == 0) first = last;
+            return text.Push(token);
+        }, cancel)[0];
         text.Flush();
+        double Seconds(long from, long to) => (to - from) / (double)System.Diagnostics.Stopwatch.Frequency;
+        LastTimings = new GenerationTimings(ids.Length, count, count > 0 ? Seconds(start, first) : 0, count > 0 ? Seconds(first, last) : 0);
         return result;
     }
 
