@@ -289,10 +289,7 @@ public sealed unsafe class Q8Matrix : IDisposable
     internal static float QuantizeBlock256(float* v, sbyte* q)
     {
         Vector256<float> x0 = Vector256.Load(v), x1 = Vector256.Load(v + 8), x2 = Vector256.Load(v + 16), x3 = Vector256.Load(v + 24);
-        var m = Avx.Max(Avx.Max(Vector256.Abs(x0), Vector256.Abs(x1)), Avx.Max(Vector256.Abs(x2), Vector256.Abs(x3)));
-        var m4 = Sse.Max(m.GetLower(), m.GetUpper());
-        m4 = Sse.Max(m4, Sse.MoveHighToLow(m4, m4));
-        float amax = Sse.Max(m4, Sse.Shuffle(m4, m4, 1)).ToScalar();
+        float amax = Q8Gemm.AbsMax(x0, x1, x2, x3);
         float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
         var vid = Vector256.Create(id);
         // The packs work per 128-bit lane: the int16 vectors hold values 0-3, 8-11 | 4-7, 12-15 (and

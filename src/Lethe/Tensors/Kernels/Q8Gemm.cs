@@ -301,10 +301,7 @@ internal static unsafe class Q8Gemm
     internal static float QuantizeBlock256(float* v, short* q)
     {
         Vector256<float> x0 = Vector256.Load(v), x1 = Vector256.Load(v + 8), x2 = Vector256.Load(v + 16), x3 = Vector256.Load(v + 24);
-        var m = Avx.Max(Avx.Max(Vector256.Abs(x0), Vector256.Abs(x1)), Avx.Max(Vector256.Abs(x2), Vector256.Abs(x3)));
-        var m4 = Sse.Max(m.GetLower(), m.GetUpper());
-        m4 = Sse.Max(m4, Sse.MoveHighToLow(m4, m4));
-        float amax = Sse.Max(m4, Sse.Shuffle(m4, m4, 1)).ToScalar();
+        float amax = AbsMax(x0, x1, x2, x3);
         var nan = Avx.CompareUnordered(x0, x1) | Avx.CompareUnordered(x2, x3);
         if (!float.IsFinite(amax) || Avx.MoveMask(nan) != 0) return QuantizeBlock(v, q);
         float d = amax / 32767f, id = d != 0 ? 1f / d : 0f;
@@ -315,6 +312,16 @@ internal static unsafe class Q8Gemm
         Avx2.Permute4x64(i01, 0b11_01_10_00).AsInt16().Store(q);
         Avx2.Permute4x64(i23, 0b11_01_10_00).AsInt16().Store(q + 16);
         return d;
+    }
+
+    /// <summary>The largest |x| of a block of 32 in four vectors (as the scalar loop's Math.Max for finite values).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float AbsMax(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3)
+    {
+        var m = Avx.Max(Avx.Max(Vector256.Abs(x0), Vector256.Abs(x1)), Avx.Max(Vector256.Abs(x2), Vector256.Abs(x3)));
+        var m4 = Sse.Max(m.GetLower(), m.GetUpper());
+        m4 = Sse.Max(m4, Sse.MoveHighToLow(m4, m4));
+        return Sse.Max(m4, Sse.Shuffle(m4, m4, 1)).ToScalar();
     }
 
     /// <summary>y rounded half away from zero, to int32 (|y| < 2³¹); exact (see QuantizeBlock256).</summary>
