@@ -30,6 +30,14 @@ public class SamplerTests
             for (int i = 0; i < n; i++) x[i] = rng.NextInt(8) == 0 ? special[rng.NextInt(special.Length)] : rng.NextInt(5) - 2;
             Assert.Equal(Scan(x), Sampler.ArgMax(x));
         }
+        // Past the vector part's 8 lanes: the largest only in the tail; a tie between lane 7's first
+        // element and lane 0's second; the largest in a late lane at a late index.
+        var tail = new float[37]; tail[36] = 1f;
+        Assert.Equal(36, Sampler.ArgMax(tail));
+        var lanes = new float[40]; lanes[7] = 2f; lanes[8] = 2f; lanes[39] = 2f;
+        Assert.Equal(7, Sampler.ArgMax(lanes));
+        var late = Enumerable.Range(0, 4096).Select(i => (float)(i % 97)).ToArray(); late[4090] = 500f;
+        Assert.Equal(4090, Sampler.ArgMax(late));
         Assert.Equal(0, Sampler.ArgMax(new[] { -0f, 0f }));             // +0 and −0 tie: the first wins
         Assert.Equal(1, Sampler.ArgMax(new[] { -1f, -0f, 0f }));
         Assert.Equal(0, Sampler.ArgMax(new[] { float.NaN, 5f }));       // the scan's rule: a NaN first stays

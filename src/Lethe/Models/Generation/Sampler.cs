@@ -1,6 +1,7 @@
 // Picks the next token from one row of logits. Order of the transforms is the one Hugging Face's
 // generate applies: repetition penalty → temperature → top-k → top-p → min-p → sample (or
 // greedy argmax when Temperature is 0). Every draw comes from a seeded Rng, so a seed fixes the text.
+using System.Runtime.Intrinsics;
 using Lethe.Tensors;
 
 namespace Lethe.Models.Generation;
@@ -32,8 +33,17 @@ public sealed class Sampler
     private readonly SamplingOptions options;
     private readonly Rng rng;
     private float[] probs = Array.Empty<float>();
-    private int[] order = Array.Empty<int>();
-    private ulong[] keys = Array.Empty<ulong>();
+    // The tokens in the order every cut-off and the draw walk, as 64-bit keys: the probability's bits
+    // inverted (a non-negative float's bits order as the float does), then the token's index, so
+    // that ascending keys are descending probabilities, ties by index. Only as much of the order as
+    // a walk reaches is made: the tokens are taken in bands of probability, each band (those within
+    // a factor 2^-BandBits below the band before) gathered in one pass and sorted when a walk first
+    // needs it. A draw from a peaked distribution stays in the first band of a few tokens, so the
+    // whole vocabulary (32 K to 128 K tokens for real tokenizers) is not sorted on every token.
+    private ulong[] ordered = Array.Empty<ulong>();
+    private int vocab, orderedCount, bands;
+    private float bandLower, top;
+    private const int BandBits = 8;
 
     public Sampler(SamplingOptions options)
     {
@@ -42,9 +52,17 @@ public sealed class Sampler
         rng = new Rng(options.Seed);
     }
 
-    /// <summary>Chooses a token from logits (modified in place by the penalty) given the tokens so far.</summary>
+    /// <summary>
+    /// Chooses a token from logits (modified in place by the penalty) given the tokens so far. With
+    /// a temperature: the softmax (max-subtracted, normalised in double), the tokens in order of
+    /// probability (ties by index), top-k, top-p (cumulated in that order) and min-p cut that order,
+    /// and the draw u · total (total: the kept tokens' probabilities summed in that order, or, when no
+    /// cut-off removed any, all of them summed in index order) takes the first token in that order
+    /// at which the running sum exceeds u.
+    /// </summary>
     public int Next(Span<float> logits, ReadOnlySpan<int> previous)
     {
+        if (logits.Length == 0) throw new LetheException("no logits to sample from (a vocabulary of 0 tokens)");
         if (options.RepetitionPenalty != 1f)
             foreach (int t in previous)
                 if ((uint)t < (uint)logits.Length)
@@ -52,57 +70,131 @@ public sealed class Sampler
         if (options.Temperature == 0f) return ArgMax(logits);
 
         int n = logits.Length;
-        if (probs.Length < n) { probs = new float[n]; order = new int[n]; keys = new ulong[n]; }
+        if (probs.Length < n) { probs = new float[n]; ordered = new ulong[n]; }
         // Softmax at the temperature, max-subtracted, in double for the normaliser.
-        float max = float.NegativeInfinity;
-        foreach (float l in logits) max = Math.Max(max, l);
+        // (The element-wise steps run on vectors where that gives each element the same bits; the
+        // exponential and the sums, whose order fixes their rounding, stay one element at a time.)
+        var x = probs.AsSpan(0, n);
+        float max = System.Numerics.Tensors.TensorPrimitives.Max(logits);
+        System.Numerics.Tensors.TensorPrimitives.Subtract(logits, max, x);
+        System.Numerics.Tensors.TensorPrimitives.Divide(x, options.Temperature, x);
         double sum = 0;
-        for (int i = 0; i < n; i++) { probs[i] = MathF.Exp((logits[i] - max) / options.Temperature); sum += probs[i]; }
-        // Sort indices by probability, descending; ties by index so the order is fixed. The order is
-        // sorted as one 64-bit key per token (the bits of a non-negative float order as the float
-        // does, inverted for descending; the index below them breaks ties): a primitive sort, several
-        // times faster than sorting indices with a comparison delegate, in exactly the same order.
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) { x[i] = MathF.Exp(x[i]); sum += x[i]; }
+        double all = 0; // every token's probability, summed in index order: the total when nothing is cut
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
         {
-            probs[i] = (float)(probs[i] / sum);
-            keys[i] = ((ulong)~BitConverter.SingleToUInt32Bits(probs[i]) << 32) | (uint)i;
+            var e = Vector256.Create<float>(x.Slice(j, 8));
+            var p = Vector256.Narrow(Vector256.WidenLower(e) / sum,
+                Vector256.WidenUpper(e) / sum);
+            Vector256.CopyTo(p, x.Slice(j, 8));
+            for (int k = 0; k < 8; k++) all += p[k];
         }
-        var p = probs.AsSpan(0, n); var idx = order.AsSpan(0, n);
-        keys.AsSpan(0, n).Sort();
-        for (int i = 0; i < n; i++) idx[i] = (int)(uint)keys[i];
+        for (; j < n; j++) { float p = (float)(x[j] / sum); x[j] = p; all += p; }
+        // The largest logit's token has exp(0) = 1 before normalising: the top probability.
+        top = (float)(1 / sum);
+        vocab = n; orderedCount = 0; bands = 0; bandLower = float.PositiveInfinity;
 
         int keep = n;
-        if (options.TopK > 0) keep = Math.Min(keep, options.TopK);
-        if (options.TopP < 1f)
+        double cum = 0;
+        if (options.TopK > 0 || options.TopP < 1f || options.MinP > 0f)
         {
-            double cum = 0;
-            for (int r = 0; r < keep; r++) { cum += p[idx[r]]; if (cum >= options.TopP) { keep = r + 1; break; } }
+            // Each cut-off ends the kept prefix at its own rank; the earliest wins (min-p is looked at
+            // before top-p at the same rank: a token below the min-p threshold is never kept).
+            keep = options.TopK > 0 ? Math.Min(n, options.TopK) : n;
+            float threshold = options.MinP * probs[TokenAt(0)];
+            for (int r = 0; r < keep; r++)
+            {
+                float p = probs[TokenAt(r)];
+                if (options.MinP > 0f && r >= 1 && p < threshold) { keep = r; break; }
+                cum += p;
+                if (options.TopP < 1f && cum >= options.TopP) { keep = r + 1; break; }
+            }
         }
-        if (options.MinP > 0f)
-        {
-            float threshold = options.MinP * p[idx[0]];
-            int r = 1;
-            while (r < keep && p[idx[r]] >= threshold) r++;
-            keep = r;
-        }
-        double total = 0;
-        for (int r = 0; r < keep; r++) total += p[idx[r]];
+        // What the draw scales: with a cut-off, the kept tokens' probabilities summed in the order
+        // (the walk above has just done it); without one, every probability, summed in index order
+        // as the softmax made them (so that no order needs to be built for it).
+        double total = keep < n ? cum : all;
         double u = rng.NextDouble() * total, acc = 0;
-        for (int r = 0; r < keep; r++) { acc += p[idx[r]]; if (u < acc) return idx[r]; }
-        return idx[keep - 1];
+        for (int r = 0; r < keep; r++)
+        {
+            int token = TokenAt(r);
+            acc += probs[token];
+            if (u < acc) return token;
+        }
+        return TokenAt(keep - 1);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private int TokenAt(int rank) => (int)(uint)(rank < orderedCount ? ordered[rank] : KeyAt(rank));
+
+    private static ulong Key(float p, int token) => ((ulong)~BitConverter.SingleToUInt32Bits(p) << 32) | (uint)token;
+
+    /// <summary>The key at this rank of the order, gathering and sorting the next bands until it is known.</summary>
+    private ulong KeyAt(int rank)
+    {
+        while (rank >= orderedCount)
+        {
+            // The next band: probabilities in [lower, the band before's lower); after 16 bands (or
+            // when lower would reach 0) the last band takes every token left, NaNs included.
+            float upper = bandLower;
+            float lower = ++bands >= 16 ? 0f : MathF.ScaleB(top, -BandBits * bands);
+            bool last = lower == 0f;
+            int from = orderedCount;
+            for (int i = 0; i < vocab; i++)
+            {
+                float p = probs[i];
+                if (last ? !(p >= upper) : p >= lower && p < upper) ordered[orderedCount++] = Key(p, i);
+            }
+            ordered.AsSpan(from, orderedCount - from).Sort();
+            bandLower = lower;
+        }
+        return ordered[rank];
     }
 
     /// <summary>
     /// The first index holding the largest logit (NaNs are passed over, as `>` does). Greedy decoding
-    /// calls it on every token over the whole vocabulary, so the maximum and its first position are
-    /// found with vector instructions; a NaN anywhere falls back to the plain scan, which defines
-    /// the result.
+    /// calls it on every token over the whole vocabulary, so it runs in one pass on vectors: each of
+    /// 8 lanes keeps the first largest of its elements (indices i ≡ lane mod 8), then the largest of
+    /// the lanes wins, ties to the smallest index (+0 and −0 tie, as they do for `>`). A NaN anywhere
+    /// falls back to the plain scan, which defines the result.
     /// </summary>
-    public static int ArgMax(ReadOnlySpan<float> logits)
+    public static unsafe int ArgMax(ReadOnlySpan<float> logits)
     {
-        if (logits.Length == 0) return 0;
-        float max = System.Numerics.Tensors.TensorPrimitives.Max(logits);
-        if (!float.IsNaN(max)) return logits.IndexOf(max);
+        int n = logits.Length;
+        if (n < 16 || !Vector256.IsHardwareAccelerated) return Scan(logits);
+        fixed (float* x = logits)
+        {
+            var best = Vector256.Load(x);
+            var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+            var bestIndex = index;
+            var nan = ~Vector256.Equals(best, best).AsInt32();
+            int i = 8;
+            for (; i + 8 <= n; i += 8)
+            {
+                index += Vector256.Create(8);
+                var v = Vector256.Load(x + i);
+                nan |= ~Vector256.Equals(v, v).AsInt32();
+                var greater = Vector256.GreaterThan(v, best);
+                best = Vector256.ConditionalSelect(greater, v, best);
+                bestIndex = Vector256.ConditionalSelect(greater.AsInt32(), index, bestIndex);
+            }
+            if (nan != Vector256<int>.Zero) return Scan(logits);
+            float top = best[0];
+            int at = bestIndex[0];
+            for (int lane = 1; lane < 8; lane++)
+                if (best[lane] > top || (best[lane] == top && bestIndex[lane] < at)) { top = best[lane]; at = bestIndex[lane]; }
+            for (; i < n; i++)
+            {
+                if (float.IsNaN(x[i])) return Scan(logits);
+                if (x[i] > top) { top = x[i]; at = i; }
+            }
+            return at;
+        }
+    }
+
+    private static int Scan(ReadOnlySpan<float> logits)
+    {
         int best = 0;
         for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
         return best;
