@@ -180,14 +180,14 @@ public sealed class Sampler
                 bestIndex = Vector256.ConditionalSelect(greater.AsInt32(), index, bestIndex);
             }
             if (nan != Vector256<int>.Zero) return Scan(logits);
-            float top = best[0];
+            float largest = best[0];
             int at = bestIndex[0];
             for (int lane = 1; lane < 8; lane++)
-                if (best[lane] > top || (best[lane] == top && bestIndex[lane] < at)) { top = best[lane]; at = bestIndex[lane]; }
+                if (best[lane] > largest || (best[lane] == largest && bestIndex[lane] < at)) { largest = best[lane]; at = bestIndex[lane]; }
             for (; i < n; i++)
             {
                 if (float.IsNaN(x[i])) return Scan(logits);
-                if (x[i] > top) { top = x[i]; at = i; }
+                if (x[i] > largest) { largest = x[i]; at = i; }
             }
             return at;
         }
