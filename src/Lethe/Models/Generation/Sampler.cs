@@ -82,7 +82,7 @@ public sealed class Sampler
         for (int i = 0; i < n; i++) { x[i] = MathF.Exp(x[i]); sum += x[i]; }
         double all = 0; // every token's probability, summed in index order: the total when nothing is cut
         int j = 0;
-        for (; j + 8 <= n; j += 8)
+        for (; Vector256.IsHardwareAccelerated && j + 8 <= n; j += 8)
         {
             var e = Vector256.Create<float>(x.Slice(j, 8));
             var p = Vector256.Narrow(Vector256.WidenLower(e) / sum,
