@@ -29,10 +29,7 @@ internal static class CliArgs
             string? fallback = parse.GetValue(q8Fallback);
             if (fallback is not null && !fallback.Equals("bf16", StringComparison.OrdinalIgnoreCase))
                 throw new LetheException($"--q8-fallback: '{fallback}' is not supported; the only fallback is bf16 (--q8-fallback bf16)");
-            var m = ModelLoader.Load(parse.GetValue(model)!, fallback is null ? null : Lethe.Tensors.DType.BF16);
-            try { m.QuantizeLinearWeightsQ8(keepOthers: fallback is not null); }
-            catch { m.Dispose(); throw; }
-            return m;
+            return ModelLoader.LoadQ8(parse.GetValue(model)!, keepOthersInBf16: fallback is not null);
         }
         if (q8Fallback is not null && parse.GetValue(q8Fallback) is not null)
             throw new LetheException("--q8-fallback applies only with --dtype q8_0");

@@ -311,16 +311,8 @@ public sealed partial class TransformerModel : IDisposable
     /// </summary>
     public int QuantizeLinearWeightsQ8(bool keepOthers)
     {
-        var head = WeightLayout.LmHeadName(Config) is { } headName ? W(headName) : W(WeightLayout.EmbedName(Config));
-        var linear = new List<(Tensor W, string Name)> { (head, head.Name ?? "lm_head") };
-        for (int i = 0; i < layers.Length; i++)
-        {
-            var lw = layers[i];
-            foreach (var (w, part) in new[] { (lw.Q, "q"), (lw.K, "k"), (lw.V, "v"), (lw.O, "o"), (lw.Up, "up"), (lw.Down, "down"), (lw.Gate, "gate") })
-                if (w is not null) linear.Add((w, w.Name ?? $"layer {i} {part} projection"));
-        }
         int count = 0;
-        foreach (var (t, name) in linear)
+        foreach (var (t, name) in LinearWeights())
         {
             if (t.Quantized is not null) continue;
             if (!Q8Matrix.CanQuantize(t.Dim(0), t.Dim(1)) && keepOthers) continue;
@@ -332,6 +324,27 @@ public sealed partial class TransformerModel : IDisposable
             count++;
         }
         return count;
+    }
+
+    /// <summary>The weights Linear products read (the LM head, or the tied embedding, then each layer's), with names for messages.</summary>
+    internal List<(Tensor W, string Name)> LinearWeights()
+    {
+        var head = WeightLayout.LmHeadName(Config) is { } headName ? W(headName) : W(WeightLayout.EmbedName(Config));
+        var linear = new List<(Tensor W, string Name)> { (head, head.Name ?? "lm_head") };
+        for (int i = 0; i < layers.Length; i++)
+        {
+            var lw = layers[i];
+            foreach (var (w, part) in new[] { (lw.Q, "q"), (lw.K, "k"), (lw.V, "v"), (lw.O, "o"), (lw.Up, "up"), (lw.Down, "down"), (lw.Gate, "gate") })
+                if (w is not null) linear.Add((w, w.Name ?? $"layer {i} {part} projection"));
+        }
+        return linear;
+    }
+
+    /// <summary>Gives a Linear weight int8 values made elsewhere (a GGUF file's Q8_0 blocks); the model owns them from now on.</summary>
+    internal void AttachQ8(Tensor weight, Q8Matrix q)
+    {
+        owned.Add(q);
+        weight.Quantized = q;
     }
 
     public void Dispose()

@@ -237,6 +237,15 @@ public sealed unsafe class Tensor : IDisposable
         if (data.Length != Length) throw new ShapeMismatchException("Tensor.CopyFrom", $"{data.Length} values for a tensor of shape {Tensors.Shape.Format(shape)}");
         if (Storage.ReadOnly) throw new LetheException($"tensor {Tensors.Shape.Format(shape)}{NameSuffix} is read-only");
         if (DType == DType.F32 && IsContiguous) { data.CopyTo(new Span<float>(F32Ptr, (int)Length)); return; }
+        if (IsContiguous)
+        {
+            // A whole model's weights go through here when a file is converted at load (GGUF): a
+            // plain loop, not one delegate call per element.
+            ushort* dst = (ushort*)Storage.Pointer + Offset;
+            if (DType == DType.F16) System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(data, new Span<Half>(dst, data.Length));
+            else for (int j = 0; j < data.Length; j++) dst[j] = DTypes.F32ToBF16(data[j]);
+            return;
+        }
         var copy = data.ToArray();
         int i = 0;
         var dt = DType; var basePtr = Storage.Pointer;

@@ -28,6 +28,63 @@ public class GgufCliTests
         Assert.StartsWith(", there was a little girl", stdout);
     }
 
+    /// <summary>
+    /// A model folder whose config.json names no BOS or EOS id (the tokenizer's post-processor adds
+    /// BOS): the GGUF file takes the ids from the template, so that Lethe (which refuses
+    /// add_bos_token without bos_token_id) reads its own output back, int8 and all, and generates
+    /// what the folder generates.
+    /// </summary>
+    [Fact]
+    public void AFolderWithoutBosInItsConfigConvertsToAFileThatLoadsBack()
+    {
+        using var dir = new TempFolder();
+        string shipped = Lethe.Experiments.ShippedModel.Find();
+        string folder = dir.File("model");
+        Directory.CreateDirectory(folder);
+        foreach (var f in new[] { "model.safetensors", "tokenizer.json" }) File.Copy(Path.Combine(shipped, f), Path.Combine(folder, f));
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(shipped, "config.json")))!.AsObject();
+        Assert.True(config.Remove("bos_token_id") && config.Remove("eos_token_id"));
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
+        var (rc, _, stderr) = Run("convert", folder, dir.File("m.gguf"), "--to", "gguf", "--type", "q8_0");
+        Assert.True(rc == 0, stderr);
+        using (var f = GgufFile.Open(dir.File("m.gguf")))
+        {
+            Assert.Equal(true, f.Metadata.OptionalBool("tokenizer.ggml.add_bos_token"));
+            Assert.Equal(0, f.Metadata.OptionalInt("tokenizer.ggml.bos_token_id"));   // the shipped tokenizer's BOS
+        }
+        var prompt = new[] { "--prompt", "Question: what is 3 + 4?", "--max-new-tokens", "6", "--quiet" };
+        (rc, var fromFile, stderr) = Run(new[] { "generate", dir.File("m.gguf") }.Concat(prompt).ToArray());
+        Assert.True(rc == 0, stderr);
+        (rc, var fromFolder, stderr) = Run(new[] { "generate", folder, "--dtype", "q8_0" }.Concat(prompt).ToArray());
+        Assert.True(rc == 0, stderr);
+        Assert.Equal(fromFolder, fromFile);
+    }
+
+    /// <summary>
+    /// Int8 inference on a GGUF Q8_0 file runs on the file's own blocks: every Linear weight's int8
+    /// copy equals, byte for byte, what quantizing the original folder's weights gives (the
+    /// converter wrote exactly those blocks), q and k rows moved back to Hugging Face's order
+    /// included; dequantizing to bf16 and quantizing again would change scales and values.
+    /// </summary>
+    [Fact]
+    public void Q8InferenceOnAGgufQ8FileKeepsItsBlocks()
+    {
+        using var dir = new TempFolder();
+        string shipped = Lethe.Experiments.ShippedModel.Find();
+        var (rc, _, stderr) = Run("convert", shipped, dir.File("m.gguf"), "--to", "gguf", "--type", "q8_0");
+        Assert.True(rc == 0, stderr);
+        using var fromFile = Lethe.Models.ModelLoader.LoadQ8(dir.File("m.gguf"), keepOthersInBf16: false);
+        using var fromFolder = Lethe.Models.ModelLoader.LoadQ8(shipped, keepOthersInBf16: false);
+        var file = fromFile.LinearWeights();
+        var folder = fromFolder.LinearWeights();
+        Assert.Equal(folder.Count, file.Count);
+        for (int i = 0; i < file.Count; i++)
+            Assert.True(folder[i].W.Quantized!.ToGgmlBlocks().AsSpan().SequenceEqual(file[i].W.Quantized!.ToGgmlBlocks()), $"{file[i].Name}: the int8 blocks differ");
+        (rc, var text, stderr) = Run("generate", dir.File("m.gguf"), "--dtype", "q8_0", "--prompt", "Question: what is 3 + 4?", "--max-new-tokens", "6", "--quiet");
+        Assert.True(rc == 0, stderr);
+        Assert.NotEqual("", text.Trim());
+    }
+
     [Fact]
     public void UserErrorsAreOneLineAndExitOne()
     {

@@ -145,6 +145,13 @@ public sealed unsafe class GgufFile : IDisposable
         return dst;
     }
 
+    /// <summary>A tensor's bytes as stored (ggml blocks for quantized types), read from the mapping without a copy.</summary>
+    public ReadOnlySpan<byte> RawBytes(GgufTensorInfo t)
+    {
+        if (t.ByteCount > int.MaxValue) throw new LetheException($"{Path}: tensor '{t.Name}' holds {t.ByteCount} bytes, more than one span reaches");
+        return new ReadOnlySpan<byte>(mapping.Pointer + t.FileOffset, (int)t.ByteCount);
+    }
+
     /// <summary>A tensor dequantized into a new Lethe tensor of the given dtype.</summary>
     public Tensor Load(GgufTensorInfo t, DType dtype) => Lethe.Tensors.Tensor.FromArray(ReadF32(t), t.Shape, dtype);
 

@@ -35,7 +35,13 @@ public static class GgufModel
         return types.All(t => t == GgmlType.F32) ? DType.F32 : types.All(t => t is GgmlType.F32 or GgmlType.F16) ? DType.F16 : DType.BF16;
     }
 
-    public static TransformerModel Load(string path, DType? dtype = null, bool writable = false)
+    /// <summary>
+    /// Loads the model; with keepQ8Blocks, every Linear weight the file stores as Q8_0 also keeps
+    /// those blocks as its int8 copy (Tensor.Quantized), unchanged (q/k rows moved to Hugging
+    /// Face's order), so that q8_0 inference runs on the file's own values rather than on values
+    /// dequantized, rounded to the memory dtype and quantized again.
+    /// </summary>
+    public static TransformerModel Load(string path, DType? dtype = null, bool writable = false, bool keepQ8Blocks = false)
     {
         using var file = GgufFile.Open(path);
         var config = Config(file);
@@ -70,7 +76,20 @@ public static class GgufModel
                 weights[name] = t;
             }
             _ = writable; // every tensor is a fresh in-memory copy, writable either way
-            return new TransformerModel(config, weights, owned);
+            var model = new TransformerModel(config, weights, owned);
+            if (keepQ8Blocks)
+                foreach (var (w, _) in model.LinearWeights())
+                {
+                    var info = byHf[w.Name!];
+                    if (info.Type != GgmlType.Q8_0 || w.Rank != 2 || w.Quantized is not null) continue;
+                    int rows = w.Dim(0), cols = w.Dim(1);
+                    int heads = GgufConfig.PermutesQk(arch) ? GgufTensorNames.PermutedHeads(w.Name!, config.NumHeads, config.NumKvHeads) : 0;
+                    var blocks = heads > 0
+                        ? GgufTensorNames.PermuteRows(file.RawBytes(info).ToArray(), heads, cols / Q8Matrix.BlockSize * Q8Matrix.BlockBytes, toHf: true)
+                        : file.RawBytes(info);
+                    model.AttachQ8(w, Q8Matrix.FromGgmlBlocks(blocks, rows, cols, info.Name));
+                }
+            return model;
         }
         catch
         {

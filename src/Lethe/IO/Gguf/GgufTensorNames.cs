@@ -60,14 +60,15 @@ public static class GgufTensorNames
 
     /// <summary>
     /// Moves rows between llama.cpp's interleaved order and HF's half-split order, per head.
-    /// toHf: GGUF → HF. values is row-major [heads·headDim, cols].
+    /// toHf: GGUF → HF. values is row-major [heads·headDim, cols] (cols elements a row: floats, or
+    /// the bytes of a row of Q8_0 blocks).
     /// </summary>
-    public static float[] PermuteRows(float[] values, int heads, int cols, bool toHf)
+    public static T[] PermuteRows<T>(T[] values, int heads, int cols, bool toHf)
     {
         int rows = values.Length / cols, headDim = rows / heads, half = headDim / 2;
         if (rows % heads != 0 || headDim % 2 != 0)
             throw new LetheException($"q/k rows ({rows}) do not split into {heads} heads of an even size");
-        var result = new float[values.Length];
+        var result = new T[values.Length];
         for (int h = 0; h < heads; h++)
             for (int p = 0; p < 2; p++)
                 for (int i = 0; i < half; i++)

@@ -281,15 +281,21 @@ public static class GgufTokenizer
             JsonObject o when (string?)o["content"] is { } s => Array.IndexOf(tokens, s) is int i and >= 0 ? i : null,
             _ => null,
         };
-        int? bos = IdOf("bos_token") ?? bosId, eos = IdOf("eos_token") ?? (eosIds.Length > 0 ? eosIds[0] : null);
-        if (bos is { } b) list.Add(("tokenizer.ggml.bos_token_id", GgufValue.Of((uint)b)));
-        if (eos is { } eo) list.Add(("tokenizer.ggml.eos_token_id", GgufValue.Of((uint)eo)));
-        if (unk is not null && Array.IndexOf(tokens, unk) is int u and >= 0) list.Add(("tokenizer.ggml.unknown_token_id", GgufValue.Of((uint)u)));
-        if (IdOf("pad_token") is { } p) list.Add(("tokenizer.ggml.padding_token_id", GgufValue.Of((uint)p)));
         // BOS/EOS are added when the post-processor's single-sequence template has them.
         var single = FindSingle(root["post_processor"]);
         bool addBos = single is not null && single.Count > 0 && single[0]?["SpecialToken"] is not null;
         bool addEos = single is not null && single.Count > 1 && single[^1]?["SpecialToken"] is not null;
+        // The ids: tokenizer_config.json's tokens, else config.json's ids, else (a model folder whose
+        // configs name neither) the token the template itself adds, so that a file asking for BOS
+        // always says which token it is (a reader refuses add_bos_token without bos_token_id).
+        int? TemplateToken(JsonNode? item) => (string?)item?["SpecialToken"]?["id"] is { } s && Array.IndexOf(tokens, s) is int i and >= 0 ? i : null;
+        int? bos = IdOf("bos_token") ?? bosId ?? (addBos ? TemplateToken(single![0]) : null);
+        int? eos = IdOf("eos_token") ?? (eosIds.Length > 0 ? eosIds[0] : (int?)null) ?? (addEos ? TemplateToken(single![^1]) : null);
+        if (addBos && bos is null) throw Bad("post_processor", "adds a BOS token, but neither tokenizer_config.json, config.json nor the template names one the vocabulary holds");
+        if (bos is { } b) list.Add(("tokenizer.ggml.bos_token_id", GgufValue.Of((uint)b)));
+        if (eos is { } eo) list.Add(("tokenizer.ggml.eos_token_id", GgufValue.Of((uint)eo)));
+        if (unk is not null && Array.IndexOf(tokens, unk) is int u and >= 0) list.Add(("tokenizer.ggml.unknown_token_id", GgufValue.Of((uint)u)));
+        if (IdOf("pad_token") is { } p) list.Add(("tokenizer.ggml.padding_token_id", GgufValue.Of((uint)p)));
         list.Add(("tokenizer.ggml.add_bos_token", GgufValue.Of(addBos)));
         list.Add(("tokenizer.ggml.add_eos_token", GgufValue.Of(addEos)));
         if ((string?)config["chat_template"] is { } template) list.Add(("tokenizer.chat_template", GgufValue.Of(template)));
