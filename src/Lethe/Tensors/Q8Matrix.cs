@@ -171,21 +171,26 @@ public sealed unsafe class Q8Matrix : IDisposable
 
     /// <summary>
     /// Quantizes every row, each first put into an fp32 buffer by fill(row, buffer): groups of 4
-    /// rows split over the kernel threads (one buffer per task).
+    /// rows split over the kernel threads (one buffer per task). A refused value (non-finite)
+    /// frees this matrix before the error goes on.
     /// </summary>
     private void QuantizeRows(Action<int, float[]> fill)
     {
         // At least about 64 K weights a task, so that a small matrix does not pay for a hand-off.
         int minGroups = Math.Max(1, (1 << 16) / (GroupRows * Cols));
-        Engine.For(Groups, minGroups, (g0, g1) =>
+        try
         {
-            var row = new float[Cols];
-            for (int r = g0 * GroupRows; r < Math.Min(Rows, g1 * GroupRows); r++)
+            Engine.For(Groups, minGroups, (g0, g1) =>
             {
-                fill(r, row);
-                QuantizeRow(r, row);
-            }
-        });
+                var row = new float[Cols];
+                for (int r = g0 * GroupRows; r < Math.Min(Rows, g1 * GroupRows); r++)
+                {
+                    fill(r, row);
+                    QuantizeRow(r, row);
+                }
+            });
+        }
+        catch { Dispose(); throw; }
     }
 
     /// <summary>
@@ -200,29 +205,33 @@ public sealed unsafe class Q8Matrix : IDisposable
         if (blocks.Length != need) throw new LetheException($"q8_0: weight '{name ?? "?"}' [{rows}, {cols}] needs {need} bytes of Q8_0 blocks, got {blocks.Length}; the file is truncated or the shape is wrong");
         var m = new Q8Matrix(rows, cols, name);
         int nb = m.BlocksPerRow;
-        fixed (byte* start = blocks)
+        try
         {
-            byte* src = start;
-            // Groups of 4 rows split over the kernel threads, as when quantizing (a model's whole
-            // int8 weights come through here when a GGUF Q8_0 file is loaded).
-            Engine.For(m.Groups, Math.Max(1, (1 << 16) / (GroupRows * cols)), (g0, g1) =>
+            fixed (byte* start = blocks)
             {
-                sbyte* values = stackalloc sbyte[BlockSize];
-                for (int r = g0 * GroupRows; r < Math.Min(rows, g1 * GroupRows); r++)
-                    for (int b = 0; b < nb; b++)
-                    {
-                        byte* block = src + ((long)r * nb + b) * BlockBytes;
-                        ushort half = *(ushort*)block;
-                        if (!float.IsFinite(DTypes.F16ToF32(half))) throw new LetheException($"q8_0: weight '{name ?? "?"}' has a non-finite scale in block {b} of row {r}; the file is damaged");
-                        *m.ScalePtr(r, b) = half;
-                        // ggml's quantizer never writes -128 (|q| ≤ 127), and the int8 kernels rely on
-                        // that (|q| must fit in int8); a hand-made file with -128 gets -127, one step off.
-                        var q = Vector256.Load((sbyte*)(block + 2));
-                        Vector256.Max(q, Vector256.Create((sbyte)-127)).Store(values);
-                        m.WriteBlock(r, b, values);
-                    }
-            });
+                byte* src = start;
+                // Groups of 4 rows split over the kernel threads, as when quantizing (a model's whole
+                // int8 weights come through here when a GGUF Q8_0 file is loaded).
+                Engine.For(m.Groups, Math.Max(1, (1 << 16) / (GroupRows * cols)), (g0, g1) =>
+                {
+                    sbyte* values = stackalloc sbyte[BlockSize];
+                    for (int r = g0 * GroupRows; r < Math.Min(rows, g1 * GroupRows); r++)
+                        for (int b = 0; b < nb; b++)
+                        {
+                            byte* block = src + ((long)r * nb + b) * BlockBytes;
+                            ushort half = *(ushort*)block;
+                            if (!float.IsFinite(DTypes.F16ToF32(half))) throw new LetheException($"q8_0: weight '{name ?? "?"}' has a non-finite scale in block {b} of row {r}; the file is damaged");
+                            *m.ScalePtr(r, b) = half;
+                            // ggml's quantizer never writes -128 (|q| ≤ 127), and the int8 kernels rely on
+                            // that (|q| must fit in int8); a hand-made file with -128 gets -127, one step off.
+                            var q = Vector256.Load((sbyte*)(block + 2));
+                            Vector256.Max(q, Vector256.Create((sbyte)-127)).Store(values);
+                            m.WriteBlock(r, b, values);
+                        }
+                });
+            }
         }
+        catch { m.Dispose(); throw; }
         return m;
     }
 
