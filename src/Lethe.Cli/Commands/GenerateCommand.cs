@@ -48,9 +48,15 @@ public static class GenerateCommand
                 var intervention = InferenceIntervention.Combine(adapterFiles.Select(f => UnlearningAdapter.Load(f).CreateIntervention(m)).ToArray());
                 if (intervention.CanAbstain)
                 {
-                    var answer = new TextGenerator(m, tokenizer).Answer(parse.GetValue(prompt)!, options with { Intervention = intervention }, parse.GetValue(stop), parse.GetValue(chat), cancel);
+                    var answering = new TextGenerator(m, tokenizer);
+                    var answer = answering.Answer(parse.GetValue(prompt)!, options with { Intervention = intervention }, parse.GetValue(stop), parse.GetValue(chat), cancel);
                     output.WriteLine(answer.Text);
-                    if (answer.Abstained && parse.GetValue(LetheCli.Verbose)) parse.InvocationConfiguration.Error.WriteLine("(the adapter abstained: the query fell in the forget skill's key-space box)");
+                    output.Flush();
+                    if (parse.GetValue(LetheCli.Verbose))
+                    {
+                        if (answer.Abstained) parse.InvocationConfiguration.Error.WriteLine("(the adapter abstained: the query fell in the forget skill's key-space box)");
+                        if (answering.LastTimings is { } at) parse.InvocationConfiguration.Error.WriteLine(Describe(at));
+                    }
                     return 0;
                 }
                 options = options with { Intervention = intervention };

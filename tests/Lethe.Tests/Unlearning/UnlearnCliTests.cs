@@ -45,6 +45,12 @@ public sealed class UnlearnCliTests : IDisposable
             Assert.Equal(Lethe.Models.Generation.InferenceIntervention.DefaultRefusal, Generate(model, prompt, "--adapter", ksd));
         foreach (var prompt in retainPrompts)
             Assert.Equal(Generate(model, prompt), Generate(model, prompt, "--adapter", ksd));
+        // -v on an abstaining answer: the abstention and the generation's timings, on stderr only.
+        (rc, stdout, stderr) = Run("generate", model, "--prompt", forgetPrompts[0], "--max-new-tokens", "4", "--adapter", ksd, "-v");
+        Assert.True(rc == 0, stderr);
+        Assert.Equal(Lethe.Models.Generation.InferenceIntervention.DefaultRefusal, stdout.Trim());
+        Assert.Contains("(the adapter abstained", stderr);
+        Assert.Matches(@"prompt \d+ tokens; \d+ new tokens, the first after ", stderr);
 
         string custom = Path.Combine(dir, "ksd-custom.safetensors");
         (rc, stdout, stderr) = Run("unlearn", "ksd", model, "--forget", forget, "--retain", retain, "--out", custom, "--layers", "0,-1", "--alpha", "1",
