@@ -141,8 +141,7 @@ public static class Timing
             body();
             times[i] = Now() - t0;
         }
-        Array.Sort(times);
-        return reps % 2 == 1 ? times[reps / 2] : 0.5 * (times[reps / 2 - 1] + times[reps / 2]);
+        return MedianOf(times);
     }
 
     /// <summary>
@@ -180,10 +179,11 @@ public static class Timing
         }
     }
 
-    private static double MedianOf(double[] t)
+    /// <summary>The median (the mean of the two middle values for an even count); t is left as it was.</summary>
+    public static double MedianOf(IEnumerable<double> t)
     {
-        Array.Sort(t);
-        return t.Length % 2 == 1 ? t[t.Length / 2] : 0.5 * (t[t.Length / 2 - 1] + t[t.Length / 2]);
+        var s = t.OrderBy(x => x).ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
     }
 }
 

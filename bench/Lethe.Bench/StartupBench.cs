@@ -67,7 +67,7 @@ public static class StartupBench
                     }
                 }
                 bool child = cliArgs[0].EndsWith(".dll");
-                double b = Median(built), d0 = Median(defaults);
+                double b = Timing.MedianOf(built), d0 = Timing.MedianOf(defaults);
                 JsonLine.Print(("bench", "startup"), ("case", name), ("reps", reps),
                     ("as_built_ms_median", Math.Round(b)), ("as_built_ms_min", Math.Round(built.Min())), ("as_built_ms_max", Math.Round(built.Max())),
                     ("runtime_defaults_ms_median", Math.Round(d0)), ("runtime_defaults_ms_min", Math.Round(defaults.Min())), ("runtime_defaults_ms_max", Math.Round(defaults.Max())),
@@ -124,11 +124,5 @@ public static class StartupBench
         var windows = marks.Zip(marks.Skip(1), (a, b) => Math.Round((b - a) * 1000 / 96)).ToArray();
         Console.WriteLine($"open {openMs:F0} ms, quantize {quantizeMs:F0} ms, µs a token per 96 tokens: {string.Join(' ', windows)}");
         return 0;
-    }
-
-    private static double Median(List<double> xs)
-    {
-        var s = xs.OrderBy(x => x).ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 }

@@ -150,11 +150,11 @@ public static class UnlearnTrainBench
             self.Refresh();
             cpu[r] = self.TotalProcessorTime.TotalSeconds - c0;
         }
-        double median = Median(wall);
+        double median = Timing.MedianOf(wall);
         double peak = ModelBench.PeakRssMb();
         var result = new JsonObject
         {
-            ["tok_s"] = tokensPerStep / median, ["seconds"] = median, ["cpu_seconds"] = Median(cpu), ["tokens_per_step"] = tokensPerStep,
+            ["tok_s"] = tokensPerStep / median, ["seconds"] = median, ["cpu_seconds"] = Timing.MedianOf(cpu), ["tokens_per_step"] = tokensPerStep,
             ["peak_rss_mb"] = Math.Round(peak, 1), ["rss_before_steps_mb"] = Math.Round(rssBefore, 1),
             ["arena_peak_mb"] = Math.Round(arena.PeakBytesInUse / (double)(1 << 20), 1),
         };
@@ -182,11 +182,5 @@ public static class UnlearnTrainBench
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith("VmRSS:")) return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
         return double.NaN;
-    }
-
-    private static double Median(double[] t)
-    {
-        var s = t.OrderBy(x => x).ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : 0.5 * (s[s.Length / 2 - 1] + s[s.Length / 2]);
     }
 }

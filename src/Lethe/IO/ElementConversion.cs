@@ -35,12 +35,7 @@ internal static unsafe class ElementConversion
             var f32 = buffer is null ? new Span<float>((float*)dst + start, n) : buffer.AsSpan(0, n);
             ToF32(src, from, start, f32);
             if (to == DType.F32) continue;
-            if (to == DType.F16) TensorPrimitives.ConvertToHalf(f32, new Span<Half>((Half*)dst + start, n));
-            else
-            {
-                ushort* o = (ushort*)dst + start;
-                for (int i = 0; i < n; i++) o[i] = DTypes.F32ToBF16(f32[i]);
-            }
+            DTypes.Narrow(f32, new Span<ushort>((ushort*)dst + start, n), to);
         }
     }
 

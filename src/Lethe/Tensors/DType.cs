@@ -40,4 +40,12 @@ public static class DTypes
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort F32ToF16(float f) => BitConverter.HalfToUInt16Bits((Half)f);
+
+    /// <summary>fp32 values to f16 (vectorized) or bf16 bits (round-to-nearest-even either way), element by element.</summary>
+    public static void Narrow(ReadOnlySpan<float> src, Span<ushort> dst, DType to)
+    {
+        if (to == DType.F16) System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(src, System.Runtime.InteropServices.MemoryMarshal.Cast<ushort, Half>(dst));
+        else if (to == DType.BF16) for (int i = 0; i < src.Length; i++) dst[i] = F32ToBF16(src[i]);
+        else throw new ArgumentException($"Narrow: {to} is not a 16-bit dtype", nameof(to));
+    }
 }

@@ -22,9 +22,10 @@
 // where a block at a time needed a horizontal reduction or a scale per block (Q8Gemm).
 // Cols must be a multiple of 32 (ggml's requirement); otherwise a LetheException names the tensor
 // and its shape. The storage is 64-byte aligned, owned by this object.
-// Quantizing (FromF32, FromTensor) runs on every core, a group of 4 rows per task (so that no two
-// threads write the same group's bytes), and in AVX2 where the CPU has it, with the scalar rule's
-// bits (QuantizeBlock256): a model's weights are quantized each time it is loaded with q8_0.
+// Quantizing (FromF32, FromTensor) and taking ggml blocks (FromGgmlBlocks) run on every core, a
+// group of 4 rows per task (so that no two threads write the same group's bytes); quantizing runs
+// in AVX2 where the CPU has it, with the scalar rule's bits (QuantizeBlock256): a model's weights
+// are quantized each time it is loaded with q8_0.
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -170,25 +171,29 @@ public sealed unsafe class Q8Matrix : IDisposable
     }
 
     /// <summary>
-    /// Quantizes every row, each first put into an fp32 buffer by fill(row, buffer): groups of 4
-    /// rows split over the kernel threads (one buffer per task). A refused value (non-finite)
+    /// Quantizes every row, each first put into an fp32 buffer by fill(row, buffer) (one buffer per task).
+    /// </summary>
+    private void QuantizeRows(Action<int, float[]> fill) => ForRowRanges((r0, r1) =>
+    {
+        var row = new float[Cols];
+        for (int r = r0; r < r1; r++)
+        {
+            fill(r, row);
+            QuantizeRow(r, row);
+        }
+    });
+
+    /// <summary>
+    /// Fills the matrix as body(r0, r1) writes rows [r0, r1): groups of 4 rows split over the kernel
+    /// threads (a group is one run of bytes, so no two threads write the same lines), at least about
+    /// 64 K weights a task, so that a small matrix does not pay for a hand-off. A refused value
     /// frees this matrix before the error goes on.
     /// </summary>
-    private void QuantizeRows(Action<int, float[]> fill)
+    private void ForRowRanges(Action<int, int> body)
     {
-        // At least about 64 K weights a task, so that a small matrix does not pay for a hand-off.
-        int minGroups = Math.Max(1, (1 << 16) / (GroupRows * Cols));
         try
         {
-            Engine.For(Groups, minGroups, (g0, g1) =>
-            {
-                var row = new float[Cols];
-                for (int r = g0 * GroupRows; r < Math.Min(Rows, g1 * GroupRows); r++)
-                {
-                    fill(r, row);
-                    QuantizeRow(r, row);
-                }
-            });
+            Engine.For(Groups, Math.Max(1, (1 << 16) / (GroupRows * Cols)), (g0, g1) => body(g0 * GroupRows, Math.Min(Rows, g1 * GroupRows)));
         }
         catch { Dispose(); throw; }
     }
@@ -205,33 +210,27 @@ public sealed unsafe class Q8Matrix : IDisposable
         if (blocks.Length != need) throw new LetheException($"q8_0: weight '{name ?? "?"}' [{rows}, {cols}] needs {need} bytes of Q8_0 blocks, got {blocks.Length}; the file is truncated or the shape is wrong");
         var m = new Q8Matrix(rows, cols, name);
         int nb = m.BlocksPerRow;
-        try
+        fixed (byte* start = blocks)
         {
-            fixed (byte* start = blocks)
+            byte* src = start;
+            m.ForRowRanges((r0, r1) =>
             {
-                byte* src = start;
-                // Groups of 4 rows split over the kernel threads, as when quantizing (a model's whole
-                // int8 weights come through here when a GGUF Q8_0 file is loaded).
-                Engine.For(m.Groups, Math.Max(1, (1 << 16) / (GroupRows * cols)), (g0, g1) =>
-                {
-                    sbyte* values = stackalloc sbyte[BlockSize];
-                    for (int r = g0 * GroupRows; r < Math.Min(rows, g1 * GroupRows); r++)
-                        for (int b = 0; b < nb; b++)
-                        {
-                            byte* block = src + ((long)r * nb + b) * BlockBytes;
-                            ushort half = *(ushort*)block;
-                            if (!float.IsFinite(DTypes.F16ToF32(half))) throw new LetheException($"q8_0: weight '{name ?? "?"}' has a non-finite scale in block {b} of row {r}; the file is damaged");
-                            *m.ScalePtr(r, b) = half;
-                            // ggml's quantizer never writes -128 (|q| ≤ 127), and the int8 kernels rely on
-                            // that (|q| must fit in int8); a hand-made file with -128 gets -127, one step off.
-                            var q = Vector256.Load((sbyte*)(block + 2));
-                            Vector256.Max(q, Vector256.Create((sbyte)-127)).Store(values);
-                            m.WriteBlock(r, b, values);
-                        }
-                });
-            }
+                sbyte* values = stackalloc sbyte[BlockSize];
+                for (int r = r0; r < r1; r++)
+                    for (int b = 0; b < nb; b++)
+                    {
+                        byte* block = src + ((long)r * nb + b) * BlockBytes;
+                        ushort half = *(ushort*)block;
+                        if (!float.IsFinite(DTypes.F16ToF32(half))) throw new LetheException($"q8_0: weight '{name ?? "?"}' has a non-finite scale in block {b} of row {r}; the file is damaged");
+                        *m.ScalePtr(r, b) = half;
+                        // ggml's quantizer never writes -128 (|q| ≤ 127), and the int8 kernels rely on
+                        // that (|q| must fit in int8); a hand-made file with -128 gets -127, one step off.
+                        var q = Vector256.Load((sbyte*)(block + 2));
+                        Vector256.Max(q, Vector256.Create((sbyte)-127)).Store(values);
+                        m.WriteBlock(r, b, values);
+                    }
+            });
         }
-        catch { m.Dispose(); throw; }
         return m;
     }
 

@@ -241,9 +241,7 @@ public sealed unsafe class Tensor : IDisposable
         {
             // A whole model's weights go through here when a file is converted at load (GGUF): a
             // plain loop, not one delegate call per element.
-            ushort* dst = (ushort*)Storage.Pointer + Offset;
-            if (DType == DType.F16) System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(data, new Span<Half>(dst, data.Length));
-            else for (int j = 0; j < data.Length; j++) dst[j] = DTypes.F32ToBF16(data[j]);
+            DTypes.Narrow(data, new Span<ushort>((ushort*)Storage.Pointer + Offset, data.Length), DType);
             return;
         }
         var copy = data.ToArray();

@@ -58,6 +58,8 @@ public static class GgufModel
         WeightLayout.Verify(config, byHf.ToDictionary(kv => kv.Key, kv => kv.Value.Shape), path);
 
         var memory = dtype ?? DefaultDType(file);
+        // q and k rows that llama.cpp's converter permuted, per head (0: none).
+        int PermutedHeads(string hf) => GgufConfig.PermutesQk(arch) ? GgufTensorNames.PermutedHeads(hf, config.NumHeads, config.NumKvHeads) : 0;
         var owned = new List<IDisposable>();
         try
         {
@@ -68,7 +70,7 @@ public static class GgufModel
                 float[] values = file.ReadF32(info);
                 foreach (float v in values)
                     if (!float.IsFinite(v)) throw new LetheException($"{path}: tensor '{info.Name}' holds NaN or infinite values; the file is corrupt");
-                int heads = GgufConfig.PermutesQk(arch) ? GgufTensorNames.PermutedHeads(name, config.NumHeads, config.NumKvHeads) : 0;
+                int heads = PermutedHeads(name);
                 if (heads > 0) values = GgufTensorNames.PermuteRows(values, heads, shape.Length == 2 ? shape[1] : 1, toHf: true);
                 var t = Tensor.FromArray(values, shape, shape.Length == 1 ? DType.F32 : memory);
                 t.Name = name;
@@ -83,7 +85,7 @@ public static class GgufModel
                     var info = byHf[w.Name!];
                     if (info.Type != GgmlType.Q8_0 || w.Rank != 2 || w.Quantized is not null) continue;
                     int rows = w.Dim(0), cols = w.Dim(1);
-                    int heads = GgufConfig.PermutesQk(arch) ? GgufTensorNames.PermutedHeads(w.Name!, config.NumHeads, config.NumKvHeads) : 0;
+                    int heads = PermutedHeads(w.Name!);
                     var blocks = heads > 0
                         ? GgufTensorNames.PermuteRows(file.RawBytes(info).ToArray(), heads, cols / Q8Matrix.BlockSize * Q8Matrix.BlockBytes, toHf: true)
                         : file.RawBytes(info);
