@@ -1,6 +1,7 @@
-// Raw memory behind tensors. Three kinds: native 64-byte-aligned memory owned by one tensor (freed
+// Raw memory behind tensors. Four kinds: native 64-byte-aligned memory owned by one tensor (freed
 // on Dispose, or by the finalizer as a last resort), a slice of a TensorArena (freed when the arena
-// is reset), and a read-only memory-mapped file region (weights straight from safetensors).
+// is reset), a read-only memory-mapped file region (weights straight from safetensors), and the
+// dense values of a weight held as Q8_0, made only if something reads them (DequantizedStorage.cs).
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 
@@ -9,10 +10,21 @@ namespace Lethe.Tensors;
 public abstract unsafe class Storage : IDisposable
 {
     public const int Alignment = 64;
-    public byte* Pointer { get; protected set; }
+    private byte* pointer;
+
+    /// <summary>The first byte; null once disposed. A storage whose bytes are made on first use (DequantizedStorage) makes them here.</summary>
+    public byte* Pointer
+    {
+        get => pointer != null ? pointer : Materialize();
+        protected set => pointer = value;
+    }
+
     public long ByteLength { get; protected set; }
     public virtual bool ReadOnly => false;
     public abstract void Dispose();
+
+    /// <summary>Called when Pointer is still null: the bytes of a storage that makes them late, or null (disposed).</summary>
+    protected virtual byte* Materialize() => null;
 }
 
 /// <summary>Native memory from NativeMemory.AlignedAlloc, zero-filled.</summary>
@@ -89,24 +101,14 @@ public sealed unsafe class MappedStorage : Storage
 
     /// <summary>
     /// Tells the OS that the pages lying wholly inside [Pointer + offset, + bytes) are not needed
-    /// now (madvise MADV_DONTNEED), so they leave this process's resident memory. The mapping is
-    /// read-only and backed by the file, so nothing is lost: a later read loads the page again
-    /// from the page cache or the file. Used once a matrix has an int8 copy that is read instead
-    /// of it; a no-op where madvise is unavailable.
+    /// now, so they leave this process's resident memory (MappedFile.ReleasePages). Used once a
+    /// matrix has an int8 copy that is read instead of it.
     /// </summary>
     public void ReleasePages(long offset, long bytes)
     {
         if (Pointer == null || offset < 0 || bytes <= 0 || offset > ByteLength - bytes) return;
-        long page = Environment.SystemPageSize;
-        long start = ((long)(Pointer + offset) + page - 1) / page * page, end = (long)(Pointer + offset + bytes) / page * page;
-        if (end <= start) return;
-        try { MAdvise((nint)start, (nuint)(end - start), 4 /* MADV_DONTNEED */); }
-        catch (DllNotFoundException) { }
-        catch (EntryPointNotFoundException) { }
+        mapping.ReleasePages(Pointer - mapping.Pointer + offset, bytes);
     }
-
-    [DllImport("libc", EntryPoint = "madvise")]
-    private static extern int MAdvise(nint address, nuint length, int advice);
 }
 
 /// <summary>
@@ -189,6 +191,26 @@ public sealed unsafe class MappedFile : IDisposable
     {
         try { Unmap(); } catch (ObjectDisposedException) { }
     }
+
+    /// <summary>
+    /// Tells the OS that the pages lying wholly inside [offset, offset + bytes) of the mapping are not
+    /// needed now (madvise MADV_DONTNEED), so they leave this process's resident memory. The mapping
+    /// is read-only and backed by the file, so nothing is lost: a later read loads the page again
+    /// from the page cache or the file. A no-op where madvise is unavailable.
+    /// </summary>
+    public void ReleasePages(long offset, long bytes)
+    {
+        if (Pointer == null || offset < 0 || bytes <= 0 || offset > Length - bytes) return;
+        long page = Environment.SystemPageSize;
+        long start = ((long)(Pointer + offset) + page - 1) / page * page, end = (long)(Pointer + offset + bytes) / page * page;
+        if (end <= start) return;
+        try { MAdvise((nint)start, (nuint)(end - start), 4 /* MADV_DONTNEED */); }
+        catch (DllNotFoundException) { }
+        catch (EntryPointNotFoundException) { }
+    }
+
+    [DllImport("libc", EntryPoint = "madvise")]
+    private static extern int MAdvise(nint address, nuint length, int advice);
 
     private void Unmap()
     {

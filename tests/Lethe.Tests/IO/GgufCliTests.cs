@@ -1,6 +1,7 @@
 // `lethe convert` and GGUF models through the existing verbs, in-process: exit codes, outputs and
 // the one-line errors for inputs a user gets wrong.
 using Lethe.IO.Gguf;
+using Lethe.Tensors;
 using Xunit;
 using static Lethe.Tests.Cli.CliRun;
 
@@ -83,6 +84,40 @@ public class GgufCliTests
         (rc, var text, stderr) = Run("generate", dir.File("m.gguf"), "--dtype", "q8_0", "--prompt", "Question: what is 3 + 4?", "--max-new-tokens", "6", "--quiet");
         Assert.True(rc == 0, stderr);
         Assert.NotEqual("", text.Trim());
+    }
+
+    /// <summary>
+    /// Under --dtype q8_0 a Q8_0 GGUF's projections are held as their blocks only: decoding and a
+    /// whole-sequence forward never make their dense values, and when something does read them
+    /// they are, bit for bit, the values a plain (bf16) load of the same file gives.
+    /// </summary>
+    [Fact]
+    public void Q8InferenceOnAGgufQ8FileMakesNoDenseCopyUnlessOneIsRead()
+    {
+        using var dir = new TempFolder();
+        string shipped = Lethe.Experiments.ShippedModel.Find();
+        var (rc, _, stderr) = Run("convert", shipped, dir.File("m.gguf"), "--to", "gguf", "--type", "q8_0");
+        Assert.True(rc == 0, stderr);
+        using var q8 = Lethe.Models.ModelLoader.LoadQ8(dir.File("m.gguf"), keepOthersInBf16: false);
+        var linearOnly = Lethe.Models.WeightLayout.LinearOnlyNames(q8.Config);
+        var held = q8.Weights.Where(kv => linearOnly.Contains(kv.Key)).Select(kv => (kv.Key, Storage: Assert.IsType<DequantizedStorage>(kv.Value.Storage))).ToList();
+        Assert.Equal(linearOnly.Count, held.Count);
+
+        var tokenizer = Lethe.Tokenizers.Tokenizer.Load(dir.File("m.gguf"));
+        string answer = new Lethe.Models.Generation.TextGenerator(q8, tokenizer).Generate("Question: what is 3 + 4?", new Lethe.Models.Generation.GenerationOptions { MaxNewTokens = 6 });
+        Assert.NotEqual("", answer.Trim());
+        using (Lethe.Tensors.Autograd.Tape.NoGrad()) q8.Forward(tokenizer.Encode("Question: what is 3 + 4? Answer: 7"), 1).Dispose();
+        Assert.All(held, h => Assert.False(h.Storage.IsMaterialized, $"{h.Key}: its dense values were made during int8 inference"));
+
+        using var dense = GgufModel.Load(dir.File("m.gguf"));
+        foreach (var (name, storage) in held)
+        {
+            var lazy = q8.Weights[name];
+            var eager = dense.Weights[name];
+            Assert.Equal(eager.DType, lazy.DType);
+            Assert.True(eager.ToArray().AsSpan().SequenceEqual(lazy.ToArray()), $"{name}: the values made on reading differ from a dense load's");
+            Assert.True(storage.IsMaterialized);
+        }
     }
 
     [Fact]

@@ -118,6 +118,34 @@ public class GgufModelTests
         Assert.Equal(original.Config with { SourcePath = "" }, ModelLoader.Load(back).Config with { SourcePath = "" }, new ConfigComparer());
     }
 
+    /// <summary>
+    /// A NaN or an infinity anywhere in a stored tensor stops the load with a message naming the
+    /// tensor: in the last row of a permuted q matrix (read a few rows at a time, in another order),
+    /// in the middle of the embedding, and in a norm vector.
+    /// </summary>
+    [Theory]
+    [InlineData("blk.0.attn_q.weight", -1, float.NaN)]
+    [InlineData("token_embd.weight", 0, float.PositiveInfinity)]
+    [InlineData("blk.1.attn_norm.weight", 3, float.NegativeInfinity)]
+    public void ANonFiniteStoredValueNamesItsTensor(string tensor, int index, float bad)
+    {
+        using var dir = new TempFolder();
+        string path = dir.File("m.gguf");
+        GgufConvert.Run(ModelFixture("llama"), path, ConvertTarget.Gguf, "f32");
+        long at;
+        using (var f = GgufFile.Open(path))
+        {
+            var t = f.Tensor(tensor);
+            at = t.FileOffset + 4 * (index >= 0 ? index : t.Count - 1);
+        }
+        var bytes = File.ReadAllBytes(path);
+        BitConverter.TryWriteBytes(bytes.AsSpan((int)at, 4), bad);
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<Lethe.LetheException>(() => { using var _ = ModelLoader.Load(path); });
+        Assert.Contains($"tensor '{tensor}' holds NaN or infinite values", e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
     [Fact]
     public void Q8_0OutputStaysCloseAndStoriesStillWritesTheStory()
     {

@@ -152,8 +152,76 @@ public sealed unsafe class GgufFile : IDisposable
         return new ReadOnlySpan<byte>(mapping.Pointer + t.FileOffset, (int)t.ByteCount);
     }
 
-    /// <summary>A tensor dequantized into a new Lethe tensor of the given dtype.</summary>
-    public Tensor Load(GgufTensorInfo t, DType dtype) => Lethe.Tensors.Tensor.FromArray(ReadF32(t), t.Shape, dtype);
+    /// <summary>
+    /// A tensor dequantized into a new Lethe tensor of the given dtype, a few rows at a time on every core (no
+    /// fp32 copy of the whole tensor is made: for the embedding of a large vocabulary that copy was
+    /// hundreds of MB beside the result). Every value is checked to be finite. rowOrder, when given,
+    /// says which stored row each row of the result takes (q/k rows moved back to Hugging Face's order).
+    /// </summary>
+    public Tensor Load(GgufTensorInfo t, DType dtype, int[]? rowOrder = null)
+    {
+        var result = Lethe.Tensors.Tensor.ZerosPersistent(t.Shape, dtype);
+        try
+        {
+            if (t.Shape.Length == 1) // a vector (norm weight, bias): small, and its "rows" are single values
+            {
+                float[] all = ReadF32(t);
+                if (rowOrder is not null) all = Array.ConvertAll(rowOrder, i => all[i]);
+                if (!AllFinite(all)) throw new LetheException($"{Path}: tensor '{t.Name}' holds NaN or infinite values; the file is corrupt");
+                result.CopyFrom(all);
+                return result;
+            }
+            int cols = t.Shape[^1];
+            long rows = t.Count / cols, rowBytes = t.ByteCount / rows;
+            if (rowOrder is not null && rowOrder.Length != rows) throw new ArgumentException($"rowOrder has {rowOrder.Length} rows, the tensor {rows}", nameof(rowOrder));
+            // Chunks of rows, about 64 K values each, on every core: each is decoded into the task's
+            // own fp32 buffer (kept in the cache), checked, and narrowed into its place in the result.
+            int chunkRows = (int)Math.Clamp((1 << 16) / cols, 1, rows);
+            long chunks = (rows + chunkRows - 1) / chunkRows;
+            byte* src = mapping.Pointer + t.FileOffset, dst = result.Storage.Pointer;
+            int size = dtype.SizeOf();
+            int nonFinite = 0;
+            Parallel.For(0L, chunks, () => new float[chunkRows * cols], (c, _, buffer) =>
+            {
+                long r0 = c * chunkRows;
+                int n = (int)Math.Min(chunkRows, rows - r0);
+                fixed (float* b = buffer)
+                    if (rowOrder is null) GgufQuant.DequantizeHere(t.Type, src + r0 * rowBytes, b, (long)n * cols);
+                    else for (int i = 0; i < n; i++) GgufQuant.DequantizeHere(t.Type, src + rowOrder[r0 + i] * rowBytes, b + (long)i * cols, cols);
+                var values = buffer.AsSpan(0, n * cols);
+                if (!AllFinite(values)) { Volatile.Write(ref nonFinite, 1); return buffer; }
+                byte* at = dst + r0 * cols * size;
+                if (dtype == DType.F32) values.CopyTo(new Span<float>(at, values.Length));
+                else DTypes.Narrow(values, new Span<ushort>(at, values.Length), dtype);
+                return buffer;
+            }, _ => { });
+            if (nonFinite != 0) throw new LetheException($"{Path}: tensor '{t.Name}' holds NaN or infinite values; the file is corrupt");
+            return result;
+        }
+        catch
+        {
+            result.Dispose();
+            throw;
+        }
+    }
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        // x − x is 0 for a finite x and NaN for NaN or ±∞, so the sum is 0 exactly when every value is finite.
+        var acc = System.Numerics.Vector<float>.Zero;
+        int i = 0, width = System.Numerics.Vector<float>.Count;
+        for (; i <= values.Length - width; i += width) { var v = new System.Numerics.Vector<float>(values[i..]); acc += v - v; }
+        float sum = System.Numerics.Vector.Sum(acc);
+        for (; i < values.Length; i++) sum += values[i] - values[i];
+        return sum == 0;
+    }
+
+    /// <summary>
+    /// Hands a tensor's pages of the mapping back to the OS once it has been read into memory, so
+    /// that a model's load does not also hold the file's pages in its resident memory (a later read
+    /// maps them again from the page cache).
+    /// </summary>
+    public void ReleasePages(GgufTensorInfo t) => mapping.ReleasePages(t.FileOffset, t.ByteCount);
 
     public void Dispose() => mapping.Dispose();
 

@@ -36,10 +36,11 @@ public static class GgufModel
     }
 
     /// <summary>
-    /// Loads the model; with keepQ8Blocks, every Linear weight the file stores as Q8_0 also keeps
-    /// those blocks as its int8 copy (Tensor.Quantized), unchanged (q/k rows moved to Hugging
-    /// Face's order), so that q8_0 inference runs on the file's own values rather than on values
-    /// dequantized, rounded to the memory dtype and quantized again.
+    /// Loads the model; with keepQ8Blocks, every Linear weight the file stores as Q8_0 keeps those
+    /// blocks as its int8 copy (Tensor.Quantized), unchanged (q/k rows moved to Hugging Face's
+    /// order), so that q8_0 inference runs on the file's own values rather than on values
+    /// dequantized, rounded to the memory dtype and quantized again; and such a weight's dense values
+    /// are not made at load (DequantizedStorage), except a tied embedding's, which lookups read.
     /// </summary>
     public static TransformerModel Load(string path, DType? dtype = null, bool writable = false, bool keepQ8Blocks = false)
     {
@@ -63,34 +64,37 @@ public static class GgufModel
         var owned = new List<IDisposable>();
         try
         {
+            // With keepQ8Blocks, a Q8_0 matrix that only Linear products read is held as its blocks
+            // alone: its dense values are made only if something reads them (DequantizedStorage).
+            var int8Only = keepQ8Blocks ? WeightLayout.LinearOnlyNames(config) : [];
             var weights = new Dictionary<string, Tensor>();
             foreach (var (name, shape) in WeightLayout.Expected(config))
             {
                 var info = byHf[name];
-                float[] values = file.ReadF32(info);
-                foreach (float v in values)
-                    if (!float.IsFinite(v)) throw new LetheException($"{path}: tensor '{info.Name}' holds NaN or infinite values; the file is corrupt");
-                int heads = PermutedHeads(name);
-                if (heads > 0) values = GgufTensorNames.PermuteRows(values, heads, shape.Length == 2 ? shape[1] : 1, toHf: true);
-                var t = Tensor.FromArray(values, shape, shape.Length == 1 ? DType.F32 : memory);
+                Tensor t;
+                if (info.Type == GgmlType.Q8_0 && int8Only.Contains(name))
+                {
+                    var q = Q8Blocks(file, info, shape, PermutedHeads(name));
+                    owned.Add(q);
+                    t = DequantizedStorage.TensorOf(q, memory);
+                    t.Quantized = q;
+                }
+                else
+                {
+                    int heads = PermutedHeads(name);
+                    t = file.Load(info, shape.Length == 1 ? DType.F32 : memory, heads > 0 ? GgufTensorNames.RowOrder(shape[0], heads, toHf: true) : null);
+                }
+                file.ReleasePages(info);
                 t.Name = name;
                 owned.Add(t);
                 weights[name] = t;
             }
             _ = writable; // every tensor is a fresh in-memory copy, writable either way
             var model = new TransformerModel(config, weights, owned);
-            if (keepQ8Blocks)
+            if (keepQ8Blocks) // a tied LM head: the embedding stays dense for lookups, its product takes the blocks
                 foreach (var (w, _) in model.LinearWeights())
-                {
-                    var info = byHf[w.Name!];
-                    if (info.Type != GgmlType.Q8_0 || w.Rank != 2 || w.Quantized is not null) continue;
-                    int rows = w.Dim(0), cols = w.Dim(1);
-                    int heads = PermutedHeads(w.Name!);
-                    var blocks = heads > 0
-                        ? GgufTensorNames.PermuteRows(file.RawBytes(info).ToArray(), heads, cols / Q8Matrix.BlockSize * Q8Matrix.BlockBytes, toHf: true)
-                        : file.RawBytes(info);
-                    model.AttachQ8(w, Q8Matrix.FromGgmlBlocks(blocks, rows, cols, info.Name));
-                }
+                    if (byHf[w.Name!].Type == GgmlType.Q8_0 && w.Rank == 2 && w.Quantized is null)
+                        model.AttachQ8(w, Q8Blocks(file, byHf[w.Name!], w.Shape.ToArray(), PermutedHeads(w.Name!)));
             return model;
         }
         catch
@@ -98,6 +102,16 @@ public static class GgufModel
             foreach (var o in owned) o.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A Q8_0 tensor's blocks as an int8 matrix, unchanged (q/k rows moved back to Hugging Face's order).</summary>
+    private static Q8Matrix Q8Blocks(GgufFile file, GgufTensorInfo info, int[] shape, int permutedHeads)
+    {
+        int rows = shape[0], cols = shape[1];
+        var blocks = permutedHeads > 0
+            ? GgufTensorNames.PermuteRows(file.RawBytes(info).ToArray(), permutedHeads, cols / Q8Matrix.BlockSize * Q8Matrix.BlockBytes, toHf: true)
+            : file.RawBytes(info);
+        return Q8Matrix.FromGgmlBlocks(blocks, rows, cols, info.Name);
     }
 
     /// <summary>Writes config.json, tokenizer.json and tokenizer_config.json of a GGUF file into a folder.</summary>

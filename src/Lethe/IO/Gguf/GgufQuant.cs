@@ -20,8 +20,23 @@ public static unsafe class GgufQuant
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Half(byte* p) => DTypes.F16ToF32(*(ushort*)p);
 
-    /// <summary>Decodes count values (a whole number of blocks) of the given type from src into dst.</summary>
+    /// <summary>Decodes count values (a whole number of blocks) of the given type from src into dst, on every core.</summary>
     public static void Dequantize(GgmlType type, byte* src, float* dst, long count)
+    {
+        var (blockValues, blockBytes) = GgufTypes.Block(type);
+        const long TaskValues = 1 << 16; // a task's share: few enough tasks that scheduling costs nothing
+        long perTask = Math.Max(blockValues, TaskValues / blockValues * blockValues);
+        long tasks = (count + perTask - 1) / perTask;
+        if (tasks <= 1) { DequantizeHere(type, src, dst, count); return; }
+        Parallel.For(0L, tasks, k =>
+        {
+            long first = k * perTask, n = Math.Min(perTask, count - first);
+            DequantizeHere(type, src + first / blockValues * blockBytes, dst + first, n);
+        });
+    }
+
+    /// <summary>Decodes count values (a whole number of blocks) on the calling thread.</summary>
+    public static void DequantizeHere(GgmlType type, byte* src, float* dst, long count)
     {
         var (blockValues, blockBytes) = GgufTypes.Block(type);
         long blocks = count / blockValues;
@@ -31,7 +46,7 @@ public static unsafe class GgufQuant
             case GgmlType.F16: for (long i = 0; i < count; i++) dst[i] = DTypes.F16ToF32(((ushort*)src)[i]); return;
             case GgmlType.BF16: for (long i = 0; i < count; i++) dst[i] = DTypes.BF16ToF32(((ushort*)src)[i]); return;
         }
-        Parallel.For(0L, blocks, b =>
+        for (long b = 0; b < blocks; b++)
         {
             byte* block = src + b * blockBytes;
             float* y = dst + b * blockValues;
@@ -42,7 +57,7 @@ public static unsafe class GgufQuant
                 case GgmlType.Q4_K: Q4_K(block, y); break;
                 case GgmlType.Q6_K: Q6_K(block, y); break;
             }
-        });
+        }
     }
 
     private static void Q8_0(byte* b, float* y)

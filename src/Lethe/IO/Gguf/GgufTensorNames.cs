@@ -58,6 +58,9 @@ public static class GgufTensorNames
         hf.EndsWith("self_attn.q_proj.weight", StringComparison.Ordinal) || hf.EndsWith("self_attn.q_proj.bias", StringComparison.Ordinal) ? heads
         : hf.EndsWith("self_attn.k_proj.weight", StringComparison.Ordinal) || hf.EndsWith("self_attn.k_proj.bias", StringComparison.Ordinal) ? kvHeads : 0;
 
+    /// <summary>For each row after PermuteRows(…, heads, …, toHf), the row it comes from.</summary>
+    public static int[] RowOrder(int rows, int heads, bool toHf) => PermuteRows(Enumerable.Range(0, rows).ToArray(), heads, 1, toHf);
+
     /// <summary>
     /// Moves rows between llama.cpp's interleaved order and HF's half-split order, per head.
     /// toHf: GGUF → HF. values is row-major [heads·headDim, cols] (cols elements a row: floats, or
