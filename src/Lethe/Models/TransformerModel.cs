@@ -340,13 +340,6 @@ public sealed partial class TransformerModel : IDisposable
         return linear;
     }
 
-    /// <summary>Gives a Linear weight int8 values made elsewhere (a GGUF file's Q8_0 blocks); the model owns them from now on.</summary>
-    internal void AttachQ8(Tensor weight, Q8Matrix q)
-    {
-        owned.Add(q);
-        weight.Quantized = q;
-    }
-
     public void Dispose()
     {
         foreach (var o in owned) o.Dispose();

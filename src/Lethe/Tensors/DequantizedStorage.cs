@@ -1,6 +1,6 @@
 // The dense values of a weight that is held as Q8_0 (a GGUF file's Q8_0 matrix loaded with
-// --dtype q8_0). Int8 inference multiplies by the Q8Matrix and never reads these values, so they
-// are not made at load: a model holds its int8 blocks only, not a bf16 copy beside them (which
+// --dtype q8_0). Int8 inference multiplies by the Q8Matrix and looks embedding rows up in it
+// (ReadRow), so these values are not made at load: a model holds its int8 blocks only, not a bf16 copy beside them (which
 // took twice the file's size again). Should anything read them after all (a tool that inspects
 // the weights), the first read of Pointer dequantizes the whole matrix (d · q, rounded to the
 // tensor's dtype exactly as an eager load rounds them) into native memory, once, under a lock, so
@@ -39,6 +39,20 @@ public sealed unsafe class DequantizedStorage : Storage
     {
         int[] shape = [q.Rows, q.Cols];
         return new Tensor(new DequantizedStorage(q, dtype), 0, shape, Shape.ContiguousStrides(shape), dtype, ownsStorage: true);
+    }
+
+    /// <summary>
+    /// Row r's values as a dense copy would give them (d · q rounded to the dtype, widened back to
+    /// fp32), read from the blocks without making that copy: an embedding lookup of a few rows.
+    /// </summary>
+    public void ReadRow(int r, Span<float> dst)
+    {
+        int cols = source.Cols;
+        source.DequantizeRow(r, dst);
+        if (dtype == DType.F32) return;
+        Span<ushort> narrow = cols <= 4096 ? stackalloc ushort[cols] : new ushort[cols];
+        DTypes.Narrow(dst[..cols], narrow, dtype);
+        for (int i = 0; i < cols; i++) dst[i] = dtype == DType.BF16 ? DTypes.BF16ToF32(narrow[i]) : DTypes.F16ToF32(narrow[i]);
     }
 
     protected override byte* Materialize()

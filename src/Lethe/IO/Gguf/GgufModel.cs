@@ -39,8 +39,8 @@ public static class GgufModel
     /// Loads the model; with keepQ8Blocks, every Linear weight the file stores as Q8_0 keeps those
     /// blocks as its int8 copy (Tensor.Quantized), unchanged (q/k rows moved to Hugging Face's
     /// order), so that q8_0 inference runs on the file's own values rather than on values
-    /// dequantized, rounded to the memory dtype and quantized again; and such a weight's dense values
-    /// are not made at load (DequantizedStorage), except a tied embedding's, which lookups read.
+    /// dequantized, rounded to the memory dtype and quantized again; and every Q8_0 matrix's dense
+    /// values are not made at load (DequantizedStorage; the embedding's lookups read its blocks).
     /// </summary>
     public static TransformerModel Load(string path, DType? dtype = null, bool writable = false, bool keepQ8Blocks = false)
     {
@@ -64,15 +64,15 @@ public static class GgufModel
         var owned = new List<IDisposable>();
         try
         {
-            // With keepQ8Blocks, a Q8_0 matrix that only Linear products read is held as its blocks
-            // alone: its dense values are made only if something reads them (DequantizedStorage).
-            var int8Only = keepQ8Blocks ? WeightLayout.LinearOnlyNames(config) : [];
             var weights = new Dictionary<string, Tensor>();
             foreach (var (name, shape) in WeightLayout.Expected(config))
             {
                 var info = byHf[name];
                 Tensor t;
-                if (info.Type == GgmlType.Q8_0 && int8Only.Contains(name))
+                // With keepQ8Blocks a Q8_0 matrix is held as its blocks alone: products multiply by
+                // them, the embedding's lookups read its rows from them, and its dense values are made
+                // only if something else reads them (DequantizedStorage).
+                if (keepQ8Blocks && info.Type == GgmlType.Q8_0 && shape.Length == 2)
                 {
                     var q = Q8Blocks(file, info, shape, PermutedHeads(name));
                     owned.Add(q);
@@ -91,10 +91,6 @@ public static class GgufModel
             }
             _ = writable; // every tensor is a fresh in-memory copy, writable either way
             var model = new TransformerModel(config, weights, owned);
-            if (keepQ8Blocks) // a tied LM head: the embedding stays dense for lookups, its product takes the blocks
-                foreach (var (w, _) in model.LinearWeights())
-                    if (byHf[w.Name!].Type == GgmlType.Q8_0 && w.Rank == 2 && w.Quantized is null)
-                        model.AttachQ8(w, Q8Blocks(file, byHf[w.Name!], w.Shape.ToArray(), PermutedHeads(w.Name!)));
             return model;
         }
         catch
