@@ -61,6 +61,15 @@ public class GgufCliTests
         Assert.Equal(fromFolder, fromFile);
     }
 
+    /// <summary>The shipped model written as a Q8_0 GGUF by `lethe convert` into dir.</summary>
+    private static string ShippedAsQ8Gguf(TempFolder dir)
+    {
+        string path = dir.File("m.gguf");
+        var (rc, _, stderr) = Run("convert", Lethe.Experiments.ShippedModel.Find(), path, "--to", "gguf", "--type", "q8_0");
+        Assert.True(rc == 0, stderr);
+        return path;
+    }
+
     /// <summary>
     /// Int8 inference on a GGUF Q8_0 file runs on the file's own blocks: every Linear weight's int8
     /// copy equals, byte for byte, what quantizing the original folder's weights gives (the
@@ -72,16 +81,15 @@ public class GgufCliTests
     {
         using var dir = new TempFolder();
         string shipped = Lethe.Experiments.ShippedModel.Find();
-        var (rc, _, stderr) = Run("convert", shipped, dir.File("m.gguf"), "--to", "gguf", "--type", "q8_0");
-        Assert.True(rc == 0, stderr);
-        using var fromFile = Lethe.Models.ModelLoader.LoadQ8(dir.File("m.gguf"), keepOthersInBf16: false);
+        string gguf = ShippedAsQ8Gguf(dir);
+        using var fromFile = Lethe.Models.ModelLoader.LoadQ8(gguf, keepOthersInBf16: false);
         using var fromFolder = Lethe.Models.ModelLoader.LoadQ8(shipped, keepOthersInBf16: false);
         var file = fromFile.LinearWeights();
         var folder = fromFolder.LinearWeights();
         Assert.Equal(folder.Count, file.Count);
         for (int i = 0; i < file.Count; i++)
             Assert.True(folder[i].W.Quantized!.ToGgmlBlocks().AsSpan().SequenceEqual(file[i].W.Quantized!.ToGgmlBlocks()), $"{file[i].Name}: the int8 blocks differ");
-        (rc, var text, stderr) = Run("generate", dir.File("m.gguf"), "--dtype", "q8_0", "--prompt", "Question: what is 3 + 4?", "--max-new-tokens", "6", "--quiet");
+        var (rc, text, stderr) = Run("generate", gguf, "--dtype", "q8_0", "--prompt", "Question: what is 3 + 4?", "--max-new-tokens", "6", "--quiet");
         Assert.True(rc == 0, stderr);
         Assert.NotEqual("", text.Trim());
     }
@@ -96,14 +104,12 @@ public class GgufCliTests
     public void Q8InferenceOnAGgufQ8FileMakesNoDenseCopyUnlessOneIsRead()
     {
         using var dir = new TempFolder();
-        string shipped = Lethe.Experiments.ShippedModel.Find();
-        var (rc, _, stderr) = Run("convert", shipped, dir.File("m.gguf"), "--to", "gguf", "--type", "q8_0");
-        Assert.True(rc == 0, stderr);
-        using var q8 = Lethe.Models.ModelLoader.LoadQ8(dir.File("m.gguf"), keepOthersInBf16: false);
+        string gguf = ShippedAsQ8Gguf(dir);
+        using var q8 = Lethe.Models.ModelLoader.LoadQ8(gguf, keepOthersInBf16: false);
         var held = q8.Weights.Where(kv => kv.Value.Rank == 2).Select(kv => (kv.Key, Storage: Assert.IsType<DequantizedStorage>(kv.Value.Storage))).ToList();
         Assert.Contains(held, h => h.Key == Lethe.Models.WeightLayout.EmbedName(q8.Config));
 
-        var tokenizer = Lethe.Tokenizers.Tokenizer.Load(dir.File("m.gguf"));
+        var tokenizer = Lethe.Tokenizers.Tokenizer.Load(gguf);
         string answer = new Lethe.Models.Generation.TextGenerator(q8, tokenizer).Generate("Question: what is 3 + 4?", new Lethe.Models.Generation.GenerationOptions { MaxNewTokens = 6 });
         Assert.NotEqual("", answer.Trim());
         var ids = tokenizer.Encode("Question: what is 3 + 4? Answer: 7");
@@ -117,7 +123,7 @@ public class GgufCliTests
         Assert.All(held, h => Assert.False(h.Storage.IsMaterialized, $"{h.Key}: its dense values were made during int8 inference"));
 
         // The same int8 products with a dense embedding (a plain load's bf16 rows) give the same logits.
-        using var dense = GgufModel.Load(dir.File("m.gguf"));
+        using var dense = GgufModel.Load(gguf);
         foreach (var (w, _) in dense.LinearWeights()) w.Quantized = q8.Weights[w.Name!].Quantized;
         try { Assert.Equal(fromBlocks, Logits(dense)); }
         finally { foreach (var (w, _) in dense.LinearWeights()) w.Quantized = null; }
