@@ -16,13 +16,14 @@ public static class ModelLoader
     /// <summary>
     /// Loads a model for int8 inference (--dtype q8_0): every Linear weight gets a Q8_0 copy
     /// (TransformerModel.QuantizeLinearWeightsQ8). A GGUF file's Q8_0 matrices are taken as they are
-    /// stored; the others are quantized from their values. keepOthersInBf16: matrices whose rows
-    /// are not a multiple of 32 stay in bf16 instead of stopping the load.
+    /// stored, and its projections are held as int8 alone (GgufModel.Load with int8); the others
+    /// are quantized from their values. keepOthersInBf16: matrices whose rows are not a multiple of
+    /// 32 stay in bf16 instead of stopping the load.
     /// </summary>
     public static TransformerModel LoadQ8(string path, bool keepOthersInBf16)
     {
         DType? memory = keepOthersInBf16 ? DType.BF16 : null;
-        var m = IO.Gguf.GgufFile.LooksLikeGguf(path) ? IO.Gguf.GgufModel.Load(path, memory, keepQ8Blocks: true) : Load(path, memory);
+        var m = IO.Gguf.GgufFile.LooksLikeGguf(path) ? IO.Gguf.GgufModel.Load(path, memory, int8: true) : Load(path, memory);
         try { m.QuantizeLinearWeightsQ8(keepOthersInBf16); }
         catch { m.Dispose(); throw; }
         return m;

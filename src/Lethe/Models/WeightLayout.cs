@@ -91,6 +91,24 @@ public static class WeightLayout
         return names;
     }
 
+    /// <summary>
+    /// The matrices only Linear products read, each a tensor of its own: every layer's q, k, v, o,
+    /// gate, up and down, and an untied LM head (a tied head is the embedding, which lookups read
+    /// too; a fused q/k/v is left out).
+    /// </summary>
+    public static HashSet<string> LinearOnlyNames(ModelConfig c)
+    {
+        var names = new HashSet<string>();
+        for (int i = 0; i < c.NumLayers; i++)
+        {
+            var n = Layer(c, i);
+            foreach (var name in new[] { n.Q, n.K, n.V, n.O, n.Gate, n.Up, n.Down })
+                if (name is not null) names.Add(name);
+        }
+        if (LmHeadName(c) is { } head) names.Add(head);
+        return names;
+    }
+
     /// <summary>Every tensor the checkpoint must hold, with its shape, in a stable order.</summary>
     public static List<(string name, int[] shape)> Expected(ModelConfig c)
     {

@@ -2,6 +2,7 @@
 // stay half-size in memory and be widened to fp32 where they are consumed (GEMM packing, lookup).
 // bf16 is kept as raw ushort bits because .NET has no BFloat16 type.
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors;
 
@@ -47,5 +48,23 @@ public static class DTypes
         if (to == DType.F16) System.Numerics.Tensors.TensorPrimitives.ConvertToHalf(src, System.Runtime.InteropServices.MemoryMarshal.Cast<ushort, Half>(dst));
         else if (to == DType.BF16) for (int i = 0; i < src.Length; i++) dst[i] = F32ToBF16(src[i]);
         else throw new ArgumentException($"Narrow: {to} is not a 16-bit dtype", nameof(to));
+    }
+
+    /// <summary>Whether no value is a NaN or an infinity (their exponent bits are all ones).</summary>
+    public static unsafe bool AllFinite(ReadOnlySpan<float> x)
+    {
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var exponent = Vector256.Create(0x7F800000);
+            var any = Vector256<int>.Zero;
+            fixed (float* p = x)
+                for (; j + 8 <= x.Length; j += 8)
+                    any |= Vector256.Equals(Vector256.Load(p + j).AsInt32() & exponent, exponent);
+            if (any != Vector256<int>.Zero) return false;
+        }
+        for (; j < x.Length; j++)
+            if (!float.IsFinite(x[j])) return false;
+        return true;
     }
 }

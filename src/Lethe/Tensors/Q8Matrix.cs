@@ -33,7 +33,7 @@ using Lethe.Tensors.Kernels;
 
 namespace Lethe.Tensors;
 
-public sealed unsafe class Q8Matrix : IDisposable
+public sealed unsafe class Q8Matrix : IDisposable, IMatrixRows
 {
     /// <summary>Weights per block (ggml's QK8_0).</summary>
     public const int BlockSize = 32;
@@ -154,6 +154,17 @@ public sealed unsafe class Q8Matrix : IDisposable
     }
 
     /// <summary>
+    /// Quantizes a matrix given row by row: fill(r, buffer) puts row r's Cols values in fp32 into
+    /// buffer (called on the kernel threads, one buffer per task), so that no full copy is made.
+    /// </summary>
+    public static Q8Matrix FromRows(int rows, int cols, string? name, Action<int, float[]> fill)
+    {
+        var m = new Q8Matrix(rows, cols, name);
+        m.QuantizeRows(fill);
+        return m;
+    }
+
+    /// <summary>
     /// Quantizes a contiguous 2-D tensor [rows, cols] of f32, bf16 or f16 (one row widened at a
     /// time, so no full fp32 copy is made). The tensor is only read.
     /// </summary>
@@ -254,7 +265,7 @@ public sealed unsafe class Q8Matrix : IDisposable
     private void QuantizeRow(int r, ReadOnlySpan<float> x)
     {
         int nb = BlocksPerRow;
-        if (!AllFinite(x)) throw new LetheException($"q8_0: weight '{Name ?? "?"}' has a non-finite value in row {r}; it cannot be quantized");
+        if (!DTypes.AllFinite(x)) throw new LetheException($"q8_0: weight '{Name ?? "?"}' has a non-finite value in row {r}; it cannot be quantized");
         bool vector = Avx2.IsSupported && !Q8Gemm.ForceScalar;
         sbyte* values = stackalloc sbyte[BlockSize];
         fixed (float* row = x)
@@ -264,24 +275,6 @@ public sealed unsafe class Q8Matrix : IDisposable
                 *ScalePtr(r, b) = DTypes.F32ToF16(d);
                 WriteBlock(r, b, values);
             }
-    }
-
-    /// <summary>Whether no value is a NaN or an infinity (their exponent bits are all ones).</summary>
-    private static bool AllFinite(ReadOnlySpan<float> x)
-    {
-        int j = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var exponent = Vector256.Create(0x7F800000);
-            var any = Vector256<int>.Zero;
-            fixed (float* p = x)
-                for (; j + 8 <= x.Length; j += 8)
-                    any |= Vector256.Equals(Vector256.Load(p + j).AsInt32() & exponent, exponent);
-            if (any != Vector256<int>.Zero) return false;
-        }
-        for (; j < x.Length; j++)
-            if (!float.IsFinite(x[j])) return false;
-        return true;
     }
 
     /// <summary>
@@ -317,6 +310,8 @@ public sealed unsafe class Q8Matrix : IDisposable
         Avx2.PermuteVar8x32(bytes, Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsSByte().Store(q);
         return d;
     }
+
+    void IMatrixRows.ReadRow(int r, Span<float> dst) => DequantizeRow(r, dst);
 
     /// <summary>Row r as fp32 (d · q per block): what the quantized weights stand for.</summary>
     public void DequantizeRow(int r, Span<float> dst)

@@ -138,6 +138,66 @@ public class GgufCliTests
         }
     }
 
+    /// <summary>
+    /// A GGUF of another type (f32, f16, bf16) under --dtype q8_0: each projection is held as int8
+    /// alone, quantized from its values rounded to the memory dtype, so its blocks, and the logits,
+    /// are those of quantizing a dense load (what --dtype q8_0 did before); its dense values come
+    /// from the file, which stays mapped, only when read, and equal a dense load's.
+    /// </summary>
+    [Theory]
+    [InlineData("f32")]
+    [InlineData("f16")]
+    [InlineData("bf16")]
+    public void Q8InferenceOnAGgufOfAnotherTypeHoldsInt8Alone(string type)
+    {
+        using var dir = new TempFolder();
+        string gguf = dir.File("m.gguf");
+        var (rc, _, stderr) = Run("convert", Lethe.Experiments.ShippedModel.Find(), gguf, "--to", "gguf", "--type", type);
+        Assert.True(rc == 0, stderr);
+        using var late = Lethe.Models.ModelLoader.LoadQ8(gguf, keepOthersInBf16: false);
+        using var dense = GgufModel.Load(gguf);
+        dense.QuantizeLinearWeightsQ8(keepOthers: false);
+        var lateWeights = late.LinearWeights();
+        var denseWeights = dense.LinearWeights();
+        for (int i = 0; i < lateWeights.Count; i++)
+            Assert.True(denseWeights[i].W.Quantized!.ToGgmlBlocks().AsSpan().SequenceEqual(lateWeights[i].W.Quantized!.ToGgmlBlocks()), $"{lateWeights[i].Name}: the int8 blocks differ");
+
+        var projections = late.Weights.Where(kv => kv.Value.Rank == 2 && kv.Key != Lethe.Models.WeightLayout.EmbedName(late.Config))
+            .Select(kv => (kv.Key, Storage: Assert.IsType<DequantizedStorage>(kv.Value.Storage))).ToList();
+        Assert.NotEmpty(projections);
+        var ids = Lethe.Tokenizers.Tokenizer.Load(gguf).Encode("Question: what is 3 + 4? Answer: 7");
+        float[] Logits(Lethe.Models.TransformerModel m)
+        {
+            using var noGrad = Lethe.Tensors.Autograd.Tape.NoGrad();
+            using var logits = m.Forward(ids, 1);
+            return logits.ToArray();
+        }
+        Assert.Equal(Logits(dense), Logits(late));
+        Assert.All(projections, p => Assert.False(p.Storage.IsMaterialized, $"{p.Key}: its dense values were made during int8 inference"));
+        foreach (var (name, _) in projections)
+        {
+            Assert.Equal(dense.Weights[name].DType, late.Weights[name].DType);
+            Assert.True(dense.Weights[name].ToArray().AsSpan().SequenceEqual(late.Weights[name].ToArray()), $"{name}: the values read from the file differ from a dense load's");
+        }
+    }
+
+    /// <summary>A NaN stored in a bf16 GGUF's q matrix stops a q8_0 load with the file's message (the value is met while quantizing).</summary>
+    [Fact]
+    public void Q8LoadOfAGgufWithANaNNamesTheFileAndTensor()
+    {
+        using var dir = new TempFolder();
+        string gguf = dir.File("m.gguf");
+        var (rc, _, stderr) = Run("convert", Lethe.Experiments.ShippedModel.Find(), gguf, "--to", "gguf", "--type", "bf16");
+        Assert.True(rc == 0, stderr);
+        long at;
+        using (var f = GgufFile.Open(gguf)) { var t = f.Tensor("blk.3.attn_q.weight"); at = t.FileOffset + 2 * (t.Count - 5); }
+        var bytes = File.ReadAllBytes(gguf);
+        bytes[at] = 0xC0; bytes[at + 1] = 0x7F; // bf16 NaN
+        File.WriteAllBytes(gguf, bytes);
+        var e = Assert.Throws<Lethe.LetheException>(() => { using var _ = Lethe.Models.ModelLoader.LoadQ8(gguf, keepOthersInBf16: false); });
+        Assert.Contains($"{gguf}: tensor 'blk.3.attn_q.weight' holds NaN or infinite values", e.Message);
+    }
+
     [Fact]
     public void UserErrorsAreOneLineAndExitOne()
     {

@@ -35,6 +35,45 @@ public class GgufReaderTests
         Assert.True(actual.Distinct().Count() > actual.Length / 8, "the random blocks should decode to many different values");
     }
 
+    /// <summary>
+    /// A stored tensor read row by row (GgufTensorRows) after its file is closed, behind a
+    /// DequantizedStorage in bf16: rows and the values made on reading are the reference-checked
+    /// decoding rounded to bf16, and quantizing those rows gives the blocks of quantizing a dense
+    /// bf16 load (what --dtype q8_0 does with a matrix of another type).
+    /// </summary>
+    [Theory]
+    [InlineData("q4_0")]
+    [InlineData("q4_k")]
+    [InlineData("q6_k")]
+    [InlineData("f16")]
+    public void RowsReadLateMatchADenseLoad(string name)
+    {
+        GgufTensorRows rows;
+        float[] decoded;
+        using (var f = GgufFile.Open(Fixture("quant_blocks.gguf")))
+        {
+            var info = f.Tensor(name + ".blocks");
+            decoded = f.ReadF32(info);
+            rows = f.Rows(info);
+        }
+        using var late = Lethe.Tensors.DequantizedStorage.TensorOf(rows, Lethe.Tensors.DType.BF16, ownsSource: true);
+        using var dense = Lethe.Tensors.Tensor.FromArray(decoded, [rows.Rows, rows.Cols], Lethe.Tensors.DType.BF16);
+        var storage = (Lethe.Tensors.DequantizedStorage)late.Storage;
+        var row = new float[rows.Cols];
+        var denseValues = dense.ToArray();
+        for (int r = 0; r < rows.Rows; r++)
+        {
+            storage.ReadRow(r, row);
+            Assert.Equal(denseValues.AsSpan(r * rows.Cols, rows.Cols).ToArray(), row);
+        }
+        Assert.NotEqual(decoded, denseValues); // bf16 rounding changes these values, so the rows above were rounded
+        using var fromRows = Lethe.Tensors.Q8Matrix.FromRows(rows.Rows, rows.Cols, name, (r, buffer) => storage.ReadRow(r, buffer));
+        using var fromDense = Lethe.Tensors.Q8Matrix.FromTensor(dense);
+        Assert.Equal(fromDense.ToGgmlBlocks(), fromRows.ToGgmlBlocks());
+        Assert.False(storage.IsMaterialized);
+        Assert.Equal(denseValues, late.ToArray());
+    }
+
     [Fact]
     public void Q8_0QuantizerWritesTheReferenceBytes()
     {

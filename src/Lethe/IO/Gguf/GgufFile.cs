@@ -167,35 +167,31 @@ public sealed unsafe class GgufFile : IDisposable
             {
                 float[] all = ReadF32(t);
                 if (rowOrder is not null) all = Array.ConvertAll(rowOrder, i => all[i]);
-                if (!AllFinite(all)) throw new LetheException($"{Path}: tensor '{t.Name}' holds NaN or infinite values; the file is corrupt");
+                if (!DTypes.AllFinite(all)) throw GgufTensorRows.NonFinite(Path, t);
                 result.CopyFrom(all);
                 return result;
             }
-            int cols = t.Shape[^1];
-            long rows = t.Count / cols, rowBytes = t.ByteCount / rows;
-            if (rowOrder is not null && rowOrder.Length != rows) throw new ArgumentException($"rowOrder has {rowOrder.Length} rows, the tensor {rows}", nameof(rowOrder));
+            using var source = Rows(t, rowOrder);
+            int cols = source.Cols, rows = source.Rows;
             // Chunks of rows, about 64 K values each, on every core: each is decoded into the task's
             // own fp32 buffer (kept in the cache), checked, and narrowed into its place in the result.
-            int chunkRows = (int)Math.Clamp((1 << 16) / cols, 1, rows);
-            long chunks = (rows + chunkRows - 1) / chunkRows;
-            byte* src = mapping.Pointer + t.FileOffset, dst = result.Storage.Pointer;
+            int chunkRows = Math.Clamp((1 << 16) / cols, 1, rows);
+            int chunks = (rows + chunkRows - 1) / chunkRows;
+            byte* dst = result.Storage.Pointer;
             int size = dtype.SizeOf();
             int nonFinite = 0;
-            Parallel.For(0L, chunks, () => new float[chunkRows * cols], (c, _, buffer) =>
+            Parallel.For(0, chunks, () => new float[chunkRows * cols], (c, _, buffer) =>
             {
-                long r0 = c * chunkRows;
-                int n = (int)Math.Min(chunkRows, rows - r0);
-                fixed (float* b = buffer)
-                    if (rowOrder is null) GgufQuant.DequantizeHere(t.Type, src + r0 * rowBytes, b, (long)n * cols);
-                    else for (int i = 0; i < n; i++) GgufQuant.DequantizeHere(t.Type, src + rowOrder[r0 + i] * rowBytes, b + (long)i * cols, cols);
+                int r0 = c * chunkRows, n = Math.Min(chunkRows, rows - r0);
+                fixed (float* b = buffer) source.ReadRows(r0, n, b);
                 var values = buffer.AsSpan(0, n * cols);
-                if (!AllFinite(values)) { Volatile.Write(ref nonFinite, 1); return buffer; }
-                byte* at = dst + r0 * cols * size;
+                if (!DTypes.AllFinite(values)) { Volatile.Write(ref nonFinite, 1); return buffer; }
+                byte* at = dst + (long)r0 * cols * size;
                 if (dtype == DType.F32) values.CopyTo(new Span<float>(at, values.Length));
                 else DTypes.Narrow(values, new Span<ushort>(at, values.Length), dtype);
                 return buffer;
             }, _ => { });
-            if (nonFinite != 0) throw new LetheException($"{Path}: tensor '{t.Name}' holds NaN or infinite values; the file is corrupt");
+            if (nonFinite != 0) throw GgufTensorRows.NonFinite(Path, t);
             return result;
         }
         catch
@@ -205,16 +201,11 @@ public sealed unsafe class GgufFile : IDisposable
         }
     }
 
-    private static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        // x − x is 0 for a finite x and NaN for NaN or ±∞, so the sum is 0 exactly when every value is finite.
-        var acc = System.Numerics.Vector<float>.Zero;
-        int i = 0, width = System.Numerics.Vector<float>.Count;
-        for (; i <= values.Length - width; i += width) { var v = new System.Numerics.Vector<float>(values[i..]); acc += v - v; }
-        float sum = System.Numerics.Vector.Sum(acc);
-        for (; i < values.Length; i++) sum += values[i] - values[i];
-        return sum == 0;
-    }
+    /// <summary>
+    /// A matrix of this file read row by row (rowOrder: which stored row each row is), readable until
+    /// disposed even after this file is closed (it holds a reference on the mapping).
+    /// </summary>
+    public GgufTensorRows Rows(GgufTensorInfo t, int[]? rowOrder = null) => new(mapping, Path, t, rowOrder);
 
     /// <summary>
     /// Hands a tensor's pages of the mapping back to the OS once it has been read into memory, so

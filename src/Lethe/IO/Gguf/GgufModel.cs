@@ -36,13 +36,17 @@ public static class GgufModel
     }
 
     /// <summary>
-    /// Loads the model; with keepQ8Blocks, every Linear weight the file stores as Q8_0 keeps those
-    /// blocks as its int8 copy (Tensor.Quantized), unchanged (q/k rows moved to Hugging Face's
-    /// order), so that q8_0 inference runs on the file's own values rather than on values
-    /// dequantized, rounded to the memory dtype and quantized again; and every Q8_0 matrix's dense
-    /// values are not made at load (DequantizedStorage; the embedding's lookups read its blocks).
+    /// Loads the model. int8 (for --dtype q8_0, ModelLoader.LoadQ8): every matrix that only Linear
+    /// products read, and a Q8_0 embedding, is held as int8 alone, its dense values made only if
+    /// something reads them (DequantizedStorage). A Q8_0 matrix keeps the file's blocks as its int8
+    /// copy (Tensor.Quantized), unchanged (q/k rows moved to Hugging Face's order), so that q8_0
+    /// inference runs on the file's own values, and its dense values come from those blocks (the
+    /// embedding's lookups read them too); a matrix of another type is quantized from its values
+    /// rounded to the memory dtype (as quantizing a dense load of it gives) and its dense values come
+    /// from the file, which stays mapped for them. A matrix whose rows are not a multiple of 32 is
+    /// loaded dense (QuantizeLinearWeightsQ8 then refuses it or keeps it, as asked).
     /// </summary>
-    public static TransformerModel Load(string path, DType? dtype = null, bool writable = false, bool keepQ8Blocks = false)
+    public static TransformerModel Load(string path, DType? dtype = null, bool writable = false, bool int8 = false)
     {
         using var file = GgufFile.Open(path);
         var config = Config(file);
@@ -64,26 +68,36 @@ public static class GgufModel
         var owned = new List<IDisposable>();
         try
         {
+            var linearOnly = int8 ? WeightLayout.LinearOnlyNames(config) : [];
+            string embedding = WeightLayout.EmbedName(config);
+            bool tied = WeightLayout.LmHeadName(config) is null;
             var weights = new Dictionary<string, Tensor>();
             foreach (var (name, shape) in WeightLayout.Expected(config))
             {
                 var info = byHf[name];
+                int heads = PermutedHeads(name);
+                int[]? rowOrder = heads > 0 ? GgufTensorNames.RowOrder(shape[0], heads, toHf: true) : null;
+                bool product = linearOnly.Contains(name) || (int8 && tied && name == embedding);
                 Tensor t;
-                // With keepQ8Blocks a Q8_0 matrix is held as its blocks alone: products multiply by
-                // them, the embedding's lookups read its rows from them, and its dense values are made
-                // only if something else reads them (DequantizedStorage).
-                if (keepQ8Blocks && info.Type == GgmlType.Q8_0 && shape.Length == 2)
+                if (int8 && shape.Length == 2 && info.Type == GgmlType.Q8_0 && (product || name == embedding))
                 {
-                    var q = Q8Blocks(file, info, shape, PermutedHeads(name));
+                    var q = Q8Blocks(file, info, shape, heads);
                     owned.Add(q);
                     t = DequantizedStorage.TensorOf(q, memory);
-                    t.Quantized = q;
+                    if (product) t.Quantized = q;
                 }
-                else
+                else if (linearOnly.Contains(name) && Q8Matrix.CanQuantize(shape[0], shape[1]))
                 {
-                    int heads = PermutedHeads(name);
-                    t = file.Load(info, shape.Length == 1 ? DType.F32 : memory, heads > 0 ? GgufTensorNames.RowOrder(shape[0], heads, toHf: true) : null);
+                    t = DequantizedStorage.TensorOf(file.Rows(info, rowOrder), memory, ownsSource: true);
+                    try
+                    {
+                        var dense = (DequantizedStorage)t.Storage;
+                        t.Quantized = Q8Matrix.FromRows(shape[0], shape[1], name, (r, row) => dense.ReadRow(r, row));
+                        owned.Add(t.Quantized);
+                    }
+                    catch { t.Dispose(); throw; }
                 }
+                else t = file.Load(info, shape.Length == 1 ? DType.F32 : memory, rowOrder);
                 file.ReleasePages(info);
                 t.Name = name;
                 owned.Add(t);
