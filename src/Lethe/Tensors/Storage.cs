@@ -1,7 +1,7 @@
 // Raw memory behind tensors. Four kinds: native 64-byte-aligned memory owned by one tensor (freed
 // on Dispose, or by the finalizer as a last resort), a slice of a TensorArena (freed when the arena
 // is reset), a read-only memory-mapped file region (weights straight from safetensors), and the
-// dense values of a weight held as Q8_0, made only if something reads them (DequantizedStorage.cs).
+// dense values of a weight held as int8 alone, made only if something reads them (DequantizedStorage.cs).
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 

@@ -77,14 +77,14 @@ public static class GgufModel
                 var info = byHf[name];
                 int heads = PermutedHeads(name);
                 int[]? rowOrder = heads > 0 ? GgufTensorNames.RowOrder(shape[0], heads, toHf: true) : null;
-                bool product = linearOnly.Contains(name) || (int8 && tied && name == embedding);
+                bool multiplied = linearOnly.Contains(name) || (int8 && tied && name == embedding); // by a Linear product
                 Tensor t;
-                if (int8 && shape.Length == 2 && info.Type == GgmlType.Q8_0 && (product || name == embedding))
+                if (int8 && shape.Length == 2 && info.Type == GgmlType.Q8_0 && (multiplied || name == embedding))
                 {
                     var q = Q8Blocks(file, info, shape, heads);
                     owned.Add(q);
                     t = DequantizedStorage.TensorOf(q, memory);
-                    if (product) t.Quantized = q;
+                    if (multiplied) t.Quantized = q;
                 }
                 else if (linearOnly.Contains(name) && Q8Matrix.CanQuantize(shape[0], shape[1]))
                 {

@@ -1,6 +1,7 @@
 // Token embedding lookup, with backward (kernel: Kernels/EmbeddingKernel.cs):
-//   weight: [V, d] f32/f16/bf16 (widened on lookup), ids: [N] -> y: [N, d] f32; a weight held as
-//   Q8_0 blocks (DequantizedStorage) gives its rows from them, as its dense copy would
+//   weight: [V, d] f32/f16/bf16 (widened on lookup), ids: [N] -> y: [N, d] f32; a weight whose dense
+//   values are made late (DequantizedStorage: a Q8_0 GGUF embedding under --dtype q8_0) gives its
+//   rows from their source, as its dense copy would, without making that copy
 //   backward: dWeight[ids[n]] += dy[n], in id order (deterministic, no races). Only an f32 weight
 //   can be trained: recording with a half-precision weight that requires a gradient is an error.
 using Lethe.Tensors.Autograd;
@@ -22,8 +23,8 @@ public static unsafe partial class Op
                 throw new LetheException($"{op}: token id {ids[i]} (position {i}) is outside the vocabulary of size {vocab} of weight{name}; check that the tokenizer matches the model");
         FusedOpChecks.CheckTrainable(op, weight, "weight");
         var y = Tensor.Zeros(ids.Length, d);
-        if (weight.Storage is DequantizedStorage blocks && weight.Offset == 0) // held as Q8_0: rows from the blocks, no dense copy made
-            for (int i = 0; i < ids.Length; i++) blocks.ReadRow(ids[i], new Span<float>(y.F32Ptr + (long)i * d, d));
+        if (weight.Storage is DequantizedStorage late && weight.Offset == 0)
+            for (int i = 0; i < ids.Length; i++) late.ReadRow(ids[i], new Span<float>(y.F32Ptr + (long)i * d, d));
         else
             fixed (int* ip = ids)
                 EmbeddingKernel.Forward(weight.BytePtr, weight.DType, d, ip, ids.Length, y.F32Ptr);
