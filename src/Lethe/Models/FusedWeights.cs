@@ -14,6 +14,7 @@ public static class FusedWeights
     {
         foreach (var name in weights.Keys.ToArray())
         {
+            if (weights[name].Storage is DequantizedStorage) continue; // made in the compute layout already (ComputeRows)
             var converted = ToComputeLayout(c, name, weights[name]);
             if (!ReferenceEquals(converted, weights[name])) weights[name] = Keep(owned, converted, name);
         }
@@ -25,13 +26,37 @@ public static class FusedWeights
     /// <summary>The checkpoint layout of a weight that ToComputeLayout changed (a new tensor), or the tensor itself.</summary>
     public static Tensor ToCheckpointLayout(ModelConfig c, string name, Tensor t) => Convert(c, name, t, toCompute: false);
 
+    private static bool IsConv1D(ModelConfig c, string name) =>
+        c.ModelType == "gpt2" && (name.EndsWith("attn.c_attn.weight") || name.EndsWith("attn.c_proj.weight") || name.EndsWith("mlp.c_fc.weight") || name.EndsWith("mlp.c_proj.weight"));
+
+    private static bool IsNeoXQkv(ModelConfig c, string name) => c.ModelType == "gpt_neox" && name.Contains("attention.query_key_value.");
+
+    /// <summary>Whether ToComputeLayout changes this weight's layout (copying it).</summary>
+    public static bool ChangesLayout(ModelConfig c, string name) => IsConv1D(c, name) || IsNeoXQkv(c, name);
+
     private static Tensor Convert(ModelConfig c, string name, Tensor t, bool toCompute)
     {
-        if (c.ModelType == "gpt2" && (name.EndsWith("attn.c_attn.weight") || name.EndsWith("attn.c_proj.weight") || name.EndsWith("mlp.c_fc.weight") || name.EndsWith("mlp.c_proj.weight")))
-            return Transpose2D(t);
-        if (c.ModelType == "gpt_neox" && name.Contains("attention.query_key_value."))
-            return RegroupRows(t, c.NumHeads, c.HeadDim, toBlocks: toCompute);
+        if (IsConv1D(c, name)) return Transpose2D(t);
+        if (IsNeoXQkv(c, name)) return RegroupRows(t, c.NumHeads, c.HeadDim, toBlocks: toCompute);
         return t;
+    }
+
+    /// <summary>
+    /// A checkpoint matrix's compute layout read row by row from the checkpoint tensor itself (no
+    /// copy made), or null when its layout needs no change; for weights an int8 model holds only as
+    /// int8 (DequantizedStorage).
+    /// </summary>
+    public static IMatrixRows? ComputeRows(ModelConfig c, string name, Tensor stored)
+    {
+        if (stored.Rank != 2) return null;
+        if (IsConv1D(c, name)) return new TensorRows(stored.Transpose(0, 1));
+        if (!IsNeoXQkv(c, name)) return null;
+        var order = new int[stored.Dim(0)]; // compute-layout (blocked) row → stored (per-head grouped) row
+        for (int h = 0; h < c.NumHeads; h++)
+            for (int part = 0; part < 3; part++)
+                for (int i = 0; i < c.HeadDim; i++)
+                    order[(part * c.NumHeads + h) * c.HeadDim + i] = (h * 3 + part) * c.HeadDim + i;
+        return new TensorRows(stored, order);
     }
 
     private static Tensor Keep(List<IDisposable> owned, Tensor t, string name) { t.Name = name; owned.Add(t); return t; }

@@ -22,16 +22,23 @@ public static class ModelLoader
     /// </summary>
     public static TransformerModel LoadQ8(string path, bool keepOthersInBf16)
     {
-        DType? memory = keepOthersInBf16 ? DType.BF16 : null;
-        var m = IO.Gguf.GgufFile.LooksLikeGguf(path) ? IO.Gguf.GgufModel.Load(path, memory, int8: true) : Load(path, memory);
+        var m = Load(path, keepOthersInBf16 ? DType.BF16 : null, writable: false, int8: true);
         try { m.QuantizeLinearWeightsQ8(keepOthersInBf16); }
         catch { m.Dispose(); throw; }
         return m;
     }
 
-    public static TransformerModel Load(string folder, DType? dtype = null, bool writable = false)
+    public static TransformerModel Load(string folder, DType? dtype = null, bool writable = false) => Load(folder, dtype, writable, int8: false);
+
+    /// <summary>
+    /// int8 (for LoadQ8, which then quantizes): a matrix only Linear products read (a fused q/k/v
+    /// too) that would otherwise be copied into memory (converted to dtype, or to the compute
+    /// layout) is held as a DequantizedStorage over the mapped checkpoint tensor instead, its dense
+    /// values made only if something reads them. GGUF files: GgufModel.Load's int8.
+    /// </summary>
+    private static TransformerModel Load(string folder, DType? dtype, bool writable, bool int8)
     {
-        if (IO.Gguf.GgufFile.LooksLikeGguf(folder)) return IO.Gguf.GgufModel.Load(folder, dtype, writable);
+        if (IO.Gguf.GgufFile.LooksLikeGguf(folder)) return IO.Gguf.GgufModel.Load(folder, dtype, writable, int8);
         if (!Directory.Exists(folder)) throw new LetheException($"{folder}: not a folder; MODEL is a folder with config.json, *.safetensors and tokenizer.json");
         var config = ModelConfig.Load(folder);
         var checkpoint = SafeTensorsCheckpoint.Open(folder);
@@ -51,10 +58,17 @@ public static class ModelLoader
             // (One pass over the bytes at memory speed; the pages are needed for inference anyway.)
             foreach (var (name, _) in WeightLayout.Expected(config)) checkpoint.CheckFinite(byName[name]);
 
+            var int8Only = int8 ? WeightLayout.LinearOnlyNames(config) : [];
+            if (int8) foreach (var fused in Enumerable.Range(0, config.NumLayers).Select(i => WeightLayout.Layer(config, i).Qkv)) if (fused is not null) int8Only.Add(fused);
             var weights = new Dictionary<string, Tensor>();
             foreach (var (name, shape) in WeightLayout.Expected(config))
             {
                 string stored = byName[name];
+                if (int8Only.Contains(name) && LateInt8(config, checkpoint, name, stored, dtype, owned) is { } late)
+                {
+                    weights[name] = late;
+                    continue;
+                }
                 bool small = shape.Length == 1;
                 Tensor t = small || dtype is not null
                     ? checkpoint.LoadAs(stored, small ? DType.F32 : dtype!.Value)
@@ -75,5 +89,25 @@ public static class ModelLoader
             foreach (var o in owned) o.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The weight as a DequantizedStorage over its mapped checkpoint tensor, when loading it would
+    /// otherwise copy it (another dtype, or another layout) and it can be quantized; else null.
+    /// </summary>
+    private static Tensor? LateInt8(ModelConfig config, SafeTensorsCheckpoint checkpoint, string name, string stored, DType? dtype, List<IDisposable> owned)
+    {
+        var entry = checkpoint.Entry(stored);
+        if (entry.DType.ToTensorDType() is not { } storedType || entry.Shape.Length != 2) return null; // f64 is converted on load anyway
+        bool converted = dtype is { } d && d != storedType, relaid = FusedWeights.ChangesLayout(config, name);
+        if (!converted && !relaid) return null; // used in place, mapped
+        var source = checkpoint.Load(stored); // a mapped view: its reference on the mapping, which the late tensor reads
+        var rows = FusedWeights.ComputeRows(config, name, source) ?? new TensorRows(source);
+        if (!Q8Matrix.CanQuantize(rows.Rows, rows.Cols)) { source.Dispose(); return null; }
+        owned.Add(source);
+        var t = DequantizedStorage.TensorOf(rows, dtype ?? storedType);
+        t.Name = name;
+        owned.Add(t);
+        return t;
     }
 }

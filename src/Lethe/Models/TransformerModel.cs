@@ -316,7 +316,12 @@ public sealed partial class TransformerModel : IDisposable
         {
             if (t.Quantized is not null) continue;
             if (!Q8Matrix.CanQuantize(t.Dim(0), t.Dim(1)) && keepOthers) continue;
-            var q = Q8Matrix.FromTensor(t, name); // throws, naming the tensor and its shape, when it cannot be
+            // A weight held as int8 alone (DequantizedStorage; a view of one, like q of a fused q/k/v)
+            // is quantized from its source's rows, without making its dense values. Either throws,
+            // naming the tensor and its shape, when it cannot be quantized.
+            var q = t.Storage is DequantizedStorage late && t.IsContiguous && t.Offset % t.Dim(1) == 0
+                ? Q8Matrix.FromRows(t.Dim(0), t.Dim(1), name, (r, row) => late.ReadRow((int)(t.Offset / t.Dim(1)) + r, row))
+                : Q8Matrix.FromTensor(t, name);
             owned.Add(q);
             t.Quantized = q;
             if (t.Storage is MappedStorage mapped && t.IsContiguous)
