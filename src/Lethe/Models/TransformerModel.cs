@@ -307,11 +307,14 @@ public sealed partial class TransformerModel : IDisposable
     /// weights stay loaded (embedding lookup, and gradients if any are asked for, read them); where
     /// they are mapped from the file, the pages that quantizing read are handed back to the OS, so
     /// that a q8_0 model does not stay resident at its int8 and its stored size together (a later
-    /// read, such as the tied embedding's lookup of a few rows, loads them again).
+    /// read, such as the tied embedding's lookup of a few rows, loads them again). A weight held as
+    /// int8 alone (DequantizedStorage) is quantized from its source's rows, and a mapped source's
+    /// pages are handed back the same way.
     /// </summary>
     public int QuantizeLinearWeightsQ8(bool keepOthers)
     {
         int count = 0;
+        var heldAsInt8 = new HashSet<DequantizedStorage>(); // their sources' pages go back at the end: q, k and v of a fused matrix read the same pages
         foreach (var (t, name) in LinearWeights())
         {
             if (t.Quantized is not null) continue;
@@ -326,8 +329,10 @@ public sealed partial class TransformerModel : IDisposable
             t.Quantized = q;
             if (t.Storage is MappedStorage mapped && t.IsContiguous)
                 mapped.ReleasePages(t.Offset * t.DType.SizeOf(), t.Length * t.DType.SizeOf());
+            if (t.Storage is DequantizedStorage held) heldAsInt8.Add(held);
             count++;
         }
+        foreach (var held in heldAsInt8) held.ReleaseSourcePages();
         return count;
     }
 

@@ -19,6 +19,9 @@ public interface IMatrixRows
     int Cols { get; }
     /// <summary>Row r's Cols values into dst.</summary>
     void ReadRow(int r, Span<float> dst);
+
+    /// <summary>Hands memory-mapped pages the rows were read from back to the OS (read again if needed); nothing by default.</summary>
+    void ReleasePages() { }
 }
 
 public sealed unsafe class DequantizedStorage : Storage
@@ -69,6 +72,9 @@ public sealed unsafe class DequantizedStorage : Storage
         for (int i = 0; i < cols; i++) dst[i] = dtype == DType.BF16 ? DTypes.BF16ToF32(narrow[i]) : DTypes.F16ToF32(narrow[i]);
         if (rented is not null) System.Buffers.ArrayPool<ushort>.Shared.Return(rented);
     }
+
+    /// <summary>Hands the pages of a memory-mapped source back to the OS once its rows have been quantized.</summary>
+    public void ReleaseSourcePages() => source.ReleasePages();
 
     protected override byte* Materialize()
     {

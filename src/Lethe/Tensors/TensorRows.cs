@@ -21,6 +21,12 @@ public sealed unsafe class TensorRows : IMatrixRows
     public int Rows => view.Dim(0);
     public int Cols => view.Dim(1);
 
+    /// <summary>The view's pages, when it is a memory-mapped tensor (the whole region it lies in).</summary>
+    public void ReleasePages()
+    {
+        if (view.Storage is MappedStorage mapped) mapped.ReleasePages(0, mapped.ByteLength);
+    }
+
     public void ReadRow(int r, Span<float> dst)
     {
         if ((uint)r >= (uint)Rows || dst.Length < Cols) throw new ArgumentOutOfRangeException(nameof(r));
