@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using Lethe.Models;
 using Lethe.Tests.IO;
 using Lethe.Tensors;
+using Lethe.Tests.Models;
 using Xunit;
 
 namespace Lethe.Tests.Engine;
@@ -49,13 +50,7 @@ public class Q8FolderMemoryTests
         if (fallback) Assert.IsNotType<DequantizedStorage>(late.Weights["model.layers.0.mlp.down_proj.weight"].Storage);
 
         int[] ids = [3, 17, 42, 8, 99, 5, 60];
-        float[] Logits(TransformerModel m)
-        {
-            using var noGrad = Lethe.Tensors.Autograd.Tape.NoGrad();
-            using var logits = m.Forward(ids, 1);
-            return logits.ToArray();
-        }
-        Assert.Equal(Logits(earlier), Logits(late));
+        Assert.Equal(ForwardLogits.Of(earlier, ids), ForwardLogits.Of(late, ids));
         Assert.All(held, h => Assert.False(h.Storage.IsMaterialized, $"{h.Key}: its dense values were made during int8 inference"));
         foreach (var (name, _) in held)
         {

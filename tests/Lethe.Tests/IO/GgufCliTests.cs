@@ -2,6 +2,7 @@
 // the one-line errors for inputs a user gets wrong.
 using Lethe.IO.Gguf;
 using Lethe.Tensors;
+using Lethe.Tests.Models;
 using Xunit;
 using static Lethe.Tests.Cli.CliRun;
 
@@ -113,19 +114,13 @@ public class GgufCliTests
         string answer = new Lethe.Models.Generation.TextGenerator(q8, tokenizer).Generate("Question: what is 3 + 4?", new Lethe.Models.Generation.GenerationOptions { MaxNewTokens = 6 });
         Assert.NotEqual("", answer.Trim());
         var ids = tokenizer.Encode("Question: what is 3 + 4? Answer: 7");
-        float[] Logits(Lethe.Models.TransformerModel m)
-        {
-            using var noGrad = Lethe.Tensors.Autograd.Tape.NoGrad();
-            using var logits = m.Forward(ids, 1);
-            return logits.ToArray();
-        }
-        float[] fromBlocks = Logits(q8);
+        float[] fromBlocks = ForwardLogits.Of(q8, ids);
         Assert.All(held, h => Assert.False(h.Storage.IsMaterialized, $"{h.Key}: its dense values were made during int8 inference"));
 
         // The same int8 products with a dense embedding (a plain load's bf16 rows) give the same logits.
         using var dense = GgufModel.Load(gguf);
         foreach (var (w, _) in dense.LinearWeights()) w.Quantized = q8.Weights[w.Name!].Quantized;
-        try { Assert.Equal(fromBlocks, Logits(dense)); }
+        try { Assert.Equal(fromBlocks, ForwardLogits.Of(dense, ids)); }
         finally { foreach (var (w, _) in dense.LinearWeights()) w.Quantized = null; }
         Assert.All(held, h => Assert.False(h.Storage.IsMaterialized));
         foreach (var (name, storage) in held)
@@ -166,13 +161,7 @@ public class GgufCliTests
             .Select(kv => (kv.Key, Storage: Assert.IsType<DequantizedStorage>(kv.Value.Storage))).ToList();
         Assert.NotEmpty(projections);
         var ids = Lethe.Tokenizers.Tokenizer.Load(gguf).Encode("Question: what is 3 + 4? Answer: 7");
-        float[] Logits(Lethe.Models.TransformerModel m)
-        {
-            using var noGrad = Lethe.Tensors.Autograd.Tape.NoGrad();
-            using var logits = m.Forward(ids, 1);
-            return logits.ToArray();
-        }
-        Assert.Equal(Logits(dense), Logits(late));
+        Assert.Equal(ForwardLogits.Of(dense, ids), ForwardLogits.Of(late, ids));
         Assert.All(projections, p => Assert.False(p.Storage.IsMaterialized, $"{p.Key}: its dense values were made during int8 inference"));
         foreach (var (name, _) in projections)
         {

@@ -9,6 +9,7 @@ using Lethe.Models;
 using Lethe.Models.Generation;
 using Lethe.Tensors.Autograd;
 using Lethe.Tokenizers;
+using Lethe.Tests.Models;
 using Xunit;
 
 namespace Lethe.Tests.IO;
@@ -19,12 +20,7 @@ public class GgufModelTests
     private static string Stories => Fixture("stories260K.gguf");
     private static string ModelFixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "models", name);
 
-    private static float[] Logits(TransformerModel m, int[] ids)
-    {
-        using var noGrad = Tape.NoGrad();
-        using var logits = m.Forward(ids, 1);
-        return logits.ToArray();
-    }
+    private static float[] Logits(TransformerModel m, int[] ids) => ForwardLogits.Of(m, ids);
 
     [Fact]
     public void StoriesMetadataBecomesTheExpectedConfig()
