@@ -56,6 +56,7 @@ public static class GenerateCommand
                     {
                         if (answer.Abstained) parse.InvocationConfiguration.Error.WriteLine("(the adapter abstained: the query fell in the forget skill's key-space box)");
                         if (answering.LastTimings is { } at) parse.InvocationConfiguration.Error.WriteLine(Describe(at));
+                        parse.InvocationConfiguration.Error.WriteLine(m.MeasureWeightMemory());
                     }
                     return 0;
                 }
@@ -70,7 +71,10 @@ public static class GenerateCommand
             output.WriteLine();
             output.Flush();
             if (parse.GetValue(LetheCli.Verbose) && generator.LastTimings is { } t)
+            {
                 parse.InvocationConfiguration.Error.WriteLine(Describe(t));
+                parse.InvocationConfiguration.Error.WriteLine(m.MeasureWeightMemory());
+            }
             return 0;
         });
         return cmd;

@@ -336,6 +336,31 @@ public sealed partial class TransformerModel : IDisposable
         return count;
     }
 
+    /// <summary>
+    /// Where the weights are held, in bytes: dense values in memory, dense values mapped from the
+    /// checkpoint file (their pages come and go with use), int8 copies (--dtype q8_0), and dense
+    /// values a weight held as int8 alone has not made (DequantizedStorage). Storages shared by views
+    /// count once.
+    /// </summary>
+    public WeightMemory MeasureWeightMemory()
+    {
+        long inMemory = 0, mapped = 0, notMade = 0, int8 = 0;
+        var storages = new HashSet<Storage>(ReferenceEqualityComparer.Instance);
+        var quantized = new HashSet<Q8Matrix>(ReferenceEqualityComparer.Instance);
+        foreach (var t in weights.Values.Concat(LinearWeights().Select(w => w.W)))
+        {
+            if (t.Quantized is { } q && quantized.Add(q)) int8 += q.StoredBytes;
+            if (!storages.Add(t.Storage)) continue;
+            switch (t.Storage)
+            {
+                case MappedStorage m: mapped += m.ByteLength; break;
+                case DequantizedStorage d when !d.IsMaterialized: notMade += d.ByteLength; break;
+                default: inMemory += t.Storage.ByteLength; break;
+            }
+        }
+        return new WeightMemory(inMemory, mapped, int8, notMade);
+    }
+
     /// <summary>The weights Linear products read (the LM head, or the tied embedding, then each layer's), with names for messages.</summary>
     internal List<(Tensor W, string Name)> LinearWeights()
     {

@@ -52,6 +52,10 @@ public class Q8FolderMemoryTests
         int[] ids = [3, 17, 42, 8, 99, 5, 60];
         Assert.Equal(ForwardLogits.Of(earlier, ids), ForwardLogits.Of(late, ids));
         Assert.All(held, h => Assert.False(h.Storage.IsMaterialized, $"{h.Key}: its dense values were made during int8 inference"));
+        WeightMemory lateMemory = late.MeasureWeightMemory(), earlierMemory = earlier.MeasureWeightMemory();
+        Assert.Equal(held.Sum(h => h.Storage.ByteLength), lateMemory.DenseNotMade);
+        Assert.Equal(earlierMemory.Int8, lateMemory.Int8);
+        Assert.Equal(lateMemory.DenseNotMade, earlierMemory.DenseInMemory - lateMemory.DenseInMemory); // the copies the earlier way made
         foreach (var (name, _) in held)
         {
             Assert.Equal(earlier.Weights[name].DType, late.Weights[name].DType);

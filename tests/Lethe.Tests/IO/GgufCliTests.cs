@@ -116,6 +116,15 @@ public class GgufCliTests
         var ids = tokenizer.Encode("Question: what is 3 + 4? Answer: 7");
         float[] fromBlocks = ForwardLogits.Of(q8, ids);
         Assert.All(held, h => Assert.False(h.Storage.IsMaterialized, $"{h.Key}: its dense values were made during int8 inference"));
+        var memory = q8.MeasureWeightMemory();
+        Assert.Equal(held.Sum(h => h.Storage.ByteLength), memory.DenseNotMade);
+        Assert.Equal(q8.LinearWeights().Sum(w => w.W.Quantized!.StoredBytes), memory.Int8);
+        Assert.Equal(0, memory.DenseMapped);
+        Assert.True(memory.DenseInMemory < 64 * 1024, $"only norm vectors should be dense: {memory}");
+        var (rc, _, stderr) = Run("generate", gguf, "--dtype", "q8_0", "--prompt", "Question: what is 3 + 4?", "--max-new-tokens", "4", "-v");
+        Assert.True(rc == 0, stderr);
+        Assert.Contains(FormattableString.Invariant($"weights: {memory.Int8 / 1e6:F1} MB int8, "), stderr);
+        Assert.Contains(FormattableString.Invariant($"no dense copy of {memory.DenseNotMade / 1e6:F1} MB held as int8 alone"), stderr);
 
         // The same int8 products with a dense embedding (a plain load's bf16 rows) give the same logits.
         using var dense = GgufModel.Load(gguf);
@@ -131,6 +140,7 @@ public class GgufCliTests
             Assert.True(eager.ToArray().AsSpan().SequenceEqual(lazy.ToArray()), $"{name}: the values made on reading differ from a dense load's");
             Assert.True(storage.IsMaterialized);
         }
+        Assert.Equal(0, q8.MeasureWeightMemory().DenseNotMade);
     }
 
     /// <summary>
