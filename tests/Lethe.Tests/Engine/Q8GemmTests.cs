@@ -352,6 +352,34 @@ public unsafe class Q8GemmTests
         }
     }
 
+    /// <summary>
+    /// A prompt's rows are multiplied two at a time (each slice of weights widened once for both):
+    /// every row must get the bits it gets alone, on every path, with and without blocks after the
+    /// last chunk, for an odd number of rows too, and across blocks of rows.
+    /// </summary>
+    [Fact]
+    public void RowsTakenInPairsGetTheBitsOfRowsTakenAlone()
+    {
+        ulong seed = 500;
+        // 40 rows of 704 and 33 of 1536: more than one block of rows (Q8Gemm.ActivationBlockBytes).
+        foreach (var (M, N, K) in new[] { (2, 13, 256), (3, 9, 288), (5, 8, 576), (4, 6, 704), (2, 5, 96), (40, 6, 704), (33, 5, 1536) })
+        {
+            var a = Random(M * K, seed++, 2f);
+            using var w = Q8Matrix.FromF32(Random(N * K, seed++, 0.1f), N, K, "w");
+            foreach (string path in Paths())
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    var c0 = Random(M * N, seed++);
+                    var together = WithPath(path, () => Run(a, M, K, w, N, c0, accumulate));
+                    for (int i = 0; i < M; i++)
+                    {
+                        var alone = WithPath(path, () => Run(a[(i * K)..((i + 1) * K)], 1, K, w, N, c0[(i * N)..((i + 1) * N)], accumulate));
+                        Assert.True(alone.AsSpan().SequenceEqual(together.AsSpan(i * N, N)), $"{path} M={M} K={K} accumulate={accumulate}: row {i} differs");
+                    }
+                }
+        }
+    }
+
     [Fact]
     public void DotPathsAndThreadCountsGiveTheSameBits()
     {
