@@ -52,6 +52,7 @@ public static class ServeCommand
             await using var server = await OpenAiServer.StartAsync(service, serverOptions, error, cancel);
             var output = parse.InvocationConfiguration.Output;
             output.WriteLine($"lethe serve: {service.ModelId} on {server.Address.ToString().TrimEnd('/')}/v1 (batch {schedulerOptions.MaxBatch}, queue {schedulerOptions.MaxQueue}, max_tokens {schedulerOptions.MaxTokens}{(intervention is null ? "" : $", adapters: {string.Join(", ", parse.GetValue(adapters)!.Select(Path.GetFileName))}")}); Ctrl-C stops");
+            output.WriteLine(m.MeasureWeightMemory());
             output.Flush();
             await server.RunUntilAsync(cancel);
             return 0;

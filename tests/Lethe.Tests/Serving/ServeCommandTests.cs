@@ -24,6 +24,8 @@ public class ServeCommandTests
         var (server, url) = await ServerFixture.StartServeProcessAsync("--adapter", adapter);
         try
         {
+            // After the address, where the model's weights are held (the shipped model's f32 matrices stay mapped).
+            Assert.Matches(@"^weights: [\d.]+ MB dense in memory, [\d.]+ MB dense mapped from the file$", await server.StandardOutput.ReadLineAsync());
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
             async Task<string> Post(string path, string body) =>
                 await (await http.PostAsync(url + path, new StringContent(body, Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync();
