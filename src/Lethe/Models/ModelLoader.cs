@@ -59,7 +59,6 @@ public static class ModelLoader
             foreach (var (name, _) in WeightLayout.Expected(config)) checkpoint.CheckFinite(byName[name]);
 
             var int8Only = int8 ? WeightLayout.LinearOnlyNames(config) : [];
-            if (int8) foreach (var fused in Enumerable.Range(0, config.NumLayers).Select(i => WeightLayout.Layer(config, i).Qkv)) if (fused is not null) int8Only.Add(fused);
             var weights = new Dictionary<string, Tensor>();
             foreach (var (name, shape) in WeightLayout.Expected(config))
             {

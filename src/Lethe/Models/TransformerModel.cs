@@ -314,7 +314,7 @@ public sealed partial class TransformerModel : IDisposable
     public int QuantizeLinearWeightsQ8(bool keepOthers)
     {
         int count = 0;
-        var heldAsInt8 = new HashSet<DequantizedStorage>(); // their sources' pages go back at the end: q, k and v of a fused matrix read the same pages
+        var heldAsInt8 = new HashSet<DequantizedStorage>(); // fused matrices whose views read the same pages
         foreach (var (t, name) in LinearWeights())
         {
             if (t.Quantized is not null) continue;
@@ -329,7 +329,11 @@ public sealed partial class TransformerModel : IDisposable
             t.Quantized = q;
             if (t.Storage is MappedStorage mapped && t.IsContiguous)
                 mapped.ReleasePages(t.Offset * t.DType.SizeOf(), t.Length * t.DType.SizeOf());
-            if (t.Storage is DequantizedStorage held) heldAsInt8.Add(held);
+            if (t.Storage is DequantizedStorage held)
+            {
+                if (t.Length * t.DType.SizeOf() == held.ByteLength) held.ReleaseSourcePages(); // the whole matrix: its pages are done with
+                else heldAsInt8.Add(held); // a view of it (q of a fused q/k/v): once every view is quantized
+            }
             count++;
         }
         foreach (var held in heldAsInt8) held.ReleaseSourcePages();

@@ -92,9 +92,8 @@ public static class WeightLayout
     }
 
     /// <summary>
-    /// The matrices only Linear products read, each a tensor of its own: every layer's q, k, v, o,
-    /// gate, up and down, and an untied LM head (a tied head is the embedding, which lookups read
-    /// too; a fused q/k/v is left out).
+    /// The matrices only Linear products read: every layer's q, k, v (or fused q/k/v), o, gate, up
+    /// and down, and an untied LM head (a tied head is the embedding, which lookups read too).
     /// </summary>
     public static HashSet<string> LinearOnlyNames(ModelConfig c)
     {
@@ -102,7 +101,7 @@ public static class WeightLayout
         for (int i = 0; i < c.NumLayers; i++)
         {
             var n = Layer(c, i);
-            foreach (var name in new[] { n.Q, n.K, n.V, n.O, n.Gate, n.Up, n.Down })
+            foreach (var name in new[] { n.Q, n.K, n.V, n.Qkv, n.O, n.Gate, n.Up, n.Down })
                 if (name is not null) names.Add(name);
         }
         if (LmHeadName(c) is { } head) names.Add(head);

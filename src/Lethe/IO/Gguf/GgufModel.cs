@@ -41,10 +41,11 @@ public static class GgufModel
     /// something reads them (DequantizedStorage). A Q8_0 matrix keeps the file's blocks as its int8
     /// copy (Tensor.Quantized), unchanged (q/k rows moved to Hugging Face's order), so that q8_0
     /// inference runs on the file's own values, and its dense values come from those blocks (the
-    /// embedding's lookups read them too); a matrix of another type is quantized from its values
-    /// rounded to the memory dtype (as quantizing a dense load of it gives) and its dense values come
-    /// from the file, which stays mapped for them. A matrix whose rows are not a multiple of 32 is
-    /// loaded dense (QuantizeLinearWeightsQ8 then refuses it or keeps it, as asked).
+    /// embedding's lookups read them too); a matrix of another type reads its dense values from the
+    /// file, which stays mapped for them, and is left for the caller's QuantizeLinearWeightsQ8
+    /// (ModelLoader.LoadQ8), which quantizes it from those values rounded to the memory dtype (as
+    /// quantizing a dense load of it gives). A matrix whose rows are not a multiple of 32 is loaded
+    /// dense (QuantizeLinearWeightsQ8 then refuses it or keeps it, as asked).
     /// </summary>
     public static TransformerModel Load(string path, DType? dtype = null, bool writable = false, bool int8 = false)
     {
@@ -87,16 +88,7 @@ public static class GgufModel
                     if (multiplied) t.Quantized = q;
                 }
                 else if (linearOnly.Contains(name) && Q8Matrix.CanQuantize(shape[0], shape[1]))
-                {
-                    t = DequantizedStorage.TensorOf(file.Rows(info, rowOrder), memory, ownsSource: true);
-                    try
-                    {
-                        var dense = (DequantizedStorage)t.Storage;
-                        t.Quantized = Q8Matrix.FromRows(shape[0], shape[1], name, (r, row) => dense.ReadRow(r, row));
-                        owned.Add(t.Quantized);
-                    }
-                    catch { t.Dispose(); throw; }
-                }
+                    t = DequantizedStorage.TensorOf(file.Rows(info, rowOrder), memory, ownsSource: true); // quantized by QuantizeLinearWeightsQ8
                 else t = file.Load(info, shape.Length == 1 ? DType.F32 : memory, rowOrder);
                 file.ReleasePages(info);
                 t.Name = name;

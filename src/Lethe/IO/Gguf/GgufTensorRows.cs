@@ -52,6 +52,12 @@ public sealed unsafe class GgufTensorRows : IMatrixRows, IDisposable
         if (!DTypes.AllFinite(dst[..Cols])) throw NonFinite(Path, info);
     }
 
+    /// <summary>The tensor's pages of the mapping, once its rows have been quantized (read again from the page cache if needed).</summary>
+    public void ReleasePages()
+    {
+        if (Volatile.Read(ref released) == 0) mapping.ReleasePages(info.FileOffset, info.ByteCount);
+    }
+
     internal static LetheException NonFinite(string path, GgufTensorInfo t) =>
         new($"{path}: tensor '{t.Name}' holds NaN or infinite values; the file is corrupt");
 
