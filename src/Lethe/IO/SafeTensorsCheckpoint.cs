@@ -125,6 +125,9 @@ public sealed class SafeTensorsCheckpoint : IDisposable
     public NonFiniteCount CountNonFinite(string name) => FileOf(name).CountNonFinite(name);
     public void CheckFinite(string name) => FileOf(name).CheckFinite(name);
 
+    /// <summary>SafeTensorsFile.ReleasePages on the file that holds the tensor.</summary>
+    public void ReleasePages(string name) => FileOf(name).ReleasePages(name);
+
     public void CheckAllFinite()
     {
         foreach (var f in files) f.CheckAllFinite();

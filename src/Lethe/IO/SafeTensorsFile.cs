@@ -150,6 +150,16 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             throw new LetheException($"{Path}: tensor {SafeTensorsHeader.Quote(name)} holds {c.NaN} NaN and {c.Infinite} infinite values (first at flat index {c.FirstIndex}); the checkpoint is corrupt or diverged in training — use another checkpoint");
     }
 
+    /// <summary>
+    /// Lets the tensor's pages leave this process's resident memory (MappedFile.ReleasePages): a
+    /// hint after a pass over them; a later read brings them back. Tensors of this file stay valid.
+    /// </summary>
+    public void ReleasePages(string name)
+    {
+        var e = Entry(name);
+        WithMapping(_ => mapping.ReleasePages(e.FileOffset, e.ByteCount));
+    }
+
     /// <summary>CheckFinite on every tensor, in file order.</summary>
     public void CheckAllFinite()
     {

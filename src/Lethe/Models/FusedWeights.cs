@@ -15,8 +15,14 @@ public static class FusedWeights
         foreach (var name in weights.Keys.ToArray())
         {
             if (weights[name].Storage is DequantizedStorage) continue; // made in the compute layout already (ComputeRows)
-            var converted = ToComputeLayout(c, name, weights[name]);
-            if (!ReferenceEquals(converted, weights[name])) weights[name] = Keep(owned, converted, name);
+            var stored = weights[name];
+            var converted = ToComputeLayout(c, name, stored);
+            if (ReferenceEquals(converted, stored)) continue;
+            weights[name] = Keep(owned, converted, name);
+            // The stored layout is not read again: a copy made on load (another dtype) is freed, and a
+            // mapped tensor's file pages leave the process's memory (they come back if read).
+            if (stored.Storage is MappedStorage mapped) { if (stored.IsContiguous) mapped.ReleasePages(stored.Offset * stored.DType.SizeOf(), stored.Length * stored.DType.SizeOf()); }
+            else if (owned.Remove(stored)) stored.Dispose();
         }
     }
 
