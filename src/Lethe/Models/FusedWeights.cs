@@ -14,14 +14,14 @@ public static class FusedWeights
     {
         foreach (var name in weights.Keys.ToArray())
         {
-            if (weights[name].Storage is DequantizedStorage) continue; // made in the compute layout already (ComputeRows)
             var stored = weights[name];
+            if (stored.Storage is DequantizedStorage) continue; // made in the compute layout already (ComputeRows)
             var converted = ToComputeLayout(c, name, stored);
             if (ReferenceEquals(converted, stored)) continue;
             weights[name] = Keep(owned, converted, name);
             // The stored layout is not read again: a copy made on load (another dtype) is freed, and a
             // mapped tensor's file pages leave the process's memory (they come back if read).
-            if (stored.Storage is MappedStorage mapped) { if (stored.IsContiguous) mapped.ReleasePages(stored.Offset * stored.DType.SizeOf(), stored.Length * stored.DType.SizeOf()); }
+            if (stored.Storage is MappedStorage) stored.ReleaseMappedPages();
             else if (owned.Remove(stored)) stored.Dispose();
         }
     }
@@ -56,13 +56,21 @@ public static class FusedWeights
     {
         if (stored.Rank != 2) return null;
         if (IsConv1D(c, name)) return new TensorRows(stored.Transpose(0, 1));
-        if (!IsNeoXQkv(c, name)) return null;
-        var order = new int[stored.Dim(0)]; // compute-layout (blocked) row → stored (per-head grouped) row
-        for (int h = 0; h < c.NumHeads; h++)
+        return IsNeoXQkv(c, name) ? new TensorRows(stored, GroupedRowOfBlocked(c.NumHeads, c.HeadDim)) : null;
+    }
+
+    /// <summary>
+    /// For each row of a fused q/k/v in [q; k; v] blocks (the compute layout), the row it is in
+    /// per-head [q_h; k_h; v_h] groups (GPT-NeoX's checkpoint layout).
+    /// </summary>
+    private static int[] GroupedRowOfBlocked(int heads, int headDim)
+    {
+        var order = new int[3 * heads * headDim];
+        for (int h = 0; h < heads; h++)
             for (int part = 0; part < 3; part++)
-                for (int i = 0; i < c.HeadDim; i++)
-                    order[(part * c.NumHeads + h) * c.HeadDim + i] = (h * 3 + part) * c.HeadDim + i;
-        return new TensorRows(stored, order);
+                for (int i = 0; i < headDim; i++)
+                    order[(part * heads + h) * headDim + i] = (h * 3 + part) * headDim + i;
+        return order;
     }
 
     private static Tensor Keep(List<IDisposable> owned, Tensor t, string name) { t.Name = name; owned.Add(t); return t; }
@@ -75,13 +83,12 @@ public static class FusedWeights
         int cols = w.Rank == 2 ? w.Dim(1) : 1;
         var src = w.Rank == 2 ? w : w.Reshape(w.Dim(0), 1);
         var dst = Tensor.ZerosPersistent(src.Shape, w.DType);
-        for (int h = 0; h < heads; h++)
-            for (int part = 0; part < 3; part++)
-            {
-                int grouped = (h * 3 + part) * headDim, blocked = (part * heads + h) * headDim;
-                int from = toBlocks ? grouped : blocked, to = toBlocks ? blocked : grouped;
-                dst.Narrow(0, to, headDim).CopyFrom(src.Narrow(0, from, headDim));
-            }
+        var grouped = GroupedRowOfBlocked(heads, headDim);
+        for (int blocked = 0; blocked < grouped.Length; blocked += headDim) // a head's part: headDim rows that move together
+        {
+            int from = toBlocks ? grouped[blocked] : blocked, to = toBlocks ? blocked : grouped[blocked];
+            dst.Narrow(0, to, headDim).CopyFrom(src.Narrow(0, from, headDim));
+        }
         return w.Rank == 2 ? dst : dst.Reshape(w.Dim(0));
     }
 }

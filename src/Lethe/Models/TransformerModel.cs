@@ -327,8 +327,7 @@ public sealed partial class TransformerModel : IDisposable
                 : Q8Matrix.FromTensor(t, name);
             owned.Add(q);
             t.Quantized = q;
-            if (t.Storage is MappedStorage mapped && t.IsContiguous)
-                mapped.ReleasePages(t.Offset * t.DType.SizeOf(), t.Length * t.DType.SizeOf());
+            t.ReleaseMappedPages();
             if (t.Storage is DequantizedStorage held)
             {
                 if (t.Length * t.DType.SizeOf() == held.ByteLength) held.ReleaseSourcePages(); // the whole matrix: its pages are done with

@@ -69,7 +69,7 @@ public sealed unsafe class DequantizedStorage : Storage
         var rented = cols > 4096 ? System.Buffers.ArrayPool<ushort>.Shared.Rent(cols) : null;
         Span<ushort> narrow = rented is null ? stackalloc ushort[cols] : rented.AsSpan(0, cols);
         DTypes.Narrow(dst[..cols], narrow, dtype);
-        for (int i = 0; i < cols; i++) dst[i] = dtype == DType.BF16 ? DTypes.BF16ToF32(narrow[i]) : DTypes.F16ToF32(narrow[i]);
+        fixed (ushort* n = narrow) fixed (float* d = dst) Kernels.EmbeddingKernel.Widen(n, dtype, d, cols); // exact, as a lookup of the dense copy widens
         if (rented is not null) System.Buffers.ArrayPool<ushort>.Shared.Return(rented);
     }
 

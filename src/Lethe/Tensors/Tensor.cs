@@ -342,6 +342,16 @@ public sealed unsafe class Tensor : IDisposable
     /// <summary>This tensor when it already has the dtype, else a converted contiguous copy.</summary>
     public Tensor To(DType dtype) => dtype == DType ? this : Clone(dtype);
 
+    /// <summary>
+    /// Hands the file pages this tensor's elements lie in back to the OS when it is a contiguous view
+    /// of a memory-mapped file (MappedStorage.ReleasePages; a later read maps them again); else nothing.
+    /// For a weight whose values have been copied or quantized and are not read from here again.
+    /// </summary>
+    public void ReleaseMappedPages()
+    {
+        if (Storage is MappedStorage mapped && IsContiguous) mapped.ReleasePages(Offset * DType.SizeOf(), Length * DType.SizeOf());
+    }
+
     public void Dispose()
     {
         if (ownsStorage) Storage.Dispose();

@@ -96,8 +96,7 @@ public static class GgufModel
                 weights[name] = t;
             }
             _ = writable; // every tensor is a fresh in-memory copy, writable either way
-            var model = new TransformerModel(config, weights, owned);
-            return model;
+            return new TransformerModel(config, weights, owned);
         }
         catch
         {
