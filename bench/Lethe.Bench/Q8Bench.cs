@@ -9,7 +9,8 @@
 // (ReadBandwidth), the ceiling of a streamed product's GB/s.
 // --resident: the shipped model's shapes instead, one copy each, so the weights stay in the caches
 // and the products are bound by the kernels' instructions rather than by memory (the case where the
-// shipped model's q8_0 decoding gains least).
+// shipped model's q8_0 decoding gains least). There the q8_0 matrices keep their scales in fp32, as
+// the shipped model's do when loaded (Q8Matrix.KeepScalesWidened); --scales fp16|fp32 sets it either way.
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
 
@@ -42,6 +43,11 @@ public static unsafe class Q8Bench
         ApplyDot(o.Get("dot"));
         Engine.Threads = 1;
         bool resident = o.Has("resident");
+        bool? wideScales = o.Get("scales") switch
+        {
+            null => null, "fp32" => true, "fp16" => false,
+            var other => throw new LetheException($"bench q8: --scales takes fp16 (widened at every product) or fp32 (kept widened), got '{other}'"),
+        };
         var shapes = resident
             ? new (string Name, int N, int K)[] { ("q|o 256->256", 256, 256), ("k|v 256->128", 128, 256), ("gate|up 256->704", 704, 256), ("down 704->256", 256, 704), ("head 256->4096", 4096, 256) }
             : new (string Name, int N, int K)[] { ("q|o 576->576", 576, 576), ("k|v 576->192", 192, 576), ("gate|up 576->1536", 1536, 576), ("down 1536->576", 576, 1536), ("head 576->49152", 49152, 576) };
@@ -67,6 +73,9 @@ public static unsafe class Q8Bench
                 {
                     bf[c] = f32.Clone(DType.BF16);
                     q8[c] = Q8Matrix.FromF32(v, N, K);
+                    // As a model loads them: the shipped model fits in the L3 and keeps its scales in
+                    // fp32 (Q8Matrix.KeepScalesWidened), a streamed one does not (--scales fp16|fp32 overrides).
+                    if (wideScales ?? resident) q8[c].KeepScalesWidened();
                 }
             double? readGbs = readBuffer?.Best(threads: 1, passes: 3);
             var x = new float[K]; for (int i = 0; i < K; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
@@ -97,7 +106,7 @@ public static unsafe class Q8Bench
             double bf16Gbs = bf16Bytes / mb * 1e-9, q8Gbs = N * (K / 32) * 34.0 / mq * 1e-9;
             JsonLine.Print(("bench", "q8"), ("case", name), ("bf16_gb_s", Math.Round(bf16Gbs, 2)), ("q8_0_gb_s", Math.Round(q8Gbs, 2)), ("bf16_us", Math.Round(mb * 1e6, 1)), ("q8_0_us", Math.Round(mq * 1e6, 1)),
                 ("q8_0_vs_bf16", Math.Round(Median(ratio), 2)), ("read_gb_s", readGbs is null ? null : Math.Round(readGbs.Value, 1)),
-                ("bf16_of_read", readGbs is null ? null : Math.Round(bf16Gbs / readGbs.Value, 2)), ("q8_0_of_read", readGbs is null ? null : Math.Round(q8Gbs / readGbs.Value, 2)), ("copies", copies), ("weights", resident ? "cache-resident" : "streamed from memory"), ("clock", "thread CPU time, 1 thread"), ("dot", Q8Gemm.DotKind), ("cpu", Machine.CpuModel()));
+                ("bf16_of_read", readGbs is null ? null : Math.Round(bf16Gbs / readGbs.Value, 2)), ("q8_0_of_read", readGbs is null ? null : Math.Round(q8Gbs / readGbs.Value, 2)), ("copies", copies), ("weights", resident ? "cache-resident" : "streamed from memory"), ("scales", q8[0].ScalesWidened ? "fp32 (kept)" : "fp16 (widened per product)"), ("clock", "thread CPU time, 1 thread"), ("dot", Q8Gemm.DotKind), ("cpu", Machine.CpuModel()));
             foreach (var t in bf) t.Dispose();
             foreach (var m in q8) m.Dispose();
         }

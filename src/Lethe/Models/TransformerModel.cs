@@ -311,7 +311,10 @@ public sealed partial class TransformerModel : IDisposable
     /// int8 alone (DequantizedStorage) is quantized from its source's rows, and a mapped source's
     /// pages are handed back the same way.
     /// </summary>
-    public int QuantizeLinearWeightsQ8(bool keepOthers)
+    public int QuantizeLinearWeightsQ8(bool keepOthers) => QuantizeLinearWeightsQ8(keepOthers, CpuInfo.Caches);
+
+    /// <summary>QuantizeLinearWeightsQ8 as if the CPU had these caches (tests).</summary>
+    internal int QuantizeLinearWeightsQ8(bool keepOthers, CacheSizes caches)
     {
         int count = 0;
         var heldAsInt8 = new HashSet<DequantizedStorage>(); // fused matrices whose views read the same pages
@@ -336,7 +339,22 @@ public sealed partial class TransformerModel : IDisposable
             count++;
         }
         foreach (var held in heldAsInt8) held.ReleaseSourcePages();
+        KeepScalesWidenedWhenCached(caches);
         return count;
+    }
+
+    /// <summary>
+    /// A decoding step reads every int8 weight once: where they all fit in the caches of the cores
+    /// that decode (Q8Gemm.KeepsScalesWidened, the shipped model for one), each matrix keeps its
+    /// scales widened to fp32 as well (Q8Matrix.KeepScalesWidened), so that products do not widen
+    /// them at every token. The bits do not change.
+    /// </summary>
+    private void KeepScalesWidenedWhenCached(CacheSizes caches)
+    {
+        var matrices = new HashSet<Q8Matrix>(ReferenceEqualityComparer.Instance);
+        foreach (var (t, _) in LinearWeights()) if (t.Quantized is { } q) matrices.Add(q);
+        if (!Q8Gemm.KeepsScalesWidened(matrices.Sum(q => q.StoredBytes), caches, Engine.Threads)) return;
+        foreach (var q in matrices) q.KeepScalesWidened();
     }
 
     /// <summary>

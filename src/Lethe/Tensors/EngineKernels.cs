@@ -15,4 +15,9 @@ public static class EngineKernels
     public static string Int8Dot => Q8Gemm.DotKind;
     /// <summary>How far ahead the int8 kernel prefetches its weights, in bytes (0: left to the hardware), chosen from the L2 size.</summary>
     public static int Int8PrefetchBytes => Q8Gemm.PrefetchBytes;
+    /// <summary>
+    /// The largest model, in bytes of int8 weights, whose scales are kept widened to fp32 beside
+    /// them (Q8Matrix.KeepScalesWidened): half the L3 of the cores the engine decodes on.
+    /// </summary>
+    public static long Int8WideScalesUpTo => Q8Gemm.WideScalesUpTo(CpuInfo.Caches, Engine.Threads);
 }

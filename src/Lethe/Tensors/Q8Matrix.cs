@@ -20,6 +20,11 @@
 // interleaving lets one int16 multiply-add (VPMADDWD) work on 8 blocks at once, lane k holding
 // block k: the kernel sums whole blocks in int32 lanes and then scales 8 blocks with one multiply,
 // where a block at a time needed a horizontal reduction or a scale per block (Q8Gemm).
+// A matrix of a model whose int8 weights stay in the caches between tokens may also keep its
+// scales widened to fp32 beside the groups (KeepScalesWidened: 4 bytes a block, about 12 % more
+// memory): there the products are bounded by instructions, not bytes, and widening a group's scales
+// at every product was about a tenth of its time. Streamed from memory, that copy's second stream
+// made the products 10–15 % slower instead, so large models never keep one (docs/engine-int8.md).
 // Cols must be a multiple of 32 (ggml's requirement); otherwise a LetheException names the tensor
 // and its shape. The storage is 64-byte aligned, owned by this object.
 // Quantizing (FromF32, FromTensor) and taking ggml blocks (FromGgmlBlocks) run on every core, a
@@ -59,8 +64,18 @@ public sealed unsafe class Q8Matrix : IDisposable, IMatrixRows
     internal byte* Data { get; private set; }
     /// <summary>Size of the same matrix in ggml's layout: Rows × BlocksPerRow × 34.</summary>
     public long ByteLength => (long)Rows * BlocksPerRow * BlockBytes;
-    /// <summary>Bytes held in memory (and read by a product): Groups × GroupBytes.</summary>
-    public long StoredBytes => Groups * GroupBytes;
+    /// <summary>Bytes held in memory: Groups × GroupBytes, and the widened scales if kept.</summary>
+    public long StoredBytes => RegroupedBytes + WideScaleBytes;
+    /// <summary>Bytes of the regrouped storage (Data): Groups × GroupBytes.</summary>
+    private long RegroupedBytes => Groups * GroupBytes;
+    /// <summary>
+    /// Every group's header widened to fp32 (HeaderBytes / 2 floats a group, in the header's order:
+    /// row 0's scales, then rows 1, 2, 3, then zeros), or null: KeepScalesWidened.
+    /// </summary>
+    internal float* WideScales { get; private set; }
+    /// <summary>Whether the fp32 copy of the scales is kept (KeepScalesWidened).</summary>
+    public bool ScalesWidened => WideScales != null;
+    private long WideScaleBytes => WideScales == null ? 0 : Groups * (long)HeaderBytes * 2;
     public string? Name { get; set; }
 
     private Q8Matrix(int rows, int cols, string? name)
@@ -70,9 +85,9 @@ public sealed unsafe class Q8Matrix : IDisposable, IMatrixRows
         HeaderBytes = (GroupRows * 2 * (cols / BlockSize) + 31) / 32 * 32;
         GroupBytes = HeaderBytes + (long)GroupRows * cols;
         // Zeroed: padding rows (scale 0, values 0) and header padding contribute exact zeros.
-        Data = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, StoredBytes + 64), 64);
-        NativeMemory.Clear(Data, (nuint)Math.Max(64, StoredBytes + 64));
-        if (StoredBytes > 1 << 20) GC.AddMemoryPressure(StoredBytes);
+        Data = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(64, RegroupedBytes + 64), 64);
+        NativeMemory.Clear(Data, (nuint)Math.Max(64, RegroupedBytes + 64));
+        if (RegroupedBytes > 1 << 20) GC.AddMemoryPressure(RegroupedBytes);
     }
 
     /// <summary>Whether a [rows, cols] matrix can be stored as Q8_0 (cols a multiple of 32).</summary>
@@ -326,19 +341,37 @@ public sealed unsafe class Q8Matrix : IDisposable, IMatrixRows
         }
     }
 
+    /// <summary>
+    /// Keeps a fp32 copy of every scale (WideScales), which Q8Gemm then reads instead of widening
+    /// each group's fp16 scales at every product; the same values, so the same bits. For matrices
+    /// whose products read them from the caches (see the file header); call it once the scales are
+    /// final (no method changes them afterwards). Idempotent.
+    /// </summary>
+    public void KeepScalesWidened()
+    {
+        if (WideScales != null) return;
+        int floats = HeaderBytes / 2;
+        var wide = (float*)NativeMemory.AlignedAlloc((nuint)(Groups * (long)floats * sizeof(float) + 64), 64);
+        for (int g = 0; g < Groups; g++) Q8Gemm.WidenScales((ushort*)(Data + g * GroupBytes), wide + (long)g * floats, floats);
+        WideScales = wide;
+    }
+
     public void Dispose()
     {
         if (Data != null)
         {
-            if (StoredBytes > 1 << 20) GC.RemoveMemoryPressure(StoredBytes);
+            if (RegroupedBytes > 1 << 20) GC.RemoveMemoryPressure(RegroupedBytes);
             NativeMemory.AlignedFree(Data);
         }
+        if (WideScales != null) NativeMemory.AlignedFree(WideScales);
         Data = null;
+        WideScales = null;
         GC.SuppressFinalize(this);
     }
 
     ~Q8Matrix()
     {
         if (Data != null) NativeMemory.AlignedFree(Data);
+        if (WideScales != null) NativeMemory.AlignedFree(WideScales);
     }
 }

@@ -22,6 +22,7 @@ public class EngineCommandTests
         Assert.Contains("gemm kernel:", stdout);
         Assert.Contains("int8 dot:", stdout);
         Assert.Contains("int8 weights:", stdout);
+        Assert.Contains("int8 scales:", stdout);
         Assert.Contains("core to core:", stdout);
     }
 }

@@ -503,6 +503,62 @@ public unsafe class Q8GemmTests
         finally { w1.Quantized.Dispose(); w2.Quantized.Dispose(); }
     }
 
+    /// <summary>
+    /// A matrix that keeps its scales widened to fp32 (Q8Matrix.KeepScalesWidened) must give the
+    /// bits it gave widening them at every product: one row and pairs of rows, with and without
+    /// blocks after the last chunk, a last group of fewer than 4 rows, on every path, on 1 and 2
+    /// threads, and through the groups a caller splits itself (MultiplyGroups).
+    /// </summary>
+    [Fact]
+    public void ScalesKeptInFp32GiveTheBitsOfScalesWidenedPerProduct()
+    {
+        ulong seed = 900;
+        foreach (var (M, N, K) in new[] { (1, 13, 256), (1, 9, 288), (3, 7, 704), (2, 30, 96), (1, 515, 576) })
+        {
+            var a = Random(M * K, seed++, 2f);
+            var wv = Random(N * K, seed++, 0.1f);
+            wv[5] = 3f; // one block with a larger scale than the rest
+            using var w = Q8Matrix.FromF32(wv, N, K, "w");
+            var c0 = Random(M * N, seed++);
+            var before = Paths().ToDictionary(p => p, p => WithPath(p, () => Run(a, M, K, w, N, c0, accumulate: true)));
+            long bytes = w.StoredBytes;
+            Assert.False(w.ScalesWidened);
+            w.KeepScalesWidened();
+            w.KeepScalesWidened(); // a second call keeps the same copy
+            Assert.True(w.ScalesWidened);
+            Assert.Equal(bytes + w.Groups * (long)w.HeaderBytes * 2, w.StoredBytes);
+            foreach (string path in Paths())
+                Assert.True(before[path].AsSpan().SequenceEqual(WithPath(path, () => Run(a, M, K, w, N, c0, accumulate: true))), $"{path} M={M} N={N} K={K}: other bits with the fp32 scales");
+            int saved = Lethe.Tensors.Engine.Threads;
+            try
+            {
+                Lethe.Tensors.Engine.Threads = 2;
+                Assert.True(before[Paths().Last()].AsSpan().SequenceEqual(Run(a, M, K, w, N, c0, accumulate: true)), $"2 threads M={M} N={N} K={K}");
+            }
+            finally { Lethe.Tensors.Engine.Threads = saved; }
+            var byGroups = new float[M * N];
+            fixed (float* ap = a, cp = byGroups)
+            {
+                var input = Q8Gemm.Quantize(M, ap, K, K);
+                Q8Gemm.MultiplyGroups(input, w, 0, w.Groups / 2, cp, N);
+                Q8Gemm.MultiplyGroups(input, w, w.Groups / 2, w.Groups, cp, N);
+            }
+            var overwrite = Run(a, M, K, w, N, c0, accumulate: false);
+            Assert.True(overwrite.AsSpan().SequenceEqual(byGroups), $"MultiplyGroups M={M} N={N} K={K}");
+        }
+    }
+
+    [Fact]
+    public void ScalesAreKeptInFp32OnlyForModelsThatFitInHalfTheL3()
+    {
+        var zen4 = new CacheSizes(32 << 10, 1 << 20, 16 << 20); // 16 MB of L3 a core
+        Assert.True(Q8Gemm.KeepsScalesWidened(8L << 20, zen4, threads: 1));
+        Assert.False(Q8Gemm.KeepsScalesWidened((8L << 20) + 1, zen4, threads: 1));
+        Assert.True(Q8Gemm.KeepsScalesWidened(16L << 20, zen4, threads: 2));
+        Assert.False(Q8Gemm.KeepsScalesWidened(145L << 20, zen4, threads: 2)); // SmolLM-135M's int8 weights
+        Assert.True(Q8Gemm.KeepsScalesWidened(1L << 20, CacheSizes.Default, threads: 0)); // 2 MB a core when not reported
+    }
+
     [Fact]
     public void PrefetchDistanceFollowsTheL2Size()
     {

@@ -71,6 +71,42 @@ public class Q8ModelTests(ITestOutputHelper output)
         Assert.True(agreement >= 0.95, report);
     }
 
+    /// <summary>
+    /// The shipped model fits in half of a 16 MB L3 (its int8 weights, 7.3 MB): quantized as on such
+    /// a CPU, every matrix keeps its scales in fp32 too, and with a 1 MB L3 none does; the logits are
+    /// the same bits either way, and the memory report counts the fp32 copies.
+    /// </summary>
+    [Fact]
+    public void ScalesAreKeptInFp32WhereTheModelFitsInTheCacheWithTheSameLogits()
+    {
+        using var cached = ModelLoader.Load(Dir);
+        using var streamed = ModelLoader.Load(Dir);
+        cached.QuantizeLinearWeightsQ8(keepOthers: false, new CacheSizes(32 << 10, 1 << 20, 16 << 20));
+        streamed.QuantizeLinearWeightsQ8(keepOthers: false, new CacheSizes(32 << 10, 512 << 10, 1 << 20));
+        Assert.All(cached.LinearWeights(), w => Assert.True(w.W.Quantized!.ScalesWidened, w.Name));
+        Assert.All(streamed.LinearWeights(), w => Assert.False(w.W.Quantized!.ScalesWidened, w.Name));
+        Assert.True(cached.MeasureWeightMemory().Int8 > streamed.MeasureWeightMemory().Int8);
+        var ids = Tokenizer.Load(Dir).Encode("Question: what is 3 + 4? Answer: 7", addSpecialTokens: true);
+        var x = DecodeLogits(cached, ids, steps: 6);
+        var y = DecodeLogits(streamed, ids, steps: 6);
+        for (int s = 0; s < x.Count; s++) Assert.True(x[s].SequenceEqual(y[s]), $"step {s}: other logits with the scales kept in fp32");
+    }
+
+    /// <summary>The logits of a prompt (every position) and of `steps` greedy decoding steps of one token.</summary>
+    private static List<float[]> DecodeLogits(TransformerModel m, int[] prompt, int steps)
+    {
+        using var noGrad = Lethe.Tensors.Autograd.Tape.NoGrad();
+        using var cache = new Lethe.Models.Generation.KvCache(m.Config, 1, prompt.Length + steps);
+        int V = m.Config.VocabSize;
+        var all = new List<float[]> { m.Forward(prompt, 1, new ForwardOptions { Cache = cache }).ToArray() };
+        for (int s = 0; s < steps; s++)
+        {
+            int next = Lethe.Models.Generation.Sampler.ArgMax(all[^1].AsSpan(all[^1].Length - V, V));
+            all.Add(m.Forward(new[] { next }, 1, new ForwardOptions { Cache = cache }).ToArray());
+        }
+        return all;
+    }
+
     [Fact]
     public unsafe void QuantizingAMappedModelReleasesThePagesItReadAndLosesNothing()
     {

@@ -19,7 +19,8 @@
 // the weights, not the activations, so int16 costs no measurable speed (same doc).
 // W is read one group of 4 rows at a time, front to back (Q8Matrix's layout): the group's fp16
 // scales are first widened to fp32 into a small per-thread buffer (exactly: bit moves and one
-// multiply by 2¹¹², no F16C needed), then every row of A is multiplied with the group's 4 rows:
+// multiply by 2¹¹², no F16C needed), or read from the matrix's own fp32 copy where it keeps one
+// (Q8Matrix.KeepScalesWidened: models that stay in the caches), then every row of A is multiplied with the group's 4 rows:
 // a prompt's rows two at a time (each slice of weights widened once for both: Dot4x2) and in
 // blocks of about 32 KB of activations taken against every group before the next block, so that
 // they stay in the L1.
@@ -85,6 +86,20 @@ internal static unsafe class Q8Gemm
     private const int ActivationBlockBytes = 32 * 1024;
 
     internal static int DefaultPrefetchBytes(CacheSizes caches) => caches.L2 >= 1 << 20 ? 0 : 2048;
+
+    /// <summary>
+    /// Whether a model with int8Bytes of Q8_0 weights should keep their scales widened to fp32
+    /// (Q8Matrix.KeepScalesWidened): when they fit in half the L3 of the cores that decode, so that
+    /// they, the widened scales, the cache of keys and values and the activations stay in the caches
+    /// from token to token. There (the shipped model: 7.3 MB of int8 on Zen 4's 16 MB a core) a
+    /// product's instructions bound it, and widening the scales of every group at every product
+    /// took about a tenth of them; read from memory (SmolLM-135M's shapes), the fp32 copy made the
+    /// products 10–15 % slower. Measured on Zen 4 only (docs/engine-int8.md).
+    /// </summary>
+    internal static bool KeepsScalesWidened(long int8Bytes, CacheSizes caches, int threads) => int8Bytes <= WideScalesUpTo(caches, threads);
+
+    /// <summary>KeepsScalesWidened's limit: half the L3 of threads cores.</summary>
+    internal static long WideScalesUpTo(CacheSizes caches, int threads) => caches.L3 * Math.Max(1, threads) / 2;
 
     /// <summary>A group's scales widened to fp32 (per thread: the threads work on different groups).</summary>
     [ThreadStatic] private static float[]? groupScales;
@@ -420,6 +435,7 @@ internal static unsafe class Q8Gemm
         private void GroupsVector<TD, TC>(int g0, int g1, float* sw, int headerFloats) where TD : struct, IInt8Dot where TC : struct, IChunkKernel
         {
             int block = Math.Max(2, ActivationBlockBytes / (K * sizeof(short)) / 2 * 2); // rows of A, an even number (Dot4x2 takes pairs)
+            float* wide = W.WideScales; // the scales already widened (Q8Matrix.KeepScalesWidened), or null: each group's into sw
             for (int i0 = 0; i0 < M; i0 += block)
             {
                 int i1 = Math.Min(M, i0 + block);
@@ -427,10 +443,11 @@ internal static unsafe class Q8Gemm
                 {
                     int j = g * Q8Matrix.GroupRows, n = Math.Min(Q8Matrix.GroupRows, W.Rows - j);
                     byte* group = W.Data + g * W.GroupBytes;
-                    WidenScales((ushort*)group, sw, headerFloats);
+                    float* scales = wide == null ? sw : wide + (long)g * headerFloats;
+                    if (wide == null) WidenScales((ushort*)group, sw, headerFloats);
                     int i = i0;
-                    for (; i + 2 <= i1; i += 2) Dot4x2<TD, TC>(i, (sbyte*)(group + W.HeaderBytes), sw, n, C + i * ldc + j, C + (i + 1) * ldc + j);
-                    for (; i < i1; i++) Dot4<TD, TC>(i, (sbyte*)(group + W.HeaderBytes), sw, n, C + i * ldc + j);
+                    for (; i + 2 <= i1; i += 2) Dot4x2<TD, TC>(i, (sbyte*)(group + W.HeaderBytes), scales, n, C + i * ldc + j, C + (i + 1) * ldc + j);
+                    for (; i < i1; i++) Dot4<TD, TC>(i, (sbyte*)(group + W.HeaderBytes), scales, n, C + i * ldc + j);
                 }
             }
         }
