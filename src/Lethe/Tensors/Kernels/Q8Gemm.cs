@@ -91,7 +91,7 @@ internal static unsafe class Q8Gemm
     /// Whether a model with int8Bytes of Q8_0 weights should keep their scales widened to fp32
     /// (Q8Matrix.KeepScalesWidened): when they fit in half the L3 of the cores that decode, so that
     /// they, the widened scales, the cache of keys and values and the activations stay in the caches
-    /// from token to token. There (the shipped model: 7.3 MB of int8 on Zen 4's 16 MB a core) a
+    /// from token to token. There (the shipped model: 7.4 MB of int8 on Zen 4's 16 MB a core) a
     /// product's instructions bound it, and widening the scales of every group at every product
     /// took about a tenth of them; read from memory (SmolLM-135M's shapes), the fp32 copy made the
     /// products 10–15 % slower. Measured on Zen 4 only (docs/engine-int8.md).
