@@ -72,7 +72,7 @@ public class Q8ModelTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The shipped model fits in half of a 16 MB L3 (its int8 weights, 7.3 MB): quantized as on such
+    /// The shipped model fits in half of a 16 MB L3 (its int8 weights, 7.4 MB): quantized as on such
     /// a CPU, every matrix keeps its scales in fp32 too, and with a 1 MB L3 none does; the logits are
     /// the same bits either way, and the memory report counts the fp32 copies.
     /// </summary>
