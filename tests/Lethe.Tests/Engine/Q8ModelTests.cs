@@ -14,6 +14,7 @@ using System.Globalization;
 using Lethe.Experiments;
 using Lethe.Tensors;
 using Lethe.Models;
+using Lethe.Tests.Models;
 using Lethe.Tokenizers;
 using Xunit;
 using Xunit.Abstractions;
@@ -87,24 +88,9 @@ public class Q8ModelTests(ITestOutputHelper output)
         Assert.All(streamed.LinearWeights(), w => Assert.False(w.W.Quantized!.ScalesWidened, w.Name));
         Assert.True(cached.MeasureWeightMemory().Int8 > streamed.MeasureWeightMemory().Int8);
         var ids = Tokenizer.Load(Dir).Encode("Question: what is 3 + 4? Answer: 7", addSpecialTokens: true);
-        var x = DecodeLogits(cached, ids, steps: 6);
-        var y = DecodeLogits(streamed, ids, steps: 6);
+        var x = ForwardLogits.Decoding(cached, ids, steps: 6);
+        var y = ForwardLogits.Decoding(streamed, ids, steps: 6);
         for (int s = 0; s < x.Count; s++) Assert.True(x[s].SequenceEqual(y[s]), $"step {s}: other logits with the scales kept in fp32");
-    }
-
-    /// <summary>The logits of a prompt (every position) and of `steps` greedy decoding steps of one token.</summary>
-    private static List<float[]> DecodeLogits(TransformerModel m, int[] prompt, int steps)
-    {
-        using var noGrad = Lethe.Tensors.Autograd.Tape.NoGrad();
-        using var cache = new Lethe.Models.Generation.KvCache(m.Config, 1, prompt.Length + steps);
-        int V = m.Config.VocabSize;
-        var all = new List<float[]> { m.Forward(prompt, 1, new ForwardOptions { Cache = cache }).ToArray() };
-        for (int s = 0; s < steps; s++)
-        {
-            int next = Lethe.Models.Generation.Sampler.ArgMax(all[^1].AsSpan(all[^1].Length - V, V));
-            all.Add(m.Forward(new[] { next }, 1, new ForwardOptions { Cache = cache }).ToArray());
-        }
-        return all;
     }
 
     [Fact]

@@ -443,8 +443,9 @@ internal static unsafe class Q8Gemm
                 {
                     int j = g * Q8Matrix.GroupRows, n = Math.Min(Q8Matrix.GroupRows, W.Rows - j);
                     byte* group = W.Data + g * W.GroupBytes;
-                    float* scales = wide == null ? sw : wide + (long)g * headerFloats;
+                    float* scales = sw;
                     if (wide == null) WidenScales((ushort*)group, sw, headerFloats);
+                    else scales = wide + (long)g * headerFloats;
                     int i = i0;
                     for (; i + 2 <= i1; i += 2) Dot4x2<TD, TC>(i, (sbyte*)(group + W.HeaderBytes), scales, n, C + i * ldc + j, C + (i + 1) * ldc + j);
                     for (; i < i1; i++) Dot4<TD, TC>(i, (sbyte*)(group + W.HeaderBytes), scales, n, C + i * ldc + j);
