@@ -149,6 +149,7 @@ public sealed partial class TransformerModel : IDisposable
             cache.CheckFits(Config, batch, T);
             if (Tensors.Autograd.Tape.Active is not null) throw new LetheException("Forward with a KV cache runs without gradients; wrap it in Tape.NoGrad()");
             past = cache.Length;
+            cache.RowsStayCached = KvRowsStayCached(cache, CpuInfo.Caches);
         }
         if (past + T > Config.MaxPositions && (Config.LearnedPositions || rope is not null))
             throw new LetheException($"Forward: {past + T} positions exceed max_position_embeddings {Config.MaxPositions} of {Config.SourcePath}");
@@ -339,6 +340,7 @@ public sealed partial class TransformerModel : IDisposable
             count++;
         }
         foreach (var held in heldAsInt8) held.ReleaseSourcePages();
+        decodingWeightBytes = -1;   // the products now read the int8 copies
         KeepScalesWidenedWhenCached(caches);
         return count;
     }

@@ -201,6 +201,14 @@ public unsafe class AttentionTests
                     foreach (var (h0, h1) in split) AttentionKernel.ForwardDirectHeads(q, k, v, layout, yh, d, o, lo, hi, h0, h1);
                 Assert.True(whole.SequenceEqual(byHeads), $"heads {string.Join(" ", split)}: differs from Forward");
             }
+            // Rows said to be in the caches are not prefetched: a speed hint, the same bits.
+            var cached = layout with { RowsCached = true };
+            var unasked = new float[x.Q.Length];
+            fixed (float* yc = unasked) AttentionKernel.Forward(q, k, v, cached, yc, null, d, o);
+            Assert.True(whole.SequenceEqual(unasked), "rows not prefetched: differs from Forward");
+            var unaskedByHeads = new float[x.Q.Length];
+            fixed (float* yc = unaskedByHeads) AttentionKernel.ForwardDirectHeads(q, k, v, cached, yc, d, o, lo, hi, 0, Hkv);
+            Assert.True(whole.SequenceEqual(unaskedByHeads), "rows not prefetched, by heads: differs from Forward");
         }
         Assert.Contains(whole, value => value != 0);
     }

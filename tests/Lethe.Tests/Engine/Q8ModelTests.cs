@@ -14,6 +14,7 @@ using System.Globalization;
 using Lethe.Experiments;
 using Lethe.Tensors;
 using Lethe.Models;
+using Lethe.Models.Generation;
 using Lethe.Tests.Models;
 using Lethe.Tokenizers;
 using Xunit;
@@ -91,6 +92,28 @@ public class Q8ModelTests(ITestOutputHelper output)
         var x = ForwardLogits.Decoding(cached, ids, steps: 6);
         var y = ForwardLogits.Decoding(streamed, ids, steps: 6);
         for (int s = 0; s < x.Count; s++) Assert.True(x[s].SequenceEqual(y[s]), $"step {s}: other logits with the scales kept in fp32");
+    }
+
+    [Fact]
+    public void KvRowsCountAsCachedOnlyWhereTheWeightsAStepReadsAndTheCacheFitInTheL3()
+    {
+        using var model = ModelLoader.Load(Dir);
+        long dense = model.DecodingWeightBytes;
+        // Scales not kept widened (an L3 of 1 MB), so the int8 copies hold 34 bytes per 32 weights.
+        model.QuantizeLinearWeightsQ8(keepOthers: false, new CacheSizes(32 << 10, 512 << 10, 1 << 20));
+        long int8 = model.DecodingWeightBytes;
+        output.WriteLine($"weights a decoding step reads: {dense} bytes stored (f32), {int8} as q8_0");
+        Assert.InRange(int8, dense / 4 * 34 / 32, dense / 4 * 35 / 32);   // every Linear weight now read as its int8 copy (and its groups' padding)
+        using var cache = new KvCache(model.Config, 1, 64);
+        int threads = Math.Max(1, Lethe.Tensors.Engine.Threads);
+        long perCore = (int8 + cache.Bytes + threads - 1) / threads;   // the smallest L3 per core that holds both
+        Assert.True(model.KvRowsStayCached(cache, new CacheSizes(32 << 10, 1 << 20, perCore)));
+        Assert.False(model.KvRowsStayCached(cache, new CacheSizes(32 << 10, 1 << 20, perCore - 1)));
+        // Each forward pass with the cache sets its hint from the CPU's own caches.
+        bool expected = model.KvRowsStayCached(cache, CpuInfo.Caches);
+        cache.RowsStayCached = !expected;
+        model.Forward(new[] { 5, 6, 7 }, 1, new ForwardOptions { Cache = cache });
+        Assert.Equal(expected, cache.RowsStayCached);
     }
 
     [Fact]

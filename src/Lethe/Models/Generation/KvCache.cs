@@ -95,7 +95,13 @@ public sealed unsafe class KvCache : IDisposable
     /// <summary>The attention's sizes for T new positions per row of B, over the cache and them.</summary>
     internal AttentionDims Dims(int B, int T, int Hq) => new(B, T, Length + T, Hq, KvHeads, HeadDim);
 
-    private KvLayout Layout => KvLayout.HeadMajor(Capacity, KvHeads, HeadDim);
+    /// <summary>
+    /// Whether a decoding step finds these rows in the caches (set by the model at each step:
+    /// TransformerModel.KvRowsStayCached); the attention then does not prefetch them. A speed hint only.
+    /// </summary>
+    internal bool RowsStayCached { get; set; }
+
+    private KvLayout Layout => KvLayout.HeadMajor(Capacity, KvHeads, HeadDim) with { RowsCached = RowsStayCached };
 
     /// <summary>Offset (in floats) of position 0 of sequence b's head h in a layer's tensor.</summary>
     private long HeadRow(int b, int h) => ((long)b * KvHeads + h) * Capacity * HeadDim;

@@ -39,4 +39,11 @@ public readonly record struct KvLayout(long BatchStride, long PositionStride, lo
         new((long)kvHeads * capacity * headDim, headDim, (long)capacity * headDim);
 
     public long Offset(int b, int j, int kvHead) => b * BatchStride + j * PositionStride + kvHead * HeadStride;
+
+    /// <summary>
+    /// A hint for the decoding path: the rows are expected to be in the caches already (a KV cache
+    /// whose model reads less than the L3 between two steps), so it does not ask for them ahead in
+    /// software (AttentionKernel.PrefetchKeys). Results do not depend on it.
+    /// </summary>
+    public bool RowsCached { get; init; }
 }
