@@ -99,7 +99,7 @@ public sealed partial class TransformerModel
     /// quarter of the attention's time.
     /// </summary>
     internal bool KvRowsStayCached(KvCache cache, CacheSizes caches) =>
-        DecodingWeightBytes + cache.Bytes <= caches.L3 * Math.Max(1, Engine.Threads);
+        DecodingWeightBytes + cache.Bytes <= AttentionKernel.RowsStayCachedUpTo(caches, Engine.Threads);
 
     /// <summary>Op.RmsNorm's forward into y (its weight checked and widened to fp32 as the op does).</summary>
     private unsafe void RmsNormRows(float* x, Tensor weight, float* y, int rows, int d)

@@ -20,4 +20,10 @@ public static class EngineKernels
     /// them (Q8Matrix.KeepScalesWidened): half the L3 of the cores the engine decodes on.
     /// </summary>
     public static long Int8WideScalesUpTo => Q8Gemm.WideScalesUpTo(CpuInfo.Caches, Engine.Threads);
+    /// <summary>
+    /// The largest model, in bytes of weights a decoding step reads plus its KV cache, whose cache
+    /// rows the decoding attention finds in the caches and so does not prefetch (KvLayout.RowsCached):
+    /// the L3 of the cores the engine decodes on.
+    /// </summary>
+    public static long KvRowsCachedUpTo => AttentionKernel.RowsStayCachedUpTo(CpuInfo.Caches, Engine.Threads);
 }

@@ -23,6 +23,7 @@ public class EngineCommandTests
         Assert.Contains("int8 dot:", stdout);
         Assert.Contains("int8 weights:", stdout);
         Assert.Contains("int8 scales:", stdout);
+        Assert.Contains("kv rows:", stdout);
         Assert.Contains("core to core:", stdout);
     }
 }

@@ -509,6 +509,13 @@ internal static unsafe partial class AttentionKernel
     /// </summary>
     internal static int PrefetchKeys = 16;
 
+    /// <summary>
+    /// Up to how many bytes read between two decoding steps (weights and KV cache) the cache rows
+    /// are taken to be in the caches at the next step (KvLayout.RowsCached): the L3 of the cores
+    /// that decode.
+    /// </summary>
+    internal static long RowsStayCachedUpTo(CacheSizes caches, int threads) => caches.L3 * Math.Max(1, threads);
+
     /// <summary>Asks for the cache lines of one row of Dh floats (a hint: no effect on results).</summary>
     private static void PrefetchRow(float* row, int Dh)
     {
