@@ -6,6 +6,9 @@
 // chunks one at a time from a shared counter, so a worker that starts late (its core busy with
 // another process, as on a shared VM) leaves its chunk to the caller instead of making it wait.
 // Chunk boundaries are the caller's, so results do not depend on which thread runs which chunk.
+// A caller that wakes a blocked worker first pins it off the caller's own CPU (ThreadPlacement):
+// on this kind of VM the kernel otherwise woke it there, and the two shared one core for
+// milliseconds.
 // One job at a time: a call made while the team is busy (another thread, or a nested For) gets
 // false and runs some other way.
 using System.Diagnostics;
@@ -40,6 +43,9 @@ internal sealed class WorkerTeam
     }
 
     public int Size => workers.Length;
+
+    /// <summary>Worker i's kernel thread id (−1 until it runs, or where the OS gives none): tests read its CPUs.</summary>
+    internal int WorkerThreadId(int i) => workers[i].ThreadId;
 
     /// <summary>Runs body over `chunks` fixed ranges of [0, n); false (nothing run) when the team is busy.</summary>
     public bool TryRun(int n, int chunks, Action<int, int> body)
@@ -100,23 +106,33 @@ internal sealed class WorkerTeam
     {
         private readonly WorkerTeam team;
         private readonly ManualResetEventSlim wake = new(false);
+        private readonly int index;   // 1-based: the k-th CPU other than the caller's it is pinned to is index − 1
         private int jobs;      // jobs given to this worker (written by the caller)
         private int sleeping;  // 1 while blocked on `wake`
+        private volatile int threadId = -1;   // the kernel's id of this worker's thread, once it runs
+        public int ThreadId => threadId;
 
         public Worker(WorkerTeam team, int index)
         {
-            this.team = team;
+            this.team = team; this.index = index;
             new Thread(Loop) { IsBackground = true, Name = $"lethe-worker-{index}" }.Start();
         }
 
         public void Start()
         {
             Interlocked.Increment(ref jobs);
-            if (Interlocked.CompareExchange(ref sleeping, 0, 0) == 1) wake.Set();
+            if (Interlocked.CompareExchange(ref sleeping, 0, 0) == 1)
+            {
+                // Its wake-up costs milliseconds anyway: pin it off this thread's CPU first, so that it
+                // wakes on another core instead of sharing this one (see ThreadPlacement).
+                if (ThreadPlacement.Enabled) ThreadPlacement.PinAwayFrom(threadId, index - 1, ThreadPlacement.CurrentCpu());
+                wake.Set();
+            }
         }
 
         private void Loop()
         {
+            threadId = ThreadPlacement.CurrentThreadId();
             int done = 0;
             while (true)
             {
