@@ -1,10 +1,11 @@
 // Which CPU a woken worker runs on (Linux). A worker that has waited past its spin blocks in the
-// kernel, and its vCPU goes idle; on a VM whose host then takes the vCPU away (this one), Linux
-// counts that idle vCPU as busy (preempted), so when the caller wakes the worker the kernel puts it
-// on the caller's own CPU, and the two share one core for milliseconds until the load balancer
-// moves one: the op, and the next few, ran at one core's speed or slower. Measured with two chunks
-// of 2.5 ms after 150 ms pauses, 5 calls after each: 55–66 of 200 calls slow (the worker's chunk
-// on the caller's CPU, starting 1.1–2.3 ms late), 0–7 of 200 with the worker pinned away from it.
+// kernel and its vCPU goes idle. On the 2-vCPU VMs this was measured on, the caller that woke it
+// then found it on the caller's own CPU, the two sharing one core for milliseconds until the load
+// balancer moved one, so the op and the next few ran at one core's speed or slower: two chunks of
+// 2.5 ms after 150 ms pauses, 5 calls after each, 55–66 of 200 calls slow (the worker's chunk on the
+// caller's CPU, starting 1.1–2.3 ms late), 2–4 of 200 with this placement. (The likely reason:
+// Linux does not count an idle vCPU that the host has taken away as idle, so it prefers the
+// waker's CPU for the woken thread.)
 // So a caller that wakes a sleeping worker first pins it to a CPU other than its own (the
 // worker's own one of the process's CPUs, counted without the caller's): the kernel then wakes the
 // worker there. Only sleeping workers are moved, so a spinning team costs nothing more. Where the

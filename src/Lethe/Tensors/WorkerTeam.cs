@@ -7,7 +7,7 @@
 // another process, as on a shared VM) leaves its chunk to the caller instead of making it wait.
 // Chunk boundaries are the caller's, so results do not depend on which thread runs which chunk.
 // A caller that wakes a blocked worker first pins it off the caller's own CPU (ThreadPlacement):
-// on this kind of VM the kernel otherwise woke it there, and the two shared one core for
+// on the VMs measured, the worker otherwise woke there, and the two shared one core for
 // milliseconds.
 // One job at a time: a call made while the team is busy (another thread, or a nested For) gets
 // false and runs some other way.
