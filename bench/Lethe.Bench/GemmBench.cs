@@ -141,7 +141,9 @@ public static unsafe class GemmBench
                 : gemv ? () => blas.Sgemv(c.N, c.K, BF32, ldb, A, CP)
                 : () => blas.Sgemm(c.TransA, c.TransB, c.M, c.N, c.K, A, lda, BF32, ldb, CP, ldc);
             GemmProfile.SecondsAndReset();
+            long aloneBefore = Engine.JobsCallerRanAlone, poolBefore = Engine.JobsOnThreadPool;
             var (tLethe, tPeer) = Timing.MedianPair(lethe, peer, reps, settle, turnCalls);
+            long alone = Engine.JobsCallerRanAlone - aloneBefore, pool = Engine.JobsOnThreadPool - poolBefore;
             var (packA, packB, kernel) = GemmProfile.SecondsAndReset();
 
             double flops = 2.0 * c.M * c.N * c.K;
@@ -158,6 +160,9 @@ public static unsafe class GemmBench
                 ("ratio", peerGflops is null ? null : letheGflops / peerGflops),
                 ("peak_fraction", letheGflops / peak),
             };
+            // With two or more threads: Lethe's parallel jobs in this case (timed and untimed calls) whose
+            // caller ran every chunk (no worker started in time), and those the busy team left to the pool.
+            if (threads > 1) fields.AddRange(new (string, object?)[] { ("lethe_jobs_caller_alone", alone), ("lethe_jobs_on_pool", pool) });
             if (gemv) fields.Add(("lethe_weight_gbps", bCount * (double)c.BType.SizeOf() / tLethe / 1e9));
             if (peer is not null) fields.Add(("max_rel_diff_vs_peer", MaxRelDiff(CL, CP, cCount)));
             if (BHalf is not null)

@@ -24,6 +24,7 @@ public static class Engine
         int chunks = Math.Min(threads, Math.Max(1, n / Math.Max(1, minChunk)));
         if (chunks <= 1) { body(0, n); return; }
         if (chunks - 1 <= Team.Size && Team.TryRun(n, chunks, body)) return;
+        Interlocked.Increment(ref poolJobs);
         // The team is busy (another thread's op, or a nested For): the thread pool runs the same chunks.
         // A chunk's exception reaches the caller as itself (the first one), as it does from the team.
         try
@@ -39,6 +40,12 @@ public static class Engine
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
     }
+
+    private static long poolJobs;
+    /// <summary>Parallel jobs the team could not take (busy: another thread's op, or a nested For), run by the thread pool instead; benches report it.</summary>
+    internal static long JobsOnThreadPool => Volatile.Read(ref poolJobs);
+    /// <summary>Parallel jobs whose calling thread ran every chunk itself (WorkerTeam.JobsCallerRanAlone).</summary>
+    internal static long JobsCallerRanAlone => WorkerTeam.JobsCallerRanAlone;
 
     private static WorkerTeam? team;
     /// <summary>Workers for all cores but the caller's, started on first use.</summary>

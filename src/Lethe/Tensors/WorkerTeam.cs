@@ -59,7 +59,7 @@ internal sealed class WorkerTeam
             job++;
             Volatile.Write(ref claim, ((long)job << 32) | ((long)chunks << 16));
             for (int c = 1; c < chunks; c++) workers[c - 1].Start();
-            TakeChunks();
+            if (TakeChunks() == chunks && chunks > 1) Interlocked.Increment(ref callerRanAll);
             var spin = new SpinWait();
             long fastUntil = Stopwatch.GetTimestamp() + FastSpinTicks;
             while (Volatile.Read(ref pending) > 0) Pause(ref spin, fastUntil);
@@ -75,18 +75,26 @@ internal sealed class WorkerTeam
     /// has finished finds none (or, if the next job has begun, takes that one's: the fields it reads
     /// after taking a chunk are that job's, which cannot end while the chunk is pending).
     /// </summary>
-    private void TakeChunks()
+    private int TakeChunks()
     {
-        while (true)
+        for (int ran = 0; ; )
         {
             long v = Volatile.Read(ref claim);
             int next = (int)(v & 0xFFFF), count = (int)((v >> 16) & 0xFFFF);
-            if (next >= count) return;
+            if (next >= count) return ran;
             if (Interlocked.CompareExchange(ref claim, v + 1, v) != v) continue;
             RunChunk(next);
+            ran++;
             Interlocked.Decrement(ref pending);
         }
     }
+
+    private static long callerRanAll;
+    /// <summary>
+    /// Jobs of two or more chunks whose caller ran every chunk (no worker had started: the op ran at
+    /// one core's speed), since the process started; benches report it beside their timings.
+    /// </summary>
+    internal static long JobsCallerRanAlone => Volatile.Read(ref callerRanAll);
 
     /// <summary>One wait between looks: a bare pause until fastUntil, then SpinWait's backoff and yields.</summary>
     private static void Pause(ref SpinWait spin, long fastUntil)
