@@ -27,7 +27,7 @@ internal static unsafe class ThreadPlacement
     /// <summary>The CPUs this process may run on, read once; null where they cannot be read (then nothing is pinned).</summary>
     private static readonly int[]? processCpus = ReadCpus(0);
 
-    /// <summary>Whether woken workers are pinned away from the caller's CPU (tests and benches switch it off to compare).</summary>
+    /// <summary>Whether woken workers are pinned away from the caller's CPU: Linux with two or more CPUs, until a call is missing.</summary>
     internal static bool Enabled = processCpus is { Length: > 1 };
 
     /// <summary>The calling thread's kernel thread id, or −1 where there is none to give.</summary>
