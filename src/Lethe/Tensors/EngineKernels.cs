@@ -26,4 +26,6 @@ public static class EngineKernels
     /// the L3 of the cores the engine decodes on.
     /// </summary>
     public static long KvRowsCachedUpTo => AttentionKernel.RowsStayCachedUpTo(CpuInfo.Caches, Engine.Threads);
+    /// <summary>Whether a worker woken from its sleep is first pinned to a CPU other than the caller's (ThreadPlacement).</summary>
+    public static bool WorkersPlaced => ThreadPlacement.Enabled;
 }

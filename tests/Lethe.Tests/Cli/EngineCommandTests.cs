@@ -24,6 +24,7 @@ public class EngineCommandTests
         Assert.Contains("int8 weights:", stdout);
         Assert.Contains("int8 scales:", stdout);
         Assert.Contains("kv rows:", stdout);
+        Assert.Contains("workers:", stdout);
         Assert.Contains("core to core:", stdout);
     }
 }
