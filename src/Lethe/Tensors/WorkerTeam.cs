@@ -47,6 +47,9 @@ internal sealed class WorkerTeam
     /// <summary>Worker i's kernel thread id (−1 until it runs, or where the OS gives none): tests read its CPUs.</summary>
     internal int WorkerThreadId(int i) => workers[i].ThreadId;
 
+    /// <summary>Whether worker i is blocked, waiting to be woken (tests).</summary>
+    internal bool WorkerSleeping(int i) => workers[i].Sleeping;
+
     /// <summary>Runs body over `chunks` fixed ranges of [0, n); false (nothing run) when the team is busy.</summary>
     public bool TryRun(int n, int chunks, Action<int, int> body)
     {
@@ -119,6 +122,7 @@ internal sealed class WorkerTeam
         private int sleeping;  // 1 while blocked on `wake`
         private volatile int threadId = -1;   // the kernel's id of this worker's thread, once it runs
         public int ThreadId => threadId;
+        public bool Sleeping => Volatile.Read(ref sleeping) == 1;
 
         public Worker(WorkerTeam team, int index)
         {

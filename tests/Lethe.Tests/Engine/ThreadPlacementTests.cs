@@ -40,8 +40,12 @@ public class ThreadPlacementTests
         Assert.True(ThreadPlacement.PinCurrentThread(new[] { cpus[0] }));
         try
         {
-            team.TryRun(2, 2, (_, _) => { });   // the worker has started and recorded its thread id
-            Thread.Sleep(50);                    // past its spin: it blocks
+            team.TryRun(2, 2, (_, _) => { });
+            // Until the worker has run, recorded its thread id, spun past its wait and blocked (a loaded
+            // machine may take a while to give it a core).
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!(team.WorkerThreadId(0) > 0 && team.WorkerSleeping(0)) && waited.Elapsed.TotalSeconds < 10) Thread.Sleep(5);
+            Assert.True(team.WorkerSleeping(0), "the worker did not block within 10 s");
             var cpuOfChunk = new int[2]; var threadOfChunk = new int[2];
             Assert.True(team.TryRun(2, 2, (s, e) =>
             {
