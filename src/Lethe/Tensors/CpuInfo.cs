@@ -14,6 +14,9 @@ public readonly record struct CacheSizes(long L1d, long L2, long L3)
     /// </summary>
     public static readonly CacheSizes Default = new(32 << 10, 512 << 10, 2 << 20);
 
+    /// <summary>The L3 of `threads` cores (at least one): what a job spread over them can keep cached.</summary>
+    public long L3Of(int threads) => L3 * Math.Max(1, threads);
+
     public override string ToString() => $"L1d {Format(L1d)}, L2 {Format(L2)}, L3 {Format(L3)} per core";
 
     private static string Format(long bytes) => bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? $"{bytes >> 20} MB" : $"{bytes >> 10} KB";

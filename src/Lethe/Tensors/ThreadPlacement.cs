@@ -59,21 +59,20 @@ internal static unsafe class ThreadPlacement
         int target = -1;
         for (int i = 0, seen = 0, want = k % others; i < processCpus.Length && target < 0; i++)
             if (processCpus[i] != avoid && seen++ == want) target = processCpus[i];
-        ulong* mask = stackalloc ulong[MaskWords];
-        new Span<ulong>(mask, MaskWords).Clear();
-        mask[target / 64] |= 1UL << (target % 64);
-        try { return sched_setaffinity(tid, MaskWords * sizeof(ulong), mask) == 0; }
-        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { Enabled = false; return false; }
+        return SetAffinity(tid, new[] { target });   // (processCpus was read through the same libc, so the call exists)
     }
 
     /// <summary>Pins the calling thread to the given CPUs (tests: a caller that cannot move); false where it could not.</summary>
-    internal static bool PinCurrentThread(IEnumerable<int> cpus)
+    internal static bool PinCurrentThread(IEnumerable<int> cpus) => SetAffinity(0, cpus);
+
+    /// <summary>sched_setaffinity of thread tid (0: the calling thread) to exactly these CPUs; false where it failed or is missing.</summary>
+    private static bool SetAffinity(int tid, IEnumerable<int> cpus)
     {
         if (!OperatingSystem.IsLinux()) return false;
         ulong* mask = stackalloc ulong[MaskWords];
         new Span<ulong>(mask, MaskWords).Clear();
         foreach (int c in cpus) mask[c / 64] |= 1UL << (c % 64);
-        try { return sched_setaffinity(0, MaskWords * sizeof(ulong), mask) == 0; }
+        try { return sched_setaffinity(tid, MaskWords * sizeof(ulong), mask) == 0; }
         catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { return false; }
     }
 

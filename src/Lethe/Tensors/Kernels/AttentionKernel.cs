@@ -514,7 +514,7 @@ internal static unsafe partial class AttentionKernel
     /// are taken to be in the caches at the next step (KvLayout.RowsCached): the L3 of the cores
     /// that decode.
     /// </summary>
-    internal static long RowsStayCachedUpTo(CacheSizes caches, int threads) => caches.L3 * Math.Max(1, threads);
+    internal static long RowsStayCachedUpTo(CacheSizes caches, int threads) => caches.L3Of(threads);
 
     /// <summary>Asks for the cache lines of one row of Dh floats (a hint: no effect on results).</summary>
     private static void PrefetchRow(float* row, int Dh)

@@ -99,7 +99,7 @@ internal static unsafe class Q8Gemm
     internal static bool KeepsScalesWidened(long int8Bytes, CacheSizes caches, int threads) => int8Bytes <= WideScalesUpTo(caches, threads);
 
     /// <summary>KeepsScalesWidened's limit: half the L3 of threads cores.</summary>
-    internal static long WideScalesUpTo(CacheSizes caches, int threads) => caches.L3 * Math.Max(1, threads) / 2;
+    internal static long WideScalesUpTo(CacheSizes caches, int threads) => caches.L3Of(threads) / 2;
 
     /// <summary>A group's scales widened to fp32 (per thread: the threads work on different groups).</summary>
     [ThreadStatic] private static float[]? groupScales;
