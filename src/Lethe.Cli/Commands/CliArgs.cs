@@ -22,10 +22,8 @@ internal static class CliArgs
     public static TransformerModel LoadModel(ParseResult parse, Argument<string> model, Option<string?> dtype, Option<string?>? q8Fallback = null)
     {
         string? d = parse.GetValue(dtype);
-        if (d is not null && d.Equals("q8_0", StringComparison.OrdinalIgnoreCase))
+        if (q8Fallback is not null && d is not null && d.Equals("q8_0", StringComparison.OrdinalIgnoreCase))
         {
-            if (q8Fallback is null)
-                throw new LetheException($"--dtype q8_0: `{parse.CommandResult.Command.Name}` does not take int8 weights (q8_0 is for inference: generate, eval); use --dtype f32, f16 or bf16");
             string? fallback = parse.GetValue(q8Fallback);
             if (fallback is not null && !fallback.Equals("bf16", StringComparison.OrdinalIgnoreCase))
                 throw new LetheException($"--q8-fallback: '{fallback}' is not supported; the only fallback is bf16 (--q8-fallback bf16)");
@@ -33,7 +31,38 @@ internal static class CliArgs
         }
         if (q8Fallback is not null && parse.GetValue(q8Fallback) is not null)
             throw new LetheException("--q8-fallback applies only with --dtype q8_0");
-        return ModelLoader.Load(parse.GetValue(model)!, d is null ? null : DTypes.Parse(d));
+        return ModelLoader.Load(parse.GetValue(model)!, FloatDType(parse, dtype));
+    }
+
+    /// <summary>
+    /// --dtype of a verb that loads float weights only (f32, f16 or bf16; null when not given):
+    /// q8_0 is refused with the reason and the verbs that take it.
+    /// </summary>
+    public static DType? FloatDType(ParseResult parse, Option<string?> dtype)
+    {
+        string? d = parse.GetValue(dtype);
+        if (d is not null && d.Equals("q8_0", StringComparison.OrdinalIgnoreCase))
+            throw new LetheException($"--dtype q8_0: `{parse.CommandResult.Command.Name}` does not take int8 weights (q8_0 is for inference: generate, eval, serve); use --dtype f32, f16 or bf16");
+        return d is null ? null : DTypes.Parse(d);
+    }
+
+    /// <summary>
+    /// --dtype for the verbs that update weights (train, unlearn ga … adaptive-rmu). They train in
+    /// fp32 whatever the file holds, so the option exists to say so: f32 is accepted (it changes
+    /// nothing) and anything else is refused by CheckTrainingDType with the reason.
+    /// </summary>
+    public static Option<string?> TrainingDType() => new("--dtype") { Description = "Training runs in fp32 (the weights are widened on load): f32 is the only value; bf16, f16 and q8_0 are for inference (generate, eval, serve)" };
+
+    /// <summary>Refuses a --dtype other than f32 on a verb that updates weights, naming the verb and what to do instead.</summary>
+    public static void CheckTrainingDType(string? d, string verb)
+    {
+        if (d is null) return;
+        if (d.Equals("q8_0", StringComparison.OrdinalIgnoreCase))
+            throw new LetheException($"--dtype q8_0: `{verb}` updates the model's weights, and int8 weights are for inference only (generate, eval, serve); "
+                + "training runs in fp32: leave --dtype out (the weights are widened to fp32 on load), and give --dtype q8_0 to the verbs that run the result");
+        if (DTypes.Parse(d) != Lethe.Tensors.DType.F32)
+            throw new LetheException($"--dtype {d}: `{verb}` trains in fp32 (the weights are widened to fp32 on load, and the result is written in fp32); "
+                + "leave --dtype out, or convert the result afterwards (`lethe convert --type bf16`) or load it with --dtype in the verbs that run it");
     }
 
     /// <summary>"1,2,3" → ids; a clear error naming the bad item.</summary>

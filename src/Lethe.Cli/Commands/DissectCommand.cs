@@ -33,13 +33,13 @@ public static class DissectCommand
         cmd.SetAction(parse =>
         {
             static string[] List(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            string? d = parse.GetValue(dtype);
+            var d = CliArgs.FloatDType(parse, dtype);
             var restoreGroups = List(parse.GetValue(restore)!);
             var options = new DissectionOptions
             {
                 Points = List(parse.GetValue(points)!), Positions = List(parse.GetValue(positions)!).Select(PatchPoints.ParsePositions).ToArray(),
                 Radius = parse.GetValue(radius), Layers = parse.GetValue(layers), Restore = restoreGroups is ["none"] ? Array.Empty<string>() : restoreGroups,
-                Reverse = parse.GetValue(reverse), AnswerTokens = parse.GetValue(answerTokens), DType = d is null ? null : DTypes.Parse(d),
+                Reverse = parse.GetValue(reverse), AnswerTokens = parse.GetValue(answerTokens), DType = d,
                 Seed = parse.GetValue(LetheCli.Seed) ?? 1,
             };
             if (options.Points.Count == 0 || options.Positions.Count == 0) throw new LetheException("--points and --positions need at least one entry each");

@@ -37,8 +37,9 @@ public static class TrainCommand
         var clip = new Option<double?>("--clip") { Description = "Clip gradients to this global norm, 0 = off (default 1)" };
         var every = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default 100)" };
         var force = CliChecks.Force();
+        var dtype = CliArgs.TrainingDType();
         var cmd = new Command("train", "Train or fine-tune a causal LM (resumable)")
-            { model, data, output, config, resume, init, steps, batch, seqLen, accum, lr, schedule, warmup, decay, clip, every, force };
+            { model, data, output, config, resume, init, steps, batch, seqLen, accum, lr, schedule, warmup, decay, clip, every, force, dtype };
         cmd.SetAction((parse, cancel) =>
         {
             string? configPath = parse.GetValue(config);
@@ -56,6 +57,7 @@ public static class TrainCommand
                 return dflt;
             }
             string modelDir = parse.GetValue(model)!;
+            CliArgs.CheckTrainingDType(Get(dtype, "dtype", (string?)null), "train");
             var files = Get(data, "data", (string[]?)null) ?? Array.Empty<string>();
             // Every output is checked against every input before anything is read or written.
             var policy = CliChecks.Outputs(parse, "train", force).Inputs(modelDir, files, configPath);

@@ -38,12 +38,14 @@ public static class UnlearnTrainCommand
         var preset = new Option<string?>("--preset") { Description = "Parameter defaults: zephyr-7b (the published recipe) or demo (the shipped demo model)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the unfinished run in OUT.partial" };
         var force = CliChecks.Force();
-        var cmd = new Command(method.Name, method.Summary) { model, forget, retain, shares, output, patterns, preset, resume, force };
+        var dtype = CliArgs.TrainingDType();
+        var cmd = new Command(method.Name, method.Summary) { model, forget, retain, shares, output, patterns, preset, resume, force, dtype };
         var flags = new MethodFlags(method, cmd);
         cmd.SetAction((parse, cancel) =>
         {
             // Outputs are checked against every input (model, data files) before any work.
             string verb = "unlearn " + method.Name, modelDir = parse.GetValue(model)!;
+            CliArgs.CheckTrainingDType(parse.GetValue(dtype), verb);
             string[] forgetSpecs = parse.GetValue(forget) ?? Array.Empty<string>(), retainSpecs = parse.GetValue(retain) ?? Array.Empty<string>();
             var policy = CliChecks.Outputs(parse, verb, force).Inputs(modelDir, forgetSpecs.Select(DataFile), retainSpecs.Select(DataFile));
             string outDir = policy.Folder("--out", parse.GetValue(output));

@@ -45,8 +45,7 @@ public static class VectorsCommand
             if (parse.GetValue(locate) is { } locateOut) policy.File("--locate", locateOut, OutputPolicy.JsonWithKeys("concepts"));
             if (parse.GetValue(json) is { } jsonOut) policy.File("--json", jsonOut);
             var o = parse.InvocationConfiguration.Output;
-            string? d = parse.GetValue(dtype);
-            DType? dt = d is null ? null : DTypes.Parse(d);
+            DType? dt = CliArgs.FloatDType(parse, dtype);
             JsonNode result;
             if (parse.GetValue(compare) is { } other)
             {

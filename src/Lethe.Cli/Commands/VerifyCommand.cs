@@ -32,12 +32,12 @@ public static class VerifyCommand
         cmd.Add(force);
         cmd.SetAction(parse =>
         {
-            string? d = parse.GetValue(dtype);
+            var d = CliArgs.FloatDType(parse, dtype);
             var options = new VerifyOptions
             {
                 RelearnData = parse.GetValue(relearn) ?? Array.Empty<string>(), UnrelatedData = parse.GetValue(unrelated) ?? Array.Empty<string>(),
                 RelearnSteps = parse.GetValue(steps), RelearnLearningRate = parse.GetValue(lr), RelearnSeqLen = parse.GetValue(seqLen), Radius = parse.GetValue(radius),
-                AnswerTokens = parse.GetValue(answerTokens), DType = d is null ? null : DTypes.Parse(d), Seed = parse.GetValue(LetheCli.Seed) ?? 1,
+                AnswerTokens = parse.GetValue(answerTokens), DType = d, Seed = parse.GetValue(LetheCli.Seed) ?? 1,
             };
             CliChecks.Outputs(parse, "verify", force)
                 .Inputs(parse.GetValue(original), parse.GetValue(unlearned), parse.GetValue(forget), parse.GetValue(retain), parse.GetValue(relearn), parse.GetValue(unrelated))

@@ -1,6 +1,8 @@
 // `--dtype q8_0` in the CLI: generate runs on the shipped model (dimensions multiples of 32);
 // a model with other dimensions stops with a message naming the tensor and its shape, unless
-// `--q8-fallback bf16` is given; verbs that do not run int8 weights refuse it with a message.
+// `--q8-fallback bf16` is given; verbs that do not run int8 weights refuse it with a message, and
+// the verbs that train (train, unlearn ga … adaptive-rmu) refuse every --dtype but f32 before
+// they write anything.
 using Lethe.Experiments;
 using Xunit;
 using static Lethe.Tests.Cli.CliRun;
@@ -42,6 +44,10 @@ public class Q8CliTests
         var (rc, _, err) = Run("info", Fixture("llama"), "--dtype", "q8_0");
         Assert.Equal(1, rc);
         Assert.Contains("`info` does not take int8 weights", err);
+        // Verbs that parse --dtype themselves (not through LoadModel) give the same reason.
+        (rc, _, err) = Run("vectors", Fixture("llama"), "--dtype", "q8_0");
+        Assert.Equal(1, rc);
+        Assert.Contains("`vectors` does not take int8 weights (q8_0 is for inference", err);
         string dir = Directory.CreateTempSubdirectory("lethe-q8cli-").FullName;
         try
         {
@@ -51,6 +57,38 @@ public class Q8CliTests
             Assert.Equal(1, rc);
             Assert.Contains("`ksd` does not take int8 weights", err);
             Assert.False(File.Exists(adapter));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void VerbsThatTrainRefuseEveryDTypeButF32BeforeWritingAnything()
+    {
+        string dir = Directory.CreateTempSubdirectory("lethe-q8train-").FullName;
+        try
+        {
+            var (forget, retain) = Write(dir, count: 10);
+            string output = Path.Combine(dir, "out");
+            foreach (var verb in new[] { new[] { "train", Fixture("llama"), "--data", forget }, new[] { "unlearn", "ga", Fixture("llama"), "--forget", forget },
+                         new[] { "unlearn", "rmu", Fixture("llama"), "--forget", forget, "--retain", retain } })
+            {
+                string name = verb[0] == "train" ? "train" : "unlearn " + verb[1];
+                var (rc, _, err) = Run([.. verb, "--out", output, "--dtype", "q8_0"]);
+                Assert.Equal(1, rc);
+                Assert.Contains($"--dtype q8_0: `{name}` updates the model's weights, and int8 weights are for inference only", err);
+                (rc, _, err) = Run([.. verb, "--out", output, "--dtype", "bf16"]);
+                Assert.Equal(1, rc);
+                Assert.Contains($"--dtype bf16: `{name}` trains in fp32", err);
+                Assert.DoesNotContain("   at ", err);
+                Assert.False(Directory.Exists(output), $"{name} wrote {output}");
+                Assert.False(Directory.Exists(output + ".partial"), $"{name} wrote {output}.partial");
+            }
+            // f32 is what they train in: accepted (this run then stops at its data, an empty file).
+            string empty = Path.Combine(dir, "empty.jsonl");
+            File.WriteAllText(empty, "");
+            var (code, _, message) = Run("unlearn", "ga", Fixture("llama"), "--forget", empty, "--out", output, "--dtype", "f32");
+            Assert.Equal(1, code);
+            Assert.DoesNotContain("--dtype", message);
         }
         finally { Directory.Delete(dir, true); }
     }
