@@ -2,7 +2,7 @@
 // a model with other dimensions stops with a message naming the tensor and its shape, unless
 // `--q8-fallback bf16` is given; verbs that do not run int8 weights refuse it with a message, and
 // the verbs that train (train, unlearn ga … adaptive-rmu) refuse every --dtype but f32 before
-// they write anything.
+// they write anything; an unlearning adapter acts on int8 weights as it does on fp32 ones.
 using Lethe.Experiments;
 using Xunit;
 using static Lethe.Tests.Cli.CliRun;
@@ -10,7 +10,8 @@ using static Lethe.Tests.Unlearning.SyntheticProbes;
 
 namespace Lethe.Tests.Cli;
 
-public class Q8CliTests
+[Collection("small world")]
+public class Q8CliTests(Lethe.Tests.Data.SmallWorld world)
 {
     [Fact]
     public void GenerateRunsWithInt8WeightsOnTheShippedModel()
@@ -89,6 +90,33 @@ public class Q8CliTests
             var (code, _, message) = Run("unlearn", "ga", Fixture("llama"), "--forget", empty, "--out", output, "--dtype", "f32");
             Assert.Equal(1, code);
             Assert.DoesNotContain("--dtype", message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void AnAdapterActsOnInt8WeightsAsOnFp32Ones()
+    {
+        // KSD fitted on the fp32 shipped model (forget math, retain code), then the world's first 30
+        // math questions evaluated under it in both dtypes: it abstains on the same questions' keys,
+        // which int8 weights move only slightly.
+        string dir = Directory.CreateTempSubdirectory("lethe-q8adapter-").FullName;
+        try
+        {
+            string model = ShippedModel.Find(), adapter = Path.Combine(dir, "ksd.safetensors");
+            var (rc, _, err) = Run("unlearn", "ksd", model, "--forget", "math", "--retain", "code", "--data", world.Folder, "--out", adapter, "-q");
+            Assert.True(rc == 0, err);
+            string math = Path.Combine(world.Folder, "math", "test.jsonl");
+            int Abstained(string dtype)
+            {
+                string json = Path.Combine(dir, dtype + ".json");
+                var (code, _, message) = Run("eval", model, "--dtype", dtype, "--task", $"math={math}", "--limit", "30", "--adapter", adapter, "--json", json, "-q");
+                Assert.True(code == 0, message);
+                return (int)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(json))!["details"]!["math"]!["metrics"]!["abstained"]!;
+            }
+            int f32 = Abstained("f32"), q8 = Abstained("q8_0");
+            Assert.True(f32 > 0, "the adapter abstained on no math question in fp32");
+            Assert.True(Math.Abs(q8 - f32) <= 3, $"abstained on {q8} of 30 questions with int8 weights, {f32} with fp32 ones");
         }
         finally { Directory.Delete(dir, true); }
     }
