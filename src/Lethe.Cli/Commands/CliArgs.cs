@@ -22,7 +22,7 @@ internal static class CliArgs
     public static TransformerModel LoadModel(ParseResult parse, Argument<string> model, Option<string?> dtype, Option<string?>? q8Fallback = null)
     {
         string? d = parse.GetValue(dtype);
-        if (q8Fallback is not null && d is not null && d.Equals("q8_0", StringComparison.OrdinalIgnoreCase))
+        if (q8Fallback is not null && IsQ8(d))
         {
             string? fallback = parse.GetValue(q8Fallback);
             if (fallback is not null && !fallback.Equals("bf16", StringComparison.OrdinalIgnoreCase))
@@ -41,7 +41,7 @@ internal static class CliArgs
     public static DType? FloatDType(ParseResult parse, Option<string?> dtype)
     {
         string? d = parse.GetValue(dtype);
-        if (d is not null && d.Equals("q8_0", StringComparison.OrdinalIgnoreCase))
+        if (IsQ8(d))
             throw new LetheException($"--dtype q8_0: `{parse.CommandResult.Command.Name}` does not take int8 weights (q8_0 is for inference: generate, eval, serve); use --dtype f32, f16 or bf16");
         return d is null ? null : DTypes.Parse(d);
     }
@@ -57,13 +57,16 @@ internal static class CliArgs
     public static void CheckTrainingDType(string? d, string verb)
     {
         if (d is null) return;
-        if (d.Equals("q8_0", StringComparison.OrdinalIgnoreCase))
+        if (IsQ8(d))
             throw new LetheException($"--dtype q8_0: `{verb}` updates the model's weights, and int8 weights are for inference only (generate, eval, serve); "
                 + "training runs in fp32: leave --dtype out (the weights are widened to fp32 on load), and give --dtype q8_0 to the verbs that run the result");
         if (DTypes.Parse(d) != Lethe.Tensors.DType.F32)
             throw new LetheException($"--dtype {d}: `{verb}` trains in fp32 (the weights are widened to fp32 on load, and the result is written in fp32); "
                 + "leave --dtype out, or convert the result afterwards (`lethe convert --type bf16`) or load it with --dtype in the verbs that run it");
     }
+
+    /// <summary>Whether a --dtype value asks for int8 weights (q8_0, any case).</summary>
+    private static bool IsQ8(string? d) => d is not null && d.Equals("q8_0", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>"1,2,3" → ids; a clear error naming the bad item.</summary>
     public static int[] ParseIds(string text, string option)
