@@ -93,7 +93,11 @@ public static unsafe class GemmBench
 
         var results = new Dictionary<string, double>();
         var halfVsF32 = new Dictionary<string, (double Half, double F32)>();
-        foreach (var c in Cases(options.Has("extra")))
+        var cases = Cases(options.Has("extra"));
+        // --square N: one more square case of side N (to separate a size's effect, such as rows of
+        // C a power of two apart sharing cache sets, from the kernels').
+        if (options.Get("square") is string side) cases.Add(Square(int.Parse(side, System.Globalization.CultureInfo.InvariantCulture)));
+        foreach (var c in cases)
         {
             if (filter is not null && !c.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
             RunCase(c, blas, peerName, threads, reps, settle, turnCalls, peak, results, halfVsF32);

@@ -1,6 +1,7 @@
 // Suite `gemm-kernel`: the parts of Lethe's GEMM in isolation, for tuning. Times the micro-kernel
 // the CPU runs (AVX-512 14 × 32, else AVX2 6 × 16) on cache-resident packed panels (its ceiling,
-// with no packing or cache misses), and the packing routines in elements per second for each
+// with no packing or cache misses), the driver's inner loops with C resident or in a large matrix
+// (AVX-512 only), and the packing routines in elements per second for each
 // layout and B dtype, with that kernel's panel sizes. One thread.
 using System.Runtime.InteropServices;
 using Lethe.Tensors;
@@ -32,6 +33,7 @@ public static unsafe class GemmKernelBench
                     MicroKernel<GemmMicroKernel256>("micro_kernel_256", kc, rows, reps);
         }
         else { JsonLine.Print(("bench", "gemm-kernel"), ("skipped", "neither AVX-512 nor AVX2+FMA")); return 0; }
+        DriverLoops(reps);
 
         const int K = 512, N = 1536, M = 512;
         foreach (var t in new[] { DType.F32, DType.BF16, DType.F16 })
@@ -62,6 +64,43 @@ public static unsafe class GemmKernelBench
         double flops = 2.0 * rows * nr * kc * calls * panels;
         JsonLine.Print(("bench", "gemm-kernel"), ("case", name), ("rows", rows), ("nr", nr), ("kc", kc), ("gflops", flops / t / 1e9));
         NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(b); NativeMemory.AlignedFree(c);
+    }
+
+    /// <summary>
+    /// The driver's inner loops alone (column panels over a packed KC × NC block of B, row tiles
+    /// over a packed MC × KC block of A, both already packed) with this CPU's blocking and the
+    /// AVX-512 kernel, C written either to one resident tile per row tile or at its place in a
+    /// 2048-wide matrix (each block a fresh band of rows, as in 2048³). The difference is what
+    /// fetching and storing C costs the kernel; docs/engine-gemm.md has the measurements.
+    /// </summary>
+    internal static void DriverLoops(int reps)
+    {
+        if (!GemmMicroKernel512.IsSupported) { JsonLine.Print(("bench", "gemm-kernel"), ("case", "driver_loops"), ("skipped", "no AVX-512")); return; }
+        int kc = GemmBlocking.KC, mr = GemmMicroKernel512.MR, nr = GemmMicroKernel512.NR;
+        int mc = GemmBlocking.MC / mr * mr, nc = GemmBlocking.NC / nr * nr, ldc = 2048, bands = 2048 / mc;
+        float* a = Alloc((long)mc * kc), b = Alloc((long)nc * kc), c = Alloc((long)bands * mc * ldc), tiles = Alloc(mc * nr);
+        for (long i = 0; i < (long)mc * kc; i++) a[i] = 1e-3f * (i % 7);
+        for (long i = 0; i < (long)nc * kc; i++) b[i] = 1e-3f * (i % 5);
+        new Span<float>(c, bands * mc * ldc).Clear();
+        new Span<float>(tiles, mc * nr).Clear();
+        int blocks = 2 * bands;
+        foreach (bool inMatrix in new[] { false, true, false, true })
+        {
+            double t = Timing.Median(() =>
+            {
+                for (int blk = 0; blk < blocks; blk++)
+                    for (int jr = 0; jr < nc; jr += nr)
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            float* tile = inMatrix ? c + ((long)(blk % bands) * mc + ir) * ldc + jr : tiles + ir * nr;
+                            GemmMicroKernel512.Run(mr, kc, a + ir * kc, b + (long)jr * kc, tile, inMatrix ? ldc : nr, true);
+                        }
+            }, reps);
+            double flops = 2.0 * mc * nc * kc * blocks;
+            JsonLine.Print(("bench", "gemm-kernel"), ("case", "driver_loops"), ("c", inMatrix ? "2048-wide matrix" : "resident tiles"),
+                ("kc", kc), ("mc", mc), ("nc", nc), ("gflops", flops / t / 1e9));
+        }
+        NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(b); NativeMemory.AlignedFree(c); NativeMemory.AlignedFree(tiles);
     }
 
     private static void Packing(string name, int elements, int reps, Action<nint, nint, nint> pack)
