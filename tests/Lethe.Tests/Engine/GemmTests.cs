@@ -118,7 +118,7 @@ public unsafe class GemmTests
         yield return (9, 33, 300);    // just above Gemv.MaxRows
         yield return (130, 257, 300); // many tiles at once
         yield return (17, 1100, 1300); // several k blocks (KC ≤ 640 on every CPU), A packed once for 2 column blocks (NC ≤ 1024 where L2 ≤ 1 MB)
-        yield return (110, 200, 600); // op(A) big enough for the threads to pack it together
+        yield return (110, 200, 600); // op(A) big enough to share, but each thread's columns one block: each packs its own
         yield return (200, 1570, 9);  // crosses MC and NC
     }
 
@@ -222,6 +222,39 @@ public unsafe class GemmTests
                         Assert.True(row.AsSpan().SequenceEqual(all.AsSpan(i * p.Ldc, p.N)), $"{p}: row {i} alone differs");
                     }
             }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(LayoutsAndTypes))]
+    public void ThreadsWhoseColumnsSpanSeveralBlocksShareThePackingOfA(bool transA, bool transB, DType bType)
+    {
+        // Two threads split 300 columns; with NC 64 each thread's 160 columns are three column
+        // blocks, so the threads pack op(A) together once (GemmDriver), and the result must be the
+        // reference's and the one-thread bits.
+        var blocking = (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC);
+        var (minShared, minFlops, threads) = (GemmBlocking.SharedPackMinFloats, GemmBlocking.MinParallelFlops, Lethe.Tensors.Engine.Threads);
+        try
+        {
+            (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC) = (48, 28, 64);
+            (GemmBlocking.SharedPackMinFloats, GemmBlocking.MinParallelFlops) = (1024, 0);
+            ulong seed = 900;
+            foreach (var kernel in SupportedKernels().Where(k => k != Gemm.KernelKind.Scalar))
+            {
+                var p = new Problem(transA, transB, 45, 300, 100, bType, pad: 1, seed++);
+                Lethe.Tensors.Engine.Threads = 1;
+                var one = p.Run(true, false, kernel);
+                Lethe.Tensors.Engine.Threads = 2;
+                long before = GemmBlocking.SharedAPackings;
+                CheckAgainstReference(p, accumulate: false, kernel);
+                Assert.True(GemmBlocking.SharedAPackings > before, $"{p}: the threads did not share the packing of A");
+                Assert.True(one.AsSpan().SequenceEqual(p.Run(true, false, kernel)), $"{p}: 1 and 2 threads differ");
+            }
+        }
+        finally
+        {
+            (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC) = blocking;
+            (GemmBlocking.SharedPackMinFloats, GemmBlocking.MinParallelFlops, Lethe.Tensors.Engine.Threads) = (minShared, minFlops, threads);
         }
     }
 

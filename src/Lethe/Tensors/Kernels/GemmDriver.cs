@@ -29,13 +29,21 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IGemmMicroKernel
             job.Block(0, M, 0, N, null);
         else if (colPanels >= 4 * threads || colPanels >= rowPanels)
         {
-            // Column chunks all need all of op(A): when it is small enough, the threads pack it
-            // together, once, into one shared buffer (each packs a range of row panels; PackA ends
-            // each panel exactly, so the ranges do not touch), then each computes its columns.
+            // Column chunks all need all of op(A). When a chunk spans several column blocks and
+            // op(A) is small enough, the threads pack it together, once, into one shared buffer
+            // (each packs a range of row panels; PackA ends each panel exactly, so the ranges do
+            // not touch), then each computes its columns. When a chunk is one column block, each
+            // thread packs its own A blocks as it goes: twice the packing, but each block is then
+            // read from L2 right after it was written, where the shared buffer's blocks came from
+            // L3 or memory (1024³ on two threads of Zen 4: the kernel 76-99 GFLOP/s a thread with
+            // the shared buffer, 105-106 without; docs/engine-gemm.md, twentieth session).
             float* sharedA = null;
             long aFloats = (long)M * K;
-            if (aFloats >= GemmBlocking.SharedPackMinFloats && aFloats <= GemmBlocking.PackAOnceFloats)
+            int chunkColumns = (colPanels + threads - 1) / threads * nr;
+            int ncMax = Math.Max(nr, GemmBlocking.NC / nr * nr);
+            if (chunkColumns > ncMax && aFloats >= GemmBlocking.SharedPackMinFloats && aFloats <= GemmBlocking.PackAOnceFloats)
             {
+                Interlocked.Increment(ref GemmBlocking.SharedAPackings);
                 sharedA = GemmBuffers.ForThread().SharedA((long)M * K);
                 Engine.For(rowPanels, 1, (s, e) => job.PackAllA(s * mr, Math.Min(e * mr, M), sharedA));
             }
