@@ -227,29 +227,33 @@ public unsafe class GemmTests
 
     [Theory]
     [MemberData(nameof(LayoutsAndTypes))]
-    public void ThreadsWhoseColumnsSpanSeveralBlocksShareThePackingOfA(bool transA, bool transB, DType bType)
+    public void ThreadsShareThePackingOfAUnlessEachHasOneWideBlockOfColumns(bool transA, bool transB, DType bType)
     {
-        // Two threads split 300 columns; with NC 64 each thread's 160 columns are three column
-        // blocks, so the threads pack op(A) together once (GemmDriver), and the result must be the
-        // reference's and the one-thread bits.
+        // Two threads split N columns (GemmDriver). 300 columns are at most 160 a thread: with NC 64
+        // that is several column blocks a thread, and with NC 1024 fewer columns than
+        // OwnPackMinColumns, so either way the threads pack op(A) together once. 600 columns with
+        // NC 1024 are one block of 304-320 columns a thread, so each packs its own A blocks. In every
+        // case the result must be the reference's and the one-thread bits.
         var blocking = (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC);
         var (minShared, minFlops, threads) = (GemmBlocking.SharedPackMinFloats, GemmBlocking.MinParallelFlops, Lethe.Tensors.Engine.Threads);
         try
         {
-            (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC) = (48, 28, 64);
             (GemmBlocking.SharedPackMinFloats, GemmBlocking.MinParallelFlops) = (1024, 0);
             ulong seed = 900;
-            foreach (var kernel in SupportedKernels().Where(k => k != Gemm.KernelKind.Scalar))
-            {
-                var p = new Problem(transA, transB, 45, 300, 100, bType, pad: 1, seed++);
-                Lethe.Tensors.Engine.Threads = 1;
-                var one = p.Run(true, false, kernel);
-                Lethe.Tensors.Engine.Threads = 2;
-                long before = GemmBlocking.SharedAPackings;
-                CheckAgainstReference(p, accumulate: false, kernel);
-                Assert.True(GemmBlocking.SharedAPackings > before, $"{p}: the threads did not share the packing of A");
-                Assert.True(one.AsSpan().SequenceEqual(p.Run(true, false, kernel)), $"{p}: 1 and 2 threads differ");
-            }
+            foreach (var (nc, n, shared) in new[] { (64, 300, true), (1024, 300, true), (1024, 600, false) })
+                foreach (var kernel in SupportedKernels().Where(k => k != Gemm.KernelKind.Scalar))
+                {
+                    (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC) = nc == 64 ? (48, 28, 64) : (blocking.KC, blocking.MC, nc);
+                    var p = new Problem(transA, transB, 45, n, 100, bType, pad: 1, seed++);
+                    Lethe.Tensors.Engine.Threads = 1;
+                    var one = p.Run(true, false, kernel);
+                    Lethe.Tensors.Engine.Threads = 2;
+                    long before = GemmBlocking.SharedAPackings;
+                    CheckAgainstReference(p, accumulate: false, kernel);
+                    Assert.True(GemmBlocking.SharedAPackings > before == shared,
+                        $"{p}, NC {nc} ({kernel}): expected the threads {(shared ? "to share" : "not to share")} the packing of A");
+                    Assert.True(one.AsSpan().SequenceEqual(p.Run(true, false, kernel)), $"{p}: 1 and 2 threads differ");
+                }
         }
         finally
         {

@@ -29,19 +29,20 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IGemmMicroKernel
             job.Block(0, M, 0, N, null);
         else if (colPanels >= 4 * threads || colPanels >= rowPanels)
         {
-            // Column chunks all need all of op(A). When a chunk spans several column blocks and
-            // op(A) is small enough, the threads pack it together, once, into one shared buffer
-            // (each packs a range of row panels; PackA ends each panel exactly, so the ranges do
-            // not touch), then each computes its columns. When a chunk is one column block, each
-            // thread packs its own A blocks as it goes: twice the packing, but each block is then
-            // read from L2 right after it was written, where the shared buffer's blocks came from
-            // L3 or memory (1024³ on two threads of Zen 4: the kernel 76-99 GFLOP/s a thread with
-            // the shared buffer, 105-106 without; docs/engine-gemm.md, twentieth session).
+            // Column chunks all need all of op(A). When a chunk is one column block of at least
+            // OwnPackMinColumns columns, each thread packs its own A blocks as it goes: op(A) is
+            // packed once per thread, but each block is read from L2 right after it was written,
+            // where a shared buffer's blocks came from L3 or memory (1024³ on two threads of Zen 4:
+            // the kernel 76-99 GFLOP/s a thread with the shared buffer, 105-106 without;
+            // docs/engine-gemm.md, twentieth session). Otherwise, when op(A) is small enough, the
+            // threads pack it together, once, into one shared buffer (each packs a range of row
+            // panels; PackA ends each panel exactly, so the ranges do not touch), then each
+            // computes its columns.
             float* sharedA = null;
             long aFloats = (long)M * K;
             int chunkColumns = (colPanels + threads - 1) / threads * nr;
-            int ncMax = Math.Max(nr, GemmBlocking.NC / nr * nr);
-            if (chunkColumns > ncMax && aFloats >= GemmBlocking.SharedPackMinFloats && aFloats <= GemmBlocking.PackAOnceFloats)
+            bool ownBlocks = chunkColumns <= Math.Max(nr, GemmBlocking.NC / nr * nr) && chunkColumns >= GemmBlocking.OwnPackMinColumns;
+            if (!ownBlocks && aFloats >= GemmBlocking.SharedPackMinFloats && aFloats <= GemmBlocking.PackAOnceFloats)
             {
                 Interlocked.Increment(ref GemmBlocking.SharedAPackings);
                 sharedA = GemmBuffers.ForThread().SharedA((long)M * K);
