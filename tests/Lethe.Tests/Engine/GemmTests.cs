@@ -118,7 +118,7 @@ public unsafe class GemmTests
         yield return (9, 33, 300);    // just above Gemv.MaxRows
         yield return (130, 257, 300); // many tiles at once
         yield return (17, 1100, 1300); // several k blocks (KC ≤ 640 on every CPU), A packed once for 2 column blocks (NC ≤ 1024 where L2 ≤ 1 MB)
-        yield return (110, 200, 600); // op(A) big enough to share, but each thread's columns one block: each packs its own
+        yield return (110, 200, 600); // op(A) big enough, and on 2 threads few columns each (≤ 128), for the threads to pack it together
         yield return (200, 1570, 9);  // crosses MC and NC
     }
 

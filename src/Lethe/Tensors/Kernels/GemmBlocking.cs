@@ -85,9 +85,9 @@ internal static class GemmBlocking
     public static long PackAOnceFloats = 1L << 22;
 
     /// <summary>
-    /// Sharing the packing of op(A) among threads (done only when each thread's columns span several
-    /// column blocks, see GemmDriver) costs one more parallel dispatch (10-20 µs); below this many
-    /// floats (about 20 µs of packing per thread) each thread packs its own copy.
+    /// Sharing the packing of op(A) among threads (when GemmDriver shares it: see OwnPackMinColumns)
+    /// costs one more parallel dispatch (10-20 µs); below this many floats (about 20 µs of packing
+    /// per thread) each thread packs its own copy.
     /// </summary>
     public static long SharedPackMinFloats = 1L << 16;
 

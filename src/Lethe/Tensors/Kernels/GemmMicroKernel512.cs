@@ -63,8 +63,9 @@ internal unsafe struct GemmMicroKernel512 : IGemmMicroKernel
         // Fetch the C tile late in the k loop: one row every 8 steps over the last 8 · rows steps
         // (about 3,000 cycles before the stores, enough for lines from memory). Fetched into L1 all
         // at once at the start, as before, the inner loops of a 2048³ product ran 5-6 % slower
-        // (bench gemm-kernel --probe; likely the C misses, up to 42 lines from memory, holding the
-        // L1's miss slots that the A and B panels' streams need). Short loops fetch it up front.
+        // (bench gemm-kernel's driver_loops, docs/engine-gemm.md; likely the C misses, up to 42
+        // lines from memory, holding the L1's miss slots that the A and B panels' streams need).
+        // Short loops fetch it up front.
         int late = kc - 8 * R.Rows;
         if (late < 0)
         {
