@@ -41,7 +41,7 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IGemmMicroKernel
             float* sharedA = null;
             long aFloats = (long)M * K;
             int chunkColumns = (colPanels + threads - 1) / threads * nr;
-            bool ownBlocks = chunkColumns <= Math.Max(nr, GemmBlocking.NC / nr * nr) && chunkColumns >= GemmBlocking.OwnPackMinColumns;
+            bool ownBlocks = chunkColumns <= ColumnBlock && chunkColumns >= GemmBlocking.OwnPackMinColumns;
             if (!ownBlocks && aFloats >= GemmBlocking.SharedPackMinFloats && aFloats <= GemmBlocking.PackAOnceFloats)
             {
                 Interlocked.Increment(ref GemmBlocking.SharedAPackings);
@@ -53,6 +53,9 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IGemmMicroKernel
         else
             Engine.For(rowPanels, 1, (s, e) => job.Block(s * mr, Math.Min(e * mr, M), 0, N, null));
     }
+
+    /// <summary>Columns of C per packed B block: NC rounded down to whole NR panels (at least one).</summary>
+    private static int ColumnBlock => Math.Max(TK.NR, GemmBlocking.NC / TK.NR * TK.NR);
 
     private sealed class Job(bool transA, bool transB, int M, int K,
         float* A, long lda, void* B, DType bType, long ldb, float* C, long ldc, bool accumulate)
@@ -83,7 +86,7 @@ internal static unsafe class GemmDriver<TK> where TK : struct, IGemmMicroKernel
             int nr = TK.NR, mr = TK.MR;
             int kcMax = GemmBlocking.BlockDepth(K);
             int mcMax = Math.Max(mr, GemmBlocking.MC / mr * mr);
-            int ncMax = Math.Max(nr, GemmBlocking.NC / nr * nr);
+            int ncMax = ColumnBlock;
             int ncCap = Math.Min(ncMax, (n1 - n0 + nr - 1) / nr * nr);
             var buffers = GemmBuffers.ForThread();
             bool profile = GemmProfile.Enabled;
