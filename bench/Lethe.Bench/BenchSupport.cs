@@ -157,15 +157,32 @@ public static class Timing
     /// </summary>
     public static (double A, double B) MedianPair(Action a, Action? b, int reps, TimeSpan settle, int callsPerTurn = 1)
     {
+        var (ta, tb) = TimesPair(a, b, reps, settle, callsPerTurn);
+        return (MedianOf(ta), b is null ? double.NaN : MedianOf(tb));
+    }
+
+    /// <summary>
+    /// Every timed call of MedianPair, a's and b's (b's all NaN when b is null), in the order
+    /// they ran: for the medians and also for how much each side's times swing in the same run.
+    /// </summary>
+    public static (double[] A, double[] B) TimesPair(Action a, Action? b, int reps, TimeSpan settle, int callsPerTurn = 1)
+    {
         var ta = new double[reps]; var tb = new double[reps];
+        Array.Fill(tb, double.NaN);
         for (int i = 0; i < reps; i += callsPerTurn)
         {
             int calls = Math.Min(callsPerTurn, reps - i);
             TimeTurn(a, settle, ta.AsSpan(i, calls));
             if (b is not null) TimeTurn(b, settle, tb.AsSpan(i, calls));
         }
-        return (MedianOf(ta), b is null ? double.NaN : MedianOf(tb));
+        return (ta, tb);
     }
+
+    /// <summary>
+    /// How far apart a set of timings lies: (slowest quarter's edge − fastest quarter's edge) /
+    /// median, i.e. the interquartile range relative to the median (nearest-rank quartiles).
+    /// </summary>
+    public static double RelativeSpread(double[] t) => (Percentile(t, 0.75) - Percentile(t, 0.25)) / MedianOf(t);
 
     private static void TimeTurn(Action body, TimeSpan settle, Span<double> times)
     {

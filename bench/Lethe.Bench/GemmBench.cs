@@ -146,7 +146,8 @@ public static unsafe class GemmBench
                 : () => blas.Sgemm(c.TransA, c.TransB, c.M, c.N, c.K, A, lda, BF32, ldb, CP, ldc);
             GemmProfile.SecondsAndReset();
             long aloneBefore = Engine.JobsCallerRanAlone, poolBefore = Engine.JobsOnThreadPool;
-            var (tLethe, tPeer) = Timing.MedianPair(lethe, peer, reps, settle, turnCalls);
+            var (timesLethe, timesPeer) = Timing.TimesPair(lethe, peer, reps, settle, turnCalls);
+            double tLethe = Timing.MedianOf(timesLethe), tPeer = peer is null ? double.NaN : Timing.MedianOf(timesPeer);
             long alone = Engine.JobsCallerRanAlone - aloneBefore, pool = Engine.JobsOnThreadPool - poolBefore;
             var (packA, packB, kernel) = GemmProfile.SecondsAndReset();
 
@@ -163,6 +164,11 @@ public static unsafe class GemmBench
                 ("peer_ms", peer is null ? null : tPeer * 1e3),
                 ("ratio", peerGflops is null ? null : letheGflops / peerGflops),
                 ("peak_fraction", letheGflops / peak),
+                // Interquartile range of each side's timed calls over its median, in the same run:
+                // whether Lethe's times swing more than the peer's (its own sensitivity) or both
+                // alike (the machine's).
+                ("lethe_spread", Timing.RelativeSpread(timesLethe)),
+                ("peer_spread", peer is null ? null : Timing.RelativeSpread(timesPeer)),
             };
             // With two or more threads: Lethe's parallel jobs in this case (timed and untimed calls) whose
             // caller ran every chunk (no worker started in time), and those the busy team left to the pool.

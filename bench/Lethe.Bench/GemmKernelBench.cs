@@ -18,6 +18,8 @@ public static unsafe class GemmKernelBench
         Timing.UseCpuClock = (options.Get("clock") ?? "cpu") == "cpu";
         JsonLine.Always = [("cpu", Machine.CpuModel())];
         int mr, nr;
+        string only = options.Get("only") ?? "all";
+        if (only == "pack-a-block") { PackABlocks(GemmMicroKernel512.IsSupported ? GemmMicroKernel512.MR : GemmMicroKernel256.MR, reps); return 0; }
         if (GemmMicroKernel512.IsSupported)
         {
             (mr, nr) = (GemmMicroKernel512.MR, GemmMicroKernel512.NR);
@@ -43,6 +45,7 @@ public static unsafe class GemmKernelBench
         foreach (bool transA in new[] { false, true })
             Packing($"pack_a_{(transA ? "t" : "n")}", M * K, reps, (src, dst, _) =>
                 GemmPacking.PackA(transA, (float*)src, transA ? M : K, 0, M, 0, K, mr, (float*)dst));
+        PackABlocks(mr, reps);
         return 0;
     }
 
@@ -101,6 +104,41 @@ public static unsafe class GemmKernelBench
                 ("kc", kc), ("mc", mc), ("nc", nc), ("gflops", flops / t / 1e9));
         }
         NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(b); NativeMemory.AlignedFree(c); NativeMemory.AlignedFree(tiles);
+    }
+
+    /// <summary>
+    /// PackA of A [W, W] (op(A) = A) block by block, MC × KC at a time as the driver packs it, for
+    /// widths at and beside powers of two: at 1024 and 2048 the rows of a block are 4 or 8 KB apart
+    /// and fall in the same L1 sets. A (4–16 MB) is read from L3 or memory, as in a large product.
+    /// </summary>
+    internal static void PackABlocks(int mr, int reps)
+    {
+        int kc = GemmBlocking.KC, mc = GemmBlocking.MC / mr * mr;
+        long flushFloats = 16L << 20; // 64 MB, past any L3 here
+        float* flush = Alloc(flushFloats);
+        new Span<float>(flush, (int)flushFloats).Fill(1);
+        foreach (bool cold in new[] { false, true })
+            foreach (int w in new[] { 1024, 1040, 2048, 2064 })
+            {
+                float* a = Alloc((long)w * w), dst = Alloc((long)mc * kc);
+                for (long i = 0; i < (long)w * w; i++) a[i] = 1e-3f * (i % 11);
+                var times = new List<double>();
+                float sink = 0;
+                for (int r = 0; r < reps + 1; r++)
+                {
+                    if (cold) for (long i = 0; i < flushFloats; i += 16) sink += flush[i];
+                    double t0 = Timing.ThreadCpuSeconds();
+                    for (int p0 = 0; p0 < w; p0 += kc)
+                        for (int i0 = 0; i0 < w; i0 += mc)
+                            GemmPacking.PackA(false, a, w, i0, Math.Min(mc, w - i0), p0, Math.Min(kc, w - p0), mr, dst);
+                    if (r > 0) times.Add(Timing.ThreadCpuSeconds() - t0);
+                }
+                double t = Timing.Percentile(times, 0.5);
+                JsonLine.Print(("bench", "gemm-kernel"), ("case", "pack_a_block"), ("a", cold ? "from memory" : "cached"), ("width", w), ("kc", kc), ("mc", mc),
+                    ("ns_per_element", t / ((double)w * w) * 1e9), ("sink", sink > 0 ? 1 : 0));
+                NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(dst);
+            }
+        NativeMemory.AlignedFree(flush);
     }
 
     private static void Packing(string name, int elements, int reps, Action<nint, nint, nint> pack)
