@@ -18,8 +18,13 @@ public static unsafe class GemmKernelBench
         Timing.UseCpuClock = (options.Get("clock") ?? "cpu") == "cpu";
         JsonLine.Always = [("cpu", Machine.CpuModel())];
         int mr, nr;
+        // Blocking overrides (as in `gemm`), for the driver_loops and pack_a_block rows.
+        GemmBlocking.KC = options.Int("kc", GemmBlocking.KC);
+        GemmBlocking.MC = options.Int("mc", GemmBlocking.MC);
+        GemmBlocking.NC = options.Int("nc", GemmBlocking.NC);
         string only = options.Get("only") ?? "all";
-        if (only is not ("all" or "pack-a-block")) throw new LetheException($"bench gemm-kernel: --only takes pack-a-block (or all, the default), got '{only}'");
+        if (only is not ("all" or "pack-a-block" or "driver-loops")) throw new LetheException($"bench gemm-kernel: --only takes pack-a-block or driver-loops (or all, the default), got '{only}'");
+        if (only == "driver-loops") { DriverLoops(reps); return 0; }
         if (only == "pack-a-block") { PackABlocks(GemmMicroKernel512.IsSupported ? GemmMicroKernel512.MR : GemmMicroKernel256.MR, reps); return 0; }
         if (GemmMicroKernel512.IsSupported)
         {
@@ -72,15 +77,21 @@ public static unsafe class GemmKernelBench
 
     /// <summary>
     /// The driver's inner loops alone (column panels over a packed KC × NC block of B, row tiles
-    /// over a packed MC × KC block of A, both already packed) with this CPU's blocking and the
-    /// AVX-512 kernel, C written either to one resident tile per row tile or at its place in a
-    /// 2048-wide matrix (each block a fresh band of rows, as in 2048³). The difference is what
+    /// over a packed MC × KC block of A, both already packed) with this CPU's blocking and kernel
+    /// (AVX-512, else AVX2), C written either to one resident tile per row tile or at its place in
+    /// a 2048-wide matrix (each block a fresh band of rows, as in 2048³). The difference is what
     /// fetching and storing C costs the kernel; docs/engine-gemm.md has the measurements.
     /// </summary>
     internal static void DriverLoops(int reps)
     {
-        if (!GemmMicroKernel512.IsSupported) { JsonLine.Print(("bench", "gemm-kernel"), ("case", "driver_loops"), ("skipped", "no AVX-512")); return; }
-        int kc = GemmBlocking.KC, mr = GemmMicroKernel512.MR, nr = GemmMicroKernel512.NR;
+        if (GemmMicroKernel512.IsSupported) DriverLoops<GemmMicroKernel512>("avx512", reps);
+        else if (GemmMicroKernel256.IsSupported) DriverLoops<GemmMicroKernel256>("avx2", reps);
+        else JsonLine.Print(("bench", "gemm-kernel"), ("case", "driver_loops"), ("skipped", "neither AVX-512 nor AVX2+FMA"));
+    }
+
+    private static void DriverLoops<TK>(string kernel, int reps) where TK : struct, IGemmMicroKernel
+    {
+        int kc = GemmBlocking.KC, mr = TK.MR, nr = TK.NR;
         int mc = GemmBlocking.MC / mr * mr, nc = GemmBlocking.NC / nr * nr, ldc = 2048, bands = 2048 / mc;
         float* a = Alloc((long)mc * kc), b = Alloc((long)nc * kc), c = Alloc((long)bands * mc * ldc), tiles = Alloc(mc * nr);
         for (long i = 0; i < (long)mc * kc; i++) a[i] = 1e-3f * (i % 7);
@@ -97,11 +108,11 @@ public static unsafe class GemmKernelBench
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             float* tile = inMatrix ? c + ((long)(blk % bands) * mc + ir) * ldc + jr : tiles + ir * nr;
-                            GemmMicroKernel512.Run(mr, kc, a + ir * kc, b + (long)jr * kc, tile, inMatrix ? ldc : nr, true);
+                            TK.Run(mr, kc, a + ir * kc, b + (long)jr * kc, tile, inMatrix ? ldc : nr, true);
                         }
             }, reps);
             double flops = 2.0 * mc * nc * kc * blocks;
-            JsonLine.Print(("bench", "gemm-kernel"), ("case", "driver_loops"), ("c", inMatrix ? "2048-wide matrix" : "resident tiles"),
+            JsonLine.Print(("bench", "gemm-kernel"), ("case", "driver_loops"), ("kernel", kernel), ("c", inMatrix ? "2048-wide matrix" : "resident tiles"),
                 ("kc", kc), ("mc", mc), ("nc", nc), ("gflops", flops / t / 1e9));
         }
         NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(b); NativeMemory.AlignedFree(c); NativeMemory.AlignedFree(tiles);
