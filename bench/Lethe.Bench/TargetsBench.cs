@@ -91,7 +91,8 @@ internal static class TargetsBench
     /// </summary>
     private static void GemmChecks(List<Check> checks, string command, string setting, int runs)
     {
-        var lines = runs == 1 ? RunSuite(command) : MedianOfRuns(Enumerable.Range(0, runs).Select(_ => RunSuite(command)).ToList());
+        var runLines = Enumerable.Range(0, runs).Select(_ => RunSuite(command)).ToList();
+        var lines = runs == 1 ? runLines[0] : MedianOfRuns(runLines);
         if (runs > 1) command = $"{command} (×{runs}, each case's median ratio)";
         var cases = lines.Where(l => l["b_dtype"] is not null && l["case"]!.GetValue<string>() != "setup").ToList();
         var peerMissing = lines.FirstOrDefault(l => Str(l, "case") == "peer_missing");
@@ -109,6 +110,26 @@ internal static class TargetsBench
         }
         var bf16 = lines.Where(l => Str(l, "case")!.StartsWith("bf16_vs_f32:")).ToList();
         checks.Add(Lowest("bf16-weight GEMM ≥ 0.9× f32, every shape", setting, bf16, "ratio", 0.9, command));
+        checks.Add(SwingCheck(setting, runLines.SelectMany(r => r).ToList(), command));
+    }
+
+    private const string SwingTarget = "GEMM timings' swing, Lethe's against OpenBLAS's (interquartile range / median of each side's calls, same run)";
+
+    /// <summary>
+    /// Not a target: whether Lethe's timed calls swing more than OpenBLAS's in the same runs (its
+    /// own sensitivity to blocking, packing or hand-off) or alike (the machine's), over every case
+    /// of every run (`lethe_spread`, `peer_spread` of the gemm suite).
+    /// </summary>
+    private static Check SwingCheck(string setting, List<JsonObject> lines, string command)
+    {
+        var pairs = lines.Where(l => l["lethe_spread"] is not null && l["peer_spread"] is not null)
+            .Select(l => (Lethe: l["lethe_spread"]!.GetValue<double>(), Peer: l["peer_spread"]!.GetValue<double>())).ToList();
+        if (pairs.Count == 0) return new(SwingTarget, setting, "not measured: no case with both spreads (OpenBLAS missing?)", null, command, "informational");
+        static double Median(IEnumerable<double> v) => Timing.MedianOf(v);
+        int larger = pairs.Count(p => p.Lethe > p.Peer);
+        return new(SwingTarget, setting,
+            $"medians over {pairs.Count} case runs: Lethe {F(Median(pairs.Select(p => p.Lethe)), 3)}, OpenBLAS {F(Median(pairs.Select(p => p.Peer)), 3)}; Lethe's larger in {larger} of {pairs.Count}",
+            null, command, "informational");
     }
 
     /// <summary>The training step ≥ 2.5× PyTorch fp32, each the better of 1 and 2 threads.</summary>
