@@ -125,10 +125,9 @@ internal static class TargetsBench
         var pairs = lines.Where(l => l["lethe_spread"] is not null && l["peer_spread"] is not null)
             .Select(l => (Lethe: l["lethe_spread"]!.GetValue<double>(), Peer: l["peer_spread"]!.GetValue<double>())).ToList();
         if (pairs.Count == 0) return new(SwingTarget, setting, "not measured: no case with both spreads (OpenBLAS missing?)", null, command, "informational");
-        static double Median(IEnumerable<double> v) => Timing.MedianOf(v);
         int larger = pairs.Count(p => p.Lethe > p.Peer);
         return new(SwingTarget, setting,
-            $"medians over {pairs.Count} case runs: Lethe {F(Median(pairs.Select(p => p.Lethe)), 3)}, OpenBLAS {F(Median(pairs.Select(p => p.Peer)), 3)}; Lethe's larger in {larger} of {pairs.Count}",
+            $"medians over {pairs.Count} case runs: Lethe {F(Timing.MedianOf(pairs.Select(p => p.Lethe)), 3)}, OpenBLAS {F(Timing.MedianOf(pairs.Select(p => p.Peer)), 3)}; Lethe's larger in {larger} of {pairs.Count}",
             null, command, "informational");
     }
 
