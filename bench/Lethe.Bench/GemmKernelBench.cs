@@ -1,8 +1,9 @@
 // Suite `gemm-kernel`: the parts of Lethe's GEMM in isolation, for tuning. Times the micro-kernel
 // the CPU runs (AVX-512 14 × 32, else AVX2 6 × 16) on cache-resident packed panels (its ceiling,
-// with no packing or cache misses), the driver's inner loops with C resident or in a large matrix
-// (AVX-512 only), and the packing routines in elements per second for each
-// layout and B dtype, with that kernel's panel sizes. One thread.
+// with no packing or cache misses), the driver's inner loops with that kernel and C resident or in
+// a large matrix, and the packing routines in elements per second for each layout and B dtype,
+// with that kernel's panel sizes (and A packed block by block at widths around powers of two).
+// One thread. `--only driver-loops|pack-a-block` runs one part; `--kc/--mc/--nc` set the blocking.
 using System.Runtime.InteropServices;
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
@@ -92,7 +93,8 @@ public static unsafe class GemmKernelBench
     private static void DriverLoops<TK>(string kernel, int reps) where TK : struct, IGemmMicroKernel
     {
         int kc = GemmBlocking.KC, mr = TK.MR, nr = TK.NR;
-        int mc = GemmBlocking.MC / mr * mr, nc = GemmBlocking.NC / nr * nr, ldc = 2048, bands = 2048 / mc;
+        // Blocks no taller or wider than the 2048-wide matrix that C is written into.
+        int ldc = 2048, mc = Math.Clamp(GemmBlocking.MC / mr * mr, mr, ldc / mr * mr), nc = Math.Clamp(GemmBlocking.NC / nr * nr, nr, ldc), bands = ldc / mc;
         float* a = Alloc((long)mc * kc), b = Alloc((long)nc * kc), c = Alloc((long)bands * mc * ldc), tiles = Alloc(mc * nr);
         for (long i = 0; i < (long)mc * kc; i++) a[i] = 1e-3f * (i % 7);
         for (long i = 0; i < (long)nc * kc; i++) b[i] = 1e-3f * (i % 5);
@@ -118,15 +120,15 @@ public static unsafe class GemmKernelBench
         NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(b); NativeMemory.AlignedFree(c); NativeMemory.AlignedFree(tiles);
     }
 
+    /// <summary>Where the flush's reads go, so that the JIT keeps them.</summary>
+    private static float FlushSum;
+
     /// <summary>
     /// PackA of A [W, W] (op(A) = A) block by block, MC × KC at a time as the driver packs it, for
     /// widths at and beside powers of two: at 1024 and 2048 the rows of a block are 4 or 8 KB apart
     /// and fall in the same L1 sets. Each width twice: A as the previous pass left it in the caches
     /// (4–16 MB, so in L3 at most), then flushed to memory before every pass by reading 64 MB.
     /// </summary>
-    /// <summary>Where the flush's reads go, so that the JIT keeps them.</summary>
-    private static float FlushSum;
-
     internal static void PackABlocks(int mr, int reps)
     {
         int kc = GemmBlocking.KC, mc = GemmBlocking.MC / mr * mr;
