@@ -18,31 +18,22 @@ public static unsafe class GemmKernelBench
         int reps = options.Int("reps", 5);
         Timing.UseCpuClock = (options.Get("clock") ?? "cpu") == "cpu";
         JsonLine.Always = [("cpu", Machine.CpuModel())];
-        int mr, nr;
         // Blocking overrides (as in `gemm`), for the driver_loops and pack_a_block rows.
         GemmBlocking.KC = options.Int("kc", GemmBlocking.KC);
         GemmBlocking.MC = options.Int("mc", GemmBlocking.MC);
         GemmBlocking.NC = options.Int("nc", GemmBlocking.NC);
         string only = options.Get("only") ?? "all";
         if (only is not ("all" or "pack-a-block" or "driver-loops")) throw new LetheException($"bench gemm-kernel: --only takes pack-a-block or driver-loops (or all, the default), got '{only}'");
-        if (only == "driver-loops") { DriverLoops(reps); return 0; }
-        if (only == "pack-a-block") { PackABlocks(GemmMicroKernel512.IsSupported ? GemmMicroKernel512.MR : GemmMicroKernel256.MR, reps); return 0; }
-        if (GemmMicroKernel512.IsSupported)
-        {
-            (mr, nr) = (GemmMicroKernel512.MR, GemmMicroKernel512.NR);
-            foreach (int kc in new[] { 64, 128, 256, 384, 512, 640 })
-                foreach (int rows in new[] { 14, 12, 8 })
-                    MicroKernel<GemmMicroKernel512>("micro_kernel_512", kc, rows, reps);
-        }
-        else if (GemmMicroKernel256.IsSupported)
-        {
-            (mr, nr) = (GemmMicroKernel256.MR, GemmMicroKernel256.NR);
-            foreach (int kc in new[] { 64, 128, 256, 384, 512, 640 })
-                foreach (int rows in new[] { 6, 4 })
-                    MicroKernel<GemmMicroKernel256>("micro_kernel_256", kc, rows, reps);
-        }
-        else { JsonLine.Print(("bench", "gemm-kernel"), ("skipped", "neither AVX-512 nor AVX2+FMA")); return 0; }
-        DriverLoops(reps);
+        // The kernel this CPU runs, chosen once for every part below.
+        bool wide = GemmMicroKernel512.IsSupported;
+        if (!wide && !GemmMicroKernel256.IsSupported) { JsonLine.Print(("bench", "gemm-kernel"), ("skipped", "neither AVX-512 nor AVX2+FMA")); return 0; }
+        var (mr, nr) = wide ? (GemmMicroKernel512.MR, GemmMicroKernel512.NR) : (GemmMicroKernel256.MR, GemmMicroKernel256.NR);
+        if (only == "driver-loops") { DriverLoops(wide, reps); return 0; }
+        if (only == "pack-a-block") { PackABlocks(mr, reps); return 0; }
+        foreach (int kc in new[] { 64, 128, 256, 384, 512, 640 })
+            if (wide) foreach (int rows in new[] { 14, 12, 8 }) MicroKernel<GemmMicroKernel512>("micro_kernel_512", kc, rows, reps);
+            else foreach (int rows in new[] { 6, 4 }) MicroKernel<GemmMicroKernel256>("micro_kernel_256", kc, rows, reps);
+        DriverLoops(wide, reps);
 
         const int K = 512, N = 1536, M = 512;
         foreach (var t in new[] { DType.F32, DType.BF16, DType.F16 })
@@ -83,11 +74,10 @@ public static unsafe class GemmKernelBench
     /// a 2048-wide matrix (each block a fresh band of rows, as in 2048³). The difference is what
     /// fetching and storing C costs the kernel; docs/engine-gemm.md has the measurements.
     /// </summary>
-    internal static void DriverLoops(int reps)
+    private static void DriverLoops(bool wide, int reps)
     {
-        if (GemmMicroKernel512.IsSupported) DriverLoops<GemmMicroKernel512>("avx512", reps);
-        else if (GemmMicroKernel256.IsSupported) DriverLoops<GemmMicroKernel256>("avx2", reps);
-        else JsonLine.Print(("bench", "gemm-kernel"), ("case", "driver_loops"), ("skipped", "neither AVX-512 nor AVX2+FMA"));
+        if (wide) DriverLoops<GemmMicroKernel512>("avx512", reps);
+        else DriverLoops<GemmMicroKernel256>("avx2", reps);
     }
 
     private static void DriverLoops<TK>(string kernel, int reps) where TK : struct, IGemmMicroKernel
@@ -150,7 +140,7 @@ public static unsafe class GemmKernelBench
                             GemmPacking.PackA(false, a, w, i0, Math.Min(mc, w - i0), p0, Math.Min(kc, w - p0), mr, dst);
                     if (r > 0) times.Add(Timing.ThreadCpuSeconds() - t0);
                 }
-                double t = Timing.Percentile(times, 0.5);
+                double t = Timing.MedianOf(times);
                 JsonLine.Print(("bench", "gemm-kernel"), ("case", "pack_a_block"), ("a", cold ? "flushed" : "cached"), ("width", w), ("kc", kc), ("mc", mc),
                     ("ns_per_element", t / ((double)w * w) * 1e9));
                 NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(dst);
