@@ -27,17 +27,20 @@ public abstract unsafe class Storage : IDisposable
     protected virtual byte* Materialize() => null;
 }
 
-/// <summary>Native memory from NativeMemory.AlignedAlloc, zero-filled.</summary>
+/// <summary>
+/// Native memory, zero-filled: 2 MB pages from 2 MB up, and for long-lived (`pooled`) tensors from
+/// 64 KB up (LargePages).
+/// </summary>
 public sealed unsafe class NativeStorage : Storage
 {
-    public NativeStorage(long bytes)
+    private readonly bool pooled;
+
+    public NativeStorage(long bytes, bool pooled = false)
     {
         if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(bytes));
         ByteLength = bytes;
-        nuint size = (nuint)Math.Max(bytes, Alignment);
-        Pointer = (byte*)NativeMemory.AlignedAlloc(size, Alignment);
-        if (Pointer == null) throw new OutOfMemoryException($"could not allocate {bytes} bytes of tensor memory");
-        NativeMemory.Clear(Pointer, size);
+        this.pooled = pooled;
+        Pointer = LargePages.Alloc(bytes, pooled);
         if (bytes > 1 << 20) GC.AddMemoryPressure(bytes);
     }
 
@@ -48,7 +51,7 @@ public sealed unsafe class NativeStorage : Storage
     private void Free()
     {
         if (Pointer == null) return;
-        NativeMemory.AlignedFree(Pointer);
+        LargePages.Free(Pointer, ByteLength, pooled);
         Pointer = null;
         if (ByteLength > 1 << 20) GC.RemoveMemoryPressure(ByteLength);
     }

@@ -57,12 +57,12 @@ public sealed unsafe class Tensor : IDisposable
 
     public static Tensor Zeros(params int[] shape) => Zeros((ReadOnlySpan<int>)shape);
 
-    /// <summary>A zero-filled tensor on the native heap even when an arena is active (parameters, optimizer state).</summary>
+    /// <summary>A zero-filled tensor on the native heap even when an arena is active (parameters, optimizer state, KV caches), on 2 MB pages from 64 KB up (LargePages).</summary>
     public static Tensor ZerosPersistent(ReadOnlySpan<int> shape, DType dtype = DType.F32)
     {
         var shp = shape.ToArray();
         long bytes = Tensors.Shape.Count(shp) * dtype.SizeOf();
-        return new Tensor(new NativeStorage(bytes), 0, shp, Tensors.Shape.ContiguousStrides(shp), dtype, true);
+        return new Tensor(new NativeStorage(bytes, pooled: true), 0, shp, Tensors.Shape.ContiguousStrides(shp), dtype, true);
     }
 
     public static Tensor ZerosLike(Tensor t) => Zeros(t.Shape);

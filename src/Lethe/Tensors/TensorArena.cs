@@ -74,7 +74,7 @@ public sealed unsafe class TensorArena : IDisposable
                 if (used == 0 && need > size)
                 {
                     // An oversized request: give this slot a block big enough for it.
-                    NativeMemory.AlignedFree((void*)ptr);
+                    LargePages.Free((byte*)ptr, size, pooled: false);
                     blocks[blockIndex] = (Alloc(need), need);
                     continue;
                 }
@@ -90,9 +90,8 @@ public sealed unsafe class TensorArena : IDisposable
 
     private static nint Alloc(long size)
     {
-        void* p = NativeMemory.AlignedAlloc((nuint)size, Storage.Alignment);
-        if (p == null) throw new OutOfMemoryException($"arena could not reserve {size} bytes");
-        return (nint)p;
+        // From 2 MB up on 2 MB pages (LargePages); not zeroed (every user writes before reading).
+        return (nint)LargePages.Alloc(size, pooled: false, zero: false);
     }
 
     /// <summary>Reclaims everything allocated since the last reset; keeps the blocks for reuse.</summary>
@@ -113,7 +112,7 @@ public sealed unsafe class TensorArena : IDisposable
 
     public void Dispose()
     {
-        foreach (var (ptr, _) in blocks) NativeMemory.AlignedFree((void*)ptr);
+        foreach (var (ptr, size) in blocks) LargePages.Free((byte*)ptr, size, pooled: false);
         blocks.Clear();
         Reset();
         if (current == this) current = null;
