@@ -49,7 +49,7 @@ public static class ModelBench
             return DecodeLeverBench.Run(modelDir ?? Path.Combine(RepoRoot(), "models", "lethe-demo"), only == "decode-heads" ? "heads" : StrArg(args, "--lever") ?? "heads", reps, threads);
         if (only == "decode-ab")
             return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"), args.Contains("--threads") ? threads : 1, IntArg(args, "--prompt", 128),
-                args.Contains("--threads") || args.Contains("--wall"));
+                args.Contains("--threads") || args.Contains("--wall"), StrArg(args, "--kv-cache") is { } kv ? DTypes.Parse(kv) : DType.F32);
         string peerDir = modelDir ?? Path.Combine(dir, "f32");
         foreach (var c in new[] { "forward", "train", "decode" })
         {
@@ -269,7 +269,7 @@ public static class ModelBench
     /// the host moves the two cores between one L3 and two every few seconds, and the two give
     /// different ratios.
     /// </summary>
-    private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens, bool wall)
+    private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens, bool wall, DType kvCache)
     {
         Engine.Threads = threads;
         Lethe.Tensors.Kernels.GemmProfile.WallClock = wall;
@@ -277,6 +277,7 @@ public static class ModelBench
         using var bf16 = ModelLoader.Load(folder, DType.BF16);
         using var q8 = ModelLoader.Load(folder, DType.BF16);
         q8.QuantizeLinearWeightsQ8(keepOthers: false);
+        bf16.KvCacheStorage = q8.KvCacheStorage = kvCache;   // --kv-cache: both sides alike
         var rng = new Rng(7);
         if (promptTokens < 1 || promptTokens + 129 > bf16.Config.MaxPositions)
             throw new LetheException($"--prompt {promptTokens}: the model holds {bf16.Config.MaxPositions} positions, so the prompt must be 1 to {bf16.Config.MaxPositions - 129} tokens (128 are decoded after it)");
@@ -339,13 +340,13 @@ public static class ModelBench
             JsonLine.Print(fields.ToArray());
         }
         ratios.Sort();
-        JsonLine.Print(("bench", "model"), ("case", "decode-ab:median"), ("model", folder), ("prompt_tokens", promptTokens), ("reps", reps),
+        JsonLine.Print(("bench", "model"), ("case", "decode-ab:median"), ("model", folder), ("prompt_tokens", promptTokens), ("kv_cache", kvCache.Name()), ("reps", reps),
             ("q8_0_vs_bf16_median", Math.Round(ratios[ratios.Count / 2], 2)), ("min", Math.Round(ratios[0], 2)), ("max", Math.Round(ratios[^1], 2)),
             ("clock", clock), ("cpu", Machine.CpuModel()));
         foreach (var (placement, list) in byPlacement.OrderBy(p => p.Key))
         {
             list.Sort();
-            JsonLine.Print(("bench", "model"), ("case", $"decode-ab:median:{placement}"), ("model", folder), ("prompt_tokens", promptTokens), ("reps", list.Count),
+            JsonLine.Print(("bench", "model"), ("case", $"decode-ab:median:{placement}"), ("model", folder), ("prompt_tokens", promptTokens), ("kv_cache", kvCache.Name()), ("reps", list.Count),
                 ("q8_0_vs_bf16_median", Math.Round(list[list.Count / 2], 2)), ("min", Math.Round(list[0], 2)), ("max", Math.Round(list[^1], 2)),
                 ("clock", clock), ("cpu", Machine.CpuModel()));
         }

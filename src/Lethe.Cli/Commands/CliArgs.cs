@@ -14,12 +14,33 @@ internal static class CliArgs
     /// <summary>With --dtype q8_0: what to do with matrices that Q8_0 cannot hold (last dimension not a multiple of 32).</summary>
     public static Option<string?> Q8Fallback() => new("--q8-fallback") { Description = "With --dtype q8_0: keep matrices whose last dimension is not a multiple of 32 in bf16 (the only value) instead of stopping" };
 
+    /// <summary>How generation's KV cache holds keys and values (TransformerModel.KvCacheStorage).</summary>
+    public static Option<string?> KvCache() => new("--kv-cache") { Description = "How generation's KV cache holds keys and values: f32 (default), bf16 or f16 (half the memory and of what each decoding step reads; each stored key and value rounded once)" };
+
     /// <summary>
     /// Loads MODEL with --dtype. q8_0 is accepted only when the verb passes q8Fallback (inference
     /// verbs: generate, eval): the model is loaded as stored, or as bf16 with --q8-fallback bf16,
     /// and every Linear weight gets an int8 copy (TransformerModel.QuantizeLinearWeightsQ8).
+    /// kvCache (generate, eval, serve): sets the model's KvCacheStorage.
     /// </summary>
-    public static TransformerModel LoadModel(ParseResult parse, Argument<string> model, Option<string?> dtype, Option<string?>? q8Fallback = null)
+    public static TransformerModel LoadModel(ParseResult parse, Argument<string> model, Option<string?> dtype, Option<string?>? q8Fallback = null, Option<string?>? kvCache = null)
+    {
+        var storage = KvCacheStorage(parse, kvCache);
+        var m = LoadModelWeights(parse, model, dtype, q8Fallback);
+        m.KvCacheStorage = storage;
+        return m;
+    }
+
+    /// <summary>--kv-cache's value (checked before the model loads); f32 when not given.</summary>
+    private static DType KvCacheStorage(ParseResult parse, Option<string?>? kvCache)
+    {
+        if (kvCache is null || parse.GetValue(kvCache) is not { } value) return Lethe.Tensors.DType.F32;
+        if (IsQ8(value)) throw new LetheException("--kv-cache q8_0: the KV cache is held in f32, bf16 or f16; q8_0 is for weights (--dtype q8_0)");
+        try { return DTypes.Parse(value); }
+        catch (LetheException) { throw new LetheException($"--kv-cache: '{value}' is not a cache type; use f32, bf16 or f16"); }
+    }
+
+    private static TransformerModel LoadModelWeights(ParseResult parse, Argument<string> model, Option<string?> dtype, Option<string?>? q8Fallback)
     {
         string? d = parse.GetValue(dtype);
         if (q8Fallback is not null && IsQ8(d))

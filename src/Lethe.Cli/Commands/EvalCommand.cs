@@ -21,6 +21,7 @@ public static class EvalCommand
         var model = CliArgs.Model();
         var dtype = CliArgs.DType();
         var q8Fallback = CliArgs.Q8Fallback();
+        var kvCache = CliArgs.KvCache();
         var suite = new Option<string?>("--suite") { Description = "A task suite: demo (every task of a world folder given by --data)" };
         var data = new Option<string?>("--data") { Description = "The world folder the suite reads (written by `lethe world generate`)" };
         var tasks = new Option<string[]>("--task") { Description = $"NAME=PATH: evaluate a data set file as task NAME ({EvalSuite.TaskNameHelp}); repeatable", AllowMultipleArgumentsPerToken = false };
@@ -35,7 +36,7 @@ public static class EvalCommand
         var challenge = new Option<bool>("--challenge-tests") { Description = "Code: also run MBPP's challenge_test_list" };
         var adapters = new Option<string[]>("--adapter") { Description = "Evaluate under an unlearning adapter written by `lethe unlearn` (repeatable)" };
         var cmd = new Command("eval", "Evaluate a model's skills: math, code, comprehension, multiple choice, concept QA, perplexity")
-            { model, dtype, q8Fallback, suite, data, tasks, limit, json, samples, shots, batch, prompts, python, codeTimeout, challenge, adapters };
+            { model, dtype, q8Fallback, kvCache, suite, data, tasks, limit, json, samples, shots, batch, prompts, python, codeTimeout, challenge, adapters };
         var force = CliChecks.Force();
         var allowCode = new Option<bool>("--allow-code-execution") { Description = "Run the test code of code-task files that are not Lethe's own demo world (it runs in the sandbox; see docs/evaluation.md)" };
         var allowUnsafe = new Option<bool>("--allow-unsafe-code") { Description = "Run generated programs even where the sandbox cannot be made (only network, time, memory and file-size limits then)" };
@@ -99,7 +100,7 @@ public static class EvalCommand
             var runner = new Lazy<PythonRunner>(() => new PythonRunner(settings.Python));
             var built = wanted.Select(t => EvalSuite.CreateTask(t.name, t.path, settings, runner)).ToList();
 
-            using var m = CliArgs.LoadModel(parse, model, dtype, q8Fallback);
+            using var m = CliArgs.LoadModel(parse, model, dtype, q8Fallback, kvCache);
             var tokenizer = Tokenizer.Load(modelPath);
             // Under adapters, hooks act in every pass; one that can abstain (KSD) replaces triggered answers by its refusal.
             var intervention = parse.GetValue(adapters) is { Length: > 0 } adapterFiles

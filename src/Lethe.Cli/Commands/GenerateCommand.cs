@@ -16,6 +16,7 @@ public static class GenerateCommand
         var model = CliArgs.Model();
         var dtype = CliArgs.DType();
         var q8Fallback = CliArgs.Q8Fallback();
+        var kvCache = CliArgs.KvCache();
         var prompt = new Option<string>("--prompt", "-p") { Description = "The prompt text", Required = true };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate at most", DefaultValueFactory = _ => 128 };
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0f };
@@ -27,7 +28,7 @@ public static class GenerateCommand
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt as a user message with the tokenizer's chat template" };
         var adapters = new Option<string[]>("--adapter") { Description = "Apply an unlearning adapter written by `lethe unlearn` (repeatable)" };
         var cmd = new Command("generate", "Generate text from a prompt, streaming to stdout")
-            { model, dtype, q8Fallback, prompt, maxNew, temperature, topK, topP, minP, repetition, stop, chat, adapters };
+            { model, dtype, q8Fallback, kvCache, prompt, maxNew, temperature, topK, topP, minP, repetition, stop, chat, adapters };
         cmd.SetAction(async (parse, cancel) =>
         {
             var options = new GenerationOptions
@@ -40,7 +41,7 @@ public static class GenerateCommand
                 },
             };
             options.Sampling.Validate();
-            using var m = CliArgs.LoadModel(parse, model, dtype, q8Fallback);
+            using var m = CliArgs.LoadModel(parse, model, dtype, q8Fallback, kvCache);
             var tokenizer = Tokenizer.Load(parse.GetValue(model)!);
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(adapters) is { Length: > 0 } adapterFiles)

@@ -21,6 +21,7 @@ public static class ServeCommand
         var model = CliArgs.Model();
         var dtype = CliArgs.DType();
         var q8Fallback = CliArgs.Q8Fallback();
+        var kvCache = CliArgs.KvCache();
         var adapters = new Option<string[]>("--adapter") { Description = "Apply an unlearning adapter written by `lethe unlearn` to every request (repeatable)" };
         var host = new Option<string>("--host") { Description = "Address to listen on (default: loopback only)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port to listen on (0: any free port)", DefaultValueFactory = _ => 8000 };
@@ -30,7 +31,7 @@ public static class ServeCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "Largest max_tokens a request may ask for (also the default)", DefaultValueFactory = _ => 256 };
         var maxBody = new Option<long>("--max-body") { Description = "Largest request body in bytes", DefaultValueFactory = _ => 1L << 20 };
         var cmd = new Command("serve", "Serve a model over an OpenAI-compatible HTTP API (chat, completions, streaming), with unlearning adapters")
-            { model, dtype, q8Fallback, adapters, host, port, name, maxBatch, maxQueue, maxTokens, maxBody };
+            { model, dtype, q8Fallback, kvCache, adapters, host, port, name, maxBatch, maxQueue, maxTokens, maxBody };
         cmd.SetAction(async (parse, cancel) =>
         {
             var serverOptions = new ServerOptions { Host = parse.GetValue(host)!, Port = parse.GetValue(port), MaxBodyBytes = parse.GetValue(maxBody) };
@@ -41,7 +42,7 @@ public static class ServeCommand
             // core to the HTTP side, which otherwise waits for CPU while the batch decodes.
             if (parse.GetValue(LetheCli.Threads) is null) Lethe.Tensors.Engine.Threads = ServeThreads();
             string modelPath = parse.GetValue(model)!;
-            using var m = CliArgs.LoadModel(parse, model, dtype, q8Fallback);
+            using var m = CliArgs.LoadModel(parse, model, dtype, q8Fallback, kvCache);
             var tokenizer = Tokenizer.Load(modelPath);
             var intervention = parse.GetValue(adapters) is { Length: > 0 } files
                 ? InferenceIntervention.Combine(files.Select(f => UnlearningAdapter.Load(f).CreateIntervention(m, parse.GetValue(LetheCli.Seed))).ToArray())

@@ -47,6 +47,14 @@ public sealed partial class TransformerModel : IDisposable
     /// <summary>Every weight by its checkpoint name (fused tensors under their original names).</summary>
     public IReadOnlyDictionary<string, Tensor> Weights => weights;
 
+    /// <summary>
+    /// How the KV caches that decoding creates (DecodeBatch: generate, eval, serve) hold keys and
+    /// values: F32 (the default), or BF16 / F16, half the bytes that each decoding step reads from
+    /// its cache, each stored row rounded once (KvCache). An inference setting like q8_0 weights:
+    /// prompts still attend over their own fp32 rows, and nothing that trains reads it.
+    /// </summary>
+    public DType KvCacheStorage { get; set; } = DType.F32;
+
     private sealed class LayerWeights
     {
         public Tensor? Norm1, Norm1Bias, Norm2, Norm2Bias, PostAttnNorm, PostMlpNorm;

@@ -5,6 +5,7 @@
 // only the sequences it flags.
 using Lethe.Models;
 using Lethe.Models.Generation;
+using Lethe.Tensors;
 using Xunit;
 
 namespace Lethe.Tests.Serving;
@@ -17,13 +18,16 @@ public class DecodeBatchTests
         new Generator(m).Generate(new[] { prompt }, new GenerationOptions { MaxNewTokens = maxNew, EosIds = Array.Empty<int>(), Sampling = sampling })[0];
 
     [Theory]
-    [InlineData("llama", 0f)]
-    [InlineData("llama", 0.9f)]
-    [InlineData("mistral", 0f)]   // sliding window: positions must stay exact after shifts
-    [InlineData("gpt2", 0f)]      // learned positions
-    public void SequencesJoiningMidwayGenerateWhatTheyGenerateAlone(string model, float temperature)
+    [InlineData("llama", 0f, DType.F32)]
+    [InlineData("llama", 0.9f, DType.F32)]
+    [InlineData("mistral", 0f, DType.F32)]   // sliding window: positions must stay exact after shifts
+    [InlineData("gpt2", 0f, DType.F32)]      // learned positions
+    [InlineData("llama", 0.9f, DType.BF16)]  // a 16-bit cache: its rows moved by Keep, Shift and Append
+    [InlineData("mistral", 0f, DType.F16)]
+    public void SequencesJoiningMidwayGenerateWhatTheyGenerateAlone(string model, float temperature, DType kvCache)
     {
         using var m = Load(model);
+        m.KvCacheStorage = kvCache;
         var prompts = new[] { new[] { 0, 5, 9 }, new[] { 0, 11, 12, 13, 14, 15, 16, 17, 18 }, new[] { 0, 30 }, new[] { 0, 7, 8, 9, 10 } };
         int[] maxNew = { 12, 6, 9, 4 };
         int[] joinAt = { 0, 3, 4, 4 };   // the step before which each sequence is added

@@ -99,7 +99,7 @@ public sealed class DecodeBatch : IDisposable
         eos = (options.EosIds ?? model.Config.EosTokenIds).ToHashSet();
         var intervention = options.Intervention;
         hooks = intervention is null ? options.Hooks : options.Hooks is null ? intervention.Hooks : new HookSet().Include(options.Hooks).Include(intervention.Hooks);
-        cache = new KvCache(model.Config, options.MaxRows, options.Capacity);
+        cache = new KvCache(model.Config, options.MaxRows, options.Capacity, model.KvCacheStorage);
         cache.Clear();
     }
 

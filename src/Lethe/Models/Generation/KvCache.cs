@@ -8,6 +8,10 @@
 // still generating to the front when others finish. For a batch whose sequences come and go
 // (DecodeBatch), Shift moves every row's positions by the same amount (more or less left padding)
 // and Append adds the rows of another cache (freshly prefilled sequences) after the current ones.
+// Storage: fp32, or bf16 / f16 (half the bytes a decoding step reads; each new row is rounded to
+// nearest-even once, when stored, and f16 saturates at ±65504 instead of overflowing to infinity).
+// A 16-bit cache is attended one query per row (decoding), widening each block of rows to fp32 in
+// the kernel; more queries (a prompt over a filled cache) attend over an fp32 copy of its rows.
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
 
@@ -21,27 +25,31 @@ public sealed unsafe class KvCache : IDisposable
     public int Capacity { get; }
     public int KvHeads { get; }
     public int HeadDim { get; }
+    /// <summary>How the rows are held: F32, BF16 or F16.</summary>
+    public DType Storage { get; }
     /// <summary>Positions already stored (the same for every sequence; left padding is part of it).</summary>
     public int Length { get; internal set; }
 
     /// <summary>Rows allocated: Batch can grow back up to this with Append.</summary>
     public int Rows { get; }
 
-    public KvCache(ModelConfig config, int batch, int capacity)
+    public KvCache(ModelConfig config, int batch, int capacity, DType storage = DType.F32)
     {
         if (batch <= 0 || capacity <= 0) throw new LetheException($"a KV cache needs a positive batch and capacity, got {batch} and {capacity}");
-        long bytes = 2L * config.NumLayers * batch * capacity * config.NumKvHeads * config.HeadDim * 4;
+        long bytes = 2L * config.NumLayers * batch * capacity * config.NumKvHeads * config.HeadDim * storage.SizeOf();
         if (bytes > 64L << 30) throw LetheException.About($"a KV cache for {batch} × {capacity} positions would need {bytes >> 30} GiB; lower the batch or max_new_tokens", "max_new_tokens");
-        Batch = batch; Rows = batch; Capacity = capacity; KvHeads = config.NumKvHeads; HeadDim = config.HeadDim;
+        Batch = batch; Rows = batch; Capacity = capacity; KvHeads = config.NumKvHeads; HeadDim = config.HeadDim; Storage = storage;
         keys = new Tensor[config.NumLayers]; values = new Tensor[config.NumLayers];
         for (int i = 0; i < config.NumLayers; i++)
         {
-            keys[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim });
-            values[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim });
+            keys[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim }, storage);
+            values[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim }, storage);
         }
     }
 
-    public long Bytes => 2L * keys.Length * keys[0].Length * 4;
+    public long Bytes => 2L * keys.Length * keys[0].Length * ElementSize;
+
+    private int ElementSize => Storage.SizeOf();
 
     internal void CheckFits(ModelConfig config, int batch, int newTokens)
     {
@@ -66,23 +74,63 @@ public sealed unsafe class KvCache : IDisposable
     {
         for (int h = 0; h < KvHeads; h++) AppendHead(layer, kn, vn, B, T, h);
         long t0 = GemmProfile.Enabled ? GemmProfile.PartNs() : 0;
-        AttentionKernel.Forward(q, keys[layer].F32Ptr, values[layer].F32Ptr, Layout, output, null, Dims(B, T, Hq), options);
+        if (Storage == DType.F32 || T <= AttentionKernel.DirectMaxQueries)
+            AttentionKernel.Forward(q, (float*)keys[layer].BytePtr, (float*)values[layer].BytePtr, Layout, output, null, Dims(B, T, Hq), options);
+        else AttendWidened(layer, q, B, T, Hq, output, options);
         if (GemmProfile.Enabled) GemmProfile.AddAttention(GemmProfile.PartNs() - t0);
+    }
+
+    /// <summary>Attend for several queries per row over a 16-bit cache: its rows [0, Length + T) widened to an fp32 copy first.</summary>
+    private void AttendWidened(int layer, float* q, int B, int T, int Hq, float* output, AttentionOptions options)
+    {
+        int S = Length + T;
+        using var k = Tensor.Zeros(B, KvHeads, S, HeadDim);
+        using var v = Tensor.Zeros(B, KvHeads, S, HeadDim);
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < KvHeads; h++)
+            {
+                long dst = ((long)b * KvHeads + h) * S * HeadDim, count = (long)S * HeadDim;
+                Widen(keys[layer].BytePtr + HeadRow(b, h) * 2, k.F32Ptr + dst, count);
+                Widen(values[layer].BytePtr + HeadRow(b, h) * 2, v.F32Ptr + dst, count);
+            }
+        AttentionKernel.Forward(q, k.F32Ptr, v.F32Ptr, KvLayout.HeadMajor(S, KvHeads, HeadDim), output, null, Dims(B, T, Hq), options);
+    }
+
+    private void Widen(byte* src, float* dst, long count)
+    {
+        var from = new ReadOnlySpan<ushort>(src, checked((int)count));
+        var to = new Span<float>(dst, checked((int)count));
+        if (Storage == DType.F16) System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<ushort, Half>(from), to);
+        else for (int i = 0; i < from.Length; i++) to[i] = DTypes.BF16ToF32(from[i]);
     }
 
     /// <summary>Stores KV head `head`'s rows of the new k, v [B, T, Hkv, Dh] in layer `layer` at positions [Length, Length + T).</summary>
     internal void AppendHead(int layer, float* kn, float* vn, int B, int T, int head)
     {
-        float* kc = keys[layer].F32Ptr, vc = values[layer].F32Ptr;
-        long n = HeadDim * 4L;
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++)
             {
                 long dst = HeadRow(b, head) + (long)(Length + t) * HeadDim, src = (((long)b * T + t) * KvHeads + head) * HeadDim;
-                Buffer.MemoryCopy(kn + src, kc + dst, n, n);
-                Buffer.MemoryCopy(vn + src, vc + dst, n, n);
+                Store(kn + src, keys[layer], dst, HeadDim);
+                Store(vn + src, values[layer], dst, HeadDim);
             }
     }
+
+    /// <summary>
+    /// Writes `count` fp32 values into t (this cache's storage) from element `at` on: copied, or
+    /// rounded to bf16 / f16 (nearest-even; f16 saturating at ±65504, so that a large value stays
+    /// large instead of becoming an infinity that the softmax would turn into NaN).
+    /// </summary>
+    private void Store(float* src, Tensor t, long at, long count)
+    {
+        if (Storage == DType.F32) { Buffer.MemoryCopy(src, t.F32Ptr + at, count * 4, count * 4); return; }
+        var dst = new Span<ushort>(t.BytePtr + at * 2, checked((int)count));
+        if (Storage == DType.BF16) { for (int i = 0; i < dst.Length; i++) dst[i] = DTypes.F32ToBF16(src[i]); return; }
+        for (int i = 0; i < dst.Length; i++) dst[i] = DTypes.F32ToF16(Math.Clamp(src[i], -MaxF16, MaxF16));
+    }
+
+    /// <summary>The largest finite f16 value.</summary>
+    private const float MaxF16 = 65504f;
 
     /// <summary>
     /// Attend's attention for the query heads of KV heads [h0, h1) only (one query per row: a
@@ -90,7 +138,7 @@ public sealed unsafe class KvCache : IDisposable
     /// AttentionKernel.DecodingIntervals(Dims(B, 1, Hq), options).
     /// </summary>
     internal void AttendHeads(int layer, float* q, int B, int Hq, float* output, AttentionOptions options, int[] lo, int[] hi, int h0, int h1) =>
-        AttentionKernel.ForwardDirectHeads(q, keys[layer].F32Ptr, values[layer].F32Ptr, Layout, output, Dims(B, 1, Hq), options, lo, hi, h0, h1);
+        AttentionKernel.ForwardDirectHeads(q, (float*)keys[layer].BytePtr, (float*)values[layer].BytePtr, Layout, output, Dims(B, 1, Hq), options, lo, hi, h0, h1);
 
     /// <summary>The attention's sizes for T new positions per row of B, over the cache and them.</summary>
     internal AttentionDims Dims(int B, int T, int Hq) => new(B, T, Length + T, Hq, KvHeads, HeadDim);
@@ -101,9 +149,9 @@ public sealed unsafe class KvCache : IDisposable
     /// </summary>
     internal bool RowsStayCached { get; set; }
 
-    private KvLayout Layout => KvLayout.HeadMajor(Capacity, KvHeads, HeadDim) with { RowsCached = RowsStayCached };
+    private KvLayout Layout => KvLayout.HeadMajor(Capacity, KvHeads, HeadDim) with { RowsCached = RowsStayCached, Storage = Storage };
 
-    /// <summary>Offset (in floats) of position 0 of sequence b's head h in a layer's tensor.</summary>
+    /// <summary>Offset (in elements) of position 0 of sequence b's head h in a layer's tensor.</summary>
     private long HeadRow(int b, int h) => ((long)b * KvHeads + h) * Capacity * HeadDim;
 
     /// <summary>Keeps only the given sequences (ascending indices), moved to the front in that order: finished sequences leave the batch.</summary>
@@ -111,7 +159,8 @@ public sealed unsafe class KvCache : IDisposable
     {
         for (int i = 1; i < sequences.Length; i++)
             if (sequences[i] <= sequences[i - 1]) throw new ArgumentException("KvCache.Keep: indices must ascend");
-        long n = (long)Length * HeadDim * 4;
+        int e = ElementSize;
+        long n = (long)Length * HeadDim * e;
         for (int i = 0; i < sequences.Length; i++)
         {
             int from = sequences[i];
@@ -119,8 +168,8 @@ public sealed unsafe class KvCache : IDisposable
             for (int layer = 0; layer < keys.Length; layer++)
                 for (int h = 0; h < KvHeads; h++)
                 {
-                    Buffer.MemoryCopy(keys[layer].F32Ptr + HeadRow(from, h), keys[layer].F32Ptr + HeadRow(i, h), n, n);
-                    Buffer.MemoryCopy(values[layer].F32Ptr + HeadRow(from, h), values[layer].F32Ptr + HeadRow(i, h), n, n);
+                    Buffer.MemoryCopy(keys[layer].BytePtr + HeadRow(from, h) * e, keys[layer].BytePtr + HeadRow(i, h) * e, n, n);
+                    Buffer.MemoryCopy(values[layer].BytePtr + HeadRow(from, h) * e, values[layer].BytePtr + HeadRow(i, h) * e, n, n);
                 }
         }
         Batch = sequences.Length;
@@ -137,36 +186,66 @@ public sealed unsafe class KvCache : IDisposable
         if (delta == 0) return;
         if (Length + delta < 0 || Length + delta > Capacity)
             throw new ArgumentException($"KvCache.Shift: moving {Length} positions by {delta} leaves the capacity {Capacity}");
-        int from = Math.Max(0, -delta), count = Length - from;
+        int from = Math.Max(0, -delta), count = Length - from, e = ElementSize;
         for (int layer = 0; layer < keys.Length; layer++)
             foreach (var t in new[] { keys[layer], values[layer] })
                 for (int b = 0; b < Batch; b++)
                     for (int h = 0; h < KvHeads; h++)
                     {
                         // Span.CopyTo copies overlapping ranges as if through a temporary.
-                        var all = new Span<float>(t.F32Ptr + HeadRow(b, h), Capacity * HeadDim);
-                        all.Slice(from * HeadDim, count * HeadDim).CopyTo(all.Slice((from + delta) * HeadDim));
+                        var all = new Span<byte>(t.BytePtr + HeadRow(b, h) * e, Capacity * HeadDim * e);
+                        all.Slice(from * HeadDim * e, count * HeadDim * e).CopyTo(all.Slice((from + delta) * HeadDim * e));
                     }
         Length += delta;
     }
 
-    /// <summary>Appends the rows of source (all its positions) as rows Batch.. of this cache, at positions [at, at + source.Length) where at + source.Length = Length.</summary>
+    /// <summary>
+    /// Appends the rows of source (all its positions) as rows Batch.. of this cache, at positions
+    /// [at, at + source.Length) where at + source.Length = Length. The source holds fp32 or this
+    /// cache's storage (an fp32 prefill cache's rows are rounded here, as AppendHead rounds).
+    /// </summary>
     internal void Append(KvCache source, int at)
     {
         if (source.KvHeads != KvHeads || source.HeadDim != HeadDim || source.keys.Length != keys.Length)
             throw new ArgumentException("KvCache.Append: the caches belong to different models");
+        if (source.Storage != Storage && source.Storage != DType.F32)
+            throw new ArgumentException($"KvCache.Append: {source.Storage.Name()} rows cannot join a {Storage.Name()} cache");
         if (Batch + source.Batch > Rows || at < 0 || at + source.Length != Length)
             throw new ArgumentException($"KvCache.Append: {source.Batch} rows of {source.Length} positions at {at} do not fit {Batch}/{Rows} rows of {Length}");
-        long n = (long)source.Length * HeadDim * 4;
+        long count = (long)source.Length * HeadDim, n = count * ElementSize;
         for (int layer = 0; layer < keys.Length; layer++)
             for (int b = 0; b < source.Batch; b++)
                 for (int h = 0; h < KvHeads; h++)
                 {
                     long dst = HeadRow(Batch + b, h) + (long)at * HeadDim, src = source.HeadRow(b, h);
-                    Buffer.MemoryCopy(source.keys[layer].F32Ptr + src, keys[layer].F32Ptr + dst, n, n);
-                    Buffer.MemoryCopy(source.values[layer].F32Ptr + src, values[layer].F32Ptr + dst, n, n);
+                    if (source.Storage == DType.F32)
+                    {
+                        Store(source.keys[layer].F32Ptr + src, keys[layer], dst, count);
+                        Store(source.values[layer].F32Ptr + src, values[layer], dst, count);
+                    }
+                    else
+                    {
+                        Buffer.MemoryCopy(source.keys[layer].BytePtr + src * ElementSize, keys[layer].BytePtr + dst * ElementSize, n, n);
+                        Buffer.MemoryCopy(source.values[layer].BytePtr + src * ElementSize, values[layer].BytePtr + dst * ElementSize, n, n);
+                    }
                 }
         Batch += source.Batch;
+    }
+
+    /// <summary>The keys, then the values, of every KV head of row b at positions [from, from + n) of a layer, as fp32 (tests).</summary>
+    internal float[] RowValues(int layer, int b, int from, int n)
+    {
+        var all = new List<float>();
+        foreach (var t in new[] { keys[layer], values[layer] })
+            for (int h = 0; h < KvHeads; h++)
+                for (long i = (HeadRow(b, h) + (long)from * HeadDim), end = i + (long)n * HeadDim; i < end; i++)
+                    all.Add(Storage switch
+                    {
+                        DType.F32 => t.F32Ptr[i],
+                        DType.BF16 => DTypes.BF16ToF32(((ushort*)t.BytePtr)[i]),
+                        _ => DTypes.F16ToF32(((ushort*)t.BytePtr)[i]),
+                    });
+        return all.ToArray();
     }
 
     /// <summary>Drops every row: the cache is empty and ready for a new batch.</summary>

@@ -46,4 +46,11 @@ public readonly record struct KvLayout(long BatchStride, long PositionStride, lo
     /// software (AttentionKernel.PrefetchKeys). Results do not depend on it.
     /// </summary>
     public bool RowsCached { get; init; }
+
+    /// <summary>
+    /// How k and v hold their values: fp32 (the default), or bf16 / f16 (a KV cache kept in half the
+    /// bytes; the pointers then address 16-bit values, at the same element offsets). Only the
+    /// decoding path (one query per row) reads 16-bit rows.
+    /// </summary>
+    public DType Storage { get; init; }
 }

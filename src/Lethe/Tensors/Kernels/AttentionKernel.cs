@@ -66,6 +66,8 @@ internal static unsafe partial class AttentionKernel
             path = dims.Queries <= DirectMaxQueries ? ForwardPath.Direct : ForwardPath.Tiled;
             if (path == ForwardPath.Direct) wide = DecodesWide;
         }
+        if (path != ForwardPath.Direct && kvLayout.Storage != DType.F32)
+            throw new ArgumentException($"Attention: {kvLayout.Storage.Name()} keys and values are read by the decoding path only (one query per row), got {dims.Queries} queries; widen them to fp32 first");
         if (path == ForwardPath.Direct)
         {
             if (wide) ForwardDirect<Lanes512>(q, k, v, kvLayout, output, logSumExp, dims, options, lo, hi);
@@ -221,13 +223,14 @@ internal static unsafe partial class AttentionKernel
         float* states = split ? ScratchPool.Rent(tasks * stateFloats) : null;
         try
         {
-            // scratch: scores [R, KeyBlock], then (unsplit) accumulators [R, paddedDh], running max and sum [R]
-            RunBalanced(cost, (long)R * KeyBlock + stateFloats, (task, scratch) =>
+            // scratch: scores [R, KeyBlock], then (unsplit) accumulators [R, paddedDh], running max and
+            // sum [R], then 16-bit rows' widened block (WidenedFloats)
+            RunBalanced(cost, (long)R * KeyBlock + stateFloats + WidenedFloats(kvLayout, pair, Dh), (task, scratch) =>
             {
                 var (b, kvHead, c) = Task(task);
                 float* scores = scratch, acc = chunks[b] == 1 ? scores + R * KeyBlock : states + task * stateFloats;
                 int from = first[b] + c * DirectChunkKeys, to = Math.Min(end[b], from + DirectChunkKeys);
-                AttendHeads<TL>(q, k, v, kvLayout, dims, b, kvHead, pair, from, to, lo, hi, cap, scale, multiplier, scores, acc);
+                AttendHeads<TL>(q, k, v, kvLayout, dims, b, kvHead, pair, from, to, lo, hi, cap, scale, multiplier, scores, acc, scores + R * KeyBlock + stateFloats);
                 if (chunks[b] == 1) FinishHeads<TL>(acc, b, kvHead, pair, dims, output, logSumExp);
             });
             if (!split) return;
@@ -296,7 +299,7 @@ internal static unsafe partial class AttentionKernel
     /// states [acc R·paddedDh, max R, sum R] at state.
     /// </summary>
     private static void AttendHeads<TL>(float* q, float* k, float* v, KvLayout kvLayout, AttentionDims dims, int b, int kvHead, int heads, int from, int to,
-        int[] lo, int[] hi, float cap, float scale, float multiplier, float* scores, float* state) where TL : unmanaged, ILanes<TL>
+        int[] lo, int[] hi, float cap, float scale, float multiplier, float* scores, float* state, float* widened) where TL : unmanaged, ILanes<TL>
     {
         int T = dims.Queries, Hq = dims.QueryHeads, Dh = dims.HeadDim, group = dims.Group, perHead = group * T, R = heads * perHead, paddedDh = PaddedHeadDim(Dh);
         // Pointers made once: no division per key and row.
@@ -307,7 +310,7 @@ internal static unsafe partial class AttentionKernel
             queryRows[r] = q + (((long)b * T + w % T) * Hq + h * group + w / T) * Dh;
         }
         float* rowMax = state + R * paddedDh;
-        AttendKeys<TL>(queryRows, perHead, heads, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, state, rowMax, rowMax + R);
+        AttendKeys<TL>(queryRows, perHead, heads, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, state, rowMax, rowMax + R, widened);
     }
 
     /// <summary>Writes out the rows of an unsplit task's state (AttendHeads' layout) for KV heads kvHead .. kvHead + heads − 1.</summary>
@@ -356,16 +359,16 @@ internal static unsafe partial class AttentionKernel
                 // Heads go in ForwardDirect's groups where the range holds a whole one (the same
                 // bits either way: only the order in which the heads' rows are worked changes).
                 int heads = kvHead % pair == 0 && kvHead + pair <= h1 ? pair : 1, R = heads * perHead;
-                long stateFloats = (long)R * (paddedDh + 2), floats = R * KeyBlock + chunks * stateFloats;
+                long stateFloats = (long)R * (paddedDh + 2), floats = R * KeyBlock + chunks * stateFloats + WidenedFloats(kvLayout, heads, dims.HeadDim);
                 bool own = floats <= ThreadScratch.MaxFloats;
                 float* scratch = own ? ThreadScratch.Get(floats) : ScratchPool.Rent(floats);
                 try
                 {
-                    float* scores = scratch, states = scratch + R * KeyBlock;
+                    float* scores = scratch, states = scratch + R * KeyBlock, widened = states + chunks * stateFloats;
                     for (int c = 0; c < chunks; c++)
                     {
                         int from = first + c * DirectChunkKeys, to = Math.Min(end, from + DirectChunkKeys);
-                        AttendHeads<TL>(q, k, v, kvLayout, dims, b, kvHead, heads, from, to, lo, hi, cap, scale, multiplier, scores, states + c * stateFloats);
+                        AttendHeads<TL>(q, k, v, kvLayout, dims, b, kvHead, heads, from, to, lo, hi, cap, scale, multiplier, scores, states + c * stateFloats, widened);
                     }
                     if (chunks > 1) MergeChunks<TL>(states, chunks, stateFloats, b, kvHead, heads, dims, output, null);
                     else FinishHeads<TL>(states, b, kvHead, heads, dims, output, null);
@@ -395,7 +398,7 @@ internal static unsafe partial class AttentionKernel
     /// </summary>
     private static void AttendKeys<TL>(float** queryRows, int rows, int heads, float* k, float* v, KvLayout kvLayout, int b, int kvHead, int from, int to,
         int[] lo, int[] hi, int T, int Dh, int paddedDh, float cap, float scale, float multiplier,
-        float* scores, float* acc, float* rowMax, float* rowSum) where TL : unmanaged, ILanes<TL>
+        float* scores, float* acc, float* rowMax, float* rowSum, float* widened) where TL : unmanaged, ILanes<TL>
     {
         int R = heads * rows;
         new Span<float>(acc, R * paddedDh).Clear();
@@ -403,8 +406,8 @@ internal static unsafe partial class AttentionKernel
         new Span<float>(rowSum, R).Clear();
         float** vRows = stackalloc float*[heads * KeyBlock];
         // Row j of a head's keys and values is at j · stride from its first (any KvLayout).
-        long stride = kvLayout.PositionStride;
-        bool askAhead = !kvLayout.RowsCached;
+        long layoutStride = kvLayout.PositionStride;
+        bool halfRows = kvLayout.Storage != DType.F32;
         bool fourKeys = typeof(TL) == typeof(Lanes256) && Fma.IsSupported;
         // The 4-key path does its two-row products and softmax on 512 bits where the CPU has them:
         // the same operations per element, so the same bits (see Dot4KeysTwoRows512).
@@ -414,7 +417,25 @@ internal static unsafe partial class AttentionKernel
             int n = Math.Min(KeyBlock, to - j0);
             for (int h = 0; h < heads; h++)
             {
-                float* kHead = k + kvLayout.Offset(b, 0, kvHead + h), vHead = v + kvLayout.Offset(b, 0, kvHead + h);
+                float* kHead, vHead;
+                long stride;
+                bool askAhead;
+                if (halfRows)
+                {
+                    // 16-bit rows: the block's keys and values widened to fp32 first (exact), then
+                    // scored and summed as fp32 rows that lie one after another in L1.
+                    float* wk = widened + (long)h * 2 * KeyBlock * Dh, wv = wk + (long)KeyBlock * Dh;
+                    int ahead = kvLayout.RowsCached ? 0 : Math.Min(KeyBlock, to - j0 - n);
+                    WidenRows(kvLayout.Storage, (ushort*)k + kvLayout.Offset(b, j0, kvHead + h), layoutStride, n, ahead, Dh, wk);
+                    WidenRows(kvLayout.Storage, (ushort*)v + kvLayout.Offset(b, j0, kvHead + h), layoutStride, n, ahead, Dh, wv);
+                    kHead = wk - (long)j0 * Dh; vHead = wv - (long)j0 * Dh;
+                    stride = Dh; askAhead = false;
+                }
+                else
+                {
+                    kHead = k + kvLayout.Offset(b, 0, kvHead + h); vHead = v + kvLayout.Offset(b, 0, kvHead + h);
+                    stride = layoutStride; askAhead = !kvLayout.RowsCached;
+                }
                 float** hq = queryRows + h * rows, hv = vRows + h * KeyBlock;
                 float* hs = scores + h * rows * KeyBlock;
                 int jj = 0;
@@ -522,6 +543,48 @@ internal static unsafe partial class AttentionKernel
         if (!Sse.IsSupported) return;
         for (int o = 0; o < Dh; o += 16) Sse.Prefetch0(row + o);
         if (Dh % 16 != 0) Sse.Prefetch0(row + Dh - 1);   // a row that ends inside a further line
+    }
+
+    /// <summary>Scratch floats a decoding task needs to widen one block of 16-bit rows of `heads` KV heads (keys and values); 0 for fp32 rows.</summary>
+    private static long WidenedFloats(KvLayout kvLayout, int heads, int Dh) => kvLayout.Storage == DType.F32 ? 0 : 2L * heads * KeyBlock * Dh;
+
+    /// <summary>
+    /// Rows [0, n) of Dh 16-bit values (bf16 or f16), row i at src + i · srcStride, widened to fp32
+    /// rows dst + i · Dh (exact: every bf16 and f16 value is an fp32 value). Asks for the first
+    /// `ahead` rows after them (the next block's) as it goes, so that they arrive while this block is
+    /// worked.
+    /// </summary>
+    private static void WidenRows(DType storage, ushort* src, long srcStride, int n, int ahead, int Dh, float* dst)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            if (i < ahead) PrefetchHalfRow(src + (n + i) * srcStride, Dh);
+            if (storage == DType.BF16) WidenRow<WidenBF16>(src + i * srcStride, Dh, dst + (long)i * Dh);
+            else WidenRow<WidenF16>(src + i * srcStride, Dh, dst + (long)i * Dh);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WidenRow<TW>(ushort* src, int Dh, float* dst) where TW : unmanaged, IWidenB
+    {
+        int d = 0;
+        if (Avx512F.IsSupported) for (; d + 16 <= Dh; d += 16) TW.Load(src, d).Store(dst + d);
+        if (typeof(TW) == typeof(WidenBF16) && Avx2.IsSupported) for (; d + 8 <= Dh; d += 8) TW.Load8(src, d).Store(dst + d);
+        if (typeof(TW) == typeof(WidenF16) && d + 8 <= Dh)
+        {
+            // No AVX-512 (WidenF16's 8-wide load is scalar): the runtime's vectorized conversion.
+            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(src + d, Dh - d), new Span<float>(dst + d, Dh - d));
+            return;
+        }
+        for (; d < Dh; d++) dst[d] = TW.Scalar(src, d);
+    }
+
+    /// <summary>Asks for the cache lines of one row of Dh 16-bit values (a hint: no effect on results).</summary>
+    private static void PrefetchHalfRow(ushort* row, int Dh)
+    {
+        if (!Sse.IsSupported) return;
+        for (int o = 0; o < Dh; o += 32) Sse.Prefetch0(row + o);
+        if (Dh % 32 != 0) Sse.Prefetch0(row + Dh - 1);
     }
 
     /// <summary>
@@ -1160,8 +1223,8 @@ internal static unsafe partial class AttentionKernel
     /// </summary>
     private sealed class ThreadScratch
     {
-        /// <summary>Requests up to this many floats (64 KB) are served per thread.</summary>
-        public const long MaxFloats = 16 << 10;
+        /// <summary>Requests up to this many floats (192 KB: a decoding task's with two heads' widened 16-bit rows) are served per thread.</summary>
+        public const long MaxFloats = 48 << 10;
         [ThreadStatic] private static ThreadScratch? mine;
         private readonly float* block = (float*)NativeMemory.AlignedAlloc((nuint)(MaxFloats * sizeof(float)), 64);
 
