@@ -49,7 +49,7 @@ public static class ModelBench
             return DecodeLeverBench.Run(modelDir ?? Path.Combine(RepoRoot(), "models", "lethe-demo"), only == "decode-heads" ? "heads" : StrArg(args, "--lever") ?? "heads", reps, threads);
         if (only == "decode-ab")
             return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"), args.Contains("--threads") ? threads : 1, IntArg(args, "--prompt", 128),
-                args.Contains("--threads") || args.Contains("--wall"), StrArg(args, "--kv-cache") is { } kv ? DTypes.Parse(kv) : DType.F32);
+                args.Contains("--threads") || args.Contains("--wall"), StrArg(args, "--kv-cache") is { } kv ? DTypes.Parse(kv) : DType.F32, args.Contains("--bf16-mapped"));
         string peerDir = modelDir ?? Path.Combine(dir, "f32");
         foreach (var c in new[] { "forward", "train", "decode" })
         {
@@ -269,12 +269,14 @@ public static class ModelBench
     /// the host moves the two cores between one L3 and two every few seconds, and the two give
     /// different ratios.
     /// </summary>
-    private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens, bool wall, DType kvCache)
+    private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens, bool wall, DType kvCache, bool bf16Mapped)
     {
         Engine.Threads = threads;
         Lethe.Tensors.Kernels.GemmProfile.WallClock = wall;
         string unit = wall ? "" : "_cpu", clock = wall ? $"wall clock, {threads} thread{(threads > 1 ? "s" : "")}" : "thread CPU time, 1 thread";
-        using var bf16 = ModelLoader.Load(folder, DType.BF16);
+        // The bf16 side as `lethe generate` loads it (LoadForDecoding: copied into 2 MB pages where
+        // there are), or with --bf16-mapped read in place from the mapped file as before 2026-12-06.
+        using var bf16 = bf16Mapped ? ModelLoader.Load(folder, DType.BF16) : ModelLoader.LoadForDecoding(folder, DType.BF16);
         using var q8 = ModelLoader.Load(folder, DType.BF16);
         q8.QuantizeLinearWeightsQ8(keepOthers: false);
         bf16.KvCacheStorage = q8.KvCacheStorage = kvCache;   // --kv-cache: both sides alike

@@ -26,7 +26,7 @@ internal static class CliArgs
     public static TransformerModel LoadModel(ParseResult parse, Argument<string> model, Option<string?> dtype, Option<string?>? q8Fallback = null, Option<string?>? kvCache = null)
     {
         var storage = KvCacheStorage(parse, kvCache);
-        var m = LoadModelWeights(parse, model, dtype, q8Fallback);
+        var m = LoadModelWeights(parse, model, dtype, q8Fallback, decoding: kvCache is not null);
         m.KvCacheStorage = storage;
         return m;
     }
@@ -40,7 +40,8 @@ internal static class CliArgs
         catch (LetheException) { throw new LetheException($"--kv-cache: '{value}' is not a cache type; use f32, bf16 or f16"); }
     }
 
-    private static TransformerModel LoadModelWeights(ParseResult parse, Argument<string> model, Option<string?> dtype, Option<string?>? q8Fallback)
+    /// <summary>The weights; decoding (the verbs that take --kv-cache: generate, eval, serve) loads float weights with ModelLoader.LoadForDecoding.</summary>
+    private static TransformerModel LoadModelWeights(ParseResult parse, Argument<string> model, Option<string?> dtype, Option<string?>? q8Fallback, bool decoding)
     {
         string? d = parse.GetValue(dtype);
         if (q8Fallback is not null && IsQ8(d))
@@ -52,7 +53,7 @@ internal static class CliArgs
         }
         if (q8Fallback is not null && parse.GetValue(q8Fallback) is not null)
             throw new LetheException("--q8-fallback applies only with --dtype q8_0");
-        return ModelLoader.Load(parse.GetValue(model)!, FloatDType(parse, dtype));
+        return decoding ? ModelLoader.LoadForDecoding(parse.GetValue(model)!, FloatDType(parse, dtype)) : ModelLoader.Load(parse.GetValue(model)!, FloatDType(parse, dtype));
     }
 
     /// <summary>

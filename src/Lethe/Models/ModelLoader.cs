@@ -11,7 +11,7 @@ using Lethe.Tensors;
 
 namespace Lethe.Models;
 
-public static class ModelLoader
+public static unsafe class ModelLoader
 {
     /// <summary>
     /// Loads a model for int8 inference (--dtype q8_0): every Linear weight gets a Q8_0 copy
@@ -31,12 +31,23 @@ public static class ModelLoader
     public static TransformerModel Load(string folder, DType? dtype = null, bool writable = false) => Load(folder, dtype, writable, int8: false);
 
     /// <summary>
+    /// Load for decoding (generate, eval, serve): as Load, but where the machine gives 2 MB pages
+    /// (LargePages) the weights that would be used in place from the mapped file are copied into
+    /// them, and the files are unmapped. Decoding reads every weight at every token, and from the
+    /// page cache's 4 KB pages the TLB misses cost about a quarter of the products' time on the
+    /// Zen 4 VM (docs/engine-int8.md, "Huge pages"). The copy costs a pass over the weights at
+    /// load (the finiteness check reads them anyway) and holds them as the process's own memory
+    /// instead of the shared page cache; the resident size stays about the weights' size.
+    /// </summary>
+    public static TransformerModel LoadForDecoding(string path, DType? dtype = null) => Load(path, dtype, writable: false, int8: false, copyMapped: LargePages.Enabled);
+
+    /// <summary>
     /// int8 (for LoadQ8, which then quantizes): a matrix only Linear products read (a fused q/k/v
     /// too) that would otherwise be copied into memory (converted to dtype, or to the compute
     /// layout) is held as a DequantizedStorage over the mapped checkpoint tensor instead, its dense
     /// values made only if something reads them. GGUF files: GgufModel.Load's int8.
     /// </summary>
-    internal static TransformerModel Load(string folder, DType? dtype, bool writable, bool int8)
+    internal static TransformerModel Load(string folder, DType? dtype, bool writable, bool int8, bool copyMapped = false)
     {
         if (IO.Gguf.GgufFile.LooksLikeGguf(folder)) return IO.Gguf.GgufModel.Load(folder, dtype, writable, int8);
         if (!Directory.Exists(folder)) throw new LetheException($"{folder}: not a folder; MODEL is a folder with config.json, *.safetensors and tokenizer.json");
@@ -72,7 +83,7 @@ public static class ModelLoader
                 Tensor t = small || dtype is not null
                     ? checkpoint.LoadAs(stored, small ? DType.F32 : dtype!.Value)
                     : checkpoint.Load(stored);
-                if (writable && t.Storage.ReadOnly) { var copy = t.Clone(); t.Dispose(); t = copy; }
+                if ((writable || copyMapped) && t.Storage.ReadOnly) { var copy = CopyToMemory(t); t.Dispose(); t = copy; }
                 t.Name = name;
                 owned.Add(t); // frees converted copies; a mapped view owns nothing (the checkpoint does)
                 weights[name] = t;
@@ -86,7 +97,7 @@ public static class ModelLoader
             FusedWeights.ToComputeLayout(config, weights, owned);
             // A writable model holds copies only: unmap the files, so their pages (read once for the
             // copies and the finiteness check) no longer count in the process's memory.
-            if (writable) { owned.Remove(checkpoint); checkpoint.Dispose(); }
+            if (writable || copyMapped) { owned.Remove(checkpoint); checkpoint.Dispose(); }
             return new TransformerModel(config, weights, owned);
         }
         catch
@@ -94,6 +105,15 @@ public static class ModelLoader
             foreach (var o in owned) o.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A mapped (read-only) weight copied into memory of its own: long-lived, so on 2 MB pages where there are (Tensor.ZerosPersistent).</summary>
+    private static Tensor CopyToMemory(Tensor t)
+    {
+        var copy = Tensor.ZerosPersistent(t.Shape, t.DType);
+        if (t.IsContiguous) Buffer.MemoryCopy(t.BytePtr, copy.BytePtr, copy.Length * t.DType.SizeOf(), t.Length * t.DType.SizeOf());
+        else copy.CopyFrom(t.ToArray());
+        return copy;
     }
 
     /// <summary>
