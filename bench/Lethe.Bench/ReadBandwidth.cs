@@ -63,7 +63,9 @@ internal static unsafe class ReadBandwidth
         public Buffer(long bytes = 512L << 20)
         {
             this.bytes = bytes - bytes % (64L * Unroll);
-            data = (byte*)NativeMemory.AlignedAlloc((nuint)this.bytes, 64);
+            // On 2 MB pages where Linux gives them, as the engine's weights are (LargePages): with
+            // 4 KB pages this loop read about 25 GB/s on the Zen 4 VM, below the int8 products' 30.
+            data = Lethe.Tensors.LargePages.Alloc(this.bytes, pooled: false, zero: false);
             for (long at = 0; at < this.bytes; at += 1 << 30)
                 new Span<byte>(data + at, (int)Math.Min(1 << 30, this.bytes - at)).Fill(1);
         }
@@ -111,7 +113,7 @@ internal static unsafe class ReadBandwidth
             return best;
         }
 
-        public void Dispose() => NativeMemory.AlignedFree(data);
+        public void Dispose() => Lethe.Tensors.LargePages.Free(data, bytes, pooled: false);
     }
 
     /// <summary>The bytes' sum in 32-bit lanes (a value that depends on every load), read front to back.</summary>
