@@ -28,4 +28,7 @@ public static class EngineKernels
     public static long KvRowsCachedUpTo => AttentionKernel.RowsStayCachedUpTo(CpuInfo.Caches, Engine.Threads);
     /// <summary>Whether a worker woken from its sleep is first pinned to a CPU other than the caller's (ThreadPlacement).</summary>
     public static bool WorkersPlaced => ThreadPlacement.Enabled;
+
+    /// <summary>The page size native memory is asked for (LargePages), and why where it is not 2 MB.</summary>
+    public static string MemoryPages => LargePages.Describe();
 }

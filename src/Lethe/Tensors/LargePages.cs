@@ -40,6 +40,15 @@ internal static unsafe class LargePages
         catch (UnauthorizedAccessException) { return false; }
     }
 
+    /// <summary>One line for `lethe engine`: whether weights and caches go on 2 MB pages, and why not when they do not.</summary>
+    public static string Describe()
+    {
+        if (Enabled) return "2 MB (transparent huge pages asked for: blocks from 2 MB, and weights, int8 matrices and KV caches from 64 KB; LETHE_HUGE_PAGES=0 turns it off)";
+        if (!OperatingSystem.IsLinux()) return "the OS's (2 MB pages are asked for on Linux only)";
+        if (Environment.GetEnvironmentVariable("LETHE_HUGE_PAGES") == "0") return "4 KB (LETHE_HUGE_PAGES=0)";
+        return "4 KB (transparent huge pages are off: /sys/kernel/mm/transparent_hugepage/enabled)";
+    }
+
     /// <summary>How a block of a given size and kind is served (Free takes the same decision).</summary>
     private enum Kind { Heap, Mapping, Slab }
 

@@ -24,6 +24,8 @@ public class EngineCommandTests
         Assert.Contains("int8 weights:", stdout);
         Assert.Contains("int8 scales:", stdout);
         Assert.Contains("kv rows:", stdout);
+        Assert.Contains($"memory pages: {LargePages.Describe()}", stdout);
+        Assert.Contains(LargePages.Enabled ? "memory pages: 2 MB" : "memory pages: ", stdout);
         Assert.Contains("workers:", stdout);
         Assert.Contains("core to core:", stdout);
     }
