@@ -95,6 +95,49 @@ public static unsafe class AttentionBench
                 var t = Measure(reps * 50, call);
                 Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"decode T=1 S={S} Hq={Hq} Hkv={Hkv} Dh={Dh} ({name})\", \"value\": {t.Wall * 1e6:F1}, \"value_cpu\": {t.Cpu * 1e6:F0}, \"unit\": \"us/layer\", \"threads\": {Engine.Threads}}}");
             }
+            DecodeCold(S, reps, Hq, Hkv, Dh, cq, k, v, cy, dims, options);
+        }
+    }
+
+    /// <summary>
+    /// As Decode, but like a model's decoding step: the call visits the next of 48 layers' caches
+    /// (on 2 MB pages, as KvCache's), so that its rows were evicted by the other 47 (past the L3
+    /// when S·Hkv·Dh is large), in fp32 and in bf16 (KvLayout.Storage).
+    /// </summary>
+    private static void DecodeCold(int S, int reps, int Hq, int Hkv, int Dh, float* q, float[] k, float[] v, float* y, AttentionDims dims, AttentionOptions options)
+    {
+        const int Layers = 48;
+        long perLayer = (long)S * Hkv * Dh;
+        foreach (var storage in new[] { DType.F32, DType.BF16 })
+        {
+            int size = storage.SizeOf();
+            long bytes = 2 * Layers * perLayer * size;
+            byte* all = LargePages.Alloc(bytes, pooled: false);
+            try
+            {
+                for (int l = 0; l < Layers; l++)
+                    for (int kv = 0; kv < 2; kv++)
+                    {
+                        var src = kv == 0 ? k : v;
+                        byte* dst = all + (2L * l + kv) * perLayer * size;
+                        for (long i = 0; i < perLayer; i++)
+                            if (storage == DType.F32) ((float*)dst)[i] = src[i];
+                            else ((ushort*)dst)[i] = DTypes.F32ToBF16(src[i]);
+                    }
+                var layout = KvLayout.HeadMajor(S, Hkv, Dh) with { Storage = storage };
+                int layer = 0;
+                Action call = () =>
+                {
+                    byte* kl = all + 2L * layer * perLayer * size, vl = kl + perLayer * size;
+                    AttentionKernel.Forward(q, (float*)kl, (float*)vl, layout, y, null, dims, options);
+                    layer = (layer + 1) % Layers;
+                };
+                var warm = Stopwatch.StartNew();
+                while (warm.Elapsed.TotalSeconds < 1) call();
+                var t = Measure(reps * 50, call);
+                Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"decode T=1 S={S} Hq={Hq} Hkv={Hkv} Dh={Dh} (auto, {Layers} layers' {storage.Name()} rows in turn)\", \"value\": {t.Wall * 1e6:F1}, \"value_cpu\": {t.Cpu * 1e6:F0}, \"unit\": \"us/layer\", \"threads\": {Engine.Threads}}}");
+            }
+            finally { LargePages.Free(all, bytes, pooled: false); }
         }
     }
 
