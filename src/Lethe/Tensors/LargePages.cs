@@ -10,7 +10,7 @@
 //
 // Three ways to get memory:
 //   - 2 MB or more: a mapping of its own, its start on a 2 MB boundary, advised; unmapped on free.
-//   - pooled (long-lived memory: weights, int8 matrices, KV caches, optimizer state) from 64 KB up
+//   - pooled (long-lived memory: weights, int8 matrices, optimizer state) from 64 KB up
 //     to 2 MB: a bump allocation in a shared 32 MB slab of 2 MB pages (a model's many sub-2 MB
 //     matrices would otherwise each sit on 4 KB pages). A slab is unmapped once everything in it
 //     has been freed and a newer slab has taken over; its freed holes are not reused before, which
@@ -43,7 +43,7 @@ internal static unsafe class LargePages
     /// <summary>One line for `lethe engine`: whether weights and caches go on 2 MB pages, and why not when they do not.</summary>
     public static string Describe()
     {
-        if (Enabled) return "2 MB (transparent huge pages asked for: blocks from 2 MB, and weights, int8 matrices and KV caches from 64 KB; LETHE_HUGE_PAGES=0 turns it off)";
+        if (Enabled) return "2 MB (transparent huge pages asked for: blocks from 2 MB, and weights and int8 matrices from 64 KB; LETHE_HUGE_PAGES=0 turns it off)";
         if (!OperatingSystem.IsLinux()) return "the OS's (2 MB pages are asked for on Linux only)";
         if (Environment.GetEnvironmentVariable("LETHE_HUGE_PAGES") == "0") return "4 KB (LETHE_HUGE_PAGES=0)";
         return "4 KB (transparent huge pages are off: /sys/kernel/mm/transparent_hugepage/enabled)";

@@ -57,12 +57,17 @@ public sealed unsafe class Tensor : IDisposable
 
     public static Tensor Zeros(params int[] shape) => Zeros((ReadOnlySpan<int>)shape);
 
-    /// <summary>A zero-filled tensor on the native heap even when an arena is active (parameters, optimizer state, KV caches), on 2 MB pages from 64 KB up (LargePages).</summary>
-    public static Tensor ZerosPersistent(ReadOnlySpan<int> shape, DType dtype = DType.F32)
+    /// <summary>
+    /// A zero-filled tensor on the native heap even when an arena is active (parameters, optimizer
+    /// state, KV caches). `pooled` (long-lived: weights, optimizer state) puts it on 2 MB pages from
+    /// 64 KB up, in LargePages' shared slabs; memory that comes and goes (a prefill's KV cache) says
+    /// false, and gets 2 MB pages only from 2 MB up.
+    /// </summary>
+    public static Tensor ZerosPersistent(ReadOnlySpan<int> shape, DType dtype = DType.F32, bool pooled = true)
     {
         var shp = shape.ToArray();
         long bytes = Tensors.Shape.Count(shp) * dtype.SizeOf();
-        return new Tensor(new NativeStorage(bytes, pooled: true), 0, shp, Tensors.Shape.ContiguousStrides(shp), dtype, true);
+        return new Tensor(new NativeStorage(bytes, pooled), 0, shp, Tensors.Shape.ContiguousStrides(shp), dtype, true);
     }
 
     public static Tensor ZerosLike(Tensor t) => Zeros(t.Shape);

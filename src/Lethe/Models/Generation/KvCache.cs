@@ -40,10 +40,13 @@ public sealed unsafe class KvCache : IDisposable
         if (bytes > 64L << 30) throw LetheException.About($"a KV cache for {batch} × {capacity} positions would need {bytes >> 30} GiB; lower the batch or max_new_tokens", "max_new_tokens");
         Batch = batch; Rows = batch; Capacity = capacity; KvHeads = config.NumKvHeads; HeadDim = config.HeadDim; Storage = storage;
         keys = new Tensor[config.NumLayers]; values = new Tensor[config.NumLayers];
+        // Not from LargePages' shared slabs: a batch makes a cache for every prefill and drops it a
+        // step later, and the slabs do not reuse freed holes (the attention over cache rows did not
+        // measurably gain from 2 MB pages either; a layer's tensor from 2 MB up still gets them).
         for (int i = 0; i < config.NumLayers; i++)
         {
-            keys[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim }, storage);
-            values[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim }, storage);
+            keys[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim }, storage, pooled: false);
+            values[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim }, storage, pooled: false);
         }
     }
 
