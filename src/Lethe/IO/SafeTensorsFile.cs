@@ -92,7 +92,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         if (e.DType.ToTensorDType() == dtype) return Load(name);
         if (!e.DType.IsLoadableFloat())
             throw new LetheException($"{Path}: tensor {SafeTensorsHeader.Quote(name)}: {e.DType.NotLoadableReason()}");
-        var result = Tensor.ZerosPersistent(e.Shape, dtype).Named(name);
+        var result = Tensor.ZerosPersistent(e.Shape, dtype, pooled: true).Named(name);   // a weight: lives as long as its model
         WithMapping(p => ElementConversion.Convert(p + e.FileOffset, e.DType, result.BytePtr, dtype, e.ElementCount));
         return result;
     }

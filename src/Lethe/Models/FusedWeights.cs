@@ -82,7 +82,7 @@ public static class FusedWeights
     {
         int cols = w.Rank == 2 ? w.Dim(1) : 1;
         var src = w.Rank == 2 ? w : w.Reshape(w.Dim(0), 1);
-        var dst = Tensor.ZerosPersistent(src.Shape, w.DType);
+        var dst = Tensor.ZerosPersistent(src.Shape, w.DType, pooled: true);
         var grouped = GroupedRowOfBlocked(heads, headDim);
         for (int blocked = 0; blocked < grouped.Length; blocked += headDim) // a head's part: headDim rows that move together
         {

@@ -107,10 +107,10 @@ public static unsafe class ModelLoader
         }
     }
 
-    /// <summary>A mapped (read-only) weight copied into memory of its own: long-lived, so on 2 MB pages where there are (Tensor.ZerosPersistent).</summary>
+    /// <summary>A mapped (read-only) weight copied into memory of its own: long-lived, so on 2 MB pages where there are (Tensor.ZerosPersistent, pooled).</summary>
     private static Tensor CopyToMemory(Tensor t)
     {
-        var copy = Tensor.ZerosPersistent(t.Shape, t.DType);
+        var copy = Tensor.ZerosPersistent(t.Shape, t.DType, pooled: true);
         if (t.IsContiguous) Buffer.MemoryCopy(t.BytePtr, copy.BytePtr, copy.Length * t.DType.SizeOf(), t.Length * t.DType.SizeOf());
         else copy.CopyFrom(t.ToArray());
         return copy;

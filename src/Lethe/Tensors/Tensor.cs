@@ -59,11 +59,12 @@ public sealed unsafe class Tensor : IDisposable
 
     /// <summary>
     /// A zero-filled tensor on the native heap even when an arena is active (parameters, optimizer
-    /// state, KV caches). `pooled` (long-lived: weights, optimizer state) puts it on 2 MB pages from
-    /// 64 KB up, in LargePages' shared slabs; memory that comes and goes (a prefill's KV cache) says
-    /// false, and gets 2 MB pages only from 2 MB up.
+    /// state, KV caches), on 2 MB pages from 2 MB up (LargePages). `pooled`, for memory that lives
+    /// as long as a model or a run (weights, optimizer state), puts it on 2 MB pages from 64 KB up,
+    /// in LargePages' shared slabs, which do not reuse freed holes: memory that comes and goes
+    /// (a prefill's KV cache, cached activations, FromArray's data) stays out of them.
     /// </summary>
-    public static Tensor ZerosPersistent(ReadOnlySpan<int> shape, DType dtype = DType.F32, bool pooled = true)
+    public static Tensor ZerosPersistent(ReadOnlySpan<int> shape, DType dtype = DType.F32, bool pooled = false)
     {
         var shp = shape.ToArray();
         long bytes = Tensors.Shape.Count(shp) * dtype.SizeOf();

@@ -62,7 +62,7 @@ public unsafe class LargePagesTests
     public void PooledTensorsAndInt8MatricesComeFromHugePageMemory()
     {
         if (!LargePages.Enabled) return;
-        using var t = Tensor.ZerosPersistent(new[] { 512, 576 });   // 1.2 MB: a slab's
+        using var t = Tensor.ZerosPersistent(new[] { 512, 576 }, pooled: true);   // 1.2 MB: a slab's
         var vma = SmapsEntryOf((long)t.BytePtr);
         Assert.NotNull(vma);
         Assert.Matches(Eligible, vma);

@@ -160,7 +160,7 @@ public sealed unsafe class GgufFile : IDisposable
     /// </summary>
     public Tensor Load(GgufTensorInfo t, DType dtype, int[]? rowOrder = null)
     {
-        var result = Lethe.Tensors.Tensor.ZerosPersistent(t.Shape, dtype);
+        var result = Lethe.Tensors.Tensor.ZerosPersistent(t.Shape, dtype, pooled: true);   // a weight: lives as long as its model
         try
         {
             if (t.Shape.Length == 1) // a vector (norm weight, bias): small, and its "rows" are single values

@@ -45,8 +45,8 @@ public sealed unsafe class KvCache : IDisposable
         // measurably gain from 2 MB pages either; a layer's tensor from 2 MB up still gets them).
         for (int i = 0; i < config.NumLayers; i++)
         {
-            keys[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim }, storage, pooled: false);
-            values[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim }, storage, pooled: false);
+            keys[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim }, storage);
+            values[i] = Tensor.ZerosPersistent(new[] { batch, KvHeads, capacity, HeadDim }, storage);
         }
     }
 

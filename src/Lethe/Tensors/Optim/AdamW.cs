@@ -48,8 +48,8 @@ public sealed unsafe class AdamW : Optimizer
         {
             var p = Parameters[i];
             if (p.Grad is null) continue;
-            m[i] ??= Tensor.ZerosPersistent(p.Shape);
-            v[i] ??= Tensor.ZerosPersistent(p.Shape);
+            m[i] ??= Tensor.ZerosPersistent(p.Shape, pooled: true);
+            v[i] ??= Tensor.ZerosPersistent(p.Shape, pooled: true);
             float* pp = p.F32Ptr, gp = p.Grad.F32Ptr, mp = m[i]!.F32Ptr, vp = v[i]!.F32Ptr;
             int n = checked((int)p.Length);
             Engine.For(n, 1 << 16, (start, end) => Update(pp, gp, mp, vp, start, end, decay, b1, b2, eps, stepSize, invSqrtBc2));
@@ -117,7 +117,7 @@ public sealed unsafe class AdamW : Optimizer
         var p = Parameters[i];
         if (!Shape.Equal(t.Shape, p.Shape))
             throw ShapeMismatchException.Of("AdamW.SetState", $"saved '{key}'", t.Shape, Describe(p, i), p.Shape);
-        var copy = Tensor.ZerosPersistent(p.Shape);
+        var copy = Tensor.ZerosPersistent(p.Shape, pooled: true);
         copy.CopyFrom(t);
         return copy;
     }

@@ -30,7 +30,7 @@ public sealed unsafe class Sgd : Optimizer
             if (momentum != 0)
             {
                 first = buffers[i] is null;
-                buffers[i] ??= Tensor.ZerosPersistent(p.Shape);
+                buffers[i] ??= Tensor.ZerosPersistent(p.Shape, pooled: true);
                 bp = buffers[i]!.F32Ptr;
             }
             for (long k = 0; k < n; k++)
@@ -58,7 +58,7 @@ public sealed unsafe class Sgd : Optimizer
         {
             if (!state.Tensors.TryGetValue($"momentum_buffer.{i}", out var t)) { buffers[i] = null; continue; }
             if (!Shape.Equal(t.Shape, Parameters[i].Shape)) throw ShapeMismatchException.Of("Sgd.SetState", $"saved momentum_buffer.{i}", t.Shape, Describe(Parameters[i], i), Parameters[i].Shape);
-            buffers[i] = Tensor.ZerosPersistent(t.Shape);
+            buffers[i] = Tensor.ZerosPersistent(t.Shape, pooled: true);
             buffers[i]!.CopyFrom(t);
         }
     }
