@@ -95,8 +95,9 @@ public static unsafe class ModelLoader
                 if (t.Storage is not MappedStorage || int8Only.Contains(name)) checkpoint.ReleasePages(stored);
             }
             FusedWeights.ToComputeLayout(config, weights, owned);
-            // A writable model holds copies only: unmap the files, so their pages (read once for the
-            // copies and the finiteness check) no longer count in the process's memory.
+            // A writable model, or one loaded for decoding with its mapped weights copied, holds
+            // copies only: unmap the files, so their pages (read once for the copies and the
+            // finiteness check) no longer count in the process's memory.
             if (writable || copyMapped) { owned.Remove(checkpoint); checkpoint.Dispose(); }
             return new TransformerModel(config, weights, owned);
         }
@@ -111,8 +112,7 @@ public static unsafe class ModelLoader
     private static Tensor CopyToMemory(Tensor t)
     {
         var copy = Tensor.ZerosPersistent(t.Shape, t.DType, pooled: true);
-        if (t.IsContiguous) Buffer.MemoryCopy(t.BytePtr, copy.BytePtr, copy.Length * t.DType.SizeOf(), t.Length * t.DType.SizeOf());
-        else copy.CopyFrom(t.ToArray());
+        copy.CopyFrom(t);
         return copy;
     }
 

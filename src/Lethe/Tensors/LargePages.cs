@@ -72,9 +72,13 @@ internal static unsafe class LargePages
     {
         if (p == null) return;
         // A mapping or slab that could not be had fell back to the heap: the address says which.
-        if (KindOf(bytes, pooled) == Kind.Mapping && ((long)p & (HugePage - 1)) == 0 && Unmapped(p, bytes)) return;
-        if (KindOf(bytes, pooled) == Kind.Slab && SlabFree(p)) return;
-        NativeMemory.AlignedFree(p);
+        bool given = KindOf(bytes, pooled) switch
+        {
+            Kind.Mapping => ((long)p & (HugePage - 1)) == 0 && Unmapped(p, bytes),
+            Kind.Slab => SlabFree(p),
+            _ => false,
+        };
+        if (!given) NativeMemory.AlignedFree(p);
     }
 
     private static byte* HeapAlloc(long bytes, bool zero)

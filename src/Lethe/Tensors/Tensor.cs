@@ -265,9 +265,11 @@ public sealed unsafe class Tensor : IDisposable
     public void CopyFrom(Tensor src)
     {
         if (!Tensors.Shape.Equal(Shape, src.Shape)) throw ShapeMismatchException.Of("Tensor.CopyFrom", "destination", Shape, "source", src.Shape);
-        if (DType == DType.F32 && src.DType == DType.F32 && IsContiguous && src.IsContiguous)
+        if (DType == src.DType && IsContiguous && src.IsContiguous)
         {
-            Buffer.MemoryCopy(src.F32Ptr, F32Ptr, Length * 4, Length * 4);
+            if (Storage.ReadOnly) throw new LetheException($"tensor {Tensors.Shape.Format(shape)}{NameSuffix} is read-only");
+            long bytes = Length * DType.SizeOf();   // any dtype: the same bits, without a pass through fp32
+            Buffer.MemoryCopy(src.BytePtr, BytePtr, bytes, bytes);
             return;
         }
         CopyFrom(src.ToArray());

@@ -93,18 +93,10 @@ public sealed unsafe class KvCache : IDisposable
             for (int h = 0; h < KvHeads; h++)
             {
                 long dst = ((long)b * KvHeads + h) * S * HeadDim, count = (long)S * HeadDim;
-                Widen(keys[layer].BytePtr + HeadRow(b, h) * 2, k.F32Ptr + dst, count);
-                Widen(values[layer].BytePtr + HeadRow(b, h) * 2, v.F32Ptr + dst, count);
+                EmbeddingKernel.Widen(keys[layer].BytePtr + HeadRow(b, h) * 2, Storage, k.F32Ptr + dst, checked((int)count));
+                EmbeddingKernel.Widen(values[layer].BytePtr + HeadRow(b, h) * 2, Storage, v.F32Ptr + dst, checked((int)count));
             }
         AttentionKernel.Forward(q, k.F32Ptr, v.F32Ptr, KvLayout.HeadMajor(S, KvHeads, HeadDim), output, null, Dims(B, T, Hq), options);
-    }
-
-    private void Widen(byte* src, float* dst, long count)
-    {
-        var from = new ReadOnlySpan<ushort>(src, checked((int)count));
-        var to = new Span<float>(dst, checked((int)count));
-        if (Storage == DType.F16) System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(System.Runtime.InteropServices.MemoryMarshal.Cast<ushort, Half>(from), to);
-        else for (int i = 0; i < from.Length; i++) to[i] = DTypes.BF16ToF32(from[i]);
     }
 
     /// <summary>Stores KV head `head`'s rows of the new k, v [B, T, Hkv, Dh] in layer `layer` at positions [Length, Length + T).</summary>
@@ -128,7 +120,7 @@ public sealed unsafe class KvCache : IDisposable
     {
         if (Storage == DType.F32) { Buffer.MemoryCopy(src, t.F32Ptr + at, count * 4, count * 4); return; }
         var dst = new Span<ushort>(t.BytePtr + at * 2, checked((int)count));
-        if (Storage == DType.BF16) { for (int i = 0; i < dst.Length; i++) dst[i] = DTypes.F32ToBF16(src[i]); return; }
+        if (Storage == DType.BF16) { DTypes.Narrow(new ReadOnlySpan<float>(src, dst.Length), dst, DType.BF16); return; }
         for (int i = 0; i < dst.Length; i++) dst[i] = DTypes.F32ToF16(Math.Clamp(src[i], -MaxF16, MaxF16));
     }
 

@@ -564,6 +564,12 @@ internal static unsafe partial class AttentionKernel
         }
     }
 
+    /// <summary>
+    /// One row widened with the GEMM's widening loads, inlined into WidenRows' loop. Not
+    /// EmbeddingKernel.Widen, which does the same conversions: called once per row here it took the
+    /// bf16 decoding step over 192 cached positions from 15.1 to 17.6–18.6 µs a layer, and inlined
+    /// to 28–53 (`bench attention decode=9,3,64,192`).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WidenRow<TW>(ushort* src, int Dh, float* dst) where TW : unmanaged, IWidenB
     {
