@@ -29,25 +29,24 @@ internal static unsafe class LargePages
     public const long PooledFrom = 64L << 10;
     public const long SlabBytes = 32L << 20;
 
+    /// <summary>Why huge pages are not asked for (null when they are); read once.</summary>
+    private static readonly string? Off = WhyOff();
+
     /// <summary>Whether huge pages are asked for: Linux, THP not "never", not turned off with LETHE_HUGE_PAGES=0.</summary>
-    public static readonly bool Enabled = Detect();
+    public static readonly bool Enabled = Off is null;
 
-    private static bool Detect()
+    private static string? WhyOff()
     {
-        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("LETHE_HUGE_PAGES") == "0") return false;
-        try { return !File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled").Contains("[never]"); }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
-    }
-
-    /// <summary>One line for `lethe engine`: whether weights and caches go on 2 MB pages, and why not when they do not.</summary>
-    public static string Describe()
-    {
-        if (Enabled) return "2 MB (transparent huge pages asked for: blocks from 2 MB, and weights and int8 matrices from 64 KB; LETHE_HUGE_PAGES=0 turns it off)";
         if (!OperatingSystem.IsLinux()) return "the OS's (2 MB pages are asked for on Linux only)";
         if (Environment.GetEnvironmentVariable("LETHE_HUGE_PAGES") == "0") return "4 KB (LETHE_HUGE_PAGES=0)";
-        return "4 KB (transparent huge pages are off: /sys/kernel/mm/transparent_hugepage/enabled)";
+        const string thp = "/sys/kernel/mm/transparent_hugepage/enabled";
+        try { return File.ReadAllText(thp).Contains("[never]") ? $"4 KB (transparent huge pages are off: {thp})" : null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"4 KB ({thp} could not be read)"; }
     }
+
+    /// <summary>One line for `lethe engine`: whether weights go on 2 MB pages, and why not when they do not.</summary>
+    public static string Describe() =>
+        Off ?? "2 MB (transparent huge pages asked for: blocks from 2 MB, and weights and int8 matrices from 64 KB; LETHE_HUGE_PAGES=0 turns it off)";
 
     /// <summary>How a block of a given size and kind is served (Free takes the same decision).</summary>
     private enum Kind { Heap, Mapping, Slab }
@@ -74,7 +73,7 @@ internal static unsafe class LargePages
         // A mapping or slab that could not be had fell back to the heap: the address says which.
         bool given = KindOf(bytes, pooled) switch
         {
-            Kind.Mapping => ((long)p & (HugePage - 1)) == 0 && Unmapped(p, bytes),
+            Kind.Mapping => ((long)p & (HugePage - 1)) == 0 && Unmapped(p),
             Kind.Slab => SlabFree(p),
             _ => false,
         };
@@ -114,7 +113,8 @@ internal static unsafe class LargePages
         return (byte*)start;
     }
 
-    private static bool Unmapped(byte* p, long bytes)
+    /// <summary>Unmaps p if MapAligned made it (its length recorded there); false otherwise.</summary>
+    private static bool Unmapped(byte* p)
     {
         long length;
         lock (MapGate)
@@ -182,7 +182,7 @@ internal static unsafe class LargePages
     private static void Release(Slab s)
     {
         Slabs.Remove(s);
-        Unmapped(s.Start, s.Size);
+        Unmapped(s.Start);
     }
 
     /// <summary>Bytes held in slabs (tests).</summary>
