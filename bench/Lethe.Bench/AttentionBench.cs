@@ -102,13 +102,13 @@ public static unsafe class AttentionBench
     /// <summary>
     /// As Decode, but like a model's decoding step: the call visits the next of 48 layers' caches
     /// (on 2 MB pages, as KvCache's), so that its rows were evicted by the other 47 (past the L3
-    /// when S·Hkv·Dh is large), in fp32 and in bf16 (KvLayout.Storage).
+    /// when S·Hkv·Dh is large), in fp32, bf16 and f16 (KvLayout.Storage).
     /// </summary>
     private static void DecodeCold(int S, int reps, int Hq, int Hkv, int Dh, float* q, float[] k, float[] v, float* y, AttentionDims dims, AttentionOptions options)
     {
         const int Layers = 48;
         long perLayer = (long)S * Hkv * Dh;
-        foreach (var storage in new[] { DType.F32, DType.BF16 })
+        foreach (var storage in new[] { DType.F32, DType.BF16, DType.F16 })
         {
             int size = storage.SizeOf();
             long bytes = 2 * Layers * perLayer * size;

@@ -130,7 +130,7 @@ public unsafe class AttentionTests
                 if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported && dh % 16 == 0)
                 {
                     Array.Clear(gotA); Array.Clear(gotB);
-                    AttentionKernel.Dot4KeysTwoRows512(a, b, kp, kp + dh, kp + 2 * dh, kp + 3 * dh, dh, ga, gb);
+                    AttentionKernel.Dot4KeysTwoRows512<WidenF32>(a, b, kp, kp + dh, kp + 2 * dh, kp + 3 * dh, dh, ga, gb);
                     Assert.Equal(wantA, gotA); Assert.Equal(wantB, gotB);
                 }
             }
@@ -156,12 +156,54 @@ public unsafe class AttentionTests
                     wa[j] = AttentionKernel.Dot<AttentionKernel.Lanes256>(a, kp + j * stride, dh);
                     wb[j] = AttentionKernel.Dot<AttentionKernel.Lanes256>(b, kp + j * stride, dh);
                 }
-                AttentionKernel.Dot8KeysTwoRows512(a, b, kp, stride, dh, ga, gb);
+                AttentionKernel.Dot8KeysTwoRows512<WidenF32>(a, b, kp, stride, dh, ga, gb);
             }
             for (int j = 0; j < 8; j++)
             {
                 Assert.True(BitConverter.SingleToInt32Bits(wantA[j]) == BitConverter.SingleToInt32Bits(gotA[j]), $"Dh={dh} row a key {j}: {gotA[j]} against {wantA[j]}");
                 Assert.True(BitConverter.SingleToInt32Bits(wantB[j]) == BitConverter.SingleToInt32Bits(gotB[j]), $"Dh={dh} row b key {j}: {gotB[j]} against {wantB[j]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void KeyDotsOverBF16RowsGiveTheWidenedRowsBits()
+    {
+        // A bf16 KV cache read in place (AttentionKernel.ReadsBF16InPlace): each key vector widened as
+        // it is loaded must give the bits of the fp32 path over the widened rows.
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported) return; // AVX-512 only
+        var rng = new Rng(24);
+        foreach (int dh in new[] { 16, 32, 48, 64, 128 })
+        {
+            int stride = dh + 16;
+            var qa = new float[dh]; var qb = new float[dh];
+            var k = new ushort[8 * stride]; var wide = new float[8 * stride];
+            for (int i = 0; i < dh; i++) { qa[i] = (float)(rng.NextDouble() * 2 - 1); qb[i] = (float)(rng.NextDouble() * 2 - 1) * 30f; }
+            for (int i = 0; i < k.Length; i++) { k[i] = DTypes.F32ToBF16((float)(rng.NextDouble() * 2 - 1) * 1e3f); wide[i] = DTypes.BF16ToF32(k[i]); }
+            var wantA = new float[8]; var wantB = new float[8];
+            var got8A = new float[8]; var got8B = new float[8]; var got4A = new float[8]; var got4B = new float[8]; var got1 = new float[8];
+            fixed (float* a = qa, b = qb, w = wide, wa = wantA, wb = wantB, g8a = got8A, g8b = got8B, g4a = got4A, g4b = got4B, g1 = got1)
+            fixed (ushort* kp = k)
+            {
+                for (int j = 0; j < 8; j++)
+                {
+                    wa[j] = AttentionKernel.Dot<AttentionKernel.Lanes256>(a, w + j * stride, dh);
+                    wb[j] = AttentionKernel.Dot<AttentionKernel.Lanes256>(b, w + j * stride, dh);
+                }
+                AttentionKernel.Dot8KeysTwoRows512<WidenBF16>(a, b, kp, stride, dh, g8a, g8b);
+                for (int j0 = 0; j0 < 8; j0 += 4)
+                {
+                    ushort* k0 = kp + j0 * stride;
+                    AttentionKernel.Dot4KeysTwoRows512<WidenBF16>(a, b, k0, k0 + stride, k0 + 2 * stride, k0 + 3 * stride, dh, g4a + j0, g4b + j0);
+                    AttentionKernel.Dot4Keys512<WidenBF16>(b, k0, k0 + stride, k0 + 2 * stride, k0 + 3 * stride, dh, g1 + j0);
+                }
+            }
+            for (int j = 0; j < 8; j++)
+            {
+                int want = BitConverter.SingleToInt32Bits(wantA[j]), wantOther = BitConverter.SingleToInt32Bits(wantB[j]);
+                Assert.True(want == BitConverter.SingleToInt32Bits(got8A[j]) && wantOther == BitConverter.SingleToInt32Bits(got8B[j]), $"Dh={dh} key {j}: 8 keys, two rows");
+                Assert.True(want == BitConverter.SingleToInt32Bits(got4A[j]) && wantOther == BitConverter.SingleToInt32Bits(got4B[j]), $"Dh={dh} key {j}: 4 keys, two rows");
+                Assert.True(wantOther == BitConverter.SingleToInt32Bits(got1[j]), $"Dh={dh} key {j}: 4 keys, one row");
             }
         }
     }

@@ -1,7 +1,8 @@
 // A KV cache held in bf16 or f16 (TransformerModel.KvCacheStorage, `--kv-cache`): each stored key and
 // value is rounded once, and attention over the cache then gives exactly what an fp32 cache holding
 // the rounded values gives, bit for bit: for a prompt (attended over a widened copy) and for every
-// decoding step (the kernel widens each block of rows), on SmolLM's head layout (9 query heads on 3
+// decoding step (the kernel reads bf16 rows in place on 512 bits, widening each vector as loaded, and
+// widens each block of rows first otherwise), on SmolLM's head layout (9 query heads on 3
 // KV heads of 64, past one key chunk of 512) and on the shipped model's (2 per KV head of 32, which
 // the kernel takes two heads at a time). f16 saturates instead of overflowing.
 using Lethe.Models;
@@ -29,6 +30,8 @@ public unsafe class KvCacheStorageTests
     [InlineData(DType.BF16, 8, 4, 32, 2, 90)]
     [InlineData(DType.F16, 8, 4, 32, 1, 70)]
     [InlineData(DType.BF16, 4, 2, 20, 2, 40)]   // a head size that is no multiple of 16
+    [InlineData(DType.BF16, 4, 4, 48, 1, 75)]   // one query row per KV head; 48 = 32 + a last 16
+    [InlineData(DType.BF16, 6, 2, 80, 1, 45)]   // three rows per KV head (pair + one) over 80 = 64 + 16
     public void AttentionOverARoundedCacheIsAttentionOverTheRoundedValues(DType storage, int Hq, int Hkv, int Dh, int B, int prompt)
     {
         var config = Config(Hq, Hkv, Dh);

@@ -10,8 +10,9 @@
 // and Append adds the rows of another cache (freshly prefilled sequences) after the current ones.
 // Storage: fp32, or bf16 / f16 (half the bytes a decoding step reads; each new row is rounded to
 // nearest-even once, when stored, and f16 saturates at ±65504 instead of overflowing to infinity).
-// A 16-bit cache is attended one query per row (decoding), widening each block of rows to fp32 in
-// the kernel; more queries (a prompt over a filled cache) attend over an fp32 copy of its rows.
+// A 16-bit cache is attended one query per row (decoding) by the kernel itself: bf16 rows read in
+// place on AVX-512, each vector widened as it is loaded, f16 rows (and bf16 elsewhere) widened a
+// block at a time; more queries (a prompt over a filled cache) attend over an fp32 copy of its rows.
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
 

@@ -26,6 +26,8 @@ internal static unsafe partial class AttentionKernel
         static abstract int Count { get; }
         static abstract TSelf Zero { get; }
         static abstract TSelf Load(float* p);
+        /// <summary>Elements [index, index + Count) of a row stored in TW's dtype, as fp32 (exact).</summary>
+        static abstract TSelf Load<TW>(void* p, long index) where TW : unmanaged, IWidenB;
         static abstract void Store(float* p, TSelf x);
         static abstract TSelf Broadcast(float x);
         /// <summary>a · b + addend, fused (one rounding).</summary>
@@ -72,6 +74,7 @@ internal static unsafe partial class AttentionKernel
         public static int Count => 16;
         public static Lanes512 Zero => default;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Load(float* p) => new(Vector512.Load(p));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Load<TW>(void* p, long index) where TW : unmanaged, IWidenB => new(TW.Load(p, index));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Lanes512 x) => x.value.Store(p);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512 Broadcast(float x) => new(Vector512.Create(x));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -118,6 +121,7 @@ internal static unsafe partial class AttentionKernel
         public static int Count => 8;
         public static Lanes256 Zero => default;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Load(float* p) => new(Vector256.Load(p));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Load<TW>(void* p, long index) where TW : unmanaged, IWidenB => new(TW.Load8(p, index));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Lanes256 x) => x.value.Store(p);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256 Broadcast(float x) => new(Vector256.Create(x));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -448,6 +452,19 @@ internal static unsafe partial class AttentionKernel
         TL a = TL.Broadcast(alpha);
         for (; i + L <= n; i += L) TL.Store(y + i, TL.MultiplyAdd(a, TL.Load(x + i), TL.Load(y + i)));
         for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(alpha, x[i], y[i]);
+    }
+
+    /// <summary>
+    /// Axpy&lt;TL&gt;(y, x + offset, alpha, n) where x is a row stored in TW's dtype: each element
+    /// widened (exactly) as it is read, the same FMAs, so the same bits as over the widened row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AxpyFrom<TL, TW>(float* y, void* x, long offset, float alpha, int n) where TL : unmanaged, ILanes<TL> where TW : unmanaged, IWidenB
+    {
+        int L = TL.Count, i = 0;
+        TL a = TL.Broadcast(alpha);
+        for (; i + L <= n; i += L) TL.Store(y + i, TL.MultiplyAdd(a, TL.Load<TW>(x, offset + i), TL.Load(y + i)));
+        for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(alpha, TW.Scalar(x, offset + i), y[i]);
     }
 
     /// <summary>dst[i] = alpha · src[i] for i &lt; n (any n).</summary>

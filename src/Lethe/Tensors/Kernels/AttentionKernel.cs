@@ -310,8 +310,25 @@ internal static unsafe partial class AttentionKernel
             queryRows[r] = q + (((long)b * T + w % T) * Hq + h * group + w / T) * Dh;
         }
         float* rowMax = state + R * paddedDh;
-        AttendKeys<TL>(queryRows, perHead, heads, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, state, rowMax, rowMax + R, widened);
+        float* rowSum = rowMax + R;
+        if (kvLayout.Storage == DType.BF16 && ReadsBF16InPlace<TL>(Dh))
+            AttendKeys<TL, WidenBF16>(queryRows, perHead, heads, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, state, rowMax, rowSum, widened);
+        else
+            AttendKeys<TL, WidenF32>(queryRows, perHead, heads, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, state, rowMax, rowSum, widened);
     }
+
+    /// <summary>
+    /// Whether the decoding products read a bf16 KV cache's rows in place, widening each vector as it
+    /// is loaded (two instructions), rather than widening each block of 64 rows into fp32 scratch
+    /// first: where they run on 512 bits (AVX-512, Dh a multiple of 16). `bench attention
+    /// decode=9,3,64,960` (Zen 4, one thread): rows in the caches 51–65 µs a layer in place against
+    /// 73–75 widened first (fp32 47–71), rows cold 66–73 against 107–130 (fp32 97–136). An f16 cache
+    /// is still widened first: f16's widening is a dozen integer instructions (.NET exposes no
+    /// vcvtph2ps), and read in place, where a key or value row is read for more than one query
+    /// row, it took 174–188 µs against 109–116.
+    /// </summary>
+    private static bool ReadsBF16InPlace<TL>(int Dh) where TL : unmanaged, ILanes<TL> =>
+        typeof(TL) == typeof(Lanes256) && Fma.IsSupported && Avx512F.IsSupported && Dh % 16 == 0;
 
     /// <summary>Writes out the rows of an unsplit task's state (AttendHeads' layout) for KV heads kvHead .. kvHead + heads − 1.</summary>
     private static void FinishHeads<TL>(float* state, int b, int kvHead, int heads, AttentionDims dims, float* output, float* logSumExp) where TL : unmanaged, ILanes<TL>
@@ -395,19 +412,25 @@ internal static unsafe partial class AttentionKernel
     /// [heads·rows] start empty and end holding this range's state. The heads go block by block
     /// together only so that their P·V sums can run as one (AccumulateFourRows); every row's
     /// arithmetic is its own, so its bits do not depend on `heads`.
+    /// TW is the dtype the products read the key and value rows in: WidenF32 for fp32 rows (a KV
+    /// cache in fp32, or a 16-bit one's block widened first into `widened`), WidenBF16 or WidenF16
+    /// for a 16-bit cache read in place (FusedHalfRows). Widening is exact, so both ways of reading
+    /// a 16-bit cache give the same bits.
     /// </summary>
-    private static void AttendKeys<TL>(float** queryRows, int rows, int heads, float* k, float* v, KvLayout kvLayout, int b, int kvHead, int from, int to,
+    private static void AttendKeys<TL, TW>(float** queryRows, int rows, int heads, void* k, void* v, KvLayout kvLayout, int b, int kvHead, int from, int to,
         int[] lo, int[] hi, int T, int Dh, int paddedDh, float cap, float scale, float multiplier,
-        float* scores, float* acc, float* rowMax, float* rowSum, float* widened) where TL : unmanaged, ILanes<TL>
+        float* scores, float* acc, float* rowMax, float* rowSum, float* widened) where TL : unmanaged, ILanes<TL> where TW : unmanaged, IWidenB
     {
         int R = heads * rows;
         new Span<float>(acc, R * paddedDh).Clear();
         new Span<float>(rowMax, R).Fill(float.NegativeInfinity);
         new Span<float>(rowSum, R).Clear();
-        float** vRows = stackalloc float*[heads * KeyBlock];
-        // Row j of a head's keys and values is at j · stride from its first (any KvLayout).
+        void** vRows = stackalloc void*[heads * KeyBlock];
+        // Row j of a head's keys and values is at j · stride elements from its first (any KvLayout).
         long layoutStride = kvLayout.PositionStride;
-        bool halfRows = kvLayout.Storage != DType.F32;
+        int size = kvLayout.Storage.SizeOf();
+        bool inPlace = typeof(TW) != typeof(WidenF32);                 // 16-bit rows read as they are stored
+        bool widenFirst = kvLayout.Storage != DType.F32 && !inPlace;   // 16-bit rows widened per block
         bool fourKeys = typeof(TL) == typeof(Lanes256) && Fma.IsSupported;
         // The 4-key path does its two-row products and softmax on 512 bits where the CPU has them:
         // the same operations per element, so the same bits (see Dot4KeysTwoRows512).
@@ -417,43 +440,45 @@ internal static unsafe partial class AttentionKernel
             int n = Math.Min(KeyBlock, to - j0);
             for (int h = 0; h < heads; h++)
             {
-                float* kHead, vHead;
+                byte* kHead, vHead;
                 long stride;
                 bool askAhead;
-                if (halfRows)
+                if (widenFirst)
                 {
-                    // 16-bit rows: the block's keys and values widened to fp32 first (exact), then
-                    // scored and summed as fp32 rows that lie one after another in L1.
+                    // The block's keys and values widened to fp32 first (exact), then scored and
+                    // summed as fp32 rows that lie one after another in L1.
                     float* wk = widened + (long)h * 2 * KeyBlock * Dh, wv = wk + (long)KeyBlock * Dh;
                     int ahead = kvLayout.RowsCached ? 0 : Math.Min(KeyBlock, to - j0 - n);
                     WidenRows(kvLayout.Storage, (ushort*)k + kvLayout.Offset(b, j0, kvHead + h), layoutStride, n, ahead, Dh, wk);
                     WidenRows(kvLayout.Storage, (ushort*)v + kvLayout.Offset(b, j0, kvHead + h), layoutStride, n, ahead, Dh, wv);
-                    kHead = wk - (long)j0 * Dh; vHead = wv - (long)j0 * Dh;
+                    kHead = (byte*)(wk - (long)j0 * Dh); vHead = (byte*)(wv - (long)j0 * Dh);
                     stride = Dh; askAhead = false;
                 }
                 else
                 {
-                    kHead = k + kvLayout.Offset(b, 0, kvHead + h); vHead = v + kvLayout.Offset(b, 0, kvHead + h);
+                    kHead = (byte*)k + kvLayout.Offset(b, 0, kvHead + h) * size; vHead = (byte*)v + kvLayout.Offset(b, 0, kvHead + h) * size;
                     stride = layoutStride; askAhead = !kvLayout.RowsCached;
                 }
-                float** hq = queryRows + h * rows, hv = vRows + h * KeyBlock;
+                long rowBytes = stride * TW.Size;
+                float** hq = queryRows + h * rows;
+                void** hv = vRows + h * KeyBlock;
                 float* hs = scores + h * rows * KeyBlock;
                 int jj = 0;
                 // The block's value rows, wanted after its scores and softmax: in flight while those run.
-                if (askAhead) for (int j = 0; j < n; j++) PrefetchRow(hv[j] = vHead + (j0 + j) * stride, Dh);
-                else for (int j = 0; j < n; j++) hv[j] = vHead + (j0 + j) * stride;
+                if (askAhead) for (int j = 0; j < n; j++) PrefetchRow((byte*)(hv[j] = vHead + (j0 + j) * rowBytes), Dh * TW.Size);
+                else for (int j = 0; j < n; j++) hv[j] = vHead + (j0 + j) * rowBytes;
                 if (wideRows && rows >= 2)
                     for (; jj + 8 <= n; jj += 8)
                     {
-                        if (askAhead) for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 8, to); p < pe; p++) PrefetchRow(kHead + p * stride, Dh);
-                        float* k0 = kHead + (j0 + jj) * stride, k4 = k0 + 4 * stride;
+                        if (askAhead) for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 8, to); p < pe; p++) PrefetchRow(kHead + p * rowBytes, Dh * TW.Size);
+                        byte* k0 = kHead + (j0 + jj) * rowBytes, k4 = k0 + 4 * rowBytes;
                         int r = 0;
                         for (; r + 2 <= rows; r += 2)
-                            Dot8KeysTwoRows512(hq[r], hq[r + 1], k0, stride, Dh, hs + r * KeyBlock + jj, hs + (r + 1) * KeyBlock + jj);
+                            Dot8KeysTwoRows512<TW>(hq[r], hq[r + 1], k0, stride, Dh, hs + r * KeyBlock + jj, hs + (r + 1) * KeyBlock + jj);
                         if (r < rows)
                         {
-                            Dot4Keys(hq[r], k0, k0 + stride, k0 + 2 * stride, k0 + 3 * stride, Dh, hs + r * KeyBlock + jj);
-                            Dot4Keys(hq[r], k4, k4 + stride, k4 + 2 * stride, k4 + 3 * stride, Dh, hs + r * KeyBlock + jj + 4);
+                            FourKeys<TW>(hq[r], k0, rowBytes, Dh, wideRows, hs + r * KeyBlock + jj);
+                            FourKeys<TW>(hq[r], k4, rowBytes, Dh, wideRows, hs + r * KeyBlock + jj + 4);
                         }
                     }
                 if (fourKeys)
@@ -462,22 +487,25 @@ internal static unsafe partial class AttentionKernel
                         // Between layers the weight products stream megabytes through the caches, so the
                         // cache rows come from memory: ask for the keys PrefetchKeys ahead, so that many
                         // rows are in flight at once instead of one miss per dot product.
-                        if (askAhead) for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 4, to); p < pe; p++) PrefetchRow(kHead + p * stride, Dh);
-                        float* k0 = kHead + (j0 + jj) * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride;
+                        if (askAhead) for (int p = j0 + jj + PrefetchKeys, pe = Math.Min(p + 4, to); p < pe; p++) PrefetchRow(kHead + p * rowBytes, Dh * TW.Size);
+                        byte* k0 = kHead + (j0 + jj) * rowBytes, k1 = k0 + rowBytes, k2 = k1 + rowBytes, k3 = k2 + rowBytes;
                         int r = 0;
                         // Two query rows at a time share the key loads (their arithmetic is each row's own).
                         for (; r + 2 <= rows; r += 2)
                         {
                             float* sa = hs + r * KeyBlock + jj, sb = sa + KeyBlock;
-                            if (wideRows) Dot4KeysTwoRows512(hq[r], hq[r + 1], k0, k1, k2, k3, Dh, sa, sb);
-                            else Dot4KeysTwoRows(hq[r], hq[r + 1], k0, k1, k2, k3, Dh, sa, sb);
+                            if (wideRows) Dot4KeysTwoRows512<TW>(hq[r], hq[r + 1], k0, k1, k2, k3, Dh, sa, sb);
+                            else Dot4KeysTwoRows(hq[r], hq[r + 1], (float*)k0, (float*)k1, (float*)k2, (float*)k3, Dh, sa, sb);
                         }
-                        if (r < rows) Dot4Keys(hq[r], k0, k1, k2, k3, Dh, hs + r * KeyBlock + jj);
+                        if (r < rows) FourKeys<TW>(hq[r], k0, rowBytes, Dh, wideRows, hs + r * KeyBlock + jj);
                     }
                 for (; jj < n; jj++)
                 {
-                    float* kRow = kHead + (j0 + jj) * stride;
-                    for (int r = 0; r < rows; r++) hs[r * KeyBlock + jj] = Dot<TL>(hq[r], kRow, Dh);
+                    // The last few keys one at a time (a 16-bit row read in place is widened first).
+                    byte* kRow = kHead + (j0 + jj) * rowBytes;
+                    float* key = (float*)kRow;
+                    if (inPlace) WidenRow<TW>((ushort*)kRow, Dh, key = widened);
+                    for (int r = 0; r < rows; r++) hs[r * KeyBlock + jj] = Dot<TL>(hq[r], key, Dh);
                 }
             }
             for (int r = 0; r < R; r++)
@@ -494,23 +522,38 @@ internal static unsafe partial class AttentionKernel
             // P·V: four rows at a time where they fit (two heads' pairs, or four rows of one head), then pairs, then one.
             if (wideRows && heads == 2 && rows == 2)
             {
-                AccumulateFourRows(acc, paddedDh, vRows, vRows + KeyBlock, scores, n, Dh);
+                AccumulateFourRows<TW>(acc, paddedDh, vRows, vRows + KeyBlock, scores, n, Dh);
                 continue;
             }
             for (int h = 0; h < heads; h++)
             {
-                float** hv = vRows + h * KeyBlock;
+                void** hv = vRows + h * KeyBlock;
                 int r = h * rows, e = r + rows;
-                if (wideRows) for (; r + 4 <= e; r += 4) AccumulateFourRows(acc + r * paddedDh, paddedDh, hv, hv, scores + r * KeyBlock, n, Dh);
+                if (wideRows) for (; r + 4 <= e; r += 4) AccumulateFourRows<TW>(acc + r * paddedDh, paddedDh, hv, hv, scores + r * KeyBlock, n, Dh);
                 for (; r + 2 <= e; r += 2)
                 {
                     float* accA = acc + r * paddedDh, pa = scores + r * KeyBlock;
-                    if (wideRows) AccumulateTwoRows<Lanes512>(accA, accA + paddedDh, hv, pa, pa + KeyBlock, n, Dh);
-                    else AccumulateTwoRows<TL>(accA, accA + paddedDh, hv, pa, pa + KeyBlock, n, Dh);
+                    if (wideRows) AccumulateTwoRows<Lanes512, TW>(accA, accA + paddedDh, hv, pa, pa + KeyBlock, n, Dh);
+                    else AccumulateTwoRows<TL, TW>(accA, accA + paddedDh, hv, pa, pa + KeyBlock, n, Dh);
                 }
-                if (r < e) AccumulateRows<TL>(acc + r * paddedDh, hv, scores + r * KeyBlock, n, Dh);
+                if (r < e)
+                {
+                    if (wideRows) AccumulateRows<Lanes512, TW>(acc + r * paddedDh, hv, scores + r * KeyBlock, n, Dh);
+                    else AccumulateRows<TL, TW>(acc + r * paddedDh, hv, scores + r * KeyBlock, n, Dh);
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// One query row's scores against 4 keys k0 + j · rowBytes (j &lt; 4): on 512 bits where the
+    /// decoding runs them (wideRows; any TW), else Dot4Keys over fp32 rows. The same bits either way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FourKeys<TW>(float* q, byte* k0, long rowBytes, int Dh, bool wideRows, float* scores) where TW : unmanaged, IWidenB
+    {
+        if (wideRows) Dot4Keys512<TW>(q, k0, k0 + rowBytes, k0 + 2 * rowBytes, k0 + 3 * rowBytes, Dh, scores);
+        else Dot4Keys(q, (float*)k0, (float*)(k0 + rowBytes), (float*)(k0 + 2 * rowBytes), (float*)(k0 + 3 * rowBytes), Dh, scores);
     }
 
     /// <summary>
@@ -537,12 +580,12 @@ internal static unsafe partial class AttentionKernel
     /// </summary>
     internal static long RowsStayCachedUpTo(CacheSizes caches, int threads) => caches.L3Of(threads);
 
-    /// <summary>Asks for the cache lines of one row of Dh floats (a hint: no effect on results).</summary>
-    private static void PrefetchRow(float* row, int Dh)
+    /// <summary>Asks for the cache lines of one row of `bytes` bytes (a hint: no effect on results).</summary>
+    private static void PrefetchRow(byte* row, int bytes)
     {
         if (!Sse.IsSupported) return;
-        for (int o = 0; o < Dh; o += 16) Sse.Prefetch0(row + o);
-        if (Dh % 16 != 0) Sse.Prefetch0(row + Dh - 1);   // a row that ends inside a further line
+        for (int o = 0; o < bytes; o += 64) Sse.Prefetch0(row + o);
+        if (bytes % 64 != 0) Sse.Prefetch0(row + bytes - 1);   // a row that ends inside a further line
     }
 
     /// <summary>Scratch floats a decoding task needs to widen one block of 16-bit rows of `heads` KV heads (keys and values); 0 for fp32 rows.</summary>
@@ -558,7 +601,7 @@ internal static unsafe partial class AttentionKernel
     {
         for (int i = 0; i < n; i++)
         {
-            if (i < ahead) PrefetchHalfRow(src + (n + i) * srcStride, Dh);
+            if (i < ahead) PrefetchRow((byte*)(src + (n + i) * srcStride), 2 * Dh);
             if (storage == DType.BF16) WidenRow<WidenBF16>(src + i * srcStride, Dh, dst + (long)i * Dh);
             else WidenRow<WidenF16>(src + i * srcStride, Dh, dst + (long)i * Dh);
         }
@@ -585,13 +628,6 @@ internal static unsafe partial class AttentionKernel
         for (; d < Dh; d++) dst[d] = TW.Scalar(src, d);
     }
 
-    /// <summary>Asks for the cache lines of one row of Dh 16-bit values (a hint: no effect on results).</summary>
-    private static void PrefetchHalfRow(ushort* row, int Dh)
-    {
-        if (!Sse.IsSupported) return;
-        for (int o = 0; o < Dh; o += 32) Sse.Prefetch0(row + o);
-        if (Dh % 32 != 0) Sse.Prefetch0(row + Dh - 1);
-    }
 
     /// <summary>
     /// Dot&lt;Lanes256&gt;(q, k_i, Dh) for 4 keys at once, with the same bits: the same FMAs per key,
@@ -672,54 +708,73 @@ internal static unsafe partial class AttentionKernel
     /// <summary>
     /// Dot4KeysTwoRows on 512 bits (Dh a multiple of 16): lane l &lt; 8 of a key's sum is the 256-bit
     /// a lane l and lane 8 + l its b lane l (the same products, added in the same order), so the
-    /// halves added give a + b and the same bits, with half the multiply-adds and loads.
+    /// halves added give a + b and the same bits, with half the multiply-adds and loads. The key
+    /// rows are stored in TW's dtype (fp32, or a 16-bit KV cache's bf16 or f16, widened exactly as
+    /// loaded).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Dot4KeysTwoRows512(float* qa, float* qb, float* k0, float* k1, float* k2, float* k3, int Dh, float* sa, float* sb)
+    internal static void Dot4KeysTwoRows512<TW>(float* qa, float* qb, void* k0, void* k1, void* k2, void* k3, int Dh, float* sa, float* sb) where TW : unmanaged, IWidenB
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, c0 = default, c1 = default, c2 = default, c3 = default;
         for (int i = 0; i < Dh; i += 16)
         {
-            Vector512<float> xa = Vector512.Load(qa + i), xb = Vector512.Load(qb + i), k = Vector512.Load(k0 + i);
+            Vector512<float> xa = Vector512.Load(qa + i), xb = Vector512.Load(qb + i), k = TW.Load(k0, i);
             a0 = Avx512F.FusedMultiplyAdd(xa, k, a0); c0 = Avx512F.FusedMultiplyAdd(xb, k, c0);
-            k = Vector512.Load(k1 + i);
+            k = TW.Load(k1, i);
             a1 = Avx512F.FusedMultiplyAdd(xa, k, a1); c1 = Avx512F.FusedMultiplyAdd(xb, k, c1);
-            k = Vector512.Load(k2 + i);
+            k = TW.Load(k2, i);
             a2 = Avx512F.FusedMultiplyAdd(xa, k, a2); c2 = Avx512F.FusedMultiplyAdd(xb, k, c2);
-            k = Vector512.Load(k3 + i);
+            k = TW.Load(k3, i);
             a3 = Avx512F.FusedMultiplyAdd(xa, k, a3); c3 = Avx512F.FusedMultiplyAdd(xb, k, c3);
         }
         Sum4Keys(Halves(a0), Halves(a1), Halves(a2), Halves(a3)).Store(sa);
         Sum4Keys(Halves(c0), Halves(c1), Halves(c2), Halves(c3)).Store(sb);
-
-        static Vector256<float> Halves(Vector512<float> v) => v.GetLower() + v.GetUpper();
     }
 
+    /// <summary>Dot4KeysTwoRows512 for one query row: Dot4Keys' bits (Dh a multiple of 16), keys in TW's dtype.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Dot4Keys512<TW>(float* q, void* k0, void* k1, void* k2, void* k3, int Dh, float* scores) where TW : unmanaged, IWidenB
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int i = 0; i < Dh; i += 16)
+        {
+            Vector512<float> x = Vector512.Load(q + i);
+            a0 = Avx512F.FusedMultiplyAdd(x, TW.Load(k0, i), a0); a1 = Avx512F.FusedMultiplyAdd(x, TW.Load(k1, i), a1);
+            a2 = Avx512F.FusedMultiplyAdd(x, TW.Load(k2, i), a2); a3 = Avx512F.FusedMultiplyAdd(x, TW.Load(k3, i), a3);
+        }
+        Sum4Keys(Halves(a0), Halves(a1), Halves(a2), Halves(a3)).Store(scores);
+    }
+
+    /// <summary>A 512-bit sum's halves added: the 256-bit a + b of Dot4Keys (lane l and lane 8 + l).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Halves(Vector512<float> v) => v.GetLower() + v.GetUpper();
+
     /// <summary>
-    /// Dot4KeysTwoRows512 for 8 keys k0 + j · stride (j &lt; 8), scores to sa[0..8) and sb[0..8), with
-    /// the same bits. The 16 sums are reduced together: each level of Sum8's tree (lane l + l+8, then
+    /// Dot4KeysTwoRows512 for 8 keys k0 + j · stride elements (j &lt; 8, in TW's dtype), scores to
+    /// sa[0..8) and sb[0..8), with the same bits. The 16 sums are reduced together: each level of Sum8's tree (lane l + l+8, then
     /// l + l+4, l + l+2, l + l+1) adds the same pairs of lanes, but for two sums per instruction
     /// pair (a shuffle of two accumulators' halves and one add), so the 16 reductions take 24
     /// shuffles and 15 adds instead of about 100 instructions: with Dh = 32 the reductions were
     /// most of a key's scoring.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Dot8KeysTwoRows512(float* qa, float* qb, float* k0, long stride, int Dh, float* sa, float* sb)
+    internal static void Dot8KeysTwoRows512<TW>(float* qa, float* qb, void* k0, long stride, int Dh, float* sa, float* sb) where TW : unmanaged, IWidenB
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        float* k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride, k4 = k3 + stride, k5 = k4 + stride, k6 = k5 + stride, k7 = k6 + stride;
+        long rowBytes = stride * TW.Size;
+        byte* k1 = (byte*)k0 + rowBytes, k2 = k1 + rowBytes, k3 = k2 + rowBytes, k4 = k3 + rowBytes, k5 = k4 + rowBytes, k6 = k5 + rowBytes, k7 = k6 + rowBytes;
         for (int i = 0; i < Dh; i += 16)
         {
-            Vector512<float> xa = Vector512.Load(qa + i), xb = Vector512.Load(qb + i), k = Vector512.Load(k0 + i);
+            Vector512<float> xa = Vector512.Load(qa + i), xb = Vector512.Load(qb + i), k = TW.Load(k0, i);
             a0 = Avx512F.FusedMultiplyAdd(xa, k, a0); c0 = Avx512F.FusedMultiplyAdd(xb, k, c0);
-            k = Vector512.Load(k1 + i); a1 = Avx512F.FusedMultiplyAdd(xa, k, a1); c1 = Avx512F.FusedMultiplyAdd(xb, k, c1);
-            k = Vector512.Load(k2 + i); a2 = Avx512F.FusedMultiplyAdd(xa, k, a2); c2 = Avx512F.FusedMultiplyAdd(xb, k, c2);
-            k = Vector512.Load(k3 + i); a3 = Avx512F.FusedMultiplyAdd(xa, k, a3); c3 = Avx512F.FusedMultiplyAdd(xb, k, c3);
-            k = Vector512.Load(k4 + i); a4 = Avx512F.FusedMultiplyAdd(xa, k, a4); c4 = Avx512F.FusedMultiplyAdd(xb, k, c4);
-            k = Vector512.Load(k5 + i); a5 = Avx512F.FusedMultiplyAdd(xa, k, a5); c5 = Avx512F.FusedMultiplyAdd(xb, k, c5);
-            k = Vector512.Load(k6 + i); a6 = Avx512F.FusedMultiplyAdd(xa, k, a6); c6 = Avx512F.FusedMultiplyAdd(xb, k, c6);
-            k = Vector512.Load(k7 + i); a7 = Avx512F.FusedMultiplyAdd(xa, k, a7); c7 = Avx512F.FusedMultiplyAdd(xb, k, c7);
+            k = TW.Load(k1, i); a1 = Avx512F.FusedMultiplyAdd(xa, k, a1); c1 = Avx512F.FusedMultiplyAdd(xb, k, c1);
+            k = TW.Load(k2, i); a2 = Avx512F.FusedMultiplyAdd(xa, k, a2); c2 = Avx512F.FusedMultiplyAdd(xb, k, c2);
+            k = TW.Load(k3, i); a3 = Avx512F.FusedMultiplyAdd(xa, k, a3); c3 = Avx512F.FusedMultiplyAdd(xb, k, c3);
+            k = TW.Load(k4, i); a4 = Avx512F.FusedMultiplyAdd(xa, k, a4); c4 = Avx512F.FusedMultiplyAdd(xb, k, c4);
+            k = TW.Load(k5, i); a5 = Avx512F.FusedMultiplyAdd(xa, k, a5); c5 = Avx512F.FusedMultiplyAdd(xb, k, c5);
+            k = TW.Load(k6, i); a6 = Avx512F.FusedMultiplyAdd(xa, k, a6); c6 = Avx512F.FusedMultiplyAdd(xb, k, c6);
+            k = TW.Load(k7, i); a7 = Avx512F.FusedMultiplyAdd(xa, k, a7); c7 = Avx512F.FusedMultiplyAdd(xb, k, c7);
         }
         // Lane l + l+8: two accumulators per result, x's folded 8 lanes then y's.
         Vector512<float> a01 = Fold8(a0, a1), a23 = Fold8(a2, a3), a45 = Fold8(a4, a5), a67 = Fold8(a6, a7);
@@ -747,7 +802,7 @@ internal static unsafe partial class AttentionKernel
     /// the same order per element, as an Axpy per key, but with 4 vectors of acc held in registers
     /// across the keys instead of loaded and stored for every key.
     /// </summary>
-    private static void AccumulateRows<TL>(float* acc, float** vRows, float* p, int n, int Dh) where TL : unmanaged, ILanes<TL>
+    private static void AccumulateRows<TL, TW>(float* acc, void** vRows, float* p, int n, int Dh) where TL : unmanaged, ILanes<TL> where TW : unmanaged, IWidenB
     {
         int L = TL.Count, d = 0;
         for (; d + 4 * L <= Dh; d += 4 * L)
@@ -757,15 +812,23 @@ internal static unsafe partial class AttentionKernel
             {
                 if (p[j] == 0) continue;
                 TL pj = TL.Broadcast(p[j]);
-                float* x = vRows[j] + d;
-                a0 = TL.MultiplyAdd(pj, TL.Load(x), a0); a1 = TL.MultiplyAdd(pj, TL.Load(x + L), a1);
-                a2 = TL.MultiplyAdd(pj, TL.Load(x + 2 * L), a2); a3 = TL.MultiplyAdd(pj, TL.Load(x + 3 * L), a3);
+                void* x = vRows[j];
+                a0 = TL.MultiplyAdd(pj, TL.Load<TW>(x, d), a0); a1 = TL.MultiplyAdd(pj, TL.Load<TW>(x, d + L), a1);
+                a2 = TL.MultiplyAdd(pj, TL.Load<TW>(x, d + 2 * L), a2); a3 = TL.MultiplyAdd(pj, TL.Load<TW>(x, d + 3 * L), a3);
             }
             TL.Store(acc + d, a0); TL.Store(acc + d + L, a1); TL.Store(acc + d + 2 * L, a2); TL.Store(acc + d + 3 * L, a3);
         }
+        // What is left in single vectors (16 floats of a Dh of 48 or 80 on 512 bits), then element by element.
+        for (; d + L <= Dh; d += L)
+        {
+            TL a0 = TL.Load(acc + d);
+            for (int j = 0; j < n; j++)
+                if (p[j] != 0) a0 = TL.MultiplyAdd(TL.Broadcast(p[j]), TL.Load<TW>(vRows[j], d), a0);
+            TL.Store(acc + d, a0);
+        }
         if (d < Dh)
             for (int j = 0; j < n; j++)
-                if (p[j] != 0) Axpy<TL>(acc + d, vRows[j] + d, p[j], Dh - d);
+                if (p[j] != 0) AxpyFrom<TL, TW>(acc + d, vRows[j], d, p[j], Dh - d);
     }
 
     /// <summary>
@@ -774,7 +837,7 @@ internal static unsafe partial class AttentionKernel
     /// chains each accumulator through every key, one FMA per key and vector, so the FMA's latency,
     /// not its throughput, set the pace; two rows give the core twice the independent chains.
     /// </summary>
-    private static void AccumulateTwoRows<TL>(float* accA, float* accB, float** vRows, float* pa, float* pb, int n, int Dh) where TL : unmanaged, ILanes<TL>
+    private static void AccumulateTwoRows<TL, TW>(float* accA, float* accB, void** vRows, float* pa, float* pb, int n, int Dh) where TL : unmanaged, ILanes<TL> where TW : unmanaged, IWidenB
     {
         // 32 floats per pass over the keys: 4 vectors of 8 or 2 of 16 per row. Zero weights are
         // skipped as in AccumulateFourRows, without the tests in a block that has none.
@@ -788,8 +851,8 @@ internal static unsafe partial class AttentionKernel
             if (noZeros)
                 for (int j = 0; j < n; j++)
                 {
-                    float* x = vRows[j] + d;
-                    TL x0 = TL.Load(x), x1 = TL.Load(x + L), x2 = four ? TL.Load(x + 2 * L) : default, x3 = four ? TL.Load(x + 3 * L) : default;
+                    void* x = vRows[j];
+                    TL x0 = TL.Load<TW>(x, d), x1 = TL.Load<TW>(x, d + L), x2 = four ? TL.Load<TW>(x, d + 2 * L) : default, x3 = four ? TL.Load<TW>(x, d + 3 * L) : default;
                     TL w = TL.Broadcast(pa[j]);
                     a0 = TL.MultiplyAdd(w, x0, a0); a1 = TL.MultiplyAdd(w, x1, a1);
                     if (four) { a2 = TL.MultiplyAdd(w, x2, a2); a3 = TL.MultiplyAdd(w, x3, a3); }
@@ -801,18 +864,18 @@ internal static unsafe partial class AttentionKernel
                 for (int j = 0; j < n; j++)
                 {
                     float wa = pa[j], wb = pb[j];
-                    float* x = vRows[j] + d;
+                    void* x = vRows[j];
                     if (wa != 0)
                     {
                         TL w = TL.Broadcast(wa);
-                        a0 = TL.MultiplyAdd(w, TL.Load(x), a0); a1 = TL.MultiplyAdd(w, TL.Load(x + L), a1);
-                        if (four) { a2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), a2); a3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), a3); }
+                        a0 = TL.MultiplyAdd(w, TL.Load<TW>(x, d), a0); a1 = TL.MultiplyAdd(w, TL.Load<TW>(x, d + L), a1);
+                        if (four) { a2 = TL.MultiplyAdd(w, TL.Load<TW>(x, d + 2 * L), a2); a3 = TL.MultiplyAdd(w, TL.Load<TW>(x, d + 3 * L), a3); }
                     }
                     if (wb != 0)
                     {
                         TL w = TL.Broadcast(wb);
-                        b0 = TL.MultiplyAdd(w, TL.Load(x), b0); b1 = TL.MultiplyAdd(w, TL.Load(x + L), b1);
-                        if (four) { b2 = TL.MultiplyAdd(w, TL.Load(x + 2 * L), b2); b3 = TL.MultiplyAdd(w, TL.Load(x + 3 * L), b3); }
+                        b0 = TL.MultiplyAdd(w, TL.Load<TW>(x, d), b0); b1 = TL.MultiplyAdd(w, TL.Load<TW>(x, d + L), b1);
+                        if (four) { b2 = TL.MultiplyAdd(w, TL.Load<TW>(x, d + 2 * L), b2); b3 = TL.MultiplyAdd(w, TL.Load<TW>(x, d + 3 * L), b3); }
                     }
                 }
             TL.Store(accA + d, a0); TL.Store(accA + d + L, a1); TL.Store(accB + d, b0); TL.Store(accB + d + L, b1);
@@ -821,8 +884,8 @@ internal static unsafe partial class AttentionKernel
         if (d < Dh)
             for (int j = 0; j < n; j++)
             {
-                if (pa[j] != 0) Axpy<TL>(accA + d, vRows[j] + d, pa[j], Dh - d);
-                if (pb[j] != 0) Axpy<TL>(accB + d, vRows[j] + d, pb[j], Dh - d);
+                if (pa[j] != 0) AxpyFrom<TL, TW>(accA + d, vRows[j], d, pa[j], Dh - d);
+                if (pb[j] != 0) AxpyFrom<TL, TW>(accB + d, vRows[j], d, pb[j], Dh - d);
             }
     }
 
@@ -834,7 +897,7 @@ internal static unsafe partial class AttentionKernel
     /// the FMA's latency (one step, shipped model's heads at 192 positions: 7.0 → 6.0 µs a layer
     /// with the chains split, which this gets without changing the order of any sum).
     /// </summary>
-    private static void AccumulateFourRows(float* acc, int accStride, float** vA, float** vB, float* p, int n, int Dh)
+    private static void AccumulateFourRows<TW>(float* acc, int accStride, void** vA, void** vB, float* p, int n, int Dh) where TW : unmanaged, IWidenB
     {
         float* acc0 = acc, acc1 = acc + accStride, acc2 = acc1 + accStride, acc3 = acc2 + accStride;
         float* p0 = p, p1 = p + KeyBlock, p2 = p1 + KeyBlock, p3 = p2 + KeyBlock;
@@ -850,8 +913,8 @@ internal static unsafe partial class AttentionKernel
             if (noZeros)
                 for (int j = 0; j < n; j++)
                 {
-                    float* x = vA[j] + d, y = vB[j] + d;
-                    var x0 = Vector512.Load(x); var x1 = Vector512.Load(x + 16); var y0 = Vector512.Load(y); var y1 = Vector512.Load(y + 16);
+                    void* x = vA[j], y = vB[j];
+                    var x0 = TW.Load(x, d); var x1 = TW.Load(x, d + 16); var y0 = TW.Load(y, d); var y1 = TW.Load(y, d + 16);
                     var w = Vector512.Create(p0[j]); a0 = Avx512F.FusedMultiplyAdd(w, x0, a0); a1 = Avx512F.FusedMultiplyAdd(w, x1, a1);
                     w = Vector512.Create(p1[j]); b0 = Avx512F.FusedMultiplyAdd(w, x0, b0); b1 = Avx512F.FusedMultiplyAdd(w, x1, b1);
                     w = Vector512.Create(p2[j]); c0 = Avx512F.FusedMultiplyAdd(w, y0, c0); c1 = Avx512F.FusedMultiplyAdd(w, y1, c1);
@@ -860,12 +923,12 @@ internal static unsafe partial class AttentionKernel
             else
                 for (int j = 0; j < n; j++)
                 {
-                    float* x = vA[j] + d, y = vB[j] + d;
+                    void* x = vA[j], y = vB[j];
                     float w0 = p0[j], w1 = p1[j], w2 = p2[j], w3 = p3[j];
-                    if (w0 != 0) { var w = Vector512.Create(w0); a0 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(x), a0); a1 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(x + 16), a1); }
-                    if (w1 != 0) { var w = Vector512.Create(w1); b0 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(x), b0); b1 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(x + 16), b1); }
-                    if (w2 != 0) { var w = Vector512.Create(w2); c0 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(y), c0); c1 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(y + 16), c1); }
-                    if (w3 != 0) { var w = Vector512.Create(w3); e0 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(y), e0); e1 = Avx512F.FusedMultiplyAdd(w, Vector512.Load(y + 16), e1); }
+                    if (w0 != 0) { var w = Vector512.Create(w0); a0 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d), a0); a1 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d + 16), a1); }
+                    if (w1 != 0) { var w = Vector512.Create(w1); b0 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d), b0); b1 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d + 16), b1); }
+                    if (w2 != 0) { var w = Vector512.Create(w2); c0 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d), c0); c1 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d + 16), c1); }
+                    if (w3 != 0) { var w = Vector512.Create(w3); e0 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d), e0); e1 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d + 16), e1); }
                 }
             a0.Store(acc0 + d); a1.Store(acc0 + d + 16); b0.Store(acc1 + d); b1.Store(acc1 + d + 16);
             c0.Store(acc2 + d); c1.Store(acc2 + d + 16); e0.Store(acc3 + d); e1.Store(acc3 + d + 16);
@@ -873,10 +936,10 @@ internal static unsafe partial class AttentionKernel
         if (d < Dh)
             for (int j = 0; j < n; j++)
             {
-                if (p0[j] != 0) Axpy<Lanes512>(acc0 + d, vA[j] + d, p0[j], Dh - d);
-                if (p1[j] != 0) Axpy<Lanes512>(acc1 + d, vA[j] + d, p1[j], Dh - d);
-                if (p2[j] != 0) Axpy<Lanes512>(acc2 + d, vB[j] + d, p2[j], Dh - d);
-                if (p3[j] != 0) Axpy<Lanes512>(acc3 + d, vB[j] + d, p3[j], Dh - d);
+                if (p0[j] != 0) AxpyFrom<Lanes512, TW>(acc0 + d, vA[j], d, p0[j], Dh - d);
+                if (p1[j] != 0) AxpyFrom<Lanes512, TW>(acc1 + d, vA[j], d, p1[j], Dh - d);
+                if (p2[j] != 0) AxpyFrom<Lanes512, TW>(acc2 + d, vB[j], d, p2[j], Dh - d);
+                if (p3[j] != 0) AxpyFrom<Lanes512, TW>(acc3 + d, vB[j], d, p3[j], Dh - d);
             }
     }
 
