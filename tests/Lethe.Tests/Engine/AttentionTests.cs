@@ -132,6 +132,9 @@ public unsafe class AttentionTests
                     Array.Clear(gotA); Array.Clear(gotB);
                     AttentionKernel.Dot4KeysTwoRows512<WidenF32>(a, b, kp, kp + dh, kp + 2 * dh, kp + 3 * dh, dh, ga, gb);
                     Assert.Equal(wantA, gotA); Assert.Equal(wantB, gotB);
+                    Array.Clear(gotB);
+                    AttentionKernel.Dot4Keys512<WidenF32>(b, kp, kp + dh, kp + 2 * dh, kp + 3 * dh, dh, gb);
+                    Assert.Equal(wantB, gotB);
                 }
             }
         }

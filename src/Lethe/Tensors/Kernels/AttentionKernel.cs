@@ -322,7 +322,7 @@ internal static unsafe partial class AttentionKernel
     /// is loaded (two instructions), rather than widening each block of 64 rows into fp32 scratch
     /// first: where they run on 512 bits (AVX-512, Dh a multiple of 16). `bench attention
     /// decode=9,3,64,960` (Zen 4, one thread): rows in the caches 51–65 µs a layer in place against
-    /// 73–75 widened first (fp32 47–71), rows cold 66–73 against 107–130 (fp32 97–136). An f16 cache
+    /// 73–76 widened first (fp32 47–71), rows cold 66–78 against 103–130 (fp32 97–136). An f16 cache
     /// is still widened first: f16's widening is a dozen integer instructions (.NET exposes no
     /// vcvtph2ps), and read in place, where a key or value row is read for more than one query
     /// row, it took 174–188 µs against 109–116.
@@ -413,9 +413,9 @@ internal static unsafe partial class AttentionKernel
     /// together only so that their P·V sums can run as one (AccumulateFourRows); every row's
     /// arithmetic is its own, so its bits do not depend on `heads`.
     /// TW is the dtype the products read the key and value rows in: WidenF32 for fp32 rows (a KV
-    /// cache in fp32, or a 16-bit one's block widened first into `widened`), WidenBF16 or WidenF16
-    /// for a 16-bit cache read in place (FusedHalfRows). Widening is exact, so both ways of reading
-    /// a 16-bit cache give the same bits.
+    /// cache in fp32, or a 16-bit one's block widened first into `widened`), WidenBF16 for a bf16
+    /// cache read in place (ReadsBF16InPlace). Widening is exact, so both ways of reading a 16-bit
+    /// cache give the same bits.
     /// </summary>
     private static void AttendKeys<TL, TW>(float** queryRows, int rows, int heads, void* k, void* v, KvLayout kvLayout, int b, int kvHead, int from, int to,
         int[] lo, int[] hi, int T, int Dh, int paddedDh, float cap, float scale, float multiplier,
