@@ -219,6 +219,10 @@ public unsafe class AttentionTests
     [InlineData(2, 4, 2, 7, 700, 300, 2f)]     // sliding window, soft cap, odd head size
     [InlineData(2, 4, 2, 40, 300, 0, 0f)]      // a head of 40: the 256-bit lanes' P·V sums, 32 floats a pass and a tail
     [InlineData(1, 4, 4, 64, 100, 0, 0f)]      // one query row a head (no grouping)
+    [InlineData(2, 6, 3, 64, 300, 0, 0f)]      // two rows a head, one head a task: P·V 64 floats a pass
+    [InlineData(1, 6, 2, 80, 200, 0, 0f)]      // three rows a head over 80 = 64 + a last 16
+    [InlineData(1, 8, 2, 128, 150, 0, 0f)]     // four rows of one head, 64 floats a pass
+    [InlineData(1, 8, 4, 128, 150, 0, 0f)]     // two KV heads' pairs, 64 floats a pass
     public void KvHeadRangesGiveForwardsBits(int B, int Hq, int Hkv, int Dh, int S, int window, float cap)
     {
         // TransformerModel's decoding job runs the attention of a range of KV heads on each thread
@@ -263,6 +267,8 @@ public unsafe class AttentionTests
     [InlineData(9, 3, 64)]   // three: a pair and a single row
     [InlineData(16, 4, 32)]  // four: four rows of one head
     [InlineData(4, 2, 40)]   // a head of 40: the 256-bit lanes' sums
+    [InlineData(6, 3, 64)]   // two rows of one head, 64 floats a pass
+    [InlineData(8, 2, 128)]  // four rows of one head, 64 floats a pass
     public void KeysOfZeroWeightAreSkippedInDecoding(int Hq, int Hkv, int Dh)
     {
         // Keys whose weight underflows to exactly 0 are skipped in the P·V sums, never multiplied

@@ -31,7 +31,9 @@ public unsafe class KvCacheStorageTests
     [InlineData(DType.F16, 8, 4, 32, 1, 70)]
     [InlineData(DType.BF16, 4, 2, 20, 2, 40)]   // a head size that is no multiple of 16
     [InlineData(DType.BF16, 4, 4, 48, 1, 75)]   // one query row per KV head; 48 = 32 + a last 16
-    [InlineData(DType.BF16, 6, 2, 80, 1, 45)]   // three rows per KV head (pair + one) over 80 = 64 + 16
+    [InlineData(DType.BF16, 6, 2, 80, 1, 45)]   // three rows per KV head over 80 = 64 + 16
+    [InlineData(DType.BF16, 6, 3, 64, 2, 60)]   // two rows per KV head, one head a task
+    [InlineData(DType.BF16, 8, 4, 128, 1, 50)]  // two KV heads' pairs over 128
     public void AttentionOverARoundedCacheIsAttentionOverTheRoundedValues(DType storage, int Hq, int Hkv, int Dh, int B, int prompt)
     {
         var config = Config(Hq, Hkv, Dh);

@@ -289,7 +289,7 @@ internal static unsafe partial class AttentionKernel
     /// <summary>
     /// KV heads per decoding task: two when each has two query rows (a group of 2, one query: the
     /// shipped model), so that their P·V sums run together as four independent rows
-    /// (AccumulateFourRows); one otherwise. Results do not depend on it.
+    /// (AccumulateRows512); one otherwise. Results do not depend on it.
     /// </summary>
     private static int HeadsPerTask(AttentionDims dims) => dims.Group * dims.Queries == 2 && dims.KvHeads % 2 == 0 ? 2 : 1;
 
@@ -410,7 +410,7 @@ internal static unsafe partial class AttentionKernel
     /// kvHead .. kvHead + heads − 1, `rows` query rows each (row h·rows + r of queryRows, scores and
     /// the state is row r of head kvHead + h): acc [heads·rows, paddedDh], rowMax and rowSum
     /// [heads·rows] start empty and end holding this range's state. The heads go block by block
-    /// together only so that their P·V sums can run as one (AccumulateFourRows); every row's
+    /// together only so that their P·V sums can run as one (AccumulateRows512); every row's
     /// arithmetic is its own, so its bits do not depend on `heads`.
     /// TW is the dtype the products read the key and value rows in: WidenF32 for fp32 rows (a KV
     /// cache in fp32, or a 16-bit one's block widened first into `widened`), WidenBF16 for a bf16
@@ -519,21 +519,27 @@ internal static unsafe partial class AttentionKernel
                     : SoftmaxRow<TL>(row, a, e, multiplier, ref rowMax[r], ref rowSum[r]);
                 if (correction != 1f) ScaleRow<TL>(acc + r * paddedDh, paddedDh, correction);
             }
-            // P·V: four rows at a time where they fit (two heads' pairs, or four rows of one head), then pairs, then one.
+            // P·V: four rows at a time where they fit (two heads' pairs, or four rows of one head), then three, pairs, one.
             if (wideRows && heads == 2 && rows == 2)
             {
-                AccumulateFourRows<TW>(acc, paddedDh, vRows, vRows + KeyBlock, scores, n, Dh);
+                AccumulateRows512<TW, Rows4>(acc, paddedDh, vRows, vRows + KeyBlock, scores, n, Dh);
                 continue;
             }
             for (int h = 0; h < heads; h++)
             {
                 void** hv = vRows + h * KeyBlock;
                 int r = h * rows, e = r + rows;
-                if (wideRows) for (; r + 4 <= e; r += 4) AccumulateFourRows<TW>(acc + r * paddedDh, paddedDh, hv, hv, scores + r * KeyBlock, n, Dh);
+                if (wideRows)
+                {
+                    for (; r + 4 <= e; r += 4) AccumulateRows512<TW, Rows4>(acc + r * paddedDh, paddedDh, hv, hv, scores + r * KeyBlock, n, Dh);
+                    // Three rows left (SmolLM's 3 query heads per KV head): one pass for the three, whose
+                    // value loads they share, rather than a pair and a row alone.
+                    if (e - r == 3) { AccumulateRows512<TW, Rows3>(acc + r * paddedDh, paddedDh, hv, hv, scores + r * KeyBlock, n, Dh); r += 3; }
+                }
                 for (; r + 2 <= e; r += 2)
                 {
                     float* accA = acc + r * paddedDh, pa = scores + r * KeyBlock;
-                    if (wideRows) AccumulateTwoRows<Lanes512, TW>(accA, accA + paddedDh, hv, pa, pa + KeyBlock, n, Dh);
+                    if (wideRows) AccumulateRows512<TW, Rows2>(accA, paddedDh, hv, hv, pa, n, Dh);
                     else AccumulateTwoRows<TL, TW>(accA, accA + paddedDh, hv, pa, pa + KeyBlock, n, Dh);
                 }
                 if (r < e)
@@ -840,7 +846,7 @@ internal static unsafe partial class AttentionKernel
     private static void AccumulateTwoRows<TL, TW>(float* accA, float* accB, void** vRows, float* pa, float* pb, int n, int Dh) where TL : unmanaged, ILanes<TL> where TW : unmanaged, IWidenB
     {
         // 32 floats per pass over the keys: 4 vectors of 8 or 2 of 16 per row. Zero weights are
-        // skipped as in AccumulateFourRows, without the tests in a block that has none.
+        // skipped as in AccumulateRows512, without the tests in a block that has none.
         int L = TL.Count, d = 0;
         bool four = L == 8, noZeros = !HasZero(pa, n) && !HasZero(pb, n);
         for (; d + 32 <= Dh; d += 32)
@@ -890,56 +896,102 @@ internal static unsafe partial class AttentionKernel
     }
 
     /// <summary>
-    /// AccumulateTwoRows&lt;Lanes512&gt; for four rows at once (accumulators acc + i · accStride,
-    /// probabilities p + i · KeyBlock): rows 0 and 1 sum the value rows vA, rows 2 and 3 vB (another
-    /// head's, or vA again). Each row keeps its own FMAs in its own order, so its bits; the four
-    /// rows give the core eight independent chains per pass, where two rows' four left it waiting on
-    /// the FMA's latency (one step, shipped model's heads at 192 positions: 7.0 → 6.0 µs a layer
-    /// with the chains split, which this gets without changing the order of any sum).
+    /// The P·V sums of TR.Rows (2, 3 or 4) query rows at once on 512 bits (accumulators acc + i ·
+    /// accStride, probabilities p + i · KeyBlock): with four rows, rows 0 and 1 sum the value rows
+    /// vA and rows 2 and 3 vB (another head's, or vA again); with two or three, every row sums vA.
+    /// Each row keeps its own FMAs in its own order, so its bits whatever the grouping; grouping
+    /// rows shares each value vector's load among them and gives the core more independent chains
+    /// (one step, shipped model's heads at 192 positions: 7.0 → 6.0 µs a layer with four rows'
+    /// chains instead of two's). Rows in TW's dtype (fp32, or a bf16 cache read in place).
     /// </summary>
-    private static void AccumulateFourRows<TW>(float* acc, int accStride, void** vA, void** vB, float* p, int n, int Dh) where TW : unmanaged, IWidenB
+    private static void AccumulateRows512<TW, TR>(float* acc, int accStride, void** vA, void** vB, float* p, int n, int Dh)
+        where TW : unmanaged, IWidenB where TR : struct, IRowCount
     {
-        float* acc0 = acc, acc1 = acc + accStride, acc2 = acc1 + accStride, acc3 = acc2 + accStride;
-        float* p0 = p, p1 = p + KeyBlock, p2 = p1 + KeyBlock, p3 = p2 + KeyBlock;
+        // TR = Rows2 or Rows3: the rows all sum vA (query rows of one KV head; vB unused). The JIT
+        // folds the row count, so those kernels have neither the missing rows nor vB's loads.
+        bool three = TR.Rows > 2, four = TR.Rows == 4;
+        float* acc0 = acc, acc1 = acc + accStride, acc2 = three ? acc1 + accStride : acc1, acc3 = four ? acc2 + accStride : acc2;
+        float* p0 = p, p1 = p + KeyBlock, p2 = three ? p1 + KeyBlock : p1, p3 = four ? p2 + KeyBlock : p2;
+        void** vC = four ? vB : vA;
         // A key whose weight is 0 (masked, or its exp underflowed) is skipped, not multiplied: its
         // value row may hold anything (a padding slot), and 0 · x would turn a −0 sum into +0. In
         // most blocks no weight is 0, and there the loop runs without the tests (the same FMAs).
-        bool noZeros = !HasZero(p0, n) && !HasZero(p1, n) && !HasZero(p2, n) && !HasZero(p3, n);
+        bool noZeros = !HasZero(p0, n) && !HasZero(p1, n) && (!three || !HasZero(p2, n)) && (!four || !HasZero(p3, n));
         int d = 0;
+        // 64 floats a pass where the head holds them and no weight is 0: 4 vectors a row, so 8 to 16
+        // independent chains (with 32 floats a pass, 2 or 3 rows give 4 or 6 chains, and the FMA's
+        // latency, not its throughput, set the pace: SmolLM's three rows at 960 positions took 48–50
+        // µs a layer that way against 42–43 this way, `bench attention decode=9,3,64,960`).
+        if (noZeros)
+            for (; d + 64 <= Dh; d += 64)
+            {
+                Vector512<float> a0 = Vector512.Load(acc0 + d), a1 = Vector512.Load(acc0 + d + 16), a2 = Vector512.Load(acc0 + d + 32), a3 = Vector512.Load(acc0 + d + 48);
+                Vector512<float> b0 = Vector512.Load(acc1 + d), b1 = Vector512.Load(acc1 + d + 16), b2 = Vector512.Load(acc1 + d + 32), b3 = Vector512.Load(acc1 + d + 48);
+                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+                if (TR.Rows > 2) { c0 = Vector512.Load(acc2 + d); c1 = Vector512.Load(acc2 + d + 16); c2 = Vector512.Load(acc2 + d + 32); c3 = Vector512.Load(acc2 + d + 48); }
+                if (four) { e0 = Vector512.Load(acc3 + d); e1 = Vector512.Load(acc3 + d + 16); e2 = Vector512.Load(acc3 + d + 32); e3 = Vector512.Load(acc3 + d + 48); }
+                for (int j = 0; j < n; j++)
+                {
+                    void* x = vA[j];
+                    var x0 = TW.Load(x, d); var x1 = TW.Load(x, d + 16); var x2 = TW.Load(x, d + 32); var x3 = TW.Load(x, d + 48);
+                    var w = Vector512.Create(p0[j]);
+                    a0 = Avx512F.FusedMultiplyAdd(w, x0, a0); a1 = Avx512F.FusedMultiplyAdd(w, x1, a1); a2 = Avx512F.FusedMultiplyAdd(w, x2, a2); a3 = Avx512F.FusedMultiplyAdd(w, x3, a3);
+                    w = Vector512.Create(p1[j]);
+                    b0 = Avx512F.FusedMultiplyAdd(w, x0, b0); b1 = Avx512F.FusedMultiplyAdd(w, x1, b1); b2 = Avx512F.FusedMultiplyAdd(w, x2, b2); b3 = Avx512F.FusedMultiplyAdd(w, x3, b3);
+                    if (four) { void* y = vB[j]; x0 = TW.Load(y, d); x1 = TW.Load(y, d + 16); x2 = TW.Load(y, d + 32); x3 = TW.Load(y, d + 48); }
+                    if (TR.Rows > 2)
+                    {
+                        w = Vector512.Create(p2[j]);
+                        c0 = Avx512F.FusedMultiplyAdd(w, x0, c0); c1 = Avx512F.FusedMultiplyAdd(w, x1, c1); c2 = Avx512F.FusedMultiplyAdd(w, x2, c2); c3 = Avx512F.FusedMultiplyAdd(w, x3, c3);
+                    }
+                    if (four)
+                    {
+                        w = Vector512.Create(p3[j]);
+                        e0 = Avx512F.FusedMultiplyAdd(w, x0, e0); e1 = Avx512F.FusedMultiplyAdd(w, x1, e1); e2 = Avx512F.FusedMultiplyAdd(w, x2, e2); e3 = Avx512F.FusedMultiplyAdd(w, x3, e3);
+                    }
+                }
+                a0.Store(acc0 + d); a1.Store(acc0 + d + 16); a2.Store(acc0 + d + 32); a3.Store(acc0 + d + 48);
+                b0.Store(acc1 + d); b1.Store(acc1 + d + 16); b2.Store(acc1 + d + 32); b3.Store(acc1 + d + 48);
+                if (TR.Rows > 2) { c0.Store(acc2 + d); c1.Store(acc2 + d + 16); c2.Store(acc2 + d + 32); c3.Store(acc2 + d + 48); }
+                if (four) { e0.Store(acc3 + d); e1.Store(acc3 + d + 16); e2.Store(acc3 + d + 32); e3.Store(acc3 + d + 48); }
+            }
         for (; d + 32 <= Dh; d += 32)
         {
             Vector512<float> a0 = Vector512.Load(acc0 + d), a1 = Vector512.Load(acc0 + d + 16), b0 = Vector512.Load(acc1 + d), b1 = Vector512.Load(acc1 + d + 16);
-            Vector512<float> c0 = Vector512.Load(acc2 + d), c1 = Vector512.Load(acc2 + d + 16), e0 = Vector512.Load(acc3 + d), e1 = Vector512.Load(acc3 + d + 16);
+            Vector512<float> c0 = three ? Vector512.Load(acc2 + d) : default, c1 = three ? Vector512.Load(acc2 + d + 16) : default;
+            Vector512<float> e0 = four ? Vector512.Load(acc3 + d) : default, e1 = four ? Vector512.Load(acc3 + d + 16) : default;
             if (noZeros)
                 for (int j = 0; j < n; j++)
                 {
-                    void* x = vA[j], y = vB[j];
-                    var x0 = TW.Load(x, d); var x1 = TW.Load(x, d + 16); var y0 = TW.Load(y, d); var y1 = TW.Load(y, d + 16);
+                    void* x = vA[j];
+                    var x0 = TW.Load(x, d); var x1 = TW.Load(x, d + 16);
+                    var y0 = four ? TW.Load(vB[j], d) : x0; var y1 = four ? TW.Load(vB[j], d + 16) : x1;
                     var w = Vector512.Create(p0[j]); a0 = Avx512F.FusedMultiplyAdd(w, x0, a0); a1 = Avx512F.FusedMultiplyAdd(w, x1, a1);
                     w = Vector512.Create(p1[j]); b0 = Avx512F.FusedMultiplyAdd(w, x0, b0); b1 = Avx512F.FusedMultiplyAdd(w, x1, b1);
-                    w = Vector512.Create(p2[j]); c0 = Avx512F.FusedMultiplyAdd(w, y0, c0); c1 = Avx512F.FusedMultiplyAdd(w, y1, c1);
-                    w = Vector512.Create(p3[j]); e0 = Avx512F.FusedMultiplyAdd(w, y0, e0); e1 = Avx512F.FusedMultiplyAdd(w, y1, e1);
+                    if (three) { w = Vector512.Create(p2[j]); c0 = Avx512F.FusedMultiplyAdd(w, y0, c0); c1 = Avx512F.FusedMultiplyAdd(w, y1, c1); }
+                    if (four) { w = Vector512.Create(p3[j]); e0 = Avx512F.FusedMultiplyAdd(w, y0, e0); e1 = Avx512F.FusedMultiplyAdd(w, y1, e1); }
                 }
             else
                 for (int j = 0; j < n; j++)
                 {
-                    void* x = vA[j], y = vB[j];
-                    float w0 = p0[j], w1 = p1[j], w2 = p2[j], w3 = p3[j];
+                    void* x = vA[j], y = vC[j];
+                    float w0 = p0[j], w1 = p1[j], w2 = three ? p2[j] : 0, w3 = four ? p3[j] : 0;
                     if (w0 != 0) { var w = Vector512.Create(w0); a0 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d), a0); a1 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d + 16), a1); }
                     if (w1 != 0) { var w = Vector512.Create(w1); b0 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d), b0); b1 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d + 16), b1); }
                     if (w2 != 0) { var w = Vector512.Create(w2); c0 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d), c0); c1 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d + 16), c1); }
                     if (w3 != 0) { var w = Vector512.Create(w3); e0 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d), e0); e1 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d + 16), e1); }
                 }
             a0.Store(acc0 + d); a1.Store(acc0 + d + 16); b0.Store(acc1 + d); b1.Store(acc1 + d + 16);
-            c0.Store(acc2 + d); c1.Store(acc2 + d + 16); e0.Store(acc3 + d); e1.Store(acc3 + d + 16);
+            if (three) { c0.Store(acc2 + d); c1.Store(acc2 + d + 16); }
+            if (four) { e0.Store(acc3 + d); e1.Store(acc3 + d + 16); }
         }
         if (d < Dh)
             for (int j = 0; j < n; j++)
             {
                 if (p0[j] != 0) AxpyFrom<Lanes512, TW>(acc0 + d, vA[j], d, p0[j], Dh - d);
                 if (p1[j] != 0) AxpyFrom<Lanes512, TW>(acc1 + d, vA[j], d, p1[j], Dh - d);
-                if (p2[j] != 0) AxpyFrom<Lanes512, TW>(acc2 + d, vB[j], d, p2[j], Dh - d);
-                if (p3[j] != 0) AxpyFrom<Lanes512, TW>(acc3 + d, vB[j], d, p3[j], Dh - d);
+                if (three && p2[j] != 0) AxpyFrom<Lanes512, TW>(acc2 + d, vC[j], d, p2[j], Dh - d);
+                if (four && p3[j] != 0) AxpyFrom<Lanes512, TW>(acc3 + d, vC[j], d, p3[j], Dh - d);
             }
     }
 
