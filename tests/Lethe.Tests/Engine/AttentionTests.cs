@@ -152,6 +152,7 @@ public unsafe class AttentionTests
             for (int i = 0; i < dh; i++) { qa[i] = (float)(rng.NextDouble() * 2 - 1); qb[i] = (float)(rng.NextDouble() * 2 - 1) * 30f; }
             for (int i = 0; i < k.Length; i++) k[i] = (float)(rng.NextDouble() * 2 - 1) * 1e3f;
             var wantA = new float[8]; var wantB = new float[8]; var gotA = new float[8]; var gotB = new float[8];
+            var threeA = new float[8]; var threeB = new float[8]; var threeC = new float[8];
             fixed (float* a = qa, b = qb, kp = k, wa = wantA, wb = wantB, ga = gotA, gb = gotB)
             {
                 for (int j = 0; j < 8; j++)
@@ -160,11 +161,16 @@ public unsafe class AttentionTests
                     wb[j] = AttentionKernel.Dot<AttentionKernel.Lanes256>(b, kp + j * stride, dh);
                 }
                 AttentionKernel.Dot8KeysTwoRows512<WidenF32>(a, b, kp, stride, dh, ga, gb);
+                // Three rows at once (SmolLM's group): rows a, b and b again, each with its one-row bits.
+                fixed (float* ta = threeA, tb = threeB, tc = threeC) AttentionKernel.Dot8KeysThreeRows512<WidenF32>(a, b, b, kp, stride, dh, ta, tb, tc);
             }
             for (int j = 0; j < 8; j++)
             {
                 Assert.True(BitConverter.SingleToInt32Bits(wantA[j]) == BitConverter.SingleToInt32Bits(gotA[j]), $"Dh={dh} row a key {j}: {gotA[j]} against {wantA[j]}");
                 Assert.True(BitConverter.SingleToInt32Bits(wantB[j]) == BitConverter.SingleToInt32Bits(gotB[j]), $"Dh={dh} row b key {j}: {gotB[j]} against {wantB[j]}");
+                Assert.True(BitConverter.SingleToInt32Bits(wantA[j]) == BitConverter.SingleToInt32Bits(threeA[j]), $"Dh={dh} three rows, row a key {j}");
+                Assert.True(BitConverter.SingleToInt32Bits(wantB[j]) == BitConverter.SingleToInt32Bits(threeB[j]), $"Dh={dh} three rows, row b key {j}");
+                Assert.True(BitConverter.SingleToInt32Bits(wantB[j]) == BitConverter.SingleToInt32Bits(threeC[j]), $"Dh={dh} three rows, row c key {j}");
             }
         }
     }

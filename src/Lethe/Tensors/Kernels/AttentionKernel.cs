@@ -474,7 +474,17 @@ internal static unsafe partial class AttentionKernel
                         byte* k0 = kHead + (j0 + jj) * rowBytes, k4 = k0 + 4 * rowBytes;
                         int r = 0;
                         for (; r + 2 <= rows; r += 2)
-                            Dot8KeysTwoRows512<TW>(hq[r], hq[r + 1], k0, stride, Dh, hs + r * KeyBlock + jj, hs + (r + 1) * KeyBlock + jj);
+                        {
+                            float* sr = hs + r * KeyBlock + jj;
+                            if (rows - r == 3)
+                            {
+                                // Three rows left: their key loads shared by the three.
+                                Dot8KeysThreeRows512<TW>(hq[r], hq[r + 1], hq[r + 2], k0, stride, Dh, sr, sr + KeyBlock, sr + 2 * KeyBlock);
+                                r += 3;
+                                break;
+                            }
+                            Dot8KeysTwoRows512<TW>(hq[r], hq[r + 1], k0, stride, Dh, sr, sr + KeyBlock);
+                        }
                         if (r < rows)
                         {
                             FourKeys<TW>(hq[r], k0, rowBytes, Dh, wideRows, hs + r * KeyBlock + jj);
@@ -782,18 +792,54 @@ internal static unsafe partial class AttentionKernel
             k = TW.Load(k6, i); a6 = Avx512F.FusedMultiplyAdd(xa, k, a6); c6 = Avx512F.FusedMultiplyAdd(xb, k, c6);
             k = TW.Load(k7, i); a7 = Avx512F.FusedMultiplyAdd(xa, k, a7); c7 = Avx512F.FusedMultiplyAdd(xb, k, c7);
         }
+        Store8Keys(ReduceHalf8Keys(a0, a1, a2, a3, a4, a5, a6, a7), ReduceHalf8Keys(c0, c1, c2, c3, c4, c5, c6, c7), sa, sb);
+    }
+
+    /// <summary>
+    /// Dot8KeysTwoRows512 for three query rows (SmolLM's group of 3), each key vector loaded once for
+    /// the three; the rows' bits are those of Dot8KeysTwoRows512 (the same FMAs and reduction per row).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Dot8KeysThreeRows512<TW>(float* qa, float* qb, float* qc, void* k0, long stride, int Dh, float* sa, float* sb, float* sc) where TW : unmanaged, IWidenB
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector512<float> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default, e6 = default, e7 = default;
+        long rowBytes = stride * TW.Size;
+        byte* k1 = (byte*)k0 + rowBytes, k2 = k1 + rowBytes, k3 = k2 + rowBytes, k4 = k3 + rowBytes, k5 = k4 + rowBytes, k6 = k5 + rowBytes, k7 = k6 + rowBytes;
+        for (int i = 0; i < Dh; i += 16)
+        {
+            Vector512<float> xa = Vector512.Load(qa + i), xb = Vector512.Load(qb + i), xc = Vector512.Load(qc + i), k = TW.Load(k0, i);
+            a0 = Avx512F.FusedMultiplyAdd(xa, k, a0); c0 = Avx512F.FusedMultiplyAdd(xb, k, c0); e0 = Avx512F.FusedMultiplyAdd(xc, k, e0);
+            k = TW.Load(k1, i); a1 = Avx512F.FusedMultiplyAdd(xa, k, a1); c1 = Avx512F.FusedMultiplyAdd(xb, k, c1); e1 = Avx512F.FusedMultiplyAdd(xc, k, e1);
+            k = TW.Load(k2, i); a2 = Avx512F.FusedMultiplyAdd(xa, k, a2); c2 = Avx512F.FusedMultiplyAdd(xb, k, c2); e2 = Avx512F.FusedMultiplyAdd(xc, k, e2);
+            k = TW.Load(k3, i); a3 = Avx512F.FusedMultiplyAdd(xa, k, a3); c3 = Avx512F.FusedMultiplyAdd(xb, k, c3); e3 = Avx512F.FusedMultiplyAdd(xc, k, e3);
+            k = TW.Load(k4, i); a4 = Avx512F.FusedMultiplyAdd(xa, k, a4); c4 = Avx512F.FusedMultiplyAdd(xb, k, c4); e4 = Avx512F.FusedMultiplyAdd(xc, k, e4);
+            k = TW.Load(k5, i); a5 = Avx512F.FusedMultiplyAdd(xa, k, a5); c5 = Avx512F.FusedMultiplyAdd(xb, k, c5); e5 = Avx512F.FusedMultiplyAdd(xc, k, e5);
+            k = TW.Load(k6, i); a6 = Avx512F.FusedMultiplyAdd(xa, k, a6); c6 = Avx512F.FusedMultiplyAdd(xb, k, c6); e6 = Avx512F.FusedMultiplyAdd(xc, k, e6);
+            k = TW.Load(k7, i); a7 = Avx512F.FusedMultiplyAdd(xa, k, a7); c7 = Avx512F.FusedMultiplyAdd(xb, k, c7); e7 = Avx512F.FusedMultiplyAdd(xc, k, e7);
+        }
+        var e = ReduceHalf8Keys(e0, e1, e2, e3, e4, e5, e6, e7);
+        Store8Keys(ReduceHalf8Keys(a0, a1, a2, a3, a4, a5, a6, a7), ReduceHalf8Keys(c0, c1, c2, c3, c4, c5, c6, c7), sa, sb);
+        // The third row alone: the last step pairs it with itself and keeps one copy.
+        Vector512<float> sums = Avx512F.Shuffle(e, e, 0b10_00_10_00) + Avx512F.Shuffle(e, e, 0b11_01_11_01);
+        Avx512F.PermuteVar16x32(sums, Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)).GetLower().Store(sc);
+    }
+
+    /// <summary>
+    /// The first levels of Sum8's tree for one row's 8 keys' accumulators (lane l + l+8, then l +
+    /// l+4 within each 8, then l + l+2 within each 4): 128-bit lane i holds key i's 2 lanes, then
+    /// key 4 + i's. Each level adds the same lanes as Sum8, so the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ReduceHalf8Keys(Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3,
+        Vector512<float> a4, Vector512<float> a5, Vector512<float> a6, Vector512<float> a7)
+    {
         // Lane l + l+8: two accumulators per result, x's folded 8 lanes then y's.
         Vector512<float> a01 = Fold8(a0, a1), a23 = Fold8(a2, a3), a45 = Fold8(a4, a5), a67 = Fold8(a6, a7);
-        Vector512<float> c01 = Fold8(c0, c1), c23 = Fold8(c2, c3), c45 = Fold8(c4, c5), c67 = Fold8(c6, c7);
         // Lane l + l+4 within each 8: four sums of 4 lanes per vector, in key order.
-        Vector512<float> a0123 = Fold4(a01, a23), a4567 = Fold4(a45, a67), c0123 = Fold4(c01, c23), c4567 = Fold4(c45, c67);
-        // Lane l + l+2 within each 4: 128-bit lane i holds key i's 2 lanes, then key 4 + i's.
-        Vector512<float> a2s = Fold2(a0123, a4567), c2s = Fold2(c0123, c4567);
-        // Lane l + l+1: 128-bit lane i = [a key i, a key 4 + i, c key i, c key 4 + i].
-        Vector512<float> sums = Avx512F.Shuffle(a2s, c2s, 0b10_00_10_00) + Avx512F.Shuffle(a2s, c2s, 0b11_01_11_01);
-        Vector512<float> ordered = Avx512F.PermuteVar16x32(sums, Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
-        ordered.GetLower().Store(sa);
-        ordered.GetUpper().Store(sb);
+        Vector512<float> a0123 = Fold4(a01, a23), a4567 = Fold4(a45, a67);
+        return Fold2(a0123, a4567);
 
         static Vector512<float> Fold8(Vector512<float> x, Vector512<float> y) =>
             Avx512F.Shuffle4x128(x, y, 0b01_00_01_00) + Avx512F.Shuffle4x128(x, y, 0b11_10_11_10);
@@ -801,6 +847,17 @@ internal static unsafe partial class AttentionKernel
             Avx512F.Shuffle4x128(x, y, 0b10_00_10_00) + Avx512F.Shuffle4x128(x, y, 0b11_01_11_01);
         static Vector512<float> Fold2(Vector512<float> x, Vector512<float> y) =>
             Avx512F.UnpackLow(x.AsDouble(), y.AsDouble()).AsSingle() + Avx512F.UnpackHigh(x.AsDouble(), y.AsDouble()).AsSingle();
+    }
+
+    /// <summary>Two rows' ReduceHalf8Keys finished (lane l + l+1) and stored in key order to sa[0..8) and sb[0..8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store8Keys(Vector512<float> a2s, Vector512<float> c2s, float* sa, float* sb)
+    {
+        // Lane l + l+1: 128-bit lane i = [a key i, a key 4 + i, c key i, c key 4 + i].
+        Vector512<float> sums = Avx512F.Shuffle(a2s, c2s, 0b10_00_10_00) + Avx512F.Shuffle(a2s, c2s, 0b11_01_11_01);
+        Vector512<float> ordered = Avx512F.PermuteVar16x32(sums, Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+        ordered.GetLower().Store(sa);
+        ordered.GetUpper().Store(sb);
     }
 
     /// <summary>
