@@ -644,7 +644,6 @@ internal static unsafe partial class AttentionKernel
         for (; d < Dh; d++) dst[d] = TW.Scalar(src, d);
     }
 
-
     /// <summary>
     /// Dot&lt;Lanes256&gt;(q, k_i, Dh) for 4 keys at once, with the same bits: the same FMAs per key,
     /// and Sum8's tree ((l + l+4) + (l+2 + l+6)) + ((l+1 + l+5) + (l+3 + l+7)) done for the 4 keys
