@@ -270,7 +270,7 @@ public unsafe class AttentionTests
 
     [Theory]
     [InlineData(8, 4, 32)]   // two query rows a head: four-row P·V sums across two heads
-    [InlineData(9, 3, 64)]   // three: a pair and a single row
+    [InlineData(9, 3, 64)]   // three rows of one head, together
     [InlineData(16, 4, 32)]  // four: four rows of one head
     [InlineData(4, 2, 40)]   // a head of 40: the 256-bit lanes' sums
     [InlineData(6, 3, 64)]   // two rows of one head, 64 floats a pass
