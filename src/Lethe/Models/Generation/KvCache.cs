@@ -93,12 +93,16 @@ public sealed unsafe class KvCache : IDisposable
         for (int b = 0; b < B; b++)
             for (int h = 0; h < KvHeads; h++)
             {
-                long dst = ((long)b * KvHeads + h) * S * HeadDim, count = (long)S * HeadDim;
-                EmbeddingKernel.Widen(keys[layer].BytePtr + HeadRow(b, h) * 2, Storage, k.F32Ptr + dst, checked((int)count));
-                EmbeddingKernel.Widen(values[layer].BytePtr + HeadRow(b, h) * 2, Storage, v.F32Ptr + dst, checked((int)count));
+                long dst = ((long)b * KvHeads + h) * S * HeadDim;
+                WidenRows(keys[layer], b, h, 0, S, k.F32Ptr + dst);
+                WidenRows(values[layer], b, h, 0, S, v.F32Ptr + dst);
             }
         AttentionKernel.Forward(q, k.F32Ptr, v.F32Ptr, KvLayout.HeadMajor(S, KvHeads, HeadDim), output, null, Dims(B, T, Hq), options);
     }
+
+    /// <summary>Positions [from, from + n) of sequence b's head h in t (a layer's keys or values) as fp32, to dst.</summary>
+    private void WidenRows(Tensor t, int b, int h, int from, int n, float* dst) =>
+        EmbeddingKernel.Widen(t.BytePtr + (HeadRow(b, h) + (long)from * HeadDim) * ElementSize, Storage, dst, checked(n * HeadDim));
 
     /// <summary>Stores KV head `head`'s rows of the new k, v [B, T, Hkv, Dh] in layer `layer` at positions [Length, Length + T).</summary>
     internal void AppendHead(int layer, float* kn, float* vn, int B, int T, int head)
@@ -231,17 +235,14 @@ public sealed unsafe class KvCache : IDisposable
     /// <summary>The keys, then the values, of every KV head of row b at positions [from, from + n) of a layer, as fp32 (tests).</summary>
     internal float[] RowValues(int layer, int b, int from, int n)
     {
-        var all = new List<float>();
-        foreach (var t in new[] { keys[layer], values[layer] })
-            for (int h = 0; h < KvHeads; h++)
-                for (long i = (HeadRow(b, h) + (long)from * HeadDim), end = i + (long)n * HeadDim; i < end; i++)
-                    all.Add(Storage switch
-                    {
-                        DType.F32 => t.F32Ptr[i],
-                        DType.BF16 => DTypes.BF16ToF32(((ushort*)t.BytePtr)[i]),
-                        _ => DTypes.F16ToF32(((ushort*)t.BytePtr)[i]),
-                    });
-        return all.ToArray();
+        var all = new float[2L * KvHeads * n * HeadDim];
+        fixed (float* dst = all)
+        {
+            float* at = dst;
+            foreach (var t in new[] { keys[layer], values[layer] })
+                for (int h = 0; h < KvHeads; h++, at += (long)n * HeadDim) WidenRows(t, b, h, from, n, at);
+        }
+        return all;
     }
 
     /// <summary>Drops every row: the cache is empty and ready for a new batch.</summary>
