@@ -49,7 +49,8 @@ public static class ModelBench
             return DecodeLeverBench.Run(modelDir ?? Path.Combine(RepoRoot(), "models", "lethe-demo"), only == "decode-heads" ? "heads" : StrArg(args, "--lever") ?? "heads", reps, threads);
         if (only == "decode-ab")
             return DecodeAB(modelDir ?? Path.Combine(dir, "bf16"), reps, args.Contains("--profile"), args.Contains("--threads") ? threads : 1, IntArg(args, "--prompt", 128),
-                args.Contains("--threads") || args.Contains("--wall"), StrArg(args, "--kv-cache") is { } kv ? DTypes.Parse(kv) : DType.F32, args.Contains("--bf16-mapped"));
+                args.Contains("--threads") || args.Contains("--wall"), StrArg(args, "--kv-cache") is { } kv ? DTypes.Parse(kv) : DType.F32, args.Contains("--bf16-mapped"),
+                args.Contains("--fixed-width"));
         string peerDir = modelDir ?? Path.Combine(dir, "f32");
         foreach (var c in new[] { "forward", "train", "decode" })
         {
@@ -269,9 +270,10 @@ public static class ModelBench
     /// the host moves the two cores between one L3 and two every few seconds, and the two give
     /// different ratios.
     /// </summary>
-    private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens, bool wall, DType kvCache, bool bf16Mapped)
+    private static int DecodeAB(string folder, int reps, bool profile, int threads, int promptTokens, bool wall, DType kvCache, bool bf16Mapped, bool fixedWidth)
     {
         Engine.Threads = threads;
+        DecodeWidth.Enabled = !fixedWidth;
         Lethe.Tensors.Kernels.GemmProfile.WallClock = wall;
         string unit = wall ? "" : "_cpu", clock = wall ? $"wall clock, {threads} thread{(threads > 1 ? "s" : "")}" : "thread CPU time, 1 thread";
         // The bf16 side as `lethe generate` loads it (LoadForDecoding: copied into 2 MB pages where
@@ -285,8 +287,20 @@ public static class ModelBench
             throw new LetheException($"--prompt {promptTokens}: the model holds {bf16.Config.MaxPositions} positions, so the prompt must be 1 to {bf16.Config.MaxPositions - 129} tokens (128 are decoded after it)");
         var prompt = Enumerable.Range(0, promptTokens).Select(_ => rng.NextInt(bf16.Config.VocabSize)).ToArray();
         Lethe.Tensors.Kernels.GemmProfile.Enabled = profile;
-        // Tokens/s, and the Linear products' and the attention's ms per token (with --profile).
+        // Tokens/s, and the Linear products' and the attention's ms per token (with --profile); the
+        // share of its steps that ran on one core (DecodeWidth) is kept in oneCore[m].
+        var oneCore = new Dictionary<TransformerModel, double>();
         (double TokS, double LinearMs, double AttentionMs) Decode(TransformerModel m)
+        {
+            var (steps0, narrow0, _) = m.DecodeWidth.Counts;
+            try { return DecodeTimed(m); }
+            finally
+            {
+                var (steps1, narrow1, _) = m.DecodeWidth.Counts;
+                oneCore[m] = steps1 > steps0 ? (narrow1 - narrow0) / (double)(steps1 - steps0) : 0;
+            }
+        }
+        (double TokS, double LinearMs, double AttentionMs) DecodeTimed(TransformerModel m)
         {
             long start = 0;
             new Generator(m).Generate(new[] { prompt }, new GenerationOptions { MaxNewTokens = 129, EosIds = Array.Empty<int>() },
@@ -328,7 +342,9 @@ public static class ModelBench
                 double after = Lethe.Tensors.CoreDistance.RoundTripNs();
                 string placement = Lethe.Tensors.CoreDistance.Placement(before, after);
                 (byPlacement.TryGetValue(placement, out var list) ? list : byPlacement[placement] = new List<double>()).Add(b / a);
-                fields.AddRange(new (string, object?)[] { ("cross_core_ns_before", before), ("cross_core_ns_after", after), ("placement", placement) });
+                fields.AddRange(new (string, object?)[] { ("cross_core_ns_before", before), ("cross_core_ns_after", after), ("placement", placement),
+                    // The share of the decoding steps that ran on one core because they timed faster there (DecodeWidth).
+                    ("bf16_one_core_share", Math.Round(oneCore[bf16], 2)), ("q8_0_one_core_share", Math.Round(oneCore[q8], 2)) });
                 before = after;
             }
             if (profile)

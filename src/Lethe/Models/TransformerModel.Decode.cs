@@ -17,6 +17,9 @@ namespace Lethe.Models;
 
 public sealed partial class TransformerModel
 {
+    /// <summary>How many cores this model's one-sequence decoding steps run on (DecodeBatch asks it at every step).</summary>
+    public DecodeWidth DecodeWidth { get; } = new();
+
     /// <summary>Tests set this to run decoding steps through Block too (both must give the same bits).</summary>
     internal static bool DecodeThroughBlock;
 

@@ -6,12 +6,39 @@ namespace Lethe.Tensors;
 public static class Engine
 {
     private static int threads = Environment.ProcessorCount;
+    /// <summary>The calling thread's own limit (Limit), 0 for none.</summary>
+    [ThreadStatic] private static int limit;
 
-    /// <summary>Threads kernels may use (the CLI's --threads). Default: all cores.</summary>
+    /// <summary>
+    /// Threads kernels may use (the CLI's --threads; default all cores), or fewer on a thread that
+    /// runs under Limit.
+    /// </summary>
     public static int Threads
     {
-        get => threads;
+        get => limit > 0 && limit < threads ? limit : threads;
         set => threads = value < 1 ? throw LetheException.About($"threads must be at least 1, got {value}", "threads") : value;
+    }
+
+    /// <summary>
+    /// Until the returned scope is disposed, ops called from this thread use at most n threads (the
+    /// setting of other threads is untouched). Decoding uses it to run a step on one core when that
+    /// is faster (Models.Generation.DecodeWidth); results do not change, since every kernel gives the
+    /// same bits for any thread count.
+    /// </summary>
+    internal static ThreadLimit Limit(int n)
+    {
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "a thread limit is at least 1");
+        int before = limit;
+        limit = n;
+        return new ThreadLimit(before);
+    }
+
+    /// <summary>Restores the calling thread's previous limit when disposed.</summary>
+    internal readonly struct ThreadLimit : IDisposable
+    {
+        private readonly int before;
+        internal ThreadLimit(int before) => this.before = before;
+        public void Dispose() => limit = before;
     }
 
     /// <summary>
@@ -21,7 +48,7 @@ public static class Engine
     public static void For(int n, int minChunk, Action<int, int> body)
     {
         if (n <= 0) return;
-        int chunks = Math.Min(threads, Math.Max(1, n / Math.Max(1, minChunk)));
+        int chunks = Math.Min(Threads, Math.Max(1, n / Math.Max(1, minChunk)));
         if (chunks <= 1) { body(0, n); return; }
         if (chunks - 1 <= Team.Size && Team.TryRun(n, chunks, body)) return;
         Interlocked.Increment(ref poolJobs);

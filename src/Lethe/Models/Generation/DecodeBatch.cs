@@ -195,7 +195,12 @@ public sealed class DecodeBatch : IDisposable
         if (live.Count < rows.Count) Keep(live);
         if (rows.Count == 0) return;
         var ids = rows.Select(s => s.history[^1]).ToArray();
-        var logits = Pass(ids, rows, 1, cache);
+        // One core or all, as the model's DecodeWidth has timed them (the same bits either way).
+        int threads = Engine.Threads, width = model.DecodeWidth.Next(rows.Count, threads);
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        Span<float> logits;
+        using (Engine.Limit(width)) logits = Pass(ids, rows, 1, cache);
+        model.DecodeWidth.Took(rows.Count, threads, System.Diagnostics.Stopwatch.GetTimestamp() - start);
         var survivors = Advance(rows, logits, finished);
         if (survivors.Count < rows.Count) Keep(survivors);
     }

@@ -1,0 +1,110 @@
+// How many cores a one-sequence decoding step runs on, chosen by timing the steps themselves.
+//
+// A decoding step of a small model (the shipped 7 M one, whose weights stay in the L3) is a few
+// hundred µs cut into about 33 parallel jobs (q, k, v and attention; o; gate and up; down; per
+// layer, then the head), and every job handed to another core pays the distance to it: about
+// 0.7 µs when this VM's two vCPUs share an L3, about 2.6 µs when the host has put them on
+// different CCDs (docs/engine-int8.md), and milliseconds when another process holds the other
+// core. On far-apart cores such a step is faster on one core: q8_0 on the shipped model decoded
+// 3,530–4,240 tokens/s on one thread against 2,530–3,410 on two (2026-12-06). The host moves the
+// two placements every few seconds, so no fixed choice is right, and the steps are timed instead.
+//
+// Every `period` steps a probe runs: one untimed step at the other width (so that sleeping
+// workers wake, or spinning ones settle, outside the timings), then three pairs, each the other
+// width and then the current one. When the median of the pairs' time ratios (other / current) is
+// under SwitchBelow the width switches; a probe the other width loses clearly (over BackOffAbove)
+// doubles the period up to MaxPeriod, so a model that always wants every core (any model whose
+// weights stream from memory) pays a few slower steps in a thousand; a close call probes again
+// after CloseCallPeriod steps. Only steps of one sequence are timed here: with more rows each job
+// carries more work per hand-off, and a batch's rows change as sequences finish, which would mix
+// unlike steps into one probe. Results do not depend on the width: every kernel gives the same
+// bits for any thread count (DecodeWidthTests checks the tokens).
+namespace Lethe.Models.Generation;
+
+/// <summary>Picks one core or all of them for a model's one-row decoding steps, from the steps' own times.</summary>
+public sealed class DecodeWidth
+{
+    /// <summary>Whether steps are timed and narrowed at all (benches turn it off to compare); on by default.</summary>
+    public static bool Enabled { get; set; } = true;
+
+    internal const int FirstPeriod = 8, CloseCallPeriod = 64, MaxPeriod = 1024, Pairs = 3;
+    internal const double SwitchBelow = 0.95, BackOffAbove = 1.25;
+
+    private readonly object gate = new();
+    private bool narrow;                      // the current width: one core (true) or all (false)
+    private int period = FirstPeriod, countdown = FirstPeriod;
+    private int phase = -1;                   // −1: not probing; 0: the untimed step; 1 … 2·Pairs: the pairs
+    private readonly long[] otherTicks = new long[Pairs], currentTicks = new long[Pairs];
+    private long steps, narrowSteps, switches;
+
+    /// <summary>Whether one-row steps run on one core now (outside a probe).</summary>
+    public bool Narrow { get { lock (gate) return narrow; } }
+    /// <summary>One-row steps this model has run through Next, those of them on one core, and the width's switches.</summary>
+    public (long Steps, long Narrow, long Switches) Counts { get { lock (gate) return (steps, narrowSteps, switches); } }
+
+    /// <summary>Sets the width and puts the next probe MaxPeriod steps away (tests: a width that stays).</summary>
+    internal void Settle(bool narrow)
+    {
+        lock (gate) { this.narrow = narrow; period = countdown = MaxPeriod; phase = -1; }
+    }
+
+    /// <summary>Whether the step about to run is the other width's (phase of a probe).</summary>
+    private bool ProbesOther => phase == 0 || phase % 2 == 1;
+
+    /// <summary>
+    /// The threads the next step of `rows` sequences may use, out of `threads` (Engine.Threads):
+    /// all of them for a batch, for one thread, or with timing off; otherwise 1 or all, as the
+    /// timings say. Each call must be followed by Took with the step's time.
+    /// </summary>
+    public int Next(int rows, int threads)
+    {
+        if (rows != 1 || threads <= 1 || !Enabled) return threads;
+        lock (gate)
+        {
+            if (phase < 0 && --countdown <= 0) phase = 0;
+            bool one = phase >= 0 && ProbesOther ? !narrow : narrow;
+            steps++;
+            if (one) narrowSteps++;
+            return one ? 1 : threads;
+        }
+    }
+
+    /// <summary>The time of the step Next was asked for (any clock's ticks, the same clock every time).</summary>
+    public void Took(int rows, int threads, long ticks)
+    {
+        if (rows != 1 || threads <= 1 || !Enabled) return;
+        lock (gate)
+        {
+            if (phase < 0) return;
+            int p = phase++;
+            if (p == 0) return;
+            if (p % 2 == 1) otherTicks[p / 2] = ticks; else currentTicks[p / 2 - 1] = ticks;
+            if (phase <= 2 * Pairs) return;
+            Decide(MedianRatio());
+            phase = -1;
+            countdown = period;
+        }
+    }
+
+    /// <summary>The median over the pairs of the other width's time over the current one's.</summary>
+    private double MedianRatio()
+    {
+        var ratios = new double[Pairs];
+        for (int i = 0; i < Pairs; i++) ratios[i] = otherTicks[i] / (double)Math.Max(1, currentTicks[i]);
+        Array.Sort(ratios);
+        return ratios[Pairs / 2];
+    }
+
+    private void Decide(double ratio)
+    {
+        if (ratio < SwitchBelow)
+        {
+            narrow = !narrow;
+            switches++;
+            // The old width is tried again soon: one probe can be the host's noise.
+            period = 4 * FirstPeriod;
+        }
+        else if (ratio > BackOffAbove) period = Math.Min(2 * period, MaxPeriod);
+        else period = CloseCallPeriod;
+    }
+}

@@ -1,0 +1,162 @@
+// DecodeWidth picks one core or all for one-sequence decoding steps from the steps' own times
+// (Models/Generation/DecodeWidth.cs). Here its choices are driven with made-up step times: it
+// switches when the other width is faster, keeps its width (and probes ever more rarely) when the
+// other is clearly slower, ignores one odd pair, and leaves batches, one-thread runs and a disabled
+// switch alone. Then on the shipped model: steps run on one core give the tokens that both cores
+// give, and the ops inside such a step see one thread (Lethe.Tensors.Engine.Limit), which ends with the step.
+using Lethe.Experiments;
+using Lethe.Models;
+using Lethe.Models.Generation;
+using Lethe.Tensors;
+using Xunit;
+
+namespace Lethe.Tests.Models;
+
+[Collection("EngineThreads")]
+public class DecodeWidthTests
+{
+    /// <summary>Runs n one-row steps on a 2-thread setting; returns whether each ran on one core.</summary>
+    private static List<bool> Run(DecodeWidth w, int n, Func<int, bool, long> ticks)
+    {
+        var narrow = new List<bool>(n);
+        for (int i = 0; i < n; i++)
+        {
+            int width = w.Next(1, 2);
+            Assert.True(width is 1 or 2, $"step {i}: width {width}");
+            narrow.Add(width == 1);
+            w.Took(1, 2, ticks(i, width == 1));
+        }
+        return narrow;
+    }
+
+    /// <summary>The steps at which a probe starts in a run on both cores: a one-core step after two on both (a probe is N N W N W N W).</summary>
+    private static List<int> ProbeStarts(List<bool> narrow) =>
+        Enumerable.Range(2, narrow.Count - 2).Where(i => narrow[i] && !narrow[i - 1] && !narrow[i - 2]).ToList();
+
+    [Fact]
+    public void SwitchesToOneCoreWhenItsStepsAreFaster()
+    {
+        var w = new DecodeWidth();
+        var narrow = Run(w, 14, (_, one) => one ? 70 : 100);
+        // Steps 0–6 on both cores, the probe's untimed step 7 and its pairs 8–13 (one core first).
+        Assert.Equal(Enumerable.Repeat(false, 7), narrow.Take(7));
+        Assert.Equal(new[] { true, true, false, true, false, true, false }, narrow.Skip(7));
+        Assert.True(w.Narrow);
+        Assert.Equal(1, w.Counts.Switches);
+        // From then on one core, both cores tried again in probes, which they lose.
+        narrow = Run(w, 2000, (_, one) => one ? 70 : 100);
+        Assert.True(w.Narrow);
+        Assert.Equal(1, w.Counts.Switches);
+        Assert.True(narrow.Count(x => !x) < 40, $"{narrow.Count(x => !x)} of 2000 steps on both cores");
+    }
+
+    [Fact]
+    public void ProbesEverMoreRarelyWhenOneCoreIsClearlySlower()
+    {
+        var w = new DecodeWidth();
+        var narrow = Run(w, 12000, (_, one) => one ? 160 : 100);
+        Assert.False(w.Narrow);
+        Assert.Equal(0, w.Counts.Switches);
+        var starts = ProbeStarts(narrow);
+        Assert.Equal(DecodeWidth.FirstPeriod - 1, starts[0]);
+        // A probe takes 7 steps; the wait after each doubles from 16 up to MaxPeriod.
+        for (int k = 1; k < starts.Count; k++)
+            Assert.Equal(Math.Min(DecodeWidth.FirstPeriod << k, DecodeWidth.MaxPeriod), starts[k] - starts[k - 1] - 2 * DecodeWidth.Pairs);
+        Assert.True(narrow.Count(x => x) < 0.01 * narrow.Count, $"{narrow.Count(x => x)} of {narrow.Count} steps on one core");
+    }
+
+    [Fact]
+    public void ACloseCallProbesAgainAfterAFixedWait()
+    {
+        var w = new DecodeWidth();
+        var starts = ProbeStarts(Run(w, 600, (_, one) => one ? 102 : 100));
+        Assert.False(w.Narrow);
+        for (int k = 1; k < starts.Count; k++) Assert.Equal(DecodeWidth.CloseCallPeriod, starts[k] - starts[k - 1] - 2 * DecodeWidth.Pairs);
+    }
+
+    [Fact]
+    public void OneOddPairDoesNotSwitch()
+    {
+        var w = new DecodeWidth();
+        // The first pair (steps 8 and 9) has a fast one-core step; the other two pairs do not.
+        Run(w, 14, (i, one) => one ? (i == 8 ? 50 : 130) : 100);
+        Assert.False(w.Narrow);
+        Assert.Equal(0, w.Counts.Switches);
+    }
+
+    [Fact]
+    public void LeavesBatchesOneThreadAndADisabledSwitchAlone()
+    {
+        var w = new DecodeWidth();
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.Equal(2, w.Next(3, 2)); w.Took(3, 2, i % 2 == 0 ? 1 : 1000);
+            Assert.Equal(1, w.Next(1, 1)); w.Took(1, 1, 5);
+        }
+        Assert.Equal((0L, 0L, 0L), w.Counts);
+        bool saved = DecodeWidth.Enabled;
+        DecodeWidth.Enabled = false;
+        try
+        {
+            for (int i = 0; i < 100; i++) { Assert.Equal(2, w.Next(1, 2)); w.Took(1, 2, 1); }
+            Assert.Equal(0, w.Counts.Steps);
+        }
+        finally { DecodeWidth.Enabled = saved; }
+    }
+
+    [Fact]
+    public void ALimitHoldsOnlyOnItsThreadAndEndsWithItsScope()
+    {
+        int saved = Lethe.Tensors.Engine.Threads;
+        Lethe.Tensors.Engine.Threads = 4;
+        try
+        {
+            using (Lethe.Tensors.Engine.Limit(1))
+            {
+                Assert.Equal(1, Lethe.Tensors.Engine.Threads);
+                using (Lethe.Tensors.Engine.Limit(2)) Assert.Equal(2, Lethe.Tensors.Engine.Threads);
+                Assert.Equal(1, Lethe.Tensors.Engine.Threads);
+                int other = 0;
+                var t = new Thread(() => other = Lethe.Tensors.Engine.Threads);
+                t.Start(); t.Join();
+                Assert.Equal(4, other);
+                // A limit above the setting does not raise it.
+                using (Lethe.Tensors.Engine.Limit(8)) Assert.Equal(4, Lethe.Tensors.Engine.Threads);
+            }
+            Assert.Equal(4, Lethe.Tensors.Engine.Threads);
+        }
+        finally { Lethe.Tensors.Engine.Threads = saved; }
+    }
+
+    [Fact]
+    public void StepsOnOneCoreGiveTheTokensOfBothCores()
+    {
+        using var q8 = ModelLoader.Load(ShippedModel.Find());
+        q8.QuantizeLinearWeightsQ8(keepOthers: false);
+        int[][] prompts = { new[] { 0, 17, 240, 9, 311, 42, 8 } };
+        var options = new GenerationOptions { MaxNewTokens = 40, EosIds = Array.Empty<int>() };
+        int saved = Lethe.Tensors.Engine.Threads;
+        bool savedEnabled = DecodeWidth.Enabled;
+        Lethe.Tensors.Engine.Threads = 2;
+        try
+        {
+            DecodeWidth.Enabled = false;
+            var both = new Generator(q8).Generate(prompts, options)[0];
+            Assert.Equal(0, q8.DecodeWidth.Counts.Steps);
+            DecodeWidth.Enabled = true;
+            q8.DecodeWidth.Settle(narrow: true);
+            var one = new Generator(q8).Generate(prompts, options)[0];
+            var (steps, narrowSteps, _) = q8.DecodeWidth.Counts;
+            Assert.Equal(options.MaxNewTokens - 1, steps);   // the first token comes from the prefill
+            Assert.Equal(steps, narrowSteps);
+            Assert.Equal(both, one);
+            // Inside a narrowed step the ops see one thread (a hook reads it), the prefill both.
+            var seen = new List<int>();
+            var hooks = new HookSet().Add(HookNames.Logits, (_, a) => { seen.Add(Lethe.Tensors.Engine.Threads); return null; });
+            new Generator(q8).Generate(prompts, options with { MaxNewTokens = 4, Hooks = hooks });
+            Assert.Equal(new[] { 2, 1, 1, 1 }, seen);
+            Assert.Equal(2, Lethe.Tensors.Engine.Threads);
+        }
+        finally { Lethe.Tensors.Engine.Threads = saved; DecodeWidth.Enabled = savedEnabled; }
+    }
+}
