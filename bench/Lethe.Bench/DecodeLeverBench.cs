@@ -1,10 +1,12 @@
-// `model --case decode-lever --lever heads|stage|none [--model DIR] [--threads N] [--reps R]`: one
+// `model --case decode-lever --lever heads|stage|width|none [--model DIR] [--threads N] [--reps R]`: one
 // decoding lever off against on, in bf16 and q8_0, in one process. `heads` (also `--case
 // decode-heads`): a layer's attention half (q, k, v products, RoPE, cache rows, attention) as one
 // job split by KV heads (TransformerModel.DecodeAttention.cs) against the two jobs it replaced;
 // taken only where the KV heads divide among the threads (the shipped model's 4 on 2 cores).
 // `stage`: the products' results gathered per chunk and written to C at its end (OutputStage)
-// against written as they come. `none`: a control, the same code in both columns.
+// against written as they come. `width`: one-sequence decoding steps timed and run on one core
+// while that is faster (DecodeWidth, which keeps its state from run to run) against every step on
+// all threads. `none`: a control, the same code in both columns.
 //
 // Each repetition decodes 128 tokens after a 128-token prompt four times (wall clock, µs per
 // token). The order balances what comes before each run: the model that goes first alternates from
@@ -29,6 +31,7 @@ public static class DecodeLeverBench
     {
         ["heads"] = new("two_jobs", "one_job", () => TransformerModel.DecodeAttentionByKvHeads, on => TransformerModel.DecodeAttentionByKvHeads = on),
         ["stage"] = new("direct", "staged", () => OutputStage.Enabled, on => OutputStage.Enabled = on),
+        ["width"] = new("fixed", "timed", () => DecodeWidth.Enabled, on => DecodeWidth.Enabled = on),
         // A control: both columns run the same code, so its differences are the bench's own spread.
         ["none"] = new("a", "b", () => false, _ => { }),
     };
