@@ -31,6 +31,7 @@ public static class EngineInfoCommand
             o.WriteLine($"kv rows:      not prefetched in decoding for models up to {Lethe.Tensors.EngineKernels.KvRowsCachedUpTo >> 20} MB of weights and KV cache (the L3 of the threads)");
             o.WriteLine($"memory pages: {Lethe.Tensors.EngineKernels.MemoryPages}");
             o.WriteLine($"workers:      {(Lethe.Tensors.EngineKernels.WorkersPlaced ? "woken on a CPU other than the caller's (pinned when they wake from sleep)" : "placed by the OS")}");
+            o.WriteLine($"decoding:     {(Lethe.Tensors.Engine.Threads > 1 ? "one-sequence steps timed, and run on one core while that is faster (the same tokens)" : "one thread")}");
             o.WriteLine($"core to core: {CoreToCore(Lethe.Tensors.CoreDistance.RoundTripNs())}");
             return 0;
         });

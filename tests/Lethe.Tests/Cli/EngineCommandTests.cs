@@ -28,5 +28,6 @@ public class EngineCommandTests
         Assert.Contains(LargePages.Enabled ? "memory pages: 2 MB" : "memory pages: ", stdout);
         Assert.Contains("workers:", stdout);
         Assert.Contains("core to core:", stdout);
+        Assert.Contains("decoding:", stdout);
     }
 }
