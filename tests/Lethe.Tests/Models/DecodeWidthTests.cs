@@ -1,7 +1,7 @@
 // DecodeWidth picks one core or all for one-sequence decoding steps from the steps' own times
 // (Models/Generation/DecodeWidth.cs). Here its choices are driven with made-up step times: it
-// switches when the other width is faster, keeps its width (and probes ever more rarely) when the
-// other is clearly slower, ignores one odd pair, and leaves batches, one-thread runs and a disabled
+// switches when the other width is faster, keeps its width when the other is slower and probes
+// ever more rarely (the more rarely, the more a probe costs), ignores one odd pair, and leaves batches, one-thread runs and a disabled
 // switch alone. Then on the shipped model: steps run on one core give the tokens that both cores
 // give, and the ops inside such a step see one thread (Lethe.Tensors.Engine.Limit), which ends with the step.
 using Lethe.Experiments;
@@ -59,19 +59,22 @@ public class DecodeWidthTests
         Assert.Equal(0, w.Counts.Switches);
         var starts = ProbeStarts(narrow);
         Assert.Equal(DecodeWidth.FirstPeriod - 1, starts[0]);
-        // A probe takes 7 steps; the wait after each doubles from 16 up to MaxPeriod.
-        for (int k = 1; k < starts.Count; k++)
-            Assert.Equal(Math.Min(DecodeWidth.FirstPeriod << k, DecodeWidth.MaxPeriod), starts[k] - starts[k - 1] - 2 * DecodeWidth.Pairs);
-        Assert.True(narrow.Count(x => x) < 0.01 * narrow.Count, $"{narrow.Count(x => x)} of {narrow.Count} steps on one core");
+        // A probe takes 7 steps. Its 4 one-core steps cost 4 · 0.6 steps' time, so the first wait
+        // is 200 times that (480 steps), then it doubles up to MaxPeriod.
+        var waits = Enumerable.Range(1, starts.Count - 1).Select(k => starts[k] - starts[k - 1] - 2 * DecodeWidth.Pairs).ToList();
+        Assert.Equal(new[] { 480, 960, 1024, 1024 }, waits.Take(4));
+        Assert.All(waits.Skip(2), x => Assert.Equal(DecodeWidth.MaxPeriod, x));
+        Assert.True(narrow.Count(x => x) < 0.005 * narrow.Count, $"{narrow.Count(x => x)} of {narrow.Count} steps on one core");
     }
 
     [Fact]
-    public void ACloseCallProbesAgainAfterAFixedWait()
+    public void ACloseCallProbesAgainAtLeastTwiceAsLateEachTime()
     {
         var w = new DecodeWidth();
-        var starts = ProbeStarts(Run(w, 600, (_, one) => one ? 102 : 100));
+        var starts = ProbeStarts(Run(w, 3000, (_, one) => one ? 102 : 100));
         Assert.False(w.Narrow);
-        for (int k = 1; k < starts.Count; k++) Assert.Equal(DecodeWidth.CloseCallPeriod, starts[k] - starts[k - 1] - 2 * DecodeWidth.Pairs);
+        var waits = Enumerable.Range(1, starts.Count - 1).Select(k => starts[k] - starts[k - 1] - 2 * DecodeWidth.Pairs);
+        Assert.Equal(new[] { 64, 128, 256, 512, 1024 }, waits.Take(5));
     }
 
     [Fact]

@@ -12,10 +12,12 @@
 // Every `period` steps a probe runs: one untimed step at the other width (so that sleeping
 // workers wake, or spinning ones settle, outside the timings), then three pairs, each the other
 // width and then the current one. When the median of the pairs' time ratios (other / current) is
-// under SwitchBelow the width switches; a probe the other width loses clearly (over BackOffAbove)
-// doubles the period up to MaxPeriod, so a model that always wants every core (any model whose
-// weights stream from memory) pays a few slower steps in a thousand; a close call probes again
-// after CloseCallPeriod steps. Only steps of one sequence are timed here: with more rows each job
+// under SwitchBelow the width switches, and the old one is tried again after AfterSwitchPeriod
+// steps. Otherwise the wait before the next probe at least doubles (from FirstPeriod, at least
+// MinPeriod, at most MaxPeriod) and is at least CostBudget times the probe's extra cost, so a
+// model that always wants every core (any model whose weights stream from memory: one core takes
+// 1.7 times as long there) waits about 560 steps after its first probe and then 1,024, and pays
+// under half a percent. Only steps of one sequence are timed here: with more rows each job
 // carries more work per hand-off, and a batch's rows change as sequences finish, which would mix
 // unlike steps into one probe. Results do not depend on the width: every kernel gives the same
 // bits for any thread count (DecodeWidthTests checks the tokens).
@@ -27,8 +29,10 @@ public sealed class DecodeWidth
     /// <summary>Whether steps are timed and narrowed at all (benches turn it off to compare); on by default.</summary>
     public static bool Enabled { get; set; } = true;
 
-    internal const int FirstPeriod = 8, CloseCallPeriod = 64, MaxPeriod = 1024, Pairs = 3;
-    internal const double SwitchBelow = 0.95, BackOffAbove = 1.25;
+    internal const int FirstPeriod = 8, AfterSwitchPeriod = 32, MinPeriod = 64, MaxPeriod = 1024, Pairs = 3;
+    internal const double SwitchBelow = 0.95;
+    /// <summary>The steps between probes are at least this many times a probe's extra cost (in steps): under 0.5 %.</summary>
+    internal const double CostBudget = 200;
 
     private readonly object gate = new();
     private bool narrow;                      // the current width: one core (true) or all (false)
@@ -102,9 +106,11 @@ public sealed class DecodeWidth
             narrow = !narrow;
             switches++;
             // The old width is tried again soon: one probe can be the host's noise.
-            period = 4 * FirstPeriod;
+            period = AfterSwitchPeriod;
+            return;
         }
-        else if (ratio > BackOffAbove) period = Math.Min(2 * period, MaxPeriod);
-        else period = CloseCallPeriod;
+        // The probe's 4 steps at the other width cost 4·(ratio − 1) steps' time; the wait after it
+        // is at least CostBudget times that, and at least twice the last wait.
+        period = (int)Math.Clamp(Math.Max(2.0 * period, 4 * (ratio - 1) * CostBudget), MinPeriod, MaxPeriod);
     }
 }
