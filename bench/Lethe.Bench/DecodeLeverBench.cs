@@ -89,6 +89,14 @@ public static class DecodeLeverBench
                 fields.Add(("cpu", Machine.CpuModel()));
                 JsonLine.Print(fields.ToArray());
             }
+            if (leverName == "width")
+                // What the timed runs chose: the share of their steps on one core, and the switches.
+                foreach (var (name, m) in new[] { ("bf16", bf16), ("q8_0", q8) })
+                {
+                    var (steps, narrow, switches) = m.DecodeWidth.Counts;
+                    JsonLine.Print(("bench", "model"), ("case", "decode-lever:width"), ("dtype", name), ("timed_steps", steps),
+                        ("one_core_share", Math.Round(narrow / (double)Math.Max(1, steps), 3)), ("switches", switches), ("cpu", Machine.CpuModel()));
+                }
         }
         finally { lever.Set(saved); }
         return 0;
