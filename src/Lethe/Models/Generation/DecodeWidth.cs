@@ -60,7 +60,7 @@ public sealed class DecodeWidth
     /// all of them for a batch, for one thread, or with timing off; otherwise 1 or all, as the
     /// timings say. Each call must be followed by Took with the step's time.
     /// </summary>
-    public int Next(int rows, int threads)
+    internal int Next(int rows, int threads)
     {
         if (rows != 1 || threads <= 1 || !Enabled) return threads;
         lock (gate)
@@ -74,7 +74,7 @@ public sealed class DecodeWidth
     }
 
     /// <summary>The time of the step Next was asked for (any clock's ticks, the same clock every time).</summary>
-    public void Took(int rows, int threads, long ticks)
+    internal void Took(int rows, int threads, long ticks)
     {
         if (rows != 1 || threads <= 1 || !Enabled) return;
         lock (gate)
