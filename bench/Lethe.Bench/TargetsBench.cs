@@ -158,7 +158,9 @@ internal static class TargetsBench
     private static void DecodeChecks(List<Check> checks, string command, string setting)
     {
         const string target = "q8_0 decoding ≥ 1.7× bf16 tokens/s";
-        var medians = RunSuite(command).Where(l => Str(l, "case")!.StartsWith("decode-ab:median")).ToList();
+        var lines = RunSuite(command);
+        var medians = lines.Where(l => Str(l, "case")!.StartsWith("decode-ab:median")).ToList();
+        var repetitions = lines.Where(l => Str(l, "case") == "decode-ab" && l["q8_0_one_core_share"] is not null).ToList();
         foreach (var m in medians)
         {
             string placement = Str(m, "case")!["decode-ab:median".Length..].TrimStart(':');
@@ -166,6 +168,14 @@ internal static class TargetsBench
             double median = m["q8_0_vs_bf16_median"]!.GetValue<double>();
             int reps = m["reps"]!.GetValue<int>();
             string measured = $"{F(median, 2)}× (median of {reps} repetition{(reps == 1 ? "" : "s")}, {F(m["min"]!.GetValue<double>(), 2)}–{F(m["max"]!.GetValue<double>(), 2)})";
+            // On both cores: the share of the decoding steps that ran on one core because they
+            // timed faster there (DecodeWidth), so that a reader sees what "both cores" measured.
+            var these = repetitions.Where(l => placement is "" or "all placements" || Str(l, "placement") == placement).ToList();
+            if (these.Count > 0)
+            {
+                double Share(string field) => 100 * these.Average(l => l[field]!.GetValue<double>());
+                measured += $"; steps on one core: q8_0 {F(Share("q8_0_one_core_share"), 0)} %, bf16 {F(Share("bf16_one_core_share"), 0)} %";
+            }
             // A repetition during which the cores moved (mixed) or another process held one (busy)
             // says nothing about either placement: shown, not held against the target.
             bool clean = placement is not ("mixed" or "busy");
