@@ -1,9 +1,11 @@
 // DecodeWidth picks one core or all for one-sequence decoding steps from the steps' own times
 // (Models/Generation/DecodeWidth.cs). Here its choices are driven with made-up step times: it
 // switches when the other width is faster, keeps its width when the other is slower and probes
-// ever more rarely (the more rarely, the more a probe costs), ignores one odd pair, and leaves batches, one-thread runs and a disabled
-// switch alone. Then on the shipped model: steps run on one core give the tokens that both cores
-// give, and the ops inside such a step see one thread (Lethe.Tensors.Engine.Limit), which ends with the step.
+// ever more rarely (the more rarely, the more a probe costs), ignores one odd pair, and leaves
+// batches, one-thread runs and a disabled switch alone. Then on the shipped model: a decoding step
+// on one core gives the logits of a step on both (bit for bit, in f32, bf16 and q8_0, though the
+// two take different attention paths), generation with every step on one core gives the tokens of
+// both cores, and the ops inside such a step see one thread (Engine.Limit), which ends with it.
 using Lethe.Experiments;
 using Lethe.Models;
 using Lethe.Models.Generation;
@@ -127,6 +129,51 @@ public class DecodeWidthTests
                 using (Lethe.Tensors.Engine.Limit(8)) Assert.Equal(4, Lethe.Tensors.Engine.Threads);
             }
             Assert.Equal(4, Lethe.Tensors.Engine.Threads);
+        }
+        finally { Lethe.Tensors.Engine.Threads = saved; }
+    }
+
+    /// <summary>The logits of a prefill on 2 threads and 8 greedy one-row decoding steps, each step under Engine.Limit(stepThreads).</summary>
+    private static List<float[]> StepLogits(TransformerModel m, int stepThreads)
+    {
+        int[] prompt = { 0, 17, 240, 9, 311, 42, 8, 77, 5 };
+        int V = m.Config.VocabSize;
+        var all = new List<float[]>();
+        using var noGrad = Lethe.Tensors.Autograd.Tape.NoGrad();
+        using var cache = new KvCache(m.Config, 1, prompt.Length + 8);
+        var logits = m.Forward(prompt, 1, new ForwardOptions { Cache = cache, KeyStart = new[] { 0 }, LogitRows = new[] { prompt.Length - 1 } }).ToArray();
+        for (int s = 0; s < 8; s++)
+        {
+            int next = Sampler.ArgMax(logits.AsSpan(0, V));
+            using (Lethe.Tensors.Engine.Limit(stepThreads))
+            {
+                // The two widths take different paths: on 2 threads the attention half is one job split by KV heads.
+                Assert.Equal(stepThreads == 2, m.DecodeAttendsByKvHeads(1));
+                logits = m.Forward(new[] { next }, 1, new ForwardOptions { Cache = cache, KeyStart = new[] { 0 }, LogitRows = new[] { 0 } }).ToArray();
+            }
+            all.Add(logits);
+        }
+        return all;
+    }
+
+    [Fact]
+    public void AStepOnOneCoreGivesTheBitsOfBothCoresInEveryDtype()
+    {
+        string dir = ShippedModel.Find();
+        using var f32 = ModelLoader.Load(dir);
+        using var bf16 = ModelLoader.Load(dir, DType.BF16);
+        using var q8 = ModelLoader.Load(dir);
+        q8.QuantizeLinearWeightsQ8(keepOthers: false);
+        int saved = Lethe.Tensors.Engine.Threads;
+        Lethe.Tensors.Engine.Threads = 2;
+        try
+        {
+            foreach (var (m, name) in new[] { (f32, "f32"), (bf16, "bf16"), (q8, "q8_0") })
+            {
+                var both = StepLogits(m, stepThreads: 2);
+                var one = StepLogits(m, stepThreads: 1);
+                for (int s = 0; s < both.Count; s++) Assert.True(both[s].SequenceEqual(one[s]), $"{name}: step {s}'s logits differ between one core and two");
+            }
         }
         finally { Lethe.Tensors.Engine.Threads = saved; }
     }

@@ -20,7 +20,7 @@
 // under half a percent. Only steps of one sequence are timed here: with more rows each job
 // carries more work per hand-off, and a batch's rows change as sequences finish, which would mix
 // unlike steps into one probe. Results do not depend on the width: every kernel gives the same
-// bits for any thread count (DecodeWidthTests checks the tokens).
+// bits for any thread count (DecodeWidthTests checks the logits and the tokens).
 namespace Lethe.Models.Generation;
 
 /// <summary>Picks one core or all of them for a model's one-row decoding steps, from the steps' own times.</summary>
