@@ -69,11 +69,7 @@ public class DecodeBlockTests
     [Fact]
     public void GivesBlocksBitsOnTheShippedModelInEveryDtype()
     {
-        string dir = ShippedModel.Find();
-        using var f32 = ModelLoader.Load(dir);
-        using var bf16 = ModelLoader.Load(dir, DType.BF16);
-        using var q8 = ModelLoader.Load(dir);
-        q8.QuantizeLinearWeightsQ8(keepOthers: false);
+        using var models = new ShippedModelInDtypes();
         // On 2 threads its 4 KV heads take the attention job split by heads
         // (TransformerModel.DecodeAttention.cs); on 1, the separate jobs.
         foreach (int threads in new[] { 1, 2 })
@@ -82,7 +78,7 @@ public class DecodeBlockTests
             Lethe.Tensors.Engine.Threads = threads;
             try
             {
-                foreach (var (m, name) in new[] { (f32, "f32"), (bf16, "bf16"), (q8, "q8_0") })
+                foreach (var (m, name) in models.All)
                 {
                     Assert.Equal(threads == 2, m.DecodeAttendsByKvHeads(2));
                     SameBitsAsBlock(m, $"{name}, {threads} thread(s)");

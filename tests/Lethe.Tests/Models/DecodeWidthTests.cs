@@ -159,16 +159,12 @@ public class DecodeWidthTests
     [Fact]
     public void AStepOnOneCoreGivesTheBitsOfBothCoresInEveryDtype()
     {
-        string dir = ShippedModel.Find();
-        using var f32 = ModelLoader.Load(dir);
-        using var bf16 = ModelLoader.Load(dir, DType.BF16);
-        using var q8 = ModelLoader.Load(dir);
-        q8.QuantizeLinearWeightsQ8(keepOthers: false);
+        using var models = new ShippedModelInDtypes();
         int saved = Lethe.Tensors.Engine.Threads;
         Lethe.Tensors.Engine.Threads = 2;
         try
         {
-            foreach (var (m, name) in new[] { (f32, "f32"), (bf16, "bf16"), (q8, "q8_0") })
+            foreach (var (m, name) in models.All)
             {
                 var both = StepLogits(m, stepThreads: 2);
                 var one = StepLogits(m, stepThreads: 1);
