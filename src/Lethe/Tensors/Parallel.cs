@@ -21,7 +21,7 @@ public static class Engine
 
     /// <summary>
     /// Until the returned scope is disposed, ops called from this thread use at most n threads (the
-    /// setting of other threads is untouched). Decoding uses it to run a step on one core when that
+    /// setting of other threads is untouched; a limit inside another keeps the smaller of the two). Decoding uses it to run a step on one core when that
     /// is faster (Models.Generation.DecodeWidth); results do not change, since every kernel gives the
     /// same bits for any thread count.
     /// </summary>
@@ -29,7 +29,7 @@ public static class Engine
     {
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "a thread limit is at least 1");
         int before = limit;
-        limit = n;
+        limit = before > 0 ? Math.Min(before, n) : n;
         return new ThreadLimit(before);
     }
 

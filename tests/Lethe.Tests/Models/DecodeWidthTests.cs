@@ -116,19 +116,21 @@ public class DecodeWidthTests
         Lethe.Tensors.Engine.Threads = 4;
         try
         {
-            using (Lethe.Tensors.Engine.Limit(1))
+            using (Lethe.Tensors.Engine.Limit(2))
             {
-                Assert.Equal(1, Lethe.Tensors.Engine.Threads);
-                using (Lethe.Tensors.Engine.Limit(2)) Assert.Equal(2, Lethe.Tensors.Engine.Threads);
-                Assert.Equal(1, Lethe.Tensors.Engine.Threads);
+                Assert.Equal(2, Lethe.Tensors.Engine.Threads);
+                // A limit inside another keeps the smaller; each ends with its scope.
+                using (Lethe.Tensors.Engine.Limit(1)) Assert.Equal(1, Lethe.Tensors.Engine.Threads);
+                using (Lethe.Tensors.Engine.Limit(3)) Assert.Equal(2, Lethe.Tensors.Engine.Threads);
+                Assert.Equal(2, Lethe.Tensors.Engine.Threads);
                 int other = 0;
                 var t = new Thread(() => other = Lethe.Tensors.Engine.Threads);
                 t.Start(); t.Join();
                 Assert.Equal(4, other);
-                // A limit above the setting does not raise it.
-                using (Lethe.Tensors.Engine.Limit(8)) Assert.Equal(4, Lethe.Tensors.Engine.Threads);
             }
             Assert.Equal(4, Lethe.Tensors.Engine.Threads);
+            // A limit above the setting does not raise it.
+            using (Lethe.Tensors.Engine.Limit(8)) Assert.Equal(4, Lethe.Tensors.Engine.Threads);
         }
         finally { Lethe.Tensors.Engine.Threads = saved; }
     }
