@@ -52,6 +52,9 @@ public sealed class DecodeWidth
         lock (gate) { this.narrow = narrow; period = countdown = MaxPeriod; phase = -1; }
     }
 
+    /// <summary>Whether steps of `rows` sequences on `threads` threads are timed: one row, more than one thread, timing on.</summary>
+    private static bool Timed(int rows, int threads) => rows == 1 && threads > 1 && Enabled;
+
     /// <summary>Whether the step about to run is the other width's (phase of a probe).</summary>
     private bool ProbesOther => phase == 0 || phase % 2 == 1;
 
@@ -62,7 +65,7 @@ public sealed class DecodeWidth
     /// </summary>
     internal int Next(int rows, int threads)
     {
-        if (rows != 1 || threads <= 1 || !Enabled) return threads;
+        if (!Timed(rows, threads)) return threads;
         lock (gate)
         {
             if (phase < 0 && --countdown <= 0) phase = 0;
@@ -76,7 +79,7 @@ public sealed class DecodeWidth
     /// <summary>The time of the step Next was asked for (any clock's ticks, the same clock every time).</summary>
     internal void Took(int rows, int threads, long ticks)
     {
-        if (rows != 1 || threads <= 1 || !Enabled) return;
+        if (!Timed(rows, threads)) return;
         lock (gate)
         {
             if (phase < 0) return;

@@ -984,7 +984,7 @@ internal static unsafe partial class AttentionKernel
                 Vector512<float> a0 = Vector512.Load(acc0 + d), a1 = Vector512.Load(acc0 + d + 16), a2 = Vector512.Load(acc0 + d + 32), a3 = Vector512.Load(acc0 + d + 48);
                 Vector512<float> b0 = Vector512.Load(acc1 + d), b1 = Vector512.Load(acc1 + d + 16), b2 = Vector512.Load(acc1 + d + 32), b3 = Vector512.Load(acc1 + d + 48);
                 Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
-                if (TR.Rows > 2) { c0 = Vector512.Load(acc2 + d); c1 = Vector512.Load(acc2 + d + 16); c2 = Vector512.Load(acc2 + d + 32); c3 = Vector512.Load(acc2 + d + 48); }
+                if (three) { c0 = Vector512.Load(acc2 + d); c1 = Vector512.Load(acc2 + d + 16); c2 = Vector512.Load(acc2 + d + 32); c3 = Vector512.Load(acc2 + d + 48); }
                 if (four) { e0 = Vector512.Load(acc3 + d); e1 = Vector512.Load(acc3 + d + 16); e2 = Vector512.Load(acc3 + d + 32); e3 = Vector512.Load(acc3 + d + 48); }
                 for (int j = 0; j < n; j++)
                 {
@@ -995,7 +995,7 @@ internal static unsafe partial class AttentionKernel
                     w = Vector512.Create(p1[j]);
                     b0 = Avx512F.FusedMultiplyAdd(w, x0, b0); b1 = Avx512F.FusedMultiplyAdd(w, x1, b1); b2 = Avx512F.FusedMultiplyAdd(w, x2, b2); b3 = Avx512F.FusedMultiplyAdd(w, x3, b3);
                     if (four) { void* y = vB[j]; x0 = TW.Load(y, d); x1 = TW.Load(y, d + 16); x2 = TW.Load(y, d + 32); x3 = TW.Load(y, d + 48); }
-                    if (TR.Rows > 2)
+                    if (three)
                     {
                         w = Vector512.Create(p2[j]);
                         c0 = Avx512F.FusedMultiplyAdd(w, x0, c0); c1 = Avx512F.FusedMultiplyAdd(w, x1, c1); c2 = Avx512F.FusedMultiplyAdd(w, x2, c2); c3 = Avx512F.FusedMultiplyAdd(w, x3, c3);
@@ -1008,7 +1008,7 @@ internal static unsafe partial class AttentionKernel
                 }
                 a0.Store(acc0 + d); a1.Store(acc0 + d + 16); a2.Store(acc0 + d + 32); a3.Store(acc0 + d + 48);
                 b0.Store(acc1 + d); b1.Store(acc1 + d + 16); b2.Store(acc1 + d + 32); b3.Store(acc1 + d + 48);
-                if (TR.Rows > 2) { c0.Store(acc2 + d); c1.Store(acc2 + d + 16); c2.Store(acc2 + d + 32); c3.Store(acc2 + d + 48); }
+                if (three) { c0.Store(acc2 + d); c1.Store(acc2 + d + 16); c2.Store(acc2 + d + 32); c3.Store(acc2 + d + 48); }
                 if (four) { e0.Store(acc3 + d); e1.Store(acc3 + d + 16); e2.Store(acc3 + d + 32); e3.Store(acc3 + d + 48); }
             }
         for (; d + 32 <= Dh; d += 32)
@@ -1021,7 +1021,7 @@ internal static unsafe partial class AttentionKernel
                 {
                     void* x = vA[j];
                     var x0 = TW.Load(x, d); var x1 = TW.Load(x, d + 16);
-                    var y0 = four ? TW.Load(vB[j], d) : x0; var y1 = four ? TW.Load(vB[j], d + 16) : x1;
+                    var y0 = four ? TW.Load(vC[j], d) : x0; var y1 = four ? TW.Load(vC[j], d + 16) : x1;
                     var w = Vector512.Create(p0[j]); a0 = Avx512F.FusedMultiplyAdd(w, x0, a0); a1 = Avx512F.FusedMultiplyAdd(w, x1, a1);
                     w = Vector512.Create(p1[j]); b0 = Avx512F.FusedMultiplyAdd(w, x0, b0); b1 = Avx512F.FusedMultiplyAdd(w, x1, b1);
                     if (three) { w = Vector512.Create(p2[j]); c0 = Avx512F.FusedMultiplyAdd(w, y0, c0); c1 = Avx512F.FusedMultiplyAdd(w, y1, c1); }
