@@ -3,7 +3,7 @@
 //   cases: square 1024³ and 2048³; transformer shapes with 512 tokens in the Linear forward layout
 //   x [512, K] · Wᵀ (W [N, K]); the same with bf16 W (the peer multiplies the f32 values of the same
 //   bf16 weights); the input-gradient (A·B) and weight-gradient (Aᵀ·B) layouts; one-token GEMV.
-// Prints a setup line (threads, peer, peak), one line per case, and bf16-vs-f32 comparisons.
+// Prints a setup line (threads, peer, peak), one line per case, and bf16- and f16-vs-f32 comparisons.
 using System.Runtime.InteropServices;
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
@@ -34,6 +34,9 @@ public static unsafe class GemmBench
             new("bwd_weight_1536x512->576_f32", true, false, 1536, 576, 512, DType.F32),
             // One-token decoding through the LM head: x [1, 576] · Wᵀ, W [49152, 576].
             Forward(576, 49152, DType.F32, m: 1), Forward(576, 49152, DType.BF16, m: 1),
+            // f16 weights (many checkpoints are stored so), kept f16 in memory and widened as read:
+            // the 512-token forward (packed) and one-token decoding (streamed).
+            Forward(576, 1536, DType.F16), Forward(576, 49152, DType.F16, m: 1),
         };
         if (extra)
             foreach (int m in new[] { 2, 4, 5, 8, 16, 32 })
@@ -111,8 +114,9 @@ public static unsafe class GemmBench
         {
             string shape = name[..name.LastIndexOf('_')];
             double? separate = results.TryGetValue(shape + "_f32", out double f32Case) ? results[name] / f32Case : null;
-            JsonLine.Print(("bench", "gemm"), ("case", $"bf16_vs_f32:{shape}"), ("threads", threads),
-                ("bf16_gflops", half), ("f32_gflops", f32), ("ratio", half / f32), ("timing", "alternated calls, same weights' values"),
+            string dtype = name[(name.LastIndexOf('_') + 1)..];
+            JsonLine.Print(("bench", "gemm"), ("case", $"{dtype}_vs_f32:{shape}"), ("threads", threads),
+                ($"{dtype}_gflops", half), ("f32_gflops", f32), ("ratio", half / f32), ("timing", "alternated calls, same weights' values"),
                 ("ratio_separate_cases", separate));
         }
         return 0;

@@ -5,7 +5,8 @@
 // bf16 Lethe weights, and for decoding also q8_0 (int8 Linear weights quantized from the bf16
 // ones, Q8Gemm). Each case runs in a child process so its peak RSS (VmHWM) is its own.
 // `--model DIR` runs the same cases on a model folder instead (e.g. models/lethe-demo), converting
-// it on load to each dtype; `--no-peer` skips PyTorch. Every line names the CPU.
+// it on load to each dtype; `--no-peer` skips PyTorch; `--dtypes f32,bf16,f16,q8_0` picks the dtypes
+// (default f32,bf16,q8_0). Every line names the CPU.
 // Prints one JSON object per case:
 //   {"bench":"model","case":..,"dtype":..,"lethe_tok_s":..,"peer":"pytorch-fp32","peer_tok_s":..,"ratio":..,
 //    "peak_rss_mb":..,"weight_mb":..,"kv_cache_mb":..,"threads":..}
@@ -61,7 +62,7 @@ public static class ModelBench
             // the ratio is also given against the better of the two.
             var peer1 = threads > 1 && !noPeer ? Peer(peerDir, c, 1, reps) : null;
             double? bf16Tok = null;
-            foreach (var dtype in new[] { "f32", "bf16", "q8_0" })
+            foreach (var dtype in (StrArg(args, "--dtypes") ?? "f32,bf16,q8_0").Split(','))
             {
                 if (c == "train" && dtype != "f32") continue; // training needs writable f32 weights
                 if (c != "decode" && dtype == "q8_0") continue; // int8 weights are for decoding
@@ -138,10 +139,12 @@ public static class ModelBench
     private static int RunChild(string dir, string c, string dtype, int reps, bool givenModel, bool profile)
     {
         bool train = c == "train", q8 = dtype == "q8_0";
-        // The random model exists as f32 and bf16 folders (q8_0 is quantized from bf16); a given
+        // The random model exists as f32 and bf16 folders (q8_0 is quantized from bf16, f16 converted
+        // from f32 on load); a given
         // model folder is converted on load (q8_0 quantized from the values as stored).
         using var model = givenModel
             ? ModelLoader.Load(dir, q8 ? null : DTypes.Parse(dtype), writable: train)
+            : dtype == "f16" ? ModelLoader.Load(Path.Combine(dir, "f32"), DType.F16, writable: false)
             : ModelLoader.Load(Path.Combine(dir, q8 ? "bf16" : dtype), train ? DType.F32 : null, writable: train);
         if (q8) model.QuantizeLinearWeightsQ8(keepOthers: false);
         // Bytes of weights as the forward reads them (a weight with an int8 copy counts as that copy).

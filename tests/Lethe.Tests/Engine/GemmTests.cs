@@ -206,7 +206,7 @@ public unsafe class GemmTests
     {
         // Batch invariance: x·Wᵀ for 5 rows at once equals, bit for bit, each row multiplied alone
         // (the one-row loop and the few-rows loop must do the same operations per element).
-        foreach (var t in new[] { DType.F32, DType.BF16 })
+        foreach (var t in new[] { DType.F32, DType.BF16, DType.F16 })
         {
             var p = new Problem(false, true, 5, 67, 300, t, pad: 0, seed: 900);
             var all = p.Run(false, false, Gemm.Best);

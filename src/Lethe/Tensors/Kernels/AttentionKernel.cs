@@ -634,13 +634,7 @@ internal static unsafe partial class AttentionKernel
     {
         int d = 0;
         if (Avx512F.IsSupported) for (; d + 16 <= Dh; d += 16) TW.Load(src, d).Store(dst + d);
-        if (typeof(TW) == typeof(WidenBF16) && Avx2.IsSupported) for (; d + 8 <= Dh; d += 8) TW.Load8(src, d).Store(dst + d);
-        if (typeof(TW) == typeof(WidenF16) && d + 8 <= Dh)
-        {
-            // No AVX-512 (WidenF16's 8-wide load is scalar): the runtime's vectorized conversion.
-            System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(src + d, Dh - d), new Span<float>(dst + d, Dh - d));
-            return;
-        }
+        if (Avx2.IsSupported) for (; d + 8 <= Dh; d += 8) TW.Load8(src, d).Store(dst + d);
         for (; d < Dh; d++) dst[d] = TW.Scalar(src, d);
     }
 

@@ -4,7 +4,8 @@
 //   bf16: the upper half of an fp32 -> zero-extend and shift left by 16.
 //   f16: rebias the exponent (15 -> 127), with Inf/NaN (exponent 31) mapped to exponent 255 and
 //        zeros/subnormals (exponent 0) renormalized by an exact fp32 subtraction; .NET exposes no
-//        AVX-512 f16 conversion instruction, so this is integer arithmetic on the bits.
+//        f16 conversion instruction (neither F16C's nor AVX-512's), so this is integer arithmetic
+//        on the bits, 16 lanes (AVX-512) or 8 (AVX2) at a time.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -15,7 +16,7 @@ internal unsafe interface IWidenB
 {
     /// <summary>Elements [index, index+16) of b as fp32 (AVX-512 only).</summary>
     static abstract Vector512<float> Load(void* b, long index);
-    /// <summary>Elements [index, index+8) of b as fp32 (AVX2; Gemv256).</summary>
+    /// <summary>Elements [index, index+8) of b as fp32 (AVX2: Gemv256, GemmPacking256, the decoding attention's rows).</summary>
     static abstract Vector256<float> Load8(void* b, long index);
     static abstract float Scalar(void* b, long index);
     /// <summary>Asks for the cache line holding element `index` (streaming weights ahead of use).</summary>
@@ -72,12 +73,25 @@ internal unsafe struct WidenF16 : IWidenB
         bits = Vector512.ConditionalSelect(Vector512.Equals(exponent, Vector512<uint>.Zero), subnormal.AsUInt32(), bits);
         return (bits | sign).AsSingle();
     }
-    /// <summary>Not used on a hot path (Gemv256 does not take f16): eight scalar conversions.</summary>
+    /// <summary>
+    /// Load's bit arithmetic on 8 lanes (AVX2: Gemv256, the AVX2 packing of B, the decoding
+    /// attention's f16 KV rows). Every step stays on normal floats: a multiply by 2¹¹² (as
+    /// Q8Gemm.WidenScales does) would be fewer instructions, but it feeds subnormal f16 weights to
+    /// the multiplier as fp32 denormals, which some CPUs serve by a slow microcode assist.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(void* b, long index)
     {
-        ushort* h = (ushort*)b + index;
-        return Vector256.Create(DTypes.F16ToF32(h[0]), DTypes.F16ToF32(h[1]), DTypes.F16ToF32(h[2]), DTypes.F16ToF32(h[3]),
-                                DTypes.F16ToF32(h[4]), DTypes.F16ToF32(h[5]), DTypes.F16ToF32(h[6]), DTypes.F16ToF32(h[7]));
+        var h = Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)b + index)).AsUInt32();
+        var sign = (h & Vector256.Create(0x8000u)) << 16;
+        var bits = (h & Vector256.Create(0x7FFFu)) << 13;
+        var exponent = bits & Vector256.Create(0x7C00u << 13);
+        bits += Vector256.Create((127u - 15) << 23);
+        var infNan = Vector256.Equals(exponent, Vector256.Create(0x7C00u << 13));
+        bits += infNan & Vector256.Create((128u - 16) << 23);
+        var subnormal = (bits + Vector256.Create(1u << 23)).AsSingle() - Vector256.Create(113u << 23).AsSingle();
+        bits = Vector256.ConditionalSelect(Vector256.Equals(exponent, Vector256<uint>.Zero), subnormal.AsUInt32(), bits);
+        return (bits | sign).AsSingle();
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Scalar(void* b, long index) => DTypes.F16ToF32(((ushort*)b)[index]);

@@ -4,8 +4,8 @@
 // used by one row costs more than the product itself (read 2 bytes, write 4, read 4 per weight).
 // The product is bound by memory bandwidth, so how B is read decides the speed (measured on Zen 3,
 // docs/engine-gemm.md):
-//   M = 1: the rows of B are read one at a time, front to back (one sequential stream). bf16
-//     weights are prefetched PrefetchBytes ahead; f32 ones are left to the hardware prefetcher.
+//   M = 1: the rows of B are read one at a time, front to back (one sequential stream). bf16 and
+//     f16 weights are prefetched PrefetchBytes ahead; f32 ones are left to the hardware prefetcher.
 //   M ≥ 2: every cache line of B is prefetched PrefetchBytes ahead of its use.
 //     4 rows of B × 2 rows of A = 8 accumulators + 4 B vectors + 1 A vector (16 ymm). Rows
 //     of A go in pairs, each pair re-reading the current 4 rows of B from L1. A last group of
@@ -14,7 +14,8 @@
 // Each element, whatever M: 8 fp32 lanes over k in steps of 8 (one FMA chain), the lanes summed
 // (Vector256.Sum), then the k % 8 tail in scalar FMAs. So a row of C does not depend on the thread
 // count nor on M (a batch of 3 sequences gives each the bits it gets alone: BatchInvarianceTests).
-// Other layouts (A·B, Aᵀ·B) and f16 weights take the packed path.
+// Other layouts (A·B, Aᵀ·B) take the packed path. (f16 weights did too until 2026-12-06, widened
+// one element at a time: a one-token product over f16 weights ran at 0.08× the f32 one on Zen 3.)
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -38,7 +39,7 @@ internal static unsafe class Gemv256
 
     /// <summary>Whether this path takes a product (see the file header).</summary>
     public static bool Takes(bool transA, bool transB, int M, DType bType) =>
-        !transA && transB && M <= Gemv.MaxRows && bType is DType.F32 or DType.BF16 && IsSupported;
+        !transA && transB && M <= Gemv.MaxRows && bType is DType.F32 or DType.BF16 or DType.F16 && IsSupported;
 
     public static void Multiply(int M, int N, int K, float* A, long lda, void* B, DType bType, long ldb, float* C, long ldc, bool accumulate)
     {
@@ -69,8 +70,12 @@ internal static unsafe class Gemv256
     {
         public void Rows(int j0, int j1)
         {
-            if (bType == DType.F32) Rows<WidenF32>(j0, j1);
-            else Rows<WidenBF16>(j0, j1);
+            switch (bType)
+            {
+                case DType.F32: Rows<WidenF32>(j0, j1); break;
+                case DType.BF16: Rows<WidenBF16>(j0, j1); break;
+                default: Rows<WidenF16>(j0, j1); break;
+            }
         }
 
         private void Rows<TW>(int j0, int j1) where TW : struct, IWidenB
