@@ -42,17 +42,12 @@ public static unsafe class GgufQuant
         long blocks = count / blockValues;
         switch (type)
         {
-            case GgmlType.F32: Buffer.MemoryCopy(src, dst, count * 4, count * 4); return;
-            case GgmlType.F16:
-                // The runtime's vectorized conversion (exact, as the scalar one): a 1B-parameter F16
-                // file is a billion of these at load.
+            case GgmlType.F32 or GgmlType.F16 or GgmlType.BF16:
+                // Plain floats: the engine's vectorized widening (exact), in spans of int length.
+                var dtype = type == GgmlType.F32 ? DType.F32 : type == GgmlType.F16 ? DType.F16 : DType.BF16;
                 for (long i = 0; i < count; i += 1 << 30)
-                {
-                    int n = (int)Math.Min(1 << 30, count - i);
-                    System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>((Half*)src + i, n), new Span<float>(dst + i, n));
-                }
+                    Lethe.Tensors.Kernels.EmbeddingKernel.Widen(src + i * blockBytes, dtype, dst + i, (int)Math.Min(1 << 30, count - i));
                 return;
-            case GgmlType.BF16: for (long i = 0; i < count; i++) dst[i] = DTypes.BF16ToF32(((ushort*)src)[i]); return;
         }
         for (long b = 0; b < blocks; b++)
         {
