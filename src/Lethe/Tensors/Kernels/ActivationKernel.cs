@@ -9,7 +9,8 @@
 //            dgate += dy ⊙ up ⊙ f'(gate),  dup += dy ⊙ f(gate)
 // Work is split into 16-lane blocks (Engine.For over blocks), so every element is computed by the
 // same vector code whatever the thread count: results are bit-identical for any Engine.Threads.
-// The last partial block goes through the same vector code on a zero-padded copy.
+// The last partial block goes through the same vector code on a zero-padded copy. The 16 lanes are
+// one Vector512 on AVX-512 and two Vector256 on AVX2 (Floats16), with the same bits.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -52,84 +53,105 @@ internal static unsafe class ActivationKernel
 
     // ---- the functions: value, and value with slope, on 16 lanes ----
 
-    private interface IActivation
+    internal interface IActivation
     {
-        Vector512<float> Value(Vector512<float> x);
-        Vector512<float> ValueAndSlope(Vector512<float> x, out Vector512<float> slope);
+        T Value<T>(T x) where T : unmanaged, IFloats16<T>;
+        T ValueAndSlope<T>(T x, out T slope) where T : unmanaged, IFloats16<T>;
     }
 
-    private readonly struct SiluFn : IActivation
+    internal readonly struct SiluFn : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Value(Vector512<float> x) => x * VectorMath.Sigmoid(x);
+        public T Value<T>(T x) where T : unmanaged, IFloats16<T> => x * VectorMath.Sigmoid(x);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> ValueAndSlope(Vector512<float> x, out Vector512<float> slope)
+        public T ValueAndSlope<T>(T x, out T slope) where T : unmanaged, IFloats16<T>
         {
             var s = VectorMath.Sigmoid(x);
             var v = x * s;
-            slope = Vector512.FusedMultiplyAdd(v, Vector512<float>.One - s, s); // σ + x·σ·(1 − σ)
+            slope = T.FusedMultiplyAdd(v, T.One - s, s); // σ + x·σ·(1 − σ)
             return v;
         }
     }
 
-    private readonly struct GeluErfFn : IActivation
+    internal readonly struct GeluErfFn : IActivation
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Value(Vector512<float> x) => x * VectorMath.NormalCdf(x);
+        public T Value<T>(T x) where T : unmanaged, IFloats16<T> => x * VectorMath.NormalCdf(x);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> ValueAndSlope(Vector512<float> x, out Vector512<float> slope)
+        public T ValueAndSlope<T>(T x, out T slope) where T : unmanaged, IFloats16<T>
         {
             var cdf = VectorMath.NormalCdf(x);
-            slope = Vector512.FusedMultiplyAdd(x, VectorMath.NormalPdf(x), cdf);
+            slope = T.FusedMultiplyAdd(x, VectorMath.NormalPdf(x), cdf);
             return x * cdf;
         }
     }
 
-    private readonly struct GeluTanhFn : IActivation
+    internal readonly struct GeluTanhFn : IActivation
     {
         // 0.5·(1 + tanh u) = σ(2u): the sigmoid form has no cancellation for negative x.
         private const float TwoK = 1.5957691216057308f; // 2·√(2/π)
         private const float C = 0.044715f;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> TwoU(Vector512<float> x, Vector512<float> x2) =>
-            x * Vector512.FusedMultiplyAdd(x2, Vector512.Create(TwoK * C), Vector512.Create(TwoK));
+        private static T TwoU<T>(T x, T x2) where T : unmanaged, IFloats16<T> =>
+            x * T.FusedMultiplyAdd(x2, T.Create(TwoK * C), T.Create(TwoK));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Value(Vector512<float> x) => x * VectorMath.Sigmoid(TwoU(x, x * x));
+        public T Value<T>(T x) where T : unmanaged, IFloats16<T> => x * VectorMath.Sigmoid(TwoU(x, x * x));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> ValueAndSlope(Vector512<float> x, out Vector512<float> slope)
+        public T ValueAndSlope<T>(T x, out T slope) where T : unmanaged, IFloats16<T>
         {
             var x2 = x * x;
             var s = VectorMath.Sigmoid(TwoU(x, x2));
             var v = x * s;
-            var dTwoU = Vector512.FusedMultiplyAdd(x2, Vector512.Create(3f * TwoK * C), Vector512.Create(TwoK));
-            slope = Vector512.FusedMultiplyAdd(v * (Vector512<float>.One - s), dTwoU, s);
+            var dTwoU = T.FusedMultiplyAdd(x2, T.Create(3f * TwoK * C), T.Create(TwoK));
+            slope = T.FusedMultiplyAdd(v * (T.One - s), dTwoU, s);
             return v;
         }
     }
 
-    private readonly struct SoftCapFn : IActivation
+    internal readonly struct SoftCapFn : IActivation
     {
         private readonly float cap, invCap;
         public SoftCapFn(float cap) { this.cap = cap; invCap = 1f / cap; }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> Value(Vector512<float> x) => Vector512.Create(cap) * VectorMath.Tanh(x * Vector512.Create(invCap));
+        public T Value<T>(T x) where T : unmanaged, IFloats16<T> => T.Create(cap) * VectorMath.Tanh(x * T.Create(invCap));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public Vector512<float> ValueAndSlope(Vector512<float> x, out Vector512<float> slope)
+        public T ValueAndSlope<T>(T x, out T slope) where T : unmanaged, IFloats16<T>
         {
-            var t = VectorMath.Tanh(x * Vector512.Create(invCap));
-            slope = Vector512.FusedMultiplyAdd(-t, t, Vector512<float>.One);
-            return Vector512.Create(cap) * t;
+            var t = VectorMath.Tanh(x * T.Create(invCap));
+            slope = T.FusedMultiplyAdd(-t, t, T.One);
+            return T.Create(cap) * t;
         }
     }
 
-    // ---- drivers ----
+    // ---- drivers: each runs with the machine's 16-lane layout (Floats16), or a given one (tests) ----
+
+    private static void Map<TFn>(TFn f, float* x, float* y, long n) where TFn : struct, IActivation
+    {
+        if (Floats16.Wide) Map<Floats16Wide, TFn>(f, x, y, n); else Map<Floats16Pair, TFn>(f, x, y, n);
+    }
+
+    private static void MapBackward<TFn>(TFn f, float* x, float* dy, float* dx, long n) where TFn : struct, IActivation
+    {
+        if (Floats16.Wide) MapBackward<Floats16Wide, TFn>(f, x, dy, dx, n); else MapBackward<Floats16Pair, TFn>(f, x, dy, dx, n);
+    }
+
+    private static void Glu<TFn>(TFn f, float* gate, float* up, float* y, long n) where TFn : struct, IActivation
+    {
+        if (Floats16.Wide) Glu<Floats16Wide, TFn>(f, gate, up, y, n); else Glu<Floats16Pair, TFn>(f, gate, up, y, n);
+    }
+
+    private static void GluBackward<TFn>(TFn f, float* gate, float* up, float* dy, float* dGate, float* dUp, long n) where TFn : struct, IActivation
+    {
+        if (Floats16.Wide) GluBackward<Floats16Wide, TFn>(f, gate, up, dy, dGate, dUp, n);
+        else GluBackward<Floats16Pair, TFn>(f, gate, up, dy, dGate, dUp, n);
+    }
 
     private const int Lanes = 16;
     private const int MinBlocksPerChunk = 2048; // 32K elements: below that a task costs more than it saves
@@ -143,72 +165,72 @@ internal static unsafe class ActivationKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> LoadTail(float* p, int count)
+    private static T LoadTail<T>(float* p, int count) where T : unmanaged, IFloats16<T>
     {
-        Vector512<float> v = default;
+        T v = default;
         float* b = (float*)&v;
         for (int k = 0; k < count; k++) b[k] = p[k];
         return v;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreTail(Vector512<float> v, float* p, int count)
+    private static void StoreTail<T>(T v, float* p, int count) where T : unmanaged, IFloats16<T>
     {
         float* b = (float*)&v;
         for (int k = 0; k < count; k++) p[k] = b[k];
     }
 
-    private static void Map<TFn>(TFn f, float* x, float* y, long n) where TFn : struct, IActivation =>
+    internal static void Map<T, TFn>(TFn f, float* x, float* y, long n) where T : unmanaged, IFloats16<T> where TFn : struct, IActivation =>
         ForBlocks(n, (start, end) =>
         {
             long i = start;
-            for (; i + Lanes <= end; i += Lanes) f.Value(Vector512.Load(x + i)).Store(y + i);
-            if (i < end) { int c = (int)(end - i); StoreTail(f.Value(LoadTail(x + i, c)), y + i, c); }
+            for (; i + Lanes <= end; i += Lanes) f.Value<T>(T.Load(x + i)).Store(y + i);
+            if (i < end) { int c = (int)(end - i); StoreTail(f.Value<T>(LoadTail<T>(x + i, c)), y + i, c); }
         });
 
-    private static void MapBackward<TFn>(TFn f, float* x, float* dy, float* dx, long n) where TFn : struct, IActivation =>
+    internal static void MapBackward<T, TFn>(TFn f, float* x, float* dy, float* dx, long n) where T : unmanaged, IFloats16<T> where TFn : struct, IActivation =>
         ForBlocks(n, (start, end) =>
         {
             long i = start;
             for (; i + Lanes <= end; i += Lanes)
             {
-                f.ValueAndSlope(Vector512.Load(x + i), out var slope);
-                Vector512.FusedMultiplyAdd(Vector512.Load(dy + i), slope, Vector512.Load(dx + i)).Store(dx + i);
+                f.ValueAndSlope<T>(T.Load(x + i), out var slope);
+                T.FusedMultiplyAdd(T.Load(dy + i), slope, T.Load(dx + i)).Store(dx + i);
             }
             if (i < end)
             {
                 int c = (int)(end - i);
-                f.ValueAndSlope(LoadTail(x + i, c), out var slope);
-                StoreTail(Vector512.FusedMultiplyAdd(LoadTail(dy + i, c), slope, LoadTail(dx + i, c)), dx + i, c);
+                f.ValueAndSlope<T>(LoadTail<T>(x + i, c), out var slope);
+                StoreTail(T.FusedMultiplyAdd(LoadTail<T>(dy + i, c), slope, LoadTail<T>(dx + i, c)), dx + i, c);
             }
         });
 
-    private static void Glu<TFn>(TFn f, float* gate, float* up, float* y, long n) where TFn : struct, IActivation =>
+    internal static void Glu<T, TFn>(TFn f, float* gate, float* up, float* y, long n) where T : unmanaged, IFloats16<T> where TFn : struct, IActivation =>
         ForBlocks(n, (start, end) =>
         {
             long i = start;
-            for (; i + Lanes <= end; i += Lanes) (f.Value(Vector512.Load(gate + i)) * Vector512.Load(up + i)).Store(y + i);
-            if (i < end) { int c = (int)(end - i); StoreTail(f.Value(LoadTail(gate + i, c)) * LoadTail(up + i, c), y + i, c); }
+            for (; i + Lanes <= end; i += Lanes) (f.Value<T>(T.Load(gate + i)) * T.Load(up + i)).Store(y + i);
+            if (i < end) { int c = (int)(end - i); StoreTail(f.Value<T>(LoadTail<T>(gate + i, c)) * LoadTail<T>(up + i, c), y + i, c); }
         });
 
-    private static void GluBackward<TFn>(TFn f, float* gate, float* up, float* dy, float* dGate, float* dUp, long n) where TFn : struct, IActivation =>
+    internal static void GluBackward<T, TFn>(TFn f, float* gate, float* up, float* dy, float* dGate, float* dUp, long n) where T : unmanaged, IFloats16<T> where TFn : struct, IActivation =>
         ForBlocks(n, (start, end) =>
         {
             long i = start;
             for (; i + Lanes <= end; i += Lanes)
             {
-                var g = Vector512.Load(dy + i);
-                var v = f.ValueAndSlope(Vector512.Load(gate + i), out var slope);
-                if (dGate != null) Vector512.FusedMultiplyAdd(g * Vector512.Load(up + i), slope, Vector512.Load(dGate + i)).Store(dGate + i);
-                if (dUp != null) Vector512.FusedMultiplyAdd(g, v, Vector512.Load(dUp + i)).Store(dUp + i);
+                var g = T.Load(dy + i);
+                var v = f.ValueAndSlope<T>(T.Load(gate + i), out var slope);
+                if (dGate != null) T.FusedMultiplyAdd(g * T.Load(up + i), slope, T.Load(dGate + i)).Store(dGate + i);
+                if (dUp != null) T.FusedMultiplyAdd(g, v, T.Load(dUp + i)).Store(dUp + i);
             }
             if (i < end)
             {
                 int c = (int)(end - i);
-                var g = LoadTail(dy + i, c);
-                var v = f.ValueAndSlope(LoadTail(gate + i, c), out var slope);
-                if (dGate != null) StoreTail(Vector512.FusedMultiplyAdd(g * LoadTail(up + i, c), slope, LoadTail(dGate + i, c)), dGate + i, c);
-                if (dUp != null) StoreTail(Vector512.FusedMultiplyAdd(g, v, LoadTail(dUp + i, c)), dUp + i, c);
+                var g = LoadTail<T>(dy + i, c);
+                var v = f.ValueAndSlope<T>(LoadTail<T>(gate + i, c), out var slope);
+                if (dGate != null) StoreTail(T.FusedMultiplyAdd(g * LoadTail<T>(up + i, c), slope, LoadTail<T>(dGate + i, c)), dGate + i, c);
+                if (dUp != null) StoreTail(T.FusedMultiplyAdd(g, v, LoadTail<T>(dUp + i, c)), dUp + i, c);
             }
         });
 }

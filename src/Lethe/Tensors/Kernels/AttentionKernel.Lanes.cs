@@ -88,7 +88,7 @@ internal static unsafe partial class AttentionKernel
         {
             var v = x.value;
             var tooSmall = Vector512.LessThan(v, Vector512.Create(ExpLowest));
-            v = Vector512.Min(Vector512.Max(v, Vector512.Create(ExpLowest)), Vector512.Create(ExpHighest));
+            v = Vector512.MinNative(Vector512.Create(ExpHighest), Vector512.MaxNative(Vector512.Create(ExpLowest), v)); // one min/max each; NaN passes
             var n = Vector512.Round(v * Vector512.Create(Log2E));
             var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2High), v);
             r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-Ln2Low), r);
@@ -98,7 +98,7 @@ internal static unsafe partial class AttentionKernel
             p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpC2));
             p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpC1));
             p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512.Create(1f));
-            var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+            var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
             return new(Vector512.ConditionalSelect(tooSmall, Vector512<float>.Zero, p * scale));
         }
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -135,7 +135,7 @@ internal static unsafe partial class AttentionKernel
         {
             var v = x.value;
             var tooSmall = Vector256.LessThan(v, Vector256.Create(ExpLowest));
-            v = Vector256.Min(Vector256.Max(v, Vector256.Create(ExpLowest)), Vector256.Create(ExpHighest));
+            v = Vector256.MinNative(Vector256.Create(ExpHighest), Vector256.MaxNative(Vector256.Create(ExpLowest), v)); // one min/max each; NaN passes
             var n = Vector256.Round(v * Vector256.Create(Log2E));
             var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2High), v);
             r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-Ln2Low), r);
@@ -145,7 +145,7 @@ internal static unsafe partial class AttentionKernel
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpC2));
             p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpC1));
             p = Vector256.FusedMultiplyAdd(p, r * r, r + Vector256.Create(1f));
-            var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+            var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
             return new(Vector256.ConditionalSelect(tooSmall, Vector256<float>.Zero, p * scale));
         }
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -6,9 +6,9 @@
 //   The log-sum-exp m + ls is never formed: with logits near 1e4 its rounding (an ulp of 1e4 is
 //   1e-3) would swamp the loss and the probabilities, while x − m is exact for nearby values.
 //             (scale = d(loss)/count for the mean reduction; ignored rows get no gradient)
-// Rows are split across threads, each row done by one thread: deterministic.
+// Rows are split across threads, each row done by one thread: deterministic, and the same bits with
+// either 16-lane layout (Floats16).
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
@@ -18,6 +18,12 @@ internal static unsafe class CrossEntropyKernel
 
     public static void Forward(float* logits, int rows, int vocab, int* targets, int ignoreIndex, float* rowMax, float* logSum, float* rowLoss)
     {
+        if (Floats16.Wide) Forward<Floats16Wide>(logits, rows, vocab, targets, ignoreIndex, rowMax, logSum, rowLoss);
+        else Forward<Floats16Pair>(logits, rows, vocab, targets, ignoreIndex, rowMax, logSum, rowLoss);
+    }
+
+    internal static void Forward<T>(float* logits, int rows, int vocab, int* targets, int ignoreIndex, float* rowMax, float* logSum, float* rowLoss) where T : unmanaged, IFloats16<T>
+    {
         Engine.For(rows, SoftmaxKernel.MinRowsPerChunk(vocab), (r0, r1) =>
         {
             for (int r = r0; r < r1; r++)
@@ -25,7 +31,7 @@ internal static unsafe class CrossEntropyKernel
                 if (targets[r] == ignoreIndex) { rowMax[r] = 0; logSum[r] = 0; rowLoss[r] = 0; continue; }
                 float* x = logits + (long)r * vocab;
                 float m = TensorPrimitives.Max(new ReadOnlySpan<float>(x, vocab));
-                float ls = MathF.Log(SoftmaxKernel.ExpSum(x, m, null, vocab));
+                float ls = MathF.Log(SoftmaxKernel.ExpSum<T>(x, m, null, vocab));
                 rowMax[r] = m;
                 logSum[r] = ls;
                 rowLoss[r] = (m - x[targets[r]]) + ls;
@@ -35,19 +41,25 @@ internal static unsafe class CrossEntropyKernel
 
     public static void Backward(float* logits, int rows, int vocab, int* targets, int ignoreIndex, float* rowMax, float* logSum, float scale, float* dLogits)
     {
+        if (Floats16.Wide) Backward<Floats16Wide>(logits, rows, vocab, targets, ignoreIndex, rowMax, logSum, scale, dLogits);
+        else Backward<Floats16Pair>(logits, rows, vocab, targets, ignoreIndex, rowMax, logSum, scale, dLogits);
+    }
+
+    internal static void Backward<T>(float* logits, int rows, int vocab, int* targets, int ignoreIndex, float* rowMax, float* logSum, float scale, float* dLogits) where T : unmanaged, IFloats16<T>
+    {
         Engine.For(rows, SoftmaxKernel.MinRowsPerChunk(vocab), (r0, r1) =>
         {
-            var vs = Vector512.Create(scale);
+            var vs = T.Create(scale);
             for (int r = r0; r < r1; r++)
             {
                 if (targets[r] == ignoreIndex) continue;
                 float* x = logits + (long)r * vocab, d = dLogits + (long)r * vocab;
                 float m = rowMax[r], ls = logSum[r];
-                var vm = Vector512.Create(m);
-                var vls = Vector512.Create(ls);
+                var vm = T.Create(m);
+                var vls = T.Create(ls);
                 int j = 0;
                 for (; j + Lanes <= vocab; j += Lanes)
-                    Vector512.FusedMultiplyAdd(VectorMath.Exp((Vector512.Load(x + j) - vm) - vls), vs, Vector512.Load(d + j)).Store(d + j);
+                    T.FusedMultiplyAdd(VectorMath.Exp((T.Load(x + j) - vm) - vls), vs, T.Load(d + j)).Store(d + j);
                 for (; j < vocab; j++) d[j] = MathF.FusedMultiplyAdd(MathF.Exp((x[j] - m) - ls), scale, d[j]);
                 d[targets[r]] -= scale;
             }

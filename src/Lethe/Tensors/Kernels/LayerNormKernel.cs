@@ -5,9 +5,9 @@
 //   dx += r·(g − mean(g) − x̂·mean(g ⊙ x̂));  dw += Σ_rows dy ⊙ x̂;  db += Σ_rows dy
 // The variance is computed in a second pass over the row (x − μ), not as E[x²] − μ², which loses
 // everything when |μ| ≫ σ. Rows are split across threads; dw/db by 128-column tiles summed in row
-// order, so results are bit-identical for any thread count.
+// order, so results are bit-identical for any thread count; either 16-lane layout (Floats16) gives
+// the same bits.
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
@@ -17,6 +17,11 @@ internal static unsafe class LayerNormKernel
 
     public static void Forward(float* x, float* weight, float* bias, float eps, float* y, float* mean, float* rstd, int rows, int n)
     {
+        if (Floats16.Wide) Forward<Floats16Wide>(x, weight, bias, eps, y, mean, rstd, rows, n); else Forward<Floats16Pair>(x, weight, bias, eps, y, mean, rstd, rows, n);
+    }
+
+    internal static void Forward<T>(float* x, float* weight, float* bias, float eps, float* y, float* mean, float* rstd, int rows, int n) where T : unmanaged, IFloats16<T>
+    {
         if (n == 0) return;
         Engine.For(rows, SoftmaxKernel.MinRowsPerChunk(n), (r0, r1) =>
         {
@@ -24,22 +29,22 @@ internal static unsafe class LayerNormKernel
             {
                 float* xr = x + (long)r * n, yr = y + (long)r * n;
                 float mu = TensorPrimitives.Sum(new ReadOnlySpan<float>(xr, n)) / n;
-                var vmu = Vector512.Create(mu);
-                var accV = Vector512<float>.Zero;
+                var vmu = T.Create(mu);
+                var accV = T.Zero;
                 int i = 0;
-                for (; i + Lanes <= n; i += Lanes) { var d = Vector512.Load(xr + i) - vmu; accV = Vector512.FusedMultiplyAdd(d, d, accV); }
-                float ss = Vector512.Sum(accV);
+                for (; i + Lanes <= n; i += Lanes) { var d = T.Load(xr + i) - vmu; accV = T.FusedMultiplyAdd(d, d, accV); }
+                float ss = T.Sum(accV);
                 for (; i < n; i++) { float d = xr[i] - mu; ss = MathF.FusedMultiplyAdd(d, d, ss); }
                 float rs = (float)(1.0 / Math.Sqrt((double)ss / n + eps));
                 if (mean != null) mean[r] = mu;
                 if (rstd != null) rstd[r] = rs;
-                var vr = Vector512.Create(rs);
+                var vr = T.Create(rs);
                 i = 0;
                 for (; i + Lanes <= n; i += Lanes)
                 {
-                    var h = (Vector512.Load(xr + i) - vmu) * vr;
-                    if (weight != null) h *= Vector512.Load(weight + i);
-                    if (bias != null) h += Vector512.Load(bias + i);
+                    var h = (T.Load(xr + i) - vmu) * vr;
+                    if (weight != null) h *= T.Load(weight + i);
+                    if (bias != null) h += T.Load(bias + i);
                     h.Store(yr + i);
                 }
                 for (; i < n; i++)
@@ -55,6 +60,11 @@ internal static unsafe class LayerNormKernel
 
     public static void Backward(float* x, float* weight, float* mean, float* rstd, float* dy, float* dx, float* dWeight, float* dBias, int rows, int n)
     {
+        if (Floats16.Wide) Backward<Floats16Wide>(x, weight, mean, rstd, dy, dx, dWeight, dBias, rows, n); else Backward<Floats16Pair>(x, weight, mean, rstd, dy, dx, dWeight, dBias, rows, n);
+    }
+
+    internal static void Backward<T>(float* x, float* weight, float* mean, float* rstd, float* dy, float* dx, float* dWeight, float* dBias, int rows, int n) where T : unmanaged, IFloats16<T>
+    {
         if (n == 0) return;
         if (dx != null)
             Engine.For(rows, SoftmaxKernel.MinRowsPerChunk(n), (r0, r1) =>
@@ -63,19 +73,19 @@ internal static unsafe class LayerNormKernel
                 {
                     float* xr = x + (long)r * n, gr = dy + (long)r * n, dr = dx + (long)r * n;
                     float mu = mean[r], rs = rstd[r];
-                    var vmu = Vector512.Create(mu);
-                    var vr = Vector512.Create(rs);
-                    var sgV = Vector512<float>.Zero;
-                    var sgxV = Vector512<float>.Zero;
+                    var vmu = T.Create(mu);
+                    var vr = T.Create(rs);
+                    var sgV = T.Zero;
+                    var sgxV = T.Zero;
                     int i = 0;
                     for (; i + Lanes <= n; i += Lanes)
                     {
-                        var g = Vector512.Load(gr + i);
-                        if (weight != null) g *= Vector512.Load(weight + i);
+                        var g = T.Load(gr + i);
+                        if (weight != null) g *= T.Load(weight + i);
                         sgV += g;
-                        sgxV = Vector512.FusedMultiplyAdd(g, (Vector512.Load(xr + i) - vmu) * vr, sgxV);
+                        sgxV = T.FusedMultiplyAdd(g, (T.Load(xr + i) - vmu) * vr, sgxV);
                     }
-                    float sg = Vector512.Sum(sgV), sgx = Vector512.Sum(sgxV);
+                    float sg = T.Sum(sgV), sgx = T.Sum(sgxV);
                     for (; i < n; i++)
                     {
                         float g = weight != null ? gr[i] * weight[i] : gr[i];
@@ -85,16 +95,16 @@ internal static unsafe class LayerNormKernel
                     // dx += r·((g − mean(g)) − x̂·mean(g ⊙ x̂)): r is applied last, so when r is large
                     // (a nearly constant row) no large terms cancel.
                     float meanG = sg / n, meanGx = sgx / n;
-                    var vmg = Vector512.Create(meanG);
-                    var vmgx = Vector512.Create(-meanGx);
+                    var vmg = T.Create(meanG);
+                    var vmgx = T.Create(-meanGx);
                     i = 0;
                     for (; i + Lanes <= n; i += Lanes)
                     {
-                        var g = Vector512.Load(gr + i);
-                        if (weight != null) g *= Vector512.Load(weight + i);
-                        var xhat = (Vector512.Load(xr + i) - vmu) * vr;
-                        var inner = Vector512.FusedMultiplyAdd(vmgx, xhat, g - vmg);
-                        Vector512.FusedMultiplyAdd(vr, inner, Vector512.Load(dr + i)).Store(dr + i);
+                        var g = T.Load(gr + i);
+                        if (weight != null) g *= T.Load(weight + i);
+                        var xhat = (T.Load(xr + i) - vmu) * vr;
+                        var inner = T.FusedMultiplyAdd(vmgx, xhat, g - vmg);
+                        T.FusedMultiplyAdd(vr, inner, T.Load(dr + i)).Store(dr + i);
                     }
                     for (; i < n; i++)
                     {
@@ -121,14 +131,14 @@ internal static unsafe class LayerNormKernel
                     {
                         float* xr = x + (long)r * n + c0, gr = dy + (long)r * n + c0;
                         float mu = mean[r], rs = rstd[r];
-                        var vmu = Vector512.Create(mu);
-                        var vr = Vector512.Create(rs);
+                        var vmu = T.Create(mu);
+                        var vr = T.Create(rs);
                         int j = 0;
                         for (; j + Lanes <= width; j += Lanes)
                         {
-                            var g = Vector512.Load(gr + j);
-                            Vector512.FusedMultiplyAdd(g, (Vector512.Load(xr + j) - vmu) * vr, Vector512.Load(accW + j)).Store(accW + j);
-                            (Vector512.Load(accB + j) + g).Store(accB + j);
+                            var g = T.Load(gr + j);
+                            T.FusedMultiplyAdd(g, (T.Load(xr + j) - vmu) * vr, T.Load(accW + j)).Store(accW + j);
+                            (T.Load(accB + j) + g).Store(accB + j);
                         }
                         for (; j < width; j++)
                         {

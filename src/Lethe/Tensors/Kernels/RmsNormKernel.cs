@@ -6,9 +6,8 @@
 //   dw += Σ_rows dy ⊙ x̂                  (the same for w and for 1 + w)
 // Rows are split across threads (each row by one thread); dw is split by 128-column tiles, each
 // summing its columns over all rows in row order — so no partial sums race, and the result is
-// bit-identical for any thread count.
+// bit-identical for any thread count; either 16-lane layout (Floats16) gives the same bits.
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
@@ -19,10 +18,15 @@ internal static unsafe class RmsNormKernel
 
     public static void Forward(float* x, float* weight, bool addOne, float eps, float* y, float* rstd, int rows, int n)
     {
+        if (Floats16.Wide) Forward<Floats16Wide>(x, weight, addOne, eps, y, rstd, rows, n); else Forward<Floats16Pair>(x, weight, addOne, eps, y, rstd, rows, n);
+    }
+
+    internal static void Forward<T>(float* x, float* weight, bool addOne, float eps, float* y, float* rstd, int rows, int n) where T : unmanaged, IFloats16<T>
+    {
         if (n == 0) return;
         Engine.For(rows, SoftmaxKernel.MinRowsPerChunk(n), (r0, r1) =>
         {
-            var one = addOne ? Vector512<float>.One : Vector512<float>.Zero;
+            var one = addOne ? T.One : T.Zero;
             float oneS = addOne ? 1f : 0f;
             for (int r = r0; r < r1; r++)
             {
@@ -30,16 +34,16 @@ internal static unsafe class RmsNormKernel
                 float ss = TensorPrimitives.SumOfSquares(new ReadOnlySpan<float>(xr, n));
                 float rs = (float)(1.0 / Math.Sqrt((double)ss / n + eps));
                 if (rstd != null) rstd[r] = rs;
-                var vr = Vector512.Create(rs);
+                var vr = T.Create(rs);
                 int i = 0;
                 if (weight == null)
                 {
-                    for (; i + Lanes <= n; i += Lanes) (Vector512.Load(xr + i) * vr).Store(yr + i);
+                    for (; i + Lanes <= n; i += Lanes) (T.Load(xr + i) * vr).Store(yr + i);
                     for (; i < n; i++) yr[i] = xr[i] * rs;
                 }
                 else
                 {
-                    for (; i + Lanes <= n; i += Lanes) (Vector512.Load(xr + i) * vr * (Vector512.Load(weight + i) + one)).Store(yr + i);
+                    for (; i + Lanes <= n; i += Lanes) (T.Load(xr + i) * vr * (T.Load(weight + i) + one)).Store(yr + i);
                     for (; i < n; i++) yr[i] = xr[i] * rs * (weight[i] + oneS);
                 }
             }
@@ -48,38 +52,43 @@ internal static unsafe class RmsNormKernel
 
     public static void Backward(float* x, float* weight, bool addOne, float* rstd, float* dy, float* dx, float* dWeight, int rows, int n)
     {
+        if (Floats16.Wide) Backward<Floats16Wide>(x, weight, addOne, rstd, dy, dx, dWeight, rows, n); else Backward<Floats16Pair>(x, weight, addOne, rstd, dy, dx, dWeight, rows, n);
+    }
+
+    internal static void Backward<T>(float* x, float* weight, bool addOne, float* rstd, float* dy, float* dx, float* dWeight, int rows, int n) where T : unmanaged, IFloats16<T>
+    {
         if (n == 0) return;
         if (dx != null)
             Engine.For(rows, SoftmaxKernel.MinRowsPerChunk(n), (r0, r1) =>
             {
-                var one = addOne ? Vector512<float>.One : Vector512<float>.Zero;
+                var one = addOne ? T.One : T.Zero;
                 float oneS = addOne ? 1f : 0f;
                 for (int r = r0; r < r1; r++)
                 {
                     float* xr = x + (long)r * n, gr = dy + (long)r * n, dr = dx + (long)r * n;
                     float rs = rstd[r];
                     // m = mean(g ⊙ x̂), g = dy ⊙ w'
-                    var vr = Vector512.Create(rs);
-                    var accV = Vector512<float>.Zero;
+                    var vr = T.Create(rs);
+                    var accV = T.Zero;
                     int i = 0;
                     for (; i + Lanes <= n; i += Lanes)
                     {
-                        var g = Vector512.Load(gr + i);
-                        if (weight != null) g *= Vector512.Load(weight + i) + one;
-                        accV = Vector512.FusedMultiplyAdd(g, Vector512.Load(xr + i) * vr, accV);
+                        var g = T.Load(gr + i);
+                        if (weight != null) g *= T.Load(weight + i) + one;
+                        accV = T.FusedMultiplyAdd(g, T.Load(xr + i) * vr, accV);
                     }
-                    float dot = Vector512.Sum(accV);
+                    float dot = T.Sum(accV);
                     for (; i < n; i++) dot = MathF.FusedMultiplyAdd(weight != null ? gr[i] * (weight[i] + oneS) : gr[i], xr[i] * rs, dot);
                     float m = dot / n;
                     // dx += r·(g − x̂·m): r is applied last, so a large r (a row near 0) cancels nothing large.
-                    var vm = Vector512.Create(-m);
+                    var vm = T.Create(-m);
                     i = 0;
                     for (; i + Lanes <= n; i += Lanes)
                     {
-                        var g = Vector512.Load(gr + i);
-                        if (weight != null) g *= Vector512.Load(weight + i) + one;
-                        var inner = Vector512.FusedMultiplyAdd(vm, Vector512.Load(xr + i) * vr, g);
-                        Vector512.FusedMultiplyAdd(vr, inner, Vector512.Load(dr + i)).Store(dr + i);
+                        var g = T.Load(gr + i);
+                        if (weight != null) g *= T.Load(weight + i) + one;
+                        var inner = T.FusedMultiplyAdd(vm, T.Load(xr + i) * vr, g);
+                        T.FusedMultiplyAdd(vr, inner, T.Load(dr + i)).Store(dr + i);
                     }
                     for (; i < n; i++)
                     {
@@ -102,10 +111,10 @@ internal static unsafe class RmsNormKernel
                     {
                         float* xr = x + (long)r * n + c0, gr = dy + (long)r * n + c0;
                         float rs = rstd[r];
-                        var vr = Vector512.Create(rs);
+                        var vr = T.Create(rs);
                         int j = 0;
                         for (; j + Lanes <= width; j += Lanes)
-                            Vector512.FusedMultiplyAdd(Vector512.Load(gr + j), Vector512.Load(xr + j) * vr, Vector512.Load(acc + j)).Store(acc + j);
+                            T.FusedMultiplyAdd(T.Load(gr + j), T.Load(xr + j) * vr, T.Load(acc + j)).Store(acc + j);
                         for (; j < width; j++) acc[j] = MathF.FusedMultiplyAdd(gr[j], xr[j] * rs, acc[j]);
                     }
                     TensorPrimitives.Add(new ReadOnlySpan<float>(dWeight + c0, width), new ReadOnlySpan<float>(acc, width), new Span<float>(dWeight + c0, width));

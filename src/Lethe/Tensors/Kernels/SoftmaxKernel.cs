@@ -6,10 +6,10 @@
 //   softmax:      dx += y ⊙ (dy − Σ dy⊙y)
 //   log-softmax:  dx += dy − exp(y)·Σ dy
 // A row is processed by one thread in a fixed order (rows are split with Engine.For), so results are
-// bit-identical for any thread count. Entries of −inf (masked) get probability 0; a row whose
+// bit-identical for any thread count, and the 16-lane vector code (Floats16) gives the same bits on
+// AVX-512 and AVX2. Entries of −inf (masked) get probability 0; a row whose
 // maximum is ±inf or NaN (e.g. entirely masked) gives NaN, as in PyTorch.
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
@@ -21,6 +21,11 @@ internal static unsafe class SoftmaxKernel
     internal static int MinRowsPerChunk(int n) => Math.Max(1, 16384 / Math.Max(1, n));
 
     public static void Forward(float* x, float* y, int rows, int n, bool log)
+    {
+        if (Floats16.Wide) Forward<Floats16Wide>(x, y, rows, n, log); else Forward<Floats16Pair>(x, y, rows, n, log);
+    }
+
+    internal static void Forward<T>(float* x, float* y, int rows, int n, bool log) where T : unmanaged, IFloats16<T>
     {
         if (n == 0) return;
         Engine.For(rows, MinRowsPerChunk(n), (r0, r1) =>
@@ -35,16 +40,16 @@ internal static unsafe class SoftmaxKernel
                 {
                     // (x − m) − log Σ: never forming m + log Σ, whose rounding at large m (an ulp of
                     // 1e4 is 1e-3) would shift every output.
-                    float ls = MathF.Log(ExpSum(xr, m, null, n));
-                    var vm = Vector512.Create(m);
-                    var vls = Vector512.Create(ls);
+                    float ls = MathF.Log(ExpSum<T>(xr, m, null, n));
+                    var vm = T.Create(m);
+                    var vls = T.Create(ls);
                     int i = 0;
-                    for (; i + Lanes <= n; i += Lanes) ((Vector512.Load(xr + i) - vm) - vls).Store(yr + i);
+                    for (; i + Lanes <= n; i += Lanes) ((T.Load(xr + i) - vm) - vls).Store(yr + i);
                     for (; i < n; i++) yr[i] = (xr[i] - m) - ls;
                 }
                 else
                 {
-                    float sum = ExpSum(xr, m, yr, n);
+                    float sum = ExpSum<T>(xr, m, yr, n);
                     TensorPrimitives.Multiply(ys, 1f / sum, ys);
                 }
             }
@@ -52,18 +57,18 @@ internal static unsafe class SoftmaxKernel
     }
 
     /// <summary>Σ exp(x − m) over a row; also stores the exponentials into e when e is not null.</summary>
-    internal static float ExpSum(float* x, float m, float* e, int n)
+    internal static float ExpSum<T>(float* x, float m, float* e, int n) where T : unmanaged, IFloats16<T>
     {
-        var vm = Vector512.Create(m);
-        var acc = Vector512<float>.Zero;
+        var vm = T.Create(m);
+        var acc = T.Zero;
         int i = 0;
         for (; i + Lanes <= n; i += Lanes)
         {
-            var v = VectorMath.Exp(Vector512.Load(x + i) - vm);
+            var v = VectorMath.Exp(T.Load(x + i) - vm);
             if (e != null) v.Store(e + i);
             acc += v;
         }
-        float sum = Vector512.Sum(acc);
+        float sum = T.Sum(acc);
         for (; i < n; i++)
         {
             float v = MathF.Exp(x[i] - m);
@@ -75,6 +80,11 @@ internal static unsafe class SoftmaxKernel
 
     public static void Backward(float* y, float* dy, float* dx, int rows, int n, bool log)
     {
+        if (Floats16.Wide) Backward<Floats16Wide>(y, dy, dx, rows, n, log); else Backward<Floats16Pair>(y, dy, dx, rows, n, log);
+    }
+
+    internal static void Backward<T>(float* y, float* dy, float* dx, int rows, int n, bool log) where T : unmanaged, IFloats16<T>
+    {
         if (n == 0) return;
         Engine.For(rows, MinRowsPerChunk(n), (r0, r1) =>
         {
@@ -85,22 +95,22 @@ internal static unsafe class SoftmaxKernel
                 if (log)
                 {
                     float s = TensorPrimitives.Sum(new ReadOnlySpan<float>(gr, n));
-                    var vs = Vector512.Create(s);
+                    var vs = T.Create(s);
                     for (; i + Lanes <= n; i += Lanes)
                     {
-                        var d = Vector512.Load(dr + i) + Vector512.Load(gr + i);
-                        Vector512.FusedMultiplyAdd(-VectorMath.Exp(Vector512.Load(yr + i)), vs, d).Store(dr + i);
+                        var d = T.Load(dr + i) + T.Load(gr + i);
+                        T.FusedMultiplyAdd(-VectorMath.Exp(T.Load(yr + i)), vs, d).Store(dr + i);
                     }
                     for (; i < n; i++) dr[i] = MathF.FusedMultiplyAdd(-MathF.Exp(yr[i]), s, dr[i] + gr[i]);
                 }
                 else
                 {
                     float dot = TensorPrimitives.Dot(new ReadOnlySpan<float>(gr, n), new ReadOnlySpan<float>(yr, n));
-                    var vd = Vector512.Create(dot);
+                    var vd = T.Create(dot);
                     for (; i + Lanes <= n; i += Lanes)
                     {
-                        var yv = Vector512.Load(yr + i);
-                        Vector512.FusedMultiplyAdd(yv, Vector512.Load(gr + i) - vd, Vector512.Load(dr + i)).Store(dr + i);
+                        var yv = T.Load(yr + i);
+                        T.FusedMultiplyAdd(yv, T.Load(gr + i) - vd, T.Load(dr + i)).Store(dr + i);
                     }
                     for (; i < n; i++) dr[i] = MathF.FusedMultiplyAdd(yr[i], gr[i] - dot, dr[i]);
                 }

@@ -1,4 +1,4 @@
-// Fast fp32 approximations of the transcendental functions the fused ops need, on Vector512 lanes:
+// Fast fp32 approximations of the transcendental functions the fused ops need, on 16 lanes (Floats16):
 // exp, sigmoid, tanh, erf and the normal CDF Φ, measured by ActivationTests against the double
 // references: relative error ≲ 2.5e-7 for exp, erf and tanh, 5e-7 for sigmoid, 4e-7·(1 + x²/4)
 // for Φ. All are branch-free (both sides of a range split are computed and one is selected) and
@@ -23,64 +23,64 @@ internal static class VectorMath
 
     /// <summary>
     /// e^x in fp32: x = n·ln2 + r (Cody–Waite, |r| ≤ ln2/2), e^r = 1 + r + r²·q(r), times 2^n built in
-    /// the exponent bits. About 3× faster than Vector512.Exp (which widens to double). Results below
+    /// the exponent bits. About 3× faster than the runtime's Vector512.Exp (which widens to double). Results below
     /// 2^-125 (x &lt; −86.6) are flushed to 0 rather than made subnormal; x &gt; 88.72 gives +inf; NaN stays NaN.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Exp(Vector512<float> x)
+    public static T Exp<T>(T x) where T : unmanaged, IFloats16<T>
     {
-        var xc = Vector512.Min(Vector512.Max(x, Vector512.Create(-86.6f)), Vector512.Create(88.72f));
-        var n = Vector512.Round(xc * Vector512.Create(1.44269504088896341f));
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), xc);      // ln 2, high bits (exact product)
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);          // −(ln 2 − high bits)
-        var q = Vector512.Create(0.0013815565586973568f);
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(0.008368709392821784f));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(0.041668370295790104f));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(0.16666520694549858f));
-        q = Vector512.FusedMultiplyAdd(q, r, Vector512.Create(0.49999993522829494f));
-        var er = Vector512.FusedMultiplyAdd(r * r, q, r) + Vector512<float>.One;
+        var xc = T.MinOr(T.Create(88.72f), T.MaxOr(T.Create(-86.6f), x)); // NaN passes through
+        var n = T.Round(xc * T.Create(1.44269504088896341f));
+        var r = T.FusedMultiplyAdd(n, T.Create(-0.693359375f), xc);      // ln 2, high bits (exact product)
+        r = T.FusedMultiplyAdd(n, T.Create(2.12194440e-4f), r);          // −(ln 2 − high bits)
+        var q = T.Create(0.0013815565586973568f);
+        q = T.FusedMultiplyAdd(q, r, T.Create(0.008368709392821784f));
+        q = T.FusedMultiplyAdd(q, r, T.Create(0.041668370295790104f));
+        q = T.FusedMultiplyAdd(q, r, T.Create(0.16666520694549858f));
+        q = T.FusedMultiplyAdd(q, r, T.Create(0.49999993522829494f));
+        var er = T.FusedMultiplyAdd(r * r, q, r) + T.One;
         // 2^(n−1) then ×2, so that n = 128 (x just below the overflow threshold) stays finite.
-        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(126), 23).AsSingle();
-        var y = er * scale * Vector512.Create(2f);
-        y = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(88.72f)), Vector512.Create(float.PositiveInfinity), y);
-        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(-86.6f)), Vector512<float>.Zero, y);
+        var scale = T.ExponentField(n, 126);
+        var y = er * scale * T.Create(2f);
+        y = T.ConditionalSelect(T.GreaterThan(x, T.Create(88.72f)), T.Create(float.PositiveInfinity), y);
+        return T.ConditionalSelect(T.LessThan(x, T.Create(-86.6f)), T.Zero, y);
     }
 
     /// <summary>1 / (1 + exp(−x)); saturates to exactly 0 and 1 far out.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Sigmoid(Vector512<float> x) =>
-        Vector512<float>.One / (Vector512<float>.One + Exp(-x));
+    public static T Sigmoid<T>(T x) where T : unmanaged, IFloats16<T> =>
+        T.One / (T.One + Exp(-x));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Tanh(Vector512<float> x)
+    public static T Tanh<T>(T x) where T : unmanaged, IFloats16<T>
     {
-        var a = Vector512.Abs(x);
+        var a = T.Abs(x);
         var s = x * x;
         // Small |x|: odd polynomial (no cancellation near 0).
-        var q = Vector512.Create(-0.006611097975617448f);
-        q = Vector512.FusedMultiplyAdd(q, s, Vector512.Create(0.02130996127303175f));
-        q = Vector512.FusedMultiplyAdd(q, s, Vector512.Create(-0.05390955273052432f));
-        q = Vector512.FusedMultiplyAdd(q, s, Vector512.Create(0.13333114698250786f));
-        q = Vector512.FusedMultiplyAdd(q, s, Vector512.Create(-0.3333333202744744f));
-        var small = Vector512.FusedMultiplyAdd(x * s, q, x);
+        var q = T.Create(-0.006611097975617448f);
+        q = T.FusedMultiplyAdd(q, s, T.Create(0.02130996127303175f));
+        q = T.FusedMultiplyAdd(q, s, T.Create(-0.05390955273052432f));
+        q = T.FusedMultiplyAdd(q, s, T.Create(0.13333114698250786f));
+        q = T.FusedMultiplyAdd(q, s, T.Create(-0.3333333202744744f));
+        var small = T.FusedMultiplyAdd(x * s, q, x);
         // Large |x|: exp(2|x|) overflows to +inf beyond |x| ≈ 44, which gives exactly 1.
         var e = Exp(a + a);
-        var large = Vector512<float>.One - Vector512.Create(2f) / (e + Vector512<float>.One);
-        return Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(0.55f)), small, Vector512.CopySign(large, x));
+        var large = T.One - T.Create(2f) / (e + T.One);
+        return T.ConditionalSelect(T.LessThan(a, T.Create(0.55f)), small, T.CopySign(large, x));
     }
 
     /// <summary>z·p(z²) ≈ erf(z) for |z| &lt; 1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ErfSmall(Vector512<float> z)
+    private static T ErfSmall<T>(T z) where T : unmanaged, IFloats16<T>
     {
         var s = z * z;
-        var p = Vector512.Create(7.854042829306175e-05f);
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(-0.0008010248726008129f));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(0.005188333976787075f));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(-0.02685381525857661f));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(0.11283585228411569f));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(-0.37612625831301527f));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(1.128379165727732f));
+        var p = T.Create(7.854042829306175e-05f);
+        p = T.FusedMultiplyAdd(p, s, T.Create(-0.0008010248726008129f));
+        p = T.FusedMultiplyAdd(p, s, T.Create(0.005188333976787075f));
+        p = T.FusedMultiplyAdd(p, s, T.Create(-0.02685381525857661f));
+        p = T.FusedMultiplyAdd(p, s, T.Create(0.11283585228411569f));
+        p = T.FusedMultiplyAdd(p, s, T.Create(-0.37612625831301527f));
+        p = T.FusedMultiplyAdd(p, s, T.Create(1.128379165727732f));
         return z * p;
     }
 
@@ -90,54 +90,54 @@ internal static class VectorMath
     /// Exactly 0 beyond a = 10, where erfc is below the smallest float.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ErfcLarge(Vector512<float> a, Vector512<float> a2, Vector512<float> a2Low)
+    private static T ErfcLarge<T>(T a, T a2, T a2Low) where T : unmanaged, IFloats16<T>
     {
-        var t = Vector512<float>.One / Vector512.FusedMultiplyAdd(a, Vector512.Create(0.5f), Vector512<float>.One);
-        var p = Vector512.Create(0.2566528603131075f);
-        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-1.2063516172540718f));
-        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(2.2239655000823157f));
-        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-1.920765702654763f));
-        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.7918111571331126f));
-        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-0.39727865714767235f));
-        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.15111975889984802f));
-        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(0.3656836264820205f));
-        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(1.0007326746291254f));
-        p = Vector512.FusedMultiplyAdd(p, t, Vector512.Create(-1.2655372114265282f));
+        var t = T.One / T.FusedMultiplyAdd(a, T.Create(0.5f), T.One);
+        var p = T.Create(0.2566528603131075f);
+        p = T.FusedMultiplyAdd(p, t, T.Create(-1.2063516172540718f));
+        p = T.FusedMultiplyAdd(p, t, T.Create(2.2239655000823157f));
+        p = T.FusedMultiplyAdd(p, t, T.Create(-1.920765702654763f));
+        p = T.FusedMultiplyAdd(p, t, T.Create(0.7918111571331126f));
+        p = T.FusedMultiplyAdd(p, t, T.Create(-0.39727865714767235f));
+        p = T.FusedMultiplyAdd(p, t, T.Create(0.15111975889984802f));
+        p = T.FusedMultiplyAdd(p, t, T.Create(0.3656836264820205f));
+        p = T.FusedMultiplyAdd(p, t, T.Create(1.0007326746291254f));
+        p = T.FusedMultiplyAdd(p, t, T.Create(-1.2655372114265282f));
         var r = t * Exp(p - a2 - a2Low);
         // Beyond 10 (and at ±inf, where a2Low is NaN) the result is 0; NaN inputs stay NaN.
-        return Vector512.ConditionalSelect(Vector512.GreaterThan(a, Vector512.Create(10f)), Vector512<float>.Zero, r);
+        return T.ConditionalSelect(T.GreaterThan(a, T.Create(10f)), T.Zero, r);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Erf(Vector512<float> z)
+    public static T Erf<T>(T z) where T : unmanaged, IFloats16<T>
     {
-        var a = Vector512.Max(Vector512.Abs(z), Vector512.Create(0.5f));
+        var a = T.MaxOr(T.Create(0.5f), T.Abs(z));
         var a2 = a * a;
-        var big = Vector512.CopySign(Vector512<float>.One - ErfcLarge(a, a2, Vector512.FusedMultiplyAdd(a, a, -a2)), z);
-        return Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(z), Vector512<float>.One), ErfSmall(z), big);
+        var big = T.CopySign(T.One - ErfcLarge(a, a2, T.FusedMultiplyAdd(a, a, -a2)), z);
+        return T.ConditionalSelect(T.LessThan(T.Abs(z), T.One), ErfSmall(z), big);
     }
 
     /// <summary>Φ(x) = (1 + erf(x/√2)) / 2, accurate relative to Φ also in the far negative tail.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> NormalCdf(Vector512<float> x)
+    public static T NormalCdf<T>(T x) where T : unmanaged, IFloats16<T>
     {
-        var half = Vector512.Create(0.5f);
-        var z = x * Vector512.Create(InvSqrt2);
-        var a = Vector512.Abs(z);
-        var small = Vector512.FusedMultiplyAdd(half, ErfSmall(z), half);
+        var half = T.Create(0.5f);
+        var z = x * T.Create(InvSqrt2);
+        var a = T.Abs(z);
+        var small = T.FusedMultiplyAdd(half, ErfSmall(z), half);
         // erfc(|z|) with z² = x²/2 formed from x, not from the rounded x/√2 (whose error exp would
         // amplify by z²): x² is split exactly into x2 + x2Low by an FMA, and halving is exact.
         var x2 = x * x;
-        var x2Low = Vector512.FusedMultiplyAdd(x, x, -x2);
-        var halfTail = half * ErfcLarge(Vector512.Max(a, half), x2 * half, x2Low * half);
-        var big = Vector512.ConditionalSelect(Vector512.GreaterThan(z, Vector512<float>.Zero), Vector512<float>.One - halfTail, halfTail);
+        var x2Low = T.FusedMultiplyAdd(x, x, -x2);
+        var halfTail = half * ErfcLarge(T.MaxOr(half, a), x2 * half, x2Low * half);
+        var big = T.ConditionalSelect(T.GreaterThan(z, T.Zero), T.One - halfTail, halfTail);
         // ½ + ½erf(z) only on (−½, 1): below −½ it would cancel (Φ(−0.7) ≈ 0.24 from 0.5 − 0.26).
-        var useSmall = Vector512.LessThan(z, Vector512<float>.One) & Vector512.GreaterThan(z, Vector512.Create(-0.5f));
-        return Vector512.ConditionalSelect(useSmall, small, big);
+        var useSmall = T.LessThan(z, T.One) & T.GreaterThan(z, T.Create(-0.5f));
+        return T.ConditionalSelect(useSmall, small, big);
     }
 
     /// <summary>φ(x) = exp(−x²/2) / √(2π), the standard normal density.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> NormalPdf(Vector512<float> x) =>
-        Exp(x * x * Vector512.Create(-0.5f)) * Vector512.Create(InvSqrt2Pi);
+    public static T NormalPdf<T>(T x) where T : unmanaged, IFloats16<T> =>
+        Exp(x * x * T.Create(-0.5f)) * T.Create(InvSqrt2Pi);
 }

@@ -1,0 +1,144 @@
+// Sixteen fp32 lanes, the unit of work of the fused element-wise and row kernels (VectorMath,
+// activations, softmax, cross-entropy, RMSNorm, LayerNorm). Two layouts of the same sixteen lanes:
+//   Floats16Wide  one Vector512: AVX-512 machines;
+//   Floats16Pair  two Vector256 halves: AVX2 machines, where Vector512 is not hardware-accelerated
+//                 and .NET runs each Vector512 operation through a slower software fallback.
+// Every operation is lane-wise, and the one reduction (Sum) adds the lower eight lanes' sum to the
+// upper eight's, as the runtime's Vector512.Sum does in hardware and in its fallback; so a kernel
+// written once over TLanes gives bit-identical results with either layout, and on every CPU.
+// Kernels pick the layout with Floats16.Wide (a JIT-time constant) and keep the generic body
+// callable with both, so tests compare the two bit for bit on any machine.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Lethe.Tensors.Kernels;
+
+internal unsafe interface IFloats16<TSelf> where TSelf : unmanaged, IFloats16<TSelf>
+{
+    static abstract TSelf Load(float* p);
+    void Store(float* p);
+    static abstract TSelf Create(float x);
+    static abstract TSelf Zero { get; }
+    static abstract TSelf One { get; }
+
+    static abstract TSelf operator +(TSelf a, TSelf b);
+    static abstract TSelf operator -(TSelf a, TSelf b);
+    static abstract TSelf operator *(TSelf a, TSelf b);
+    static abstract TSelf operator /(TSelf a, TSelf b);
+    static abstract TSelf operator -(TSelf a);
+    /// <summary>Bitwise and, for combining comparison masks.</summary>
+    static abstract TSelf operator &(TSelf a, TSelf b);
+
+    /// <summary>a·b + c with one rounding.</summary>
+    static abstract TSelf FusedMultiplyAdd(TSelf a, TSelf b, TSelf c);
+    /// <summary>
+    /// The smaller of bound and x, x where x is NaN: one minps (the runtime's Min, which orders −0
+    /// below +0 and picks NaN from either side, is seven instructions on AVX2).
+    /// </summary>
+    static abstract TSelf MinOr(TSelf bound, TSelf x);
+    /// <summary>The larger of bound and x, x where x is NaN: one maxps.</summary>
+    static abstract TSelf MaxOr(TSelf bound, TSelf x);
+    static abstract TSelf Abs(TSelf a);
+    /// <summary>Round to nearest, ties to even.</summary>
+    static abstract TSelf Round(TSelf a);
+    static abstract TSelf CopySign(TSelf value, TSelf sign);
+    /// <summary>All-ones lanes where a &lt; b (false for NaN), zero elsewhere.</summary>
+    static abstract TSelf LessThan(TSelf a, TSelf b);
+    static abstract TSelf GreaterThan(TSelf a, TSelf b);
+    /// <summary>Bitwise: a where mask is set, b elsewhere.</summary>
+    static abstract TSelf ConditionalSelect(TSelf mask, TSelf a, TSelf b);
+    /// <summary>
+    /// The float whose bits are (n + bias) shifted into the exponent field, n an integral value in
+    /// int range: 2^(n + bias − 127) for n + bias in [1, 254]. Builds powers of two for exp. The
+    /// conversion is the CPU's (cvttps2dq), not the runtime's saturating one, so n must be in range
+    /// (a NaN lane gives some number: callers' results are NaN there anyway).
+    /// </summary>
+    static abstract TSelf ExponentField(TSelf n, int bias);
+    /// <summary>Σ of the lanes: Σ lanes 0–7 + Σ lanes 8–15, each half summed as Vector256.Sum does.</summary>
+    static abstract float Sum(TSelf v);
+}
+
+internal static class Floats16
+{
+    /// <summary>Whether kernels should use Floats16Wide (true on AVX-512) rather than Floats16Pair.</summary>
+    public static bool Wide => Vector512.IsHardwareAccelerated;
+}
+
+internal readonly unsafe struct Floats16Wide : IFloats16<Floats16Wide>
+{
+    private readonly Vector512<float> v;
+    private Floats16Wide(Vector512<float> v) => this.v = v;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide Load(float* p) => new(Vector512.Load(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Store(float* p) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide Create(float x) => new(Vector512.Create(x));
+    public static Floats16Wide Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector512<float>.Zero); }
+    public static Floats16Wide One { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector512<float>.One); }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide operator +(Floats16Wide a, Floats16Wide b) => new(a.v + b.v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide operator -(Floats16Wide a, Floats16Wide b) => new(a.v - b.v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide operator *(Floats16Wide a, Floats16Wide b) => new(a.v * b.v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide operator /(Floats16Wide a, Floats16Wide b) => new(a.v / b.v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide operator -(Floats16Wide a) => new(-a.v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide operator &(Floats16Wide a, Floats16Wide b) => new(a.v & b.v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide FusedMultiplyAdd(Floats16Wide a, Floats16Wide b, Floats16Wide c) => new(Vector512.FusedMultiplyAdd(a.v, b.v, c.v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide MinOr(Floats16Wide bound, Floats16Wide x) => new(Vector512.MinNative(bound.v, x.v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide MaxOr(Floats16Wide bound, Floats16Wide x) => new(Vector512.MaxNative(bound.v, x.v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide Abs(Floats16Wide a) => new(Vector512.Abs(a.v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide Round(Floats16Wide a) => new(Vector512.Round(a.v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide CopySign(Floats16Wide value, Floats16Wide sign) => new(Vector512.CopySign(value.v, sign.v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide LessThan(Floats16Wide a, Floats16Wide b) => new(Vector512.LessThan(a.v, b.v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide GreaterThan(Floats16Wide a, Floats16Wide b) => new(Vector512.GreaterThan(a.v, b.v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Wide ConditionalSelect(Floats16Wide mask, Floats16Wide a, Floats16Wide b) => new(Vector512.ConditionalSelect(mask.v, a.v, b.v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Wide ExponentField(Floats16Wide n, int bias) =>
+        new(Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n.v) + Vector512.Create(bias), 23).AsSingle());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Floats16Wide a) => Vector512.Sum(a.v);
+}
+
+internal readonly unsafe struct Floats16Pair : IFloats16<Floats16Pair>
+{
+    private readonly Vector256<float> lo, hi;
+    private Floats16Pair(Vector256<float> lo, Vector256<float> hi) { this.lo = lo; this.hi = hi; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Pair Load(float* p) => new(Vector256.Load(p), Vector256.Load(p + 8));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Store(float* p) { lo.Store(p); hi.Store(p + 8); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Pair Create(float x) { var b = Vector256.Create(x); return new(b, b); }
+    public static Floats16Pair Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector256<float>.Zero, Vector256<float>.Zero); }
+    public static Floats16Pair One { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector256<float>.One, Vector256<float>.One); }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Pair operator +(Floats16Pair a, Floats16Pair b) => new(a.lo + b.lo, a.hi + b.hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Pair operator -(Floats16Pair a, Floats16Pair b) => new(a.lo - b.lo, a.hi - b.hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Pair operator *(Floats16Pair a, Floats16Pair b) => new(a.lo * b.lo, a.hi * b.hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Pair operator /(Floats16Pair a, Floats16Pair b) => new(a.lo / b.lo, a.hi / b.hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Pair operator -(Floats16Pair a) => new(-a.lo, -a.hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Pair operator &(Floats16Pair a, Floats16Pair b) => new(a.lo & b.lo, a.hi & b.hi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Pair FusedMultiplyAdd(Floats16Pair a, Floats16Pair b, Floats16Pair c) =>
+        new(Vector256.FusedMultiplyAdd(a.lo, b.lo, c.lo), Vector256.FusedMultiplyAdd(a.hi, b.hi, c.hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Pair MinOr(Floats16Pair bound, Floats16Pair x) => new(Vector256.MinNative(bound.lo, x.lo), Vector256.MinNative(bound.hi, x.hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Pair MaxOr(Floats16Pair bound, Floats16Pair x) => new(Vector256.MaxNative(bound.lo, x.lo), Vector256.MaxNative(bound.hi, x.hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Pair Abs(Floats16Pair a) => new(Vector256.Abs(a.lo), Vector256.Abs(a.hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Pair Round(Floats16Pair a) => new(Vector256.Round(a.lo), Vector256.Round(a.hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Pair CopySign(Floats16Pair value, Floats16Pair sign) =>
+        new(Vector256.CopySign(value.lo, sign.lo), Vector256.CopySign(value.hi, sign.hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Pair LessThan(Floats16Pair a, Floats16Pair b) => new(Vector256.LessThan(a.lo, b.lo), Vector256.LessThan(a.hi, b.hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Pair GreaterThan(Floats16Pair a, Floats16Pair b) => new(Vector256.GreaterThan(a.lo, b.lo), Vector256.GreaterThan(a.hi, b.hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Pair ConditionalSelect(Floats16Pair mask, Floats16Pair a, Floats16Pair b) =>
+        new(Vector256.ConditionalSelect(mask.lo, a.lo, b.lo), Vector256.ConditionalSelect(mask.hi, a.hi, b.hi));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Pair ExponentField(Floats16Pair n, int bias)
+    {
+        var b = Vector256.Create(bias);
+        return new(Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n.lo) + b, 23).AsSingle(), Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n.hi) + b, 23).AsSingle());
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Floats16Pair a) => Vector256.Sum(a.lo) + Vector256.Sum(a.hi);
+}

@@ -1,0 +1,188 @@
+// The fused kernels run on sixteen fp32 lanes laid out as one Vector512 (AVX-512 machines) or two
+// Vector256 halves (AVX2 machines). Both layouts must give the same bits, so that a model, a loss or
+// an unlearning run does not depend on which CPU computed it. Each test runs a kernel's generic
+// body with both layouts on the same inputs (odd widths, so the scalar tails run too; special
+// values: NaN, ±∞, huge, tiny and subnormal) and compares every output bit. On an AVX2 machine the
+// Vector512 layout runs on .NET's software fallback, which is what these kernels ran on before.
+// A NaN is a NaN: its sign and payload are not compared (the runtime's fallback and the hardware
+// may negate or propagate a NaN differently, and nothing reads them).
+using System.Runtime.Intrinsics;
+using Lethe.Tensors;
+using Lethe.Tensors.Kernels;
+using Xunit;
+
+namespace Lethe.Tests.Engine;
+
+public unsafe class Floats16Tests
+{
+    private static readonly float[] Specials =
+    {
+        float.NaN, -float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1e-45f, -1e-45f, 1e-38f, 3e38f, -3e38f,
+        88.7f, 88.73f, -86.5f, -86.7f, -90f, 0.55f, -0.55f, 0.5f, -0.5f, 1f, -1f, 10f, -10f, 44f, -44f, 1e-10f, -20f, 20f,
+    };
+
+    /// <summary>Gaussian values of scale 1 to 100, with every special value mixed in at fixed places.</summary>
+    private static float[] Inputs(int n, int seed, bool specials)
+    {
+        var rng = new Rng((ulong)seed);
+        var v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float)(rng.NextGaussian() * (i % 7 == 0 ? 100 : i % 3 == 0 ? 0.01 : 3));
+        if (specials) for (int k = 0; k < Specials.Length && 3 * k < n; k++) v[3 * k] = Specials[k];
+        return v;
+    }
+
+    private static void AssertSameBits(float[] wide, float[] pair, string what)
+    {
+        Assert.Equal(wide.Length, pair.Length);
+        for (int i = 0; i < wide.Length; i++)
+            if (BitConverter.SingleToInt32Bits(wide[i]) != BitConverter.SingleToInt32Bits(pair[i]) && !(float.IsNaN(wide[i]) && float.IsNaN(pair[i])))
+                Assert.Fail($"{what}: element {i} is {wide[i]:R} with Vector512 lanes but {pair[i]:R} with two Vector256 halves");
+    }
+
+    private delegate void Body(float*[] buffers);
+
+    /// <summary>Runs body once per layout on fresh copies of the inputs; returns the copies afterwards.</summary>
+    private static void Compare(string what, float[][] inputs, Body wide, Body pair)
+    {
+        float[][] Run(Body body)
+        {
+            var copies = inputs.Select(a => (float[])a.Clone()).ToArray();
+            var handles = copies.Select(a => System.Runtime.InteropServices.GCHandle.Alloc(a, System.Runtime.InteropServices.GCHandleType.Pinned)).ToArray();
+            var pointers = new float*[handles.Length];
+            for (int k = 0; k < handles.Length; k++) pointers[k] = (float*)handles[k].AddrOfPinnedObject();
+            try { body(pointers); }
+            finally { foreach (var h in handles) h.Free(); }
+            return copies;
+        }
+        var w = Run(wide);
+        var p = Run(pair);
+        for (int k = 0; k < inputs.Length; k++) AssertSameBits(w[k], p[k], $"{what}, buffer {k}");
+    }
+
+    private static float[] Lanewise<T>(Func<T, T> f, float[] x) where T : unmanaged, IFloats16<T>
+    {
+        var y = new float[x.Length];
+        fixed (float* px = x, py = y)
+            for (int i = 0; i < x.Length; i += 16) f(T.Load(px + i)).Store(py + i);
+        return y;
+    }
+
+    [Fact]
+    public void TranscendentalsGiveTheSameBitsInBothLayouts()
+    {
+        var x = Inputs(16 * 400, 1, specials: true);
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Exp, x), Lanewise<Floats16Pair>(VectorMath.Exp, x), "exp");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Sigmoid, x), Lanewise<Floats16Pair>(VectorMath.Sigmoid, x), "sigmoid");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Tanh, x), Lanewise<Floats16Pair>(VectorMath.Tanh, x), "tanh");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Erf, x), Lanewise<Floats16Pair>(VectorMath.Erf, x), "erf");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.NormalCdf, x), Lanewise<Floats16Pair>(VectorMath.NormalCdf, x), "Φ");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.NormalPdf, x), Lanewise<Floats16Pair>(VectorMath.NormalPdf, x), "φ");
+    }
+
+    [Fact]
+    public void SumAddsTheHalvesAsVector512SumDoes()
+    {
+        var x = Inputs(16 * 200, 2, specials: false);
+        fixed (float* p = x)
+            for (int i = 0; i < x.Length; i += 16)
+            {
+                float wide = Floats16Wide.Sum(Floats16Wide.Load(p + i)), pair = Floats16Pair.Sum(Floats16Pair.Load(p + i));
+                Assert.Equal(BitConverter.SingleToInt32Bits(Vector512.Sum(Vector512.Load(p + i))), BitConverter.SingleToInt32Bits(wide));
+                Assert.Equal(BitConverter.SingleToInt32Bits(wide), BitConverter.SingleToInt32Bits(pair));
+            }
+    }
+
+    private static void Activation<TFn>(string name, TFn f) where TFn : struct, ActivationKernel.IActivation
+    {
+        const int n = 16 * 37 + 5;
+        var x = Inputs(n, 3, specials: true);
+        var up = Inputs(n, 4, specials: false);
+        var dy = Inputs(n, 5, specials: false);
+        var acc = Inputs(n, 6, specials: false);
+        Compare(name, new[] { x, new float[n] },
+            b => ActivationKernel.Map<Floats16Wide, TFn>(f, b[0], b[1], n), b => ActivationKernel.Map<Floats16Pair, TFn>(f, b[0], b[1], n));
+        Compare(name + " backward", new[] { x, dy, acc },
+            b => ActivationKernel.MapBackward<Floats16Wide, TFn>(f, b[0], b[1], b[2], n),
+            b => ActivationKernel.MapBackward<Floats16Pair, TFn>(f, b[0], b[1], b[2], n));
+        Compare(name + " GLU", new[] { x, up, new float[n] },
+            b => ActivationKernel.Glu<Floats16Wide, TFn>(f, b[0], b[1], b[2], n), b => ActivationKernel.Glu<Floats16Pair, TFn>(f, b[0], b[1], b[2], n));
+        Compare(name + " GLU backward", new[] { x, up, dy, acc, (float[])acc.Clone() },
+            b => ActivationKernel.GluBackward<Floats16Wide, TFn>(f, b[0], b[1], b[2], b[3], b[4], n),
+            b => ActivationKernel.GluBackward<Floats16Pair, TFn>(f, b[0], b[1], b[2], b[3], b[4], n));
+    }
+
+    [Fact]
+    public void ActivationsGiveTheSameBitsInBothLayouts()
+    {
+        Activation("SiLU", new ActivationKernel.SiluFn());
+        Activation("GELU (erf)", new ActivationKernel.GeluErfFn());
+        Activation("GELU (tanh)", new ActivationKernel.GeluTanhFn());
+        Activation("soft cap", new ActivationKernel.SoftCapFn(30f));
+    }
+
+    [Theory]
+    [InlineData(83)]
+    [InlineData(576)]
+    public void RowKernelsGiveTheSameBitsInBothLayouts(int n)
+    {
+        const int rows = 6;
+        int size = rows * n;
+        // Logits-like rows (softmax, cross-entropy): finite, with one −∞ (a masked entry) per row.
+        var logits = Inputs(size, 7, specials: false);
+        for (int r = 0; r < rows; r++) logits[r * n + (r * 5) % n] = float.NegativeInfinity;
+        var dy = Inputs(size, 8, specials: false);
+        var acc = Inputs(size, 9, specials: false);
+        var weight = Inputs(n, 10, specials: false);
+        var bias = Inputs(n, 11, specials: false);
+        foreach (bool log in new[] { false, true })
+        {
+            Compare($"softmax (log {log})", new[] { logits, new float[size] },
+                b => SoftmaxKernel.Forward<Floats16Wide>(b[0], b[1], rows, n, log), b => SoftmaxKernel.Forward<Floats16Pair>(b[0], b[1], rows, n, log));
+            var y = new float[size];
+            fixed (float* pl = logits, py = y) SoftmaxKernel.Forward<Floats16Pair>(pl, py, rows, n, log);
+            Compare($"softmax backward (log {log})", new[] { y, dy, acc },
+                b => SoftmaxKernel.Backward<Floats16Wide>(b[0], b[1], b[2], rows, n, log), b => SoftmaxKernel.Backward<Floats16Pair>(b[0], b[1], b[2], rows, n, log));
+        }
+
+        var targets = new int[rows];
+        for (int r = 0; r < rows; r++) targets[r] = r == 2 ? -100 : (r * 7 + 1) % n;
+        var stats = new float[3 * rows];
+        fixed (int* pt = targets)
+        {
+            int* t = pt;
+            Compare("cross-entropy", new[] { logits, new float[rows], new float[rows], new float[rows] },
+                b => CrossEntropyKernel.Forward<Floats16Wide>(b[0], rows, n, t, -100, b[1], b[2], b[3]),
+                b => CrossEntropyKernel.Forward<Floats16Pair>(b[0], rows, n, t, -100, b[1], b[2], b[3]));
+            fixed (float* pl = logits, ps = stats) CrossEntropyKernel.Forward<Floats16Pair>(pl, rows, n, t, -100, ps, ps + rows, ps + 2 * rows);
+            var max = stats[..rows];
+            var logSum = stats[rows..(2 * rows)];
+            Compare("cross-entropy backward", new[] { logits, max, logSum, (float[])acc.Clone() },
+                b => CrossEntropyKernel.Backward<Floats16Wide>(b[0], rows, n, t, -100, b[1], b[2], 0.25f, b[3]),
+                b => CrossEntropyKernel.Backward<Floats16Pair>(b[0], rows, n, t, -100, b[1], b[2], 0.25f, b[3]));
+        }
+
+        var x = Inputs(size, 12, specials: false);
+        foreach (bool addOne in new[] { false, true })
+        {
+            Compare($"RMSNorm (addOne {addOne})", new[] { x, weight, new float[size], new float[rows] },
+                b => RmsNormKernel.Forward<Floats16Wide>(b[0], b[1], addOne, 1e-6f, b[2], b[3], rows, n),
+                b => RmsNormKernel.Forward<Floats16Pair>(b[0], b[1], addOne, 1e-6f, b[2], b[3], rows, n));
+            var rstd = new float[rows];
+            fixed (float* px = x, pw = weight, pr = rstd, py = new float[size]) RmsNormKernel.Forward<Floats16Pair>(px, pw, addOne, 1e-6f, py, pr, rows, n);
+            Compare($"RMSNorm backward (addOne {addOne})", new[] { x, weight, rstd, dy, (float[])acc.Clone(), (float[])weight.Clone() },
+                b => RmsNormKernel.Backward<Floats16Wide>(b[0], b[1], addOne, b[2], b[3], b[4], b[5], rows, n),
+                b => RmsNormKernel.Backward<Floats16Pair>(b[0], b[1], addOne, b[2], b[3], b[4], b[5], rows, n));
+        }
+
+        Compare("LayerNorm", new[] { x, weight, bias, new float[size], new float[rows], new float[rows] },
+            b => LayerNormKernel.Forward<Floats16Wide>(b[0], b[1], b[2], 1e-5f, b[3], b[4], b[5], rows, n),
+            b => LayerNormKernel.Forward<Floats16Pair>(b[0], b[1], b[2], 1e-5f, b[3], b[4], b[5], rows, n));
+        var mean = new float[rows];
+        var rs = new float[rows];
+        fixed (float* px = x, pw = weight, pb = bias, pm = mean, pr = rs, py = new float[size])
+            LayerNormKernel.Forward<Floats16Pair>(px, pw, pb, 1e-5f, py, pm, pr, rows, n);
+        Compare("LayerNorm backward", new[] { x, weight, mean, rs, dy, (float[])acc.Clone(), (float[])weight.Clone(), (float[])bias.Clone() },
+            b => LayerNormKernel.Backward<Floats16Wide>(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], rows, n),
+            b => LayerNormKernel.Backward<Floats16Pair>(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], rows, n));
+    }
+}
