@@ -120,6 +120,27 @@ public unsafe class Floats16Tests
         Activation("soft cap", new ActivationKernel.SoftCapFn(30f));
     }
 
+    [Fact]
+    public void RopeGivesTheSameBitsInBothLayouts()
+    {
+        // Head dimension 96 with 80 rotary dims: 40 pairs, so both paths have full blocks and a tail.
+        const int tokens = 5, heads = 3, headDim = 96;
+        var table = RopeTable.Create(headDim, 80, 10000, 64, null);
+        var positions = new[] { 0, 3, 17, 40, 63 };
+        var x = Inputs(tokens * heads * headDim, 13, specials: false);
+        var acc = Inputs(tokens * heads * headDim, 14, specials: false);
+        fixed (int* pp = positions)
+        {
+            int* pos = pp;
+            foreach (bool interleaved in new[] { false, true })
+                foreach (bool inverse in new[] { false, true })
+                    foreach (bool accumulate in new[] { false, true })
+                        Compare($"RoPE (interleaved {interleaved}, inverse {inverse}, accumulate {accumulate})", new[] { x, (float[])acc.Clone() },
+                            b => RopeKernel.Apply<Floats16Wide>(b[0], b[1], tokens, heads, headDim, pos, table, interleaved, inverse, accumulate),
+                            b => RopeKernel.Apply<Floats16Pair>(b[0], b[1], tokens, heads, headDim, pos, table, interleaved, inverse, accumulate));
+        }
+    }
+
     [Theory]
     [InlineData(83)]
     [InlineData(576)]

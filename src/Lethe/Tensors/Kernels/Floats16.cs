@@ -56,6 +56,10 @@ internal unsafe interface IFloats16<TSelf> where TSelf : unmanaged, IFloats16<TS
     static abstract TSelf ExponentField(TSelf n, int bias);
     /// <summary>Σ of the lanes: Σ lanes 0–7 + Σ lanes 8–15, each half summed as Vector256.Sum does.</summary>
     static abstract float Sum(TSelf v);
+    /// <summary>Lanes (1, 0, 3, 2, …): each even-odd pair swapped (interleaved RoPE).</summary>
+    static abstract TSelf SwapPairs(TSelf v);
+    /// <summary>p[0], p[0], p[1], p[1], …, p[7], p[7]: eight floats, each in two lanes (interleaved RoPE).</summary>
+    static abstract TSelf LoadEachTwice(float* p);
 }
 
 internal static class Floats16
@@ -95,6 +99,11 @@ internal readonly unsafe struct Floats16Wide : IFloats16<Floats16Wide>
     public static Floats16Wide ExponentField(Floats16Wide n, int bias) =>
         new(Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n.v) + Vector512.Create(bias), 23).AsSingle());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Floats16Wide a) => Vector512.Sum(a.v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Wide SwapPairs(Floats16Wide a) => new(Vector512.Shuffle(a.v, Vector512.Create(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Wide LoadEachTwice(float* p) =>
+        new(Vector512.Shuffle(Vector512.Create(Vector256.Load(p), Vector256<float>.Zero), Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)));
 }
 
 internal readonly unsafe struct Floats16Pair : IFloats16<Floats16Pair>
@@ -141,4 +150,16 @@ internal readonly unsafe struct Floats16Pair : IFloats16<Floats16Pair>
         return new(Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n.lo) + b, 23).AsSingle(), Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n.hi) + b, 23).AsSingle());
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Floats16Pair a) => Vector256.Sum(a.lo) + Vector256.Sum(a.hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Pair SwapPairs(Floats16Pair a)
+    {
+        var swap = Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6);
+        return new(Vector256.Shuffle(a.lo, swap), Vector256.Shuffle(a.hi, swap));
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Pair LoadEachTwice(float* p)
+    {
+        var eight = Vector256.Load(p);
+        return new(Vector256.Shuffle(eight, Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3)), Vector256.Shuffle(eight, Vector256.Create(4, 4, 5, 5, 6, 6, 7, 7)));
+    }
 }

@@ -7,8 +7,8 @@
 //   (a, b) → (a·cos − b·sin, b·cos + a·sin)
 // inverse = rotation by −θ, which is the backward (the rotation is orthogonal: dx = Rᵀ·dy).
 // accumulate = add into dst instead of overwriting it (backward into a shared gradient buffer).
-// Tokens are split across threads; each output element is written once: deterministic.
-using System.Runtime.Intrinsics;
+// Tokens are split across threads; each output element is written once: deterministic, with the same
+// bits in either 16-lane layout (Floats16).
 
 namespace Lethe.Tensors.Kernels;
 
@@ -19,6 +19,13 @@ internal static unsafe class RopeKernel
     public static void Apply(float* src, float* dst, int tokens, int heads, int headDim, int* positions,
         RopeTable table, bool interleaved, bool inverse, bool accumulate)
     {
+        if (Floats16.Wide) Apply<Floats16Wide>(src, dst, tokens, heads, headDim, positions, table, interleaved, inverse, accumulate);
+        else Apply<Floats16Pair>(src, dst, tokens, heads, headDim, positions, table, interleaved, inverse, accumulate);
+    }
+
+    internal static void Apply<T>(float* src, float* dst, int tokens, int heads, int headDim, int* positions,
+        RopeTable table, bool interleaved, bool inverse, bool accumulate) where T : unmanaged, IFloats16<T>
+    {
         int rotary = table.RotaryDim, half = rotary / 2;
         if (headDim != table.HeadDim) throw new LetheException($"RoPE: head dimension {headDim} does not match the table's {table.HeadDim}");
         float* cosBase = table.CosPtr, sinBase = table.SinPtr;
@@ -26,11 +33,11 @@ internal static unsafe class RopeKernel
         int rowLength = heads * headDim;
         Engine.For(tokens, Math.Max(1, 16384 / Math.Max(1, rowLength)), (t0, t1) =>
         {
-            var vsign = Vector512.Create(sign);
+            var vsign = T.Create(sign);
             // interleaved: duplicate 8 cos/sin values into pairs, swap pair members, sign (−, +).
-            var dupIndex = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-            var swapIndex = Vector512.Create(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
-            var pairSign = Vector512.Create(-1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f) * vsign;
+            float* signs = stackalloc float[Lanes];
+            for (int l = 0; l < Lanes; l++) signs[l] = (l % 2 == 0 ? -1f : 1f) * sign;
+            var pairSign = T.Load(signs);
             for (int t = t0; t < t1; t++)
             {
                 int p = positions[t];
@@ -44,13 +51,13 @@ internal static unsafe class RopeKernel
                     {
                         for (; i + Lanes <= half; i += Lanes)
                         {
-                            var c = Vector512.Load(cs + i);
-                            var s = Vector512.Load(sn + i) * vsign;
-                            var a = Vector512.Load(x + i);
-                            var b = Vector512.Load(x + half + i);
-                            var ya = Vector512.FusedMultiplyAdd(a, c, -(b * s));
-                            var yb = Vector512.FusedMultiplyAdd(b, c, a * s);
-                            if (accumulate) { ya += Vector512.Load(y + i); yb += Vector512.Load(y + half + i); }
+                            var c = T.Load(cs + i);
+                            var s = T.Load(sn + i) * vsign;
+                            var a = T.Load(x + i);
+                            var b = T.Load(x + half + i);
+                            var ya = T.FusedMultiplyAdd(a, c, -(b * s));
+                            var yb = T.FusedMultiplyAdd(b, c, a * s);
+                            if (accumulate) { ya += T.Load(y + i); yb += T.Load(y + half + i); }
                             ya.Store(y + i);
                             yb.Store(y + half + i);
                         }
@@ -66,11 +73,11 @@ internal static unsafe class RopeKernel
                     {
                         for (; i + Lanes / 2 <= half; i += Lanes / 2)
                         {
-                            var c = Vector512.Shuffle(Vector512.Create(Vector256.Load(cs + i)), dupIndex);
-                            var s = Vector512.Shuffle(Vector512.Create(Vector256.Load(sn + i)), dupIndex) * pairSign;
-                            var v = Vector512.Load(x + 2 * i);
-                            var r = Vector512.FusedMultiplyAdd(v, c, Vector512.Shuffle(v, swapIndex) * s);
-                            if (accumulate) r += Vector512.Load(y + 2 * i);
+                            var c = T.LoadEachTwice(cs + i);
+                            var s = T.LoadEachTwice(sn + i) * pairSign;
+                            var v = T.Load(x + 2 * i);
+                            var r = T.FusedMultiplyAdd(v, c, T.SwapPairs(v) * s);
+                            if (accumulate) r += T.Load(y + 2 * i);
                             r.Store(y + 2 * i);
                         }
                         for (; i < half; i++)
