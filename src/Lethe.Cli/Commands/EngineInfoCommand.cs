@@ -29,6 +29,7 @@ public static class EngineInfoCommand
             o.WriteLine($"int8 weights: {(prefetch > 0 ? $"prefetched {prefetch} bytes ahead" : "not prefetched in software")} (from the L2 size)");
             o.WriteLine($"int8 scales:  kept in fp32 for models up to {Lethe.Tensors.EngineKernels.Int8WideScalesUpTo >> 20} MB of int8 weights (half the L3 of the threads)");
             o.WriteLine($"kv rows:      not prefetched in decoding for models up to {Lethe.Tensors.EngineKernels.KvRowsCachedUpTo >> 20} MB of weights and KV cache (the L3 of the threads)");
+            o.WriteLine($"f16 widening: {Lethe.Tensors.EngineKernels.F16Widening}");
             o.WriteLine($"memory pages: {Lethe.Tensors.EngineKernels.MemoryPages}");
             o.WriteLine($"workers:      {(Lethe.Tensors.EngineKernels.WorkersPlaced ? "woken on a CPU other than the caller's (pinned when they wake from sleep)" : "placed by the OS")}");
             o.WriteLine($"decoding:     {(Lethe.Tensors.Engine.Threads > 1 ? "one-sequence steps timed, and run on one core while that is faster (the same tokens)" : "one thread")}");

@@ -32,6 +32,17 @@ public static class CpuInfo
     /// <summary>Where the cache sizes came from: the sysfs folder, or "defaults (...)".</summary>
     public static string CacheSource => info.Value.Source;
 
+    /// <summary>Whether the CPU is AMD's (CPUID vendor "AuthenticAMD"); false on other vendors and non-x86.</summary>
+    public static bool IsAmd { get; } = ReadIsAmd();
+
+    private static bool ReadIsAmd()
+    {
+        if (!System.Runtime.Intrinsics.X86.X86Base.IsSupported) return false;
+        var (_, ebx, ecx, edx) = System.Runtime.Intrinsics.X86.X86Base.CpuId(0, 0);
+        // The vendor string is 12 ASCII bytes in ebx, edx, ecx: "Auth" "enti" "cAMD".
+        return ebx == 0x68747541 && edx == 0x69746E65 && ecx == 0x444D4163;
+    }
+
     private const string CacheFolder = "/sys/devices/system/cpu/cpu0/cache";
 
     private static (string, CacheSizes, string) Read()

@@ -113,4 +113,15 @@ public class GemmBlockingTests
         Assert.NotEqual("", CpuInfo.Model);
         Assert.True(CpuInfo.Caches.L1d > 0 && CpuInfo.Caches.L2 > CpuInfo.Caches.L1d);
     }
+
+    /// <summary>CpuInfo.IsAmd (from CPUID) agrees with the kernel's vendor_id line where /proc/cpuinfo has one.</summary>
+    [Fact]
+    public void IsAmdAgreesWithProcCpuinfo()
+    {
+        const string path = "/proc/cpuinfo";
+        if (!File.Exists(path)) return;
+        var vendor = File.ReadLines(path).FirstOrDefault(l => l.StartsWith("vendor_id", StringComparison.Ordinal));
+        if (vendor is null) return; // not x86
+        Assert.Equal(vendor.Split(':')[1].Trim() == "AuthenticAMD", CpuInfo.IsAmd);
+    }
 }

@@ -51,6 +51,10 @@ public unsafe class WidenTests
     [Fact]
     public void F16LoadsGiveTheScalarConversionForEveryPattern() => Check<WidenF16>(DTypes.F16ToF32, "f16");
 
+    /// <summary>The multiply widening (chosen per CPU for the AVX2 paths) gives the same bits in every load.</summary>
+    [Fact]
+    public void F16LoadsByMultiplyGiveTheScalarConversionForEveryPattern() => Check<WidenF16ByMultiply>(DTypes.F16ToF32, "f16 by multiply");
+
     [Fact]
     public void Bf16LoadsGiveTheScalarConversionForEveryPattern() => Check<WidenBF16>(DTypes.BF16ToF32, "bf16");
 

@@ -155,7 +155,10 @@ internal static unsafe class GemmPacking
             {
                 case DType.F32: GemmPacking256.PackB<WidenF32>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
                 case DType.BF16: GemmPacking256.PackB<WidenBF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
-                default: GemmPacking256.PackB<WidenF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+                default:
+                    if (WidenF16ByMultiply.Chosen) GemmPacking256.PackB<WidenF16ByMultiply>(transB, B, ldb, p0, kc, j0, nc, nr, dst);
+                    else GemmPacking256.PackB<WidenF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst);
+                    break;
             }
             return;
         }

@@ -74,7 +74,9 @@ internal static unsafe class Gemv256
             {
                 case DType.F32: Rows<WidenF32>(j0, j1); break;
                 case DType.BF16: Rows<WidenBF16>(j0, j1); break;
-                default: Rows<WidenF16>(j0, j1); break;
+                default:
+                    if (WidenF16ByMultiply.Chosen) Rows<WidenF16ByMultiply>(j0, j1); else Rows<WidenF16>(j0, j1);
+                    break;
             }
         }
 
