@@ -1,6 +1,6 @@
 // The fused kernels run on sixteen fp32 lanes laid out as one Vector512 (AVX-512 machines) or two
-// Vector256 halves (AVX2 machines). Both layouts must give the same bits, so that a model, a loss or
-// an unlearning run does not depend on which CPU computed it. Each test runs a kernel's generic
+// Vector256 halves (AVX2 machines). Both layouts must give the same bits: the layout is a speed
+// choice, never a numerical one. Each test runs a kernel's generic
 // body with both layouts on the same inputs (odd widths, so the scalar tails run too; special
 // values: NaN, ±∞, huge, tiny and subnormal) and compares every output bit. On an AVX2 machine the
 // Vector512 layout runs on .NET's software fallback, which is what these kernels ran on before.

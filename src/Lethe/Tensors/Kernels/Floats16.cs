@@ -5,7 +5,9 @@
 //                 and .NET runs each Vector512 operation through a slower software fallback.
 // Every operation is lane-wise, and the one reduction (Sum) adds the lower eight lanes' sum to the
 // upper eight's, as the runtime's Vector512.Sum does in hardware and in its fallback; so a kernel
-// written once over TLanes gives bit-identical results with either layout, and on every CPU.
+// written once over IFloats16 gives bit-identical results with either layout. (Row sums that a
+// kernel leaves to TensorPrimitives, as softmax's backward, RMSNorm and LayerNorm do, follow the
+// CPU's own vector width, so those can still differ between CPUs in the last bits.)
 // Kernels pick the layout with Floats16.Wide (a JIT-time constant) and keep the generic body
 // callable with both, so tests compare the two bit for bit on any machine.
 using System.Runtime.CompilerServices;

@@ -18,7 +18,8 @@ internal static unsafe class RmsNormKernel
 
     public static void Forward(float* x, float* weight, bool addOne, float eps, float* y, float* rstd, int rows, int n)
     {
-        if (Floats16.Wide) Forward<Floats16Wide>(x, weight, addOne, eps, y, rstd, rows, n); else Forward<Floats16Pair>(x, weight, addOne, eps, y, rstd, rows, n);
+        if (Floats16.Wide) Forward<Floats16Wide>(x, weight, addOne, eps, y, rstd, rows, n);
+        else Forward<Floats16Pair>(x, weight, addOne, eps, y, rstd, rows, n);
     }
 
     internal static void Forward<T>(float* x, float* weight, bool addOne, float eps, float* y, float* rstd, int rows, int n) where T : unmanaged, IFloats16<T>
@@ -52,7 +53,8 @@ internal static unsafe class RmsNormKernel
 
     public static void Backward(float* x, float* weight, bool addOne, float* rstd, float* dy, float* dx, float* dWeight, int rows, int n)
     {
-        if (Floats16.Wide) Backward<Floats16Wide>(x, weight, addOne, rstd, dy, dx, dWeight, rows, n); else Backward<Floats16Pair>(x, weight, addOne, rstd, dy, dx, dWeight, rows, n);
+        if (Floats16.Wide) Backward<Floats16Wide>(x, weight, addOne, rstd, dy, dx, dWeight, rows, n);
+        else Backward<Floats16Pair>(x, weight, addOne, rstd, dy, dx, dWeight, rows, n);
     }
 
     internal static void Backward<T>(float* x, float* weight, bool addOne, float* rstd, float* dy, float* dx, float* dWeight, int rows, int n) where T : unmanaged, IFloats16<T>

@@ -6,8 +6,8 @@
 //   softmax:      dx += y ⊙ (dy − Σ dy⊙y)
 //   log-softmax:  dx += dy − exp(y)·Σ dy
 // A row is processed by one thread in a fixed order (rows are split with Engine.For), so results are
-// bit-identical for any thread count, and the 16-lane vector code (Floats16) gives the same bits on
-// AVX-512 and AVX2. Entries of −inf (masked) get probability 0; a row whose
+// bit-identical for any thread count, and either 16-lane layout (Floats16) gives the same bits.
+// Entries of −inf (masked) get probability 0; a row whose
 // maximum is ±inf or NaN (e.g. entirely masked) gives NaN, as in PyTorch.
 using System.Numerics.Tensors;
 
