@@ -79,16 +79,21 @@ public unsafe class Floats16Tests
         AssertSameBits(Lanewise<Floats16Wide>(VectorMath.NormalPdf, x), Lanewise<Floats16Pair>(VectorMath.NormalPdf, x), "φ");
     }
 
+    /// <summary>
+    /// Both layouts' sums agree, and where Vector512 runs in software (AVX2) they agree with its
+    /// Vector512.Sum, which is what the kernels summed with there before the pair layout.
+    /// </summary>
     [Fact]
-    public void SumAddsTheHalvesAsVector512SumDoes()
+    public void SumAddsTheHalvesInBothLayouts()
     {
         var x = Inputs(16 * 200, 2, specials: false);
         fixed (float* p = x)
             for (int i = 0; i < x.Length; i += 16)
             {
                 float wide = Floats16Wide.Sum(Floats16Wide.Load(p + i)), pair = Floats16Pair.Sum(Floats16Pair.Load(p + i));
-                Assert.Equal(BitConverter.SingleToInt32Bits(Vector512.Sum(Vector512.Load(p + i))), BitConverter.SingleToInt32Bits(wide));
                 Assert.Equal(BitConverter.SingleToInt32Bits(wide), BitConverter.SingleToInt32Bits(pair));
+                if (!Vector512.IsHardwareAccelerated)
+                    Assert.Equal(BitConverter.SingleToInt32Bits(Vector512.Sum(Vector512.Load(p + i))), BitConverter.SingleToInt32Bits(pair));
             }
     }
 

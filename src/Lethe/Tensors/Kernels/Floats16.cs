@@ -4,7 +4,8 @@
 //   Floats16Pair  two Vector256 halves: AVX2 machines, where Vector512 is not hardware-accelerated
 //                 and .NET runs each Vector512 operation through a slower software fallback.
 // Every operation is lane-wise, and the one reduction (Sum) adds the lower eight lanes' sum to the
-// upper eight's, as the runtime's Vector512.Sum does in hardware and in its fallback; so a kernel
+// upper eight's in both (as the runtime's software Vector512.Sum does, which the kernels used on
+// AVX2 before the pair layout); so a kernel
 // written once over IFloats16 gives bit-identical results with either layout. (Row sums that a
 // kernel leaves to TensorPrimitives, as softmax's backward, RMSNorm and LayerNorm do, follow the
 // CPU's own vector width, so those can still differ between CPUs in the last bits.)
@@ -100,7 +101,8 @@ internal readonly unsafe struct Floats16Wide : IFloats16<Floats16Wide>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16Wide ExponentField(Floats16Wide n, int bias) =>
         new(Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n.v) + Vector512.Create(bias), 23).AsSingle());
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Floats16Wide a) => Vector512.Sum(a.v);
+    // Spelled out rather than Vector512.Sum, so that both layouts add in the same order by construction.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Floats16Wide a) => Vector256.Sum(a.v.GetLower()) + Vector256.Sum(a.v.GetUpper());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16Wide SwapPairs(Floats16Wide a) => new(Vector512.Shuffle(a.v, Vector512.Create(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
