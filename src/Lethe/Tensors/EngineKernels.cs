@@ -29,7 +29,7 @@ public static class EngineKernels
     /// <summary>Whether a worker woken from its sleep is first pinned to a CPU other than the caller's (ThreadPlacement).</summary>
     public static bool WorkersPlaced => ThreadPlacement.Enabled;
 
-    /// <summary>How f16 weights and KV rows are widened to fp32 on 8-lane (AVX2) paths: "exact integer arithmetic" or "multiply by 2^112" (WidenF16).</summary>
+    /// <summary>How f16 weights and KV rows are widened to fp32 on 8-lane (AVX2) paths: exact integer arithmetic or a multiply by 2^112 (WidenF16, WidenF16ByMultiply).</summary>
     public static string F16Widening =>
         !Vector256Paths ? "integer arithmetic on 16 lanes (AVX-512)"
         : WidenF16ByMultiply.Chosen ? "multiply by 2^112 (AMD: denormal inputs at full speed; LETHE_F16_WIDENING=exact for the integer path)"

@@ -102,8 +102,8 @@ internal unsafe struct WidenF16 : IWidenB
 /// shifted so that sign, exponent and mantissa sit in an fp32's fields with the exponent still
 /// biased by 15, then × 2¹¹² (exact: a power of two, and every result is normal or zero), and
 /// exponent 31 (Inf/NaN) given the fp32 exponent 255. A subnormal f16 reaches the multiplier as an
-/// fp32 denormal, which some CPUs (Intel's, by their manuals) serve through a microcode assist of
-/// over a hundred cycles; AMD's take them at full speed (Zen 3: the same multiply throughput with
+/// fp32 denormal, which some CPUs serve through a microcode assist of over a hundred cycles (Intel's
+/// documentation describes such assists for denormal operands); AMD's take them at full speed (Zen 3: the same multiply throughput with
 /// 0 % and 100 % denormal inputs). So it is used where Chosen says, per CPU; same bits either way.
 /// </summary>
 internal unsafe struct WidenF16ByMultiply : IWidenB
