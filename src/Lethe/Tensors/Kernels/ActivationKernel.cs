@@ -12,7 +12,6 @@
 // The last partial block goes through the same vector code on a zero-padded copy. The 16 lanes are
 // one Vector512 on AVX-512 and two Vector256 on AVX2 (Floats16), with the same bits.
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 

@@ -619,7 +619,7 @@ internal static unsafe partial class AttentionKernel
         {
             if (i < ahead) PrefetchRow((byte*)(src + (n + i) * srcStride), 2 * Dh);
             if (storage == DType.BF16) WidenRow<WidenBF16>(src + i * srcStride, Dh, dst + (long)i * Dh);
-            else if (WidenF16ByMultiply.Chosen && !Avx512F.IsSupported) WidenRow<WidenF16ByMultiply>(src + i * srcStride, Dh, dst + (long)i * Dh);
+            else if (WidenF16ByMultiply.Chosen) WidenRow<WidenF16ByMultiply>(src + i * srcStride, Dh, dst + (long)i * Dh);
             else WidenRow<WidenF16>(src + i * srcStride, Dh, dst + (long)i * Dh);
         }
     }

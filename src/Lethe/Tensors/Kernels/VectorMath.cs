@@ -12,7 +12,6 @@
 // is computed as erfc(|z|), so Φ and GELU keep their relative accuracy for negative inputs; far in
 // the tail the fp32 rounding of the exponent −x²/2 limits it (hence the x² in Φ's bound).
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Lethe.Tensors.Kernels;
 
