@@ -76,6 +76,7 @@ public unsafe class GemmTests
     internal static IEnumerable<Gemm.KernelKind> SupportedKernels()
     {
         yield return Gemm.KernelKind.Scalar;
+        if (GemmMicroKernel128.IsSupported) yield return Gemm.KernelKind.Vector128;
         if (GemmMicroKernel256.IsSupported) yield return Gemm.KernelKind.Avx2;
         if (GemmMicroKernel512.IsSupported) yield return Gemm.KernelKind.Avx512;
     }
@@ -190,15 +191,17 @@ public unsafe class GemmTests
         // N not a multiple of 4; and the A·B and Aᵀ·B layouts with one row. K = 300 and 40 take
         // the AVX2 one-row loop's steps of 32, then one of 8, then (300) a scalar tail; K = 300 and 577
         // take the AVX-512 one-row loop's steps of 64, then of 16, then a scalar tail.
+        // Every kernel family this CPU runs (Vector128 takes Gemv128, ARM64's path, with K % 4 tails).
         ulong seed = 100;
-        foreach (var t in new[] { DType.F32, DType.F16, DType.BF16 })
-            foreach (var (transA, transB) in new[] { (false, true), (false, false), (true, false), (true, true) })
-                foreach (var (n, k) in new[] { (1, 1), (1001, 577), (70, 16), (67, 31), (45, 300), (13, 40) })
-                {
-                    var p = new Problem(transA, transB, 1, n, k, t, pad: 2, seed++);
-                    CheckAgainstReference(p, false, Gemm.Best);
-                    CheckAgainstReference(p, true, Gemm.Best);
-                }
+        foreach (var kernel in SupportedKernels().Where(k => k != Gemm.KernelKind.Scalar))
+            foreach (var t in new[] { DType.F32, DType.F16, DType.BF16 })
+                foreach (var (transA, transB) in new[] { (false, true), (false, false), (true, false), (true, true) })
+                    foreach (var (n, k) in new[] { (1, 1), (1001, 577), (70, 16), (67, 31), (45, 300), (13, 40), (5, 3) })
+                    {
+                        var p = new Problem(transA, transB, 1, n, k, t, pad: 2, seed++);
+                        CheckAgainstReference(p, false, kernel);
+                        CheckAgainstReference(p, true, kernel);
+                    }
     }
 
     [Fact]
@@ -206,23 +209,24 @@ public unsafe class GemmTests
     {
         // Batch invariance: x·Wᵀ for 5 rows at once equals, bit for bit, each row multiplied alone
         // (the one-row loop and the few-rows loop must do the same operations per element).
-        foreach (var t in new[] { DType.F32, DType.BF16, DType.F16 })
-        {
-            var p = new Problem(false, true, 5, 67, 300, t, pad: 0, seed: 900);
-            var all = p.Run(false, false, Gemm.Best);
-            fixed (float* a = p.A, bf = p.BF32)
-            fixed (ushort* bh = p.BHalf)
+        foreach (var kernel in SupportedKernels().Where(k => k != Gemm.KernelKind.Scalar))
+            foreach (var t in new[] { DType.F32, DType.BF16, DType.F16 })
             {
-                void* b = t == DType.F32 ? bf : bh;
-                var row = new float[p.N];
-                for (int i = 0; i < p.M; i++)
-                    fixed (float* c = row)
-                    {
-                        Gemm.Multiply(false, true, 1, p.N, p.K, a + i * p.Lda, p.Lda, b, t, p.Ldb, c, p.N, false, Gemm.Best);
-                        Assert.True(row.AsSpan().SequenceEqual(all.AsSpan(i * p.Ldc, p.N)), $"{p}: row {i} alone differs");
-                    }
+                var p = new Problem(false, true, 5, 67, 301, t, pad: 0, seed: 900);
+                var all = p.Run(false, false, kernel);
+                fixed (float* a = p.A, bf = p.BF32)
+                fixed (ushort* bh = p.BHalf)
+                {
+                    void* b = t == DType.F32 ? bf : bh;
+                    var row = new float[p.N];
+                    for (int i = 0; i < p.M; i++)
+                        fixed (float* c = row)
+                        {
+                            Gemm.Multiply(false, true, 1, p.N, p.K, a + i * p.Lda, p.Lda, b, t, p.Ldb, c, p.N, false, kernel);
+                            Assert.True(row.AsSpan().SequenceEqual(all.AsSpan(i * p.Ldc, p.N)), $"{p} ({kernel}): row {i} alone differs");
+                        }
+                }
             }
-        }
     }
 
     [Theory]
@@ -290,6 +294,30 @@ public unsafe class GemmTests
             }
         }
         finally { Lethe.Tensors.Engine.Threads = keep; }
+    }
+
+    [Fact]
+    public void EveryPackedKernelGivesTheSameBits()
+    {
+        // Each micro-kernel (scalar, 128-bit, AVX2, AVX-512) sums every element over k in order with
+        // one fused multiply-add a step, so the packed path gives one result whichever the CPU runs:
+        // an ARM64 machine (the 128-bit kernel) computes what this one does. Shapes with more rows
+        // than the few-rows paths take, with edge tiles in both directions and two k blocks.
+        var saved = (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC);
+        try
+        {
+            (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC) = (48, 28, 64);
+            ulong seed = 1200;
+            foreach (var (transA, transB) in new[] { (false, true), (false, false), (true, false), (true, true) })
+                foreach (var t in new[] { DType.F32, DType.BF16, DType.F16 })
+                {
+                    var p = new Problem(transA, transB, 37, 83, 70, t, pad: 1, seed++);
+                    var first = p.Run(true, false, Gemm.KernelKind.Scalar);
+                    foreach (var kernel in SupportedKernels().Skip(1))
+                        Assert.True(first.AsSpan().SequenceEqual(p.Run(true, false, kernel)), $"{p}: {kernel} differs from the scalar kernel");
+                }
+        }
+        finally { (GemmBlocking.KC, GemmBlocking.MC, GemmBlocking.NC) = saved; }
     }
 
     [Fact]

@@ -8,7 +8,8 @@ namespace Lethe.Tests.Engine;
 /// <summary>
 /// The vector widening loads that GEMM packing, the one-row products and the decoding attention
 /// read 16-bit weights and KV rows through: every bf16 and f16 value is an fp32 value, so the
-/// vector loads must give the scalar conversion's bits for all 65,536 patterns.
+/// vector loads must give the scalar conversion's bits for all 65,536 patterns. The 4-lane loads
+/// (Gemv128, ARM64's path) are portable and checked on every CPU.
 /// </summary>
 public unsafe class WidenTests
 {
@@ -33,6 +34,11 @@ public unsafe class WidenTests
         var h = EveryPattern();
         fixed (ushort* p = h)
         {
+            for (int i = 0; i < h.Length; i += 4)
+            {
+                var v = TW.Load4(p, i);
+                for (int l = 0; l < 4; l++) AssertSame(h[i + l], scalar(h[i + l]), v[l], name + " Load4");
+            }
             if (Avx2.IsSupported)
                 for (int i = 0; i < h.Length; i += 8)
                 {

@@ -4,8 +4,10 @@
 //      layout; op(B) = Bᵀ); half precision is widened to fp32 while packing, never stored widened
 //   C: fp32 [M, N] with row stride ldc; accumulate = true adds to C, false overwrites it
 // Dispatch: a few rows of A (one-token decoding, small batches) go to Gemv (AVX-512) or, for the
-// Linear forward with f32/bf16 weights on AVX2-only CPUs, Gemv256; both stream B without packing; everything else goes to the packed, cache-blocked GemmDriver with the widest
-// micro-kernel the CPU accelerates (AVX-512, else AVX2+FMA, else scalar). The choice depends only
+// Linear forward on AVX2-only CPUs, Gemv256, or on CPUs whose widest FMA is 128 bits (ARM64),
+// Gemv128; all three stream B without packing; everything else goes to the packed, cache-blocked
+// GemmDriver with the widest micro-kernel the CPU accelerates (AVX-512, else AVX2+FMA, else
+// 128-bit FMA, else scalar). The choice depends only
 // on the shapes and the CPU, never on the thread count, and each path has a fixed per-element
 // accumulation order, so results are bit-identical for any Engine.Threads and from run to run.
 using System.Runtime.CompilerServices;
@@ -14,17 +16,19 @@ namespace Lethe.Tensors.Kernels;
 
 internal static unsafe class Gemm
 {
-    internal enum KernelKind { Scalar, Avx2, Avx512 }
+    internal enum KernelKind { Scalar, Vector128, Avx2, Avx512 }
 
-    /// <summary>The micro-kernel family this CPU runs best: AVX-512, else AVX2+FMA, else scalar.</summary>
+    /// <summary>The micro-kernel family this CPU runs best: AVX-512, else AVX2+FMA, else 128-bit FMA (ARM64's NEON), else scalar.</summary>
     internal static readonly KernelKind Best =
-        GemmMicroKernel512.IsSupported ? KernelKind.Avx512 : GemmMicroKernel256.IsSupported ? KernelKind.Avx2 : KernelKind.Scalar;
+        GemmMicroKernel512.IsSupported ? KernelKind.Avx512 : GemmMicroKernel256.IsSupported ? KernelKind.Avx2
+        : GemmMicroKernel128.IsSupported ? KernelKind.Vector128 : KernelKind.Scalar;
 
-    /// <summary>The micro-kernel in use, for `lethe engine`: "AVX-512 14×32", "AVX2+FMA 6×16" or "scalar 4×8".</summary>
+    /// <summary>The micro-kernel in use, for `lethe engine`: "AVX-512 14×32", "AVX2+FMA 6×16", "128-bit FMA 6×16" or "scalar 4×8".</summary>
     public static string KernelName => Best switch
     {
         KernelKind.Avx512 => $"AVX-512 {GemmMicroKernel512.MR}×{GemmMicroKernel512.NR}",
         KernelKind.Avx2 => $"AVX2+FMA {GemmMicroKernel256.MR}×{GemmMicroKernel256.NR}",
+        KernelKind.Vector128 => $"128-bit FMA {GemmMicroKernel128.MR}×{GemmMicroKernel128.NR}",
         _ => $"scalar {GemmMicroKernelScalar.MR}×{GemmMicroKernelScalar.NR}",
     };
 
@@ -57,10 +61,16 @@ internal static unsafe class Gemm
             Gemv256.Multiply(M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate);
             return;
         }
+        if (TakesGemv128(transA, transB, M, bType, kernel))
+        {
+            Gemv128.Multiply(M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate);
+            return;
+        }
         switch (kernel)
         {
             case KernelKind.Avx512: GemmDriver<GemmMicroKernel512>.Multiply(transA, transB, M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate); break;
             case KernelKind.Avx2: GemmDriver<GemmMicroKernel256>.Multiply(transA, transB, M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate); break;
+            case KernelKind.Vector128: GemmDriver<GemmMicroKernel128>.Multiply(transA, transB, M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate); break;
             default: GemmDriver<GemmMicroKernelScalar>.Multiply(transA, transB, M, N, K, A, lda, B, bType, ldb, C, ldc, accumulate); break;
         }
     }
@@ -95,17 +105,28 @@ internal static unsafe class Gemm
             Gemv.MultiplyShared(M, K, A, lda, products);
             return;
         }
-        foreach (var p in products) together &= TakesGemv256(false, true, M, p.BType, kernel);
-        if (together)
+        bool via256 = together, via128 = together;
+        foreach (var p in products)
+        {
+            via256 &= TakesGemv256(false, true, M, p.BType, kernel);
+            via128 &= TakesGemv128(false, true, M, p.BType, kernel);
+        }
+        if (via256)
         {
             Gemv256.MultiplyShared(M, K, A, lda, products);
+            return;
+        }
+        if (via128)
+        {
+            Gemv128.MultiplyShared(M, K, A, lda, products);
             return;
         }
         foreach (var p in products) Multiply(false, true, M, p.N, K, A, lda, p.B, p.BType, p.Ldb, p.C, p.Ldc, accumulate: false, kernel);
     }
 
     /// <summary>Whether MultiplySharedRows takes products of M rows of A with a weight in bType (the few-rows paths).</summary>
-    internal static bool RunsSharedRows(int M, DType bType) => M > 0 && (TakesGemv(M, Best) || TakesGemv256(false, true, M, bType, Best));
+    internal static bool RunsSharedRows(int M, DType bType) =>
+        M > 0 && (TakesGemv(M, Best) || TakesGemv256(false, true, M, bType, Best) || TakesGemv128(false, true, M, bType, Best));
 
     /// <summary>
     /// Rows [j0, j1) (j0 a multiple of 4) of one product of MultiplyShared, on the calling thread,
@@ -118,6 +139,7 @@ internal static unsafe class Gemm
         if (j0 % 4 != 0 || j0 < 0 || j1 > p.N) throw new ArgumentOutOfRangeException(nameof(j0), $"rows [{j0}, {j1}) of a product of {p.N} rows (the first a multiple of 4)");
         if (TakesGemv(M, Best)) Gemv.Rows(M, K, A, lda, p, j0, j1);
         else if (TakesGemv256(false, true, M, p.BType, Best)) Gemv256.Rows(M, K, A, lda, p, j0, j1);
+        else if (TakesGemv128(false, true, M, p.BType, Best)) Gemv128.Rows(M, K, A, lda, p, j0, j1);
         else throw new InvalidOperationException($"Gemm.MultiplySharedRows: {M} rows of {p.BType} weights do not take the few-rows path here");
     }
 
@@ -127,6 +149,10 @@ internal static unsafe class Gemm
     /// <summary>Whether Multiply sends a product to Gemv256 (AVX2, a few rows); MultiplyShared follows the same rule.</summary>
     private static bool TakesGemv256(bool transA, bool transB, int M, DType bType, KernelKind kernel) =>
         kernel == KernelKind.Avx2 && Gemv256.Takes(transA, transB, M, bType);
+
+    /// <summary>Whether Multiply sends a product to Gemv128 (128-bit FMA only: ARM64, a few rows); MultiplyShared follows the same rule.</summary>
+    private static bool TakesGemv128(bool transA, bool transB, int M, DType bType, KernelKind kernel) =>
+        kernel == KernelKind.Vector128 && Gemv128.Takes(transA, transB, M, bType);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Validate(bool transA, bool transB, int M, int N, int K, int lda, int ldb, int ldc)

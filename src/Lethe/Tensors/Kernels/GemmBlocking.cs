@@ -61,8 +61,8 @@ internal static class GemmBlocking
         return (kc, mc, nc);
     }
 
-    private static int BestMR() => Gemm.Best switch { Gemm.KernelKind.Avx512 => GemmMicroKernel512.MR, Gemm.KernelKind.Avx2 => GemmMicroKernel256.MR, _ => GemmMicroKernelScalar.MR };
-    private static int BestNR() => Gemm.Best switch { Gemm.KernelKind.Avx512 => GemmMicroKernel512.NR, Gemm.KernelKind.Avx2 => GemmMicroKernel256.NR, _ => GemmMicroKernelScalar.NR };
+    private static int BestMR() => Gemm.Best switch { Gemm.KernelKind.Avx512 => GemmMicroKernel512.MR, Gemm.KernelKind.Avx2 => GemmMicroKernel256.MR, Gemm.KernelKind.Vector128 => GemmMicroKernel128.MR, _ => GemmMicroKernelScalar.MR };
+    private static int BestNR() => Gemm.Best switch { Gemm.KernelKind.Avx512 => GemmMicroKernel512.NR, Gemm.KernelKind.Avx2 => GemmMicroKernel256.NR, Gemm.KernelKind.Vector128 => GemmMicroKernel128.NR, _ => GemmMicroKernelScalar.NR };
 
     /// <summary>
     /// The k depth actually used for K: K split into equal blocks of at most KC, rounded up to a

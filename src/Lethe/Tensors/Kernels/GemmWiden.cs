@@ -10,6 +10,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using static Lethe.Tensors.Kernels.WidenHalves;
 
 namespace Lethe.Tensors.Kernels;
 
@@ -19,6 +20,8 @@ internal unsafe interface IWidenB
     static abstract Vector512<float> Load(void* b, long index);
     /// <summary>Elements [index, index+8) of b as fp32 (AVX2: Gemv256, GemmPacking256, the decoding attention's rows).</summary>
     static abstract Vector256<float> Load8(void* b, long index);
+    /// <summary>Elements [index, index+4) of b as fp32, in portable Vector128 operations (Gemv128: ARM64's NEON).</summary>
+    static abstract Vector128<float> Load4(void* b, long index);
     static abstract float Scalar(void* b, long index);
     /// <summary>Asks for the cache line holding element `index` (streaming weights ahead of use).</summary>
     static abstract void Prefetch(void* b, long index);
@@ -36,6 +39,8 @@ internal unsafe struct WidenF32 : IWidenB
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(void* b, long index) => Vector256.Load((float*)b + index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load4(void* b, long index) => Vector128.Load((float*)b + index);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Scalar(void* b, long index) => ((float*)b)[index];
 }
 
@@ -50,6 +55,8 @@ internal unsafe struct WidenBF16 : IWidenB
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(void* b, long index) =>
         Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Vector128.Load((ushort*)b + index)), 16).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load4(void* b, long index) => (WidenFour(b, index) << 16).AsSingle();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Scalar(void* b, long index) => BitConverter.Int32BitsToSingle(((ushort*)b)[index] << 16);
 }
@@ -93,8 +100,31 @@ internal unsafe struct WidenF16 : IWidenB
         bits = Vector256.ConditionalSelect(Vector256.Equals(exponent, Vector256<uint>.Zero), subnormal.AsUInt32(), bits);
         return (bits | sign).AsSingle();
     }
+    /// <summary>Load's bit arithmetic on 4 lanes in portable Vector128 operations (Gemv128).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load4(void* b, long index)
+    {
+        var h = WidenFour(b, index);
+        var sign = (h & Vector128.Create(0x8000u)) << 16;
+        var bits = (h & Vector128.Create(0x7FFFu)) << 13;
+        var exponent = bits & Vector128.Create(0x7C00u << 13);
+        bits += Vector128.Create((127u - 15) << 23);
+        var infNan = Vector128.Equals(exponent, Vector128.Create(0x7C00u << 13));
+        bits += infNan & Vector128.Create((128u - 16) << 23);
+        var subnormal = (bits + Vector128.Create(1u << 23)).AsSingle() - Vector128.Create(113u << 23).AsSingle();
+        bits = Vector128.ConditionalSelect(Vector128.Equals(exponent, Vector128<uint>.Zero), subnormal.AsUInt32(), bits);
+        return (bits | sign).AsSingle();
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Scalar(void* b, long index) => DTypes.F16ToF32(((ushort*)b)[index]);
+}
+
+internal static unsafe class WidenHalves
+{
+    /// <summary>Four 16-bit elements of b from `index`, zero-extended to 32 bits (one 8-byte load, one widening).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<uint> WidenFour(void* b, long index) =>
+        Vector128.WidenLower(Vector128.CreateScalar(*(ulong*)((ushort*)b + index)).AsUInt16());
 }
 
 /// <summary>
@@ -125,6 +155,8 @@ internal unsafe struct WidenF16ByMultiply : IWidenB
     public static void Prefetch(void* b, long index) => Sse.Prefetch0((ushort*)b + index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(void* b, long index) => WidenF16.Load(b, index);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load4(void* b, long index) => WidenF16.Load4(b, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load8(void* b, long index)
     {
