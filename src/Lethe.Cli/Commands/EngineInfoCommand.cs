@@ -21,7 +21,7 @@ public static class EngineInfoCommand
             o.WriteLine($"threads:      {Lethe.Tensors.Engine.Threads}");
             o.WriteLine($"Vector512:    {(Vector512.IsHardwareAccelerated ? "yes" : "no")}");
             o.WriteLine($"Vector256:    {(Vector256.IsHardwareAccelerated ? "yes" : "no")}");
-            o.WriteLine($"FMA:          {(System.Runtime.Intrinsics.X86.Fma.IsSupported ? "yes" : "no")}");
+            o.WriteLine($"FMA:          {(System.Runtime.Intrinsics.X86.Fma.IsSupported ? "yes" : System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported ? "yes (128-bit NEON)" : "no")}");
             o.WriteLine($"gemm kernel:  {Lethe.Tensors.EngineKernels.GemmKernel}");
             o.WriteLine($"gemm blocks:  KC {kc}, MC {mc}, NC {nc} (derived from the caches)");
             o.WriteLine($"int8 dot:     {Lethe.Tensors.EngineKernels.Int8Dot} (for --dtype q8_0)");

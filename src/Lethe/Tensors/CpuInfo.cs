@@ -54,23 +54,53 @@ public static class CpuInfo
 
     private static string ReadModel()
     {
-        try
-        {
-            string? name = null, family = null, number = null;
-            foreach (var line in File.ReadLines("/proc/cpuinfo"))
-            {
-                int colon = line.IndexOf(':');
-                if (colon < 0) { if (name is not null) break; continue; } // end of the first processor
-                string key = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
-                if (key == "model name") name ??= value;
-                else if (key == "cpu family") family ??= value;
-                else if (key == "model") number ??= value;
-            }
-            if (name is null) return "unknown";
-            return family is null || number is null ? name : $"{name} (family {family}, model {number})";
-        }
+        try { return ParseModel(File.ReadLines("/proc/cpuinfo")); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return "unknown"; }
     }
+
+    /// <summary>
+    /// The first processor's entry of /proc/cpuinfo as a name: x86 gives "model name" (with "cpu
+    /// family" and "model"); 64-bit ARM Linux gives no name, only "CPU implementer" and "CPU part"
+    /// codes, which are named where known (ArmParts) and shown as codes otherwise. Internal for tests.
+    /// </summary>
+    internal static string ParseModel(IEnumerable<string> lines)
+    {
+        string? name = null, family = null, number = null, implementer = null, part = null;
+        foreach (var line in lines)
+        {
+            int colon = line.IndexOf(':');
+            if (colon < 0) { if (name is not null || part is not null) break; continue; } // end of the first processor
+            string key = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
+            if (key == "model name") name ??= value;
+            else if (key == "cpu family") family ??= value;
+            else if (key == "model") number ??= value;
+            else if (key == "CPU implementer") implementer ??= value;
+            else if (key == "CPU part") part ??= value;
+        }
+        if (name is not null) return family is null || number is null ? name : $"{name} (family {family}, model {number})";
+        if (implementer is null || part is null) return "unknown";
+        string codes = $"implementer {implementer}, part {part}";
+        return ArmParts.TryGetValue((implementer.ToLowerInvariant(), part.ToLowerInvariant()), out var known) ? $"{known} ({codes})" : $"ARM CPU ({codes})";
+    }
+
+    /// <summary>64-bit ARM cores by (implementer, part) code, as the Linux kernel's cputype.h lists them: the server and desktop ones.</summary>
+    private static readonly Dictionary<(string, string), string> ArmParts = new()
+    {
+        [("0x41", "0xd0c")] = "Arm Neoverse N1",
+        [("0x41", "0xd40")] = "Arm Neoverse V1",
+        [("0x41", "0xd49")] = "Arm Neoverse N2",
+        [("0x41", "0xd4f")] = "Arm Neoverse V2",
+        [("0x41", "0xd8e")] = "Arm Neoverse N3",
+        [("0x41", "0xd84")] = "Arm Neoverse V3",
+        [("0x41", "0xd0b")] = "Arm Cortex-A76",
+        [("0x41", "0xd41")] = "Arm Cortex-A78",
+        [("0x41", "0xd44")] = "Arm Cortex-X1",
+        [("0x61", "0x022")] = "Apple M1 (Icestorm)",
+        [("0x61", "0x023")] = "Apple M1 (Firestorm)",
+        [("0x61", "0x032")] = "Apple M2 (Blizzard)",
+        [("0x61", "0x033")] = "Apple M2 (Avalanche)",
+        [("0xc0", "0xac3")] = "Ampere-1",
+    };
 
     /// <summary>
     /// Cache sizes from a sysfs cache folder (index0..N, each with level, type, size and
