@@ -47,6 +47,9 @@ public static unsafe class GemmBench
         return list;
     }
 
+    /// <summary>The micro-kernel family Lethe's side runs (--kernel; this CPU's best by default).</summary>
+    private static Gemm.KernelKind kernelKind = Gemm.Best;
+
     public static int Run(string[] args)
     {
         var options = new BenchOptions(args);
@@ -68,6 +71,17 @@ public static unsafe class GemmBench
         GemmBlocking.MC = options.Int("mc", GemmBlocking.MC);
         GemmBlocking.NC = options.Int("nc", GemmBlocking.NC);
         GemmProfile.Enabled = options.Has("profile");
+        // --kernel: another micro-kernel family than this CPU's best (the 128-bit one is ARM64's; on
+        // x86 it runs on 16 xmm registers where ARM64 has 32, so it spills there: a lower bound).
+        kernelKind = options.Get("kernel") switch
+        {
+            null => Gemm.Best,
+            "scalar" => Gemm.KernelKind.Scalar,
+            "vector128" when GemmMicroKernel128.IsSupported => Gemm.KernelKind.Vector128,
+            "avx2" when GemmMicroKernel256.IsSupported => Gemm.KernelKind.Avx2,
+            "avx512" when GemmMicroKernel512.IsSupported => Gemm.KernelKind.Avx512,
+            var k => throw new LetheException($"bench gemm: --kernel '{k}' is not one this CPU runs (scalar, vector128, avx2 or avx512, as supported)"),
+        };
         if (options.Get("pack-a-once") is string packOnce) GemmBlocking.PackAOnceFloats = long.Parse(packOnce, System.Globalization.CultureInfo.InvariantCulture);
         if (options.Get("shared-pack-min") is string sharedMin) GemmBlocking.SharedPackMinFloats = long.Parse(sharedMin, System.Globalization.CultureInfo.InvariantCulture);
 
@@ -86,7 +100,7 @@ public static unsafe class GemmBench
         double peak = FmaPeak.Measure(threads);
         double peakOne = FmaPeak.Measure(1);
         JsonLine.Print(("bench", "gemm"), ("case", "setup"), ("caches", CpuInfo.Caches.ToString()), ("cores", Environment.ProcessorCount),
-            ("threads", threads), ("reps", reps), ("settle_ms", settle.TotalMilliseconds), ("turn_calls", turnCalls), ("clock", clock), ("kernel", Gemm.Best.ToString()),
+            ("threads", threads), ("reps", reps), ("settle_ms", settle.TotalMilliseconds), ("turn_calls", turnCalls), ("clock", clock), ("kernel", kernelKind.ToString()),
             ("kc", GemmBlocking.KC), ("mc", GemmBlocking.MC), ("nc", GemmBlocking.NC),
             ("peer", peerName), ("peer_core", blas?.CoreName), ("peer_config", blas?.Config),
             ("theory_flop_per_cycle_per_core", 32),
@@ -144,7 +158,7 @@ public static unsafe class GemmBench
             void* B = BHalf is null ? BF32 : BHalf;
             bool gemv = c.M == 1 && c.TransB && !c.TransA;
 
-            Action lethe = () => Gemm.Multiply(c.TransA, c.TransB, c.M, c.N, c.K, A, lda, B, c.BType, ldb, CL, ldc, false);
+            Action lethe = () => Gemm.Multiply(c.TransA, c.TransB, c.M, c.N, c.K, A, lda, B, c.BType, ldb, CL, ldc, false, kernelKind);
             Action? peer = blas is null ? null
                 : gemv ? () => blas.Sgemv(c.N, c.K, BF32, ldb, A, CP)
                 : () => blas.Sgemm(c.TransA, c.TransB, c.M, c.N, c.K, A, lda, BF32, ldb, CP, ldc);
@@ -182,7 +196,7 @@ public static unsafe class GemmBench
             if (BHalf is not null)
             {
                 // The same product on the f32 values of these weights, alternated with the half-precision one.
-                Action letheF32 = () => Gemm.Multiply(c.TransA, c.TransB, c.M, c.N, c.K, A, lda, BF32, DType.F32, ldb, CP, ldc, false);
+                Action letheF32 = () => Gemm.Multiply(c.TransA, c.TransB, c.M, c.N, c.K, A, lda, BF32, DType.F32, ldb, CP, ldc, false, kernelKind);
                 var (tHalf, tF32) = Timing.MedianPair(lethe, letheF32, reps, settle, turnCalls);
                 halfVsF32[c.Name] = (flops / tHalf / 1e9, flops / tF32 / 1e9);
             }

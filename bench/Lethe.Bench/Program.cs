@@ -8,7 +8,7 @@ public static class Program
 {
     private static readonly Dictionary<string, (string Help, Func<string[], int> Run)> Suites = new()
     {
-        ["gemm"] = ("fp32 GEMM (f32/bf16 weights) vs OpenBLAS cblas_sgemm: gemm [--threads N] [--reps R] [--case SUBSTRING] [--extra] [--clock wall|cpu] [--settle-ms MS] [--turn-calls N (timed calls back to back per turn; default 5 with 2+ threads, else 1)] [--kc K --mc M --nc N] [--profile] [--no-peer] [--shared-pack-min FLOATS] [--pack-a-once FLOATS]", GemmBench.Run),
+        ["gemm"] = ("fp32 GEMM (f32/bf16 weights) vs OpenBLAS cblas_sgemm: gemm [--threads N] [--reps R] [--case SUBSTRING] [--extra] [--clock wall|cpu] [--settle-ms MS] [--turn-calls N (timed calls back to back per turn; default 5 with 2+ threads, else 1)] [--kc K --mc M --nc N] [--kernel scalar|vector128|avx2|avx512 (default: this CPU's best)] [--profile] [--no-peer] [--shared-pack-min FLOATS] [--pack-a-once FLOATS]", GemmBench.Run),
         ["handoff"] = ("what a microseconds-long Engine.For job costs on two cores, and what data written by one core and read by the other adds: handoff [--jobs N] [--rounds R] [--work-us US] [--gap-us US]", HandoffBench.Run),
         ["engine-for"] = ("how late Engine.For's second thread starts (after pauses, back to back): engine-for [--reps R] [--work-ms MS]", EngineForBench.Run),
         ["gemm-kernel"] = ("GEMM micro-kernel and packing in isolation, one thread (tuning): gemm-kernel [--reps R] [--clock cpu|wall] [--only driver-loops|pack-a-block] [--kc/--mc/--nc N]", GemmKernelBench.Run),

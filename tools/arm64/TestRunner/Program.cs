@@ -1,8 +1,8 @@
 // A minimal xunit runner: every [Fact] and every row of every [Theory] of the test classes whose
 // names contain one of the arguments, run one after another on this thread, each failure printed.
 // It exists to run the engine's tests on another architecture (linux-arm64 under qemu-user, where
-// the VSTest host cannot start); class fixtures and output helpers are not supported (such classes
-// are reported and skipped). Exit code 1 if any test failed.
+// the VSTest host cannot start); class fixtures and output helpers are supported simply (fixtures
+// are made with their parameterless constructors). Exit code 1 if any test failed.
 using System.Reflection;
 using Xunit;
 using Xunit.Sdk;
@@ -23,9 +23,23 @@ foreach (var type in classes)
     var tests = type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)
         .Where(m => m.GetCustomAttribute<FactAttribute>() is not null).ToList();
     if (tests.Count == 0) continue;
-    if (type.GetConstructor(Type.EmptyTypes) is null)
+    // A constructor's arguments: class fixtures (made once per class, disposed after it) and test output.
+    var constructor = type.GetConstructors().OrderBy(c => c.GetParameters().Length).First();
+    var fixtures = new List<object>();
+    object?[] arguments;
+    try
     {
-        Console.WriteLine($"SKIP {type.FullName}: its constructor takes arguments (fixtures are not supported here)");
+        arguments = constructor.GetParameters().Select(p =>
+        {
+            if (p.ParameterType == typeof(Xunit.Abstractions.ITestOutputHelper)) return (object)new ConsoleOutput();
+            var fixture = Activator.CreateInstance(p.ParameterType)!;
+            fixtures.Add(fixture);
+            return fixture;
+        }).ToArray();
+    }
+    catch (Exception e)
+    {
+        Console.WriteLine($"SKIP {type.FullName}: its constructor's arguments could not be made ({e.GetType().Name}: {e.Message})");
         skipped += tests.Count;
         continue;
     }
@@ -41,7 +55,7 @@ foreach (var type in classes)
             string name = $"{type.Name}.{method.Name}({string.Join(", ", row.Select(r => r?.ToString() ?? "null"))})";
             try
             {
-                object? instance = method.IsStatic ? null : Activator.CreateInstance(type);
+                object? instance = method.IsStatic ? null : constructor.Invoke(arguments);
                 var result = method.Invoke(instance, row.Length == 0 ? null : row);
                 if (result is Task task) task.GetAwaiter().GetResult();
                 (instance as IDisposable)?.Dispose();
@@ -55,6 +69,14 @@ foreach (var type in classes)
             }
         }
     }
+    foreach (var fixture in fixtures) (fixture as IDisposable)?.Dispose();
 }
 Console.WriteLine($"{System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}: {passed} passed, {failed} failed, {skipped} skipped, in {clock.Elapsed.TotalSeconds:F0} s ({classes.Count} classes matched)");
 return failed == 0 ? 0 : 1;
+
+/// <summary>ITestOutputHelper for tests that write diagnostics: to stdout.</summary>
+internal sealed class ConsoleOutput : Xunit.Abstractions.ITestOutputHelper
+{
+    public void WriteLine(string message) => Console.WriteLine("  " + message);
+    public void WriteLine(string format, params object[] args) => Console.WriteLine("  " + string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+}
