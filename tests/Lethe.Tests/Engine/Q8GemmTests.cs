@@ -309,13 +309,15 @@ public unsafe class Q8GemmTests
         // with both (Intel) runs the 512-bit chunks too when asked (Q8Gemm.ForceWide).
         if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) yield return "vnni";
         if (System.Runtime.Intrinsics.X86.Avx512BW.IsSupported) yield return "avx512";
+        // ARM64's 128-bit loop (Q8Gemm128), in its portable form on x86.
+        if (System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated) yield return "vector128";
     }
 
     private static T WithPath<T>(string path, Func<T> f)
     {
-        Q8Gemm.ForceScalar = path == "scalar"; Q8Gemm.ForceAvx2 = path == "avx2"; Q8Gemm.ForceWide = path == "avx512";
+        Q8Gemm.ForceScalar = path == "scalar"; Q8Gemm.ForceAvx2 = path == "avx2"; Q8Gemm.ForceWide = path == "avx512"; Q8Gemm.Force128 = path == "vector128";
         try { return f(); }
-        finally { Q8Gemm.ForceScalar = false; Q8Gemm.ForceAvx2 = false; Q8Gemm.ForceWide = false; }
+        finally { Q8Gemm.ForceScalar = false; Q8Gemm.ForceAvx2 = false; Q8Gemm.ForceWide = false; Q8Gemm.Force128 = false; }
     }
 
     [Fact]
@@ -398,8 +400,29 @@ public unsafe class Q8GemmTests
             // The default path (AVX-VNNI, or 512-bit chunks) against the 256-bit AVX2 sequence.
             if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported || System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
                 Assert.Equal(one, WithPath("avx2", () => Run(a, M, K, w, N, c0, false)));
+            // ARM64's 128-bit loop gives the vector paths' bits (K = 576: two chunks and a tail of two blocks).
+            Assert.Equal(one, WithPath("vector128", () => Run(a, M, K, w, N, c0, false)));
         }
         finally { Lethe.Tensors.Engine.Threads = saved; }
+    }
+
+    [Fact]
+    public void ActivationsInterleaveAlikeWithAndWithoutAvx2()
+    {
+        // The pair moves ARM64 makes one at a time (InterleaveChunksScalar) against the AVX2 transposes.
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
+        const int K = 3 * Q8Matrix.ChunkValues + 64;
+        var q = Enumerable.Range(0, K).Select(i => (short)(i * 7 - 900)).ToArray();
+        var vector = (short[])q.Clone();
+        var scalar = (short[])q.Clone();
+        fixed (short* v = vector, s = scalar)
+        {
+            Q8Gemm.InterleaveChunks(v, K);
+            Q8Gemm.InterleaveChunksScalar(s, K);
+        }
+        Assert.Equal(vector, scalar);
+        Assert.NotEqual(q, scalar);
+        Assert.Equal(q.AsSpan(3 * Q8Matrix.ChunkValues).ToArray(), scalar.AsSpan(3 * Q8Matrix.ChunkValues).ToArray()); // the blocks after the chunks stay
     }
 
     [Fact]

@@ -33,8 +33,9 @@
 // same integers: the results are identical on every path but the scalar one.
 // Per element the order of operations is fixed (chunks, then the last blocks, in order, into 8
 // fp32 lanes, then the lanes summed in a fixed tree), so results do not depend on the thread
-// count. Without AVX2 a scalar loop does the same arithmetic with one fp32 accumulator, on the
-// activations in their natural order (a different, equally fixed order of operations).
+// count. Without AVX2, ARM64 runs the same arithmetic on 128-bit vectors (Q8Gemm128: the same
+// bits); other CPUs a scalar loop with one fp32 accumulator, on the activations in their natural
+// order (a different, equally fixed order of operations).
 // Error: quantizing A adds a relative error of about 1/65534 per element (half a step of 32767),
 // next to W's 1/254; the test bounds both against the f32 product (Q8GemmTests).
 using System.Runtime.CompilerServices;
@@ -45,10 +46,21 @@ namespace Lethe.Tensors.Kernels;
 
 internal static unsafe class Q8Gemm
 {
-    /// <summary>Which integer dot product runs here: AVX-VNNI, AVX-512, AVX2 or scalar.</summary>
+    /// <summary>Which integer dot product runs here: AVX-VNNI, AVX-512, AVX2, NEON or scalar.</summary>
     public static string DotKind => UseVnni ? "AVX-VNNI (vpdpwssd, int8 weights × int16 activations)"
         : UseWide ? "AVX-512 (vpmaddwd on 512 bits, int8 weights × int16 activations)"
-        : Avx2.IsSupported ? "AVX2 (vpmaddwd, int8 weights × int16 activations)" : "scalar";
+        : Avx2.IsSupported ? "AVX2 (vpmaddwd, int8 weights × int16 activations)"
+        : Use128 ? "NEON (smlal on 128 bits, int8 weights × int16 activations)" : "scalar";
+
+    /// <summary>
+    /// The group loop on 128-bit vectors (Q8Gemm128): on ARM64, which has no AVX2; on x86 only when
+    /// tests or benches ask (Force128), to check its arithmetic against the AVX2 path's bits.
+    /// </summary>
+    private static bool Use128 => !ForceScalar && (Force128 || (!Avx2.IsSupported && System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported));
+    /// <summary>Tests set this to run Q8Gemm128 on x86 (its portable and SSE operations).</summary>
+    internal static bool Force128;
+    /// <summary>Whether the activations are put in the chunks' interleaved order (every path but the scalar one reads them so).</summary>
+    private static bool Interleaved => (Avx2.IsSupported && !ForceScalar) || Use128;
 
     private static bool UseVnni => AvxVnni.IsSupported && !ForceAvx2 && !ForceWide;
     /// <summary>
@@ -169,11 +181,11 @@ internal static unsafe class Q8Gemm
         var scratch = GemmBuffers.ForThread();
         short* qa = (short*)scratch.QuantA(M * (long)K / 2 + 16);
         float* sa = scratch.QuantAScales((long)M * nb);
-        bool vector = Avx2.IsSupported && !ForceScalar;
+        bool interleaved = Interleaved;
         for (int i = 0; i < M; i++)
         {
             QuantizeRow(A + i * lda, K, qa + (long)i * K, sa + (long)i * nb);
-            if (vector) InterleaveChunks(qa + (long)i * K, K);
+            if (interleaved) InterleaveChunks(qa + (long)i * K, K);
         }
         return new QuantizedInput(M, K, qa, sa);
     }
@@ -265,6 +277,7 @@ internal static unsafe class Q8Gemm
     internal static void InterleaveChunks(short* q, int K)
     {
         const int Pairs = Q8Matrix.BlockSize / 2;
+        if (!Avx2.IsSupported) { InterleaveChunksScalar(q, K); return; }
         for (int c = 0; c < K / Q8Matrix.ChunkValues; c++)
         {
             // The chunk as an 8 × 16 matrix of int32 pairs (row k = block k) becomes its 16 × 8
@@ -277,6 +290,20 @@ internal static unsafe class Q8Gemm
             Vector256<int> b4 = Vector256.Load(chunk + 4 * Pairs + 8), b5 = Vector256.Load(chunk + 5 * Pairs + 8), b6 = Vector256.Load(chunk + 6 * Pairs + 8), b7 = Vector256.Load(chunk + 7 * Pairs + 8);
             Transpose8(a0, a1, a2, a3, a4, a5, a6, a7, chunk);
             Transpose8(b0, b1, b2, b3, b4, b5, b6, b7, chunk + 8 * Q8Matrix.ChunkBlocks);
+        }
+    }
+
+    /// <summary>InterleaveChunks without AVX2 (ARM64): the same moves one pair at a time, through a copy of each chunk.</summary>
+    internal static void InterleaveChunksScalar(short* q, int K)
+    {
+        const int Pairs = Q8Matrix.BlockSize / 2, ChunkPairs = Q8Matrix.ChunkValues / 2;
+        int* copy = stackalloc int[ChunkPairs];
+        for (int c = 0; c < K / Q8Matrix.ChunkValues; c++)
+        {
+            int* chunk = (int*)(q + c * Q8Matrix.ChunkValues);
+            new Span<int>(chunk, ChunkPairs).CopyTo(new Span<int>(copy, ChunkPairs));
+            for (int k = 0; k < Q8Matrix.ChunkBlocks; k++)
+                for (int p = 0; p < Pairs; p++) chunk[p * Q8Matrix.ChunkBlocks + k] = copy[k * Pairs + p];
         }
     }
 
@@ -407,7 +434,8 @@ internal static unsafe class Q8Gemm
             var buffer = groupScales is { } b && b.Length >= headerFloats ? b : groupScales = new float[Math.Max(headerFloats, 256)];
             fixed (float* sw = buffer)
             {
-                if (!Avx2.IsSupported || ForceScalar) GroupsScalar(g0, g1);
+                if (Use128) Q8Gemm128.Groups(M, K, nb, qa, sa, W, C, ldc, accumulate, g0, g1, sw, headerFloats);
+                else if (!Avx2.IsSupported || ForceScalar) GroupsScalar(g0, g1);
                 else if (UseVnni) GroupsVector<VnniDot, NarrowChunks<VnniDot>>(g0, g1, sw, headerFloats);
                 else if (UseWide) GroupsVector<Avx2Dot, WideChunks>(g0, g1, sw, headerFloats);
                 else GroupsVector<Avx2Dot, NarrowChunks<Avx2Dot>>(g0, g1, sw, headerFloats);
