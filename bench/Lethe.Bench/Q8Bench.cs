@@ -27,12 +27,17 @@ public static unsafe class Q8Bench
 
     /// <summary>
     /// --dot avx2: the AVX2 integer dot product on a CPU that has a wider one, to compare them;
-    /// --dot avx512: the 512-bit chunks on a CPU that also has AVX-VNNI (which it would use).
+    /// --dot avx512: the 512-bit chunks on a CPU that also has AVX-VNNI (which it would use);
+    /// --dot vector128: ARM64's 128-bit loop (Q8Gemm128) in its x86 form; --dot scalar: the scalar loop.
     /// </summary>
     public static void ApplyDot(string? dot)
     {
+        if (dot is not (null or "avx2" or "avx512" or "vector128" or "scalar"))
+            throw new LetheException($"bench: --dot is avx2, avx512, vector128 or scalar, got '{dot}'");
         Q8Gemm.ForceAvx2 = dot == "avx2";
         Q8Gemm.ForceWide = dot == "avx512";
+        Q8Gemm.Force128 = dot == "vector128";
+        Q8Gemm.ForceScalar = dot == "scalar";
     }
 
     public static int Run(string[] args)
