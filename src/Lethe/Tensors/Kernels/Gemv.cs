@@ -43,19 +43,19 @@ internal static unsafe class Gemv
             A = gathered; lda = K;
         }
         var job = new Job(M, K, A, lda, B, bType, ldb, C, ldc, accumulate);
-        bool parallel = 2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1;
-        if (transB)
-        {
-            int units = (N + 3) / 4;
-            if (parallel) Engine.For(units, 1, (s, e) => job.Dot(s * 4, Math.Min(e * 4, N)));
-            else job.Dot(0, N);
-        }
-        else
-        {
-            int units = (N + 15) / 16;
-            if (parallel) Engine.For(units, 1, (s, e) => job.Axpy(s * 16, Math.Min(e * 16, N)));
-            else job.Axpy(0, N);
-        }
+        if (transB) SplitRows(M, N, K, 4, job.Dot);
+        else SplitRows(M, N, K, 16, job.Axpy);
+    }
+
+    /// <summary>
+    /// Runs rows(j0, j1) over the N columns of C in units of `unit` (each unit starts at a multiple
+    /// of it), split over the threads when the product is big enough (Gemv, Gemv256, Gemv128).
+    /// </summary>
+    internal static void SplitRows(int M, int N, int K, int unit, Action<int, int> rows)
+    {
+        if (2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1)
+            Engine.For((N + unit - 1) / unit, 1, (s, e) => rows(s * unit, Math.Min(e * unit, N)));
+        else rows(0, N);
     }
 
     /// <summary>
@@ -76,7 +76,7 @@ internal static unsafe class Gemv
 
     /// <summary>
     /// Runs rows(p, j0, j1) over every product's rows in units of 4, the units of all products
-    /// numbered one after another and split over the threads as one job (Gemv and Gemv256).
+    /// numbered one after another and split over the threads as one job (Gemv, Gemv256, Gemv128).
     /// </summary>
     internal static void SplitShared(int M, int K, Gemm.SharedProduct[] products, Action<int, int, int> rows)
     {

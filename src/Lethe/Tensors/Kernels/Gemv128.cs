@@ -24,9 +24,7 @@ internal static unsafe class Gemv128
     public static void Multiply(int M, int N, int K, float* A, long lda, void* B, DType bType, long ldb, float* C, long ldc, bool accumulate)
     {
         var job = new Job(M, K, A, lda, B, bType, ldb, C, ldc, accumulate);
-        int units = (N + 3) / 4;
-        if (2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1) Engine.For(units, 1, (s, e) => job.Rows(s * 4, Math.Min(e * 4, N)));
-        else job.Rows(0, N);
+        Gemv.SplitRows(M, N, K, 4, job.Rows);
     }
 
     /// <summary>Gemm.MultiplyShared on this path, split as Gemv.SplitShared does (units of 4 rows of each product).</summary>
