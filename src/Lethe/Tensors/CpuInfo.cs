@@ -1,6 +1,6 @@
 // What the CPU says about itself, for choosing cache blocks and for labelling benchmark figures:
-// the model name with family/model numbers (from /proc/cpuinfo) and the data-cache sizes per level
-// (from /sys/devices/system/cpu/cpu0/cache/index*/{level,type,size,shared_cpu_list}). Everything
+// from /proc/cpuinfo the model name with family/model numbers (x86) or the core named from its
+// implementer and part codes (64-bit ARM), and the data-cache sizes per level (from /sys/devices/system/cpu/cpu0/cache/index*/{level,type,size,shared_cpu_list}). Everything
 // is read once; on systems without these files (macOS, Windows, containers hiding sysfs) the cache
 // sizes fall back to CacheSizes.Default and the model to "unknown", and `Source` says so.
 namespace Lethe.Tensors;
@@ -99,7 +99,7 @@ public static class CpuInfo
         [("0x61", "0x023")] = "Apple M1 (Firestorm)",
         [("0x61", "0x032")] = "Apple M2 (Blizzard)",
         [("0x61", "0x033")] = "Apple M2 (Avalanche)",
-        [("0xc0", "0xac3")] = "Ampere-1",
+        [("0xc0", "0xac3")] = "AmpereOne",
     };
 
     /// <summary>

@@ -1,11 +1,12 @@
-// Reading B in its storage dtype as fp32, 16 elements (one zmm) or one at a time. The GEMM packing
-// and Gemv are generic over these structs, so the dtype test happens once per call, not per load.
+// Reading B in its storage dtype as fp32: 16 elements (one zmm), 8 (one ymm), 4 (one 128-bit
+// vector: ARM64's path) or one at a time. The GEMM packing and the few-rows paths are generic over
+// these structs, so the dtype test happens once per call, not per load.
 // All three conversions are exact (every f16 and bf16 value is an fp32 value).
 //   bf16: the upper half of an fp32 -> zero-extend and shift left by 16.
 //   f16: rebias the exponent (15 -> 127), with Inf/NaN (exponent 31) mapped to exponent 255 and
 //        zeros/subnormals (exponent 0) renormalized by an exact fp32 subtraction; .NET exposes no
 //        f16 conversion instruction (neither F16C's nor AVX-512's), so this is integer arithmetic
-//        on the bits, 16 lanes (AVX-512) or 8 (AVX2) at a time; on AVX2 and AMD CPUs, a multiply
+//        on the bits, 16 lanes (AVX-512), 8 (AVX2) or 4 (128-bit) at a time; on AVX2 and AMD CPUs, a multiply
 //        by 2^112 instead (WidenF16ByMultiply).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -21,7 +22,7 @@ internal unsafe interface IWidenB
     static abstract Vector512<float> Load(void* b, long index);
     /// <summary>Elements [index, index+8) of b as fp32 (AVX2: Gemv256, GemmPacking256, the decoding attention's rows).</summary>
     static abstract Vector256<float> Load8(void* b, long index);
-    /// <summary>Elements [index, index+4) of b as fp32, in portable Vector128 operations (Gemv128: ARM64's NEON).</summary>
+    /// <summary>Elements [index, index+4) of b as fp32 on 128 bits (Gemv128: ARM64's NEON; x86 runs it in tests).</summary>
     static abstract Vector128<float> Load4(void* b, long index);
     static abstract float Scalar(void* b, long index);
     /// <summary>Asks for the cache line holding element `index` (streaming weights ahead of use).</summary>
