@@ -1,7 +1,8 @@
 // What the CPU says about itself, for choosing cache blocks and for labelling benchmark figures:
 // from /proc/cpuinfo the model name with family/model numbers (x86) or the core named from its
 // implementer and part codes (64-bit ARM), and the data-cache sizes per level (from
-// /sys/devices/system/cpu/cpu0/cache/index*/{level,type,size,shared_cpu_list}). Everything is read once; on systems without these files (macOS, Windows, containers hiding sysfs) the cache
+// /sys/devices/system/cpu/cpu0/cache/index*/{level,type,size,shared_cpu_list}). Everything is
+// read once; on systems without these files (macOS, Windows, containers hiding sysfs) the cache
 // sizes fall back to CacheSizes.Default and the model to "unknown", and `Source` says so.
 namespace Lethe.Tensors;
 
