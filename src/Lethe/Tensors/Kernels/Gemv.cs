@@ -53,10 +53,13 @@ internal static unsafe class Gemv
     /// </summary>
     internal static void SplitRows(int M, int N, int K, int unit, Action<int, int> rows)
     {
-        if (2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1)
-            Engine.For((N + unit - 1) / unit, 1, (s, e) => rows(s * unit, Math.Min(e * unit, N)));
+        if (2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1) ForUnits(N, unit, rows);
         else rows(0, N);
     }
+
+    /// <summary>SplitRows' parallel case, apart so that the one-thread case allocates no closure (a decoding step calls it per product).</summary>
+    private static void ForUnits(int N, int unit, Action<int, int> rows) =>
+        Engine.For((N + unit - 1) / unit, 1, (s, e) => rows(s * unit, Math.Min(e * unit, N)));
 
     /// <summary>
     /// Gemm.MultiplyShared on this path. Each unit starts at a multiple of 4 rows of its own product,
