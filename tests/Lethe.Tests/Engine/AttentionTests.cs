@@ -31,16 +31,22 @@ public unsafe class AttentionTests
 
     private sealed record FastResult(float[] Output, float[] LogSumExp, float[] GradQ, float[] GradK, float[] GradV);
 
-    private static FastResult RunFast(Inputs x, AttentionDims d, AttentionOptions o, AttentionKernel.ForwardPath path, bool wide, bool backward = true)
+    /// <summary>The kernel's forward (and backward); quarters: the 8-lane paths on two Vector128 (ARM64's) rather than one Vector256.</summary>
+    private static FastResult RunFast(Inputs x, AttentionDims d, AttentionOptions o, AttentionKernel.ForwardPath path, bool wide, bool backward = true, bool quarters = false)
     {
         var output = new float[x.Q.Length];
         var lse = new float[d.Batch * d.QueryHeads * d.Queries];
         var gq = new float[x.Q.Length]; var gk = new float[x.K.Length]; var gv = new float[x.V.Length];
-        fixed (float* q = x.Q, k = x.K, v = x.V, go = x.GradOut, y = output, l = lse, pgq = gq, pgk = gk, pgv = gv)
+        AttentionKernel.ForceLanes128 = quarters;
+        try
         {
-            AttentionKernel.Forward(q, k, v, KvLayout.Contiguous(d.Keys, d.KvHeads, d.HeadDim), y, l, d, o, path, wide);
-            if (backward) AttentionKernel.Backward(q, k, v, y, go, l, pgq, pgk, pgv, d, o, wide);
+            fixed (float* q = x.Q, k = x.K, v = x.V, go = x.GradOut, y = output, l = lse, pgq = gq, pgk = gk, pgv = gv)
+            {
+                AttentionKernel.Forward(q, k, v, KvLayout.Contiguous(d.Keys, d.KvHeads, d.HeadDim), y, l, d, o, path, wide);
+                if (backward) AttentionKernel.Backward(q, k, v, y, go, l, pgq, pgk, pgv, d, o, wide);
+            }
         }
+        finally { AttentionKernel.ForceLanes128 = false; }
         return new FastResult(output, lse, gq, gk, gv);
     }
 
@@ -79,6 +85,13 @@ public unsafe class AttentionTests
         Assert.Equal(wide.GradQ, narrow.GradQ);
         Assert.Equal(wide.GradK, narrow.GradK);
         Assert.Equal(wide.GradV, narrow.GradV);
+        // The same 8 lanes as two Vector128 (ARM64's NEON): the same operations per lane.
+        var quarters = RunFast(x, d, o, AttentionKernel.ForwardPath.Tiled, wide: false, quarters: true);
+        Assert.Equal(wide.Output, quarters.Output);
+        Assert.Equal(wide.LogSumExp, quarters.LogSumExp);
+        Assert.Equal(wide.GradQ, quarters.GradQ);
+        Assert.Equal(wide.GradK, quarters.GradK);
+        Assert.Equal(wide.GradV, quarters.GradV);
 
         var direct = RunFast(x, d, o, AttentionKernel.ForwardPath.Direct, wide: true, backward: false);
         GradCheck.Close(expectedOut, direct.Output, Tolerance, $"{name} output (direct path)");
@@ -88,6 +101,9 @@ public unsafe class AttentionTests
         var directNarrow = RunFast(x, d, o, AttentionKernel.ForwardPath.Direct, wide: false, backward: false);
         Assert.Equal(direct.Output, directNarrow.Output);
         Assert.Equal(direct.LogSumExp, directNarrow.LogSumExp);
+        var directQuarters = RunFast(x, d, o, AttentionKernel.ForwardPath.Direct, wide: false, backward: false, quarters: true);
+        Assert.Equal(direct.Output, directQuarters.Output);
+        Assert.Equal(direct.LogSumExp, directQuarters.LogSumExp);
     }
 
     [Fact]
@@ -382,18 +398,20 @@ public unsafe class AttentionTests
     [Fact]
     public void VectorExpIsAccurateAndZeroBelowTheFloatRange()
     {
-        // The kernel's own exp against Math.Exp: ≤ 3e-7 relative (a couple of ulp), both widths identical.
+        // The kernel's own exp against Math.Exp: ≤ 3e-7 relative (a couple of ulp), every width identical.
         var xs = new List<float> { float.NegativeInfinity, -1000f, -104f, -87.5f, -87.3f, -50f, -1e-8f, 0f, 1e-8f, 0.5f, 1f, 10f, 88f };
         for (int i = 0; i <= 20000; i++) xs.Add(-88f + i * (88f + 5f) / 20000);
         while (xs.Count % 16 != 0) xs.Add(0f);
         var x = xs.ToArray();
-        var wide = new float[x.Length]; var narrow = new float[x.Length];
-        fixed (float* px = x, pw = wide, pn = narrow)
+        var wide = new float[x.Length]; var narrow = new float[x.Length]; var quarters = new float[x.Length];
+        fixed (float* px = x, pw = wide, pn = narrow, pq = quarters)
         {
             for (int i = 0; i < x.Length; i += 16) AttentionKernel.Lanes512.Store(pw + i, AttentionKernel.Lanes512.Exp(AttentionKernel.Lanes512.Load(px + i)));
             for (int i = 0; i < x.Length; i += 8) AttentionKernel.Lanes256.Store(pn + i, AttentionKernel.Lanes256.Exp(AttentionKernel.Lanes256.Load(px + i)));
+            for (int i = 0; i < x.Length; i += 8) AttentionKernel.Lanes128x2.Store(pq + i, AttentionKernel.Lanes128x2.Exp(AttentionKernel.Lanes128x2.Load(px + i)));
         }
         Assert.Equal(wide, narrow);
+        Assert.Equal(wide, quarters);
         double worst = 0; int worstAt = 0;
         for (int i = 0; i < x.Length; i++)
         {

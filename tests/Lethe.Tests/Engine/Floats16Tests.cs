@@ -1,9 +1,11 @@
-// The fused kernels run on sixteen fp32 lanes laid out as one Vector512 (AVX-512 machines) or two
-// Vector256 halves (AVX2 machines). Both layouts must give the same bits: the layout is a speed
-// choice, never a numerical one. Each test runs a kernel's generic
-// body with both layouts on the same inputs (odd widths, so the scalar tails run too; special
-// values: NaN, ±∞, huge, tiny and subnormal) and compares every output bit. On an AVX2 machine the
-// Vector512 layout runs on .NET's software fallback, which is what these kernels ran on before.
+// The fused kernels run on sixteen fp32 lanes laid out as one Vector512 (AVX-512 machines), two
+// Vector256 halves (AVX2 machines) or four Vector128 quarters (64-bit ARM, x86 without AVX). All
+// layouts must give the same bits: the layout is a speed choice, never a numerical one. Each test
+// runs a kernel's generic body with every layout on the same inputs (odd widths, so the scalar
+// tails run too; special values: NaN, ±∞, huge, tiny and subnormal) and compares every output bit.
+// On an AVX2 machine the Vector512 layout runs on .NET's software fallback, which is what these
+// kernels ran on before; on ARM64 (tools/arm64/run tests Engine.Floats16Tests) the Vector512 and
+// Vector256 layouts do, and the comparison checks NEON's bits against them.
 // A NaN is a NaN: its sign and payload are not compared (the runtime's fallback and the hardware
 // may negate or propagate a NaN differently, and nothing reads them).
 using System.Runtime.Intrinsics;
@@ -31,18 +33,18 @@ public unsafe class Floats16Tests
         return v;
     }
 
-    private static void AssertSameBits(float[] wide, float[] pair, string what)
+    private static void AssertSameBits(float[] wide, float[] other, string what, string otherLayout = "two Vector256 halves")
     {
-        Assert.Equal(wide.Length, pair.Length);
+        Assert.Equal(wide.Length, other.Length);
         for (int i = 0; i < wide.Length; i++)
-            if (BitConverter.SingleToInt32Bits(wide[i]) != BitConverter.SingleToInt32Bits(pair[i]) && !(float.IsNaN(wide[i]) && float.IsNaN(pair[i])))
-                Assert.Fail($"{what}: element {i} is {wide[i]:R} with Vector512 lanes but {pair[i]:R} with two Vector256 halves");
+            if (BitConverter.SingleToInt32Bits(wide[i]) != BitConverter.SingleToInt32Bits(other[i]) && !(float.IsNaN(wide[i]) && float.IsNaN(other[i])))
+                Assert.Fail($"{what}: element {i} is {wide[i]:R} with Vector512 lanes but {other[i]:R} with {otherLayout}");
     }
 
     private delegate void Body(float*[] buffers);
 
-    /// <summary>Runs body once per layout on fresh copies of the inputs; returns the copies afterwards.</summary>
-    private static void Compare(string what, float[][] inputs, Body wide, Body pair)
+    /// <summary>Runs body once per layout on fresh copies of the inputs and compares every buffer afterwards with the Vector512 layout's.</summary>
+    private static void Compare(string what, float[][] inputs, Body wide, Body pair, Body quad)
     {
         float[][] Run(Body body)
         {
@@ -56,7 +58,12 @@ public unsafe class Floats16Tests
         }
         var w = Run(wide);
         var p = Run(pair);
-        for (int k = 0; k < inputs.Length; k++) AssertSameBits(w[k], p[k], $"{what}, buffer {k}");
+        var q = Run(quad);
+        for (int k = 0; k < inputs.Length; k++)
+        {
+            AssertSameBits(w[k], p[k], $"{what}, buffer {k}");
+            AssertSameBits(w[k], q[k], $"{what}, buffer {k}", "four Vector128 quarters");
+        }
     }
 
     private static float[] Lanewise<T>(Func<T, T> f, float[] x) where T : unmanaged, IFloats16<T>
@@ -68,32 +75,50 @@ public unsafe class Floats16Tests
     }
 
     [Fact]
-    public void TranscendentalsGiveTheSameBitsInBothLayouts()
+    public void TranscendentalsGiveTheSameBitsInEveryLayout()
     {
         var x = Inputs(16 * 400, 1, specials: true);
         AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Exp, x), Lanewise<Floats16Pair>(VectorMath.Exp, x), "exp");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Exp, x), Lanewise<Floats16Quad>(VectorMath.Exp, x), "exp", "four Vector128 quarters");
         AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Sigmoid, x), Lanewise<Floats16Pair>(VectorMath.Sigmoid, x), "sigmoid");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Sigmoid, x), Lanewise<Floats16Quad>(VectorMath.Sigmoid, x), "sigmoid", "four Vector128 quarters");
         AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Tanh, x), Lanewise<Floats16Pair>(VectorMath.Tanh, x), "tanh");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Tanh, x), Lanewise<Floats16Quad>(VectorMath.Tanh, x), "tanh", "four Vector128 quarters");
         AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Erf, x), Lanewise<Floats16Pair>(VectorMath.Erf, x), "erf");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.Erf, x), Lanewise<Floats16Quad>(VectorMath.Erf, x), "erf", "four Vector128 quarters");
         AssertSameBits(Lanewise<Floats16Wide>(VectorMath.NormalCdf, x), Lanewise<Floats16Pair>(VectorMath.NormalCdf, x), "Φ");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.NormalCdf, x), Lanewise<Floats16Quad>(VectorMath.NormalCdf, x), "Φ", "four Vector128 quarters");
         AssertSameBits(Lanewise<Floats16Wide>(VectorMath.NormalPdf, x), Lanewise<Floats16Pair>(VectorMath.NormalPdf, x), "φ");
+        AssertSameBits(Lanewise<Floats16Wide>(VectorMath.NormalPdf, x), Lanewise<Floats16Quad>(VectorMath.NormalPdf, x), "φ", "four Vector128 quarters");
     }
 
     /// <summary>
-    /// Both layouts' sums agree, and where Vector512 runs in software (AVX2) they agree with its
-    /// Vector512.Sum, which is what the kernels summed with there before the pair layout.
+    /// All layouts' sums agree where Vector256 is hardware (x86: the quad layout spells out AVX's
+    /// Vector256.Sum order); where Vector512 runs in software (AVX2) they agree with its
+    /// Vector512.Sum, which is what the kernels summed with there before the pair layout. On ARM64,
+    /// where Vector256.Sum is the runtime's software fallback, only the quad layout's own order is
+    /// checked (it is what the kernels use there).
     /// </summary>
     [Fact]
-    public void SumAddsTheHalvesInBothLayouts()
+    public void SumAddsTheHalvesInEveryLayout()
     {
         var x = Inputs(16 * 200, 2, specials: false);
         fixed (float* p = x)
             for (int i = 0; i < x.Length; i += 16)
             {
                 float wide = Floats16Wide.Sum(Floats16Wide.Load(p + i)), pair = Floats16Pair.Sum(Floats16Pair.Load(p + i));
-                Assert.Equal(BitConverter.SingleToInt32Bits(wide), BitConverter.SingleToInt32Bits(pair));
-                if (!Vector512.IsHardwareAccelerated)
+                float quad = Floats16Quad.Sum(Floats16Quad.Load(p + i));
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    Assert.Equal(BitConverter.SingleToInt32Bits(wide), BitConverter.SingleToInt32Bits(pair));
+                    Assert.Equal(BitConverter.SingleToInt32Bits(pair), BitConverter.SingleToInt32Bits(quad));
+                }
+                if (!Vector512.IsHardwareAccelerated && Vector256.IsHardwareAccelerated)
                     Assert.Equal(BitConverter.SingleToInt32Bits(Vector512.Sum(Vector512.Load(p + i))), BitConverter.SingleToInt32Bits(pair));
+                // Each eight as AVX's Vector256.Sum: pairs, then pairs of pairs, then the 128-bit halves.
+                float Eight(float* e) => ((e[0] + e[1]) + (e[2] + e[3])) + ((e[4] + e[5]) + (e[6] + e[7]));
+                float q = Eight(p + i) + Eight(p + i + 8);
+                Assert.Equal(BitConverter.SingleToInt32Bits(q), BitConverter.SingleToInt32Bits(quad));
             }
     }
 
@@ -105,19 +130,23 @@ public unsafe class Floats16Tests
         var dy = Inputs(n, 5, specials: false);
         var acc = Inputs(n, 6, specials: false);
         Compare(name, new[] { x, new float[n] },
-            b => ActivationKernel.Map<Floats16Wide, TFn>(f, b[0], b[1], n), b => ActivationKernel.Map<Floats16Pair, TFn>(f, b[0], b[1], n));
+            b => ActivationKernel.Map<Floats16Wide, TFn>(f, b[0], b[1], n), b => ActivationKernel.Map<Floats16Pair, TFn>(f, b[0], b[1], n),
+            b => ActivationKernel.Map<Floats16Quad, TFn>(f, b[0], b[1], n));
         Compare(name + " backward", new[] { x, dy, acc },
             b => ActivationKernel.MapBackward<Floats16Wide, TFn>(f, b[0], b[1], b[2], n),
-            b => ActivationKernel.MapBackward<Floats16Pair, TFn>(f, b[0], b[1], b[2], n));
+            b => ActivationKernel.MapBackward<Floats16Pair, TFn>(f, b[0], b[1], b[2], n),
+            b => ActivationKernel.MapBackward<Floats16Quad, TFn>(f, b[0], b[1], b[2], n));
         Compare(name + " GLU", new[] { x, up, new float[n] },
-            b => ActivationKernel.Glu<Floats16Wide, TFn>(f, b[0], b[1], b[2], n), b => ActivationKernel.Glu<Floats16Pair, TFn>(f, b[0], b[1], b[2], n));
+            b => ActivationKernel.Glu<Floats16Wide, TFn>(f, b[0], b[1], b[2], n), b => ActivationKernel.Glu<Floats16Pair, TFn>(f, b[0], b[1], b[2], n),
+            b => ActivationKernel.Glu<Floats16Quad, TFn>(f, b[0], b[1], b[2], n));
         Compare(name + " GLU backward", new[] { x, up, dy, acc, (float[])acc.Clone() },
             b => ActivationKernel.GluBackward<Floats16Wide, TFn>(f, b[0], b[1], b[2], b[3], b[4], n),
-            b => ActivationKernel.GluBackward<Floats16Pair, TFn>(f, b[0], b[1], b[2], b[3], b[4], n));
+            b => ActivationKernel.GluBackward<Floats16Pair, TFn>(f, b[0], b[1], b[2], b[3], b[4], n),
+            b => ActivationKernel.GluBackward<Floats16Quad, TFn>(f, b[0], b[1], b[2], b[3], b[4], n));
     }
 
     [Fact]
-    public void ActivationsGiveTheSameBitsInBothLayouts()
+    public void ActivationsGiveTheSameBitsInEveryLayout()
     {
         Activation("SiLU", new ActivationKernel.SiluFn());
         Activation("GELU (erf)", new ActivationKernel.GeluErfFn());
@@ -126,7 +155,7 @@ public unsafe class Floats16Tests
     }
 
     [Fact]
-    public void RopeGivesTheSameBitsInBothLayouts()
+    public void RopeGivesTheSameBitsInEveryLayout()
     {
         // Head dimension 96 with 80 rotary dims: 40 pairs, so both paths have full blocks and a tail.
         const int tokens = 5, heads = 3, headDim = 96;
@@ -142,14 +171,15 @@ public unsafe class Floats16Tests
                     foreach (bool accumulate in new[] { false, true })
                         Compare($"RoPE (interleaved {interleaved}, inverse {inverse}, accumulate {accumulate})", new[] { x, (float[])acc.Clone() },
                             b => RopeKernel.Apply<Floats16Wide>(b[0], b[1], tokens, heads, headDim, pos, table, interleaved, inverse, accumulate),
-                            b => RopeKernel.Apply<Floats16Pair>(b[0], b[1], tokens, heads, headDim, pos, table, interleaved, inverse, accumulate));
+                            b => RopeKernel.Apply<Floats16Pair>(b[0], b[1], tokens, heads, headDim, pos, table, interleaved, inverse, accumulate),
+                            b => RopeKernel.Apply<Floats16Quad>(b[0], b[1], tokens, heads, headDim, pos, table, interleaved, inverse, accumulate));
         }
     }
 
     [Theory]
     [InlineData(83)]
     [InlineData(576)]
-    public void RowKernelsGiveTheSameBitsInBothLayouts(int n)
+    public void RowKernelsGiveTheSameBitsInEveryLayout(int n)
     {
         const int rows = 6;
         int size = rows * n;
@@ -163,11 +193,13 @@ public unsafe class Floats16Tests
         foreach (bool log in new[] { false, true })
         {
             Compare($"softmax (log {log})", new[] { logits, new float[size] },
-                b => SoftmaxKernel.Forward<Floats16Wide>(b[0], b[1], rows, n, log), b => SoftmaxKernel.Forward<Floats16Pair>(b[0], b[1], rows, n, log));
+                b => SoftmaxKernel.Forward<Floats16Wide>(b[0], b[1], rows, n, log), b => SoftmaxKernel.Forward<Floats16Pair>(b[0], b[1], rows, n, log),
+                b => SoftmaxKernel.Forward<Floats16Quad>(b[0], b[1], rows, n, log));
             var y = new float[size];
             fixed (float* pl = logits, py = y) SoftmaxKernel.Forward<Floats16Pair>(pl, py, rows, n, log);
             Compare($"softmax backward (log {log})", new[] { y, dy, acc },
-                b => SoftmaxKernel.Backward<Floats16Wide>(b[0], b[1], b[2], rows, n, log), b => SoftmaxKernel.Backward<Floats16Pair>(b[0], b[1], b[2], rows, n, log));
+                b => SoftmaxKernel.Backward<Floats16Wide>(b[0], b[1], b[2], rows, n, log), b => SoftmaxKernel.Backward<Floats16Pair>(b[0], b[1], b[2], rows, n, log),
+                b => SoftmaxKernel.Backward<Floats16Quad>(b[0], b[1], b[2], rows, n, log));
         }
 
         var targets = new int[rows];
@@ -178,13 +210,15 @@ public unsafe class Floats16Tests
             int* t = pt;
             Compare("cross-entropy", new[] { logits, new float[rows], new float[rows], new float[rows] },
                 b => CrossEntropyKernel.Forward<Floats16Wide>(b[0], rows, n, t, -100, b[1], b[2], b[3]),
-                b => CrossEntropyKernel.Forward<Floats16Pair>(b[0], rows, n, t, -100, b[1], b[2], b[3]));
+                b => CrossEntropyKernel.Forward<Floats16Pair>(b[0], rows, n, t, -100, b[1], b[2], b[3]),
+                b => CrossEntropyKernel.Forward<Floats16Quad>(b[0], rows, n, t, -100, b[1], b[2], b[3]));
             fixed (float* pl = logits, ps = stats) CrossEntropyKernel.Forward<Floats16Pair>(pl, rows, n, t, -100, ps, ps + rows, ps + 2 * rows);
             var max = stats[..rows];
             var logSum = stats[rows..(2 * rows)];
             Compare("cross-entropy backward", new[] { logits, max, logSum, (float[])acc.Clone() },
                 b => CrossEntropyKernel.Backward<Floats16Wide>(b[0], rows, n, t, -100, b[1], b[2], 0.25f, b[3]),
-                b => CrossEntropyKernel.Backward<Floats16Pair>(b[0], rows, n, t, -100, b[1], b[2], 0.25f, b[3]));
+                b => CrossEntropyKernel.Backward<Floats16Pair>(b[0], rows, n, t, -100, b[1], b[2], 0.25f, b[3]),
+                b => CrossEntropyKernel.Backward<Floats16Quad>(b[0], rows, n, t, -100, b[1], b[2], 0.25f, b[3]));
         }
 
         var x = Inputs(size, 12, specials: false);
@@ -192,23 +226,27 @@ public unsafe class Floats16Tests
         {
             Compare($"RMSNorm (addOne {addOne})", new[] { x, weight, new float[size], new float[rows] },
                 b => RmsNormKernel.Forward<Floats16Wide>(b[0], b[1], addOne, 1e-6f, b[2], b[3], rows, n),
-                b => RmsNormKernel.Forward<Floats16Pair>(b[0], b[1], addOne, 1e-6f, b[2], b[3], rows, n));
+                b => RmsNormKernel.Forward<Floats16Pair>(b[0], b[1], addOne, 1e-6f, b[2], b[3], rows, n),
+                b => RmsNormKernel.Forward<Floats16Quad>(b[0], b[1], addOne, 1e-6f, b[2], b[3], rows, n));
             var rstd = new float[rows];
             fixed (float* px = x, pw = weight, pr = rstd, py = new float[size]) RmsNormKernel.Forward<Floats16Pair>(px, pw, addOne, 1e-6f, py, pr, rows, n);
             Compare($"RMSNorm backward (addOne {addOne})", new[] { x, weight, rstd, dy, (float[])acc.Clone(), (float[])weight.Clone() },
                 b => RmsNormKernel.Backward<Floats16Wide>(b[0], b[1], addOne, b[2], b[3], b[4], b[5], rows, n),
-                b => RmsNormKernel.Backward<Floats16Pair>(b[0], b[1], addOne, b[2], b[3], b[4], b[5], rows, n));
+                b => RmsNormKernel.Backward<Floats16Pair>(b[0], b[1], addOne, b[2], b[3], b[4], b[5], rows, n),
+                b => RmsNormKernel.Backward<Floats16Quad>(b[0], b[1], addOne, b[2], b[3], b[4], b[5], rows, n));
         }
 
         Compare("LayerNorm", new[] { x, weight, bias, new float[size], new float[rows], new float[rows] },
             b => LayerNormKernel.Forward<Floats16Wide>(b[0], b[1], b[2], 1e-5f, b[3], b[4], b[5], rows, n),
-            b => LayerNormKernel.Forward<Floats16Pair>(b[0], b[1], b[2], 1e-5f, b[3], b[4], b[5], rows, n));
+            b => LayerNormKernel.Forward<Floats16Pair>(b[0], b[1], b[2], 1e-5f, b[3], b[4], b[5], rows, n),
+            b => LayerNormKernel.Forward<Floats16Quad>(b[0], b[1], b[2], 1e-5f, b[3], b[4], b[5], rows, n));
         var mean = new float[rows];
         var rs = new float[rows];
         fixed (float* px = x, pw = weight, pb = bias, pm = mean, pr = rs, py = new float[size])
             LayerNormKernel.Forward<Floats16Pair>(px, pw, pb, 1e-5f, py, pm, pr, rows, n);
         Compare("LayerNorm backward", new[] { x, weight, mean, rs, dy, (float[])acc.Clone(), (float[])weight.Clone(), (float[])bias.Clone() },
             b => LayerNormKernel.Backward<Floats16Wide>(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], rows, n),
-            b => LayerNormKernel.Backward<Floats16Pair>(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], rows, n));
+            b => LayerNormKernel.Backward<Floats16Pair>(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], rows, n),
+            b => LayerNormKernel.Backward<Floats16Quad>(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], rows, n));
     }
 }

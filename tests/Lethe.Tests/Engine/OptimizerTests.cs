@@ -56,6 +56,41 @@ public class OptimizerTests
     [Fact] public void ClippingByGlobalNormMatchesTorch() =>
         Replay("adamw_clipped", ps => new AdamW(ps, new AdamWOptions { LearningRate = 1e-2f }), clip: 1.0);
 
+    /// <summary>
+    /// AdamW's vector loops (8 lanes on AVX2, 4 on NEON) and its scalar tail do the same float
+    /// operations per element, so every element of a parameter whose length leaves tails of both
+    /// gets the bits of the update written out here one element at a time.
+    /// </summary>
+    [Fact]
+    public void AdamWVectorLanesGiveTheScalarUpdatesBits()
+    {
+        const int n = 8 * 64 + 4 + 3;
+        var rng = new Rng(5);
+        float[] init = new float[n], grad = new float[n];
+        for (int i = 0; i < n; i++) { init[i] = (float)rng.NextGaussian(); grad[i] = (float)rng.NextGaussian() * 0.1f; }
+        var p = Tensor.FromArray((float[])init.Clone(), n);
+        p.RequiresGrad = true;
+        p.Grad = Tensor.FromArray(grad, n);
+        var options = new AdamWOptions { LearningRate = 1e-2f, WeightDecay = 0.1f };
+        var opt = new AdamW(new[] { p }, options);
+        opt.Step();
+        opt.Step();
+        float[] want = (float[])init.Clone(), m = new float[n], v = new float[n];
+        for (int step = 1; step <= 2; step++)
+        {
+            float b1 = options.Beta1, b2 = options.Beta2, decay = 1f - options.LearningRate * options.WeightDecay;
+            float stepSize = (float)(options.LearningRate / (1 - Math.Pow(b1, step))), invSqrtBc2 = (float)(1 / Math.Sqrt(1 - Math.Pow(b2, step)));
+            for (int i = 0; i < n; i++)
+            {
+                m[i] = b1 * m[i] + (1 - b1) * grad[i];
+                v[i] = b2 * v[i] + (1 - b2) * grad[i] * grad[i];
+                want[i] = want[i] * decay - stepSize * m[i] / (MathF.Sqrt(v[i]) * invSqrtBc2 + options.Eps);
+            }
+        }
+        var got = p.AsReadOnlySpan().ToArray();
+        for (int i = 0; i < n; i++) Assert.True(BitConverter.SingleToInt32Bits(want[i]) == BitConverter.SingleToInt32Bits(got[i]), $"element {i}: {got[i]:R}, the scalar update {want[i]:R}");
+    }
+
     [Fact]
     public void OnlyParametersThatRequireGradGetState()
     {

@@ -133,22 +133,29 @@ internal static unsafe class ActivationKernel
 
     private static void Map<TFn>(TFn f, float* x, float* y, long n) where TFn : struct, IActivation
     {
-        if (Floats16.Wide) Map<Floats16Wide, TFn>(f, x, y, n); else Map<Floats16Pair, TFn>(f, x, y, n);
+        if (Floats16.Wide) Map<Floats16Wide, TFn>(f, x, y, n);
+        else if (Floats16.Quad) Map<Floats16Quad, TFn>(f, x, y, n);
+        else Map<Floats16Pair, TFn>(f, x, y, n);
     }
 
     private static void MapBackward<TFn>(TFn f, float* x, float* dy, float* dx, long n) where TFn : struct, IActivation
     {
-        if (Floats16.Wide) MapBackward<Floats16Wide, TFn>(f, x, dy, dx, n); else MapBackward<Floats16Pair, TFn>(f, x, dy, dx, n);
+        if (Floats16.Wide) MapBackward<Floats16Wide, TFn>(f, x, dy, dx, n);
+        else if (Floats16.Quad) MapBackward<Floats16Quad, TFn>(f, x, dy, dx, n);
+        else MapBackward<Floats16Pair, TFn>(f, x, dy, dx, n);
     }
 
     private static void Glu<TFn>(TFn f, float* gate, float* up, float* y, long n) where TFn : struct, IActivation
     {
-        if (Floats16.Wide) Glu<Floats16Wide, TFn>(f, gate, up, y, n); else Glu<Floats16Pair, TFn>(f, gate, up, y, n);
+        if (Floats16.Wide) Glu<Floats16Wide, TFn>(f, gate, up, y, n);
+        else if (Floats16.Quad) Glu<Floats16Quad, TFn>(f, gate, up, y, n);
+        else Glu<Floats16Pair, TFn>(f, gate, up, y, n);
     }
 
     private static void GluBackward<TFn>(TFn f, float* gate, float* up, float* dy, float* dGate, float* dUp, long n) where TFn : struct, IActivation
     {
         if (Floats16.Wide) GluBackward<Floats16Wide, TFn>(f, gate, up, dy, dGate, dUp, n);
+        else if (Floats16.Quad) GluBackward<Floats16Quad, TFn>(f, gate, up, dy, dGate, dUp, n);
         else GluBackward<Floats16Pair, TFn>(f, gate, up, dy, dGate, dUp, n);
     }
 

@@ -1,9 +1,11 @@
 // The SIMD inner loops of AttentionKernel: the block products (Scores, Accumulate), the fused softmax
 // rows of the forward and backward, the soft cap, and small row helpers (Dot, Axpy, ScaleTo).
 // Written once over ILanes and specialised by the JIT for two widths: Lanes512 (AVX-512, 16 floats)
-// where Vector512 is accelerated, Lanes256 (AVX2, 8 floats) elsewhere. Each output lane is an
-// independent sequential FMA chain and every horizontal reduction runs per 16-float group in a
-// fixed tree, so both widths give bit-identical results.
+// where Vector512 is accelerated, Lanes256 (AVX2, 8 floats) elsewhere, and Lanes128x2 (the same 8
+// floats as two Vector128: 64-bit ARM's NEON, where Vector256 is not hardware and .NET runs each
+// Vector256 operation through its software fallback). Each output lane is an independent
+// sequential FMA chain and every horizontal reduction runs per 16-float group in a fixed tree, so
+// all widths give bit-identical results.
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -50,18 +52,23 @@ internal static unsafe partial class AttentionKernel
 
     /// <summary>Sum of 8 lanes in a fixed tree: (l + l+4), then (l + l+2), then (l + l+1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Sum8(Vector256<float> v)
+    private static float Sum8(Vector256<float> v) => Sum4(v.GetLower() + v.GetUpper());
+
+    /// <summary>Sum8's last two steps: (l + l+2), then (l + l+1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Sum4(Vector128<float> x)
     {
-        var x = v.GetLower() + v.GetUpper();
         x += Vector128.Shuffle(x, Vector128.Create(2, 3, 0, 1));
         x += Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2));
         return x.ToScalar();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Max8(Vector256<float> v)
+    private static float Max8(Vector256<float> v) => Max4(Vector128.Max(v.GetLower(), v.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Max4(Vector128<float> x)
     {
-        var x = Vector128.Max(v.GetLower(), v.GetUpper());
         x = Vector128.Max(x, Vector128.Shuffle(x, Vector128.Create(2, 3, 0, 1)));
         x = Vector128.Max(x, Vector128.Shuffle(x, Vector128.Create(1, 0, 3, 2)));
         return x.ToScalar();
@@ -158,6 +165,68 @@ internal static unsafe partial class AttentionKernel
             var column = Vector256.Create(col0) + Vector256<int>.Indices;
             var inside = Vector256.GreaterThanOrEqual(column, Vector256.Create(first)) & Vector256.LessThan(column, Vector256.Create(end));
             return new(Vector256.ConditionalSelect(inside.AsSingle(), x.value, Vector256.Create(fill)));
+        }
+    }
+
+    /// <summary>
+    /// Lanes256's 8 floats as two Vector128 (lo: lanes 0–3, hi: 4–7), every operation done on each
+    /// half: for CPUs with 128-bit vectors only (ARM64's NEON). Same operations lane for lane as
+    /// Lanes256, and the same reduction tree, so the same bits (AttentionTests run it on x86 too).
+    /// </summary>
+    internal readonly struct Lanes128x2 : ILanes<Lanes128x2>
+    {
+        private readonly Vector128<float> lo, hi;
+        private Lanes128x2(Vector128<float> lo, Vector128<float> hi) { this.lo = lo; this.hi = hi; }
+        public static int Count => 8;
+        public static Lanes128x2 Zero => default;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes128x2 Load(float* p) => new(Vector128.Load(p), Vector128.Load(p + 4));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Lanes128x2 Load<TW>(void* p, long index) where TW : unmanaged, IWidenB => new(TW.Load4(p, index), TW.Load4(p, index + 4));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Lanes128x2 x) { x.lo.Store(p); x.hi.Store(p + 4); }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes128x2 Broadcast(float x) { var b = Vector128.Create(x); return new(b, b); }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Lanes128x2 MultiplyAdd(Lanes128x2 a, Lanes128x2 b, Lanes128x2 addend) =>
+            new(Vector128.FusedMultiplyAdd(a.lo, b.lo, addend.lo), Vector128.FusedMultiplyAdd(a.hi, b.hi, addend.hi));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes128x2 Add(Lanes128x2 a, Lanes128x2 b) => new(a.lo + b.lo, a.hi + b.hi);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes128x2 Subtract(Lanes128x2 a, Lanes128x2 b) => new(a.lo - b.lo, a.hi - b.hi);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes128x2 Multiply(Lanes128x2 a, Lanes128x2 b) => new(a.lo * b.lo, a.hi * b.hi);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes128x2 Max(Lanes128x2 a, Lanes128x2 b) => new(Vector128.Max(a.lo, b.lo), Vector128.Max(a.hi, b.hi));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes128x2 Exp(Lanes128x2 x) => new(Exp4(x.lo), Exp4(x.hi));
+
+        /// <summary>Lanes256.Exp on 4 lanes.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<float> Exp4(Vector128<float> v)
+        {
+            var tooSmall = Vector128.LessThan(v, Vector128.Create(ExpLowest));
+            v = Vector128.MinNative(Vector128.Create(ExpHighest), Vector128.MaxNative(Vector128.Create(ExpLowest), v)); // NaN passes
+            var n = Vector128.Round(v * Vector128.Create(Log2E));
+            var r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-Ln2High), v);
+            r = Vector128.FusedMultiplyAdd(n, Vector128.Create(-Ln2Low), r);
+            var p = Vector128.FusedMultiplyAdd(Vector128.Create(ExpC6), r, Vector128.Create(ExpC5));
+            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(ExpC4));
+            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(ExpC3));
+            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(ExpC2));
+            p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(ExpC1));
+            p = Vector128.FusedMultiplyAdd(p, r * r, r + Vector128.Create(1f));
+            var scale = Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + Vector128.Create(127), 23).AsSingle();
+            return Vector128.ConditionalSelect(tooSmall, Vector128<float>.Zero, p * scale);
+        }
+
+        // Lanes256's tree: the group's two 8-lane halves added, then their two 4-lane halves, then Sum4.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Sum16(Lanes128x2 lo, Lanes128x2 hi) => Sum4((lo.lo + hi.lo) + (lo.hi + hi.hi));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Max16(Lanes128x2 lo, Lanes128x2 hi) => Max4(Vector128.Max(Vector128.Max(lo.lo, hi.lo), Vector128.Max(lo.hi, hi.hi)));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Lanes128x2 KeepColumns(Lanes128x2 x, int col0, int first, int end, float fill) =>
+            new(KeepColumns4(x.lo, col0, first, end, fill), KeepColumns4(x.hi, col0 + 4, first, end, fill));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<float> KeepColumns4(Vector128<float> x, int col0, int first, int end, float fill)
+        {
+            var column = Vector128.Create(col0) + Vector128<int>.Indices;
+            var inside = Vector128.GreaterThanOrEqual(column, Vector128.Create(first)) & Vector128.LessThan(column, Vector128.Create(end));
+            return Vector128.ConditionalSelect(inside.AsSingle(), x, Vector128.Create(fill));
         }
     }
 

@@ -16,7 +16,7 @@ namespace Lethe.Tensors.Kernels;
 internal static unsafe partial class AttentionKernel
 {
     /// <summary>Whether the 6 × 2 AVX2 tiles run here (AVX2 lanes with FMA).</summary>
-    private static bool Avx2Tiles<TL>() where TL : unmanaged, ILanes<TL> => TL.Count == 8 && Fma.IsSupported;
+    private static bool Avx2Tiles<TL>() where TL : unmanaged, ILanes<TL> => typeof(TL) == typeof(Lanes256) && Fma.IsSupported;
 
     /// <summary>Scores (same contract) with 6 × 2-vector tiles; needs Avx2Tiles.</summary>
     internal static void Scores6x2(float* a, long lda, int rows, int depth, float* bt, float* c)

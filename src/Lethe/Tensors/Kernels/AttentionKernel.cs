@@ -44,6 +44,15 @@ internal static unsafe partial class AttentionKernel
     private static bool DecodesWide => Vector512.IsHardwareAccelerated && !(Fma.IsSupported && Avx2.IsSupported);
 
     /// <summary>
+    /// Whether the 8-lane paths run on two Vector128 (Lanes128x2) rather than one Vector256: where
+    /// Vector256 is not hardware (ARM64), and on x86 when tests ask (ForceLanes128), to check that
+    /// path's bits against Lanes256's.
+    /// </summary>
+    private static bool OnQuarters => ForceLanes128 || !Vector256.IsHardwareAccelerated;
+    /// <summary>Tests set this to run the 8-lane paths on Lanes128x2 on x86.</summary>
+    internal static bool ForceLanes128;
+
+    /// <summary>
     /// Attention forward. q and output: [B, T, Hq, Dh] contiguous. k and v: dims.Keys rows laid out
     /// by kvLayout (for a KV cache of capacity C stored [B, C, Hkv, Dh], pass
     /// KvLayout.Contiguous(C, Hkv, Dh), or KvLayout.HeadMajor(C, Hkv, Dh) for [B, Hkv, C, Dh] as
@@ -71,9 +80,11 @@ internal static unsafe partial class AttentionKernel
         if (path == ForwardPath.Direct)
         {
             if (wide) ForwardDirect<Lanes512>(q, k, v, kvLayout, output, logSumExp, dims, options, lo, hi);
+            else if (OnQuarters) ForwardDirect<Lanes128x2>(q, k, v, kvLayout, output, logSumExp, dims, options, lo, hi);
             else ForwardDirect<Lanes256>(q, k, v, kvLayout, output, logSumExp, dims, options, lo, hi);
         }
         else if (wide) ForwardTiled<Lanes512>(q, k, v, kvLayout, output, logSumExp, dims, options, lo, hi);
+        else if (OnQuarters) ForwardTiled<Lanes128x2>(q, k, v, kvLayout, output, logSumExp, dims, options, lo, hi);
         else ForwardTiled<Lanes256>(q, k, v, kvLayout, output, logSumExp, dims, options, lo, hi);
     }
 
@@ -94,6 +105,7 @@ internal static unsafe partial class AttentionKernel
         if (gradQ == null && gradK == null && gradV == null) return;
         var (lo, hi) = VisibleIntervals(dims, options);
         if (wide) BackwardTiled<Lanes512>(q, k, v, output, gradOutput, logSumExp, gradQ, gradK, gradV, dims, options, lo, hi);
+        else if (OnQuarters) BackwardTiled<Lanes128x2>(q, k, v, output, gradOutput, logSumExp, gradQ, gradK, gradV, dims, options, lo, hi);
         else BackwardTiled<Lanes256>(q, k, v, output, gradOutput, logSumExp, gradQ, gradK, gradV, dims, options, lo, hi);
     }
 
@@ -352,6 +364,7 @@ internal static unsafe partial class AttentionKernel
         if (dims.Queries > DirectMaxQueries) throw new ArgumentException($"Attention: the per-head decoding path takes up to {DirectMaxQueries} queries per row, got {dims.Queries}");
         if (h0 < 0 || h1 > dims.KvHeads || h0 > h1) throw new ArgumentOutOfRangeException(nameof(h1), $"KV heads [{h0}, {h1}) of {dims.KvHeads}");
         if (DecodesWide) ForwardDirectHeads<Lanes512>(q, k, v, kvLayout, output, dims, options, lo, hi, h0, h1);
+        else if (OnQuarters) ForwardDirectHeads<Lanes128x2>(q, k, v, kvLayout, output, dims, options, lo, hi, h0, h1);
         else ForwardDirectHeads<Lanes256>(q, k, v, kvLayout, output, dims, options, lo, hi, h0, h1);
     }
 

@@ -19,6 +19,7 @@ internal static unsafe class CrossEntropyKernel
     public static void Forward(float* logits, int rows, int vocab, int* targets, int ignoreIndex, float* rowMax, float* logSum, float* rowLoss)
     {
         if (Floats16.Wide) Forward<Floats16Wide>(logits, rows, vocab, targets, ignoreIndex, rowMax, logSum, rowLoss);
+        else if (Floats16.Quad) Forward<Floats16Quad>(logits, rows, vocab, targets, ignoreIndex, rowMax, logSum, rowLoss);
         else Forward<Floats16Pair>(logits, rows, vocab, targets, ignoreIndex, rowMax, logSum, rowLoss);
     }
 
@@ -42,6 +43,7 @@ internal static unsafe class CrossEntropyKernel
     public static void Backward(float* logits, int rows, int vocab, int* targets, int ignoreIndex, float* rowMax, float* logSum, float scale, float* dLogits)
     {
         if (Floats16.Wide) Backward<Floats16Wide>(logits, rows, vocab, targets, ignoreIndex, rowMax, logSum, scale, dLogits);
+        else if (Floats16.Quad) Backward<Floats16Quad>(logits, rows, vocab, targets, ignoreIndex, rowMax, logSum, scale, dLogits);
         else Backward<Floats16Pair>(logits, rows, vocab, targets, ignoreIndex, rowMax, logSum, scale, dLogits);
     }
 

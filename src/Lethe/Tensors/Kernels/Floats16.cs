@@ -1,18 +1,24 @@
 // Sixteen fp32 lanes, the unit of work of the fused element-wise and row kernels (VectorMath,
-// activations, softmax, cross-entropy, RMSNorm, LayerNorm). Two layouts of the same sixteen lanes:
+// activations, softmax, cross-entropy, RMSNorm, LayerNorm). Three layouts of the same sixteen lanes:
 //   Floats16Wide  one Vector512: AVX-512 machines;
 //   Floats16Pair  two Vector256 halves: AVX2 machines, where Vector512 is not hardware-accelerated
-//                 and .NET runs each Vector512 operation through a slower software fallback.
+//                 and .NET runs each Vector512 operation through a slower software fallback;
+//   Floats16Quad  four Vector128 quarters: 64-bit ARM (NEON) and x86 without AVX, where Vector256
+//                 is not hardware-accelerated either. There the pair layout ran on the software
+//                 fallback: on x86 with AVX turned off (DOTNET_EnableAVX=0, `bench ops`) softmax,
+//                 SwiGLU and cross-entropy ran 40–50 times slower than on AVX2 (docs/engine-gemm.md).
 // Every operation is lane-wise, and the one reduction (Sum) adds the lower eight lanes' sum to the
-// upper eight's in both (as the runtime's software Vector512.Sum does, which the kernels used on
-// AVX2 before the pair layout); so a kernel
-// written once over IFloats16 gives bit-identical results with either layout. (Row sums that a
+// upper eight's in all three (as the runtime's software Vector512.Sum does, which the kernels used
+// on AVX2 before the pair layout), each eight summed in AVX's order; so a kernel
+// written once over IFloats16 gives bit-identical results with any layout. (Row sums that a
 // kernel leaves to TensorPrimitives, as softmax's backward, RMSNorm and LayerNorm do, follow the
 // CPU's own vector width, so those can still differ between CPUs in the last bits.)
 // Kernels pick the layout with Floats16.Wide (a JIT-time constant) and keep the generic body
 // callable with both, so tests compare the two bit for bit on any machine.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Lethe.Tensors.Kernels;
 
@@ -67,8 +73,12 @@ internal unsafe interface IFloats16<TSelf> where TSelf : unmanaged, IFloats16<TS
 
 internal static class Floats16
 {
-    /// <summary>Whether kernels should use Floats16Wide (true on AVX-512) rather than Floats16Pair.</summary>
+    /// <summary>Whether kernels should use Floats16Wide (true on AVX-512).</summary>
     public static bool Wide => Vector512.IsHardwareAccelerated;
+    /// <summary>Whether kernels should use Floats16Quad (neither 512- nor 256-bit vectors in hardware: ARM64, x86 without AVX); else Floats16Pair.</summary>
+    public static bool Quad => !Vector512.IsHardwareAccelerated && !Vector256.IsHardwareAccelerated && Vector128.IsHardwareAccelerated;
+    /// <summary>The layout chosen here, in words (`lethe engine`).</summary>
+    public static string Layout => Wide ? "one 512-bit vector" : Quad ? "four 128-bit vectors" : "two 256-bit vectors";
 }
 
 internal readonly unsafe struct Floats16Wide : IFloats16<Floats16Wide>
@@ -166,4 +176,101 @@ internal readonly unsafe struct Floats16Pair : IFloats16<Floats16Pair>
         var eight = Vector256.Load(p);
         return new(Vector256.Shuffle(eight, Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3)), Vector256.Shuffle(eight, Vector256.Create(4, 4, 5, 5, 6, 6, 7, 7)));
     }
+}
+
+internal readonly unsafe struct Floats16Quad : IFloats16<Floats16Quad>
+{
+    private readonly Vector128<float> q0, q1, q2, q3;
+    private Floats16Quad(Vector128<float> q0, Vector128<float> q1, Vector128<float> q2, Vector128<float> q3) { this.q0 = q0; this.q1 = q1; this.q2 = q2; this.q3 = q3; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad Load(float* p) => new(Vector128.Load(p), Vector128.Load(p + 4), Vector128.Load(p + 8), Vector128.Load(p + 12));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public void Store(float* p) { q0.Store(p); q1.Store(p + 4); q2.Store(p + 8); q3.Store(p + 12); }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Quad Create(float x) { var b = Vector128.Create(x); return new(b, b, b, b); }
+    public static Floats16Quad Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector128<float>.Zero, Vector128<float>.Zero, Vector128<float>.Zero, Vector128<float>.Zero); }
+    public static Floats16Quad One { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => new(Vector128<float>.One, Vector128<float>.One, Vector128<float>.One, Vector128<float>.One); }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Quad operator +(Floats16Quad a, Floats16Quad b) => new(a.q0 + b.q0, a.q1 + b.q1, a.q2 + b.q2, a.q3 + b.q3);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Quad operator -(Floats16Quad a, Floats16Quad b) => new(a.q0 - b.q0, a.q1 - b.q1, a.q2 - b.q2, a.q3 - b.q3);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Quad operator *(Floats16Quad a, Floats16Quad b) => new(a.q0 * b.q0, a.q1 * b.q1, a.q2 * b.q2, a.q3 * b.q3);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Quad operator /(Floats16Quad a, Floats16Quad b) => new(a.q0 / b.q0, a.q1 / b.q1, a.q2 / b.q2, a.q3 / b.q3);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Quad operator -(Floats16Quad a) => new(-a.q0, -a.q1, -a.q2, -a.q3);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Floats16Quad operator &(Floats16Quad a, Floats16Quad b) => new(a.q0 & b.q0, a.q1 & b.q1, a.q2 & b.q2, a.q3 & b.q3);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad FusedMultiplyAdd(Floats16Quad a, Floats16Quad b, Floats16Quad c) =>
+        new(Vector128.FusedMultiplyAdd(a.q0, b.q0, c.q0), Vector128.FusedMultiplyAdd(a.q1, b.q1, c.q1),
+            Vector128.FusedMultiplyAdd(a.q2, b.q2, c.q2), Vector128.FusedMultiplyAdd(a.q3, b.q3, c.q3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad MinOr(Floats16Quad bound, Floats16Quad x) =>
+        new(Vector128.MinNative(bound.q0, x.q0), Vector128.MinNative(bound.q1, x.q1), Vector128.MinNative(bound.q2, x.q2), Vector128.MinNative(bound.q3, x.q3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad MaxOr(Floats16Quad bound, Floats16Quad x) =>
+        new(Vector128.MaxNative(bound.q0, x.q0), Vector128.MaxNative(bound.q1, x.q1), Vector128.MaxNative(bound.q2, x.q2), Vector128.MaxNative(bound.q3, x.q3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad Abs(Floats16Quad a) => new(Vector128.Abs(a.q0), Vector128.Abs(a.q1), Vector128.Abs(a.q2), Vector128.Abs(a.q3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad Round(Floats16Quad a) => new(Vector128.Round(a.q0), Vector128.Round(a.q1), Vector128.Round(a.q2), Vector128.Round(a.q3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad CopySign(Floats16Quad value, Floats16Quad sign) =>
+        new(Vector128.CopySign(value.q0, sign.q0), Vector128.CopySign(value.q1, sign.q1), Vector128.CopySign(value.q2, sign.q2), Vector128.CopySign(value.q3, sign.q3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad LessThan(Floats16Quad a, Floats16Quad b) =>
+        new(Vector128.LessThan(a.q0, b.q0), Vector128.LessThan(a.q1, b.q1), Vector128.LessThan(a.q2, b.q2), Vector128.LessThan(a.q3, b.q3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad GreaterThan(Floats16Quad a, Floats16Quad b) =>
+        new(Vector128.GreaterThan(a.q0, b.q0), Vector128.GreaterThan(a.q1, b.q1), Vector128.GreaterThan(a.q2, b.q2), Vector128.GreaterThan(a.q3, b.q3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad ConditionalSelect(Floats16Quad mask, Floats16Quad a, Floats16Quad b) =>
+        new(Vector128.ConditionalSelect(mask.q0, a.q0, b.q0), Vector128.ConditionalSelect(mask.q1, a.q1, b.q1),
+            Vector128.ConditionalSelect(mask.q2, a.q2, b.q2), Vector128.ConditionalSelect(mask.q3, a.q3, b.q3));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad ExponentField(Floats16Quad n, int bias)
+    {
+        var b = Vector128.Create(bias);
+        return new(Exponent(n.q0, b), Exponent(n.q1, b), Exponent(n.q2, b), Exponent(n.q3, b));
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Exponent(Vector128<float> n, Vector128<int> bias) => Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + bias, 23).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Floats16Quad a) => SumOfEight(a.q0, a.q1) + SumOfEight(a.q2, a.q3);
+
+    /// <summary>
+    /// Σ of eight lanes (lo, hi) in the order that AVX's Vector256.Sum adds them (two VHADDPS, then
+    /// the 128-bit halves): ((lo0 + lo1) + (lo2 + lo3)) + ((hi0 + hi1) + (hi2 + hi3)). FADDP on ARM64,
+    /// HADDPS on x86; Floats16Tests checks it against Vector256.Sum on x86.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SumOfEight(Vector128<float> lo, Vector128<float> hi)
+    {
+        var t = PairSums(PairSums(lo, hi), Vector128<float>.Zero);
+        return t.ToScalar() + t.GetElement(1);
+    }
+
+    /// <summary>[a0 + a1, a2 + a3, b0 + b1, b2 + b3].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b) =>
+        AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.AddPairwise(a, b)
+        : Sse3.IsSupported ? Sse3.HorizontalAdd(a, b)
+        : Vector128.Create(a[0] + a[1], a[2] + a[3], b[0] + b[1], b[2] + b[3]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad SwapPairs(Floats16Quad a)
+    {
+        var swap = Vector128.Create(1, 0, 3, 2);
+        return new(Vector128.Shuffle(a.q0, swap), Vector128.Shuffle(a.q1, swap), Vector128.Shuffle(a.q2, swap), Vector128.Shuffle(a.q3, swap));
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Floats16Quad LoadEachTwice(float* p)
+    {
+        Vector128<float> a = Vector128.Load(p), b = Vector128.Load(p + 4);
+        return new(Twice(a, upper: false), Twice(a, upper: true), Twice(b, upper: false), Twice(b, upper: true));
+    }
+
+    /// <summary>v's lanes 0, 0, 1, 1 (or 2, 2, 3, 3): ZIP1/ZIP2 on ARM64, UNPCKLPS/UNPCKHPS on x86.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Twice(Vector128<float> v, bool upper) =>
+        AdvSimd.Arm64.IsSupported ? (upper ? AdvSimd.Arm64.ZipHigh(v, v) : AdvSimd.Arm64.ZipLow(v, v))
+        : Sse.IsSupported ? (upper ? Sse.UnpackHigh(v, v) : Sse.UnpackLow(v, v))
+        : Vector128.Shuffle(v, upper ? Vector128.Create(2, 2, 3, 3) : Vector128.Create(0, 0, 1, 1));
 }

@@ -18,6 +18,7 @@ internal static unsafe class LayerNormKernel
     public static void Forward(float* x, float* weight, float* bias, float eps, float* y, float* mean, float* rstd, int rows, int n)
     {
         if (Floats16.Wide) Forward<Floats16Wide>(x, weight, bias, eps, y, mean, rstd, rows, n);
+        else if (Floats16.Quad) Forward<Floats16Quad>(x, weight, bias, eps, y, mean, rstd, rows, n);
         else Forward<Floats16Pair>(x, weight, bias, eps, y, mean, rstd, rows, n);
     }
 
@@ -62,6 +63,7 @@ internal static unsafe class LayerNormKernel
     public static void Backward(float* x, float* weight, float* mean, float* rstd, float* dy, float* dx, float* dWeight, float* dBias, int rows, int n)
     {
         if (Floats16.Wide) Backward<Floats16Wide>(x, weight, mean, rstd, dy, dx, dWeight, dBias, rows, n);
+        else if (Floats16.Quad) Backward<Floats16Quad>(x, weight, mean, rstd, dy, dx, dWeight, dBias, rows, n);
         else Backward<Floats16Pair>(x, weight, mean, rstd, dy, dx, dWeight, dBias, rows, n);
     }
 

@@ -19,6 +19,7 @@ internal static unsafe class RmsNormKernel
     public static void Forward(float* x, float* weight, bool addOne, float eps, float* y, float* rstd, int rows, int n)
     {
         if (Floats16.Wide) Forward<Floats16Wide>(x, weight, addOne, eps, y, rstd, rows, n);
+        else if (Floats16.Quad) Forward<Floats16Quad>(x, weight, addOne, eps, y, rstd, rows, n);
         else Forward<Floats16Pair>(x, weight, addOne, eps, y, rstd, rows, n);
     }
 
@@ -54,6 +55,7 @@ internal static unsafe class RmsNormKernel
     public static void Backward(float* x, float* weight, bool addOne, float* rstd, float* dy, float* dx, float* dWeight, int rows, int n)
     {
         if (Floats16.Wide) Backward<Floats16Wide>(x, weight, addOne, rstd, dy, dx, dWeight, rows, n);
+        else if (Floats16.Quad) Backward<Floats16Quad>(x, weight, addOne, rstd, dy, dx, dWeight, rows, n);
         else Backward<Floats16Pair>(x, weight, addOne, rstd, dy, dx, dWeight, rows, n);
     }
 

@@ -20,6 +20,7 @@ internal static unsafe class RopeKernel
         RopeTable table, bool interleaved, bool inverse, bool accumulate)
     {
         if (Floats16.Wide) Apply<Floats16Wide>(src, dst, tokens, heads, headDim, positions, table, interleaved, inverse, accumulate);
+        else if (Floats16.Quad) Apply<Floats16Quad>(src, dst, tokens, heads, headDim, positions, table, interleaved, inverse, accumulate);
         else Apply<Floats16Pair>(src, dst, tokens, heads, headDim, positions, table, interleaved, inverse, accumulate);
     }
 

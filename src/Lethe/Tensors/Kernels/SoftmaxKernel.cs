@@ -22,7 +22,9 @@ internal static unsafe class SoftmaxKernel
 
     public static void Forward(float* x, float* y, int rows, int n, bool log)
     {
-        if (Floats16.Wide) Forward<Floats16Wide>(x, y, rows, n, log); else Forward<Floats16Pair>(x, y, rows, n, log);
+        if (Floats16.Wide) Forward<Floats16Wide>(x, y, rows, n, log);
+        else if (Floats16.Quad) Forward<Floats16Quad>(x, y, rows, n, log);
+        else Forward<Floats16Pair>(x, y, rows, n, log);
     }
 
     internal static void Forward<T>(float* x, float* y, int rows, int n, bool log) where T : unmanaged, IFloats16<T>
@@ -80,7 +82,9 @@ internal static unsafe class SoftmaxKernel
 
     public static void Backward(float* y, float* dy, float* dx, int rows, int n, bool log)
     {
-        if (Floats16.Wide) Backward<Floats16Wide>(y, dy, dx, rows, n, log); else Backward<Floats16Pair>(y, dy, dx, rows, n, log);
+        if (Floats16.Wide) Backward<Floats16Wide>(y, dy, dx, rows, n, log);
+        else if (Floats16.Quad) Backward<Floats16Quad>(y, dy, dx, rows, n, log);
+        else Backward<Floats16Pair>(y, dy, dx, rows, n, log);
     }
 
     internal static void Backward<T>(float* y, float* dy, float* dx, int rows, int n, bool log) where T : unmanaged, IFloats16<T>

@@ -77,6 +77,23 @@ public sealed unsafe class AdamW : Optimizer
                 (Vector256.Load(p + i) * vdecay - vstep * mi / denom).Store(p + i);
             }
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            // The same on 4 lanes: 64-bit ARM (NEON), where Vector256 is not hardware.
+            var vb1 = Vector128.Create(b1); var vb1c = Vector128.Create(1 - b1);
+            var vb2 = Vector128.Create(b2); var vb2c = Vector128.Create(1 - b2);
+            var vdecay = Vector128.Create(decay); var veps = Vector128.Create(eps);
+            var vstep = Vector128.Create(stepSize); var vbc2 = Vector128.Create(invSqrtBc2);
+            for (; i + 4 <= end; i += 4)
+            {
+                var gi = Vector128.Load(g + i);
+                var mi = vb1 * Vector128.Load(m + i) + vb1c * gi;
+                var vi = vb2 * Vector128.Load(v + i) + vb2c * gi * gi;
+                mi.Store(m + i); vi.Store(v + i);
+                var denom = Vector128.Sqrt(vi) * vbc2 + veps;
+                (Vector128.Load(p + i) * vdecay - vstep * mi / denom).Store(p + i);
+            }
+        }
         for (; i < end; i++)
         {
             float gi = g[i];
