@@ -82,6 +82,13 @@ public static unsafe class GemmBench
             "avx512" when GemmMicroKernel512.IsSupported => Gemm.KernelKind.Avx512,
             var k => throw new LetheException($"bench gemm: --kernel '{k}' is not one this CPU runs (scalar, vector128, avx2 or avx512, as supported)"),
         };
+        // --pack 128: the 128-bit packing (ARM64's) instead of this CPU's AVX2 or AVX-512 one.
+        GemmPacking.Force128 = options.Get("pack") switch
+        {
+            null => false,
+            "128" => true,
+            var p => throw new LetheException($"bench gemm: --pack '{p}' is not a packing this bench can force (128)"),
+        };
         if (options.Get("pack-a-once") is string packOnce) GemmBlocking.PackAOnceFloats = long.Parse(packOnce, System.Globalization.CultureInfo.InvariantCulture);
         if (options.Get("shared-pack-min") is string sharedMin) GemmBlocking.SharedPackMinFloats = long.Parse(sharedMin, System.Globalization.CultureInfo.InvariantCulture);
 
@@ -100,7 +107,7 @@ public static unsafe class GemmBench
         double peak = FmaPeak.Measure(threads);
         double peakOne = FmaPeak.Measure(1);
         JsonLine.Print(("bench", "gemm"), ("case", "setup"), ("caches", CpuInfo.Caches.ToString()), ("cores", Environment.ProcessorCount),
-            ("threads", threads), ("reps", reps), ("settle_ms", settle.TotalMilliseconds), ("turn_calls", turnCalls), ("clock", clock), ("kernel", kernelKind.ToString()),
+            ("threads", threads), ("reps", reps), ("settle_ms", settle.TotalMilliseconds), ("turn_calls", turnCalls), ("clock", clock), ("kernel", kernelKind.ToString()), ("packing", GemmPacking.Force128 ? "128-bit (forced)" : "default"),
             ("kc", GemmBlocking.KC), ("mc", GemmBlocking.MC), ("nc", GemmBlocking.NC),
             ("peer", peerName), ("peer_core", blas?.CoreName), ("peer_config", blas?.Config),
             ("theory_flop_per_cycle_per_core", 32),

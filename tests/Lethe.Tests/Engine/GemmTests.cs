@@ -353,38 +353,110 @@ public unsafe class GemmTests
     /// lands in rows written later, so check that short panels (1-5 rows), depths that are not
     /// multiples of 8 and the end of the buffer are handled, with sentinels around the panels.
     /// </summary>
+    /// <remarks>force128: the 128-bit packing (ARM64's) on this CPU.</remarks>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void PackAWritesExactlyItsPanels(bool transA)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void PackAWritesExactlyItsPanels(bool transA, bool force128)
     {
         const int M = 40, K = 50, guard = 64;
         var a = new float[M * K];
         for (int i = 0; i < a.Length; i++) a[i] = i + 1;
-        foreach (int mr in new[] { GemmMicroKernel256.MR, GemmMicroKernelScalar.MR })
-            foreach (int mc in new[] { 1, 2, 3, 7, 11, 13 })
-                foreach (int kc in new[] { 1, 7, 8, 9, 15, 16, 17, 23 })
+        GemmPacking.Force128 = force128;
+        try
+        {
+            foreach (int mr in new[] { GemmMicroKernel256.MR, GemmMicroKernel128.MR, GemmMicroKernelScalar.MR })
+                foreach (int mc in new[] { 1, 2, 3, 4, 5, 7, 11, 13 })
+                    foreach (int kc in new[] { 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 23 })
+                        CheckPackA(a, M, K, transA, mr, mc, kc, guard);
+        }
+        finally { GemmPacking.Force128 = false; }
+    }
+
+    private static void CheckPackA(float[] a, int M, int K, bool transA, int mr, int mc, int kc, int guard)
+    {
+        var dst = new float[guard + mc * kc + guard];
+        Array.Fill(dst, -1f);
+        fixed (float* ap = a, dp = dst)
+            GemmPacking.PackA(transA, ap, transA ? M : K, 3, mc, 5, kc, mr, dp + guard);
+        for (int g = 0; g < guard; g++)
+        {
+            Assert.Equal(-1f, dst[g]);
+            Assert.Equal(-1f, dst[guard + mc * kc + g]);
+        }
+        for (int r0 = 0; r0 < mc; r0 += mr)
+        {
+            int rows = Math.Min(mr, mc - r0);
+            for (int k = 0; k < kc; k++)
+                for (int i = 0; i < rows; i++)
                 {
-                    var dst = new float[guard + mc * kc + guard];
-                    Array.Fill(dst, -1f);
-                    fixed (float* ap = a, dp = dst)
-                        GemmPacking.PackA(transA, ap, transA ? M : K, 3, mc, 5, kc, mr, dp + guard);
-                    for (int g = 0; g < guard; g++)
-                    {
-                        Assert.Equal(-1f, dst[g]);
-                        Assert.Equal(-1f, dst[guard + mc * kc + g]);
-                    }
-                    for (int r0 = 0; r0 < mc; r0 += mr)
-                    {
-                        int rows = Math.Min(mr, mc - r0);
-                        for (int k = 0; k < kc; k++)
-                            for (int i = 0; i < rows; i++)
-                            {
-                                int row = 3 + r0 + i, col = 5 + k;
-                                float want = transA ? a[col * M + row] : a[row * K + col];
-                                Assert.Equal(want, dst[guard + r0 * kc + k * rows + i]);
-                            }
-                    }
+                    int row = 3 + r0 + i, col = 5 + k;
+                    float want = transA ? a[col * M + row] : a[row * K + col];
+                    Assert.Equal(want, dst[guard + r0 * kc + k * rows + i]);
                 }
+        }
+    }
+
+    /// <summary>
+    /// PackB gives every element of op(B) widened to fp32 at its panel place, zeros in the padding
+    /// columns, and writes nothing outside its panels: the default packing of this CPU and the
+    /// 128-bit one (ARM64's), for both layouts, all three dtypes, 16- and 8-column panels, and depths
+    /// and widths that leave partial vectors.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PackBPlacesEveryElementExactly(bool force128)
+    {
+        const int N = 45, K = 38, guard = 64, p0 = 3, j0 = 2;
+        var rng = new Rng(77);
+        var values = new float[N * K];
+        for (int i = 0; i < values.Length; i++) values[i] = (float)rng.NextGaussian();
+        GemmPacking.Force128 = force128;
+        try
+        {
+            foreach (bool transB in new[] { true, false })
+                foreach (var t in new[] { DType.F32, DType.BF16, DType.F16 })
+                {
+                    // B [N, K] when transposed (the Linear weight), else [K, N]; stored in t.
+                    var half = values.Select(v => t == DType.BF16 ? DTypes.F32ToBF16(v) : BitConverter.HalfToUInt16Bits((Half)v)).ToArray();
+                    float Element(int k, int j)
+                    {
+                        int at = transB ? j * K + k : k * N + j;
+                        return t == DType.F32 ? values[at] : t == DType.BF16 ? DTypes.BF16ToF32(half[at]) : DTypes.F16ToF32(half[at]);
+                    }
+                    long ldb = transB ? K : N;
+                    foreach (int nr in new[] { 16, 8 })
+                        foreach (int nc in new[] { 1, 5, 16, 21, 40 })
+                            foreach (int kc in new[] { 1, 3, 4, 9, 35 })
+                            {
+                                int panels = (nc + nr - 1) / nr;
+                                var dst = new float[guard + panels * nr * kc + guard];
+                                Array.Fill(dst, -1f);
+                                var scratch = new float[kc];
+                                fixed (float* vp = values, dp = dst, sp = scratch)
+                                fixed (ushort* hp = half)
+                                    GemmPacking.PackB(transB, t == DType.F32 ? vp : hp, t, ldb, p0, kc, j0, nc, nr, dp + guard, sp);
+                                for (int g = 0; g < guard; g++)
+                                {
+                                    Assert.Equal(-1f, dst[g]);
+                                    Assert.Equal(-1f, dst[guard + panels * nr * kc + g]);
+                                }
+                                for (int q = 0; q < panels; q++)
+                                    for (int k = 0; k < kc; k++)
+                                        for (int j = 0; j < nr; j++)
+                                        {
+                                            int col = q * nr + j;
+                                            float want = col < nc ? Element(p0 + k, j0 + col) : 0f;
+                                            float got = dst[guard + (q * nr * kc) + k * nr + j];
+                                            if (BitConverter.SingleToInt32Bits(want) != BitConverter.SingleToInt32Bits(got))
+                                                Assert.Fail($"transB {transB}, {t}, nr {nr}, nc {nc}, kc {kc}: panel {q} (k {k}, column {j}) holds {got}, expected {want}");
+                                        }
+                            }
+                }
+        }
+        finally { GemmPacking.Force128 = false; }
     }
 }

@@ -269,8 +269,5 @@ internal readonly unsafe struct Floats16Quad : IFloats16<Floats16Quad>
 
     /// <summary>v's lanes 0, 0, 1, 1 (or 2, 2, 3, 3): ZIP1/ZIP2 on ARM64, UNPCKLPS/UNPCKHPS on x86.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Twice(Vector128<float> v, bool upper) =>
-        AdvSimd.Arm64.IsSupported ? (upper ? AdvSimd.Arm64.ZipHigh(v, v) : AdvSimd.Arm64.ZipLow(v, v))
-        : Sse.IsSupported ? (upper ? Sse.UnpackHigh(v, v) : Sse.UnpackLow(v, v))
-        : Vector128.Shuffle(v, upper ? Vector128.Create(2, 2, 3, 3) : Vector128.Create(0, 0, 1, 1));
+    private static Vector128<float> Twice(Vector128<float> v, bool upper) => upper ? GemmPacking128.ZipHigh(v, v) : GemmPacking128.ZipLow(v, v);
 }

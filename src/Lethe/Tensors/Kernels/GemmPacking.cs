@@ -9,8 +9,9 @@
 // when transB, Bᵀ of B [N, K] (the nn.Linear weight layout).
 // The layouts that need a transpose (A [M, K] into k-major panels; B [N, K] likewise) go through
 // 16 × 16 register transposes on AVX-512 machines, and 8 × 8 ones on AVX2-only machines
-// (GemmPacking256): a scalar transpose costs several times more than the vector one and would
-// show up next to the micro-kernel. The scalar code below is the fallback without AVX2. Every vector store is masked
+// (GemmPacking256), and 4 × 4 ones where vectors are 128 bits (GemmPacking128: ARM64): a scalar
+// transpose costs several times more than the vector one and would show up next to the
+// micro-kernel. The scalar code below is the fallback without any of them. Every vector store is masked
 // to the panel's width (PackA) or covers whole 16-column groups (PackB), so nothing outside the
 // destination is written: threads may pack neighbouring row ranges of one buffer at once.
 using System.Runtime.CompilerServices;
@@ -21,11 +22,25 @@ namespace Lethe.Tensors.Kernels;
 
 internal static unsafe class GemmPacking
 {
-    private static bool Vector512Packing => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+    private static bool Vector512Packing => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && !Force128;
+
+    /// <summary>
+    /// Whether the 128-bit packing runs: where neither the AVX-512 nor the AVX2 one does (ARM64),
+    /// and on x86 when tests or benches ask (Force128).
+    /// </summary>
+    private static bool Vector128Packing => GemmPacking128.IsSupported && (Force128 || !GemmPacking256.IsSupported);
+    /// <summary>Tests and benches set this to pack with GemmPacking128 on x86.</summary>
+    internal static bool Force128;
 
     public static void PackA(bool transA, float* A, long lda, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
         if (Vector512Packing && mr <= 16) { PackA512(transA, A, lda, i0, mc, p0, kc, mr, dst); return; }
+        if (Vector128Packing && mr <= 8)
+        {
+            if (transA) PackATransposed<CopyOverlapping128>(A, lda, i0, mc, p0, kc, mr, dst);
+            else GemmPacking128.PackA(A, lda, i0, mc, p0, kc, mr, dst);
+            return;
+        }
         if (GemmPacking256.IsSupported && mr <= 8)
         {
             if (transA) PackATransposed<CopyMasked256>(A, lda, i0, mc, p0, kc, mr, dst);
@@ -112,6 +127,19 @@ internal static unsafe class GemmPacking
         public static void Copy(float* src, float* dst, int rows, bool atEnd) { for (int i = 0; i < rows; i++) dst[i] = src[i]; }
     }
 
+    /// <summary>Up to 8 floats as two overlapping 4-float loads and stores (GemmPacking128; fewer than 4 one at a time): nothing outside the row is read or written.</summary>
+    private struct CopyOverlapping128 : ICopyPanelRow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Copy(float* src, float* dst, int rows, bool atEnd)
+        {
+            if (rows < 4) { for (int i = 0; i < rows; i++) dst[i] = src[i]; return; }
+            Vector128<float> head = Vector128.Load(src), tail = Vector128.Load(src + rows - 4);
+            head.Store(dst);
+            tail.Store(dst + rows - 4);
+        }
+    }
+
     /// <summary>One masked 16-float load and store (reads stay inside the matrix, writes inside the panel).</summary>
     private struct CopyMasked512 : ICopyPanelRow
     {
@@ -146,6 +174,16 @@ internal static unsafe class GemmPacking
                 case DType.F32: PackB512<WidenF32>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
                 case DType.BF16: PackB512<WidenBF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
                 default: PackB512<WidenF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+            }
+            return;
+        }
+        if (Vector128Packing && nr % 4 == 0)
+        {
+            switch (bType)
+            {
+                case DType.F32: GemmPacking128.PackB<WidenF32>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+                case DType.BF16: GemmPacking128.PackB<WidenBF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+                default: GemmPacking128.PackB<WidenF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
             }
             return;
         }
