@@ -11,6 +11,8 @@
 // and the products are bound by the kernels' instructions rather than by memory (the case where the
 // shipped model's q8_0 decoding gains least). There the q8_0 matrices keep their scales in fp32, as
 // the shipped model's do when loaded (Q8Matrix.KeepScalesWidened); --scales fp16|fp32 sets it either way.
+// --rows M: M rows of activations per product (a prompt's prefill) instead of 1; fewer calls per
+// timing, so that each takes about as long as at M = 1. GB/s then counts each weight read once per product.
 using Lethe.Tensors;
 using Lethe.Tensors.Kernels;
 
@@ -57,6 +59,8 @@ public static unsafe class Q8Bench
             ? new (string Name, int N, int K)[] { ("q|o 256->256", 256, 256), ("k|v 256->128", 128, 256), ("gate|up 256->704", 704, 256), ("down 704->256", 256, 704), ("head 256->4096", 4096, 256) }
             : new (string Name, int N, int K)[] { ("q|o 576->576", 576, 576), ("k|v 576->192", 192, 576), ("gate|up 576->1536", 1536, 576), ("down 1536->576", 576, 1536), ("head 576->49152", 49152, 576) };
         var rng = new Rng(3);
+        int M = o.Int("rows", 1);
+        if (M < 1) throw new LetheException($"bench q8: --rows needs a positive number of activation rows, got {M}");
         int streamMb = o.Int("stream-mb", 384);
         if (streamMb < 1) throw new LetheException($"bench q8: --stream-mb needs a positive number of megabytes, got {streamMb}");
         // Streamed from memory, a product goes no faster than memory reads: this machine's read
@@ -83,9 +87,9 @@ public static unsafe class Q8Bench
                     if (wideScales ?? resident) q8[c].KeepScalesWidened();
                 }
             double? readGbs = readBuffer?.Best(threads: 1, passes: 3);
-            var x = new float[K]; for (int i = 0; i < K; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
-            var y = new float[N];
-            int calls = Math.Max(copies, (int)((400L << 20) / bf16Bytes)); // ≈ 400 MB of bf16 per timing
+            var x = new float[(long)M * K]; for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+            var y = new float[(long)M * N];
+            int calls = Math.Max(M > 1 ? 1 : copies, (int)((400L << 20) / bf16Bytes) / M); // ≈ 400 MB of bf16 per timing at M = 1
             double Time(bool quant)
             {
                 long t0 = GemmProfile.ThreadNs();
@@ -93,8 +97,8 @@ public static unsafe class Q8Bench
                     for (int i = 0; i < calls; i++)
                     {
                         int c = i % copies;
-                        if (quant) Q8Gemm.Multiply(1, xp, K, q8[c], yp, N, false);
-                        else Gemm.Multiply(false, true, 1, N, K, xp, K, bf[c].BytePtr, DType.BF16, K, yp, N, false);
+                        if (quant) Q8Gemm.Multiply(M, xp, K, q8[c], yp, N, false);
+                        else Gemm.Multiply(false, true, M, N, K, xp, K, bf[c].BytePtr, DType.BF16, K, yp, N, false);
                     }
                 return (GemmProfile.ThreadNs() - t0) * 1e-9 / calls;
             }
@@ -109,7 +113,7 @@ public static unsafe class Q8Bench
             double Median(List<double> l) { l.Sort(); return l[l.Count / 2]; }
             double mb = Median(tb), mq = Median(tq);
             double bf16Gbs = bf16Bytes / mb * 1e-9, q8Gbs = N * (K / 32) * 34.0 / mq * 1e-9;
-            JsonLine.Print(("bench", "q8"), ("case", name), ("bf16_gb_s", Math.Round(bf16Gbs, 2)), ("q8_0_gb_s", Math.Round(q8Gbs, 2)), ("bf16_us", Math.Round(mb * 1e6, 1)), ("q8_0_us", Math.Round(mq * 1e6, 1)),
+            JsonLine.Print(("bench", "q8"), ("case", name), ("rows", M), ("bf16_gb_s", Math.Round(bf16Gbs, 2)), ("q8_0_gb_s", Math.Round(q8Gbs, 2)), ("bf16_us", Math.Round(mb * 1e6, 1)), ("q8_0_us", Math.Round(mq * 1e6, 1)),
                 ("q8_0_vs_bf16", Math.Round(Median(ratio), 2)), ("read_gb_s", readGbs is null ? null : Math.Round(readGbs.Value, 1)),
                 ("bf16_of_read", readGbs is null ? null : Math.Round(bf16Gbs / readGbs.Value, 2)), ("q8_0_of_read", readGbs is null ? null : Math.Round(q8Gbs / readGbs.Value, 2)), ("copies", copies), ("weights", resident ? "cache-resident" : "streamed from memory"), ("scales", q8[0].ScalesWidened ? "fp32 (kept)" : "fp16 (widened per product)"), ("clock", "thread CPU time, 1 thread"), ("dot", Q8Gemm.DotKind), ("cpu", Machine.CpuModel()));
             foreach (var t in bf) t.Dispose();
