@@ -95,7 +95,7 @@ internal static unsafe class Q8Gemm
     /// there. Measured on Zen 4 with M = 512: K = 1536, whose 1.5 MB of activations overflow the L2,
     /// 9.2 → 7.6 ms on one thread; 16 and 64 KB measured alike.
     /// </summary>
-    private const int ActivationBlockBytes = 32 * 1024;
+    internal const int ActivationBlockBytes = 32 * 1024;
 
     internal static int DefaultPrefetchBytes(CacheSizes caches) => caches.L2 >= 1 << 20 ? 0 : 2048;
 

@@ -32,15 +32,22 @@ internal static unsafe class Q8Gemm128
         int g0, int g1, float* sw, int headerFloats)
     {
         float* wide = W.WideScales;
-        for (int g = g0; g < g1; g++)
+        // Rows of A (a prompt's) in blocks of about the L1 data cache, each block against every group
+        // (Q8Gemm.ActivationBlockBytes), so that a row read once per group stays in L1.
+        int block = Math.Max(1, Q8Gemm.ActivationBlockBytes / (K * sizeof(short)));
+        for (int i0 = 0; i0 < M; i0 += block)
         {
-            int j = g * Q8Matrix.GroupRows, n = Math.Min(Q8Matrix.GroupRows, W.Rows - j);
-            byte* group = W.Data + g * W.GroupBytes;
-            float* scales = sw;
-            if (wide == null) Q8Gemm.WidenScales((ushort*)group, sw, headerFloats);
-            else scales = wide + (long)g * headerFloats;
-            for (int i = 0; i < M; i++)
-                Dot4(K, nb, qa + (long)i * K, sa + (long)i * nb, (sbyte*)(group + W.HeaderBytes), scales, n, C + i * ldc + j, accumulate);
+            int i1 = Math.Min(M, i0 + block);
+            for (int g = g0; g < g1; g++)
+            {
+                int j = g * Q8Matrix.GroupRows, n = Math.Min(Q8Matrix.GroupRows, W.Rows - j);
+                byte* group = W.Data + g * W.GroupBytes;
+                float* scales = sw;
+                if (wide == null) Q8Gemm.WidenScales((ushort*)group, sw, headerFloats);
+                else scales = wide + (long)g * headerFloats;
+                for (int i = i0; i < i1; i++)
+                    Dot4(K, nb, qa + (long)i * K, sa + (long)i * nb, (sbyte*)(group + W.HeaderBytes), scales, n, C + i * ldc + j, accumulate);
+            }
         }
     }
 
