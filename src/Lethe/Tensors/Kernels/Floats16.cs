@@ -17,8 +17,6 @@
 // callable with both, so tests compare the two bit for bit on any machine.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.Arm;
-using System.Runtime.Intrinsics.X86;
 
 namespace Lethe.Tensors.Kernels;
 
@@ -243,16 +241,9 @@ internal readonly unsafe struct Floats16Quad : IFloats16<Floats16Quad>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float SumOfEight(Vector128<float> lo, Vector128<float> hi)
     {
-        var t = PairSums(PairSums(lo, hi), Vector128<float>.Zero);
+        var t = Q8Gemm128.PairSums(Q8Gemm128.PairSums(lo, hi), Vector128<float>.Zero);
         return t.ToScalar() + t.GetElement(1);
     }
-
-    /// <summary>[a0 + a1, a2 + a3, b0 + b1, b2 + b3].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b) =>
-        AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.AddPairwise(a, b)
-        : Sse3.IsSupported ? Sse3.HorizontalAdd(a, b)
-        : Vector128.Create(a[0] + a[1], a[2] + a[3], b[0] + b[1], b[2] + b[3]);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Floats16Quad SwapPairs(Floats16Quad a)

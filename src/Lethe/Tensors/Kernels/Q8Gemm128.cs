@@ -172,9 +172,9 @@ internal static unsafe class Q8Gemm128
         : Ssse3.IsSupported ? Ssse3.HorizontalAdd(a, b)
         : Vector128.Create(a[0] + a[1], a[2] + a[3], b[0] + b[1], b[2] + b[3]);
 
-    /// <summary>The same in fp32 (each sum one rounding, as VHADDPS): FADDP on ARM64, HADDPS on x86.</summary>
+    /// <summary>The same in fp32 (each sum one rounding, as VHADDPS): FADDP on ARM64, HADDPS on x86 (also Floats16Quad's sums).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b) =>
+    internal static Vector128<float> PairSums(Vector128<float> a, Vector128<float> b) =>
         AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.AddPairwise(a, b)
         : Sse3.IsSupported ? Sse3.HorizontalAdd(a, b)
         : Vector128.Create(a[0] + a[1], a[2] + a[3], b[0] + b[1], b[2] + b[3]);
