@@ -10,9 +10,9 @@
 // Every operation is lane-wise, and the one reduction (Sum) adds the lower eight lanes' sum to the
 // upper eight's in all three (as the runtime's software Vector512.Sum does, which the kernels used
 // on AVX2 before the pair layout), each eight summed in AVX's order; so a kernel
-// written once over IFloats16 gives bit-identical results with any layout. (Row sums that a
-// kernel leaves to TensorPrimitives, as softmax's backward, RMSNorm and LayerNorm do, follow the
-// CPU's own vector width, so those can still differ between CPUs in the last bits.)
+// written once over IFloats16 gives bit-identical results with any layout. Row sums go through
+// RowSums, on the same 16-lane units in one fixed order, for the same reason (TensorPrimitives'
+// sums follow the CPU's vector width).
 // Kernels pick the layout with Floats16.Wide (a JIT-time constant) and keep the generic body
 // callable with both, so tests compare the two bit for bit on any machine.
 using System.Runtime.CompilerServices;

@@ -30,7 +30,7 @@ internal static unsafe class LayerNormKernel
             for (int r = r0; r < r1; r++)
             {
                 float* xr = x + (long)r * n, yr = y + (long)r * n;
-                float mu = TensorPrimitives.Sum(new ReadOnlySpan<float>(xr, n)) / n;
+                float mu = RowSums.Sum<T>(xr, n) / n;
                 var vmu = T.Create(mu);
                 var accV = T.Zero;
                 int i = 0;

@@ -33,7 +33,7 @@ internal static unsafe class RmsNormKernel
             for (int r = r0; r < r1; r++)
             {
                 float* xr = x + (long)r * n, yr = y + (long)r * n;
-                float ss = TensorPrimitives.SumOfSquares(new ReadOnlySpan<float>(xr, n));
+                float ss = RowSums.Dot<T>(xr, xr, n);
                 float rs = (float)(1.0 / Math.Sqrt((double)ss / n + eps));
                 if (rstd != null) rstd[r] = rs;
                 var vr = T.Create(rs);

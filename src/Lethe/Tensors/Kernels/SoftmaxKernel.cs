@@ -98,7 +98,7 @@ internal static unsafe class SoftmaxKernel
                 int i = 0;
                 if (log)
                 {
-                    float s = TensorPrimitives.Sum(new ReadOnlySpan<float>(gr, n));
+                    float s = RowSums.Sum<T>(gr, n);
                     var vs = T.Create(s);
                     for (; i + Lanes <= n; i += Lanes)
                     {
@@ -109,7 +109,7 @@ internal static unsafe class SoftmaxKernel
                 }
                 else
                 {
-                    float dot = TensorPrimitives.Dot(new ReadOnlySpan<float>(gr, n), new ReadOnlySpan<float>(yr, n));
+                    float dot = RowSums.Dot<T>(gr, yr, n);
                     var vd = T.Create(dot);
                     for (; i + Lanes <= n; i += Lanes)
                     {

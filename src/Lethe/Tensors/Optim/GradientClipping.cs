@@ -1,7 +1,9 @@
 // Clipping by global norm (torch.nn.utils.clip_grad_norm_): the L2 norm over all gradients
 // together; if it exceeds maxNorm every gradient is scaled by maxNorm / (norm + 1e-6).
-// Norms are summed in double in parameter order, so the result is deterministic.
+// Norms are summed in double in parameter order, each chunk of 4096 in fp32 in RowSums' fixed
+// order, so the result is deterministic and the same on every CPU.
 using System.Numerics.Tensors;
+using Lethe.Tensors.Kernels;
 
 namespace Lethe.Tensors.Optim;
 
@@ -19,14 +21,15 @@ public static class GradientClipping
         return total;
     }
 
-    private static double SumSquares(ReadOnlySpan<float> s)
+    private static unsafe double SumSquares(ReadOnlySpan<float> s)
     {
         double total = 0;
-        for (int i = 0; i < s.Length; i += 4096)
-        {
-            var chunk = s.Slice(i, Math.Min(4096, s.Length - i));
-            total += TensorPrimitives.Dot(chunk, chunk);
-        }
+        fixed (float* p = s)
+            for (int i = 0; i < s.Length; i += 4096)
+            {
+                int n = Math.Min(4096, s.Length - i);
+                total += RowSums.Dot(p + i, p + i, n);
+            }
         return total;
     }
 }
