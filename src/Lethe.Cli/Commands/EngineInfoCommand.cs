@@ -25,6 +25,7 @@ public static class EngineInfoCommand
             o.WriteLine($"gemm kernel:  {Lethe.Tensors.EngineKernels.GemmKernel}");
             o.WriteLine($"gemm blocks:  KC {kc}, MC {mc}, NC {nc} (derived from the caches)");
             o.WriteLine($"int8 dot:     {Lethe.Tensors.EngineKernels.Int8Dot} (for --dtype q8_0)");
+            o.WriteLine($"fused ops:    16 lanes as {Lethe.Tensors.EngineKernels.FusedLanes} (the same bits with every layout)");
             int prefetch = Lethe.Tensors.EngineKernels.Int8PrefetchBytes;
             o.WriteLine($"int8 weights: {(prefetch > 0 ? $"prefetched {prefetch} bytes ahead" : "not prefetched in software")} (from the L2 size)");
             o.WriteLine($"int8 scales:  kept in fp32 for models up to {Lethe.Tensors.EngineKernels.Int8WideScalesUpTo >> 20} MB of int8 weights (half the L3 of the threads)");

@@ -13,6 +13,8 @@ public static class EngineKernels
     public static (int KC, int MC, int NC) GemmBlocking => Gemm.Blocking;
     /// <summary>The int8 dot product used by Q8_0 weights (--dtype q8_0).</summary>
     public static string Int8Dot => Q8Gemm.DotKind;
+    /// <summary>How the fused element-wise and row kernels hold their 16 lanes (Floats16).</summary>
+    public static string FusedLanes => Floats16.Layout;
     /// <summary>How far ahead the int8 kernel prefetches its weights, in bytes (0: left to the hardware), chosen from the L2 size.</summary>
     public static int Int8PrefetchBytes => Q8Gemm.PrefetchBytes;
     /// <summary>

@@ -20,6 +20,7 @@ public class EngineCommandTests
         var (kc, mc, nc) = GemmBlocking.ForThisCpu;
         Assert.Contains($"gemm blocks:  KC {kc}, MC {mc}, NC {nc}", stdout);
         Assert.Contains("gemm kernel:", stdout);
+        Assert.Contains("fused ops:    16 lanes as ", stdout);
         Assert.Contains("int8 dot:", stdout);
         Assert.Contains("int8 weights:", stdout);
         Assert.Contains("int8 scales:", stdout);
