@@ -46,11 +46,13 @@ namespace Lethe.Tensors.Kernels;
 
 internal static unsafe class Q8Gemm
 {
-    /// <summary>Which integer dot product runs here: AVX-VNNI, AVX-512, AVX2, NEON or scalar.</summary>
-    public static string DotKind => UseVnni ? "AVX-VNNI (vpdpwssd, int8 weights × int16 activations)"
+    /// <summary>Which integer dot product runs here (in Job.Compute's order, so a forced path is named too): AVX-VNNI, AVX-512, AVX2, NEON or scalar.</summary>
+    public static string DotKind =>
+        Use128 ? (System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported ? "NEON (smlal on 128 bits, int8 weights × int16 activations)" : "128-bit loop (Q8Gemm128, forced on x86)")
+        : !Avx2.IsSupported || ForceScalar ? "scalar"
+        : UseVnni ? "AVX-VNNI (vpdpwssd, int8 weights × int16 activations)"
         : UseWide ? "AVX-512 (vpmaddwd on 512 bits, int8 weights × int16 activations)"
-        : Avx2.IsSupported ? "AVX2 (vpmaddwd, int8 weights × int16 activations)"
-        : Use128 ? "NEON (smlal on 128 bits, int8 weights × int16 activations)" : "scalar";
+        : "AVX2 (vpmaddwd, int8 weights × int16 activations)";
 
     /// <summary>
     /// The group loop on 128-bit vectors (Q8Gemm128): on ARM64, which has no AVX2; on x86 only when
