@@ -42,24 +42,27 @@ internal static unsafe class Gemv
                 for (int i = 0; i < M; i++) gathered[(long)i * K + k] = A[(long)k * lda + i];
             A = gathered; lda = K;
         }
-        var job = new Job(M, K, A, lda, B, bType, ldb, C, ldc, accumulate);
-        if (transB) SplitRows(M, N, K, 4, job.Dot);
-        else SplitRows(M, N, K, 16, job.Axpy);
+        SplitRows(M, N, K, transB ? 4 : 16, new Job(M, K, A, lda, B, bType, ldb, C, ldc, accumulate, transB));
     }
+
+    /// <summary>One product's work over a range [j0, j1) of C's columns (SplitRows).</summary>
+    internal interface IColumnRange { void Run(int j0, int j1); }
 
     /// <summary>
-    /// Runs rows(j0, j1) over the N columns of C in units of `unit` (each unit starts at a multiple
-    /// of it), split over the threads when the product is big enough (Gemv, Gemv256, Gemv128).
+    /// Runs job over the N columns of C in units of `unit` (each unit starts at a multiple of it),
+    /// split over the threads when the product is big enough (Gemv, Gemv256, Gemv128). The job is
+    /// called, not wrapped in a delegate, so the one-thread case (a decoding step's products)
+    /// allocates nothing beyond the job.
     /// </summary>
-    internal static void SplitRows(int M, int N, int K, int unit, Action<int, int> rows)
+    internal static void SplitRows<TJob>(int M, int N, int K, int unit, TJob job) where TJob : class, IColumnRange
     {
-        if (2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1) ForUnits(N, unit, rows);
-        else rows(0, N);
+        if (2.0 * M * N * K >= GemmBlocking.MinParallelGemvFlops && Engine.Threads > 1) ForUnits(N, unit, job);
+        else job.Run(0, N);
     }
 
-    /// <summary>SplitRows' parallel case, apart so that the one-thread case allocates no closure (a decoding step calls it per product).</summary>
-    private static void ForUnits(int N, int unit, Action<int, int> rows) =>
-        Engine.For((N + unit - 1) / unit, 1, (s, e) => rows(s * unit, Math.Min(e * unit, N)));
+    /// <summary>SplitRows' parallel case, apart so that the one-thread case allocates no closure.</summary>
+    private static void ForUnits(int N, int unit, IColumnRange job) =>
+        Engine.For((N + unit - 1) / unit, 1, (s, e) => job.Run(s * unit, Math.Min(e * unit, N)));
 
     /// <summary>
     /// Gemm.MultiplyShared on this path. Each unit starts at a multiple of 4 rows of its own product,
@@ -102,8 +105,14 @@ internal static unsafe class Gemv
         else Units(0, first[^1]);
     }
 
-    private sealed class Job(int M, int K, float* A, long lda, void* B, DType bType, long ldb, float* C, long ldc, bool accumulate)
+    /// <param name="transB">B is [N, K] (Dot, in units of 4 columns) rather than [K, N] (Axpy, units of 16): what Run does.</param>
+    private sealed class Job(int M, int K, float* A, long lda, void* B, DType bType, long ldb, float* C, long ldc, bool accumulate, bool transB = true) : IColumnRange
     {
+        public void Run(int j0, int j1)
+        {
+            if (transB) Dot(j0, j1); else Axpy(j0, j1);
+        }
+
         /// <summary>C[:, j0..j1) for B [N, K]: rows j0..j1 of B, four at a time.</summary>
         public void Dot(int j0, int j1)
         {

@@ -43,8 +43,7 @@ internal static unsafe class Gemv256
 
     public static void Multiply(int M, int N, int K, float* A, long lda, void* B, DType bType, long ldb, float* C, long ldc, bool accumulate)
     {
-        var job = new Job(M, K, A, lda, B, bType, ldb, C, ldc, accumulate);
-        Gemv.SplitRows(M, N, K, 4, job.Rows);
+        Gemv.SplitRows(M, N, K, 4, new Job(M, K, A, lda, B, bType, ldb, C, ldc, accumulate));
     }
 
     /// <summary>
@@ -64,8 +63,10 @@ internal static unsafe class Gemv256
     public static void Rows(int M, int K, float* A, long lda, in Gemm.SharedProduct p, int j0, int j1) =>
         new Job(M, K, A, lda, p.B, p.BType, p.Ldb, p.C, p.Ldc, accumulate: false).Rows(j0, j1);
 
-    private sealed class Job(int M, int K, float* A, long lda, void* B, DType bType, long ldb, float* C, long ldc, bool accumulate)
+    private sealed class Job(int M, int K, float* A, long lda, void* B, DType bType, long ldb, float* C, long ldc, bool accumulate) : Gemv.IColumnRange
     {
+        public void Run(int j0, int j1) => Rows(j0, j1);
+
         public void Rows(int j0, int j1)
         {
             switch (bType)
