@@ -135,49 +135,53 @@ public unsafe class Floats16Tests
         // sum's last bits and an order change often goes unseen), several draws per length.
         var rng = new Rng(31);
         foreach (int n in new[] { 1, 15, 16, 17, 31, 32, 47, 48, 64, 83, 576, 1000 })
-        for (int draw = 0; draw < 8; draw++)
+            for (int draw = 0; draw < 8; draw++)
+                CheckRowSums(n, rng);
+    }
+
+    /// <summary>RowSumsFollowOneOrderInEveryLayout for one draw of n values.</summary>
+    private static void CheckRowSums(int n, Rng rng)
+    {
+        var a = new float[n]; var b = new float[n];
+        for (int i = 0; i < n; i++) { a[i] = (float)rng.NextGaussian(); b[i] = (float)rng.NextGaussian(); }
+        // Two 16-lane partial sums over 32 elements a step, one more step on the first, the
+        // lanes added pairwise, each 8 summed as AVX's Vector256.Sum, then the tail in order.
+        float Written(bool product)
         {
-            var a = new float[n]; var b = new float[n];
-            for (int i = 0; i < n; i++) { a[i] = (float)rng.NextGaussian(); b[i] = (float)rng.NextGaussian(); }
-            // Two 16-lane partial sums over 32 elements a step, one more step on the first, the
-            // lanes added pairwise, each 8 summed as AVX's Vector256.Sum, then the tail in order.
-            float Written(bool product)
-            {
-                var s0 = new float[16]; var s1 = new float[16];
-                int i = 0;
-                for (; i + 32 <= n; i += 32)
-                    for (int l = 0; l < 16; l++)
-                    {
-                        s0[l] = product ? MathF.FusedMultiplyAdd(a[i + l], b[i + l], s0[l]) : s0[l] + a[i + l];
-                        s1[l] = product ? MathF.FusedMultiplyAdd(a[i + 16 + l], b[i + 16 + l], s1[l]) : s1[l] + a[i + 16 + l];
-                    }
-                if (i + 16 <= n)
+            var s0 = new float[16]; var s1 = new float[16];
+            int i = 0;
+            for (; i + 32 <= n; i += 32)
+                for (int l = 0; l < 16; l++)
                 {
-                    for (int l = 0; l < 16; l++) s0[l] = product ? MathF.FusedMultiplyAdd(a[i + l], b[i + l], s0[l]) : s0[l] + a[i + l];
-                    i += 16;
+                    s0[l] = product ? MathF.FusedMultiplyAdd(a[i + l], b[i + l], s0[l]) : s0[l] + a[i + l];
+                    s1[l] = product ? MathF.FusedMultiplyAdd(a[i + 16 + l], b[i + 16 + l], s1[l]) : s1[l] + a[i + 16 + l];
                 }
-                var t = new float[16];
-                for (int l = 0; l < 16; l++) t[l] = s0[l] + s1[l];
-                float Eight(int o) => ((t[o] + t[o + 1]) + (t[o + 2] + t[o + 3])) + ((t[o + 4] + t[o + 5]) + (t[o + 6] + t[o + 7]));
-                float s = Eight(0) + Eight(8);
-                for (; i < n; i++) s = product ? MathF.FusedMultiplyAdd(a[i], b[i], s) : s + a[i];
-                return s;
-            }
-            float dot = Written(true), sum = Written(false);
-            fixed (float* pa = a, pb = b)
+            if (i + 16 <= n)
             {
-                foreach (var (layout, got) in new[]
-                {
-                    ("Vector512", RowSums.Dot<Floats16Wide>(pa, pb, n)), ("two Vector256", RowSums.Dot<Floats16Pair>(pa, pb, n)),
-                    ("four Vector128", RowSums.Dot<Floats16Quad>(pa, pb, n)), ("this machine's", RowSums.Dot(pa, pb, n)),
-                })
-                    Assert.True(BitConverter.SingleToInt32Bits(dot) == BitConverter.SingleToInt32Bits(got), $"dot, n = {n}, {layout} layout: {got:R}, written-out order {dot:R}");
-                foreach (var (layout, got) in new[]
-                {
-                    ("Vector512", RowSums.Sum<Floats16Wide>(pa, n)), ("two Vector256", RowSums.Sum<Floats16Pair>(pa, n)), ("four Vector128", RowSums.Sum<Floats16Quad>(pa, n)),
-                })
-                    Assert.True(BitConverter.SingleToInt32Bits(sum) == BitConverter.SingleToInt32Bits(got), $"sum, n = {n}, {layout} layout: {got:R}, written-out order {sum:R}");
+                for (int l = 0; l < 16; l++) s0[l] = product ? MathF.FusedMultiplyAdd(a[i + l], b[i + l], s0[l]) : s0[l] + a[i + l];
+                i += 16;
             }
+            var t = new float[16];
+            for (int l = 0; l < 16; l++) t[l] = s0[l] + s1[l];
+            float Eight(int o) => ((t[o] + t[o + 1]) + (t[o + 2] + t[o + 3])) + ((t[o + 4] + t[o + 5]) + (t[o + 6] + t[o + 7]));
+            float s = Eight(0) + Eight(8);
+            for (; i < n; i++) s = product ? MathF.FusedMultiplyAdd(a[i], b[i], s) : s + a[i];
+            return s;
+        }
+        float dot = Written(true), sum = Written(false);
+        fixed (float* pa = a, pb = b)
+        {
+            foreach (var (layout, got) in new[]
+            {
+                ("Vector512", RowSums.Dot<Floats16Wide>(pa, pb, n)), ("two Vector256", RowSums.Dot<Floats16Pair>(pa, pb, n)),
+                ("four Vector128", RowSums.Dot<Floats16Quad>(pa, pb, n)), ("this machine's", RowSums.Dot(pa, pb, n)),
+            })
+                Assert.True(BitConverter.SingleToInt32Bits(dot) == BitConverter.SingleToInt32Bits(got), $"dot, n = {n}, {layout} layout: {got:R}, written-out order {dot:R}");
+            foreach (var (layout, got) in new[]
+            {
+                ("Vector512", RowSums.Sum<Floats16Wide>(pa, n)), ("two Vector256", RowSums.Sum<Floats16Pair>(pa, n)), ("four Vector128", RowSums.Sum<Floats16Quad>(pa, n)),
+            })
+                Assert.True(BitConverter.SingleToInt32Bits(sum) == BitConverter.SingleToInt32Bits(got), $"sum, n = {n}, {layout} layout: {got:R}, written-out order {sum:R}");
         }
     }
 
