@@ -31,13 +31,11 @@ public static class EngineKernels
     /// <summary>Whether a worker woken from its sleep is first pinned to a CPU other than the caller's (ThreadPlacement).</summary>
     public static bool WorkersPlaced => ThreadPlacement.Enabled;
 
-    /// <summary>How f16 weights and KV rows are widened to fp32 on 8-lane (AVX2) paths: exact integer arithmetic or a multiply by 2^112 (WidenF16, WidenF16ByMultiply).</summary>
+    /// <summary>How f16 weights and KV rows are widened to fp32 on the x86 vector paths (8 lanes on AVX2, 16 on AVX-512): exact integer arithmetic or a multiply by 2^112 (WidenF16, WidenF16ByMultiply).</summary>
     public static string F16Widening =>
-        !Vector256Paths ? "integer arithmetic on 16 lanes (AVX-512)"
-        : WidenF16ByMultiply.Chosen ? "multiply by 2^112 (AMD: denormal inputs at full speed; LETHE_F16_WIDENING=exact for the integer path)"
-        : "exact integer arithmetic (LETHE_F16_WIDENING=multiply for the faster multiply where denormal inputs cost nothing)";
-
-    private static bool Vector256Paths => !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+        (WidenF16ByMultiply.Chosen ? "multiply by 2^112 (AMD: denormal inputs at full speed; LETHE_F16_WIDENING=exact for the integer path)"
+        : "exact integer arithmetic (LETHE_F16_WIDENING=multiply for the faster multiply where denormal inputs cost nothing)")
+        + (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? ", 16 lanes (AVX-512)" : "");
 
     /// <summary>The page size native memory is asked for (LargePages), and why where it is not 2 MB.</summary>
     public static string MemoryPages => LargePages.Describe();

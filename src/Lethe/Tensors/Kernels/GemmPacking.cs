@@ -173,7 +173,10 @@ internal static unsafe class GemmPacking
             {
                 case DType.F32: PackB512<WidenF32>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
                 case DType.BF16: PackB512<WidenBF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
-                default: PackB512<WidenF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst); break;
+                default:
+                    if (WidenF16ByMultiply.Chosen) PackB512<WidenF16ByMultiply>(transB, B, ldb, p0, kc, j0, nc, nr, dst);
+                    else PackB512<WidenF16>(transB, B, ldb, p0, kc, j0, nc, nr, dst);
+                    break;
             }
             return;
         }

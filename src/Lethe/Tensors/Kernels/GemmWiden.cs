@@ -6,8 +6,8 @@
 //   f16: rebias the exponent (15 -> 127), with Inf/NaN (exponent 31) mapped to exponent 255 and
 //        zeros/subnormals (exponent 0) renormalized by an exact fp32 subtraction; .NET exposes no
 //        f16 conversion instruction (neither F16C's nor AVX-512's), so this is integer arithmetic
-//        on the bits, 16 lanes (AVX-512), 8 (AVX2) or 4 (128-bit) at a time; on AVX2 and AMD CPUs, a multiply
-//        by 2^112 instead (WidenF16ByMultiply).
+//        on the bits, 16 lanes (AVX-512), 8 (AVX2) or 4 (128-bit) at a time; on AMD CPUs, on 16 and 8
+//        lanes, a multiply by 2^112 instead (WidenF16ByMultiply).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
@@ -145,12 +145,13 @@ internal static unsafe class WidenHalves
 /// exponent 31 (Inf/NaN) given the fp32 exponent 255. A subnormal f16 reaches the multiplier as an
 /// fp32 denormal, which some CPUs serve through a microcode assist of over a hundred cycles (Intel's
 /// documentation describes such assists for denormal operands); AMD's take them at full speed (Zen 3: the same multiply throughput with
-/// 0 % and 100 % denormal inputs). So it is used where Chosen says, per CPU; same bits either way.
+/// 0 % and 100 % denormal inputs; Zen 4 the same on 256 and 512 bits, though a 1 % mix made a loop of multiplies alone about a
+/// quarter slower: docs/engine-gemm.md). So it is used where Chosen says, per CPU; same bits either way.
 /// </summary>
 internal unsafe struct WidenF16ByMultiply : IWidenB
 {
     /// <summary>
-    /// Whether the AVX2 paths read f16 through this type: on AMD CPUs unless
+    /// Whether the AVX2 and AVX-512 paths read f16 through this type: on AMD CPUs unless
     /// LETHE_F16_WIDENING=exact; elsewhere only with LETHE_F16_WIDENING=multiply (to measure it).
     /// Callers test it once per product and pick the type, so the loads inline either way.
     /// </summary>
@@ -164,8 +165,16 @@ internal unsafe struct WidenF16ByMultiply : IWidenB
     public static int Size => 2;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Prefetch(void* b, long index) => Sse.Prefetch0((ushort*)b + index);
+    /// <summary>Load8's arithmetic on 16 lanes (the AVX-512 paths: Gemv, PackB512, the decoding attention's f16 rows).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(void* b, long index) => WidenF16.Load(b, index);
+    public static Vector512<float> Load(void* b, long index)
+    {
+        var w = Avx512F.ConvertToVector512Int32(Vector256.Load((short*)b + index)) << 13;
+        var bits = w & Vector512.Create(unchecked((int)0x8FFFE000));
+        var infNan = Vector512.Equals(bits & Vector512.Create(0x0F800000), Vector512.Create(0x0F800000));
+        var v = bits.AsSingle() * Vector512.Create(5.192296858534828e33f);
+        return (v.AsInt32() | (infNan & Vector512.Create(0x7F800000))).AsSingle();
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Load4(void* b, long index) => WidenF16.Load4(b, index);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -120,7 +120,9 @@ internal static unsafe class Gemv
             {
                 case DType.F32: Dot<WidenF32>(j0, j1); break;
                 case DType.BF16: Dot<WidenBF16>(j0, j1); break;
-                default: Dot<WidenF16>(j0, j1); break;
+                default:
+                    if (WidenF16ByMultiply.Chosen) Dot<WidenF16ByMultiply>(j0, j1); else Dot<WidenF16>(j0, j1);
+                    break;
             }
         }
 
@@ -131,7 +133,9 @@ internal static unsafe class Gemv
             {
                 case DType.F32: Axpy<WidenF32>(j0, j1); break;
                 case DType.BF16: Axpy<WidenBF16>(j0, j1); break;
-                default: Axpy<WidenF16>(j0, j1); break;
+                default:
+                    if (WidenF16ByMultiply.Chosen) Axpy<WidenF16ByMultiply>(j0, j1); else Axpy<WidenF16>(j0, j1);
+                    break;
             }
         }
 
