@@ -192,9 +192,17 @@ public unsafe class AttentionTests
     }
 
     [Fact]
-    public void KeyDotsOverBF16RowsGiveTheWidenedRowsBits()
+    public void KeyDotsOverBF16RowsGiveTheWidenedRowsBits() =>
+        KeyDotsOverHalfRowsGiveTheWidenedRowsBits<WidenBF16>(x => DTypes.F32ToBF16(x), DTypes.BF16ToF32);
+
+    /// <summary>The same for an f16 cache, read in place with the multiply widening (AMD CPUs), subnormal values included.</summary>
+    [Fact]
+    public void KeyDotsOverF16RowsGiveTheWidenedRowsBits() =>
+        KeyDotsOverHalfRowsGiveTheWidenedRowsBits<WidenF16ByMultiply>(x => DTypes.F32ToF16(x), DTypes.F16ToF32, subnormals: true);
+
+    private static void KeyDotsOverHalfRowsGiveTheWidenedRowsBits<TW>(Func<float, ushort> round, Func<ushort, float> widen, bool subnormals = false) where TW : unmanaged, IWidenB
     {
-        // A bf16 KV cache read in place (AttentionKernel.ReadsBF16InPlace): each key vector widened as
+        // A 16-bit KV cache read in place (AttentionKernel.ReadsInPlace): each key vector widened as
         // it is loaded must give the bits of the fp32 path over the widened rows.
         if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported || !System.Runtime.Intrinsics.X86.Fma.IsSupported) return; // AVX-512 only
         var rng = new Rng(24);
@@ -204,7 +212,11 @@ public unsafe class AttentionTests
             var qa = new float[dh]; var qb = new float[dh];
             var k = new ushort[8 * stride]; var wide = new float[8 * stride];
             for (int i = 0; i < dh; i++) { qa[i] = (float)(rng.NextDouble() * 2 - 1); qb[i] = (float)(rng.NextDouble() * 2 - 1) * 30f; }
-            for (int i = 0; i < k.Length; i++) { k[i] = DTypes.F32ToBF16((float)(rng.NextDouble() * 2 - 1) * 1e3f); wide[i] = DTypes.BF16ToF32(k[i]); }
+            for (int i = 0; i < k.Length; i++)
+            {
+                float x = (float)(rng.NextDouble() * 2 - 1) * (subnormals && i % 7 == 3 ? 1e-6f : 1e3f);   // 1e-6: below f16's smallest normal
+                k[i] = round(x); wide[i] = widen(k[i]);
+            }
             var wantA = new float[8]; var wantB = new float[8];
             var got8A = new float[8]; var got8B = new float[8]; var got4A = new float[8]; var got4B = new float[8]; var got1 = new float[8];
             fixed (float* a = qa, b = qb, w = wide, wa = wantA, wb = wantB, g8a = got8A, g8b = got8B, g4a = got4A, g4b = got4B, g1 = got1)
@@ -215,12 +227,12 @@ public unsafe class AttentionTests
                     wa[j] = AttentionKernel.Dot<AttentionKernel.Lanes256>(a, w + j * stride, dh);
                     wb[j] = AttentionKernel.Dot<AttentionKernel.Lanes256>(b, w + j * stride, dh);
                 }
-                AttentionKernel.Dot8KeysTwoRows512<WidenBF16>(a, b, kp, stride, dh, g8a, g8b);
+                AttentionKernel.Dot8KeysTwoRows512<TW>(a, b, kp, stride, dh, g8a, g8b);
                 for (int j0 = 0; j0 < 8; j0 += 4)
                 {
                     ushort* k0 = kp + j0 * stride;
-                    AttentionKernel.Dot4KeysTwoRows512<WidenBF16>(a, b, k0, k0 + stride, k0 + 2 * stride, k0 + 3 * stride, dh, g4a + j0, g4b + j0);
-                    AttentionKernel.Dot4Keys512<WidenBF16>(b, k0, k0 + stride, k0 + 2 * stride, k0 + 3 * stride, dh, g1 + j0);
+                    AttentionKernel.Dot4KeysTwoRows512<TW>(a, b, k0, k0 + stride, k0 + 2 * stride, k0 + 3 * stride, dh, g4a + j0, g4b + j0);
+                    AttentionKernel.Dot4Keys512<TW>(b, k0, k0 + stride, k0 + 2 * stride, k0 + 3 * stride, dh, g1 + j0);
                 }
             }
             for (int j = 0; j < 8; j++)

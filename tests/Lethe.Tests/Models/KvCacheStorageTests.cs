@@ -1,8 +1,8 @@
 // A KV cache held in bf16 or f16 (TransformerModel.KvCacheStorage, `--kv-cache`): each stored key and
 // value is rounded once, and attention over the cache then gives exactly what an fp32 cache holding
 // the rounded values gives, bit for bit: for a prompt (attended over a widened copy) and for every
-// decoding step (the kernel reads bf16 rows in place on 512 bits, widening each vector as loaded, and
-// widens each block of rows first otherwise), on SmolLM's head layout (9 query heads on 3
+// decoding step (the kernel reads bf16 rows, and on AMD CPUs f16 ones, in place on 512 bits,
+// widening each vector as loaded, and widens each block of rows first otherwise), on SmolLM's head layout (9 query heads on 3
 // KV heads of 64, past one key chunk of 512) and on the shipped model's (2 per KV head of 32, which
 // the kernel takes two heads at a time). f16 saturates instead of overflowing.
 using Lethe.Models;

@@ -323,24 +323,30 @@ internal static unsafe partial class AttentionKernel
         }
         float* rowMax = state + R * paddedDh;
         float* rowSum = rowMax + R;
-        if (kvLayout.Storage == DType.BF16 && ReadsBF16InPlace<TL>(Dh))
+        if (kvLayout.Storage == DType.BF16 && ReadsInPlace<TL>(DType.BF16, Dh))
             AttendKeys<TL, WidenBF16>(queryRows, perHead, heads, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, state, rowMax, rowSum, widened);
+        else if (kvLayout.Storage == DType.F16 && ReadsInPlace<TL>(DType.F16, Dh))
+            AttendKeys<TL, WidenF16ByMultiply>(queryRows, perHead, heads, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, state, rowMax, rowSum, widened);
         else
             AttendKeys<TL, WidenF32>(queryRows, perHead, heads, k, v, kvLayout, b, kvHead, from, to, lo, hi, T, Dh, paddedDh, cap, scale, multiplier, scores, state, rowMax, rowSum, widened);
     }
 
     /// <summary>
-    /// Whether the decoding products read a bf16 KV cache's rows in place, widening each vector as it
-    /// is loaded (two instructions), rather than widening each block of 64 rows into fp32 scratch
-    /// first: where they run on 512 bits (AVX-512, Dh a multiple of 16). `bench attention
-    /// decode=9,3,64,960` (Zen 4, one thread): rows in the caches 51–65 µs a layer in place against
-    /// 73–76 widened first (fp32 47–71), rows cold 66–78 against 103–130 (fp32 97–136). An f16 cache
-    /// is still widened first: f16's widening is a dozen integer instructions (.NET exposes no
-    /// vcvtph2ps), and read in place, where a key or value row is read for more than one query
-    /// row, it took 174–188 µs against 109–116.
+    /// Whether the decoding products read a 16-bit KV cache's rows in place, widening each vector as
+    /// it is loaded, rather than widening each block of 64 rows into fp32 scratch first: where they
+    /// run on 512 bits (AVX-512, Dh a multiple of 16). bf16 (two instructions a vector): `bench
+    /// attention decode=9,3,64,960` (Zen 4, one thread): rows in the caches 51–65 µs a layer in place
+    /// against 73–76 widened first (fp32 47–71), rows cold 66–78 against 103–130 (fp32 97–136). f16
+    /// only with the multiply widening (WidenF16ByMultiply.Chosen: AMD CPUs; seven instructions a
+    /// vector): with the integer one (about fifteen; .NET exposes no vcvtph2ps), where a key or value
+    /// row is read for more than one query row, in place took 174–188 µs against 109–116; with the
+    /// multiply (2026-12-07, Zen 4, the same bench, two alternated rounds each) 68.6–69.3 against
+    /// 79.1–84.8 at 960 keys, 35.1–35.4 against 39.1–39.6 at `decode=9,3,64,512` and 9.2 against
+    /// 10.5–10.6 at the shipped model's `decode=8,4,32,192`. Same bits either way: the widening is exact.
     /// </summary>
-    private static bool ReadsBF16InPlace<TL>(int Dh) where TL : unmanaged, ILanes<TL> =>
-        typeof(TL) == typeof(Lanes256) && Fma.IsSupported && Avx512F.IsSupported && Dh % 16 == 0;
+    private static bool ReadsInPlace<TL>(DType storage, int Dh) where TL : unmanaged, ILanes<TL> =>
+        typeof(TL) == typeof(Lanes256) && Fma.IsSupported && Avx512F.IsSupported && Dh % 16 == 0
+        && (storage == DType.BF16 || (storage == DType.F16 && WidenF16ByMultiply.Chosen));
 
     /// <summary>Writes out the rows of an unsplit task's state (AttendHeads' layout) for KV heads kvHead .. kvHead + heads − 1.</summary>
     private static void FinishHeads<TL>(float* state, int b, int kvHead, int heads, AttentionDims dims, float* output, float* logSumExp) where TL : unmanaged, ILanes<TL>
@@ -427,8 +433,8 @@ internal static unsafe partial class AttentionKernel
     /// arithmetic is its own, so its bits do not depend on `heads`.
     /// TW is the dtype the products read the key and value rows in: WidenF32 for fp32 rows (a KV
     /// cache in fp32, or a 16-bit one's block widened first into `widened`), WidenBF16 for a bf16
-    /// cache read in place (ReadsBF16InPlace). Widening is exact, so both ways of reading a 16-bit
-    /// cache give the same bits.
+    /// cache read in place (ReadsInPlace), WidenF16ByMultiply for an f16 one. Widening is exact, so
+    /// both ways of reading a 16-bit cache give the same bits.
     /// </summary>
     private static void AttendKeys<TL, TW>(float** queryRows, int rows, int heads, void* k, void* v, KvLayout kvLayout, int b, int kvHead, int from, int to,
         int[] lo, int[] hi, int T, int Dh, int paddedDh, float cap, float scale, float multiplier,
