@@ -337,7 +337,7 @@ internal static unsafe partial class AttentionKernel
     /// run on 512 bits (AVX-512, Dh a multiple of 16). bf16 (two instructions a vector): `bench
     /// attention decode=9,3,64,960` (Zen 4, one thread): rows in the caches 51–65 µs a layer in place
     /// against 73–76 widened first (fp32 47–71), rows cold 66–78 against 103–130 (fp32 97–136). f16
-    /// only with the multiply widening (WidenF16ByMultiply.Chosen: AMD CPUs; seven instructions a
+    /// only with the multiply widening (WidenF16ByMultiply.Chosen: AMD CPUs; eight instructions a
     /// vector): with the integer one (about fifteen; .NET exposes no vcvtph2ps), where a key or value
     /// row is read for more than one query row, in place took 174–188 µs against 109–116; with the
     /// multiply (2026-12-07, Zen 4, the same bench, two alternated rounds each) 68.6–69.3 against
