@@ -31,6 +31,7 @@
 // group of 4 rows per task (so that no two threads write the same group's bytes); quantizing runs
 // in AVX2 where the CPU has it, with the scalar rule's bits (QuantizeBlock256): a model's weights
 // are quantized each time it is loaded with q8_0.
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -358,6 +359,19 @@ public sealed unsafe class Q8Matrix : IDisposable, IMatrixRows
         var wide = (float*)NativeMemory.AlignedAlloc((nuint)(Groups * (long)floats * sizeof(float) + 64), 64);
         for (int g = 0; g < Groups; g++) Q8Gemm.WidenScales((ushort*)(Data + g * GroupBytes), wide + (long)g * floats, floats);
         WideScales = wide;
+    }
+
+    /// <summary>
+    /// Group g's scales in fp32 (HeaderBytes / 2 floats, the header's order), as the products read
+    /// them: the kept copy (KeepScalesWidened), or widened now into scratch, which is then returned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal float* GroupScales(int g, float* scratch)
+    {
+        int floats = HeaderBytes / 2;
+        if (WideScales != null) return WideScales + (long)g * floats;
+        Q8Gemm.WidenScales((ushort*)(Data + g * GroupBytes), scratch, floats);
+        return scratch;
     }
 
     public void Dispose()

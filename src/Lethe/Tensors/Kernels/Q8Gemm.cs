@@ -436,11 +436,11 @@ internal static unsafe class Q8Gemm
             var buffer = groupScales is { } b && b.Length >= headerFloats ? b : groupScales = new float[Math.Max(headerFloats, 256)];
             fixed (float* sw = buffer)
             {
-                if (Use128) Q8Gemm128.Groups(M, K, nb, qa, sa, W, C, ldc, accumulate, g0, g1, sw, headerFloats);
+                if (Use128) Q8Gemm128.Groups(M, K, nb, qa, sa, W, C, ldc, accumulate, g0, g1, sw);
                 else if (!Avx2.IsSupported || ForceScalar) GroupsScalar(g0, g1);
-                else if (UseVnni) GroupsVector<VnniDot, NarrowChunks<VnniDot>>(g0, g1, sw, headerFloats);
-                else if (UseWide) GroupsVector<Avx2Dot, WideChunks>(g0, g1, sw, headerFloats);
-                else GroupsVector<Avx2Dot, NarrowChunks<Avx2Dot>>(g0, g1, sw, headerFloats);
+                else if (UseVnni) GroupsVector<VnniDot, NarrowChunks<VnniDot>>(g0, g1, sw);
+                else if (UseWide) GroupsVector<Avx2Dot, WideChunks>(g0, g1, sw);
+                else GroupsVector<Avx2Dot, NarrowChunks<Avx2Dot>>(g0, g1, sw);
             }
         }
 
@@ -462,10 +462,9 @@ internal static unsafe class Q8Gemm
         /// each block against every group; every output's operations stay those of Dot4 alone.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void GroupsVector<TD, TC>(int g0, int g1, float* sw, int headerFloats) where TD : struct, IInt8Dot where TC : struct, IChunkKernel
+        private void GroupsVector<TD, TC>(int g0, int g1, float* sw) where TD : struct, IInt8Dot where TC : struct, IChunkKernel
         {
             int block = Math.Max(2, ActivationBlockBytes / (K * sizeof(short)) / 2 * 2); // rows of A, an even number (Dot4x2 takes pairs)
-            float* wide = W.WideScales; // the scales already widened (Q8Matrix.KeepScalesWidened), or null: each group's into sw
             for (int i0 = 0; i0 < M; i0 += block)
             {
                 int i1 = Math.Min(M, i0 + block);
@@ -473,9 +472,7 @@ internal static unsafe class Q8Gemm
                 {
                     int j = g * Q8Matrix.GroupRows, n = Math.Min(Q8Matrix.GroupRows, W.Rows - j);
                     byte* group = W.Data + g * W.GroupBytes;
-                    float* scales = sw;
-                    if (wide == null) WidenScales((ushort*)group, sw, headerFloats);
-                    else scales = wide + (long)g * headerFloats;
+                    float* scales = W.GroupScales(g, sw);   // kept in fp32 (Q8Matrix.KeepScalesWidened) or widened into sw
                     int i = i0;
                     for (; i + 2 <= i1; i += 2) Dot4x2<TD, TC>(i, (sbyte*)(group + W.HeaderBytes), scales, n, C + i * ldc + j, C + (i + 1) * ldc + j);
                     for (; i < i1; i++) Dot4<TD, TC>(i, (sbyte*)(group + W.HeaderBytes), scales, n, C + i * ldc + j);

@@ -26,12 +26,11 @@ internal static unsafe class Q8Gemm128
 {
     /// <summary>
     /// C[i, 4·g0 .. 4·g1) for every row i of the quantized input (qa interleaved like the chunks, sa
-    /// its scales), C (+)= A · Wᵀ; sw is a buffer of headerFloats floats for a group's widened scales.
+    /// its scales), C (+)= A · Wᵀ; sw is a buffer of HeaderBytes / 2 floats for a group's widened scales.
     /// </summary>
     public static void Groups(int M, int K, int nb, short* qa, float* sa, Q8Matrix W, float* C, long ldc, bool accumulate,
-        int g0, int g1, float* sw, int headerFloats)
+        int g0, int g1, float* sw)
     {
-        float* wide = W.WideScales;
         // Rows of A (a prompt's) in blocks of about the L1 data cache, each block against every group
         // (Q8Gemm.ActivationBlockBytes), so that a row read once per group stays in L1.
         int block = Math.Max(1, Q8Gemm.ActivationBlockBytes / (K * sizeof(short)));
@@ -42,9 +41,7 @@ internal static unsafe class Q8Gemm128
             {
                 int j = g * Q8Matrix.GroupRows, n = Math.Min(Q8Matrix.GroupRows, W.Rows - j);
                 byte* group = W.Data + g * W.GroupBytes;
-                float* scales = sw;
-                if (wide == null) Q8Gemm.WidenScales((ushort*)group, sw, headerFloats);
-                else scales = wide + (long)g * headerFloats;
+                float* scales = W.GroupScales(g, sw);
                 for (int i = i0; i < i1; i++)
                     Dot4(K, nb, qa + (long)i * K, sa + (long)i * nb, (sbyte*)(group + W.HeaderBytes), scales, n, C + i * ldc + j, accumulate);
             }
