@@ -36,6 +36,13 @@ public static class Program
             foreach (var (name, (help, _)) in Suites) Console.Error.WriteLine($"  {name,-10} {help}");
             return args.Length == 0 ? 0 : 2;
         }
+        // A suite's options are read as it runs, and an option it does not know is not an error, so
+        // `--help` has to be caught here: otherwise it starts the suite (minutes, for `targets`).
+        if (args[1..].Any(a => a is "--help" or "-h"))
+        {
+            Console.WriteLine($"{args[0]}: {suite.Help}");
+            return 0;
+        }
         try { return suite.Run(args[1..]); }
         catch (LetheException e) { Console.Error.WriteLine($"error: {e.Message}"); return 1; }
     }
