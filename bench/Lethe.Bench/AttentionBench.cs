@@ -95,6 +95,18 @@ public static unsafe class AttentionBench
                 var t = Measure(reps * 50, call);
                 Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"decode T=1 S={S} Hq={Hq} Hkv={Hkv} Dh={Dh} ({name})\", \"value\": {t.Wall * 1e6:F1}, \"value_cpu\": {t.Cpu * 1e6:F0}, \"unit\": \"us/layer\", \"threads\": {Engine.Threads}}}");
             }
+            {
+                // What a model's decoding step runs on each thread when it splits the layer by KV heads
+                // (TransformerModel.DecodeAttention): the per-head path over all heads, its visible
+                // keys computed once beforehand as the model does.
+                var layout = KvLayout.HeadMajor(S, Hkv, Dh) with { RowsCached = true };
+                var (lo, hi) = AttentionKernel.DecodingIntervals(dims, options);
+                Action call = () => AttentionKernel.ForwardDirectHeads(cq, ck, cv, layout, cy, dims, options, lo, hi, 0, Hkv);
+                var warm = Stopwatch.StartNew();
+                while (warm.Elapsed.TotalSeconds < 1) call();
+                var t = Measure(reps * 50, call);
+                Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"decode T=1 S={S} Hq={Hq} Hkv={Hkv} Dh={Dh} (by KV heads, rows cached)\", \"value\": {t.Wall * 1e6:F1}, \"value_cpu\": {t.Cpu * 1e6:F0}, \"unit\": \"us/layer\", \"threads\": {Engine.Threads}}}");
+            }
             DecodeCold(S, reps, Hq, Hkv, Dh, cq, k, v, cy, dims, options);
         }
     }

@@ -127,6 +127,52 @@ public unsafe class AttentionTests
     }
 
     [Fact]
+    public void SoftmaxOfRowsTogetherGivesEachRowsOwnBits()
+    {
+        // A decoding block's 2 to 4 rows softmaxed together (SoftmaxRows512) against each row alone
+        // (SoftmaxRow): the stored exponentials, the running max and sum and the accumulator's factor
+        // must match bit for bit, for whole and partial blocks, a first block (no state yet) and a
+        // later one whose running max is above, below or equal to the block's.
+        var rng = new Rng(23);
+        const int K = AttentionKernel.KeyBlock;
+        foreach (int rows in new[] { 2, 3, 4 })
+            foreach (var (first, end) in new[] { (0, K), (0, 37), (5, K), (16, 33), (63, K) })
+                foreach (int state in new[] { 0, 1, 2, 3 })
+                {
+                    var scores = new float[4 * K];
+                    for (int i = 0; i < scores.Length; i++) scores[i] = (float)(rng.NextGaussian() * 6);
+                    var max = new float[4]; var sum = new float[4];
+                    for (int r = 0; r < 4; r++)
+                    {
+                        // state 0: the first block; 1: a running max far above the block's; 2: below it; 3: mixed.
+                        bool above = state == 1 || (state == 3 && r % 2 == 0);
+                        max[r] = state == 0 ? float.NegativeInfinity : above ? 40f : -40f;
+                        sum[r] = state == 0 ? 0 : (float)(rng.NextDouble() * 10 + 0.5);
+                    }
+                    var wantScores = (float[])scores.Clone(); var wantMax = (float[])max.Clone(); var wantSum = (float[])sum.Clone();
+                    var wantFactor = new float[4]; var gotFactor = new float[4];
+                    const float multiplier = 0.17677669f;   // 1/√32
+                    fixed (float* ws = wantScores, gs = scores, wm = wantMax, gm = max, wsum = wantSum, gsum = sum, gf = gotFactor)
+                    {
+                        for (int r = 0; r < rows; r++)
+                            wantFactor[r] = AttentionKernel.SoftmaxRow<AttentionKernel.Lanes512>(ws + r * K, first, end, multiplier, ref wm[r], ref wsum[r]);
+                        if (rows == 2) AttentionKernel.SoftmaxRows512<Rows2>(gs, first, end, multiplier, gm, gsum, gf);
+                        else if (rows == 3) AttentionKernel.SoftmaxRows512<Rows3>(gs, first, end, multiplier, gm, gsum, gf);
+                        else AttentionKernel.SoftmaxRows512<Rows4>(gs, first, end, multiplier, gm, gsum, gf);
+                    }
+                    string at = $"{rows} rows, columns [{first}, {end}), state {state}";
+                    Assert.True(wantScores.AsSpan(0, rows * K).SequenceEqual(scores.AsSpan(0, rows * K)), at + ": exponentials");
+                    Assert.True(wantScores.AsSpan(rows * K).SequenceEqual(scores.AsSpan(rows * K)), at + ": rows past the count untouched");
+                    for (int r = 0; r < rows; r++)
+                    {
+                        Assert.True(BitConverter.SingleToInt32Bits(wantMax[r]) == BitConverter.SingleToInt32Bits(max[r]), $"{at}: row {r} max");
+                        Assert.True(BitConverter.SingleToInt32Bits(wantSum[r]) == BitConverter.SingleToInt32Bits(sum[r]), $"{at}: row {r} sum");
+                        Assert.True(BitConverter.SingleToInt32Bits(wantFactor[r]) == BitConverter.SingleToInt32Bits(gotFactor[r]), $"{at}: row {r} factor");
+                    }
+                }
+    }
+
+    [Fact]
     public void TwoRowKeyDotsGiveTheOneRowBits()
     {
         if (!System.Runtime.Intrinsics.X86.Fma.IsSupported) return; // the 4-key dots run only with FMA

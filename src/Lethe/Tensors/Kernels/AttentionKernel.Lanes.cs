@@ -439,6 +439,72 @@ internal static unsafe partial class AttentionKernel
     }
 
     /// <summary>
+    /// SoftmaxRow&lt;Lanes512&gt; for TR.Rows (2 to 4) rows of one block at once: row i at rows + i ·
+    /// KeyBlock, its state in rowMax[i] and rowSum[i], its accumulator's factor returned in
+    /// corrections[i]; all rows see the same columns [first, end) (a decoding step: one query per
+    /// row). Each row gets SoftmaxRow's operations in SoftmaxRow's order, so its bits; the rows'
+    /// steps are interleaved so that the chain of dependent steps of one row (scale, max tree,
+    /// exponentials, sum tree, the scalar exp) overlaps the others' instead of running alone.
+    /// </summary>
+    internal static void SoftmaxRows512<TR>(float* rows, int first, int end, float multiplier, float* rowMax, float* rowSum, float* corrections)
+        where TR : struct, IRowCount
+    {
+        bool three = TR.Rows > 2, four = TR.Rows == 4, partial = first > 0 || end < KeyBlock;
+        float* r0 = rows, r1 = r0 + KeyBlock, r2 = r1 + KeyBlock, r3 = r2 + KeyBlock;
+        Lanes512 factor = Lanes512.Broadcast(multiplier), m0 = Lanes512.Broadcast(float.NegativeInfinity), m1 = m0, m2 = m0, m3 = m0;
+        for (int c = 0; c < KeyBlock; c += 16)
+        {
+            m0 = ScaleColumns(r0, c, factor, partial, first, end, m0);
+            m1 = ScaleColumns(r1, c, factor, partial, first, end, m1);
+            if (three) m2 = ScaleColumns(r2, c, factor, partial, first, end, m2);
+            if (four) m3 = ScaleColumns(r3, c, factor, partial, first, end, m3);
+        }
+        float n0 = Math.Max(rowMax[0], Lanes512.Max16(m0, m0)), n1 = Math.Max(rowMax[1], Lanes512.Max16(m1, m1));
+        float n2 = three ? Math.Max(rowMax[2], Lanes512.Max16(m2, m2)) : 0, n3 = four ? Math.Max(rowMax[3], Lanes512.Max16(m3, m3)) : 0;
+        Lanes512 h0 = Lanes512.Broadcast(n0), h1 = Lanes512.Broadcast(n1), h2 = Lanes512.Broadcast(n2), h3 = Lanes512.Broadcast(n3);
+        Lanes512 s0 = Lanes512.Zero, s1 = s0, s2 = s0, s3 = s0;
+        for (int c = 0; c < KeyBlock; c += 16)
+        {
+            s0 = ExpColumns(r0, c, h0, s0);
+            s1 = ExpColumns(r1, c, h1, s1);
+            if (three) s2 = ExpColumns(r2, c, h2, s2);
+            if (four) s3 = ExpColumns(r3, c, h3, s3);
+        }
+        Finish(0, n0, s0, rowMax, rowSum, corrections);
+        Finish(1, n1, s1, rowMax, rowSum, corrections);
+        if (three) Finish(2, n2, s2, rowMax, rowSum, corrections);
+        if (four) Finish(3, n3, s3, rowMax, rowSum, corrections);
+
+        // SoftmaxRow's first pass for 16 columns of one row: scaled, masked, stored, and into its max.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Lanes512 ScaleColumns(float* row, int c, Lanes512 factor, bool partial, int first, int end, Lanes512 max)
+        {
+            Lanes512 x = Lanes512.Multiply(Lanes512.Load(row + c), factor);
+            if (partial) x = Lanes512.KeepColumns(x, c, first, end, float.NegativeInfinity);
+            Lanes512.Store(row + c, x);
+            return Lanes512.Max(max, x);
+        }
+
+        // Its second pass for 16 columns: exp(x − max), stored, and into its sum.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Lanes512 ExpColumns(float* row, int c, Lanes512 shift, Lanes512 sum)
+        {
+            Lanes512 x = Lanes512.Exp(Lanes512.Subtract(Lanes512.Load(row + c), shift));
+            Lanes512.Store(row + c, x);
+            return Lanes512.Add(sum, x);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Finish(int i, float newMax, Lanes512 sum, float* rowMax, float* rowSum, float* corrections)
+        {
+            float correction = MathF.Exp(rowMax[i] - newMax);
+            rowSum[i] = rowSum[i] * correction + Lanes512.Sum16(sum, sum);
+            rowMax[i] = newMax;
+            corrections[i] = correction;
+        }
+    }
+
+    /// <summary>
     /// One row of a backward block, fused: probs holds q·k (soft-capped if a cap is set) and
     /// gradScores holds dO·v; on return probs = P = exp(multiplier · probs − lse) and gradScores =
     /// dS = P ⊙ (dP − D), times capFactor (1 − tanh², from CapBlock) when given; both 0 outside the

@@ -420,7 +420,8 @@ internal static unsafe partial class AttentionKernel
         float* output, float* logSumExp) where TL : unmanaged, ILanes<TL>
     {
         int i = r % T, h = kvHead * group + r / T;
-        float lse = FinishRow<TL>(acc, rowMax, rowSum, output + (((long)b * T + i) * Hq + h) * Dh, Dh);
+        // A decoding step wants no log-sum-exp: its logarithm (about a fifth of a head's finishing) is skipped.
+        float lse = FinishRow<TL>(acc, rowMax, rowSum, output + (((long)b * T + i) * Hq + h) * Dh, Dh, logSumExp != null);
         if (logSumExp != null) logSumExp[((long)b * Hq + h) * T + i] = lse;
     }
 
@@ -444,7 +445,8 @@ internal static unsafe partial class AttentionKernel
         new Span<float>(acc, R * paddedDh).Clear();
         new Span<float>(rowMax, R).Fill(float.NegativeInfinity);
         new Span<float>(rowSum, R).Clear();
-        void** vRows = stackalloc void*[heads * KeyBlock];
+        // Each head's value rows of the block (row j at a fixed stride from the block's first).
+        ValueRows* vRows = stackalloc ValueRows[heads];
         // Row j of a head's keys and values is at j · stride elements from its first (any KvLayout).
         long layoutStride = kvLayout.PositionStride;
         int size = kvLayout.Storage.SizeOf();
@@ -480,12 +482,11 @@ internal static unsafe partial class AttentionKernel
                 }
                 long rowBytes = stride * TW.Size;
                 float** hq = queryRows + h * rows;
-                void** hv = vRows + h * KeyBlock;
                 float* hs = scores + h * rows * KeyBlock;
                 int jj = 0;
+                vRows[h] = new ValueRows(vHead + j0 * rowBytes, rowBytes);
                 // The block's value rows, wanted after its scores and softmax: in flight while those run.
-                if (askAhead) for (int j = 0; j < n; j++) PrefetchRow((byte*)(hv[j] = vHead + (j0 + j) * rowBytes), Dh * TW.Size);
-                else for (int j = 0; j < n; j++) hv[j] = vHead + (j0 + j) * rowBytes;
+                if (askAhead) for (int j = 0; j < n; j++) PrefetchRow(vHead + (j0 + j) * rowBytes, Dh * TW.Size);
                 if (wideRows && rows >= 2)
                     for (; jj + 8 <= n; jj += 8)
                     {
@@ -537,7 +538,9 @@ internal static unsafe partial class AttentionKernel
                     for (int r = 0; r < rows; r++) hs[r * KeyBlock + jj] = Dot<TL>(hq[r], key, Dh);
                 }
             }
-            for (int r = 0; r < R; r++)
+            if (wideRows && T == 1 && R is >= 2 and <= 4)
+                SoftmaxRowsTogether(scores, R, j0, n, lo[b], hi[b], cap, scale, multiplier, acc, paddedDh, rowMax, rowSum);
+            else for (int r = 0; r < R; r++)
             {
                 float* row = scores + r * KeyBlock;
                 int query = b * T + r % rows % T;
@@ -551,12 +554,12 @@ internal static unsafe partial class AttentionKernel
             // P·V: four rows at a time where they fit (two heads' pairs, or four rows of one head), then three, pairs, one.
             if (wideRows && heads == 2 && rows == 2)
             {
-                AccumulateRows512<TW, Rows4>(acc, paddedDh, vRows, vRows + KeyBlock, scores, n, Dh);
+                AccumulateRows512<TW, Rows4>(acc, paddedDh, vRows[0], vRows[1], scores, n, Dh);
                 continue;
             }
             for (int h = 0; h < heads; h++)
             {
-                void** hv = vRows + h * KeyBlock;
+                ValueRows hv = vRows[h];
                 int r = h * rows, e = r + rows;
                 if (wideRows)
                 {
@@ -578,6 +581,25 @@ internal static unsafe partial class AttentionKernel
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The softmax step of AttendKeys' loop for R (2 to 4) rows that share their visible keys [lo,
+    /// hi) (one query, T = 1): each row as SoftmaxRow and ScaleRow would do it, the rows together
+    /// (SoftmaxRows512), so the same bits.
+    /// </summary>
+    private static void SoftmaxRowsTogether(float* scores, int R, int j0, int n, int lo, int hi, float cap, float scale, float multiplier,
+        float* acc, int paddedDh, float* rowMax, float* rowSum)
+    {
+        int a = Math.Max(lo, j0) - j0, e = Math.Min(hi, j0 + n) - j0;
+        if (a >= e) { new Span<float>(scores, R * KeyBlock).Clear(); return; }
+        if (cap > 0) for (int r = 0; r < R; r++) CapBlock(scores + r * KeyBlock + a, e - a, scale, cap, null);
+        float* corrections = stackalloc float[4];
+        if (R == 4) SoftmaxRows512<Rows4>(scores, a, e, multiplier, rowMax, rowSum, corrections);
+        else if (R == 3) SoftmaxRows512<Rows3>(scores, a, e, multiplier, rowMax, rowSum, corrections);
+        else SoftmaxRows512<Rows2>(scores, a, e, multiplier, rowMax, rowSum, corrections);
+        for (int r = 0; r < R; r++)
+            if (corrections[r] != 1f) ScaleRow<Lanes512>(acc + r * paddedDh, paddedDh, corrections[r]);
     }
 
     /// <summary>
@@ -873,22 +895,30 @@ internal static unsafe partial class AttentionKernel
         ordered.GetUpper().Store(sb);
     }
 
+    /// <summary>A head's value rows in one key block: row j at First + j · RowBytes, in the dtype the P·V sums read (TW).</summary>
+    private readonly struct ValueRows(byte* first, long rowBytes)
+    {
+        public readonly byte* First = first;
+        public readonly long RowBytes = rowBytes;
+        public void* this[int j] => First + j * RowBytes;
+    }
+
     /// <summary>
     /// acc[0:Dh] += Σ_j p[j] · vRows[j] over j &lt; n in order, skipping p[j] = 0: the same FMAs, in
     /// the same order per element, as an Axpy per key, but with 4 vectors of acc held in registers
     /// across the keys instead of loaded and stored for every key.
     /// </summary>
-    private static void AccumulateRows<TL, TW>(float* acc, void** vRows, float* p, int n, int Dh) where TL : unmanaged, ILanes<TL> where TW : unmanaged, IWidenB
+    private static void AccumulateRows<TL, TW>(float* acc, ValueRows vRows, float* p, int n, int Dh) where TL : unmanaged, ILanes<TL> where TW : unmanaged, IWidenB
     {
         int L = TL.Count, d = 0;
         for (; d + 4 * L <= Dh; d += 4 * L)
         {
             TL a0 = TL.Load(acc + d), a1 = TL.Load(acc + d + L), a2 = TL.Load(acc + d + 2 * L), a3 = TL.Load(acc + d + 3 * L);
-            for (int j = 0; j < n; j++)
+            byte* x = vRows.First;
+            for (int j = 0; j < n; j++, x += vRows.RowBytes)
             {
                 if (p[j] == 0) continue;
                 TL pj = TL.Broadcast(p[j]);
-                void* x = vRows[j];
                 a0 = TL.MultiplyAdd(pj, TL.Load<TW>(x, d), a0); a1 = TL.MultiplyAdd(pj, TL.Load<TW>(x, d + L), a1);
                 a2 = TL.MultiplyAdd(pj, TL.Load<TW>(x, d + 2 * L), a2); a3 = TL.MultiplyAdd(pj, TL.Load<TW>(x, d + 3 * L), a3);
             }
@@ -913,7 +943,7 @@ internal static unsafe partial class AttentionKernel
     /// chains each accumulator through every key, one FMA per key and vector, so the FMA's latency,
     /// not its throughput, set the pace; two rows give the core twice the independent chains.
     /// </summary>
-    private static void AccumulateTwoRows<TL, TW>(float* accA, float* accB, void** vRows, float* pa, float* pb, int n, int Dh) where TL : unmanaged, ILanes<TL> where TW : unmanaged, IWidenB
+    private static void AccumulateTwoRows<TL, TW>(float* accA, float* accB, ValueRows vRows, float* pa, float* pb, int n, int Dh) where TL : unmanaged, ILanes<TL> where TW : unmanaged, IWidenB
     {
         // 32 floats per pass over the keys: 4 vectors of 8 or 2 of 16 per row. Zero weights are
         // skipped as in AccumulateRows512, without the tests in a block that has none.
@@ -924,10 +954,10 @@ internal static unsafe partial class AttentionKernel
             TL a0 = TL.Load(accA + d), a1 = TL.Load(accA + d + L), b0 = TL.Load(accB + d), b1 = TL.Load(accB + d + L);
             TL a2 = four ? TL.Load(accA + d + 2 * L) : default, a3 = four ? TL.Load(accA + d + 3 * L) : default;
             TL b2 = four ? TL.Load(accB + d + 2 * L) : default, b3 = four ? TL.Load(accB + d + 3 * L) : default;
+            byte* x = vRows.First;
             if (noZeros)
-                for (int j = 0; j < n; j++)
+                for (int j = 0; j < n; j++, x += vRows.RowBytes)
                 {
-                    void* x = vRows[j];
                     TL x0 = TL.Load<TW>(x, d), x1 = TL.Load<TW>(x, d + L), x2 = four ? TL.Load<TW>(x, d + 2 * L) : default, x3 = four ? TL.Load<TW>(x, d + 3 * L) : default;
                     TL w = TL.Broadcast(pa[j]);
                     a0 = TL.MultiplyAdd(w, x0, a0); a1 = TL.MultiplyAdd(w, x1, a1);
@@ -937,10 +967,9 @@ internal static unsafe partial class AttentionKernel
                     if (four) { b2 = TL.MultiplyAdd(w, x2, b2); b3 = TL.MultiplyAdd(w, x3, b3); }
                 }
             else
-                for (int j = 0; j < n; j++)
+                for (int j = 0; j < n; j++, x += vRows.RowBytes)
                 {
                     float wa = pa[j], wb = pb[j];
-                    void* x = vRows[j];
                     if (wa != 0)
                     {
                         TL w = TL.Broadcast(wa);
@@ -974,7 +1003,7 @@ internal static unsafe partial class AttentionKernel
     /// (one step, shipped model's heads at 192 positions: 7.0 → 6.0 µs a layer with four rows'
     /// chains instead of two's). Rows in TW's dtype (fp32, or a bf16 cache read in place).
     /// </summary>
-    private static void AccumulateRows512<TW, TR>(float* acc, int accStride, void** vA, void** vB, float* p, int n, int Dh)
+    private static void AccumulateRows512<TW, TR>(float* acc, int accStride, ValueRows vA, ValueRows vB, float* p, int n, int Dh)
         where TW : unmanaged, IWidenB where TR : struct, IRowCount
     {
         // TR = Rows2 or Rows3: the rows all sum vA (query rows of one KV head; vB unused). The JIT
@@ -982,7 +1011,7 @@ internal static unsafe partial class AttentionKernel
         bool three = TR.Rows > 2, four = TR.Rows == 4;
         float* acc0 = acc, acc1 = acc + accStride, acc2 = three ? acc1 + accStride : acc1, acc3 = four ? acc2 + accStride : acc2;
         float* p0 = p, p1 = p + KeyBlock, p2 = three ? p1 + KeyBlock : p1, p3 = four ? p2 + KeyBlock : p2;
-        void** vC = four ? vB : vA;
+        ValueRows vC = four ? vB : vA;
         // A key whose weight is 0 (masked, or its exp underflowed) is skipped, not multiplied: its
         // value row may hold anything (a padding slot), and 0 · x would turn a −0 sum into +0. In
         // most blocks no weight is 0, and there the loop runs without the tests (the same FMAs).
@@ -1000,15 +1029,15 @@ internal static unsafe partial class AttentionKernel
                 Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
                 if (three) { c0 = Vector512.Load(acc2 + d); c1 = Vector512.Load(acc2 + d + 16); c2 = Vector512.Load(acc2 + d + 32); c3 = Vector512.Load(acc2 + d + 48); }
                 if (four) { e0 = Vector512.Load(acc3 + d); e1 = Vector512.Load(acc3 + d + 16); e2 = Vector512.Load(acc3 + d + 32); e3 = Vector512.Load(acc3 + d + 48); }
-                for (int j = 0; j < n; j++)
+                byte* x = vA.First, y = vB.First;
+                for (int j = 0; j < n; j++, x += vA.RowBytes, y += vB.RowBytes)
                 {
-                    void* x = vA[j];
                     var x0 = TW.Load(x, d); var x1 = TW.Load(x, d + 16); var x2 = TW.Load(x, d + 32); var x3 = TW.Load(x, d + 48);
                     var w = Vector512.Create(p0[j]);
                     a0 = Avx512F.FusedMultiplyAdd(w, x0, a0); a1 = Avx512F.FusedMultiplyAdd(w, x1, a1); a2 = Avx512F.FusedMultiplyAdd(w, x2, a2); a3 = Avx512F.FusedMultiplyAdd(w, x3, a3);
                     w = Vector512.Create(p1[j]);
                     b0 = Avx512F.FusedMultiplyAdd(w, x0, b0); b1 = Avx512F.FusedMultiplyAdd(w, x1, b1); b2 = Avx512F.FusedMultiplyAdd(w, x2, b2); b3 = Avx512F.FusedMultiplyAdd(w, x3, b3);
-                    if (four) { void* y = vB[j]; x0 = TW.Load(y, d); x1 = TW.Load(y, d + 16); x2 = TW.Load(y, d + 32); x3 = TW.Load(y, d + 48); }
+                    if (four) { x0 = TW.Load(y, d); x1 = TW.Load(y, d + 16); x2 = TW.Load(y, d + 32); x3 = TW.Load(y, d + 48); }
                     if (three)
                     {
                         w = Vector512.Create(p2[j]);
@@ -1031,26 +1060,30 @@ internal static unsafe partial class AttentionKernel
             Vector512<float> c0 = three ? Vector512.Load(acc2 + d) : default, c1 = three ? Vector512.Load(acc2 + d + 16) : default;
             Vector512<float> e0 = four ? Vector512.Load(acc3 + d) : default, e1 = four ? Vector512.Load(acc3 + d + 16) : default;
             if (noZeros)
-                for (int j = 0; j < n; j++)
+            {
+                byte* x = vA.First, y = vC.First;
+                for (int j = 0; j < n; j++, x += vA.RowBytes, y += vC.RowBytes)
                 {
-                    void* x = vA[j];
                     var x0 = TW.Load(x, d); var x1 = TW.Load(x, d + 16);
-                    var y0 = four ? TW.Load(vC[j], d) : x0; var y1 = four ? TW.Load(vC[j], d + 16) : x1;
+                    var y0 = four ? TW.Load(y, d) : x0; var y1 = four ? TW.Load(y, d + 16) : x1;
                     var w = Vector512.Create(p0[j]); a0 = Avx512F.FusedMultiplyAdd(w, x0, a0); a1 = Avx512F.FusedMultiplyAdd(w, x1, a1);
                     w = Vector512.Create(p1[j]); b0 = Avx512F.FusedMultiplyAdd(w, x0, b0); b1 = Avx512F.FusedMultiplyAdd(w, x1, b1);
                     if (three) { w = Vector512.Create(p2[j]); c0 = Avx512F.FusedMultiplyAdd(w, y0, c0); c1 = Avx512F.FusedMultiplyAdd(w, y1, c1); }
                     if (four) { w = Vector512.Create(p3[j]); e0 = Avx512F.FusedMultiplyAdd(w, y0, e0); e1 = Avx512F.FusedMultiplyAdd(w, y1, e1); }
                 }
+            }
             else
-                for (int j = 0; j < n; j++)
+            {
+                byte* x = vA.First, y = vC.First;
+                for (int j = 0; j < n; j++, x += vA.RowBytes, y += vC.RowBytes)
                 {
-                    void* x = vA[j], y = vC[j];
                     float w0 = p0[j], w1 = p1[j], w2 = three ? p2[j] : 0, w3 = four ? p3[j] : 0;
                     if (w0 != 0) { var w = Vector512.Create(w0); a0 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d), a0); a1 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d + 16), a1); }
                     if (w1 != 0) { var w = Vector512.Create(w1); b0 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d), b0); b1 = Avx512F.FusedMultiplyAdd(w, TW.Load(x, d + 16), b1); }
                     if (w2 != 0) { var w = Vector512.Create(w2); c0 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d), c0); c1 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d + 16), c1); }
                     if (w3 != 0) { var w = Vector512.Create(w3); e0 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d), e0); e1 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d + 16), e1); }
                 }
+            }
             a0.Store(acc0 + d); a1.Store(acc0 + d + 16); b0.Store(acc1 + d); b1.Store(acc1 + d + 16);
             if (three) { c0.Store(acc2 + d); c1.Store(acc2 + d + 16); }
             if (four) { e0.Store(acc3 + d); e1.Store(acc3 + d + 16); }
@@ -1076,12 +1109,12 @@ internal static unsafe partial class AttentionKernel
         return false;
     }
 
-    /// <summary>output[0:Dh] = acc / l and returns m + log l; a row that saw nothing gets zeros and −∞.</summary>
-    private static float FinishRow<TL>(float* acc, float rowMax, float rowSum, float* output, int Dh) where TL : unmanaged, ILanes<TL>
+    /// <summary>output[0:Dh] = acc / l and returns m + log l (0 unless logSumExp); a row that saw nothing gets zeros and −∞.</summary>
+    private static float FinishRow<TL>(float* acc, float rowMax, float rowSum, float* output, int Dh, bool logSumExp = true) where TL : unmanaged, ILanes<TL>
     {
         if (!(rowSum > 0)) { new Span<float>(output, Dh).Clear(); return float.NegativeInfinity; }
         ScaleTo<TL>(output, acc, 1f / rowSum, Dh);
-        return rowMax + MathF.Log(rowSum);
+        return logSumExp ? rowMax + MathF.Log(rowSum) : 0;
     }
 
     // ---------------------------------------------------------------- backward
