@@ -445,14 +445,18 @@ internal static unsafe partial class AttentionKernel
     /// row). Each row gets SoftmaxRow's operations in SoftmaxRow's order, so its bits; the rows'
     /// steps are interleaved so that the chain of dependent steps of one row (scale, max tree,
     /// exponentials, sum tree, the scalar exp) overlaps the others' instead of running alone.
+    /// Groups of 16 columns wholly outside [first, end) (the tail of a cache's last block) are
+    /// written as the zeros SoftmaxRow would compute for them (e^−∞) without computing them: they
+    /// leave the max and the sum as they are, so the bits are the same.
     /// </summary>
     internal static void SoftmaxRows512<TR>(float* rows, int first, int end, float multiplier, float* rowMax, float* rowSum, float* corrections)
         where TR : struct, IRowCount
     {
         bool three = TR.Rows > 2, four = TR.Rows == 4, partial = first > 0 || end < KeyBlock;
         float* r0 = rows, r1 = r0 + KeyBlock, r2 = r1 + KeyBlock, r3 = r2 + KeyBlock;
+        int c0 = first & ~15, c1 = Math.Min(KeyBlock, (end + 15) & ~15);   // the groups of 16 that hold visible columns
         Lanes512 factor = Lanes512.Broadcast(multiplier), m0 = Lanes512.Broadcast(float.NegativeInfinity), m1 = m0, m2 = m0, m3 = m0;
-        for (int c = 0; c < KeyBlock; c += 16)
+        for (int c = c0; c < c1; c += 16)
         {
             m0 = ScaleColumns(r0, c, factor, partial, first, end, m0);
             m1 = ScaleColumns(r1, c, factor, partial, first, end, m1);
@@ -463,7 +467,7 @@ internal static unsafe partial class AttentionKernel
         float n2 = three ? Math.Max(rowMax[2], Lanes512.Max16(m2, m2)) : 0, n3 = four ? Math.Max(rowMax[3], Lanes512.Max16(m3, m3)) : 0;
         Lanes512 h0 = Lanes512.Broadcast(n0), h1 = Lanes512.Broadcast(n1), h2 = Lanes512.Broadcast(n2), h3 = Lanes512.Broadcast(n3);
         Lanes512 s0 = Lanes512.Zero, s1 = s0, s2 = s0, s3 = s0;
-        for (int c = 0; c < KeyBlock; c += 16)
+        for (int c = c0; c < c1; c += 16)
         {
             s0 = ExpColumns(r0, c, h0, s0);
             s1 = ExpColumns(r1, c, h1, s1);
@@ -474,6 +478,12 @@ internal static unsafe partial class AttentionKernel
         Finish(1, n1, s1, rowMax, rowSum, corrections);
         if (three) Finish(2, n2, s2, rowMax, rowSum, corrections);
         if (four) Finish(3, n3, s3, rowMax, rowSum, corrections);
+        if (c0 > 0 || c1 < KeyBlock)
+            for (int i = 0; i < TR.Rows; i++)
+            {
+                new Span<float>(rows + i * KeyBlock, c0).Clear();
+                new Span<float>(rows + i * KeyBlock + c1, KeyBlock - c1).Clear();
+            }
 
         // SoftmaxRow's first pass for 16 columns of one row: scaled, masked, stored, and into its max.
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
