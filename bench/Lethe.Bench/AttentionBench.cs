@@ -86,14 +86,9 @@ public static unsafe class AttentionBench
             {
                 if (wide == true && !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) continue;
                 var layout = KvLayout.HeadMajor(S, Hkv, Dh) with { RowsCached = cached };
-                Action call = wide is bool w
+                TimeDecode(dims, name, reps, wide is bool w
                     ? () => AttentionKernel.Forward(cq, ck, cv, layout, cy, null, dims, options, AttentionKernel.ForwardPath.Direct, w)
-                    : () => AttentionKernel.Forward(cq, ck, cv, layout, cy, null, dims, options);
-                // A decoding step takes microseconds: call it for a second first, so the JIT's optimized tier is what is timed.
-                var warm = Stopwatch.StartNew();
-                while (warm.Elapsed.TotalSeconds < 1) call();
-                var t = Measure(reps * 50, call);
-                Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"decode T=1 S={S} Hq={Hq} Hkv={Hkv} Dh={Dh} ({name})\", \"value\": {t.Wall * 1e6:F1}, \"value_cpu\": {t.Cpu * 1e6:F0}, \"unit\": \"us/layer\", \"threads\": {Engine.Threads}}}");
+                    : () => AttentionKernel.Forward(cq, ck, cv, layout, cy, null, dims, options));
             }
             {
                 // What a model's decoding step runs on each thread when it splits the layer by KV heads
@@ -101,14 +96,20 @@ public static unsafe class AttentionBench
                 // keys computed once beforehand as the model does.
                 var layout = KvLayout.HeadMajor(S, Hkv, Dh) with { RowsCached = true };
                 var (lo, hi) = AttentionKernel.DecodingIntervals(dims, options);
-                Action call = () => AttentionKernel.ForwardDirectHeads(cq, ck, cv, layout, cy, dims, options, lo, hi, 0, Hkv);
-                var warm = Stopwatch.StartNew();
-                while (warm.Elapsed.TotalSeconds < 1) call();
-                var t = Measure(reps * 50, call);
-                Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"decode T=1 S={S} Hq={Hq} Hkv={Hkv} Dh={Dh} (by KV heads, rows cached)\", \"value\": {t.Wall * 1e6:F1}, \"value_cpu\": {t.Cpu * 1e6:F0}, \"unit\": \"us/layer\", \"threads\": {Engine.Threads}}}");
+                TimeDecode(dims, "by KV heads, rows cached", reps, () => AttentionKernel.ForwardDirectHeads(cq, ck, cv, layout, cy, dims, options, lo, hi, 0, Hkv));
             }
             DecodeCold(S, reps, Hq, Hkv, Dh, cq, k, v, cy, dims, options);
         }
+    }
+
+    /// <summary>Times one decoding case (one call = one layer's step) and prints its line.</summary>
+    private static void TimeDecode(AttentionDims dims, string name, int reps, Action call)
+    {
+        // A decoding step takes microseconds: call it for a second first, so the JIT's optimized tier is what is timed.
+        var warm = Stopwatch.StartNew();
+        while (warm.Elapsed.TotalSeconds < 1) call();
+        var t = Measure(reps * 50, call);
+        Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"decode T=1 S={dims.Keys} Hq={dims.QueryHeads} Hkv={dims.KvHeads} Dh={dims.HeadDim} ({name})\", \"value\": {t.Wall * 1e6:F1}, \"value_cpu\": {t.Cpu * 1e6:F0}, \"unit\": \"us/layer\", \"threads\": {Engine.Threads}}}");
     }
 
     /// <summary>
@@ -144,10 +145,7 @@ public static unsafe class AttentionBench
                     AttentionKernel.Forward(q, (float*)kl, (float*)vl, layout, y, null, dims, options);
                     layer = (layer + 1) % Layers;
                 };
-                var warm = Stopwatch.StartNew();
-                while (warm.Elapsed.TotalSeconds < 1) call();
-                var t = Measure(reps * 50, call);
-                Console.WriteLine($"{{\"bench\": \"attention\", \"case\": \"decode T=1 S={S} Hq={Hq} Hkv={Hkv} Dh={Dh} (auto, {Layers} layers' {storage.Name()} rows in turn)\", \"value\": {t.Wall * 1e6:F1}, \"value_cpu\": {t.Cpu * 1e6:F0}, \"unit\": \"us/layer\", \"threads\": {Engine.Threads}}}");
+                TimeDecode(dims, $"auto, {Layers} layers' {storage.Name()} rows in turn", reps, call);
             }
             finally { LargePages.Free(all, bytes, pooled: false); }
         }

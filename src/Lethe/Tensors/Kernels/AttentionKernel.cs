@@ -1059,9 +1059,8 @@ internal static unsafe partial class AttentionKernel
             Vector512<float> a0 = Vector512.Load(acc0 + d), a1 = Vector512.Load(acc0 + d + 16), b0 = Vector512.Load(acc1 + d), b1 = Vector512.Load(acc1 + d + 16);
             Vector512<float> c0 = three ? Vector512.Load(acc2 + d) : default, c1 = three ? Vector512.Load(acc2 + d + 16) : default;
             Vector512<float> e0 = four ? Vector512.Load(acc3 + d) : default, e1 = four ? Vector512.Load(acc3 + d + 16) : default;
+            byte* x = vA.First, y = vC.First;
             if (noZeros)
-            {
-                byte* x = vA.First, y = vC.First;
                 for (int j = 0; j < n; j++, x += vA.RowBytes, y += vC.RowBytes)
                 {
                     var x0 = TW.Load(x, d); var x1 = TW.Load(x, d + 16);
@@ -1071,10 +1070,7 @@ internal static unsafe partial class AttentionKernel
                     if (three) { w = Vector512.Create(p2[j]); c0 = Avx512F.FusedMultiplyAdd(w, y0, c0); c1 = Avx512F.FusedMultiplyAdd(w, y1, c1); }
                     if (four) { w = Vector512.Create(p3[j]); e0 = Avx512F.FusedMultiplyAdd(w, y0, e0); e1 = Avx512F.FusedMultiplyAdd(w, y1, e1); }
                 }
-            }
             else
-            {
-                byte* x = vA.First, y = vC.First;
                 for (int j = 0; j < n; j++, x += vA.RowBytes, y += vC.RowBytes)
                 {
                     float w0 = p0[j], w1 = p1[j], w2 = three ? p2[j] : 0, w3 = four ? p3[j] : 0;
@@ -1083,7 +1079,6 @@ internal static unsafe partial class AttentionKernel
                     if (w2 != 0) { var w = Vector512.Create(w2); c0 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d), c0); c1 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d + 16), c1); }
                     if (w3 != 0) { var w = Vector512.Create(w3); e0 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d), e0); e1 = Avx512F.FusedMultiplyAdd(w, TW.Load(y, d + 16), e1); }
                 }
-            }
             a0.Store(acc0 + d); a1.Store(acc0 + d + 16); b0.Store(acc1 + d); b1.Store(acc1 + d + 16);
             if (three) { c0.Store(acc2 + d); c1.Store(acc2 + d + 16); }
             if (four) { e0.Store(acc3 + d); e1.Store(acc3 + d + 16); }
