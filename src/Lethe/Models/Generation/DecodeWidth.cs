@@ -21,6 +21,19 @@
 // carries more work per hand-off, and a batch's rows change as sequences finish, which would mix
 // unlike steps into one probe. Results do not depend on the width: every kernel gives the same
 // bits for any thread count (DecodeWidthTests checks the logits and the tokens).
+//
+// While the runtime compiles, a probe's finding holds only briefly. In a fresh process the
+// optimized versions of the hot methods are compiled on a background thread during the first few
+// hundred steps (tiered compilation; Directory.Build.props), and that thread takes turns on the core
+// the worker needs, so one core is then faster, and a probe rightly says so. But the compiler is
+// soon done, and the old rule then kept the model on one core for another 200–300 steps (the wait
+// after a probe that finds the other width 1.3 times slower): the q8_0 shipped model ran most of
+// `bench model --case decode-ab --threads 2`'s first two repetitions on one core in four of six
+// fresh processes (2026-12-07; docs/engine-int8.md). So when the runtime's count of compiled
+// methods moved since the last probe, the next probe comes AfterSwitchPeriod steps later at most,
+// whatever this one found. (Refusing to decide while compiling was tried first: it kept both cores
+// through the compiling, and 480 tokens of a fresh process took 455 ms instead of 420.)
+
 namespace Lethe.Models.Generation;
 
 /// <summary>Picks one core or all of them for a model's one-row decoding steps, from the steps' own times.</summary>
@@ -40,6 +53,19 @@ public sealed class DecodeWidth
     private int phase = -1;                   // −1: not probing; 0: the untimed step; 1 … 2·Pairs: the pairs
     private readonly long[] otherTicks = new long[Pairs], currentTicks = new long[Pairs];
     private long steps, narrowSteps, switches;
+    /// <summary>The methods the runtime has compiled so far (JitInfo; tests pass their own count).</summary>
+    private readonly Func<long> compiledMethods;
+    private long compiledAtLastProbe;
+
+    /// <summary>A width for one model, timed against the runtime's count of compiled methods.</summary>
+    public DecodeWidth() : this(() => System.Runtime.JitInfo.GetCompiledMethodCount()) { }
+
+    /// <summary>A width whose probes look at compiledMethods (tests drive it with made-up counts).</summary>
+    internal DecodeWidth(Func<long> compiledMethods)
+    {
+        this.compiledMethods = compiledMethods;
+        compiledAtLastProbe = compiledMethods();
+    }
 
     /// <summary>Whether one-row steps run on one core now (outside a probe).</summary>
     public bool Narrow { get { lock (gate) return narrow; } }
@@ -88,6 +114,10 @@ public sealed class DecodeWidth
             if (p % 2 == 1) otherTicks[p / 2] = ticks; else currentTicks[p / 2 - 1] = ticks;
             if (phase <= 2 * Pairs) return;
             Decide(MedianRatio());
+            // The compiler has been at work since the last probe: this finding holds only while it lasts.
+            long compiled = compiledMethods();
+            if (compiled != compiledAtLastProbe) period = Math.Min(period, AfterSwitchPeriod);
+            compiledAtLastProbe = compiled;
             phase = -1;
             countdown = period;
         }
