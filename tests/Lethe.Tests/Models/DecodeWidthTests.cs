@@ -2,8 +2,8 @@
 // (Models/Generation/DecodeWidth.cs). Here its choices are driven with made-up step times: it
 // switches when the other width is faster, keeps its width when the other is slower and probes
 // ever more rarely (the more rarely, the more a probe costs), ignores one odd pair, probes again
-// soon while the runtime compiles methods, and leaves batches, one-thread runs and a disabled
-// switch alone. Then on the shipped model: a decoding step
+// soon when it chose one core while the runtime compiled methods (and only then), and leaves
+// batches, one-thread runs and a disabled switch alone. Then on the shipped model: a decoding step
 // on one core gives the logits of a step on both (bit for bit, in f32, bf16 and q8_0, though the
 // two take different attention paths), generation with every step on one core gives the tokens of
 // both cores, and the ops inside such a step see one thread (Engine.Limit), which ends with it.
@@ -123,6 +123,18 @@ public class DecodeWidthTests
         narrow = CompilingThenQuiet(unaware, () => { });
         Assert.True(unaware.Narrow);
         Assert.True(narrow.Skip(200).All(x => x));
+    }
+
+    [Fact]
+    public void CompilingDoesNotShortenTheWaitOnAllCores()
+    {
+        // Both cores faster throughout while methods are compiled: the waits grow as without compiling.
+        long compiled = 0;
+        var w = new DecodeWidth(() => compiled);
+        var starts = ProbeStarts(Run(w, 3000, (_, one) => { compiled++; return one ? 102 : 100; }));
+        Assert.False(w.Narrow);
+        var waits = Enumerable.Range(1, starts.Count - 1).Select(k => starts[k] - starts[k - 1] - 2 * DecodeWidth.Pairs);
+        Assert.Equal(new[] { 64, 128, 256, 512, 1024 }, waits.Take(5));
     }
 
     [Fact]

@@ -22,17 +22,20 @@
 // unlike steps into one probe. Results do not depend on the width: every kernel gives the same
 // bits for any thread count (DecodeWidthTests checks the logits and the tokens).
 //
-// While the runtime compiles, a probe's finding holds only briefly. In a fresh process the
-// optimized versions of the hot methods are compiled on a background thread during the first few
-// hundred steps (tiered compilation; Directory.Build.props), and that thread takes turns on the core
-// the worker needs, so one core is then faster, and a probe rightly says so. But the compiler is
-// soon done, and the old rule then kept the model on one core for another 200–300 steps (the wait
-// after a probe that finds the other width 1.3 times slower): the q8_0 shipped model ran most of
-// `bench model --case decode-ab --threads 2`'s first two repetitions on one core in four of six
-// fresh processes (2026-12-07; docs/engine-int8.md). So when the runtime's count of compiled
-// methods moved since the last probe, the next probe comes AfterSwitchPeriod steps later at most,
-// whatever this one found. (Refusing to decide while compiling was tried first: it kept both cores
-// through the compiling, and 480 tokens of a fresh process took 455 ms instead of 420.)
+// While the runtime compiles, one core is chosen only briefly. In a fresh process the optimized
+// versions of the hot methods are compiled on a background thread during the first few hundred
+// steps (tiered compilation; Directory.Build.props), and that thread takes turns on the core the
+// worker needs, so one core is then faster, and a probe rightly says so. But the compiler is soon
+// done, and the old rule then kept the model on one core for another 200–300 steps (the wait after
+// a probe that finds the other width 1.3 times slower): the q8_0 shipped model ran most of `bench
+// model --case decode-ab --threads 2`'s first two repetitions on one core in four of six fresh
+// processes (2026-12-07; docs/engine-int8.md). So when a probe leaves the model on one core and
+// the runtime's count of compiled methods moved since the last probe, the next probe comes
+// AfterSwitchPeriod steps later at most. Compiling can only make one core look better, so a probe
+// that keeps all cores keeps its usual wait (methods called once per generation are still being
+// compiled now and then long after start-up, and more probes there would cost about 2 %).
+// Refusing to decide while compiling was tried first: it kept both cores through the compiling,
+// and 480 tokens of a fresh process took 455 ms instead of 420.
 
 namespace Lethe.Models.Generation;
 
@@ -114,9 +117,9 @@ public sealed class DecodeWidth
             if (p % 2 == 1) otherTicks[p / 2] = ticks; else currentTicks[p / 2 - 1] = ticks;
             if (phase <= 2 * Pairs) return;
             Decide(MedianRatio());
-            // The compiler has been at work since the last probe: this finding holds only while it lasts.
+            // One core, found while the compiler has been at work since the last probe: that holds only while it lasts.
             long compiled = compiledMethods();
-            if (compiled != compiledAtLastProbe) period = Math.Min(period, AfterSwitchPeriod);
+            if (narrow && compiled != compiledAtLastProbe) period = Math.Min(period, AfterSwitchPeriod);
             compiledAtLastProbe = compiled;
             phase = -1;
             countdown = period;
