@@ -7,11 +7,12 @@
 // In memory the same bytes are regrouped for Q8Gemm (34 bytes per 32 weights still, plus padding):
 // rows go in groups of 4 (the last group padded with zero rows), and a group is one contiguous run
 //   [fp16 scales: row 0 blocks 0..nb-1, then rows 1, 2, 3; zero-padded to a multiple of 32 bytes]
-//   [int8 values: the blocks in chunks of 8 (ChunkBlocks); in a chunk each row's 8 blocks make 256
-//    bytes, interleaved by pairs of values: block 0's values 0,1, block 1's 0,1, …, block 7's 0,1,
-//    then block 0's 2,3, …; the chunk holds these rows' bytes in slices of 32: bytes 0–31 of rows
-//    0, 1, 2, 3, then bytes 32–63 of rows 0, 1, 2, 3, and so on (1 KB per chunk)]
-//   [the last nb mod 8 blocks, each block whole: block b of row 0 (32 bytes), of rows 1, 2, 3, …]
+//   [int8 values: the blocks in runs: chunks of 8 (ChunkBlocks), then the last nb mod 8 blocks as a
+//    run of 4, a run of 2 and a run of 1, as many of them as there are (nb mod 8 in binary). In a
+//    run of w blocks each row's w blocks make 32·w bytes, interleaved by pairs of values: block 0's
+//    values 0,1, block 1's 0,1, …, block w−1's 0,1, then block 0's 2,3, …; the run holds these
+//    rows' bytes in slices of 32: bytes 0–31 of rows 0, 1, 2, 3, then bytes 32–63 of rows 0, 1, 2,
+//    3, and so on (1 KB per chunk). A run of 1 is a block of each row whole, row after row.]
 // so that a product, which takes the 4 rows of a group together (each activation vector loaded once
 // for the 4), reads the whole matrix front to back in one stream (the hardware prefetcher follows
 // it; with each row's 256 bytes whole, the 4 rows read together were 4 interleaved streams and read
@@ -19,7 +20,10 @@
 // fp32 copy of the scales is read (Q8Gemm widens the fp16 scales of a group itself). The pair
 // interleaving lets one int16 multiply-add (VPMADDWD) work on 8 blocks at once, lane k holding
 // block k: the kernel sums whole blocks in int32 lanes and then scales 8 blocks with one multiply,
-// where a block at a time needed a horizontal reduction or a scale per block (Q8Gemm).
+// where a block at a time needed a horizontal reduction or a scale per block (Q8Gemm). In a run of
+// 4 or 2 lane k holds block k mod 4 or k mod 2, so those blocks too are scaled with one multiply
+// (until 2026-12-07 the blocks after the last chunk were all stored whole and taken one at a time,
+// which made the shipped model's down product, 22 blocks a row, about an eighth slower).
 // A matrix of a model whose int8 weights stay in the caches between tokens may also keep its
 // scales widened to fp32 beside the groups (KeepScalesWidened: 4 bytes a block, about 12 % more
 // memory): there the products are bounded by instructions, not bytes, and widening a group's scales
@@ -107,43 +111,64 @@ public sealed unsafe class Q8Matrix : IDisposable, IMatrixRows
     /// <summary>Where block b of row r keeps its fp16 scale.</summary>
     private ushort* ScalePtr(int r, int b) => (ushort*)(Data + r / GroupRows * GroupBytes) + (long)(r % GroupRows) * BlocksPerRow + b;
 
-    /// <summary>Whole chunks of 8 interleaved blocks per row; the blocks after them are stored whole.</summary>
+    /// <summary>Whole chunks of 8 interleaved blocks per row; the blocks after them go in runs of 4, 2 and 1.</summary>
     public int Chunks => BlocksPerRow / ChunkBlocks;
 
-    /// <summary>Bytes of one row in a slice of a chunk (the 4 rows' slices follow each other).</summary>
+    /// <summary>Bytes of one row in a slice of a run (the 4 rows' slices follow each other).</summary>
     public const int SliceBytes = 32;
 
+    /// <summary>The width of the run that starts where a row has remaining blocks left: 8 while a chunk fits, then the largest of 4, 2, 1 that fits.</summary>
+    internal static int RunWidth(int remaining) => Math.Min(ChunkBlocks, 1 << System.Numerics.BitOperations.Log2((uint)remaining));
+
     /// <summary>
-    /// Where block b of row r starts (its pair of values 0) and whether it lies in a chunk. In a
-    /// chunk the block's pairs are interleaved with the other 7 blocks' (16 bytes from pair to pair
-    /// in the row's 256 bytes), and the row's bytes go in slices of 32 between the 4 rows': pair p is
-    /// at PairOffset(p, true). A block after the chunks is 32 contiguous bytes.
+    /// The run that holds block b of a row of nb blocks (file header): its first block and its width
+    /// (8 for the chunks, then 4, 2 and 1 for the last nb mod 8 blocks, as many as there are).
     /// </summary>
-    private sbyte* BlockStart(int r, int b, out bool inChunk)
+    internal static (int Start, int Width) RunOf(int nb, int b)
     {
-        byte* values = Data + r / GroupRows * GroupBytes + HeaderBytes;
-        int chunk = b / ChunkBlocks;
-        inChunk = chunk < Chunks;
-        if (inChunk) return (sbyte*)(values + (long)chunk * GroupRows * ChunkValues + r % GroupRows * SliceBytes + b % ChunkBlocks * 2);
-        return (sbyte*)(values + (long)Chunks * GroupRows * ChunkValues + ((long)(b - Chunks * ChunkBlocks) * GroupRows + r % GroupRows) * BlockSize);
+        int start = nb - nb % ChunkBlocks;
+        if (b < start) return (b - b % ChunkBlocks, ChunkBlocks);
+        for (int width = ChunkBlocks / 2; width > 1; width /= 2)
+            if ((nb & width) != 0)
+            {
+                if (b < start + width) return (start, width);
+                start += width;
+            }
+        return (start, 1);
     }
 
-    /// <summary>Pair p's distance from its block's start: two pairs per 32-byte slice of the row, the 4 rows' slices one after another.</summary>
-    private static int PairOffset(int p, bool inChunk) =>
-        inChunk ? (p >> 1) * (GroupRows * SliceBytes) + (p & 1) * 2 * ChunkBlocks : 2 * p;
+    /// <summary>
+    /// Where block b of row r is stored: its run's bytes for row r (the run's first slice), and the
+    /// run's width w and b's place k in it. The row's bytes of the run hold pair p (values 2p, 2p + 1)
+    /// of block k at position 2 · (p · w + k), in slices of 32 between the 4 rows' slices
+    /// (PairOffset); every block, whatever its run, takes 4 × 32 bytes of the group.
+    /// </summary>
+    private byte* BlockRun(int r, int b, out int width, out int k)
+    {
+        (int start, width) = RunOf(BlocksPerRow, b);
+        k = b - start;
+        return Data + r / GroupRows * GroupBytes + HeaderBytes + (long)start * GroupRows * BlockSize + r % GroupRows * SliceBytes;
+    }
+
+    /// <summary>The distance of pair p of a run's block k from the row's first slice of the run (BlockRun).</summary>
+    private static int PairOffset(int p, int width, int k)
+    {
+        int position = 2 * (p * width + k);
+        return position / SliceBytes * (GroupRows * SliceBytes) + position % SliceBytes;
+    }
 
     /// <summary>Copies the 32 int8 values of block b of row r to dst.</summary>
     internal void ReadBlock(int r, int b, sbyte* dst)
     {
-        sbyte* start = BlockStart(r, b, out bool inChunk);
-        for (int pair = 0; pair < BlockSize / 2; pair++) *(ushort*)(dst + 2 * pair) = *(ushort*)(start + PairOffset(pair, inChunk));
+        byte* run = BlockRun(r, b, out int width, out int k);
+        for (int pair = 0; pair < BlockSize / 2; pair++) *(ushort*)(dst + 2 * pair) = *(ushort*)(run + PairOffset(pair, width, k));
     }
 
     /// <summary>Stores 32 int8 values as block b of row r.</summary>
     private void WriteBlock(int r, int b, sbyte* src)
     {
-        sbyte* start = BlockStart(r, b, out bool inChunk);
-        for (int pair = 0; pair < BlockSize / 2; pair++) *(ushort*)(start + PairOffset(pair, inChunk)) = *(ushort*)(src + 2 * pair);
+        byte* run = BlockRun(r, b, out int width, out int k);
+        for (int pair = 0; pair < BlockSize / 2; pair++) *(ushort*)(run + PairOffset(pair, width, k)) = *(ushort*)(src + 2 * pair);
     }
 
     /// <summary>The fp16 bits of block b's scale in row r, as stored in a ggml block.</summary>

@@ -69,11 +69,11 @@ public unsafe class Q8GemmTests
     }
 
     [Theory]
-    [InlineData(3, 96)]    // blocks stored whole only
-    [InlineData(6, 320)]   // one interleaved chunk of 8 blocks, then 2 whole blocks; a second group of rows
+    [InlineData(3, 96)]    // no chunk: a run of 2 blocks and a block alone
+    [InlineData(6, 320)]   // one interleaved chunk of 8 blocks, then a run of 2; a second group of rows
     [InlineData(5, 512)]   // two chunks, nothing after them
-    [InlineData(2, 480)]   // one chunk, then 7 whole blocks
-    [InlineData(7, 416)]   // one chunk, then 5 whole blocks; the second group has 3 rows
+    [InlineData(2, 480)]   // one chunk, then runs of 4, 2 and 1
+    [InlineData(7, 416)]   // one chunk, then a run of 4 and a block alone; the second group has 3 rows
     public void GgmlBlocksLoadBackUnchanged(int rows, int cols)
     {
         int nb = cols / 32;
@@ -324,10 +324,11 @@ public unsafe class Q8GemmTests
     public void KernelMatchesThePlainEvaluationOnOddSizes()
     {
         ulong seed = 100;
-        // K from 1 block to 22: blocks stored whole only (K < 256: 1 to 7 of them), whole chunks of 8
-        // only (256, 512), and chunks followed by whole blocks (288, 320, 384, 704).
-        foreach (var (M, N, K) in new[] { (1, 1, 32), (1, 7, 96), (3, 33, 64), (2, 5, 128), (1, 6, 160), (2, 9, 256), (1, 9, 288), (5, 6, 320),
-                     (2, 10, 384), (9, 130, 224), (1, 11, 512), (1, 515, 704) })
+        // K from 1 block to 22: no whole chunk (K < 256: runs of 1, 2 and 4 blocks, every mix of them up
+        // to 7 blocks), whole chunks of 8 only (256, 512), and chunks followed by runs (288: one block;
+        // 320: a run of 2; 384: of 4; 480: 4, 2 and 1; 704: 4 and 2).
+        foreach (var (M, N, K) in new[] { (1, 1, 32), (1, 7, 96), (3, 33, 64), (2, 5, 128), (1, 6, 160), (1, 5, 192), (2, 9, 256), (1, 9, 288), (5, 6, 320),
+                     (2, 10, 384), (9, 130, 224), (2, 7, 480), (1, 11, 512), (1, 515, 704) })
         {
             long lda = K + 3, ldc = N + 2;
             var a = Random((int)(M * lda), seed++, 3f);
@@ -385,33 +386,38 @@ public unsafe class Q8GemmTests
     [Fact]
     public void DotPathsAndThreadCountsGiveTheSameBits()
     {
-        int M = 3, N = 301, K = 576;
-        var a = Random(M * K, 1); var wv = Random(N * K, 2);
-        using var w = Q8Matrix.FromF32(wv, N, K, "w");
-        var c0 = new float[M * N];
-        int saved = Lethe.Tensors.Engine.Threads;
-        try
+        // K = 576: two chunks and a run of 2; 704: a run of 4 and one of 2 after the chunks; 480: runs of 4, 2 and 1.
+        foreach (int K in new[] { 576, 704, 480 })
         {
-            Lethe.Tensors.Engine.Threads = 1;
-            var one = Run(a, M, K, w, N, c0, false);
-            Lethe.Tensors.Engine.Threads = 2;
-            Assert.Equal(one, Run(a, M, K, w, N, c0, false));
-            Assert.Equal(one, Run(a, M, K, w, N, c0, false));
-            // The default path (AVX-VNNI, or 512-bit chunks) against the 256-bit AVX2 sequence.
-            if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported || System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
-                Assert.Equal(one, WithPath("avx2", () => Run(a, M, K, w, N, c0, false)));
-            // ARM64's 128-bit loop gives the vector paths' bits (K = 576: two chunks and a tail of two blocks).
-            Assert.Equal(one, WithPath("vector128", () => Run(a, M, K, w, N, c0, false)));
+            int M = 3, N = 301;
+            var a = Random(M * K, (ulong)K + 1); var wv = Random(N * K, (ulong)K + 2);
+            using var w = Q8Matrix.FromF32(wv, N, K, "w");
+            var c0 = new float[M * N];
+            int saved = Lethe.Tensors.Engine.Threads;
+            try
+            {
+                Lethe.Tensors.Engine.Threads = 1;
+                var one = Run(a, M, K, w, N, c0, false);
+                Lethe.Tensors.Engine.Threads = 2;
+                Assert.Equal(one, Run(a, M, K, w, N, c0, false));
+                Assert.Equal(one, Run(a, M, K, w, N, c0, false));
+                // The default path (AVX-VNNI, or 512-bit chunks) against the 256-bit AVX2 sequence.
+                if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported || System.Runtime.Intrinsics.X86.Avx512BW.IsSupported)
+                    Assert.Equal(one, WithPath("avx2", () => Run(a, M, K, w, N, c0, false)));
+                // ARM64's 128-bit loop gives the vector paths' bits.
+                Assert.Equal(one, WithPath("vector128", () => Run(a, M, K, w, N, c0, false)));
+            }
+            finally { Lethe.Tensors.Engine.Threads = saved; }
         }
-        finally { Lethe.Tensors.Engine.Threads = saved; }
     }
 
     [Fact]
     public void ActivationsInterleaveAlikeWithAndWithoutAvx2()
     {
-        // The pair moves ARM64 makes one at a time (InterleaveChunksScalar) against the AVX2 transposes.
+        // The pair moves ARM64 makes one at a time (InterleaveChunksScalar) against the AVX2 transposes,
+        // on 3 chunks and the runs of 4, 2 and 1 after them (31 blocks).
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
-        const int K = 3 * Q8Matrix.ChunkValues + 64;
+        const int K = 3 * Q8Matrix.ChunkValues + 7 * Q8Matrix.BlockSize;
         var q = Enumerable.Range(0, K).Select(i => (short)(i * 7 - 900)).ToArray();
         var vector = (short[])q.Clone();
         var scalar = (short[])q.Clone();
@@ -421,8 +427,59 @@ public unsafe class Q8GemmTests
             Q8Gemm.InterleaveChunksScalar(s, K);
         }
         Assert.Equal(vector, scalar);
-        Assert.NotEqual(q, scalar);
-        Assert.Equal(q.AsSpan(3 * Q8Matrix.ChunkValues).ToArray(), scalar.AsSpan(3 * Q8Matrix.ChunkValues).ToArray()); // the blocks after the chunks stay
+        // Where each value went: in a run of w blocks from block b, pair p of block k is at pair p · w + k.
+        foreach (var (start, width) in new[] { (0, 8), (8, 8), (16, 8), (24, 4), (28, 2), (30, 1) })
+            for (int k = 0; k < width; k++)
+                for (int p = 0; p < Q8Matrix.BlockSize / 2; p++)
+                    for (int h = 0; h < 2; h++)
+                        Assert.Equal(q[(start + k) * Q8Matrix.BlockSize + 2 * p + h], scalar[start * Q8Matrix.BlockSize + 2 * (p * width + k) + h]);
+    }
+
+    [Fact]
+    public void RowsAreStoredInChunksThenRunsOf4And2And1()
+    {
+        // The runs of a row of nb blocks (Q8Matrix's header): chunks of 8, then nb mod 8 in binary.
+        Assert.Equal((8, 8), Q8Matrix.RunOf(22, 15));
+        Assert.Equal((16, 4), Q8Matrix.RunOf(22, 19));
+        Assert.Equal((20, 2), Q8Matrix.RunOf(22, 21));
+        Assert.Equal((0, 1), Q8Matrix.RunOf(1, 0));
+        Assert.Equal((4, 2), Q8Matrix.RunOf(7, 5));
+        Assert.Equal((6, 1), Q8Matrix.RunOf(7, 6));
+        Assert.Equal((8, 1), Q8Matrix.RunOf(9, 8));
+        foreach (int nb in new[] { 1, 2, 3, 6, 7, 8, 15, 22, 23 })
+            for (int b = 0, remaining = nb; remaining > 0;)
+            {
+                int width = Q8Matrix.RunWidth(remaining);
+                for (int k = 0; k < width; k++) Assert.Equal((b, width), Q8Matrix.RunOf(nb, b + k));
+                b += width; remaining -= width;
+            }
+        // The bytes themselves: 5 rows of 14 blocks (a chunk, then runs of 4 and 2), value v of block
+        // b of row r set to a code of (r, b, v); the second group's first run read straight from Data.
+        const int Rows = 5, Cols = 14 * Q8Matrix.BlockSize;
+        var blocks = new byte[Rows * 14 * Q8Matrix.BlockBytes];
+        for (int r = 0; r < Rows; r++)
+            for (int b = 0; b < 14; b++)
+            {
+                int at = (r * 14 + b) * Q8Matrix.BlockBytes;
+                blocks[at + 1] = 0x3c;   // scale 1.0 in fp16
+                for (int v = 0; v < Q8Matrix.BlockSize; v++) blocks[at + 2 + v] = (byte)(sbyte)Code(r, b, v);
+            }
+        using var w = Q8Matrix.FromGgmlBlocks(blocks, Rows, Cols, "w");
+        Assert.Equal(blocks, w.ToGgmlBlocks());
+        var data = (sbyte*)(w.Data + w.GroupBytes + w.HeaderBytes);  // group 1: row 4 and three zero rows
+        foreach (var (start, width) in new[] { (0, 8), (8, 4), (12, 2) })
+        {
+            sbyte* run = data + start * Q8Matrix.GroupRows * Q8Matrix.BlockSize;
+            for (int k = 0; k < width; k++)
+                for (int v = 0; v < Q8Matrix.BlockSize; v++)
+                {
+                    int position = 2 * ((v / 2) * width + k) + v % 2;   // in row 4's bytes of the run
+                    int slice = position / Q8Matrix.SliceBytes;
+                    Assert.Equal(Code(4, start + k, v), run[slice * Q8Matrix.GroupRows * Q8Matrix.SliceBytes + position % Q8Matrix.SliceBytes]);
+                    Assert.Equal(0, run[slice * Q8Matrix.GroupRows * Q8Matrix.SliceBytes + Q8Matrix.SliceBytes + position % Q8Matrix.SliceBytes]); // padding row 5
+                }
+        }
+        static int Code(int r, int b, int v) => ((r * 14 + b) * 37 + v) % 255 - 127;   // in [−127, 127] (Q8_0 has no −128)
     }
 
     [Fact]

@@ -271,16 +271,17 @@ internal static unsafe class Q8Gemm
     }
 
     /// <summary>
-    /// Puts a quantized activation row in the weights' chunk order (Q8Matrix): in each chunk of 8
-    /// blocks, pair p of block k moves to position p · 8 + k (pairs of int16 moved as one int32), so
-    /// that the activations line up with the interleaved weights. The blocks after the last whole
-    /// chunk stay in place, as they do in the weights.
+    /// Puts a quantized activation row in the weights' order (Q8Matrix's runs): in each run of w
+    /// blocks (chunks of 8, then runs of 4 and 2), pair p of block k moves to position p · w + k
+    /// (pairs of int16 moved as one int32), so that the activations line up with the interleaved
+    /// weights. A last block alone (a run of 1) stays as it is.
     /// </summary>
     internal static void InterleaveChunks(short* q, int K)
     {
         const int Pairs = Q8Matrix.BlockSize / 2;
         if (!Avx2.IsSupported) { InterleaveChunksScalar(q, K); return; }
-        for (int c = 0; c < K / Q8Matrix.ChunkValues; c++)
+        int chunks = K / Q8Matrix.ChunkValues;
+        for (int c = 0; c < chunks; c++)
         {
             // The chunk as an 8 × 16 matrix of int32 pairs (row k = block k) becomes its 16 × 8
             // transpose: two 8 × 8 transposes, pairs 0–7 and 8–15. Every row is loaded before any is
@@ -293,20 +294,34 @@ internal static unsafe class Q8Gemm
             Transpose8(a0, a1, a2, a3, a4, a5, a6, a7, chunk);
             Transpose8(b0, b1, b2, b3, b4, b5, b6, b7, chunk + 8 * Q8Matrix.ChunkBlocks);
         }
+        InterleaveShortRuns(q, K, chunks * Q8Matrix.ChunkBlocks);
     }
 
-    /// <summary>InterleaveChunks without AVX2 (ARM64): the same moves one pair at a time, through a copy of each chunk.</summary>
+    /// <summary>InterleaveChunks without AVX2 (ARM64): the same moves one pair at a time, through a copy of each run.</summary>
     internal static void InterleaveChunksScalar(short* q, int K)
     {
-        const int Pairs = Q8Matrix.BlockSize / 2, ChunkPairs = Q8Matrix.ChunkValues / 2;
-        int* copy = stackalloc int[ChunkPairs];
-        for (int c = 0; c < K / Q8Matrix.ChunkValues; c++)
-        {
-            int* chunk = (int*)(q + c * Q8Matrix.ChunkValues);
-            new Span<int>(chunk, ChunkPairs).CopyTo(new Span<int>(copy, ChunkPairs));
-            for (int k = 0; k < Q8Matrix.ChunkBlocks; k++)
-                for (int p = 0; p < Pairs; p++) chunk[p * Q8Matrix.ChunkBlocks + k] = copy[k * Pairs + p];
-        }
+        int chunks = K / Q8Matrix.ChunkValues;
+        for (int c = 0; c < chunks; c++) InterleaveRun(q, c * Q8Matrix.ChunkBlocks, Q8Matrix.ChunkBlocks);
+        InterleaveShortRuns(q, K, chunks * Q8Matrix.ChunkBlocks);
+    }
+
+    /// <summary>The runs of 4 and 2 blocks after the chunks (from block b), one pair at a time: at most 96 pairs a row.</summary>
+    private static void InterleaveShortRuns(short* q, int K, int b)
+    {
+        int nb = K / Q8Matrix.BlockSize;
+        for (int width = Q8Matrix.ChunkBlocks / 2; width > 1; width /= 2)
+            if ((nb & width) != 0) { InterleaveRun(q, b, width); b += width; }
+    }
+
+    /// <summary>The run of width blocks from block b: pair p of block k moves to position p · width + k.</summary>
+    private static void InterleaveRun(short* q, int b, int width)
+    {
+        const int Pairs = Q8Matrix.BlockSize / 2;
+        int* copy = stackalloc int[Q8Matrix.ChunkBlocks * Pairs];
+        int* run = (int*)(q + b * Q8Matrix.BlockSize);
+        new Span<int>(run, width * Pairs).CopyTo(new Span<int>(copy, width * Pairs));
+        for (int k = 0; k < width; k++)
+            for (int p = 0; p < Pairs; p++) run[p * width + k] = copy[k * Pairs + p];
     }
 
     /// <summary>
@@ -498,37 +513,51 @@ internal static unsafe class Q8Gemm
         }
 
         /// <summary>
-        /// Row i of A (its chunks interleaved like the weights) against the 4 rows of one group (values
+        /// Row i of A (its runs interleaved like the weights) against the 4 rows of one group (values
         /// w, widened scales sw: row after row, nb each); one fp32 vector accumulator per row of W.
         /// A chunk of 8 blocks gives one int32 vector per row whose lane k is block k's exact sum, so
         /// one convert, one multiply of the 8 scale pairs sa · sw and one FMA do the float work of 8
-        /// blocks. The blocks after the last chunk are done one at a time: a convert, a broadcast
-        /// scale and an FMA per block and row. The sums of padding rows (n &lt; 4; zeros) are dropped.
+        /// blocks; the runs of 4 and 2 after the chunks the same (lane k holds a part of block k mod 4
+        /// or k mod 2). A last block alone is done by itself: a convert, a broadcast scale and an FMA
+        /// per row. The sums of padding rows (n &lt; 4; zeros) are dropped.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Dot4<TD, TC>(int i, sbyte* w, float* sw, int n, float* c) where TD : struct, IInt8Dot where TC : struct, IChunkKernel
         {
             Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
             short* a = qa + (long)i * K;
-            float* sai = sa + (long)i * nb, sw1 = sw + nb, sw2 = sw + 2 * nb, sw3 = sw + 3 * nb;
+            float* sai = sa + (long)i * nb;
             int ahead = PrefetchBytes, b = 0;
-            const int Row = Q8Matrix.ChunkValues;
-            for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.GroupRows * Row)
+            const int Run = Q8Matrix.GroupRows * Q8Matrix.BlockSize;   // bytes of a group per block
+            for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.ChunkBlocks * Run)
             {
-                if (ahead > 0) for (int o = 0; o < Q8Matrix.GroupRows * Row; o += 64) Sse.Prefetch0(w + ahead + o);
-                TC.Rows4(w, a + b * Q8Matrix.BlockSize, out var s0, out var s1, out var s2, out var s3);
-                var sx = Vector256.Load(sai + b);
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), sx * Vector256.Load(sw + b), acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), sx * Vector256.Load(sw1 + b), acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), sx * Vector256.Load(sw2 + b), acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), sx * Vector256.Load(sw3 + b), acc3);
+                if (ahead > 0) for (int o = 0; o < Q8Matrix.ChunkBlocks * Run; o += 64) Sse.Prefetch0(w + ahead + o);
+                AddRun<TC>(Q8Matrix.ChunkBlocks, a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3);
             }
             if (b < nb)
             {
-                if (ahead > 0) for (int o = 0; o < (nb - b) * Q8Matrix.GroupRows * Q8Matrix.BlockSize; o += 64) Sse.Prefetch0(w + ahead + o);
-                Tail<TD>(a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3);
+                if (ahead > 0) for (int o = 0; o < (nb - b) * Run; o += 64) Sse.Prefetch0(w + ahead + o);
+                if ((nb & 4) != 0) { AddRun<TC>(4, a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3); b += 4; w += 4 * Run; }
+                if ((nb & 2) != 0) { AddRun<TC>(2, a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3); b += 2; w += 2 * Run; }
+                if (b < nb) LastBlock<TD>(a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3);
             }
             Store(acc0, acc1, acc2, acc3, n, c);
+        }
+
+        /// <summary>
+        /// A run of width blocks from block b (values w) into the 4 rows' accumulators: each row's
+        /// int32 lanes (lane k: block b + k mod width) converted and scaled by their blocks' sa · sw.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void AddRun<TC>(int width, short* a, float* sai, int b, sbyte* w, float* sw,
+            ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2, ref Vector256<float> acc3) where TC : struct, IChunkKernel
+        {
+            TC.Rows4(w, a + b * Q8Matrix.BlockSize, width * Q8Matrix.BlockSize, out var s0, out var s1, out var s2, out var s3);
+            var sx = Lanes(sai, b, width);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), sx * Lanes(sw, b, width), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), sx * Lanes(sw + nb, b, width), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), sx * Lanes(sw + 2 * nb, b, width), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), sx * Lanes(sw + 3 * nb, b, width), acc3);
         }
 
         /// <summary>
@@ -542,49 +571,67 @@ internal static unsafe class Q8Gemm
             Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
             Vector256<float> bcc0 = default, bcc1 = default, bcc2 = default, bcc3 = default;
             short* a = qa + (long)i * K, a2 = a + K;
-            float* sai = sa + (long)i * nb, sai2 = sai + nb, sw1 = sw + nb, sw2 = sw + 2 * nb, sw3 = sw + 3 * nb;
+            float* sai = sa + (long)i * nb, sai2 = sai + nb;
             int b = 0;
-            const int Row = Q8Matrix.ChunkValues;
-            for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.GroupRows * Row)
-            {
-                TC.Rows4x2(w, a + b * Q8Matrix.BlockSize, a2 + b * Q8Matrix.BlockSize, out var s0, out var s1, out var s2, out var s3, out var t0, out var t1, out var t2, out var t3);
-                Vector256<float> w0 = Vector256.Load(sw + b), w1 = Vector256.Load(sw1 + b), w2 = Vector256.Load(sw2 + b), w3 = Vector256.Load(sw3 + b);
-                var sx = Vector256.Load(sai + b);
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), sx * w0, acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), sx * w1, acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), sx * w2, acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), sx * w3, acc3);
-                var sy = Vector256.Load(sai2 + b);
-                bcc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t0), sy * w0, bcc0);
-                bcc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t1), sy * w1, bcc1);
-                bcc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t2), sy * w2, bcc2);
-                bcc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t3), sy * w3, bcc3);
-            }
+            const int Run = Q8Matrix.GroupRows * Q8Matrix.BlockSize;
+            for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.ChunkBlocks * Run)
+                AddRunx2<TC>(Q8Matrix.ChunkBlocks, a, a2, sai, sai2, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3, ref bcc0, ref bcc1, ref bcc2, ref bcc3);
+            if ((nb & 4) != 0) { AddRunx2<TC>(4, a, a2, sai, sai2, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3, ref bcc0, ref bcc1, ref bcc2, ref bcc3); b += 4; w += 4 * Run; }
+            if ((nb & 2) != 0) { AddRunx2<TC>(2, a, a2, sai, sai2, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3, ref bcc0, ref bcc1, ref bcc2, ref bcc3); b += 2; w += 2 * Run; }
             if (b < nb)
             {
-                // The blocks after the last chunk (K not a multiple of 256): one row at a time, as Dot4 does them.
-                Tail<TD>(a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3);
-                Tail<TD>(a2, sai2, b, w, sw, ref bcc0, ref bcc1, ref bcc2, ref bcc3);
+                // A last block alone: one row at a time, as Dot4 does it.
+                LastBlock<TD>(a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3);
+                LastBlock<TD>(a2, sai2, b, w, sw, ref bcc0, ref bcc1, ref bcc2, ref bcc3);
             }
             Store(acc0, acc1, acc2, acc3, n, c);
             Store(bcc0, bcc1, bcc2, bcc3, n, c2);
         }
 
-        /// <summary>The blocks b.. after the last whole chunk, one at a time: a convert, a broadcast scale and an FMA per block and row.</summary>
+        /// <summary>AddRun for two rows of A (a, sai and a2, sai2) at once, each weight slice widened once for both (TC.Rows4x2).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Tail<TD>(short* a, float* sai, int b, sbyte* w, float* sw, ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2, ref Vector256<float> acc3) where TD : struct, IInt8Dot
+        private void AddRunx2<TC>(int width, short* a, short* a2, float* sai, float* sai2, int b, sbyte* w, float* sw,
+            ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2, ref Vector256<float> acc3,
+            ref Vector256<float> bcc0, ref Vector256<float> bcc1, ref Vector256<float> bcc2, ref Vector256<float> bcc3) where TC : struct, IChunkKernel
         {
-            float* sw1 = sw + nb, sw2 = sw + 2 * nb, sw3 = sw + 3 * nb;
-            for (; b < nb; b++, w += Q8Matrix.GroupRows * Q8Matrix.BlockSize)
-            {
-                var x0 = Vector256.Load(a + b * Q8Matrix.BlockSize);
-                var x1 = Vector256.Load(a + b * Q8Matrix.BlockSize + 16);
-                float sx = sai[b];
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w, x0, x1)), Vector256.Create(sx * sw[b]), acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w + 32, x0, x1)), Vector256.Create(sx * sw1[b]), acc1);
-                acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w + 64, x0, x1)), Vector256.Create(sx * sw2[b]), acc2);
-                acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w + 96, x0, x1)), Vector256.Create(sx * sw3[b]), acc3);
-            }
+            TC.Rows4x2(w, a + b * Q8Matrix.BlockSize, a2 + b * Q8Matrix.BlockSize, width * Q8Matrix.BlockSize,
+                out var s0, out var s1, out var s2, out var s3, out var t0, out var t1, out var t2, out var t3);
+            Vector256<float> w0 = Lanes(sw, b, width), w1 = Lanes(sw + nb, b, width), w2 = Lanes(sw + 2 * nb, b, width), w3 = Lanes(sw + 3 * nb, b, width);
+            var sx = Lanes(sai, b, width);
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s0), sx * w0, acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s1), sx * w1, acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s2), sx * w2, acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(s3), sx * w3, acc3);
+            var sy = Lanes(sai2, b, width);
+            bcc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t0), sy * w0, bcc0);
+            bcc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t1), sy * w1, bcc1);
+            bcc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t2), sy * w2, bcc2);
+            bcc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(t3), sy * w3, bcc3);
+        }
+
+        /// <summary>
+        /// The 8 lanes' scales of a run of width 8, 4 or 2 from block b of s (a row's nb scales):
+        /// lane k gets block b + k mod width's, as the run's int32 lanes hold the blocks.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<float> Lanes(float* s, int b, int width) => width switch
+        {
+            Q8Matrix.ChunkBlocks => Vector256.Load(s + b),
+            4 => Vector256.Create(Vector128.Load(s + b)),
+            _ => Vector256.Create(*(double*)(s + b)).AsSingle(),
+        };
+
+        /// <summary>The last block b alone (a run of 1; natural order): a convert, a broadcast scale and an FMA per row.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void LastBlock<TD>(short* a, float* sai, int b, sbyte* w, float* sw, ref Vector256<float> acc0, ref Vector256<float> acc1, ref Vector256<float> acc2, ref Vector256<float> acc3) where TD : struct, IInt8Dot
+        {
+            var x0 = Vector256.Load(a + b * Q8Matrix.BlockSize);
+            var x1 = Vector256.Load(a + b * Q8Matrix.BlockSize + 16);
+            float sx = sai[b];
+            acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w, x0, x1)), Vector256.Create(sx * sw[b]), acc0);
+            acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w + 32, x0, x1)), Vector256.Create(sx * sw[nb + b]), acc1);
+            acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w + 64, x0, x1)), Vector256.Create(sx * sw[2 * nb + b]), acc2);
+            acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Block<TD>(w + 96, x0, x1)), Vector256.Create(sx * sw[3 * nb + b]), acc3);
         }
 
         /// <summary>The four rows' lane sums at once, [Σacc0, Σacc1, Σacc2, Σacc3], into c (n of them).</summary>
@@ -606,7 +653,7 @@ internal static unsafe class Q8Gemm
     /// latency).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Chunk4<TD>(sbyte* w, short* x, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3) where TD : struct, IInt8Dot
+    private static void Chunk4<TD>(sbyte* w, short* x, int values, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3) where TD : struct, IInt8Dot
     {
         const int S = Q8Matrix.SliceBytes, Step = Q8Matrix.GroupRows * S;
         var x0 = Vector256.Load(x); var x1 = Vector256.Load(x + 16);
@@ -615,7 +662,7 @@ internal static unsafe class Q8Gemm
         var a2 = TD.First(Avx2.ConvertToVector256Int16(w + 2 * S), x0); var b2 = TD.First(Avx2.ConvertToVector256Int16(w + 2 * S + 16), x1);
         var a3 = TD.First(Avx2.ConvertToVector256Int16(w + 3 * S), x0); var b3 = TD.First(Avx2.ConvertToVector256Int16(w + 3 * S + 16), x1);
         sbyte* v = w;
-        for (int o = S; o < Q8Matrix.ChunkValues; o += S)
+        for (int o = S; o < values; o += S)
         {
             v += Step;
             x0 = Vector256.Load(x + o); x1 = Vector256.Load(x + o + 16);
@@ -633,7 +680,7 @@ internal static unsafe class Q8Gemm
     /// pair), so the halves are added at the end: the same integers as Chunk4.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Chunk512x4(sbyte* w, short* x, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
+    private static void Chunk512x4(sbyte* w, short* x, int values, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3)
     {
         const int S = Q8Matrix.SliceBytes, Step = Q8Matrix.GroupRows * S;
         var a = Vector512.Load(x);
@@ -642,7 +689,7 @@ internal static unsafe class Q8Gemm
         var s2 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 2 * S)), a);
         var s3 = Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(w + 3 * S)), a);
         sbyte* v = w;
-        for (int o = S; o < Q8Matrix.ChunkValues; o += S)
+        for (int o = S; o < values; o += S)
         {
             v += Step;
             a = Vector512.Load(x + o);
@@ -660,13 +707,13 @@ internal static unsafe class Q8Gemm
     /// once for both. The same integers as two Chunk512x4 calls.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Chunk512x4x2(sbyte* w, short* x, short* y, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3,
+    private static void Chunk512x4x2(sbyte* w, short* x, short* y, int values, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2, out Vector256<int> r3,
         out Vector256<int> q0, out Vector256<int> q1, out Vector256<int> q2, out Vector256<int> q3)
     {
         const int S = Q8Matrix.SliceBytes, Step = Q8Matrix.GroupRows * S;
         Vector512<int> s0 = default, s1 = default, s2 = default, s3 = default, t0 = default, t1 = default, t2 = default, t3 = default;
         sbyte* v = w;
-        for (int o = 0; o < Q8Matrix.ChunkValues; o += S, v += Step)
+        for (int o = 0; o < values; o += S, v += Step)
         {
             var a = Vector512.Load(x + o);
             var c = Vector512.Load(y + o);
@@ -693,37 +740,37 @@ internal static unsafe class Q8Gemm
     /// <summary>How a group's chunk is multiplied: Chunk4 with one IInt8Dot, or Chunk512x4.</summary>
     private interface IChunkKernel
     {
-        static abstract void Rows4(sbyte* w, short* x, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3);
+        static abstract void Rows4(sbyte* w, short* x, int values, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3);
         /// <summary>Rows4 for two rows of activations, x and y.</summary>
-        static abstract void Rows4x2(sbyte* w, short* x, short* y, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3,
+        static abstract void Rows4x2(sbyte* w, short* x, short* y, int values, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3,
             out Vector256<int> t0, out Vector256<int> t1, out Vector256<int> t2, out Vector256<int> t3);
     }
 
     private struct NarrowChunks<TD> : IChunkKernel where TD : struct, IInt8Dot
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Rows4(sbyte* w, short* x, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3) =>
-            Chunk4<TD>(w, x, out s0, out s1, out s2, out s3);
+        public static void Rows4(sbyte* w, short* x, int values, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3) =>
+            Chunk4<TD>(w, x, values, out s0, out s1, out s2, out s3);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Rows4x2(sbyte* w, short* x, short* y, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3,
+        public static void Rows4x2(sbyte* w, short* x, short* y, int values, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3,
             out Vector256<int> t0, out Vector256<int> t1, out Vector256<int> t2, out Vector256<int> t3)
         {
-            Chunk4<TD>(w, x, out s0, out s1, out s2, out s3);
-            Chunk4<TD>(w, y, out t0, out t1, out t2, out t3);
+            Chunk4<TD>(w, x, values, out s0, out s1, out s2, out s3);
+            Chunk4<TD>(w, y, values, out t0, out t1, out t2, out t3);
         }
     }
 
     private struct WideChunks : IChunkKernel
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Rows4(sbyte* w, short* x, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3) =>
-            Chunk512x4(w, x, out s0, out s1, out s2, out s3);
+        public static void Rows4(sbyte* w, short* x, int values, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3) =>
+            Chunk512x4(w, x, values, out s0, out s1, out s2, out s3);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Rows4x2(sbyte* w, short* x, short* y, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3,
+        public static void Rows4x2(sbyte* w, short* x, short* y, int values, out Vector256<int> s0, out Vector256<int> s1, out Vector256<int> s2, out Vector256<int> s3,
             out Vector256<int> t0, out Vector256<int> t1, out Vector256<int> t2, out Vector256<int> t3) =>
-            Chunk512x4x2(w, x, y, out s0, out s1, out s2, out s3, out t0, out t1, out t2, out t3);
+            Chunk512x4x2(w, x, y, values, out s0, out s1, out s2, out s3, out t0, out t1, out t2, out t3);
     }
 
     /// <summary>

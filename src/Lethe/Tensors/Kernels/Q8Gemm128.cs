@@ -55,21 +55,27 @@ internal static unsafe class Q8Gemm128
         Vector128<float> l0 = default, h0 = default, l1 = default, h1 = default, l2 = default, h2 = default, l3 = default, h3 = default;
         float* sw1 = sw + nb, sw2 = sw + 2 * nb, sw3 = sw + 3 * nb;
         int b = 0;
-        for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.GroupRows * Q8Matrix.ChunkValues)
+        const int Run = Q8Matrix.GroupRows * Q8Matrix.BlockSize;   // bytes of a group per block
+        // The chunks, then the runs of 4 and 2 (Q8Matrix): each run's 8 lanes scaled with one multiply.
+        for (int width; b < nb && (width = Q8Matrix.RunWidth(nb - b)) > 1; b += width, w += width * Run)
         {
-            Chunk4(w, a + b * Q8Matrix.BlockSize, out var s0l, out var s0h, out var s1l, out var s1h, out var s2l, out var s2h, out var s3l, out var s3h);
-            Vector128<float> xl = Vector128.Load(sai + b), xh = Vector128.Load(sai + b + 4);
-            l0 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s0l), xl * Vector128.Load(sw + b), l0);
-            h0 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s0h), xh * Vector128.Load(sw + b + 4), h0);
-            l1 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s1l), xl * Vector128.Load(sw1 + b), l1);
-            h1 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s1h), xh * Vector128.Load(sw1 + b + 4), h1);
-            l2 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s2l), xl * Vector128.Load(sw2 + b), l2);
-            h2 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s2h), xh * Vector128.Load(sw2 + b + 4), h2);
-            l3 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s3l), xl * Vector128.Load(sw3 + b), l3);
-            h3 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s3h), xh * Vector128.Load(sw3 + b + 4), h3);
+            Chunk4(w, a + b * Q8Matrix.BlockSize, width * Q8Matrix.BlockSize, out var s0l, out var s0h, out var s1l, out var s1h, out var s2l, out var s2h, out var s3l, out var s3h);
+            Lanes(sai, b, width, out var xl, out var xh);
+            Lanes(sw, b, width, out var wl, out var wh);
+            l0 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s0l), xl * wl, l0);
+            h0 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s0h), xh * wh, h0);
+            Lanes(sw1, b, width, out wl, out wh);
+            l1 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s1l), xl * wl, l1);
+            h1 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s1h), xh * wh, h1);
+            Lanes(sw2, b, width, out wl, out wh);
+            l2 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s2l), xl * wl, l2);
+            h2 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s2h), xh * wh, h2);
+            Lanes(sw3, b, width, out wl, out wh);
+            l3 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s3l), xl * wl, l3);
+            h3 = Vector128.FusedMultiplyAdd(Vector128.ConvertToSingle(s3h), xh * wh, h3);
         }
-        // The blocks after the last chunk, stored whole (32 bytes of each row in turn), one at a time.
-        for (; b < nb; b++, w += Q8Matrix.GroupRows * Q8Matrix.BlockSize)
+        // A last block alone (a run of 1: 32 bytes of each row in turn).
+        if (b < nb)
         {
             short* x = a + b * Q8Matrix.BlockSize;
             float sx = sai[b];
@@ -93,18 +99,19 @@ internal static unsafe class Q8Gemm128
     }
 
     /// <summary>
-    /// A chunk's 4 rows (slices of 32 bytes: Q8Matrix) against its 256 interleaved activations at x:
-    /// each row's 8 exact block sums as lanes 0–3 (sNl) and 4–7 (sNh).
+    /// A run's 4 rows (slices of 32 bytes: Q8Matrix) against its interleaved activations at x
+    /// (values of them: 256 for a chunk, 128 or 64 for a run of 4 or 2): each row's 8 exact lane
+    /// sums as lanes 0–3 (sNl) and 4–7 (sNh), lane k holding block k mod the run's width.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Chunk4(sbyte* w, short* x, out Vector128<int> s0l, out Vector128<int> s0h, out Vector128<int> s1l, out Vector128<int> s1h,
+    private static void Chunk4(sbyte* w, short* x, int values, out Vector128<int> s0l, out Vector128<int> s0h, out Vector128<int> s1l, out Vector128<int> s1h,
         out Vector128<int> s2l, out Vector128<int> s2h, out Vector128<int> s3l, out Vector128<int> s3h)
     {
         const int S = Q8Matrix.SliceBytes, Step = Q8Matrix.GroupRows * S;
         // Per row: blocks 0–1, 2–3, 4–5 and 6–7, each block's two values of a pair in adjacent lanes.
         Vector128<int> r00 = default, r01 = default, r02 = default, r03 = default, r10 = default, r11 = default, r12 = default, r13 = default;
         Vector128<int> r20 = default, r21 = default, r22 = default, r23 = default, r30 = default, r31 = default, r32 = default, r33 = default;
-        for (int o = 0; o < Q8Matrix.ChunkValues; o += S, w += Step)
+        for (int o = 0; o < values; o += S, w += Step)
         {
             // 32 activations: two runs of 16, each a pair of every block (blocks 0–3, then 4–7).
             for (int half = 0; half < S; half += 16)
@@ -130,6 +137,17 @@ internal static unsafe class Q8Gemm128
         Vector128<short> lo = Vector128.WidenLower(v), hi = Vector128.WidenUpper(v);
         p01 = MultiplyAddLower(p01, lo, xa); p23 = MultiplyAddUpper(p23, lo, xa);
         p45 = MultiplyAddLower(p45, hi, xb); p67 = MultiplyAddUpper(p67, hi, xb);
+    }
+
+    /// <summary>
+    /// The scales of a run of width 8, 4 or 2 from block b of s as Q8Gemm's 8 lanes (lo: 0–3, hi:
+    /// 4–7): lane k gets block b + k mod width's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Lanes(float* s, int b, int width, out Vector128<float> lo, out Vector128<float> hi)
+    {
+        if (width == Q8Matrix.ChunkBlocks) { lo = Vector128.Load(s + b); hi = Vector128.Load(s + b + 4); }
+        else hi = lo = width == 4 ? Vector128.Load(s + b) : Vector128.Create(*(double*)(s + b)).AsSingle();
     }
 
     /// <summary>
