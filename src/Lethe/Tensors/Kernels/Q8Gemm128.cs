@@ -6,11 +6,12 @@
 //     to int16 and multiplied with their 16 int16 activations into int32 products, a block's pair
 //     side by side (SMLAL/SMLAL2 on ARM64: widen, multiply and add in one instruction). A row keeps
 //     4 such accumulators (blocks 0–1, 2–3, 4–5, 6–7); after the chunk, adding each pair (ADDP)
-//     gives lanes 0–3 and 4–7 of the AVX2 path's int32 vector: the same exact block sums.
+//     gives lanes 0–3 and 4–7 of the AVX2 path's int32 vector: the same exact block sums. A run of
+//     4 or 2 blocks after the chunks is the same loop over fewer values (lane k: block k mod 4 or 2).
 //   - The float work, lane for lane as on AVX2: convert, multiply the scale pairs, one fused
-//     multiply-add into 8 fp32 lanes (two halves); the blocks after the last chunk one at a time with
-//     the same 8 partial sums per block (lane l holds values 2l, 2l + 1, 16 + 2l, 17 + 2l) as
-//     VPMADDWD gives; the 4 rows' lanes summed in VHADDPS's tree.
+//     multiply-add into 8 fp32 lanes (two halves); a last block alone with the same 8 partial sums
+//     (lane l holds values 2l, 2l + 1, 16 + 2l, 17 + 2l) as VPMADDWD gives; the 4 rows' lanes summed
+//     in VHADDPS's tree.
 // So the results are the AVX2 path's, bit for bit. Written in Vector128 with the ARM instructions
 // chosen where the CPU has them (AdvSimd.Arm64, folded by the JIT) and portable or SSE operations
 // otherwise, so that x86 test runs (Q8Gemm.Force128) check the same arithmetic against AVX2's bits.
