@@ -531,17 +531,17 @@ internal static unsafe class Q8Gemm
             short* a = qa + (long)i * K;
             float* sai = sa + (long)i * nb;
             int ahead = PrefetchBytes, b = 0;
-            const int Run = Q8Matrix.GroupRows * Q8Matrix.BlockSize;   // bytes of a group per block
-            for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.ChunkBlocks * Run)
+            const int GroupBlock = Q8Matrix.GroupRows * Q8Matrix.BlockSize;   // bytes of a group per block
+            for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.ChunkBlocks * GroupBlock)
             {
-                if (ahead > 0) for (int o = 0; o < Q8Matrix.ChunkBlocks * Run; o += 64) Sse.Prefetch0(w + ahead + o);
+                if (ahead > 0) for (int o = 0; o < Q8Matrix.ChunkBlocks * GroupBlock; o += 64) Sse.Prefetch0(w + ahead + o);
                 AddRun<TC>(Q8Matrix.ChunkBlocks, a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3);
             }
             if (b < nb)
             {
-                if (ahead > 0) for (int o = 0; o < (nb - b) * Run; o += 64) Sse.Prefetch0(w + ahead + o);
-                if ((nb & 4) != 0) { AddRun<TC>(4, a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3); b += 4; w += 4 * Run; }
-                if ((nb & 2) != 0) { AddRun<TC>(2, a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3); b += 2; w += 2 * Run; }
+                if (ahead > 0) for (int o = 0; o < (nb - b) * GroupBlock; o += 64) Sse.Prefetch0(w + ahead + o);
+                if ((nb & 4) != 0) { AddRun<TC>(4, a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3); b += 4; w += 4 * GroupBlock; }
+                if ((nb & 2) != 0) { AddRun<TC>(2, a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3); b += 2; w += 2 * GroupBlock; }
                 if (b < nb) LastBlock<TD>(a, sai, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3);
             }
             Store(acc0, acc1, acc2, acc3, n, c);
@@ -576,11 +576,11 @@ internal static unsafe class Q8Gemm
             short* a = qa + (long)i * K, a2 = a + K;
             float* sai = sa + (long)i * nb, sai2 = sai + nb;
             int b = 0;
-            const int Run = Q8Matrix.GroupRows * Q8Matrix.BlockSize;
-            for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.ChunkBlocks * Run)
+            const int GroupBlock = Q8Matrix.GroupRows * Q8Matrix.BlockSize;
+            for (; b + Q8Matrix.ChunkBlocks <= nb; b += Q8Matrix.ChunkBlocks, w += Q8Matrix.ChunkBlocks * GroupBlock)
                 AddRunx2<TC>(Q8Matrix.ChunkBlocks, a, a2, sai, sai2, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3, ref bcc0, ref bcc1, ref bcc2, ref bcc3);
-            if ((nb & 4) != 0) { AddRunx2<TC>(4, a, a2, sai, sai2, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3, ref bcc0, ref bcc1, ref bcc2, ref bcc3); b += 4; w += 4 * Run; }
-            if ((nb & 2) != 0) { AddRunx2<TC>(2, a, a2, sai, sai2, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3, ref bcc0, ref bcc1, ref bcc2, ref bcc3); b += 2; w += 2 * Run; }
+            if ((nb & 4) != 0) { AddRunx2<TC>(4, a, a2, sai, sai2, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3, ref bcc0, ref bcc1, ref bcc2, ref bcc3); b += 4; w += 4 * GroupBlock; }
+            if ((nb & 2) != 0) { AddRunx2<TC>(2, a, a2, sai, sai2, b, w, sw, ref acc0, ref acc1, ref acc2, ref acc3, ref bcc0, ref bcc1, ref bcc2, ref bcc3); b += 2; w += 2 * GroupBlock; }
             if (b < nb)
             {
                 // A last block alone: one row at a time, as Dot4 does it.

@@ -56,9 +56,9 @@ internal static unsafe class Q8Gemm128
         Vector128<float> l0 = default, h0 = default, l1 = default, h1 = default, l2 = default, h2 = default, l3 = default, h3 = default;
         float* sw1 = sw + nb, sw2 = sw + 2 * nb, sw3 = sw + 3 * nb;
         int b = 0;
-        const int Run = Q8Matrix.GroupRows * Q8Matrix.BlockSize;   // bytes of a group per block
+        const int GroupBlock = Q8Matrix.GroupRows * Q8Matrix.BlockSize;   // bytes of a group per block
         // The chunks, then the runs of 4 and 2 (Q8Matrix): each run's 8 lanes scaled with one multiply.
-        for (int width; b < nb && (width = Q8Matrix.RunWidth(nb - b)) > 1; b += width, w += width * Run)
+        for (int width; b < nb && (width = Q8Matrix.RunWidth(nb - b)) > 1; b += width, w += width * GroupBlock)
         {
             Chunk4(w, a + b * Q8Matrix.BlockSize, width * Q8Matrix.BlockSize, out var s0l, out var s0h, out var s1l, out var s1h, out var s2l, out var s2h, out var s3l, out var s3h);
             Lanes(sai, b, width, out var xl, out var xh);
