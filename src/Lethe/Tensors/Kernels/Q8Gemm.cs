@@ -297,23 +297,62 @@ internal static unsafe class Q8Gemm
             Transpose8(a0, a1, a2, a3, a4, a5, a6, a7, chunk);
             Transpose8(b0, b1, b2, b3, b4, b5, b6, b7, chunk + 8 * Q8Matrix.ChunkBlocks);
         }
-        InterleaveShortRuns(q, K, chunks * Q8Matrix.ChunkBlocks);
+        int nb = K / Q8Matrix.BlockSize, b = chunks * Q8Matrix.ChunkBlocks;
+        if ((nb & 4) != 0) { InterleaveRun4((int*)(q + b * Q8Matrix.BlockSize)); b += 4; }
+        if ((nb & 2) != 0) InterleaveRun2((int*)(q + b * Q8Matrix.BlockSize));
+    }
+
+    /// <summary>
+    /// A run of 4 blocks (a 4 × 16 matrix of int32 pairs, row k = block k) into its 16 × 4 transpose,
+    /// in place, by halves of 8 pairs: 32- and 64-bit unpacks give pairs p and p + 4 of the 4 blocks
+    /// in one vector, and the 128-bit halves are then put in order. A scalar loop took about 70 ns of
+    /// the shipped model's 704 down inputs (runs of 4 and 2), quantized before every down product.
+    /// </summary>
+    private static void InterleaveRun4(int* run)
+    {
+        const int Pairs = Q8Matrix.BlockSize / 2;
+        Vector256<int> a0 = Vector256.Load(run), a1 = Vector256.Load(run + Pairs), a2 = Vector256.Load(run + 2 * Pairs), a3 = Vector256.Load(run + 3 * Pairs);
+        Vector256<int> b0 = Vector256.Load(run + 8), b1 = Vector256.Load(run + Pairs + 8), b2 = Vector256.Load(run + 2 * Pairs + 8), b3 = Vector256.Load(run + 3 * Pairs + 8);
+        Transpose4x8(a0, a1, a2, a3, run);
+        Transpose4x8(b0, b1, b2, b3, run + 32);
+    }
+
+    /// <summary>Rows r0..r3 of 8 int32 each as their 8 × 4 transpose at dst (dst[4j + k] = lane j of rk).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x8(Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3, int* dst)
+    {
+        var t0 = Avx2.UnpackLow(r0, r1).AsInt64(); var t1 = Avx2.UnpackHigh(r0, r1).AsInt64();
+        var t2 = Avx2.UnpackLow(r2, r3).AsInt64(); var t3 = Avx2.UnpackHigh(r2, r3).AsInt64();
+        // u0 = [lane 0 of r0..r3 | lane 4], u1 lanes 1 | 5, u2 lanes 2 | 6, u3 lanes 3 | 7.
+        var u0 = Avx2.UnpackLow(t0, t2).AsInt32(); var u1 = Avx2.UnpackHigh(t0, t2).AsInt32();
+        var u2 = Avx2.UnpackLow(t1, t3).AsInt32(); var u3 = Avx2.UnpackHigh(t1, t3).AsInt32();
+        Avx2.Permute2x128(u0, u1, 0x20).Store(dst); Avx2.Permute2x128(u2, u3, 0x20).Store(dst + 8);
+        Avx2.Permute2x128(u0, u1, 0x31).Store(dst + 16); Avx2.Permute2x128(u2, u3, 0x31).Store(dst + 24);
+    }
+
+    /// <summary>A run of 2 blocks (2 × 16 int32 pairs) into its 16 × 2 transpose, in place: 32-bit unpacks, then the 128-bit halves put in order.</summary>
+    private static void InterleaveRun2(int* run)
+    {
+        const int Pairs = Q8Matrix.BlockSize / 2;
+        Vector256<int> a0 = Vector256.Load(run), a1 = Vector256.Load(run + Pairs), b0 = Vector256.Load(run + 8), b1 = Vector256.Load(run + Pairs + 8);
+        Interleave2x8(a0, a1, run);
+        Interleave2x8(b0, b1, run + 16);
+    }
+
+    /// <summary>Rows r0, r1 of 8 int32 each interleaved at dst (dst[2j + k] = lane j of rk).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave2x8(Vector256<int> r0, Vector256<int> r1, int* dst)
+    {
+        // t0 = [lanes 0, 1 | 4, 5] of both rows, t1 = [2, 3 | 6, 7].
+        var t0 = Avx2.UnpackLow(r0, r1); var t1 = Avx2.UnpackHigh(r0, r1);
+        Avx2.Permute2x128(t0, t1, 0x20).Store(dst); Avx2.Permute2x128(t0, t1, 0x31).Store(dst + 8);
     }
 
     /// <summary>InterleaveChunks without AVX2 (ARM64): the same moves one pair at a time, through a copy of each run.</summary>
     internal static void InterleaveChunksScalar(short* q, int K)
     {
-        int chunks = K / Q8Matrix.ChunkValues;
-        for (int c = 0; c < chunks; c++) InterleaveRun(q, c * Q8Matrix.ChunkBlocks, Q8Matrix.ChunkBlocks);
-        InterleaveShortRuns(q, K, chunks * Q8Matrix.ChunkBlocks);
-    }
-
-    /// <summary>The runs of 4 and 2 blocks after the chunks (from block b), one pair at a time: at most 96 pairs a row.</summary>
-    private static void InterleaveShortRuns(short* q, int K, int b)
-    {
         int nb = K / Q8Matrix.BlockSize;
-        for (int width = Q8Matrix.ChunkBlocks / 2; width > 1; width /= 2)
-            if ((nb & width) != 0) { InterleaveRun(q, b, width); b += width; }
+        for (int b = 0, width; b < nb && (width = Q8Matrix.RunWidth(nb - b)) > 1; b += width) InterleaveRun(q, b, width);
     }
 
     /// <summary>The run of width blocks from block b: pair p of block k moves to position p · width + k.</summary>
