@@ -321,13 +321,23 @@ internal static unsafe class Q8Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose4x8(Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3, int* dst)
     {
-        var t0 = Avx2.UnpackLow(r0, r1).AsInt64(); var t1 = Avx2.UnpackHigh(r0, r1).AsInt64();
-        var t2 = Avx2.UnpackLow(r2, r3).AsInt64(); var t3 = Avx2.UnpackHigh(r2, r3).AsInt64();
-        // u0 = [lane 0 of r0..r3 | lane 4], u1 lanes 1 | 5, u2 lanes 2 | 6, u3 lanes 3 | 7.
-        var u0 = Avx2.UnpackLow(t0, t2).AsInt32(); var u1 = Avx2.UnpackHigh(t0, t2).AsInt32();
-        var u2 = Avx2.UnpackLow(t1, t3).AsInt32(); var u3 = Avx2.UnpackHigh(t1, t3).AsInt32();
+        LanesOf4(r0, r1, r2, r3, out var u0, out var u1, out var u2, out var u3);
         Avx2.Permute2x128(u0, u1, 0x20).Store(dst); Avx2.Permute2x128(u2, u3, 0x20).Store(dst + 8);
         Avx2.Permute2x128(u0, u1, 0x31).Store(dst + 16); Avx2.Permute2x128(u2, u3, 0x31).Store(dst + 24);
+    }
+
+    /// <summary>
+    /// Lane j of rows r0..r3 side by side, within each 128-bit half: u0 = [lane 0 of r0..r3 | lane 4],
+    /// u1 lanes 1 | 5, u2 lanes 2 | 6, u3 lanes 3 | 7 (32-bit, then 64-bit unpacks).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LanesOf4(Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3,
+        out Vector256<int> u0, out Vector256<int> u1, out Vector256<int> u2, out Vector256<int> u3)
+    {
+        var t0 = Avx2.UnpackLow(r0, r1).AsInt64(); var t1 = Avx2.UnpackHigh(r0, r1).AsInt64();
+        var t2 = Avx2.UnpackLow(r2, r3).AsInt64(); var t3 = Avx2.UnpackHigh(r2, r3).AsInt64();
+        u0 = Avx2.UnpackLow(t0, t2).AsInt32(); u1 = Avx2.UnpackHigh(t0, t2).AsInt32();
+        u2 = Avx2.UnpackLow(t1, t3).AsInt32(); u3 = Avx2.UnpackHigh(t1, t3).AsInt32();
     }
 
     /// <summary>A run of 2 blocks (2 × 16 int32 pairs) into its 16 × 2 transpose, in place: 32-bit unpacks, then the 128-bit halves put in order.</summary>
@@ -374,15 +384,9 @@ internal static unsafe class Q8Gemm
     private static void Transpose8(Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3,
         Vector256<int> r4, Vector256<int> r5, Vector256<int> r6, Vector256<int> r7, int* dst)
     {
-        var t0 = Avx2.UnpackLow(r0, r1).AsInt64(); var t1 = Avx2.UnpackHigh(r0, r1).AsInt64();
-        var t2 = Avx2.UnpackLow(r2, r3).AsInt64(); var t3 = Avx2.UnpackHigh(r2, r3).AsInt64();
-        var t4 = Avx2.UnpackLow(r4, r5).AsInt64(); var t5 = Avx2.UnpackHigh(r4, r5).AsInt64();
-        var t6 = Avx2.UnpackLow(r6, r7).AsInt64(); var t7 = Avx2.UnpackHigh(r6, r7).AsInt64();
         // u0 = [r0..r3 lane 0 | r0..r3 lane 4], u1 lanes 1 | 5, u2 lanes 2 | 6, u3 lanes 3 | 7; u4..u7 the same for r4..r7.
-        var u0 = Avx2.UnpackLow(t0, t2).AsInt32(); var u1 = Avx2.UnpackHigh(t0, t2).AsInt32();
-        var u2 = Avx2.UnpackLow(t1, t3).AsInt32(); var u3 = Avx2.UnpackHigh(t1, t3).AsInt32();
-        var u4 = Avx2.UnpackLow(t4, t6).AsInt32(); var u5 = Avx2.UnpackHigh(t4, t6).AsInt32();
-        var u6 = Avx2.UnpackLow(t5, t7).AsInt32(); var u7 = Avx2.UnpackHigh(t5, t7).AsInt32();
+        LanesOf4(r0, r1, r2, r3, out var u0, out var u1, out var u2, out var u3);
+        LanesOf4(r4, r5, r6, r7, out var u4, out var u5, out var u6, out var u7);
         Avx2.Permute2x128(u0, u4, 0x20).Store(dst); Avx2.Permute2x128(u1, u5, 0x20).Store(dst + 8);
         Avx2.Permute2x128(u2, u6, 0x20).Store(dst + 16); Avx2.Permute2x128(u3, u7, 0x20).Store(dst + 24);
         Avx2.Permute2x128(u0, u4, 0x31).Store(dst + 32); Avx2.Permute2x128(u1, u5, 0x31).Store(dst + 40);
