@@ -454,7 +454,7 @@ public unsafe class Q8GemmTests
                 b += width; remaining -= width;
             }
         // The bytes themselves: 5 rows of 14 blocks (a chunk, then runs of 4 and 2), value v of block
-        // b of row r set to a code of (r, b, v); the second group's first run read straight from Data.
+        // b of row r set to a code of (r, b, v); the second group's three runs read straight from Data.
         const int Rows = 5, Cols = 14 * Q8Matrix.BlockSize;
         var blocks = new byte[Rows * 14 * Q8Matrix.BlockBytes];
         for (int r = 0; r < Rows; r++)
