@@ -157,6 +157,13 @@ public sealed unsafe class Q8Matrix : IDisposable, IMatrixRows
         return position / SliceBytes * (GroupRows * SliceBytes) + position % SliceBytes;
     }
 
+    /// <summary>The public readers reach native memory by (r, b): outside the matrix they would read another allocation's bytes.</summary>
+    private void CheckBlock(int r, int b)
+    {
+        if ((uint)r >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(r), r, $"row {r} is outside the {Rows} rows of {Name ?? "this int8 matrix"}");
+        if ((uint)b >= (uint)BlocksPerRow) throw new ArgumentOutOfRangeException(nameof(b), b, $"block {b} is outside the {BlocksPerRow} blocks of 32 in a row of {Name ?? "this int8 matrix"}");
+    }
+
     /// <summary>Copies the 32 int8 values of block b of row r to dst.</summary>
     internal void ReadBlock(int r, int b, sbyte* dst)
     {
@@ -172,14 +179,15 @@ public sealed unsafe class Q8Matrix : IDisposable, IMatrixRows
     }
 
     /// <summary>The fp16 bits of block b's scale in row r, as stored in a ggml block.</summary>
-    public ushort ScaleBits(int r, int b) => *ScalePtr(r, b);
+    public ushort ScaleBits(int r, int b) { CheckBlock(r, b); return *ScalePtr(r, b); }
 
     /// <summary>Block b's scale in row r, widened to fp32 (exact).</summary>
-    public float Scale(int r, int b) => DTypes.F16ToF32(*ScalePtr(r, b));
+    public float Scale(int r, int b) { CheckBlock(r, b); return DTypes.F16ToF32(*ScalePtr(r, b)); }
 
     /// <summary>The 32 int8 values of block b of row r (a copy).</summary>
     public sbyte[] BlockValues(int r, int b)
     {
+        CheckBlock(r, b);
         var values = new sbyte[BlockSize];
         fixed (sbyte* v = values) ReadBlock(r, b, v);
         return values;

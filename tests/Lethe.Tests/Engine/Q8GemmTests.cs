@@ -59,6 +59,20 @@ public unsafe class Q8GemmTests
     }
 
     [Fact]
+    public void ReadersRefuseRowsAndBlocksOutsideTheMatrix()
+    {
+        using var q = Q8Matrix.FromF32(new float[3 * 64], 3, 64, "blocks.0.mlp.up");
+        q.BlockValues(2, 1);   // the last block is inside
+        foreach (var (r, b) in new[] { (3, 0), (-1, 0), (0, 2), (0, -1) })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => q.BlockValues(r, b));
+            Assert.Contains("blocks.0.mlp.up", e.Message);
+            Assert.Throws<ArgumentOutOfRangeException>(() => q.Scale(r, b));
+            Assert.Throws<ArgumentOutOfRangeException>(() => q.ScaleBits(r, b));
+        }
+    }
+
+    [Fact]
     public void AllZeroBlockHasZeroScale()
     {
         using var q = Q8Matrix.FromF32(new float[64], 2, 32);
