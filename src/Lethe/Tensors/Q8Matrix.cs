@@ -111,9 +111,6 @@ public sealed unsafe class Q8Matrix : IDisposable, IMatrixRows
     /// <summary>Where block b of row r keeps its fp16 scale.</summary>
     private ushort* ScalePtr(int r, int b) => (ushort*)(Data + r / GroupRows * GroupBytes) + (long)(r % GroupRows) * BlocksPerRow + b;
 
-    /// <summary>Whole chunks of 8 interleaved blocks per row; the blocks after them go in runs of 4, 2 and 1.</summary>
-    public int Chunks => BlocksPerRow / ChunkBlocks;
-
     /// <summary>Bytes of one row in a slice of a run (the 4 rows' slices follow each other).</summary>
     public const int SliceBytes = 32;
 
